@@ -1,0 +1,34 @@
+#pragma once
+
+#include <caf/atom.hpp>
+
+namespace feedrouter {
+
+// Lifecycle and status.
+using status_atom = caf::atom_constant<caf::atom("status")>;
+using pause_atom = caf::atom_constant<caf::atom("pause")>;
+using resume_atom = caf::atom_constant<caf::atom("resume")>;
+using update_atom = caf::atom_constant<caf::atom("update")>;
+using remove_atom = caf::atom_constant<caf::atom("remove")>;
+using ready_atom = caf::atom_constant<caf::atom("ready")>;
+
+// Store.
+using put_atom = caf::atom_constant<caf::atom("put")>;
+using erase_atom = caf::atom_constant<caf::atom("erase")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using commit_atom = caf::atom_constant<caf::atom("commit")>;
+
+// Sources and firing.
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using occur_atom = caf::atom_constant<caf::atom("occur")>;
+using ended_atom = caf::atom_constant<caf::atom("ended")>;
+using next_atom = caf::atom_constant<caf::atom("next")>;
+using fire_atom = caf::atom_constant<caf::atom("fire")>;
+using fired_atom = caf::atom_constant<caf::atom("fired")>;
+using done_atom = caf::atom_constant<caf::atom("done")>;
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
+
+// The controller.
+using verify_atom = caf::atom_constant<caf::atom("verify")>;
+
+} // namespace feedrouter

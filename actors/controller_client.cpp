@@ -1,0 +1,81 @@
+#include "actors/controller_client.hpp"
+
+#include <unordered_map>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/response_promise.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/atoms.hpp"
+#include "actors/messages.hpp"
+#include "core/auth.hpp"
+
+namespace feedrouter {
+
+namespace {
+
+struct controller_client_state {
+  http_client_ptr client;
+  url api_host;
+  std::chrono::milliseconds timeout;
+  std::uint64_t next_id = 0;
+  std::unordered_map<std::uint64_t, caf::response_promise> pending;
+
+  static inline const char* name = "controller_client";
+};
+
+using client_pointer = caf::stateful_actor<controller_client_state>*;
+
+caf::behavior controller_client_impl(client_pointer self, http_client_ptr client, url api_host,
+                                     std::chrono::milliseconds timeout) {
+  self->state.client = std::move(client);
+  self->state.api_host = std::move(api_host);
+  self->state.timeout = timeout;
+  return {
+    [self](verify_atom, const trigger_ref& trigger, const std::string& auth_key) {
+      auto& st = self->state;
+      client_request req;
+      req.destination = trigger_url(st.api_host, trigger);
+      req.message.method = "GET";
+      req.message.fields = {{"Authorization", basic_authorization(auth_key)}, {"Accept", "application/json"}};
+      req.timeout = st.timeout;
+      auto id = st.next_id++;
+      auto rp = self->make_response_promise();
+      st.pending.emplace(id, rp);
+      st.client->send(std::move(req), [handle = caf::actor{self}, id](client_result result) {
+        caf::anon_send(handle, done_atom::value, id, std::move(result));
+      });
+      return rp;
+    },
+    [self](done_atom, std::uint64_t id, client_result& result) {
+      auto& st = self->state;
+      auto i = st.pending.find(id);
+      if (i == st.pending.end())
+        return;
+      http_outcome outcome{result.ok() ? result.response.status : 0, result.error};
+      if (result.ok() && result.response.status != 200)
+        outcome.error = result.response.body;
+      i->second.deliver(std::move(outcome));
+      st.pending.erase(i);
+    },
+  };
+}
+
+} // namespace
+
+url trigger_url(const url& api_host, const trigger_ref& trigger) {
+  auto result = api_host;
+  if (!result.target.empty() && result.target.back() == '/')
+    result.target.pop_back();
+  result.target += "/api/v1/namespaces/" + percent_encode(trigger.ns) + "/triggers/" + percent_encode(trigger.name);
+  return result;
+}
+
+caf::actor spawn_controller_client(caf::actor_system& sys, http_client_ptr client, url api_host,
+                                   std::chrono::milliseconds timeout) {
+  return sys.spawn(controller_client_impl, std::move(client), std::move(api_host), timeout);
+}
+
+} // namespace feedrouter

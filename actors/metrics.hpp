@@ -1,0 +1,46 @@
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/registration.hpp"
+
+namespace feedrouter {
+
+/// Process-wide counters for /metrics.
+///
+/// Plain atomics rather than a metrics actor: the per-fire path only increments a counter, instead of paying one
+/// more message per event.
+class metrics {
+public:
+  /// Upper bounds of the fire latency histogram buckets, in milliseconds.
+  static constexpr std::array<std::int64_t, 10> latency_bounds_ms = {1, 2, 5, 10, 20, 50, 100, 250, 1000, 10000};
+
+  /// Records a finished fire and how long it took from send to answer.
+  void record_fire(bool ok, std::chrono::microseconds took);
+
+  /// Records that a registration moved from state `from` to `to` (nullopt: it did not exist / no longer exists).
+  void record_state_change(std::optional<registration_state> from, std::optional<registration_state> to);
+
+  /// Counts one request to the control API.
+  void record_api_request() {
+    api_requests_.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  /// Returns the Prometheus text exposition of every metric.
+  std::string render() const;
+
+private:
+  std::atomic<std::uint64_t> fires_ok_{0};
+  std::atomic<std::uint64_t> fires_failed_{0};
+  std::atomic<std::uint64_t> api_requests_{0};
+  std::array<std::atomic<std::uint64_t>, latency_bounds_ms.size() + 1> latency_buckets_{};
+  std::atomic<std::uint64_t> latency_sum_us_{0};
+  std::array<std::atomic<std::int64_t>, 3> registrations_{}; ///< by registration_state
+};
+
+} // namespace feedrouter

@@ -1,0 +1,390 @@
+#include "actors/registry.hpp"
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include <caf/actor_system.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/trigger.hpp"
+#include "actors/child_error.hpp"
+#include "core/auth.hpp"
+#include "core/json.hpp"
+#include "core/log.hpp"
+#include "core/status_json.hpp"
+
+namespace feedrouter {
+
+namespace {
+
+/// Parameters that steer the lifecycle protocol itself and are never stored as feed parameters.
+const std::vector<std::string_view> protocol_params = {"feed", "lifecycleEvent", "triggerName", "authKey"};
+
+struct registry_entry {
+  registration_record record; ///< status as of the trigger's last snapshot; the trigger actor owns the live one
+  caf::actor trigger;
+};
+
+struct registry_state {
+  registry_config cfg;
+  std::unordered_map<std::string, registry_entry> entries;
+
+  static inline const char* name = "registry";
+};
+
+using registry_pointer = registry_actor::stateful_pointer<registry_state>;
+using reply_promise = caf::typed_response_promise<api_reply>;
+
+api_reply error_reply(int status, std::string_view message, std::string_view field = {}) {
+  return {status, render_error(message, field)};
+}
+
+api_reply unavailable(std::string_view what, const caf::error& err) {
+  return error_reply(503, std::string{what} + ": " + describe_child_error(err));
+}
+
+api_reply not_found(const trigger_ref& trigger) {
+  return error_reply(404, "no registration for trigger " + trigger.qualified() + " with this authKey");
+}
+
+/// Returns the entry of `trigger` if `auth_key` owns it. Anyone else is told nothing exists, so a key cannot probe for
+/// other namespaces' triggers.
+registry_entry* find_owned(registry_pointer self, const trigger_ref& trigger, const std::string& auth_key) {
+  auto i = self->state.entries.find(trigger.key());
+  if (i == self->state.entries.end())
+    return nullptr;
+  if (!constant_time_equal(i->second.record.auth_hash, sha256_hex(auth_key)))
+    return nullptr;
+  return &i->second;
+}
+
+/// Renders an entry with a fresh snapshot, keeping the snapshot as the registry's copy of the status.
+api_reply view_reply(registry_pointer self, int status, const trigger_ref& trigger, const trigger_snapshot& snap) {
+  auto i = self->state.entries.find(trigger.key());
+  if (i == self->state.entries.end())
+    return not_found(trigger);
+  i->second.record.status = snap.status;
+  return {status, render_registration(i->second.record, snap.live)};
+}
+
+feed_config restore_config(registry_pointer self, registration_record& record) {
+  auto fail = [&](const field_error& err) {
+    record.status.state = registration_state::disabled;
+    record.status.reason = {reason_kind::automatic, 0,
+                            "stored parameters are invalid (" + err.field + ": " + err.message + "); update them"};
+    log(log_level::warn, "registration ", record.trigger.qualified(), " is disabled: ", record.status.reason.message);
+  };
+  auto params = parse_json_object(record.params_json, "params");
+  if (!params) {
+    fail(params.error());
+    return {};
+  }
+  auto config = make_feed_config(record.feed, std::move(*params), self->state.cfg.env->now(), validation_time::restore,
+                                 record.trigger.key());
+  if (!config) {
+    fail(config.error());
+    return {};
+  }
+  return std::move(*config);
+}
+
+void start_entry(registry_pointer self, registration_record record, std::optional<feed_config> config) {
+  auto key = record.trigger.key();
+  auto trigger = spawn_trigger(self, self->state.cfg.env, record, std::move(config));
+  self->state.entries[key] = registry_entry{std::move(record), std::move(trigger)};
+}
+
+void stop_entry(registry_pointer self, registry_entry& entry) {
+  self->unlink_from(entry.trigger);
+  self->send_exit(entry.trigger, caf::exit_reason::user_shutdown);
+}
+
+/// Sends `msg` to the trigger of `trigger` and answers the API with its snapshot.
+template <class... Ts>
+reply_promise ask_trigger(registry_pointer self, const trigger_ref& trigger, int status, Ts&&... msg) {
+  auto rp = self->make_response_promise<api_reply>();
+  const auto& entry = self->state.entries.at(trigger.key());
+  self->request(entry.trigger, self->state.cfg.request_timeout, std::forward<Ts>(msg)...)
+    .then([self, rp, trigger, status](trigger_snapshot& snap) mutable { rp.deliver(view_reply(self, status, trigger, snap)); },
+          [rp](caf::error& err) mutable { rp.deliver(unavailable("the registration did not answer", err)); });
+  return rp;
+}
+
+// -- CREATE -------------------------------------------------------------------
+
+void persist_and_start(registry_pointer self, reply_promise rp, registration_record record, feed_config config) {
+  self->request(self->state.cfg.env->store, self->state.cfg.request_timeout, put_atom::value, record)
+    .then(
+      [self, rp, record, config](commit_atom) mutable {
+        auto& entries = self->state.entries;
+        auto key = record.trigger.key();
+        auto existing = entries.find(key);
+        auto replaced = existing != entries.end();
+        if (replaced) {
+          stop_entry(self, existing->second);
+          entries.erase(existing);
+        }
+        auto view = render_registration(record, {});
+        start_entry(self, std::move(record), std::move(config));
+        rp.deliver(api_reply{replaced ? 200 : 201, std::move(view)});
+      },
+      [rp](caf::error& err) mutable { rp.deliver(unavailable("cannot store the registration", err)); });
+}
+
+api_reply verification_failure(const trigger_ref& trigger, const http_outcome& outcome) {
+  switch (outcome.status_code) {
+    case 0:
+      return error_reply(503, "cannot verify the authKey: OpenWhisk is unreachable: " + outcome.error);
+    case 401:
+      return error_reply(401, "OpenWhisk rejected the authKey", "authKey");
+    case 403:
+      return error_reply(403, "the authKey may not access trigger " + trigger.qualified(), "authKey");
+    case 404:
+      return error_reply(404, "OpenWhisk has no trigger " + trigger.qualified(), "triggerName");
+    default:
+      return error_reply(503, "cannot verify the authKey: OpenWhisk answered HTTP "
+                                + std::to_string(outcome.status_code));
+  }
+}
+
+reply_promise create(registry_pointer self, api_command& cmd) {
+  auto rp = self->make_response_promise<api_reply>();
+  auto& st = self->state;
+  auto now = st.cfg.env->now();
+  auto params = without_members(std::move(cmd.params), protocol_params);
+  auto config = make_feed_config(cmd.feed, params, now, validation_time::request, cmd.trigger.key());
+  if (!config) {
+    rp.deliver(error_reply(400, config.error().field + ": " + config.error().message, config.error().field));
+    return rp;
+  }
+  registration_record record;
+  record.trigger = cmd.trigger;
+  record.feed = cmd.feed;
+  record.params_json = to_json_object(config->params);
+  record.auth_key = cmd.auth_key;
+  record.auth_hash = sha256_hex(cmd.auth_key);
+  record.created = now;
+  record.status.date_changed = now;
+  record.status.triggers_left = config->alarm->max_triggers;
+  if (!st.cfg.controller) {
+    // Without verification a key may not take over another key's registration.
+    auto existing = st.entries.find(cmd.trigger.key());
+    if (existing != st.entries.end() && !constant_time_equal(existing->second.record.auth_hash, record.auth_hash)) {
+      rp.deliver(error_reply(409, "trigger " + cmd.trigger.qualified() + " is registered with another authKey",
+                             "authKey"));
+      return rp;
+    }
+    persist_and_start(self, rp, std::move(record), std::move(*config));
+    return rp;
+  }
+  self->request(*st.cfg.controller, st.cfg.request_timeout, verify_atom::value, cmd.trigger, cmd.auth_key)
+    .then(
+      [self, rp, record, config = std::move(*config)](http_outcome& outcome) mutable {
+        if (outcome.status_code != 200) {
+          rp.deliver(verification_failure(record.trigger, outcome));
+          return;
+        }
+        persist_and_start(self, rp, std::move(record), std::move(config));
+      },
+      [rp](caf::error& err) mutable { rp.deliver(unavailable("cannot verify the authKey", err)); });
+  return rp;
+}
+
+// -- UPDATE, DELETE -----------------------------------------------------------
+
+reply_promise update(registry_pointer self, api_command& cmd, registry_entry& entry) {
+  auto rp = self->make_response_promise<api_reply>();
+  if (!cmd.feed.empty() && cmd.feed != entry.record.feed) {
+    rp.deliver(error_reply(400, "feed: cannot change the feed kind of a registration; delete and create it", "feed"));
+    return rp;
+  }
+  auto changes = without_members(std::move(cmd.params), protocol_params);
+  auto stored = parse_json_object(entry.record.params_json, "params");
+  auto merged = merge_members(stored ? std::move(*stored) : json_members{}, changes);
+  auto config = make_feed_config(entry.record.feed, std::move(merged), self->state.cfg.env->now(),
+                                 validation_time::request, cmd.trigger.key());
+  if (!config) {
+    rp.deliver(error_reply(400, config.error().field + ": " + config.error().message, config.error().field));
+    return rp;
+  }
+  auto params_json = to_json_object(config->params);
+  auto timeout = self->state.cfg.request_timeout;
+  auto trigger = cmd.trigger;
+  self->request(entry.trigger, timeout, update_atom::value, std::move(*config))
+    .then(
+      [self, rp, trigger, params_json, timeout](trigger_snapshot& snap) mutable {
+        auto i = self->state.entries.find(trigger.key());
+        if (i == self->state.entries.end()) {
+          rp.deliver(not_found(trigger));
+          return;
+        }
+        i->second.record.params_json = params_json;
+        i->second.record.status = snap.status;
+        self->request(self->state.cfg.env->store, timeout, put_atom::value, i->second.record)
+          .then([self, rp, trigger, snap](commit_atom) mutable { rp.deliver(view_reply(self, 200, trigger, snap)); },
+                [rp](caf::error& err) mutable { rp.deliver(unavailable("cannot store the registration", err)); });
+      },
+      [rp](caf::error& err) mutable { rp.deliver(unavailable("the registration did not answer", err)); });
+  return rp;
+}
+
+/// Removes a registration from the store first and from memory once that committed, so a failed commit leaves it
+/// running rather than coming back from the store after a restart.
+void remove_registration(registry_pointer self, const trigger_ref& trigger, std::optional<reply_promise> rp) {
+  self->request(self->state.cfg.env->store, self->state.cfg.request_timeout, erase_atom::value, trigger)
+    .then(
+      [self, trigger, rp](commit_atom) mutable {
+        auto& entries = self->state.entries;
+        if (auto i = entries.find(trigger.key()); i != entries.end()) {
+          stop_entry(self, i->second);
+          entries.erase(i);
+        }
+        if (rp)
+          rp->deliver(api_reply{204, {}});
+      },
+      [trigger, rp](caf::error& err) mutable {
+        log(log_level::error, "cannot remove ", trigger.qualified(), ": ", describe_child_error(err));
+        if (rp)
+          rp->deliver(unavailable("cannot remove the registration", err));
+      });
+}
+
+// -- list ----------------------------------------------------------------------
+
+/// Collects the snapshots of several triggers and answers once all did (or failed to).
+struct list_gather {
+  reply_promise rp;
+  std::vector<std::pair<trigger_ref, std::optional<trigger_snapshot>>> items;
+  std::size_t outstanding = 0;
+};
+
+void finish_list(registry_pointer self, list_gather& gather) {
+  json_writer out;
+  out.begin_object().key("triggers").begin_array();
+  for (auto& [trigger, snap] : gather.items) {
+    auto i = self->state.entries.find(trigger.key());
+    if (i == self->state.entries.end())
+      continue;
+    if (snap)
+      i->second.record.status = snap->status;
+    out.raw(render_registration(i->second.record, snap ? snap->live : live_status{}));
+  }
+  out.end_array().end_object();
+  gather.rp.deliver(api_reply{200, out.take()});
+}
+
+reply_promise list(registry_pointer self, const api_command& cmd) {
+  auto gather = std::make_shared<list_gather>();
+  gather->rp = self->make_response_promise<api_reply>();
+  auto hash = sha256_hex(cmd.auth_key);
+  std::vector<caf::actor> triggers;
+  for (auto& [key, entry] : self->state.entries) {
+    if (entry.record.trigger.ns != cmd.trigger.ns || !constant_time_equal(entry.record.auth_hash, hash))
+      continue;
+    gather->items.emplace_back(entry.record.trigger, std::nullopt);
+    triggers.push_back(entry.trigger);
+  }
+  gather->outstanding = triggers.size();
+  if (triggers.empty()) {
+    finish_list(self, *gather);
+    return gather->rp;
+  }
+  for (std::size_t index = 0; index < triggers.size(); ++index) {
+    auto done = [self, gather] {
+      if (--gather->outstanding == 0)
+        finish_list(self, *gather);
+    };
+    self->request(triggers[index], self->state.cfg.request_timeout, status_atom::value)
+      .then([gather, index, done](trigger_snapshot& snap) { gather->items[index].second = std::move(snap);
+                                                            done(); },
+            [done](caf::error&) { done(); });
+  }
+  return gather->rp;
+}
+
+// -- dispatch --------------------------------------------------------------------
+
+caf::result<api_reply> handle(registry_pointer self, api_command& cmd) {
+  if (cmd.op == api_op::create)
+    return create(self, cmd);
+  if (cmd.op == api_op::list)
+    return list(self, cmd);
+  auto* entry = find_owned(self, cmd.trigger, cmd.auth_key);
+  if (entry == nullptr)
+    return not_found(cmd.trigger);
+  switch (cmd.op) {
+    case api_op::read:
+      return ask_trigger(self, cmd.trigger, 200, status_atom::value);
+    case api_op::update:
+      return update(self, cmd, *entry);
+    case api_op::remove: {
+      auto rp = self->make_response_promise<api_reply>();
+      remove_registration(self, cmd.trigger, rp);
+      return rp;
+    }
+    case api_op::pause:
+      return ask_trigger(self, cmd.trigger, 200, pause_atom::value);
+    case api_op::resume:
+      return ask_trigger(self, cmd.trigger, 200, resume_atom::value);
+    case api_op::dead_letters:
+      // Fires are not dead-lettered yet (see docs/api.md): the list is honestly empty.
+      return api_reply{200, R"({"deadLetters":[],"count":0})"};
+    case api_op::replay:
+      return api_reply{202, R"({"replayed":0})"};
+    case api_op::create:
+    case api_op::list:
+      break;
+  }
+  return error_reply(500, "unhandled lifecycle operation");
+}
+
+void on_trigger_exit(registry_pointer self, caf::exit_msg& msg) {
+  auto& entries = self->state.entries;
+  for (auto& [key, entry] : entries) {
+    if (entry.trigger.address() != msg.source)
+      continue;
+    // A trigger actor only fails on a bug of ours; keep the registration visible but stopped.
+    auto text = describe_child_error(msg.reason);
+    log(log_level::error, "trigger actor of ", entry.record.trigger.qualified(), " failed: ", text);
+    auto record = entry.record;
+    record.status.state = registration_state::disabled;
+    record.status.reason = {reason_kind::automatic, 0, "trigger actor failed: " + text};
+    record.status.date_changed = self->state.cfg.env->now();
+    self->send(self->state.cfg.env->store, status_atom::value, record.trigger, record.status);
+    start_entry(self, std::move(record), std::nullopt);
+    return;
+  }
+  self->quit(msg.reason);
+}
+
+registry_actor::behavior_type registry_impl(registry_pointer self, registry_config cfg,
+                                            std::shared_ptr<std::vector<registration_record>> records) {
+  self->state.cfg = std::move(cfg);
+  self->set_exit_handler([self](caf::exit_msg& msg) { on_trigger_exit(self, msg); });
+  for (auto& record : *records) {
+    auto config = restore_config(self, record);
+    auto valid = record.status.reason.message.rfind("stored parameters are invalid", 0) != 0;
+    start_entry(self, std::move(record), valid ? std::optional<feed_config>{std::move(config)} : std::nullopt);
+  }
+  records->clear();
+  return {
+    [self](api_command& cmd) -> caf::result<api_reply> { return handle(self, cmd); },
+    [self](remove_atom, const trigger_ref& trigger) {
+      if (self->state.entries.count(trigger.key()) != 0)
+        remove_registration(self, trigger, std::nullopt);
+    },
+    [self](ready_atom) { return self->state.entries.size(); },
+  };
+}
+
+} // namespace
+
+registry_actor spawn_registry(caf::actor_system& sys, registry_config cfg, std::vector<registration_record> records) {
+  return sys.spawn(registry_impl, std::move(cfg),
+                   std::make_shared<std::vector<registration_record>>(std::move(records)));
+}
+
+} // namespace feedrouter

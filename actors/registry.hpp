@@ -1,0 +1,38 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <vector>
+
+#include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "actors/atoms.hpp"
+#include "actors/messages.hpp"
+#include "actors/trigger_env.hpp"
+
+namespace feedrouter {
+
+/// The map from trigger to trigger actor, and the only entry point for lifecycle requests.
+using registry_actor = caf::typed_actor<
+  /// Carries out one lifecycle request and answers it as the control API shows it.
+  caf::replies_to<api_command>::with<api_reply>,
+  /// Removes a registration on the provider's own behalf (a one-shot alarm with deleteAfterFire has fired).
+  caf::reacts_to<remove_atom, trigger_ref>,
+  /// Answers the number of registrations; the registry answers only once every stored one is running.
+  caf::replies_to<ready_atom>::with<std::size_t>>;
+
+struct registry_config {
+  trigger_env_ptr env;
+  /// The controller client that checks an authKey on CREATE; nullopt (--no-verify-auth) trusts the caller.
+  std::optional<caf::actor> controller;
+  /// How long the registry waits for a trigger, the store or the controller before answering 503.
+  std::chrono::milliseconds request_timeout{15'000};
+};
+
+/// Spawns the registry and, linked to it, one trigger actor per stored registration in its stored state.
+registry_actor spawn_registry(caf::actor_system& sys, registry_config cfg, std::vector<registration_record> records);
+
+} // namespace feedrouter

@@ -1,0 +1,34 @@
+#pragma once
+
+#include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "actors/atoms.hpp"
+#include "actors/messages.hpp"
+#include "store/store.hpp"
+
+namespace feedrouter {
+
+/// The single writer over the store. Writes that arrive while a commit runs are committed together in the next
+/// transaction (group commit), and status updates of one registration still waiting are coalesced into the newest.
+using store_actor = caf::typed_actor<
+  /// Inserts or replaces a registration; answers once it is committed.
+  caf::replies_to<put_atom, registration_record>::with<commit_atom>,
+  /// Removes a registration; answers once it is committed.
+  caf::replies_to<erase_atom, trigger_ref>::with<commit_atom>,
+  /// Replaces the status of a registration; not answered (fire and forget, coalesced).
+  caf::reacts_to<status_atom, trigger_ref, registration_status>,
+  /// Answers once every write received before it is committed.
+  caf::replies_to<flush_atom>::with<commit_atom>,
+  /// Internal: commits what has queued up; the store actor sends it to itself.
+  caf::reacts_to<commit_atom>>;
+
+/// How the store actor runs: on a thread of its own (production: disk I/O must not hold a scheduler thread), or on the
+/// scheduler (deterministic tests).
+enum class store_thread { dedicated, scheduler };
+
+/// Spawns the store actor, which owns `db` from now on.
+store_actor spawn_store_actor(caf::actor_system& sys, store_ptr db, store_thread where);
+
+} // namespace feedrouter

@@ -1,0 +1,68 @@
+#include "app/control_api.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+
+#include "actors/child_error.hpp"
+#include "app/routes.hpp"
+#include "core/json.hpp"
+#include "core/status_json.hpp"
+
+namespace feedrouter {
+
+control_api::control_api(caf::actor_system& sys, registry_actor registry, std::shared_ptr<metrics> stats,
+                         std::chrono::milliseconds timeout)
+  : sys_(sys), registry_(std::move(registry)), stats_(std::move(stats)), timeout_(timeout) {
+  // nop
+}
+
+void control_api::handle(http_request req, http_server::responder respond) {
+  stats_->record_api_request();
+  auto routed = route_request(req);
+  if (auto* answer = std::get_if<http_response>(&routed)) {
+    respond(std::move(*answer));
+    return;
+  }
+  if (auto* cmd = std::get_if<api_command>(&routed)) {
+    if (!ready_.load()) {
+      respond(json_response(503, render_error("the provider is starting; retry shortly")));
+      return;
+    }
+    ask_registry(std::move(*cmd), std::move(respond));
+    return;
+  }
+  switch (std::get<service_route>(routed)) {
+    case service_route::health:
+      respond(json_response(200, R"({"status":"ok"})"));
+      return;
+    case service_route::ready: {
+      json_writer out;
+      auto ready = ready_.load();
+      out.begin_object().key("ready").value(ready).key("registrations")
+        .value(static_cast<std::int64_t>(registrations_.load())).end_object();
+      respond(json_response(ready ? 200 : 503, out.take()));
+      return;
+    }
+    case service_route::metrics: {
+      http_response res;
+      res.fields.emplace_back("Content-Type", "text/plain; version=0.0.4");
+      res.body = stats_->render();
+      respond(std::move(res));
+      return;
+    }
+  }
+}
+
+void control_api::ask_registry(api_command cmd, http_server::responder respond) {
+  // A short-lived actor per request waits for the registry without blocking an I/O thread.
+  sys_.spawn([registry = registry_, timeout = timeout_, cmd = std::move(cmd),
+              respond = std::move(respond)](caf::event_based_actor* self) mutable {
+    self->request(registry, timeout, std::move(cmd))
+      .then([respond](api_reply& reply) { respond(json_response(reply.status, std::move(reply.body))); },
+            [respond](caf::error& err) {
+              respond(json_response(503, render_error("the registry did not answer: " + describe_child_error(err))));
+            });
+  });
+}
+
+} // namespace feedrouter

@@ -1,0 +1,42 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+
+#include <caf/fwd.hpp>
+
+#include "actors/metrics.hpp"
+#include "actors/registry.hpp"
+#include "net/http_server.hpp"
+
+namespace feedrouter {
+
+/// The lifecycle control API: turns each HTTP request into a message to the registry and its answer into the HTTP
+/// response. Runs on I/O threads and never blocks them.
+class control_api {
+public:
+  control_api(caf::actor_system& sys, registry_actor registry, std::shared_ptr<metrics> stats,
+              std::chrono::milliseconds timeout);
+
+  /// Answers one request (the http_server's handler).
+  void handle(http_request req, http_server::responder respond);
+
+  /// Marks the service ready (/ready answers 200) once every stored registration is running.
+  void set_ready(std::size_t registrations) {
+    registrations_.store(registrations);
+    ready_.store(true);
+  }
+
+private:
+  void ask_registry(api_command cmd, http_server::responder respond);
+
+  caf::actor_system& sys_;
+  registry_actor registry_;
+  std::shared_ptr<metrics> stats_;
+  std::chrono::milliseconds timeout_;
+  std::atomic<bool> ready_{false};
+  std::atomic<std::size_t> registrations_{0};
+};
+
+} // namespace feedrouter

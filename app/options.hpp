@@ -1,0 +1,35 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "core/log.hpp"
+#include "core/url.hpp"
+
+namespace feedrouter {
+
+/// The service's settings, from flags or their environment variables (flags win).
+struct options {
+  std::string listen_host = "127.0.0.1";
+  std::uint16_t listen_port = 8080;
+  url api_host;                                 ///< OpenWhisk API base URL
+  std::string store = "sqlite:./feedrouter.db"; ///< where registrations are kept
+  bool verify_auth = true;                      ///< check each CREATE's authKey with the controller
+  log_level level = log_level::info;
+  std::size_t body_limit = 1024 * 1024;         ///< largest request body the API accepts
+};
+
+/// What the command line asks for: run with options, or print text (help, version) and exit with a code.
+struct exit_request {
+  int code;
+  std::string text;
+};
+
+/// Parses the command line and the FEEDROUTER_* environment variables. Invalid input yields exit code 2 and one line
+/// naming the flag.
+std::variant<options, exit_request> parse_options(int argc, char** argv);
+
+} // namespace feedrouter

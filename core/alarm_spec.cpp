@@ -1,0 +1,223 @@
+#include "core/alarm_spec.hpp"
+
+#include <string>
+
+#include <date/tz.h>
+
+namespace feedrouter {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+/// FNV-1a: unlike std::hash, the same on every build, so an alarm keeps its second across upgrades.
+std::uint64_t stable_hash(std::string_view text) {
+  constexpr std::uint64_t offset_basis = 14695981039346656037ull;
+  constexpr std::uint64_t prime = 1099511628211ull;
+  auto hash = offset_basis;
+  for (char c : text) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= prime;
+  }
+  return hash;
+}
+
+constexpr std::string_view schedule_params[] = {"cron", "minutes", "seconds", "date"};
+
+/// Reads a date parameter: an ISO-8601 string or milliseconds since the epoch.
+outcome<std::optional<sys_ms>> read_date(const json_members& params, std::string_view field) {
+  const auto* raw = find_member(params, field);
+  if (raw == nullptr)
+    return std::optional<sys_ms>{};
+  if (auto millis = json_as_int(*raw))
+    return std::optional<sys_ms>{sys_ms{milliseconds{*millis}}};
+  if (auto text = json_as_string(*raw))
+    if (auto parsed = parse_iso8601(*text))
+      return std::optional<sys_ms>{*parsed};
+  return field_error{std::string{field},
+                     "must be an ISO-8601 date-time such as \"2026-12-24T18:00:00Z\" or milliseconds since the epoch"};
+}
+
+outcome<std::optional<bool>> read_bool(const json_members& params, std::string_view field) {
+  const auto* raw = find_member(params, field);
+  if (raw == nullptr)
+    return std::optional<bool>{};
+  if (auto flag = json_as_bool(*raw))
+    return std::optional<bool>{*flag};
+  // The wsk CLI passes -p values that look like strings unless they parse as JSON.
+  if (auto text = json_as_string(*raw); text && (*text == "true" || *text == "false"))
+    return std::optional<bool>{*text == "true"};
+  return field_error{std::string{field}, "must be true or false"};
+}
+
+outcome<std::optional<std::int64_t>> read_int(const json_members& params, std::string_view field) {
+  const auto* raw = find_member(params, field);
+  if (raw == nullptr)
+    return std::optional<std::int64_t>{};
+  if (auto number = json_as_int(*raw))
+    return std::optional<std::int64_t>{*number};
+  if (auto text = json_as_string(*raw)) {
+    try {
+      std::size_t used = 0;
+      auto number = std::stoll(*text, &used);
+      if (used == text->size())
+        return std::optional<std::int64_t>{number};
+    } catch (const std::exception&) {
+      // falls through to the error below
+    }
+  }
+  return field_error{std::string{field}, "must be an integer"};
+}
+
+std::optional<field_error> read_schedule(const json_members& params, sys_ms now, validation_time when,
+                                         alarm_spec& spec) {
+  std::string_view given;
+  for (auto name : schedule_params) {
+    if (find_member(params, name) == nullptr)
+      continue;
+    if (!given.empty())
+      return field_error{std::string{name}, "cannot be combined with " + std::string{given}
+                                              + ": give exactly one of cron, minutes, seconds or date"};
+    given = name;
+  }
+  if (given.empty())
+    return field_error{"cron", "one of cron, minutes, seconds or date is required"};
+  if (given == "cron") {
+    auto text = json_as_string(*find_member(params, "cron"));
+    if (!text)
+      return field_error{"cron", "must be a string such as \"*/5 * * * *\""};
+    auto cron = cron_schedule::parse(*text);
+    if (!cron)
+      return cron.error();
+    spec.schedule = alarm_spec::kind::cron;
+    spec.cron = *cron;
+    spec.zone = find_time_zone("UTC");
+    if (const auto* raw = find_member(params, "timezone")) {
+      auto name = json_as_string(*raw);
+      const auto* zone = name ? find_time_zone(*name) : nullptr;
+      if (zone == nullptr)
+        return field_error{"timezone", "must be an IANA time zone name such as \"Europe/Berlin\""};
+      spec.zone = zone;
+    }
+    return std::nullopt;
+  }
+  if (given == "minutes" || given == "seconds") {
+    auto count = read_int(params, given);
+    if (!count)
+      return count.error();
+    if (**count < 1)
+      return field_error{std::string{given}, "must be a positive integer"};
+    spec.schedule = alarm_spec::kind::interval;
+    spec.interval = given == "minutes" ? milliseconds{std::chrono::minutes{**count}}
+                                       : milliseconds{std::chrono::seconds{**count}};
+    return std::nullopt;
+  }
+  auto date = read_date(params, "date");
+  if (!date)
+    return date.error();
+  if (when == validation_time::request && **date <= now)
+    return field_error{"date", "must lie in the future"};
+  spec.schedule = alarm_spec::kind::once;
+  spec.date = **date;
+  return std::nullopt;
+}
+
+std::optional<field_error> read_options(const json_members& params, sys_ms now, validation_time when,
+                                        alarm_spec& spec) {
+  auto start = read_date(params, "startDate");
+  if (!start)
+    return start.error();
+  auto stop = read_date(params, "stopDate");
+  if (!stop)
+    return stop.error();
+  spec.start_date = *start;
+  spec.stop_date = *stop;
+  if (spec.stop_date && spec.start_date && *spec.stop_date <= *spec.start_date)
+    return field_error{"stopDate", "must lie after startDate"};
+  if (spec.stop_date && when == validation_time::request && *spec.stop_date <= now)
+    return field_error{"stopDate", "must lie in the future"};
+  if ((spec.start_date || spec.stop_date) && spec.schedule == alarm_spec::kind::once)
+    return field_error{spec.start_date ? "startDate" : "stopDate", "cannot be combined with date"};
+  auto delete_after_fire = read_bool(params, "deleteAfterFire");
+  if (!delete_after_fire)
+    return delete_after_fire.error();
+  if (*delete_after_fire && **delete_after_fire && spec.schedule != alarm_spec::kind::once)
+    return field_error{"deleteAfterFire", "applies only to one-shot alarms with date"};
+  spec.delete_after_fire = delete_after_fire->value_or(false);
+  auto max_triggers = read_int(params, "maxTriggers");
+  if (!max_triggers)
+    return max_triggers.error();
+  // OpenWhisk's alarms take -1 for "no limit".
+  if (*max_triggers && **max_triggers != -1) {
+    if (**max_triggers < 1)
+      return field_error{"maxTriggers", "must be a positive integer, or -1 for no limit"};
+    spec.max_triggers = **max_triggers;
+  }
+  auto strict = read_bool(params, "strict");
+  if (!strict)
+    return strict.error();
+  spec.strict = strict->value_or(false);
+  if (const auto* raw = find_member(params, "timezone"); raw != nullptr && spec.schedule != alarm_spec::kind::cron)
+    return field_error{"timezone", "applies only to cron alarms"};
+  return std::nullopt;
+}
+
+std::optional<sys_ms> next_cron(const alarm_spec& spec, sys_ms after) {
+  using std::chrono::floor;
+  using std::chrono::seconds;
+  auto offset = spec.spread_offset;
+  // A cron occurrence c fires at c + offset; the first one after `after` is the first c after `after - offset`.
+  auto shifted = floor<seconds>(after - offset);
+  auto next = spec.cron->next_after(sys_seconds{shifted}, *spec.zone);
+  if (!next)
+    return std::nullopt;
+  return sys_ms{*next + offset};
+}
+
+std::optional<sys_ms> next_interval(const alarm_spec& spec, sys_ms after, sys_ms anchor) {
+  // Without startDate the first fire is one interval after creation; with it, at startDate itself.
+  auto first = spec.start_date ? *spec.start_date : anchor + spec.interval;
+  if (after < first)
+    return first;
+  auto periods = (after - first) / spec.interval + 1;
+  return first + periods * spec.interval;
+}
+
+} // namespace
+
+outcome<alarm_spec> parse_alarm_spec(const json_members& params, sys_ms now, validation_time when,
+                                     std::string_view trigger_key) {
+  alarm_spec spec;
+  if (auto err = read_schedule(params, now, when, spec))
+    return *err;
+  if (auto err = read_options(params, now, when, spec))
+    return *err;
+  if (spec.schedule == alarm_spec::kind::cron && !spec.strict && !spec.cron->has_seconds()) {
+    constexpr std::uint64_t seconds_per_minute = 60;
+    spec.spread_offset = std::chrono::seconds{stable_hash(trigger_key) % seconds_per_minute};
+  }
+  return spec;
+}
+
+std::optional<sys_ms> next_occurrence(const alarm_spec& spec, sys_ms after, sys_ms anchor) {
+  if (spec.start_date && after < *spec.start_date)
+    after = *spec.start_date - milliseconds{1};
+  std::optional<sys_ms> next;
+  switch (spec.schedule) {
+    case alarm_spec::kind::cron:
+      next = next_cron(spec, after);
+      break;
+    case alarm_spec::kind::interval:
+      next = next_interval(spec, after, anchor);
+      break;
+    case alarm_spec::kind::once:
+      if (*spec.date > after)
+        next = spec.date;
+      break;
+  }
+  if (next && spec.stop_date && *next > *spec.stop_date)
+    return std::nullopt;
+  return next;
+}
+
+} // namespace feedrouter

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "core/cron.hpp"
+#include "core/json.hpp"
+#include "core/outcome.hpp"
+#include "core/time_format.hpp"
+
+namespace feedrouter {
+
+/// The schedule of an `alarm` registration, validated.
+struct alarm_spec {
+  enum class kind {
+    cron,     ///< `cron` (+ `timezone`)
+    interval, ///< `minutes` or `seconds`
+    once,     ///< `date`
+  };
+
+  kind schedule = kind::cron;
+  std::optional<cron_schedule> cron;
+  const date::time_zone* zone = nullptr; ///< cron only; UTC when not given
+  std::chrono::milliseconds interval{0};
+  std::optional<sys_ms> date;
+  bool delete_after_fire = false;
+  std::optional<sys_ms> start_date;
+  std::optional<sys_ms> stop_date;
+  std::optional<std::int64_t> max_triggers; ///< nullopt: unlimited
+  /// Without `strict`, a five-field cron fires at a second of the minute derived from the trigger's name, so that
+  /// thousands of "every minute" alarms do not all fire in the same instant (OpenWhisk's alarms behave alike).
+  bool strict = false;
+  std::chrono::seconds spread_offset{0};
+};
+
+/// When validation happens: on CREATE/UPDATE dates must lie in the future; a stored registration loaded at start-up is
+/// not held to that, since its dates may have passed while the service was down.
+enum class validation_time { request, restore };
+
+/// Validates the alarm parameters in `params`; `now` judges "in the future" and `trigger_key` seeds the spread offset.
+/// Every failure names the parameter.
+outcome<alarm_spec> parse_alarm_spec(const json_members& params, sys_ms now, validation_time when,
+                                     std::string_view trigger_key);
+
+/// Returns the first occurrence strictly after `after`, or nullopt when the schedule has ended (one-shot date passed,
+/// stopDate reached, or a cron with no further occurrence). `anchor` is the registration's creation time, from which
+/// interval alarms without startDate count.
+std::optional<sys_ms> next_occurrence(const alarm_spec& spec, sys_ms after, sys_ms anchor);
+
+} // namespace feedrouter

@@ -1,0 +1,348 @@
+#include "core/cron.hpp"
+
+#include <algorithm>
+#include <array>
+#include <bitset>
+#include <cctype>
+#include <charconv>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include <date/date.h>
+#include <date/tz.h>
+
+namespace feedrouter {
+
+namespace {
+
+using std::chrono::seconds;
+
+/// How far ahead next_after looks; long enough for every Feb 29, even across 2100 which skips it.
+constexpr auto search_horizon = std::chrono::duration_cast<seconds>(date::years{30});
+
+/// Where parse starts its "can this ever fire" search; any start works because the horizon spans leap years.
+constexpr auto never_fires_probe = date::sys_days{date::year{2000} / date::January / 1}.time_since_epoch();
+
+/// Longest run of digits read as a number; anything longer is out of range for every field anyway.
+constexpr std::size_t max_number_digits = 9;
+
+constexpr std::array<std::string_view, 12> month_names
+  = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"};
+
+constexpr std::array<std::string_view, 7> weekday_names = {"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"};
+
+/// Describes one cron field: its name in messages, the values it accepts and its optional names.
+struct field_spec {
+  std::string_view name;
+  int min;
+  int max;      ///< Highest value accepted when written out (7 for day-of-week, an alias of Sunday).
+  int wrap_max; ///< Where `*` and `a/n` stop, so "1/2" in day-of-week does not reach the Sunday alias 7.
+  const std::string_view* names = nullptr;
+  std::size_t name_count = 0;
+  int first_name_value = 0;
+};
+
+constexpr field_spec second_field{"second field", 0, 59, 59};
+constexpr field_spec minute_field{"minute field", 0, 59, 59};
+constexpr field_spec hour_field{"hour field", 0, 23, 23};
+constexpr field_spec day_field{"day-of-month field", 1, 31, 31};
+constexpr field_spec month_field{"month field", 1, 12, 12, month_names.data(), month_names.size(), 1};
+constexpr field_spec weekday_field{"day-of-week field", 0, 7, 6, weekday_names.data(), weekday_names.size(), 0};
+
+using field_bits = std::bitset<64>;
+
+field_error cron_error(std::string message) {
+  return field_error{"cron", std::move(message)};
+}
+
+field_error field_failure(const field_spec& spec, const std::string& what) {
+  return cron_error(std::string{spec.name} + ": " + what);
+}
+
+std::string quoted(std::string_view text) {
+  return "'" + std::string{text} + "'";
+}
+
+std::string range_text(int lo, int hi) {
+  return std::to_string(lo) + "-" + std::to_string(hi);
+}
+
+bool all_digits(std::string_view text) {
+  if (text.empty())
+    return false;
+  for (char c : text)
+    if (!std::isdigit(static_cast<unsigned char>(c)))
+      return false;
+  return true;
+}
+
+bool iequals(std::string_view lhs, std::string_view rhs) {
+  if (lhs.size() != rhs.size())
+    return false;
+  for (std::size_t i = 0; i < lhs.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(lhs[i])) != std::tolower(static_cast<unsigned char>(rhs[i])))
+      return false;
+  return true;
+}
+
+/// Reads a run of digits; nullopt when it is too long to be any field's value.
+std::optional<int> to_number(std::string_view digits) {
+  if (digits.size() > max_number_digits)
+    return std::nullopt;
+  int value = 0;
+  std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  return value;
+}
+
+outcome<int> parse_value(std::string_view token, const field_spec& spec) {
+  if (token.empty())
+    return field_failure(spec, "missing value");
+  if (all_digits(token)) {
+    auto value = to_number(token);
+    if (!value || *value < spec.min || *value > spec.max)
+      return field_failure(spec, std::string{token} + " is out of range " + range_text(spec.min, spec.max));
+    return *value;
+  }
+  for (std::size_t i = 0; i < spec.name_count; ++i)
+    if (iequals(token, spec.names[i]))
+      return spec.first_name_value + static_cast<int>(i);
+  std::string hint = "expected a number " + range_text(spec.min, spec.max);
+  if (spec.names != nullptr)
+    hint += " or a name " + std::string{spec.names[0]} + "-" + std::string{spec.names[spec.name_count - 1]};
+  return field_failure(spec, quoted(token) + " is not a valid value (" + hint + ")");
+}
+
+outcome<int> parse_step(std::string_view token, const field_spec& spec) {
+  if (!all_digits(token))
+    return field_failure(spec, "step " + quoted(token) + " is not a number");
+  // A step wider than the field selects only its start, which is almost certainly a typo.
+  const int widest = spec.wrap_max - spec.min + 1;
+  auto step = to_number(token);
+  if (step && *step == 0)
+    return field_failure(spec, "step 0 is not allowed");
+  if (!step || *step > widest)
+    return field_failure(spec, "step " + std::string{token} + " is out of range " + range_text(1, widest));
+  return *step;
+}
+
+/// Parses one list item: `*`, `v`, `a-b`, each optionally followed by `/step`.
+outcome<field_bits> parse_item(std::string_view item, const field_spec& spec) {
+  if (item.empty())
+    return field_failure(spec, "empty list item");
+  auto base = item;
+  int step = 1;
+  bool has_step = false;
+  if (auto slash = item.find('/'); slash != std::string_view::npos) {
+    base = item.substr(0, slash);
+    auto parsed = parse_step(item.substr(slash + 1), spec);
+    if (!parsed)
+      return parsed.error();
+    step = *parsed;
+    has_step = true;
+  }
+  int lo = 0;
+  int hi = 0;
+  if (base == "*") {
+    lo = spec.min;
+    hi = spec.wrap_max;
+  } else if (auto dash = base.find('-'); dash != std::string_view::npos) {
+    // Without this, "-5" would report a puzzling "missing value" instead of naming the bad range.
+    if (dash == 0 || dash + 1 == base.size())
+      return field_failure(spec, quoted(base) + " is not a valid range");
+    auto first = parse_value(base.substr(0, dash), spec);
+    if (!first)
+      return first.error();
+    auto last = parse_value(base.substr(dash + 1), spec);
+    if (!last)
+      return last.error();
+    lo = *first;
+    hi = *last;
+    if (lo > hi)
+      return field_failure(spec, "range " + std::string{base} + " is reversed");
+  } else {
+    auto value = parse_value(base, spec);
+    if (!value)
+      return value.error();
+    lo = *value;
+    // "a/n" means "from a to the end", as in Vixie cron.
+    hi = has_step ? std::max(lo, spec.wrap_max) : lo;
+  }
+  field_bits bits;
+  for (int v = lo; v <= hi; v += step)
+    bits.set(static_cast<std::size_t>(v));
+  return bits;
+}
+
+outcome<field_bits> parse_field(std::string_view text, const field_spec& spec) {
+  field_bits bits;
+  for (;;) {
+    auto comma = text.find(',');
+    auto item = parse_item(text.substr(0, comma), spec);
+    if (!item)
+      return item.error();
+    bits |= *item;
+    if (comma == std::string_view::npos)
+      return bits;
+    text.remove_prefix(comma + 1);
+  }
+}
+
+std::vector<std::string_view> split_fields(std::string_view text) {
+  constexpr std::string_view blanks = " \t\r\n";
+  std::vector<std::string_view> fields;
+  for (auto pos = text.find_first_not_of(blanks); pos != std::string_view::npos;
+       pos = text.find_first_not_of(blanks, pos)) {
+    auto end = text.find_first_of(blanks, pos);
+    fields.push_back(text.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos));
+    pos = end;
+  }
+  return fields;
+}
+
+/// Narrows parsed bits to a member's width; every value was range-checked against that width.
+template <std::size_t N>
+std::bitset<N> narrow(const field_bits& bits) {
+  return std::bitset<N>{bits.to_ullong()};
+}
+
+/// Returns the first set index at or after `from`, or nullopt when the rest of the field is empty.
+template <std::size_t N>
+std::optional<int> next_set(const std::bitset<N>& bits, int from) {
+  for (auto i = static_cast<std::size_t>(from); i < N; ++i)
+    if (bits.test(i))
+      return static_cast<int>(i);
+  return std::nullopt;
+}
+
+} // namespace
+
+outcome<cron_schedule> cron_schedule::parse(std::string_view text) {
+  auto fields = split_fields(text);
+  if (fields.empty())
+    return cron_error("schedule is empty (expected 5 fields 'minute hour day-of-month month day-of-week', "
+                      "or 6 with seconds first)");
+  if (fields.size() != 5 && fields.size() != 6)
+    return cron_error("expected 5 or 6 fields but got " + std::to_string(fields.size()));
+  cron_schedule result;
+  result.has_seconds_ = fields.size() == 6;
+  std::size_t i = 0;
+  if (result.has_seconds_) {
+    auto bits = parse_field(fields[i++], second_field);
+    if (!bits)
+      return bits.error();
+    result.seconds_ = narrow<60>(*bits);
+  } else {
+    result.seconds_.set(0);
+  }
+  auto minutes = parse_field(fields[i++], minute_field);
+  if (!minutes)
+    return minutes.error();
+  auto hours = parse_field(fields[i++], hour_field);
+  if (!hours)
+    return hours.error();
+  auto days = parse_field(fields[i], day_field);
+  if (!days)
+    return days.error();
+  result.days_restricted_ = fields[i++] != "*";
+  auto months = parse_field(fields[i++], month_field);
+  if (!months)
+    return months.error();
+  auto weekdays = parse_field(fields[i], weekday_field);
+  if (!weekdays)
+    return weekdays.error();
+  result.weekdays_restricted_ = fields[i] != "*";
+  // 7 is only another spelling of Sunday.
+  if (weekdays->test(7)) {
+    weekdays->reset(7);
+    weekdays->set(0);
+  }
+  result.minutes_ = narrow<60>(*minutes);
+  result.hours_ = narrow<24>(*hours);
+  result.days_ = narrow<32>(*days);
+  result.months_ = narrow<13>(*months);
+  result.weekdays_ = narrow<7>(*weekdays);
+  if (!result.next_wall_time(never_fires_probe, never_fires_probe + search_horizon))
+    return cron_error("schedule never fires: no calendar date matches its day-of-month, month and day-of-week "
+                      "fields (e.g. February 30)");
+  return result;
+}
+
+bool cron_schedule::day_matches(unsigned day, unsigned weekday) const noexcept {
+  const bool day_ok = days_.test(day);
+  const bool weekday_ok = weekdays_.test(weekday);
+  if (days_restricted_ && weekdays_restricted_)
+    return day_ok || weekday_ok;
+  // An unrestricted field has every bit set, so requiring both leaves the other field in charge.
+  return day_ok && weekday_ok;
+}
+
+std::optional<seconds> cron_schedule::next_wall_time(seconds from, seconds limit) const {
+  using std::chrono::hours;
+  using std::chrono::minutes;
+  // Each mismatch jumps to the start of the next unit that could match, so a rare date such as Feb 29 costs a few
+  // hundred steps instead of one per second.
+  auto t = from;
+  while (t <= limit) {
+    const auto day = date::floor<date::days>(t);
+    const date::sys_days civil_day{day};
+    const date::year_month_day ymd{civil_day};
+    if (!months_.test(static_cast<unsigned>(ymd.month()))) {
+      const date::year_month_day next_month = ymd.year() / ymd.month() / 1 + date::months{1};
+      t = date::sys_days{next_month}.time_since_epoch();
+      continue;
+    }
+    const auto next_day = day + date::days{1};
+    if (!day_matches(static_cast<unsigned>(ymd.day()), date::weekday{civil_day}.c_encoding())) {
+      t = next_day;
+      continue;
+    }
+    const date::hh_mm_ss<seconds> tod{t - day};
+    const int hour = static_cast<int>(tod.hours().count());
+    const int minute = static_cast<int>(tod.minutes().count());
+    const int second = static_cast<int>(tod.seconds().count());
+    const auto start_of_hour = day + hours{hour};
+    const auto start_of_minute = start_of_hour + minutes{minute};
+    if (auto h = next_set(hours_, hour); !h) {
+      t = next_day;
+    } else if (*h != hour) {
+      t = day + hours{*h};
+    } else if (auto m = next_set(minutes_, minute); !m) {
+      t = start_of_hour + hours{1};
+    } else if (*m != minute) {
+      t = start_of_hour + minutes{*m};
+    } else if (auto s = next_set(seconds_, second); !s) {
+      t = start_of_minute + minutes{1};
+    } else {
+      return start_of_minute + seconds{*s};
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<sys_seconds> cron_schedule::next_after(sys_seconds after, const date::time_zone& tz) const {
+  const auto from = tz.to_local(after).time_since_epoch() + seconds{1};
+  const auto limit = from + search_horizon;
+  for (auto wall = next_wall_time(from, limit); wall; wall = next_wall_time(*wall + seconds{1}, limit)) {
+    // earliest maps a skipped wall time to the end of the gap and a repeated one to its first instant. Candidates
+    // can still land at or before `after`: a repeated hour's first pass is already over when `after` lies in its
+    // second pass, and several gap times collapse onto one instant.
+    const auto fire = tz.to_sys(date::local_seconds{*wall}, date::choose::earliest);
+    if (fire > after)
+      return fire;
+  }
+  return std::nullopt;
+}
+
+const date::time_zone* find_time_zone(std::string_view name) {
+  try {
+    return date::locate_zone(name);
+  } catch (const std::exception&) {
+    // An unknown name, or no zone database on this machine: either way the caller has no zone to use.
+    return nullptr;
+  }
+}
+
+} // namespace feedrouter

@@ -1,0 +1,48 @@
+#include "core/feed_config.hpp"
+
+namespace feedrouter {
+
+namespace {
+
+constexpr std::string_view alarm_feed = "alarm";
+
+/// Returns the fire body for `trigger_payload`: an object as is, a string wrapped as {"payload": "..."}.
+outcome<std::string> make_fire_body(const json_members& params) {
+  const auto* raw = find_member(params, "trigger_payload");
+  if (raw == nullptr)
+    return std::string{"{}"};
+  if (json_is_object(*raw))
+    return *raw;
+  if (auto text = json_as_string(*raw)) {
+    // The wsk CLI sends `-p trigger_payload '{"a":1}'` as a string holding JSON: take the object it holds.
+    if (json_is_object(*text))
+      return *text;
+    json_writer out;
+    out.begin_object().key("payload").value(*text).end_object();
+    return out.take();
+  }
+  return field_error{"trigger_payload", "must be a JSON object or a string"};
+}
+
+} // namespace
+
+bool is_known_feed(std::string_view feed) {
+  return feed == alarm_feed;
+}
+
+outcome<feed_config> make_feed_config(std::string_view feed, json_members params, sys_ms now, validation_time when,
+                                      std::string_view trigger_key) {
+  if (!is_known_feed(feed))
+    return field_error{"feed", "unknown feed kind \"" + std::string{feed} + "\"; this provider serves: alarm"};
+  auto body = make_fire_body(params);
+  if (!body)
+    return body.error();
+  feed_config config{std::string{feed}, std::move(params), std::move(*body), std::nullopt};
+  auto alarm = parse_alarm_spec(config.params, now, when, trigger_key);
+  if (!alarm)
+    return alarm.error();
+  config.alarm = std::move(*alarm);
+  return config;
+}
+
+} // namespace feedrouter

@@ -1,0 +1,28 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/alarm_spec.hpp"
+#include "core/json.hpp"
+#include "core/outcome.hpp"
+
+namespace feedrouter {
+
+/// A validated registration: its feed kind, its parameters as the owner gave them, and what each fire carries.
+struct feed_config {
+  std::string feed;
+  json_members params;
+  std::string fire_body; ///< the JSON object each fire POSTs: `trigger_payload`, or {}
+  std::optional<alarm_spec> alarm; ///< set for feed "alarm"
+};
+
+/// Returns whether this build serves feed kind `feed`.
+bool is_known_feed(std::string_view feed);
+
+/// Validates `params` for feed kind `feed`. Failures name the parameter, or "feed" for an unknown kind.
+outcome<feed_config> make_feed_config(std::string_view feed, json_members params, sys_ms now, validation_time when,
+                                      std::string_view trigger_key);
+
+} // namespace feedrouter

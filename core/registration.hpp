@@ -1,0 +1,63 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/time_format.hpp"
+#include "core/trigger_ref.hpp"
+
+namespace feedrouter {
+
+/// Where a registration is in its life.
+enum class registration_state {
+  active,   ///< its source runs and its trigger fires
+  paused,   ///< stopped by its owner; position kept
+  disabled, ///< stopped by the provider (or an administrator); see its reason
+};
+
+/// Who changed a registration's state last.
+enum class reason_kind {
+  none,
+  automatic, ///< the provider: repeated crashes, a 4xx from the controller, a schedule that ended ("AUTO")
+  admin,     ///< an operator ("ADMIN")
+  user,      ///< the owner through the lifecycle API ("USER")
+};
+
+std::string_view to_string(registration_state x);
+std::string_view to_string(reason_kind x);
+std::optional<registration_state> parse_registration_state(std::string_view text);
+std::optional<reason_kind> parse_reason_kind(std::string_view text);
+
+/// Why a registration is in its state.
+struct state_reason {
+  reason_kind kind = reason_kind::none;
+  int status_code = 0; ///< HTTP status that caused it, 0 when none
+  std::string message;
+};
+
+/// The runtime part of a registration: what changes while it runs, persisted with each change.
+struct registration_status {
+  registration_state state = registration_state::active;
+  state_reason reason;
+  sys_ms date_changed{};
+  std::int64_t fires = 0;    ///< fires the controller accepted (2xx)
+  std::int64_t failures = 0; ///< fires that did not get a 2xx
+  std::optional<sys_ms> last_fired;
+  std::optional<std::int64_t> triggers_left; ///< alarms with maxTriggers: occurrences still to fire
+  std::optional<sys_ms> last_occurrence;     ///< alarms: scheduled time of the last occurrence taken
+};
+
+/// Everything stored about one registration.
+struct registration_record {
+  trigger_ref trigger;
+  std::string feed;        ///< feed kind, e.g. "alarm"
+  std::string params_json; ///< the feed's parameters as a JSON object, as validated
+  std::string auth_key;    ///< the owner's "uuid:key"; fires the trigger
+  std::string auth_hash;   ///< hex SHA-256 of auth_key; every API call is checked against it
+  sys_ms created{};
+  registration_status status;
+};
+
+} // namespace feedrouter

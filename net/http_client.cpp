@@ -1,0 +1,578 @@
+#include "net/http_client.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "net/detail/asio_context.hpp"
+#include "net/detail/http_text.hpp"
+
+namespace feedrouter {
+
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using steady_clock = std::chrono::steady_clock;
+
+// -- limits and timeouts ------------------------------------------------------
+
+/// Largest response body accepted; a larger one fails the request with "read: body limit exceeded".
+constexpr std::uint64_t response_body_limit = 8 * 1024 * 1024;
+
+/// Largest response header accepted.
+constexpr std::uint32_t response_header_limit = 64 * 1024;
+
+/// How long resolved addresses of a host name are reused before resolving again.
+constexpr std::chrono::seconds resolve_cache_ttl{60};
+
+constexpr char user_agent[] = "feedrouter";
+
+constexpr std::uint16_t http_default_port = 80;
+constexpr std::uint16_t https_default_port = 443;
+
+// -- error texts --------------------------------------------------------------
+
+constexpr char https_unsupported[] = "https is not supported yet";
+constexpr char client_stopped[] = "client stopped";
+
+/// Returns the error text for a failed step: "timeout" for the request deadline, else "step: reason".
+std::string error_text(const char* step, beast::error_code ec) {
+  if (ec == beast::error::timeout)
+    return "timeout";
+  std::string result{step};
+  result += ": ";
+  result += ec.message();
+  return result;
+}
+
+/// Returns whether `ec` is how a kept-alive connection that the server closed while idle shows up on first use.
+bool is_stale_connection_error(beast::error_code ec) {
+  return ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset
+         || ec == asio::error::broken_pipe || ec == asio::error::connection_aborted;
+}
+
+/// Returns the Host header for `where`: host[:port], the port left out when it is the scheme's default.
+std::string host_field_of(const url& where) {
+  auto default_port = where.scheme == "https" ? https_default_port : http_default_port;
+  if (where.port != default_port)
+    return format_host_port(where.host, where.port);
+  // An IPv6 address keeps its brackets even without a port.
+  if (where.host.find(':') != std::string::npos)
+    return '[' + where.host + ']';
+  return where.host;
+}
+
+/// Completes a request with an error; used through asio::post so that `done` runs on an I/O thread.
+void complete_with_error(http_client::completion done, std::string error) {
+  client_result result;
+  result.error = std::move(error);
+  done(std::move(result));
+}
+
+// -- exchange -----------------------------------------------------------------
+
+/// One request on its way: what to send, whom to tell, and by when.
+struct exchange {
+  client_request req;
+  http_client::completion done;
+  steady_clock::time_point deadline;
+  bool retried = false; ///< already moved once off a stale kept-alive connection
+};
+
+class origin_pool;
+class connection;
+
+using connection_ptr = std::shared_ptr<connection>;
+using origin_pool_ptr = std::shared_ptr<origin_pool>;
+
+/// What a connection needs to know about its origin; fixed when the pool is made.
+struct origin_info {
+  std::string host;       ///< for the resolver
+  std::string port;       ///< for the resolver, as text
+  std::string host_field; ///< the Host header: host[:port], the port left out when it is the scheme's default
+  std::chrono::seconds idle_timeout;
+};
+
+// -- connection ---------------------------------------------------------------
+
+/// One TCP connection to an origin, carrying one exchange at a time and kept alive between them.
+///
+/// Everything runs on the connection's strand. Steps of an exchange, in run order:
+/// run -> resolve -> connect -> write -> read -> finish (a kept-alive connection starts at write).
+/// TLS will add a `handshake` step between connect and write, with an ssl_stream over `stream_`.
+class connection : public std::enable_shared_from_this<connection> {
+public:
+  connection(asio::io_context& ioc, std::weak_ptr<origin_pool> pool, std::shared_ptr<const origin_info> origin);
+
+  /// Starts `x` on this connection, from any thread.
+  void start(exchange x) {
+    asio::post(stream_.get_executor(), beast::bind_front_handler(&connection::run, shared_from_this(), std::move(x)));
+  }
+
+  /// Closes the connection, from any thread. Only called on idle connections.
+  void close() {
+    asio::post(stream_.get_executor(), beast::bind_front_handler(&connection::do_close, shared_from_this()));
+  }
+
+  /// Runs `x`; must be called on the strand (the pool calls it from within finish()).
+  void run(exchange x);
+
+  /// Notes that the pool keeps this connection idle; starts the idle timer if it is not running. On the strand.
+  void go_idle();
+
+private:
+  void resolve();
+  void on_resolve(beast::error_code ec, tcp::resolver::results_type results);
+  void on_resolve_timeout(beast::error_code ec);
+  void connect(const std::vector<tcp::endpoint>& endpoints);
+  void on_connect(beast::error_code ec, const tcp::endpoint&);
+  void write();
+  void on_write(beast::error_code ec, std::size_t);
+  void read();
+  void on_read(beast::error_code ec, std::size_t);
+
+  /// Moves the exchange to a fresh connection: this kept-alive one was closed by the server while idle.
+  void retry_on_fresh_connection();
+
+  /// Completes the exchange and hands the connection back to the pool.
+  void finish(client_result result, bool reusable);
+
+  void arm_idle_timer(steady_clock::time_point when);
+  void on_idle_timer(beast::error_code ec);
+  void do_close();
+
+  /// Returns whether a failure of this exchange may be retried on a fresh connection.
+  bool may_retry(beast::error_code ec) const {
+    return reused_ && !x_.retried && is_stale_connection_error(ec);
+  }
+
+  std::weak_ptr<origin_pool> pool_; ///< weak: the pool owns idle connections, not the other way round
+  std::shared_ptr<const origin_info> origin_;
+  beast::tcp_stream stream_;
+  tcp::resolver resolver_;
+  asio::steady_timer resolve_timer_; ///< the resolver is not a stream operation, so the deadline needs its own timer
+  asio::steady_timer idle_timer_;
+  exchange x_;
+  http::request<http::string_body> req_; // (Must persist until async_write completes)
+  beast::flat_buffer buffer_;            // (Must persist between reads)
+  std::optional<http::response_parser<http::string_body>> parser_; // one per response
+  steady_clock::time_point idle_since_;
+  bool connected_ = false;
+  bool reused_ = false; ///< the current exchange runs on a connection that served one before
+  bool busy_ = false;
+  bool idle_timer_armed_ = false;
+  bool closed_ = false;
+};
+
+// -- origin_pool --------------------------------------------------------------
+
+/// The connections to one origin: at most `max_connections_per_origin`, idle ones kept for reuse, and a FIFO queue
+/// of exchanges waiting for a connection.
+///
+/// Its state is touched from any thread (send) and from connection strands (release), so it lives under a mutex held
+/// only for list operations; no user callback and no I/O run under it.
+class origin_pool : public std::enable_shared_from_this<origin_pool> {
+public:
+  origin_pool(asio::io_context& ioc, const url& where, const http_client_options& opts)
+    : ioc_(ioc), max_connections_(std::max<std::size_t>(opts.max_connections_per_origin, 1)) {
+    auto info = std::make_shared<origin_info>();
+    info->host = where.host;
+    info->port = std::to_string(where.port);
+    info->host_field = host_field_of(where);
+    info->idle_timeout = opts.idle_timeout;
+    origin_ = std::move(info);
+    // An address literal needs no resolver, ever.
+    beast::error_code ec;
+    auto address = asio::ip::make_address(where.host, ec);
+    if (!ec) {
+      endpoints_.emplace_back(address, where.port);
+      endpoints_expiry_ = steady_clock::time_point::max();
+    }
+  }
+
+  ~origin_pool() {
+    // Reached when the client is gone and no connection is busy: queued requests still get their one answer.
+    for (auto& x : waiting_)
+      asio::post(ioc_, beast::bind_front_handler(&complete_with_error, std::move(x.done), client_stopped));
+    for (auto& c : idle_)
+      c->close();
+  }
+
+  /// Runs `x` on an idle connection, a new one, or queues it; any thread.
+  void submit(exchange x) {
+    connection_ptr c;
+    {
+      std::lock_guard<std::mutex> guard{mutex_};
+      if (!idle_.empty()) {
+        // The most recently used connection is the least likely to have been closed by the server.
+        c = std::move(idle_.back());
+        idle_.pop_back();
+      } else if (open_ < max_connections_) {
+        ++open_;
+        c = make_connection();
+      } else {
+        waiting_.push_back(std::move(x));
+        return;
+      }
+    }
+    c->start(std::move(x));
+  }
+
+  /// Takes back `c` after its exchange: gives it the next queued exchange, keeps it idle, or lets it go. Called on
+  /// c's strand.
+  void release(const connection_ptr& c, bool reusable) {
+    std::optional<exchange> next;
+    connection_ptr fresh;
+    {
+      std::lock_guard<std::mutex> guard{mutex_};
+      if (reusable) {
+        if (!waiting_.empty()) {
+          next = std::move(waiting_.front());
+          waiting_.pop_front();
+        } else {
+          idle_.push_back(c);
+        }
+      } else {
+        --open_;
+        if (!waiting_.empty() && open_ < max_connections_) {
+          ++open_;
+          fresh = make_connection();
+          next = std::move(waiting_.front());
+          waiting_.pop_front();
+        }
+      }
+    }
+    if (!next) {
+      if (reusable)
+        c->go_idle();
+      return;
+    }
+    if (fresh)
+      fresh->start(std::move(*next));
+    else
+      c->run(std::move(*next));
+  }
+
+  /// Runs `x` on a new connection that takes the slot of a stale one; any thread.
+  void replace(exchange x) {
+    connection_ptr c;
+    {
+      std::lock_guard<std::mutex> guard{mutex_};
+      c = make_connection();
+    }
+    c->start(std::move(x));
+  }
+
+  /// Removes `c` from the idle list for its idle timeout; returns false if it is busy again (it stays open).
+  bool evict_idle(const connection* c) {
+    std::lock_guard<std::mutex> guard{mutex_};
+    auto i = std::find_if(idle_.begin(), idle_.end(), [c](const connection_ptr& x) { return x.get() == c; });
+    if (i == idle_.end())
+      return false;
+    idle_.erase(i);
+    --open_;
+    return true;
+  }
+
+  /// Returns the cached addresses of the origin, or nothing when they are unknown or too old.
+  std::optional<std::vector<tcp::endpoint>> cached_endpoints() {
+    std::lock_guard<std::mutex> guard{mutex_};
+    if (endpoints_.empty() || steady_clock::now() >= endpoints_expiry_)
+      return std::nullopt;
+    return endpoints_;
+  }
+
+  void cache_endpoints(std::vector<tcp::endpoint> endpoints) {
+    std::lock_guard<std::mutex> guard{mutex_};
+    endpoints_ = std::move(endpoints);
+    endpoints_expiry_ = steady_clock::now() + resolve_cache_ttl;
+  }
+
+private:
+  // Called with mutex_ held.
+  connection_ptr make_connection() {
+    return std::make_shared<connection>(ioc_, weak_from_this(), origin_);
+  }
+
+  asio::io_context& ioc_;
+  const std::size_t max_connections_;
+  std::shared_ptr<const origin_info> origin_;
+  std::mutex mutex_;
+  std::vector<connection_ptr> idle_; ///< most recently used last
+  std::deque<exchange> waiting_;
+  std::size_t open_ = 0; ///< connections counted against the limit: connecting, busy or idle
+  std::vector<tcp::endpoint> endpoints_;
+  steady_clock::time_point endpoints_expiry_;
+};
+
+// -- connection (definitions) -------------------------------------------------
+
+connection::connection(asio::io_context& ioc, std::weak_ptr<origin_pool> pool,
+                       std::shared_ptr<const origin_info> origin)
+  : pool_(std::move(pool)),
+    origin_(std::move(origin)),
+    stream_(asio::make_strand(ioc)),
+    resolver_(stream_.get_executor()),
+    resolve_timer_(stream_.get_executor()),
+    idle_timer_(stream_.get_executor()) {
+  // nop
+}
+
+void connection::run(exchange x) {
+  x_ = std::move(x);
+  busy_ = true;
+  reused_ = connected_;
+  const auto& msg = x_.req.message;
+  req_ = {};
+  req_.version(11);
+  req_.method_string(msg.method.empty() ? "GET" : msg.method);
+  req_.target(x_.req.destination.target);
+  bool has_host = false;
+  bool has_user_agent = false;
+  for (const auto& [name, value] : msg.fields) {
+    // The transport owns framing and the connection; and a line break inside a field would split the request.
+    if (iequals(name, "content-length") || iequals(name, "transfer-encoding") || iequals(name, "connection")
+        || has_line_break(name) || has_line_break(value))
+      continue;
+    has_host = has_host || iequals(name, "host");
+    has_user_agent = has_user_agent || iequals(name, "user-agent");
+    req_.insert(name, value);
+  }
+  if (!has_host)
+    req_.set(http::field::host, origin_->host_field);
+  if (!has_user_agent)
+    req_.set(http::field::user_agent, user_agent);
+  req_.set(http::field::connection, "keep-alive");
+  req_.body() = std::move(x_.req.message.body);
+  req_.prepare_payload();
+  // One deadline for connect, write and read together: the stream's timer applies to all operations after this.
+  // A deadline that passed while the exchange waited in the queue fails the first operation with a timeout.
+  stream_.expires_at(x_.deadline);
+  if (connected_)
+    return write();
+  resolve();
+}
+
+void connection::resolve() {
+  auto pool = pool_.lock();
+  if (!pool)
+    return finish({client_stopped, {}}, false);
+  if (auto endpoints = pool->cached_endpoints())
+    return connect(*endpoints);
+  resolve_timer_.expires_at(x_.deadline);
+  resolve_timer_.async_wait(beast::bind_front_handler(&connection::on_resolve_timeout, shared_from_this()));
+  resolver_.async_resolve(origin_->host, origin_->port,
+                          beast::bind_front_handler(&connection::on_resolve, shared_from_this()));
+}
+
+void connection::on_resolve(beast::error_code ec, tcp::resolver::results_type results) {
+  resolve_timer_.cancel();
+  // Only the deadline cancels the resolver.
+  if (ec == asio::error::operation_aborted)
+    return finish({"timeout", {}}, false);
+  if (ec)
+    return finish({error_text("resolve", ec), {}}, false);
+  std::vector<tcp::endpoint> endpoints;
+  endpoints.reserve(results.size());
+  for (const auto& entry : results)
+    endpoints.push_back(entry.endpoint());
+  if (auto pool = pool_.lock())
+    pool->cache_endpoints(endpoints);
+  connect(endpoints);
+}
+
+void connection::on_resolve_timeout(beast::error_code ec) {
+  // Cancelled because the resolver answered in time.
+  if (ec == asio::error::operation_aborted)
+    return;
+  resolver_.cancel();
+}
+
+void connection::connect(const std::vector<tcp::endpoint>& endpoints) {
+  stream_.async_connect(endpoints, beast::bind_front_handler(&connection::on_connect, shared_from_this()));
+}
+
+void connection::on_connect(beast::error_code ec, const tcp::endpoint&) {
+  if (ec)
+    return finish({error_text("connect", ec), {}}, false);
+  connected_ = true;
+  beast::error_code ignored;
+  // Requests are small and latency matters more than packet count.
+  stream_.socket().set_option(tcp::no_delay(true), ignored);
+  write();
+}
+
+void connection::write() {
+  http::async_write(stream_, req_, beast::bind_front_handler(&connection::on_write, shared_from_this()));
+}
+
+void connection::on_write(beast::error_code ec, std::size_t) {
+  if (ec && may_retry(ec))
+    return retry_on_fresh_connection();
+  if (ec)
+    return finish({error_text("write", ec), {}}, false);
+  read();
+}
+
+void connection::read() {
+  parser_.emplace();
+  parser_->body_limit(response_body_limit);
+  parser_->header_limit(response_header_limit);
+  // A response to HEAD announces a length but carries no body.
+  if (req_.method() == http::verb::head)
+    parser_->skip(true);
+  http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&connection::on_read, shared_from_this()));
+}
+
+void connection::on_read(beast::error_code ec, std::size_t) {
+  // Not a byte of the response came: the server had closed the kept-alive connection before our request arrived.
+  if (ec && may_retry(ec) && !parser_->got_some())
+    return retry_on_fresh_connection();
+  if (ec)
+    return finish({error_text("read", ec), {}}, false);
+  auto reusable = parser_->keep_alive();
+  auto msg = parser_->release();
+  parser_.reset();
+  client_result result;
+  result.response.status = static_cast<int>(msg.result_int());
+  result.response.fields.reserve(static_cast<std::size_t>(std::distance(msg.begin(), msg.end())));
+  for (const auto& field : msg)
+    result.response.fields.emplace_back(std::string{field.name_string()}, std::string{field.value()});
+  result.response.body = std::move(msg.body());
+  finish(std::move(result), reusable);
+}
+
+void connection::retry_on_fresh_connection() {
+  do_close();
+  auto pool = pool_.lock();
+  if (!pool)
+    return finish({client_stopped, {}}, false);
+  // The request body went into req_; take it back for the fresh connection.
+  x_.req.message.body = std::move(req_.body());
+  x_.retried = true;
+  busy_ = false;
+  // The fresh connection takes this one's slot, so the pool's count stays right.
+  pool->replace(std::move(x_));
+}
+
+void connection::finish(client_result result, bool reusable) {
+  auto done = std::move(x_.done);
+  x_ = {};
+  req_ = {};
+  busy_ = false;
+  if (!reusable)
+    do_close();
+  // Back to the pool first, so that a request sent from `done` finds this connection idle.
+  if (auto pool = pool_.lock())
+    pool->release(shared_from_this(), reusable);
+  else
+    do_close();
+  done(std::move(result));
+}
+
+void connection::go_idle() {
+  idle_since_ = steady_clock::now();
+  if (!idle_timer_armed_)
+    arm_idle_timer(idle_since_ + origin_->idle_timeout);
+}
+
+void connection::arm_idle_timer(steady_clock::time_point when) {
+  idle_timer_armed_ = true;
+  idle_timer_.expires_at(when);
+  idle_timer_.async_wait(beast::bind_front_handler(&connection::on_idle_timer, shared_from_this()));
+}
+
+void connection::on_idle_timer(beast::error_code ec) {
+  idle_timer_armed_ = false;
+  if (ec == asio::error::operation_aborted || closed_)
+    return;
+  // Busy now: go_idle() arms the timer again when the connection comes back.
+  if (busy_)
+    return;
+  // The timer is not reset on every use; it wakes up and re-arms for the latest idle period instead.
+  auto deadline = idle_since_ + origin_->idle_timeout;
+  if (steady_clock::now() < deadline)
+    return arm_idle_timer(deadline);
+  auto pool = pool_.lock();
+  if (!pool || pool->evict_idle(this))
+    do_close();
+}
+
+void connection::do_close() {
+  if (closed_)
+    return;
+  closed_ = true;
+  connected_ = false;
+  beast::error_code ignored;
+  stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  stream_.close();
+  resolve_timer_.cancel();
+  idle_timer_.cancel();
+}
+
+// -- client -------------------------------------------------------------------
+
+class client_impl final : public http_client {
+public:
+  client_impl(asio::io_context& ioc, http_client_options opts) : ioc_(ioc), opts_(opts) {
+    // nop
+  }
+
+  // http_client
+
+  void send(client_request req, completion done) override {
+    if (req.destination.scheme == "https")
+      return fail_later(std::move(done), https_unsupported);
+    if (req.destination.scheme != "http" || req.destination.host.empty())
+      return fail_later(std::move(done), "unsupported URL: " + req.destination.origin());
+    exchange x;
+    x.deadline = steady_clock::now() + req.timeout;
+    auto pool = pool_for(req.destination);
+    x.req = std::move(req);
+    x.done = std::move(done);
+    pool->submit(std::move(x));
+  }
+
+private:
+  /// Calls `done` with `error` on an I/O thread, as the interface promises.
+  void fail_later(completion done, std::string error) {
+    asio::post(ioc_, beast::bind_front_handler(&complete_with_error, std::move(done), std::move(error)));
+  }
+
+  origin_pool_ptr pool_for(const url& where) {
+    auto key = where.origin();
+    std::lock_guard<std::mutex> guard{mutex_};
+    auto& pool = pools_[key];
+    if (!pool)
+      pool = std::make_shared<origin_pool>(ioc_, where, opts_);
+    return pool;
+  }
+
+  asio::io_context& ioc_;
+  const http_client_options opts_;
+  std::mutex mutex_; ///< send() runs on any thread
+  std::unordered_map<std::string, origin_pool_ptr> pools_;
+};
+
+} // namespace
+
+http_client_ptr make_http_client(io_runtime& io, http_client_options opts) {
+  return std::make_shared<client_impl>(io_context_of(io), opts);
+}
+
+} // namespace feedrouter

@@ -1,0 +1,49 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "net/http_message.hpp"
+
+namespace feedrouter {
+
+class io_runtime;
+
+/// An HTTP/1.1 server with keep-alive; the application answers each request through a responder, from any thread.
+class http_server {
+public:
+  struct options {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 8080; ///< 0 picks a free port; port() tells which
+    std::size_t body_limit = 1024 * 1024; ///< larger bodies are answered 413 without calling the handler
+    std::size_t header_limit = 16 * 1024; ///< larger headers are answered 431
+    std::chrono::seconds idle_timeout{60}; ///< a keep-alive connection idle this long is closed
+  };
+
+  /// Sends the response for one request. Call it exactly once, from any thread; calling it after the connection
+  /// closed does nothing.
+  using responder = std::function<void(http_response)>;
+
+  /// Handles one request. It must not block: it answers now or later through the responder.
+  using handler = std::function<void(http_request, responder)>;
+
+  virtual ~http_server() = default;
+
+  /// Returns the port the server listens on.
+  virtual std::uint16_t port() const noexcept = 0;
+
+  /// Stops accepting and closes every connection; idempotent.
+  virtual void stop() = 0;
+};
+
+using http_server_ptr = std::unique_ptr<http_server>;
+
+/// Binds and starts listening. Throws std::runtime_error with a one-line message (e.g. "cannot listen on
+/// 127.0.0.1:8080: Address already in use") when the address cannot be bound.
+http_server_ptr start_http_server(io_runtime& io, http_server::options opts, http_server::handler on_request);
+
+} // namespace feedrouter

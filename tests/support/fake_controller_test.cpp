@@ -1,0 +1,370 @@
+#include "tests/support/fake_controller.hpp"
+
+#include <chrono>
+#include <future>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <catch2/catch.hpp>
+#include <simdjson.h>
+
+#include "core/url.hpp"
+#include "net/http_client.hpp"
+#include "net/http_message.hpp"
+#include "net/io_runtime.hpp"
+
+using namespace feedrouter;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// How long one exchange with the fake may take before the test fails.
+constexpr auto exchange_timeout = 5s;
+
+/// How long a test waits for a future beyond the client's own timeout, which always answers first.
+constexpr auto future_margin = 5s;
+
+constexpr std::string_view alice_key = "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:alice-secret";
+constexpr std::string_view bob_key = "9f3e7a10-5a0c-4f55-9b1e-0e2f6c4d8a11:bob-secret";
+
+/// Returns `text` in standard base64 with padding, as a client builds a Basic Authorization header.
+std::string base64_encode(std::string_view text) {
+  constexpr char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 3 <= text.size(); i += 3) {
+    auto n = (std::uint32_t{static_cast<unsigned char>(text[i])} << 16)
+             | (std::uint32_t{static_cast<unsigned char>(text[i + 1])} << 8)
+             | std::uint32_t{static_cast<unsigned char>(text[i + 2])};
+    out += digits[(n >> 18) & 63];
+    out += digits[(n >> 12) & 63];
+    out += digits[(n >> 6) & 63];
+    out += digits[n & 63];
+  }
+  if (auto rest = text.size() - i; rest > 0) {
+    auto n = std::uint32_t{static_cast<unsigned char>(text[i])} << 16;
+    if (rest == 2)
+      n |= std::uint32_t{static_cast<unsigned char>(text[i + 1])} << 8;
+    out += digits[(n >> 18) & 63];
+    out += digits[(n >> 12) & 63];
+    out += rest == 2 ? digits[(n >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+std::string basic(std::string_view auth_key) {
+  return "Basic " + base64_encode(auth_key);
+}
+
+/// Returns whether `id` looks like an OpenWhisk activation id: 32 lower-case hex digits.
+bool is_activation_id(std::string_view id) {
+  return id.size() == 32 && id.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
+
+/// A running fake controller with alice owning "alice" (triggers "t" and the rule-less "quiet") and bob owning "bob",
+/// plus a client to talk to it.
+struct fixture {
+  fixture() {
+    controller.add_trigger(trigger_ref{"alice", "t"}, std::string{alice_key});
+    controller.add_trigger(trigger_ref{"alice", "quiet"}, std::string{alice_key}, false);
+    controller.add_trigger(trigger_ref{"bob", "t"}, std::string{bob_key});
+  }
+
+  /// Sends one request and returns its result; fails the test when no answer comes.
+  client_result exchange(std::string method, std::string target, std::string body = {},
+                         std::string authorization = {}) {
+    client_request req;
+    req.destination = url{"http", "127.0.0.1", controller.port(), target};
+    req.message.method = std::move(method);
+    req.message.target = std::move(target);
+    if (!authorization.empty())
+      req.message.fields.emplace_back("Authorization", std::move(authorization));
+    if (!body.empty())
+      req.message.fields.emplace_back("Content-Type", "application/json");
+    req.message.body = std::move(body);
+    req.timeout = exchange_timeout;
+    // Shared with the completion, which may outlive this frame when the test fails first.
+    auto promise = std::make_shared<std::promise<client_result>>();
+    auto result = promise->get_future();
+    client->send(std::move(req), [promise](client_result res) { promise->set_value(std::move(res)); });
+    REQUIRE(result.wait_for(exchange_timeout + future_margin) == std::future_status::ready);
+    auto res = result.get();
+    INFO("transport error: " << res.error);
+    REQUIRE(res.ok());
+    return res;
+  }
+
+  client_result fire(std::string_view ns, std::string_view name, std::string body,
+                     std::string_view auth_key = alice_key) {
+    return exchange("POST", "/api/v1/namespaces/" + percent_encode(ns) + "/triggers/" + percent_encode(name),
+                    std::move(body), basic(auth_key));
+  }
+
+  io_runtime io{2};
+  fake_controller controller{io};
+  http_client_ptr client = make_http_client(io);
+  simdjson::dom::parser parser;
+};
+
+} // namespace
+
+TEST_CASE("the fake controller listens on a free loopback port", "[fake_controller]") {
+  fixture f;
+  CHECK(f.controller.port() != 0);
+  CHECK(f.controller.url() == "http://127.0.0.1:" + std::to_string(f.controller.port()));
+}
+
+TEST_CASE("a fire with the owner's key is answered 202 with an activation id and recorded", "[fake_controller]") {
+  fixture f;
+  auto res = f.fire("alice", "t", R"({"n": 1})");
+  REQUIRE(res.response.status == 202);
+  simdjson::dom::element doc = f.parser.parse(res.response.body);
+  CHECK(is_activation_id(std::string_view(doc["activationId"])));
+  REQUIRE(f.controller.fire_count() == 1);
+  auto fires = f.controller.fires();
+  REQUIRE(fires.size() == 1);
+  CHECK(fires[0].trigger == trigger_ref{"alice", "t"});
+  CHECK(fires[0].authorization == basic(alice_key));
+  CHECK(fires[0].body == R"({"n": 1})");
+  CHECK(fires[0].received_at.time_since_epoch().count() > 0);
+}
+
+TEST_CASE("activation ids are unique", "[fake_controller]") {
+  fixture f;
+  constexpr int fires = 20;
+  std::set<std::string> ids;
+  for (int i = 0; i < fires; ++i) {
+    auto res = f.fire("alice", "t", "{}");
+    REQUIRE(res.response.status == 202);
+    simdjson::dom::element doc = f.parser.parse(res.response.body);
+    ids.emplace(std::string_view(doc["activationId"]));
+  }
+  CHECK(ids.size() == fires);
+}
+
+TEST_CASE("a fire for a trigger without a rule is answered 204 and recorded", "[fake_controller]") {
+  fixture f;
+  auto res = f.fire("alice", "quiet", "{}");
+  CHECK(res.response.status == 204);
+  CHECK(res.response.body.empty());
+  CHECK(f.controller.fire_count() == 1);
+}
+
+TEST_CASE("a fire with an empty body is recorded as an empty object", "[fake_controller]") {
+  fixture f;
+  auto res = f.fire("alice", "t", "");
+  CHECK(res.response.status == 202);
+  REQUIRE(f.controller.fire_count() == 1);
+  CHECK(f.controller.fires()[0].body == "{}");
+}
+
+TEST_CASE("a fire whose body is not a JSON object is answered 400 and not recorded", "[fake_controller]") {
+  fixture f;
+  auto body = GENERATE(as<std::string>{}, "not json", "[1, 2]", "42", R"({"open": )");
+  auto res = f.fire("alice", "t", body);
+  CHECK(res.response.status == 400);
+  simdjson::dom::element doc = f.parser.parse(res.response.body);
+  CHECK(std::string_view(doc["error"]) == "The request content was malformed");
+  CHECK(f.controller.fire_count() == 0);
+}
+
+TEST_CASE("a fire with a wrong or missing key is answered 401 and not recorded", "[fake_controller]") {
+  fixture f;
+  SECTION("wrong key") {
+    auto res = f.fire("alice", "t", "{}", "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:wrong");
+    CHECK(res.response.status == 401);
+    simdjson::dom::element doc = f.parser.parse(res.response.body);
+    CHECK(std::string_view(doc["error"]).size() > 0);
+  }
+  SECTION("no Authorization header") {
+    auto res = f.exchange("POST", "/api/v1/namespaces/alice/triggers/t", "{}");
+    CHECK(res.response.status == 401);
+  }
+  SECTION("not base64") {
+    auto res = f.exchange("POST", "/api/v1/namespaces/alice/triggers/t", "{}", "Basic !!!");
+    CHECK(res.response.status == 401);
+  }
+  CHECK(f.controller.fire_count() == 0);
+}
+
+TEST_CASE("a fire with another namespace's key is answered 403", "[fake_controller]") {
+  fixture f;
+  auto res = f.fire("alice", "t", "{}", bob_key);
+  CHECK(res.response.status == 403);
+  CHECK(f.controller.fire_count() == 0);
+}
+
+TEST_CASE("a fire for an unknown trigger is answered 404", "[fake_controller]") {
+  fixture f;
+  auto res = f.fire("alice", "nope", "{}");
+  CHECK(res.response.status == 404);
+  simdjson::dom::element doc = f.parser.parse(res.response.body);
+  CHECK(std::string_view(doc["error"]).size() > 0);
+  CHECK(f.controller.fire_count() == 0);
+}
+
+TEST_CASE("a removed trigger answers later fires with 404", "[fake_controller]") {
+  fixture f;
+  f.controller.remove_trigger(trigger_ref{"alice", "t"});
+  CHECK(f.fire("alice", "t", "{}").response.status == 404);
+}
+
+TEST_CASE("the default namespace _ resolves to the key's namespace", "[fake_controller]") {
+  fixture f;
+  auto res = f.fire("_", "t", "{}", bob_key);
+  CHECK(res.response.status == 202);
+  REQUIRE(f.controller.fire_count() == 1);
+  CHECK(f.controller.fires()[0].trigger == trigger_ref{"bob", "t"});
+}
+
+TEST_CASE("trigger names in the path are percent-decoded", "[fake_controller]") {
+  fixture f;
+  f.controller.add_trigger(trigger_ref{"alice", "my trigger"}, std::string{alice_key});
+  auto res = f.fire("alice", "my trigger", "{}");
+  CHECK(res.response.status == 202);
+  REQUIRE(f.controller.fire_count() == 1);
+  CHECK(f.controller.fires()[0].trigger.name == "my trigger");
+}
+
+TEST_CASE("getting a trigger verifies the key as the controller does", "[fake_controller]") {
+  fixture f;
+  SECTION("the owner gets the trigger") {
+    auto res = f.exchange("GET", "/api/v1/namespaces/alice/triggers/t", {}, basic(alice_key));
+    REQUIRE(res.response.status == 200);
+    simdjson::dom::element doc = f.parser.parse(res.response.body);
+    CHECK(std::string_view(doc["namespace"]) == "alice");
+    CHECK(std::string_view(doc["name"]) == "t");
+    CHECK(simdjson::dom::object(doc["rules"]).size() == 1);
+  }
+  SECTION("a trigger without a rule shows no rules") {
+    auto res = f.exchange("GET", "/api/v1/namespaces/alice/triggers/quiet", {}, basic(alice_key));
+    REQUIRE(res.response.status == 200);
+    simdjson::dom::element doc = f.parser.parse(res.response.body);
+    CHECK(simdjson::dom::object(doc["rules"]).size() == 0);
+  }
+  SECTION("a wrong key gets 401") {
+    auto res = f.exchange("GET", "/api/v1/namespaces/alice/triggers/t", {}, basic("x:y"));
+    CHECK(res.response.status == 401);
+  }
+  SECTION("another namespace's key gets 403") {
+    auto res = f.exchange("GET", "/api/v1/namespaces/alice/triggers/t", {}, basic(bob_key));
+    CHECK(res.response.status == 403);
+  }
+  SECTION("an unknown trigger gets 404") {
+    auto res = f.exchange("GET", "/api/v1/namespaces/alice/triggers/nope", {}, basic(alice_key));
+    CHECK(res.response.status == 404);
+  }
+  CHECK(f.controller.fire_count() == 0);
+}
+
+TEST_CASE("listing namespaces returns the key's namespaces", "[fake_controller]") {
+  fixture f;
+  f.controller.add_trigger(trigger_ref{"alice2", "t"}, std::string{alice_key});
+  auto res = f.exchange("GET", "/api/v1/namespaces", {}, basic(alice_key));
+  REQUIRE(res.response.status == 200);
+  simdjson::dom::array list = f.parser.parse(res.response.body);
+  std::set<std::string> names;
+  for (auto ns : list)
+    names.emplace(std::string_view(ns));
+  CHECK(names == std::set<std::string>{"alice", "alice2"});
+  CHECK(f.exchange("GET", "/api/v1/namespaces", {}, basic("x:y")).response.status == 401);
+}
+
+TEST_CASE("admin routes create and delete triggers", "[fake_controller]") {
+  fixture f;
+  auto created = f.exchange("PUT", "/_fake/triggers/carol/t%20one", R"({"authKey": "c:k", "rule": false})");
+  REQUIRE(created.response.status == 201);
+  CHECK(f.fire("carol", "t one", "{}", "c:k").response.status == 204);
+  CHECK(f.exchange("DELETE", "/_fake/triggers/carol/t%20one").response.status == 204);
+  CHECK(f.fire("carol", "t one", "{}", "c:k").response.status == 404);
+  CHECK(f.exchange("DELETE", "/_fake/triggers/carol/t%20one").response.status == 404);
+}
+
+TEST_CASE("admin routes reject a trigger without an auth key", "[fake_controller]") {
+  fixture f;
+  auto body = GENERATE(as<std::string>{}, "", "[]", R"({"rule": true})", R"({"authKey": 1})",
+                       R"({"authKey": "c:k", "rule": "yes"})");
+  auto res = f.exchange("PUT", "/_fake/triggers/carol/t", body);
+  CHECK(res.response.status == 400);
+}
+
+TEST_CASE("admin routes list and forget recorded fires", "[fake_controller]") {
+  fixture f;
+  REQUIRE(f.fire("alice", "t", R"({"s": "a\"b"})").response.status == 202);
+  REQUIRE(f.fire("bob", "t", "", bob_key).response.status == 202);
+  auto listed = f.exchange("GET", "/_fake/fires");
+  REQUIRE(listed.response.status == 200);
+  simdjson::dom::element doc = f.parser.parse(listed.response.body);
+  CHECK(uint64_t(doc["count"]) == 2);
+  simdjson::dom::array fires = doc["fires"];
+  REQUIRE(fires.size() == 2);
+  auto first = fires.at(0);
+  CHECK(std::string_view(first["namespace"]) == "alice");
+  CHECK(std::string_view(first["trigger"]) == "t");
+  CHECK(std::string_view(first["authorization"]) == basic(alice_key));
+  CHECK(std::string_view(first["body"]["s"]) == "a\"b");
+  CHECK(std::string_view(first["receivedAt"]).back() == 'Z');
+  CHECK(simdjson::dom::object(fires.at(1)["body"]).size() == 0);
+
+  auto counted = f.exchange("GET", "/_fake/fires/count");
+  REQUIRE(counted.response.status == 200);
+  CHECK(uint64_t(f.parser.parse(counted.response.body)["count"]) == 2);
+
+  CHECK(f.exchange("DELETE", "/_fake/fires").response.status == 204);
+  CHECK(f.controller.fire_count() == 0);
+  CHECK(f.controller.fires().empty());
+}
+
+TEST_CASE("clear_fires forgets recorded fires", "[fake_controller]") {
+  fixture f;
+  REQUIRE(f.fire("alice", "t", "{}").response.status == 202);
+  f.controller.clear_fires();
+  CHECK(f.controller.fire_count() == 0);
+  CHECK(f.controller.fires().empty());
+}
+
+TEST_CASE("unknown routes are answered 404 with a JSON error", "[fake_controller]") {
+  fixture f;
+  auto target = GENERATE(as<std::string>{}, "/", "/nope", "/api/v1/namespaces/alice/actions/a",
+                         "/api/v1/namespaces/alice/triggers/t/extra", "/_fake/nope");
+  auto res = f.exchange("GET", target, {}, basic(alice_key));
+  CHECK(res.response.status == 404);
+  CHECK(res.response.field("Content-Type") == "application/json");
+  simdjson::dom::element doc = f.parser.parse(res.response.body);
+  CHECK(std::string_view(doc["error"]).size() > 0);
+}
+
+TEST_CASE("a known route with another method is answered 405", "[fake_controller]") {
+  fixture f;
+  auto res = f.exchange("DELETE", "/api/v1/namespaces/alice/triggers/t", {}, basic(alice_key));
+  CHECK(res.response.status == 405);
+  CHECK(f.controller.fire_count() == 0);
+}
+
+TEST_CASE("wait_for_fires wakes on a fire", "[fake_controller]") {
+  fixture f;
+  // Far longer than the exchange takes: a waiter that only checks at its deadline would return late.
+  constexpr auto wait_limit = 60s;
+  auto started = std::chrono::steady_clock::now();
+  auto waited = std::async(std::launch::async, [&f, wait_limit] { return f.controller.wait_for_fires(1, wait_limit); });
+  REQUIRE(f.fire("alice", "t", "{}").response.status == 202);
+  REQUIRE(waited.wait_for(wait_limit + future_margin) == std::future_status::ready);
+  CHECK(waited.get());
+  CHECK(std::chrono::steady_clock::now() - started < wait_limit / 2);
+}
+
+TEST_CASE("wait_for_fires returns false when the timeout passes first", "[fake_controller]") {
+  fixture f;
+  CHECK_FALSE(f.controller.wait_for_fires(1, 1ms));
+  CHECK(f.controller.wait_for_fires(0, 0ms));
+}
+
+TEST_CASE("stop is idempotent", "[fake_controller]") {
+  fixture f;
+  f.controller.stop();
+  f.controller.stop();
+}

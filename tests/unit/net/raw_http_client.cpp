@@ -1,0 +1,157 @@
+#include "raw_http_client.hpp"
+
+#include <future>
+#include <optional>
+#include <thread>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/asio/write.hpp>
+
+namespace feedrouter::test {
+
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
+
+constexpr std::string_view header_end = "\r\n\r\n";
+
+char ascii_lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+std::string to_lower(std::string_view text) {
+  std::string result;
+  result.reserve(text.size());
+  for (char c : text)
+    result += ascii_lower(c);
+  return result;
+}
+
+} // namespace
+
+std::string raw_response::field(std::string_view name) const {
+  auto lower = to_lower(head);
+  auto key = "\r\n" + to_lower(name) + ":";
+  auto pos = lower.find(key);
+  if (pos == std::string::npos)
+    return {};
+  auto begin = head.find_first_not_of(' ', pos + key.size());
+  auto end = head.find("\r\n", begin);
+  return head.substr(begin, end - begin);
+}
+
+/// The socket and the thread that runs its io_context; reads wait on futures with a deadline.
+struct raw_http_client::state {
+  state() : socket(ioc), guard(asio::make_work_guard(ioc)) {
+    // nop
+  }
+
+  asio::io_context ioc;
+  tcp::socket socket;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard;
+  std::thread thread;
+  asio::streambuf buffer;
+
+  /// Waits for `f` until `timeout`; on timeout cancels the socket's operations. Returns the result or nullopt.
+  std::optional<std::size_t> await(std::future<std::size_t> f, std::chrono::milliseconds timeout) {
+    if (f.wait_for(timeout) != std::future_status::ready) {
+      asio::post(ioc, [this] {
+        error_code ignored;
+        socket.cancel(ignored);
+      });
+      f.wait();
+    }
+    try {
+      return f.get();
+    } catch (const boost::system::system_error&) {
+      return std::nullopt;
+    }
+  }
+};
+
+raw_http_client::raw_http_client(std::uint16_t port) : state_(std::make_unique<state>()) {
+  state_->socket.connect(tcp::endpoint{asio::ip::make_address("127.0.0.1"), port});
+  state_->thread = std::thread{[s = state_.get()] { s->ioc.run(); }};
+}
+
+raw_http_client::~raw_http_client() {
+  close();
+  state_->guard.reset();
+  state_->thread.join();
+}
+
+void raw_http_client::send(std::string_view bytes) {
+  auto f = asio::async_write(state_->socket, asio::buffer(bytes.data(), bytes.size()), asio::use_future);
+  f.get();
+}
+
+std::optional<raw_response> raw_http_client::read_response(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto remaining = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  };
+  auto head_size = state_->await(
+    asio::async_read_until(state_->socket, state_->buffer, std::string{header_end}, asio::use_future), remaining());
+  if (!head_size)
+    return std::nullopt;
+  raw_response result;
+  auto data = state_->buffer.data();
+  result.head.assign(asio::buffers_begin(data), asio::buffers_begin(data) + static_cast<std::ptrdiff_t>(*head_size));
+  state_->buffer.consume(*head_size);
+  result.status = std::stoi(result.head.substr(result.head.find(' ') + 1, 3));
+  auto length_text = result.field("content-length");
+  std::size_t length = length_text.empty() ? 0 : std::stoul(length_text);
+  if (state_->buffer.size() < length) {
+    auto missing = length - state_->buffer.size();
+    auto n = state_->await(
+      asio::async_read(state_->socket, state_->buffer, asio::transfer_exactly(missing), asio::use_future),
+      remaining());
+    if (!n)
+      return std::nullopt;
+  }
+  data = state_->buffer.data();
+  result.body.assign(asio::buffers_begin(data), asio::buffers_begin(data) + static_cast<std::ptrdiff_t>(length));
+  state_->buffer.consume(length);
+  return result;
+}
+
+bool raw_http_client::wait_closed(std::chrono::milliseconds timeout) {
+  auto f = asio::async_read(state_->socket, state_->buffer, asio::transfer_all(), asio::use_future);
+  if (f.wait_for(timeout) != std::future_status::ready) {
+    asio::post(state_->ioc, [s = state_.get()] {
+      error_code ignored;
+      s->socket.cancel(ignored);
+    });
+    f.wait();
+    return false;
+  }
+  try {
+    f.get();
+    return true; // transfer_all only ends early on an error; no error cannot happen without a full buffer
+  } catch (const boost::system::system_error& e) {
+    // EOF or a reset: the server closed; anything else (operation_aborted) is not a close.
+    return e.code() != asio::error::operation_aborted;
+  }
+}
+
+void raw_http_client::close() {
+  auto done = std::make_shared<std::promise<void>>();
+  auto f = done->get_future();
+  asio::post(state_->ioc, [s = state_.get(), done] {
+    error_code ignored;
+    s->socket.close(ignored);
+    done->set_value();
+  });
+  f.wait();
+}
+
+} // namespace feedrouter::test
