@@ -30,5 +30,6 @@ using restart_atom = caf::atom_constant<caf::atom("restart")>;
 
 // The controller.
 using verify_atom = caf::atom_constant<caf::atom("verify")>;
+using namespaces_atom = caf::atom_constant<caf::atom("namespaces")>;
 
 } // namespace feedrouter

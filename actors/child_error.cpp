@@ -19,6 +19,8 @@ void report_exceptions_as_errors(caf::scheduled_actor* child) {
 }
 
 std::string describe_child_error(const caf::error& reason) {
+  if (!reason)
+    return "exited normally";
   const auto& context = reason.context();
   if (context.size() == 1 && context.match_element<std::string>(0))
     return context.get_as<std::string>(0);

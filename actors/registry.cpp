@@ -31,6 +31,9 @@ struct registry_entry {
 struct registry_state {
   registry_config cfg;
   std::unordered_map<std::string, registry_entry> entries;
+  /// Registration key -> CREATEs whose store write is under way. A removal the old trigger asks for meanwhile is
+  /// dropped: its erase would reach the store after the new registration and delete it.
+  std::unordered_map<std::string, int> creating;
 
   static inline const char* name = "registry";
 };
@@ -48,6 +51,23 @@ api_reply unavailable(std::string_view what, const caf::error& err) {
 
 api_reply not_found(const trigger_ref& trigger) {
   return error_reply(404, "no registration for trigger " + trigger.qualified() + " with this authKey");
+}
+
+/// The namespace name OpenWhisk users write for "my own namespace".
+constexpr std::string_view default_namespace = "_";
+
+/// Resolves `_/name` for a caller: the namespace of the one registration of that name the key owns. The key's
+/// namespace is whichever the controller verified at CREATE, so no request to the controller is needed here.
+void resolve_default_namespace(registry_pointer self, api_command& cmd) {
+  if (cmd.trigger.ns != default_namespace)
+    return;
+  auto hash = sha256_hex(cmd.auth_key);
+  for (const auto& [key, entry] : self->state.entries) {
+    if (entry.record.trigger.name == cmd.trigger.name && constant_time_equal(entry.record.auth_hash, hash)) {
+      cmd.trigger.ns = entry.record.trigger.ns;
+      return;
+    }
+  }
 }
 
 /// Returns the entry of `trigger` if `auth_key` owns it. Anyone else is told nothing exists, so a key cannot probe for
@@ -70,7 +90,9 @@ api_reply view_reply(registry_pointer self, int status, const trigger_ref& trigg
   return {status, render_registration(i->second.record, snap.live)};
 }
 
-feed_config restore_config(registry_pointer self, registration_record& record) {
+/// Returns the config of a stored registration, or nullopt (and the record disabled, saying why) when its parameters
+/// no longer validate.
+std::optional<feed_config> restore_config(registry_pointer self, registration_record& record) {
   auto fail = [&](const field_error& err) {
     record.status.state = registration_state::disabled;
     record.status.reason = {reason_kind::automatic, 0,
@@ -80,15 +102,15 @@ feed_config restore_config(registry_pointer self, registration_record& record) {
   auto params = parse_json_object(record.params_json, "params");
   if (!params) {
     fail(params.error());
-    return {};
+    return std::nullopt;
   }
   auto config = make_feed_config(record.feed, std::move(*params), self->state.cfg.env->now(), validation_time::restore,
                                  record.trigger.key());
   if (!config) {
     fail(config.error());
-    return {};
+    return std::nullopt;
   }
-  return std::move(*config);
+  return std::optional<feed_config>{std::move(*config)};
 }
 
 void start_entry(registry_pointer self, registration_record record, std::optional<feed_config> config) {
@@ -102,25 +124,51 @@ void stop_entry(registry_pointer self, registry_entry& entry) {
   self->send_exit(entry.trigger, caf::exit_reason::user_shutdown);
 }
 
-/// Sends `msg` to the trigger of `trigger` and answers the API with its snapshot.
+/// Whether an answer must wait until the change it reports is committed; `resumed` also requires the registration to
+/// be active afterwards (a schedule that is used up, or invalid stored parameters, keep it disabled).
+enum class durability { none, committed, resumed };
+
+/// Sends `msg` to the trigger of `trigger` and answers the API with its snapshot. With durability::committed the
+/// answer waits for a store flush: the trigger sent its status to the store before answering us, so the flush
+/// queues behind it and its commit covers the change.
 template <class... Ts>
-reply_promise ask_trigger(registry_pointer self, const trigger_ref& trigger, int status, Ts&&... msg) {
+reply_promise ask_trigger(registry_pointer self, const trigger_ref& trigger, durability wait, Ts&&... msg) {
   auto rp = self->make_response_promise<api_reply>();
   const auto& entry = self->state.entries.at(trigger.key());
-  self->request(entry.trigger, self->state.cfg.request_timeout, std::forward<Ts>(msg)...)
-    .then([self, rp, trigger, status](trigger_snapshot& snap) mutable { rp.deliver(view_reply(self, status, trigger, snap)); },
-          [rp](caf::error& err) mutable { rp.deliver(unavailable("the registration did not answer", err)); });
+  auto timeout = self->state.cfg.request_timeout;
+  self->request(entry.trigger, timeout, std::forward<Ts>(msg)...)
+    .then(
+      [self, rp, trigger, wait, timeout](trigger_snapshot& snap) mutable {
+        if (wait == durability::resumed && snap.status.state != registration_state::active) {
+          rp.deliver(error_reply(409, "cannot resume: " + snap.status.reason.message, "state"));
+          return;
+        }
+        if (wait == durability::none) {
+          rp.deliver(view_reply(self, 200, trigger, snap));
+          return;
+        }
+        self->request(self->state.cfg.env->store, timeout, flush_atom::value)
+          .then([self, rp, trigger, snap](commit_atom) mutable { rp.deliver(view_reply(self, 200, trigger, snap)); },
+                [rp](caf::error& err) mutable { rp.deliver(unavailable("cannot store the change", err)); });
+      },
+      [rp](caf::error& err) mutable { rp.deliver(unavailable("the registration did not answer", err)); });
   return rp;
 }
 
 // -- CREATE -------------------------------------------------------------------
 
 void persist_and_start(registry_pointer self, reply_promise rp, registration_record record, feed_config config) {
+  auto key = record.trigger.key();
+  ++self->state.creating[key];
+  auto done_creating = [self, key] {
+    if (--self->state.creating[key] == 0)
+      self->state.creating.erase(key);
+  };
   self->request(self->state.cfg.env->store, self->state.cfg.request_timeout, put_atom::value, record)
     .then(
-      [self, rp, record, config](commit_atom) mutable {
+      [self, rp, record, config, key, done_creating](commit_atom) mutable {
+        done_creating();
         auto& entries = self->state.entries;
-        auto key = record.trigger.key();
         auto existing = entries.find(key);
         auto replaced = existing != entries.end();
         if (replaced) {
@@ -131,7 +179,10 @@ void persist_and_start(registry_pointer self, reply_promise rp, registration_rec
         start_entry(self, std::move(record), std::move(config));
         rp.deliver(api_reply{replaced ? 200 : 201, std::move(view)});
       },
-      [rp](caf::error& err) mutable { rp.deliver(unavailable("cannot store the registration", err)); });
+      [rp, done_creating](caf::error& err) mutable {
+        done_creating();
+        rp.deliver(unavailable("cannot store the registration", err));
+      });
 }
 
 api_reply verification_failure(const trigger_ref& trigger, const http_outcome& outcome) {
@@ -150,15 +201,48 @@ api_reply verification_failure(const trigger_ref& trigger, const http_outcome& o
   }
 }
 
-reply_promise create(registry_pointer self, api_command& cmd) {
+void create_verified(registry_pointer self, reply_promise rp, api_command cmd);
+
+/// CREATE of `_/name`: asks the controller which namespace the key owns, then creates there.
+reply_promise create_in_default_namespace(registry_pointer self, api_command& cmd) {
   auto rp = self->make_response_promise<api_reply>();
+  auto& st = self->state;
+  if (!st.cfg.controller) {
+    rp.deliver(error_reply(400, "triggerName: the namespace \"_\" can only be resolved with authKey verification; "
+                                "give the namespace explicitly",
+                           "triggerName"));
+    return rp;
+  }
+  self->request(*st.cfg.controller, st.cfg.request_timeout, namespaces_atom::value, cmd.auth_key)
+    .then(
+      [self, rp, cmd](http_outcome& outcome, std::string& ns) mutable {
+        if (outcome.status_code != 200) {
+          rp.deliver(verification_failure(cmd.trigger, outcome));
+          return;
+        }
+        cmd.trigger.ns = std::move(ns);
+        create_verified(self, rp, std::move(cmd));
+      },
+      [rp](caf::error& err) mutable { rp.deliver(unavailable("cannot resolve the namespace \"_\"", err)); });
+  return rp;
+}
+
+reply_promise create(registry_pointer self, api_command& cmd) {
+  if (cmd.trigger.ns == default_namespace)
+    return create_in_default_namespace(self, cmd);
+  auto rp = self->make_response_promise<api_reply>();
+  create_verified(self, rp, std::move(cmd));
+  return rp;
+}
+
+void create_verified(registry_pointer self, reply_promise rp, api_command cmd) {
   auto& st = self->state;
   auto now = st.cfg.env->now();
   auto params = without_members(std::move(cmd.params), protocol_params);
   auto config = make_feed_config(cmd.feed, params, now, validation_time::request, cmd.trigger.key());
   if (!config) {
     rp.deliver(error_reply(400, config.error().field + ": " + config.error().message, config.error().field));
-    return rp;
+    return;
   }
   registration_record record;
   record.trigger = cmd.trigger;
@@ -175,10 +259,10 @@ reply_promise create(registry_pointer self, api_command& cmd) {
     if (existing != st.entries.end() && !constant_time_equal(existing->second.record.auth_hash, record.auth_hash)) {
       rp.deliver(error_reply(409, "trigger " + cmd.trigger.qualified() + " is registered with another authKey",
                              "authKey"));
-      return rp;
+      return;
     }
     persist_and_start(self, rp, std::move(record), std::move(*config));
-    return rp;
+    return;
   }
   self->request(*st.cfg.controller, st.cfg.request_timeout, verify_atom::value, cmd.trigger, cmd.auth_key)
     .then(
@@ -190,16 +274,13 @@ reply_promise create(registry_pointer self, api_command& cmd) {
         persist_and_start(self, rp, std::move(record), std::move(config));
       },
       [rp](caf::error& err) mutable { rp.deliver(unavailable("cannot verify the authKey", err)); });
-  return rp;
 }
 
 // -- UPDATE, DELETE -----------------------------------------------------------
 
-reply_promise update(registry_pointer self, api_command& cmd, registry_entry& entry) {
-  auto rp = self->make_response_promise<api_reply>();
+caf::result<api_reply> update(registry_pointer self, api_command& cmd, registry_entry& entry) {
   if (!cmd.feed.empty() && cmd.feed != entry.record.feed) {
-    rp.deliver(error_reply(400, "feed: cannot change the feed kind of a registration; delete and create it", "feed"));
-    return rp;
+    return error_reply(400, "feed: cannot change the feed kind of a registration; delete and create it", "feed");
   }
   auto changes = without_members(std::move(cmd.params), protocol_params);
   auto stored = parse_json_object(entry.record.params_json, "params");
@@ -207,28 +288,13 @@ reply_promise update(registry_pointer self, api_command& cmd, registry_entry& en
   auto config = make_feed_config(entry.record.feed, std::move(merged), self->state.cfg.env->now(),
                                  validation_time::request, cmd.trigger.key());
   if (!config) {
-    rp.deliver(error_reply(400, config.error().field + ": " + config.error().message, config.error().field));
-    return rp;
+    return error_reply(400, config.error().field + ": " + config.error().message, config.error().field);
   }
   auto params_json = to_json_object(config->params);
-  auto timeout = self->state.cfg.request_timeout;
-  auto trigger = cmd.trigger;
-  self->request(entry.trigger, timeout, update_atom::value, std::move(*config))
-    .then(
-      [self, rp, trigger, params_json, timeout](trigger_snapshot& snap) mutable {
-        auto i = self->state.entries.find(trigger.key());
-        if (i == self->state.entries.end()) {
-          rp.deliver(not_found(trigger));
-          return;
-        }
-        i->second.record.params_json = params_json;
-        i->second.record.status = snap.status;
-        self->request(self->state.cfg.env->store, timeout, put_atom::value, i->second.record)
-          .then([self, rp, trigger, snap](commit_atom) mutable { rp.deliver(view_reply(self, 200, trigger, snap)); },
-                [rp](caf::error& err) mutable { rp.deliver(unavailable("cannot store the registration", err)); });
-      },
-      [rp](caf::error& err) mutable { rp.deliver(unavailable("the registration did not answer", err)); });
-  return rp;
+  // The trigger stores its record with the new parameters itself; the answer waits for that commit.
+  entry.record.params_json = params_json;
+  return ask_trigger(self, cmd.trigger, durability::committed, update_atom::value, std::move(*config),
+                     std::move(params_json));
 }
 
 /// Removes a registration from the store first and from memory once that committed, so a failed commit leaves it
@@ -282,7 +348,8 @@ reply_promise list(registry_pointer self, const api_command& cmd) {
   auto hash = sha256_hex(cmd.auth_key);
   std::vector<caf::actor> triggers;
   for (auto& [key, entry] : self->state.entries) {
-    if (entry.record.trigger.ns != cmd.trigger.ns || !constant_time_equal(entry.record.auth_hash, hash))
+    auto in_namespace = cmd.trigger.ns == default_namespace || entry.record.trigger.ns == cmd.trigger.ns;
+    if (!in_namespace || !constant_time_equal(entry.record.auth_hash, hash))
       continue;
     gather->items.emplace_back(entry.record.trigger, std::nullopt);
     triggers.push_back(entry.trigger);
@@ -312,12 +379,13 @@ caf::result<api_reply> handle(registry_pointer self, api_command& cmd) {
     return create(self, cmd);
   if (cmd.op == api_op::list)
     return list(self, cmd);
+  resolve_default_namespace(self, cmd);
   auto* entry = find_owned(self, cmd.trigger, cmd.auth_key);
   if (entry == nullptr)
     return not_found(cmd.trigger);
   switch (cmd.op) {
     case api_op::read:
-      return ask_trigger(self, cmd.trigger, 200, status_atom::value);
+      return ask_trigger(self, cmd.trigger, durability::none, status_atom::value);
     case api_op::update:
       return update(self, cmd, *entry);
     case api_op::remove: {
@@ -326,9 +394,9 @@ caf::result<api_reply> handle(registry_pointer self, api_command& cmd) {
       return rp;
     }
     case api_op::pause:
-      return ask_trigger(self, cmd.trigger, 200, pause_atom::value);
+      return ask_trigger(self, cmd.trigger, durability::committed, pause_atom::value);
     case api_op::resume:
-      return ask_trigger(self, cmd.trigger, 200, resume_atom::value);
+      return ask_trigger(self, cmd.trigger, durability::resumed, resume_atom::value);
     case api_op::dead_letters:
       // Fires are not dead-lettered yet (see docs/api.md): the list is honestly empty.
       return api_reply{200, R"({"deadLetters":[],"count":0})"};
@@ -366,15 +434,19 @@ registry_actor::behavior_type registry_impl(registry_pointer self, registry_conf
   self->set_exit_handler([self](caf::exit_msg& msg) { on_trigger_exit(self, msg); });
   for (auto& record : *records) {
     auto config = restore_config(self, record);
-    auto valid = record.status.reason.message.rfind("stored parameters are invalid", 0) != 0;
-    start_entry(self, std::move(record), valid ? std::optional<feed_config>{std::move(config)} : std::nullopt);
+    start_entry(self, std::move(record), std::move(config));
   }
   records->clear();
   return {
     [self](api_command& cmd) -> caf::result<api_reply> { return handle(self, cmd); },
     [self](remove_atom, const trigger_ref& trigger) {
-      if (self->state.entries.count(trigger.key()) != 0)
-        remove_registration(self, trigger, std::nullopt);
+      auto& st = self->state;
+      auto key = trigger.key();
+      auto i = st.entries.find(key);
+      // Only the registration's current trigger may remove it, and not while a CREATE is replacing it.
+      if (i == st.entries.end() || i->second.trigger.address() != self->current_sender() || st.creating.count(key))
+        return;
+      remove_registration(self, trigger, std::nullopt);
     },
     [self](ready_atom) { return self->state.entries.size(); },
   };

@@ -60,6 +60,17 @@ void persist(trigger_pointer self) {
   self->send(st.env->store, status_atom::value, st.record.trigger, st.record.status);
 }
 
+/// Stores the whole record: after an UPDATE, whose new parameters go together with the current status. Sent from
+/// here, not the registry, so that it can never overtake or be overtaken by this trigger's status updates.
+void persist_record(trigger_pointer self) {
+  auto& st = self->state;
+  self->request(st.env->store, caf::infinite, put_atom::value, st.record)
+    .then([](commit_atom) {},
+          [trigger = st.record.trigger](caf::error& err) {
+            log(log_level::error, "cannot store the update of ", trigger.qualified(), ": ", describe_child_error(err));
+          });
+}
+
 void release(trigger_pointer self, caf::actor& child) {
   if (!child)
     return;
@@ -125,8 +136,8 @@ std::string schedule_end_reason(const trigger_state& st) {
     return "maxTriggers (" + std::to_string(*alarm.max_triggers) + ") reached";
   if (alarm.schedule == alarm_spec::kind::once)
     return "the one-shot alarm's date has passed";
-  if (alarm.stop_date && st.env->now() >= *alarm.stop_date)
-    return "stopDate has passed";
+  if (alarm.stop_date)
+    return "no occurrence is left before stopDate " + format_iso8601(*alarm.stop_date);
   return "the schedule has no further occurrence";
 }
 
@@ -138,8 +149,10 @@ void on_occurrence(trigger_pointer self, sys_ms occurrence, std::optional<sys_ms
   status.last_occurrence = occurrence;
   st.next_fire = next;
   if (status.triggers_left) {
-    if (*status.triggers_left <= 0)
+    if (*status.triggers_left <= 0) {
+      disable(self, 0, schedule_end_reason(st));
       return;
+    }
     --*status.triggers_left;
   }
   if (!st.firer)
@@ -232,10 +245,10 @@ caf::behavior trigger_impl(trigger_pointer self, caf::actor registry, trigger_en
     } else if (st.firer && msg.source == st.firer.address()) {
       st.firer = nullptr;
       on_child_down(self, child_kind::firer, msg.reason);
-    } else {
-      // Not a child of ours: the registry, which stops us.
+    } else if (msg.source == st.registry.address()) {
       self->quit(msg.reason);
     }
+    // Anything else is a child released earlier whose exit was already queued: nothing to do.
   });
   if (st.record.status.state == registration_state::active && st.config)
     start_children(self);
@@ -252,14 +265,16 @@ caf::behavior trigger_impl(trigger_pointer self, caf::actor registry, trigger_en
     },
     [self](resume_atom) {
       auto& st = self->state;
-      if (st.record.status.state != registration_state::active && st.config) {
+      auto exhausted = st.record.status.triggers_left && *st.record.status.triggers_left <= 0;
+      if (st.record.status.state != registration_state::active && st.config && !exhausted) {
         activate(self);
         persist(self);
       }
       return snapshot(self);
     },
-    [self](update_atom, feed_config& config) {
+    [self](update_atom, feed_config& config, std::string& params_json) {
       auto& st = self->state;
+      st.record.params_json = std::move(params_json);
       auto max_changed = !st.config || st.config->alarm->max_triggers != config.alarm->max_triggers;
       st.config = std::move(config);
       if (max_changed)
@@ -272,7 +287,7 @@ caf::behavior trigger_impl(trigger_pointer self, caf::actor registry, trigger_en
         st.next_fire = std::nullopt;
         start_source(self);
       }
-      persist(self);
+      persist_record(self);
       return snapshot(self);
     },
     [self](next_atom, std::int64_t next_ms) { self->state.next_fire = sys_ms{milliseconds{next_ms}}; },

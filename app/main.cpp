@@ -53,9 +53,11 @@ int run(const options& opts, const sigset_t& signals) {
     std::cerr << "feedrouter: " << e.what() << std::endl;
     return start_error;
   }
+  // Declared before the actor system, so it is destroyed after it: actors hold the HTTP client, whose sockets belong
+  // to the io_context and are closed when the last actor lets go of the client.
+  io_runtime io{1};
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
-  io_runtime io{1};
   auto client = make_http_client(io);
   auto stats = std::make_shared<metrics>();
   auto store = spawn_store_actor(sys, std::move(db), store_thread::dedicated);
@@ -95,6 +97,7 @@ int run(const options& opts, const sigset_t& signals) {
   } catch (const std::exception& e) {
     std::cerr << "feedrouter: " << e.what() << std::endl;
     stop_actors();
+    io.stop();
     return start_error;
   }
   // Tests and scripts read this line to learn the port; it is the only line written to stdout.

@@ -18,6 +18,8 @@ std::optional<std::pair<std::string, std::uint16_t>> split_listen(const std::str
   auto host = text.substr(0, colon);
   if (host.front() == '[' && host.back() == ']')
     host = host.substr(1, host.size() - 2);
+  if (host.empty())
+    return std::nullopt;
   try {
     std::size_t used = 0;
     auto port = std::stoul(text.substr(colon + 1), &used);

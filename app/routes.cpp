@@ -36,24 +36,25 @@ http_response unauthorized() {
   return res;
 }
 
-/// Splits the path of `target` into percent-decoded segments; nullopt on a malformed escape.
+/// Splits the path of `target` into percent-decoded segments; nullopt on a malformed escape. Empty segments ("//",
+/// a trailing "/") are kept, so they match no route instead of shifting the others.
 std::optional<std::vector<std::string>> path_segments(std::string_view target) {
   target = target.substr(0, target.find('?'));
+  if (!target.empty() && target.front() == '/')
+    target.remove_prefix(1);
   std::vector<std::string> segments;
-  std::size_t start = 0;
-  while (start < target.size()) {
-    if (target[start] == '/') {
-      ++start;
-      continue;
-    }
-    auto end = target.find('/', start);
-    if (end == std::string_view::npos)
-      end = target.size();
-    auto segment = percent_decode(target.substr(start, end - start));
+  while (!target.empty()) {
+    auto end = std::min(target.find('/'), target.size());
+    auto segment = percent_decode(target.substr(0, end));
     if (!segment)
       return std::nullopt;
     segments.push_back(std::move(*segment));
-    start = end;
+    target.remove_prefix(end);
+    if (!target.empty()) {
+      target.remove_prefix(1);
+      if (target.empty())
+        segments.emplace_back();
+    }
   }
   return segments;
 }
@@ -130,7 +131,7 @@ routed_request route_lifecycle(const http_request& req) {
   auto feed = string_member(*body, "feed");
   if (!feed)
     return bad_field(feed.error());
-  if (cmd.op == api_op::create && !*feed)
+  if (cmd.op == api_op::create && (!*feed || (*feed)->empty()))
     return bad_field({"feed", "is required for CREATE, e.g. \"alarm\""});
   cmd.feed = feed->value_or("");
   cmd.params = std::move(*body);

@@ -22,6 +22,9 @@ std::uint64_t stable_hash(std::string_view text) {
   return hash;
 }
 
+/// The longest interval an interval alarm may have; it also keeps the millisecond arithmetic far from overflow.
+constexpr std::chrono::hours max_interval{24 * 366 * 10};
+
 constexpr std::string_view schedule_params[] = {"cron", "minutes", "seconds", "date"};
 
 /// Reads a date parameter: an ISO-8601 string or milliseconds since the epoch.
@@ -107,6 +110,10 @@ std::optional<field_error> read_schedule(const json_members& params, sys_ms now,
       return count.error();
     if (**count < 1)
       return field_error{std::string{given}, "must be a positive integer"};
+    auto limit = given == "minutes" ? std::chrono::duration_cast<std::chrono::minutes>(max_interval).count()
+                                    : std::chrono::duration_cast<std::chrono::seconds>(max_interval).count();
+    if (**count > limit)
+      return field_error{std::string{given}, "must be at most " + std::to_string(limit) + " (ten years)"};
     spec.schedule = alarm_spec::kind::interval;
     spec.interval = given == "minutes" ? milliseconds{std::chrono::minutes{**count}}
                                        : milliseconds{std::chrono::seconds{**count}};

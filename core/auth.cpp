@@ -51,6 +51,15 @@ std::string base64_encode(std::string_view data) {
 std::optional<std::string> base64_decode(std::string_view text) {
   if (text.size() % 4 != 0)
     return std::nullopt;
+  // EVP_DecodeBlock tolerates whitespace and inner '=': accept only the alphabet, with padding at the end.
+  auto data_end = text.find_last_not_of('=') + 1;
+  if (text.size() - data_end > 2)
+    return std::nullopt;
+  for (std::size_t i = 0; i < data_end; ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (!std::isalnum(c) && c != '+' && c != '/')
+      return std::nullopt;
+  }
   std::string out(3 * text.size() / 4, '\0');
   auto written = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
                                  reinterpret_cast<const unsigned char*>(text.data()),
@@ -58,11 +67,7 @@ std::optional<std::string> base64_decode(std::string_view text) {
   if (written < 0)
     return std::nullopt;
   // EVP_DecodeBlock counts padding as zero bytes; drop one per '='.
-  std::size_t padding = 0;
-  for (auto i = text.rbegin(); i != text.rend() && *i == '='; ++i)
-    ++padding;
-  if (padding > 2)
-    return std::nullopt;
+  auto padding = text.size() - data_end;
   out.resize(static_cast<std::size_t>(written) - padding);
   return out;
 }

@@ -93,8 +93,8 @@ std::optional<std::int64_t> json_as_int(std::string_view raw) {
   // JavaScript callers send integral numbers as doubles (e.g. 5.0 or 1e3).
   if (double number = 0; element.is_double() && !element.get_double().get(number)) {
     constexpr double int64_bound = 9.2e18;
-    if (number == static_cast<double>(static_cast<std::int64_t>(number)) && number > -int64_bound
-        && number < int64_bound)
+    if (number > -int64_bound && number < int64_bound
+        && number == static_cast<double>(static_cast<std::int64_t>(number)))
       return static_cast<std::int64_t>(number);
   }
   return std::nullopt;
@@ -105,6 +105,21 @@ std::optional<bool> json_as_bool(std::string_view raw) {
   if (auto doc = parse_raw(raw); doc.error() || doc.value_unsafe().get_bool().get(flag))
     return std::nullopt;
   return flag;
+}
+
+std::optional<std::vector<std::string>> json_as_string_array(std::string_view raw) {
+  auto doc = parse_raw(raw);
+  simdjson::dom::array array;
+  if (doc.error() || doc.value_unsafe().get_array().get(array))
+    return std::nullopt;
+  std::vector<std::string> result;
+  for (auto element : array) {
+    std::string_view text;
+    if (element.get_string().get(text))
+      return std::nullopt;
+    result.emplace_back(text);
+  }
+  return result;
 }
 
 bool json_is_object(std::string_view raw) {

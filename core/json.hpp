@@ -41,6 +41,9 @@ std::optional<std::int64_t> json_as_int(std::string_view raw);
 /// Returns the boolean a raw JSON value holds, or nullopt when it is not true or false.
 std::optional<bool> json_as_bool(std::string_view raw);
 
+/// Returns the strings of a raw JSON array of strings, or nullopt when it is anything else.
+std::optional<std::vector<std::string>> json_as_string_array(std::string_view raw);
+
 /// Returns whether a raw JSON value is an object.
 bool json_is_object(std::string_view raw);
 

@@ -77,6 +77,23 @@ std::string host_field_of(const url& where) {
   return where.host;
 }
 
+/// Returns whether `method` is an HTTP token (RFC 9110 section 5.6.2); anything else would corrupt the request line.
+bool is_valid_method(std::string_view method) noexcept {
+  constexpr std::string_view token_symbols = "!#$%&'*+-.^_`|~";
+  return std::all_of(method.begin(), method.end(), [&](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+           || token_symbols.find(c) != std::string_view::npos;
+  });
+}
+
+/// Returns whether `target` can go into a request line: printable ASCII without spaces, starting with '/'.
+bool is_valid_target(std::string_view target) noexcept {
+  return !target.empty() && target.front() == '/' && std::all_of(target.begin(), target.end(), [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return u > 0x20 && u < 0x7f;
+  });
+}
+
 /// Completes a request with an error; used through asio::post so that `done` runs on an I/O thread.
 void complete_with_error(http_client::completion done, std::string error) {
   client_result result;
@@ -540,6 +557,10 @@ public:
       return fail_later(std::move(done), https_unsupported);
     if (req.destination.scheme != "http" || req.destination.host.empty())
       return fail_later(std::move(done), "unsupported URL: " + req.destination.origin());
+    if (!is_valid_method(req.message.method))
+      return fail_later(std::move(done), "invalid method: " + req.message.method);
+    if (!is_valid_target(req.destination.target))
+      return fail_later(std::move(done), "invalid target: " + req.destination.target);
     exchange x;
     x.deadline = steady_clock::now() + req.timeout;
     auto pool = pool_for(req.destination);

@@ -38,7 +38,8 @@ public:
   virtual ~http_client() = default;
 
   /// Sends `req` and calls `done` exactly once, on an I/O thread; `done` must not block (an actor's callback only
-  /// sends a message).
+  /// sends a message). May be called from any thread. https destinations fail with "https is not supported yet"
+  /// until TLS lands.
   virtual void send(client_request req, completion done) = 0;
 };
 
@@ -51,7 +52,7 @@ struct http_client_options {
   std::chrono::seconds idle_timeout{30};
 };
 
-/// Returns a client whose sockets live on `io`.
+/// Returns a client whose sockets live on `io`, which must outlive the client.
 http_client_ptr make_http_client(io_runtime& io, http_client_options opts = {});
 
 } // namespace feedrouter

@@ -36,14 +36,14 @@ public:
   /// Returns the port the server listens on.
   virtual std::uint16_t port() const noexcept = 0;
 
-  /// Stops accepting and closes every connection; idempotent.
+  /// Stops accepting and closes every connection; idempotent, callable from any thread.
   virtual void stop() = 0;
 };
 
 using http_server_ptr = std::unique_ptr<http_server>;
 
-/// Binds and starts listening. Throws std::runtime_error with a one-line message (e.g. "cannot listen on
-/// 127.0.0.1:8080: Address already in use") when the address cannot be bound.
+/// Binds and starts listening on `io`, which must outlive the server. Throws std::runtime_error with a one-line
+/// message (e.g. "cannot listen on 127.0.0.1:8080: Address already in use") when the address cannot be bound.
 http_server_ptr start_http_server(io_runtime& io, http_server::options opts, http_server::handler on_request);
 
 } // namespace feedrouter

@@ -414,9 +414,8 @@ struct fake_controller::state {
     auto rule = body["rule"];
     if (rule.error() != simdjson::NO_SUCH_FIELD && rule.get(has_rule) != simdjson::SUCCESS)
       return error_response(400, "rule must be a boolean", "rule");
-    add_trigger(trigger_ref{ns, name}, std::string{auth_key}, has_rule);
-    std::lock_guard<std::mutex> guard{mtx};
-    return json_response(201, trigger_json(ns, name, triggers.find(trigger_ref{ns, name}.key())->second));
+    auto entry = add_trigger(trigger_ref{ns, name}, std::string{auth_key}, has_rule);
+    return json_response(201, trigger_json(ns, name, entry));
   }
 
   http_response on_delete_trigger(const std::string& ns, const std::string& name) {
@@ -455,12 +454,15 @@ struct fake_controller::state {
 
   // -- operations shared with the public API ----------------------------------
 
-  void add_trigger(const trigger_ref& trigger, const std::string& auth_key, bool has_rule) {
+  /// Returns a copy of the entry as stored: another thread may replace or remove it as soon as the lock is gone.
+  trigger_entry add_trigger(const trigger_ref& trigger, const std::string& auth_key, bool has_rule) {
+    trigger_entry entry{auth_key, has_rule, now_ms()};
     std::lock_guard<std::mutex> guard{mtx};
-    triggers[trigger.key()] = trigger_entry{auth_key, has_rule, now_ms()};
+    triggers[trigger.key()] = entry;
     auto& owned = namespaces[auth_key];
     if (std::find(owned.begin(), owned.end(), trigger.ns) == owned.end())
       owned.push_back(trigger.ns);
+    return entry;
   }
 
   /// Returns whether the trigger existed.

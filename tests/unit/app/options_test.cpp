@@ -1,0 +1,291 @@
+#include "app/options.hpp"
+
+#include <cstdlib>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "app/version.hpp"
+
+using namespace feedrouter;
+using Catch::Matchers::Contains;
+
+namespace {
+
+/// Clears the FEEDROUTER_* variables for one test and puts back what the environment had.
+class env_guard {
+public:
+  env_guard() {
+    for (const char* name : names_) {
+      const char* value = std::getenv(name);
+      saved_.emplace_back(name, value != nullptr ? std::optional<std::string>{value} : std::nullopt);
+      ::unsetenv(name);
+    }
+  }
+
+  ~env_guard() {
+    for (const auto& [name, value] : saved_) {
+      if (value)
+        ::setenv(name, value->c_str(), 1);
+      else
+        ::unsetenv(name);
+    }
+  }
+
+  env_guard(const env_guard&) = delete;
+  env_guard& operator=(const env_guard&) = delete;
+
+  void set(const char* name, const char* value) {
+    ::setenv(name, value, 1);
+  }
+
+private:
+  static constexpr const char* names_[] = {"FEEDROUTER_LISTEN",    "FEEDROUTER_API_HOST",  "FEEDROUTER_STORE",
+                                           "FEEDROUTER_NO_VERIFY_AUTH", "FEEDROUTER_LOG_LEVEL",
+                                           "FEEDROUTER_BODY_LIMIT"};
+  std::vector<std::pair<const char*, std::optional<std::string>>> saved_;
+};
+
+std::variant<options, exit_request> parse(std::initializer_list<std::string> flags) {
+  std::vector<std::string> args{"feedrouter"};
+  args.insert(args.end(), flags.begin(), flags.end());
+  std::vector<char*> argv;
+  for (auto& arg : args)
+    argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  return parse_options(static_cast<int>(args.size()), argv.data());
+}
+
+options run(std::initializer_list<std::string> flags) {
+  auto parsed = parse(flags);
+  std::string text;
+  if (const auto* exit = std::get_if<exit_request>(&parsed))
+    text = exit->text;
+  INFO("exit: " << text);
+  REQUIRE(std::holds_alternative<options>(parsed));
+  return std::get<options>(parsed);
+}
+
+exit_request exit_with(std::initializer_list<std::string> flags) {
+  auto parsed = parse(flags);
+  REQUIRE(std::holds_alternative<exit_request>(parsed));
+  return std::get<exit_request>(parsed);
+}
+
+/// Requires a usage error: exit code 2 and one line that names `flag`.
+void check_usage_error(std::initializer_list<std::string> flags, std::string_view flag) {
+  auto req = exit_with(flags);
+  INFO("text: " << req.text);
+  CHECK(req.code == 2);
+  CHECK_THAT(req.text, Contains(std::string{flag}));
+  CHECK(req.text.find('\n') == std::string::npos);
+}
+
+} // namespace
+
+// -- defaults and flags ------------------------------------------------------------------------------
+
+TEST_CASE("without flags or environment the defaults apply", "[options]") {
+  env_guard env;
+  auto opts = run({});
+  CHECK(opts.listen_host == "127.0.0.1");
+  CHECK(opts.listen_port == 8080);
+  CHECK(opts.api_host.scheme == "http");
+  CHECK(opts.api_host.host == "127.0.0.1");
+  CHECK(opts.api_host.port == 3233);
+  CHECK(opts.api_host.origin() == "http://127.0.0.1:3233");
+  CHECK(opts.store == "sqlite:./feedrouter.db");
+  CHECK(opts.verify_auth);
+  CHECK(opts.level == log_level::info);
+  CHECK(opts.body_limit == 1024 * 1024);
+}
+
+TEST_CASE("the --listen flag sets host and port", "[options]") {
+  env_guard env;
+  auto opts = run({"--listen", "0.0.0.0:9090"});
+  CHECK(opts.listen_host == "0.0.0.0");
+  CHECK(opts.listen_port == 9090);
+  auto v6 = run({"--listen=[::1]:0"});
+  CHECK(v6.listen_host == "::1");
+  CHECK(v6.listen_port == 0);
+  auto named = run({"--listen", "localhost:65535"});
+  CHECK(named.listen_host == "localhost");
+  CHECK(named.listen_port == 65535);
+}
+
+TEST_CASE("the --api-host flag sets the OpenWhisk URL", "[options]") {
+  env_guard env;
+  auto opts = run({"--api-host", "https://openwhisk.example.com"});
+  CHECK(opts.api_host.scheme == "https");
+  CHECK(opts.api_host.host == "openwhisk.example.com");
+  CHECK(opts.api_host.port == 443);
+  CHECK(run({"--api-host", "http://controller:10001"}).api_host.origin() == "http://controller:10001");
+}
+
+TEST_CASE("the --store flag sets where registrations are kept", "[options]") {
+  env_guard env;
+  CHECK(run({"--store", "sqlite:/var/lib/feedrouter/db.sqlite"}).store == "sqlite:/var/lib/feedrouter/db.sqlite");
+}
+
+TEST_CASE("the --no-verify-auth flag turns off the authKey check", "[options]") {
+  env_guard env;
+  CHECK_FALSE(run({"--no-verify-auth"}).verify_auth);
+}
+
+TEST_CASE("the --log-level flag takes each level", "[options]") {
+  env_guard env;
+  CHECK(run({"--log-level", "error"}).level == log_level::error);
+  CHECK(run({"--log-level", "warn"}).level == log_level::warn);
+  CHECK(run({"--log-level", "info"}).level == log_level::info);
+  CHECK(run({"--log-level", "debug"}).level == log_level::debug);
+}
+
+TEST_CASE("the --body-limit flag sets the largest request body", "[options]") {
+  env_guard env;
+  CHECK(run({"--body-limit", "2048"}).body_limit == 2048);
+}
+
+TEST_CASE("all flags can be given together", "[options]") {
+  env_guard env;
+  auto opts = run({"--listen", "10.0.0.1:1234", "--api-host", "https://ow.example:8443", "--store", "sqlite:x.db",
+                   "--no-verify-auth", "--log-level", "warn", "--body-limit", "4096"});
+  CHECK(opts.listen_host == "10.0.0.1");
+  CHECK(opts.listen_port == 1234);
+  CHECK(opts.api_host.origin() == "https://ow.example:8443");
+  CHECK(opts.store == "sqlite:x.db");
+  CHECK_FALSE(opts.verify_auth);
+  CHECK(opts.level == log_level::warn);
+  CHECK(opts.body_limit == 4096);
+}
+
+// -- environment -----------------------------------------------------------------------------------
+
+TEST_CASE("FEEDROUTER_* environment variables set the options", "[options]") {
+  env_guard env;
+  env.set("FEEDROUTER_LISTEN", "0.0.0.0:7000");
+  env.set("FEEDROUTER_API_HOST", "https://ow.example");
+  env.set("FEEDROUTER_STORE", "sqlite:/tmp/env.db");
+  env.set("FEEDROUTER_NO_VERIFY_AUTH", "true");
+  env.set("FEEDROUTER_LOG_LEVEL", "debug");
+  env.set("FEEDROUTER_BODY_LIMIT", "8192");
+  auto opts = run({});
+  CHECK(opts.listen_host == "0.0.0.0");
+  CHECK(opts.listen_port == 7000);
+  CHECK(opts.api_host.origin() == "https://ow.example:443");
+  CHECK(opts.store == "sqlite:/tmp/env.db");
+  CHECK_FALSE(opts.verify_auth);
+  CHECK(opts.level == log_level::debug);
+  CHECK(opts.body_limit == 8192);
+}
+
+TEST_CASE("FEEDROUTER_NO_VERIFY_AUTH reads 1 as on and false as off", "[options]") {
+  env_guard env;
+  env.set("FEEDROUTER_NO_VERIFY_AUTH", "1");
+  CHECK_FALSE(run({}).verify_auth);
+  env.set("FEEDROUTER_NO_VERIFY_AUTH", "false");
+  CHECK(run({}).verify_auth);
+}
+
+TEST_CASE("flags override environment variables", "[options]") {
+  env_guard env;
+  env.set("FEEDROUTER_LISTEN", "0.0.0.0:7000");
+  env.set("FEEDROUTER_API_HOST", "https://env.example");
+  env.set("FEEDROUTER_STORE", "sqlite:/tmp/env.db");
+  env.set("FEEDROUTER_LOG_LEVEL", "debug");
+  env.set("FEEDROUTER_BODY_LIMIT", "8192");
+  auto opts = run({"--listen", "127.0.0.2:7001", "--api-host", "http://flag.example", "--store", "sqlite:flag.db",
+                   "--log-level", "error", "--body-limit", "2048"});
+  CHECK(opts.listen_host == "127.0.0.2");
+  CHECK(opts.listen_port == 7001);
+  CHECK(opts.api_host.origin() == "http://flag.example:80");
+  CHECK(opts.store == "sqlite:flag.db");
+  CHECK(opts.level == log_level::error);
+  CHECK(opts.body_limit == 2048);
+}
+
+TEST_CASE("an invalid environment variable is a usage error naming its flag", "[options]") {
+  env_guard env;
+  env.set("FEEDROUTER_LISTEN", "nowhere");
+  check_usage_error({}, "--listen");
+}
+
+// -- help and version ----------------------------------------------------------------------------------
+
+TEST_CASE("the --help flag prints the flags and exits 0", "[options]") {
+  env_guard env;
+  for (const auto* flag : {"--help", "-h"}) {
+    auto req = exit_with({flag});
+    CHECK(req.code == 0);
+    for (auto name : {"--listen", "--api-host", "--store", "--no-verify-auth", "--log-level", "--body-limit",
+                      "--version"})
+      CHECK_THAT(req.text, Contains(name));
+  }
+}
+
+TEST_CASE("the --version flag prints the version and exits 0", "[options]") {
+  env_guard env;
+  auto req = exit_with({"--version"});
+  CHECK(req.code == 0);
+  CHECK(req.text == std::string{"feedrouter "} + feedrouter_version);
+  CHECK_FALSE(std::string_view{feedrouter_version}.empty());
+}
+
+// -- usage errors ----------------------------------------------------------------------------------------
+
+TEST_CASE("an invalid --listen is a usage error naming --listen", "[options]") {
+  env_guard env;
+  for (const auto* value : {"nowhere", ":8080", "host:", "host:65536", "host:http", "host:80x", "host:-1", "",
+                            "[::1]"}) {
+    INFO("'" << value << "'");
+    check_usage_error({"--listen", value}, "--listen");
+  }
+}
+
+TEST_CASE("a --listen with empty brackets is a usage error", "[options]") {
+  // split_listen strips "[]" to an empty host and accepts it.
+  env_guard env;
+  check_usage_error({"--listen", "[]:8080"}, "--listen");
+}
+
+TEST_CASE("an invalid --api-host is a usage error naming --api-host", "[options]") {
+  env_guard env;
+  for (const auto* value : {"not a url", "ftp://example.com", "example.com", "http://", "http://user@host", ""}) {
+    INFO("'" << value << "'");
+    check_usage_error({"--api-host", value}, "--api-host");
+  }
+}
+
+TEST_CASE("an invalid --log-level is a usage error naming --log-level", "[options]") {
+  env_guard env;
+  for (const auto* value : {"verbose", "DEBUG", "", "trace"}) {
+    INFO("'" << value << "'");
+    check_usage_error({"--log-level", value}, "--log-level");
+  }
+}
+
+TEST_CASE("a --body-limit out of range or not a number is a usage error naming --body-limit", "[options]") {
+  env_guard env;
+  for (const auto* value : {"10", "0", "1000000000", "lots", "-5"}) {
+    INFO("'" << value << "'");
+    check_usage_error({"--body-limit", value}, "--body-limit");
+  }
+}
+
+TEST_CASE("an unknown flag or a stray argument is a usage error naming it", "[options]") {
+  env_guard env;
+  check_usage_error({"--bogus"}, "--bogus");
+  check_usage_error({"--listen", "127.0.0.1:1", "--verify-auth"}, "--verify-auth");
+  check_usage_error({"extra"}, "extra");
+}
+
+TEST_CASE("a flag without its value is a usage error naming the flag", "[options]") {
+  env_guard env;
+  check_usage_error({"--listen"}, "--listen");
+  check_usage_error({"--log-level"}, "--log-level");
+}

@@ -56,39 +56,44 @@ client_result send_and_wait(http_client& client, client_request req) {
   return future.get();
 }
 
-/// Collects the results of many concurrent requests and wakes the test when all are in.
+/// Collects the results of many concurrent requests and wakes the test when all are in. The callbacks share its
+/// state, so a test that gives up early does not leave them writing into a destroyed object.
 class result_sink {
 public:
-  explicit result_sink(std::size_t expected) : expected_(expected) {
-    // nop
+  explicit result_sink(std::size_t expected) : state_(std::make_shared<state>()) {
+    state_->expected = expected;
   }
 
-  http_client::completion slot(std::size_t index) {
-    return [this, index](client_result r) { put(index, std::move(r)); };
+  http_client::completion slot(std::size_t index) const {
+    return [s = state_, index](client_result r) { s->put(index, std::move(r)); };
   }
 
-  bool wait(std::chrono::milliseconds timeout) {
-    std::unique_lock<std::mutex> guard{mutex_};
-    return all_in_.wait_for(guard, timeout, [this] { return results_.size() == expected_; });
+  bool wait(std::chrono::milliseconds timeout) const {
+    std::unique_lock<std::mutex> guard{state_->mutex};
+    return state_->all_in.wait_for(guard, timeout, [this] { return state_->results.size() == state_->expected; });
   }
 
-  std::vector<std::pair<std::size_t, client_result>> results() {
-    std::lock_guard<std::mutex> guard{mutex_};
-    return results_;
+  std::vector<std::pair<std::size_t, client_result>> results() const {
+    std::lock_guard<std::mutex> guard{state_->mutex};
+    return state_->results;
   }
 
 private:
-  void put(std::size_t index, client_result r) {
-    std::lock_guard<std::mutex> guard{mutex_};
-    results_.emplace_back(index, std::move(r));
-    if (results_.size() == expected_)
-      all_in_.notify_all();
-  }
+  struct state {
+    void put(std::size_t index, client_result r) {
+      std::lock_guard<std::mutex> guard{mutex};
+      results.emplace_back(index, std::move(r));
+      if (results.size() == expected)
+        all_in.notify_all();
+    }
 
-  std::size_t expected_;
-  std::mutex mutex_;
-  std::condition_variable all_in_;
-  std::vector<std::pair<std::size_t, client_result>> results_;
+    std::size_t expected = 0;
+    std::mutex mutex;
+    std::condition_variable all_in;
+    std::vector<std::pair<std::size_t, client_result>> results;
+  };
+
+  std::shared_ptr<state> state_;
 };
 
 } // namespace
@@ -230,16 +235,28 @@ TEST_CASE("https URLs are rejected on an I/O thread until TLS is supported", "[h
   io_runtime io{1};
   auto client = make_http_client(io);
   auto test_thread = std::this_thread::get_id();
-  std::promise<std::pair<client_result, std::thread::id>> outcome;
-  client->send(make_request("https://127.0.0.1:1/"), [&](client_result r) {
-    outcome.set_value({std::move(r), std::this_thread::get_id()});
+  auto outcome = std::make_shared<std::promise<std::pair<client_result, std::thread::id>>>();
+  auto future = outcome->get_future();
+  client->send(make_request("https://127.0.0.1:1/"), [outcome](client_result r) {
+    outcome->set_value({std::move(r), std::this_thread::get_id()});
   });
-  auto future = outcome.get_future();
   REQUIRE(future.wait_for(test_deadline) == std::future_status::ready);
   auto [result, thread] = future.get();
   CHECK(result.error == "https is not supported yet");
   CHECK_FALSE(result.ok());
   CHECK(thread != test_thread);
+}
+
+TEST_CASE("a request with a malformed method or target fails without reaching the network", "[http_client]") {
+  io_runtime io{1};
+  raw_http_server server{raw_http_server::behavior::answer};
+  auto client = make_http_client(io);
+  auto bad_method = make_request(server.url("/"), "GET /evil HTTP/1.1\r\nX:");
+  CHECK(send_and_wait(*client, std::move(bad_method)).error.rfind("invalid method", 0) == 0);
+  auto bad_target = make_request(server.url("/"));
+  bad_target.destination.target = "/a b";
+  CHECK(send_and_wait(*client, std::move(bad_target)).error.rfind("invalid target", 0) == 0);
+  CHECK(server.connections() == 0);
 }
 
 TEST_CASE("the client and the server run sequential and concurrent load", "[http_client][.bench]") {

@@ -13,6 +13,7 @@
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/asio/write.hpp>
+#include <catch2/catch.hpp>
 
 namespace feedrouter::test {
 
@@ -34,6 +35,17 @@ std::string to_lower(std::string_view text) {
   for (char c : text)
     result += ascii_lower(c);
   return result;
+}
+
+/// How an operation ended; returned through a future instead of an exception, so no exception object crosses threads.
+struct io_outcome {
+  error_code ec;
+  std::size_t bytes = 0;
+};
+
+/// Completion token: the future carries the error code and byte count of the operation.
+auto as_outcome() {
+  return asio::use_future([](error_code ec, std::size_t n) { return io_outcome{ec, n}; });
 }
 
 } // namespace
@@ -61,20 +73,15 @@ struct raw_http_client::state {
   std::thread thread;
   asio::streambuf buffer;
 
-  /// Waits for `f` until `timeout`; on timeout cancels the socket's operations. Returns the result or nullopt.
-  std::optional<std::size_t> await(std::future<std::size_t> f, std::chrono::milliseconds timeout) {
+  /// Waits for `f` until `timeout`; on timeout cancels the socket's operations. Returns how the operation ended.
+  io_outcome await(std::future<io_outcome> f, std::chrono::milliseconds timeout) {
     if (f.wait_for(timeout) != std::future_status::ready) {
       asio::post(ioc, [this] {
         error_code ignored;
         socket.cancel(ignored);
       });
-      f.wait();
     }
-    try {
-      return f.get();
-    } catch (const boost::system::system_error&) {
-      return std::nullopt;
-    }
+    return f.get();
   }
 };
 
@@ -90,8 +97,8 @@ raw_http_client::~raw_http_client() {
 }
 
 void raw_http_client::send(std::string_view bytes) {
-  auto f = asio::async_write(state_->socket, asio::buffer(bytes.data(), bytes.size()), asio::use_future);
-  f.get();
+  auto written = asio::async_write(state_->socket, asio::buffer(bytes.data(), bytes.size()), as_outcome()).get();
+  REQUIRE_FALSE(written.ec);
 }
 
 std::optional<raw_response> raw_http_client::read_response(std::chrono::milliseconds timeout) {
@@ -99,23 +106,22 @@ std::optional<raw_response> raw_http_client::read_response(std::chrono::millisec
   auto remaining = [&] {
     return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
   };
-  auto head_size = state_->await(
-    asio::async_read_until(state_->socket, state_->buffer, std::string{header_end}, asio::use_future), remaining());
-  if (!head_size)
+  auto head = state_->await(
+    asio::async_read_until(state_->socket, state_->buffer, std::string{header_end}, as_outcome()), remaining());
+  if (head.ec)
     return std::nullopt;
   raw_response result;
   auto data = state_->buffer.data();
-  result.head.assign(asio::buffers_begin(data), asio::buffers_begin(data) + static_cast<std::ptrdiff_t>(*head_size));
-  state_->buffer.consume(*head_size);
+  result.head.assign(asio::buffers_begin(data), asio::buffers_begin(data) + static_cast<std::ptrdiff_t>(head.bytes));
+  state_->buffer.consume(head.bytes);
   result.status = std::stoi(result.head.substr(result.head.find(' ') + 1, 3));
   auto length_text = result.field("content-length");
   std::size_t length = length_text.empty() ? 0 : std::stoul(length_text);
   if (state_->buffer.size() < length) {
     auto missing = length - state_->buffer.size();
-    auto n = state_->await(
-      asio::async_read(state_->socket, state_->buffer, asio::transfer_exactly(missing), asio::use_future),
-      remaining());
-    if (!n)
+    auto body = state_->await(
+      asio::async_read(state_->socket, state_->buffer, asio::transfer_exactly(missing), as_outcome()), remaining());
+    if (body.ec)
       return std::nullopt;
   }
   data = state_->buffer.data();
@@ -125,22 +131,10 @@ std::optional<raw_response> raw_http_client::read_response(std::chrono::millisec
 }
 
 bool raw_http_client::wait_closed(std::chrono::milliseconds timeout) {
-  auto f = asio::async_read(state_->socket, state_->buffer, asio::transfer_all(), asio::use_future);
-  if (f.wait_for(timeout) != std::future_status::ready) {
-    asio::post(state_->ioc, [s = state_.get()] {
-      error_code ignored;
-      s->socket.cancel(ignored);
-    });
-    f.wait();
-    return false;
-  }
-  try {
-    f.get();
-    return true; // transfer_all only ends early on an error; no error cannot happen without a full buffer
-  } catch (const boost::system::system_error& e) {
-    // EOF or a reset: the server closed; anything else (operation_aborted) is not a close.
-    return e.code() != asio::error::operation_aborted;
-  }
+  // Reads until the connection ends: EOF or a reset means the server closed, operation_aborted means it did not.
+  auto end = state_->await(asio::async_read(state_->socket, state_->buffer, asio::transfer_all(), as_outcome()),
+                           timeout);
+  return end.ec && end.ec != asio::error::operation_aborted;
 }
 
 void raw_http_client::close() {

@@ -1,0 +1,268 @@
+"""The benchmark's run context: configuration, the tools it drives, the servers it starts, and what it records."""
+
+import json
+import os
+import shutil
+import time
+
+from common import BenchError, Http, Server, basic_auth, run_tool, wait_until
+
+NAMESPACE = "bench"
+AUTH_KEY = "0b6d5f4e-6c1a-4b8e-9d8f-benchmarkkey:benchsecret"
+HOOK_SECRET = "bench-hook-secret-0123456789abcdef"
+# The same event for the baseline and the service: a small GitHub-like push event.
+PAYLOAD = json.dumps({"ref": "refs/heads/main", "repository": {"full_name": "bench/feedrouter"},
+                      "pusher": {"name": "bench"}, "commits": 1}, separators=(",", ":"))
+
+
+class Config:
+    """Counts and durations; --quick shrinks them so that all scenarios finish in under two minutes."""
+
+    def __init__(self, quick):
+        self.quick = quick
+        # Scenario 1: throughput.
+        self.throughput_seconds = 3 if quick else 10
+        self.throughput_connections = 64
+        self.throughput_registrations = [1, 100, 1000] if quick else [1, 100, 10000]
+        # Scenario 2: latency at fractions of the maximum rate.
+        self.latency_seconds = 4 if quick else 8
+        self.latency_fractions = [0.5, 0.9] if quick else [0.1, 0.25, 0.5, 0.75, 0.9]
+        self.latency_connections = 64
+        # Scenario 3: alarms.
+        self.fast_alarms = 1000 if quick else 10000
+        self.fast_window_s = 6 if quick else 20
+        self.slow_alarms = 10000 if quick else 100000
+        self.slow_period_s = 60
+        self.slow_window_s = 10 if quick else 60
+        # The timer baseline (loadgen on the alarms' schedule, straight to the sink) runs this long at most.
+        self.timer_baseline_s = 4 if quick else 20
+        # After a window, fires may still arrive this late and count.
+        self.grace_s = 2.5
+        self.create_connections = 8
+        # Scenario 4: restart; the coverage window after /ready (60 s: every alarm is due once).
+        self.restart_window_s = 8 if quick else 60
+
+
+class Bench:
+    """Everything a scenario needs: binaries, a work directory, servers, load generators, and the result record."""
+
+    def __init__(self, root, loadgen, workdir, quick):
+        self.root = root
+        self.build_dir = os.environ.get("FEEDROUTER_BUILD_DIR", os.path.join(root, "build"))
+        self.feedrouter_bin = os.path.join(self.build_dir, "app", "feedrouter")
+        self.sink_bin = os.path.join(self.build_dir, "tests", "support", "fake-controller")
+        self.loadgen_bin = loadgen
+        self.wrk_script = os.path.join(root, "bench", "wrk", "post.lua")
+        self.workdir = workdir
+        self.cfg = Config(quick)
+        self.auth = basic_auth(AUTH_KEY)
+        self.figures = []        # the flat table: one row per figure, with its baseline
+        self.checks = []         # sanity checks: {name, ok, detail}
+        self.scenarios = {}      # per-scenario detail
+        self.chart = {"throughput": [], "latency": []}
+        self.handover = {}       # state one scenario leaves for the next (the alarm store for the restart)
+        self._serial = 0
+        for path in (self.feedrouter_bin, self.sink_bin, self.loadgen_bin):
+            if not os.access(path, os.X_OK):
+                raise BenchError(f"missing binary {path}; run bench/run without --no-build")
+        if shutil.which("wrk") is None:
+            raise BenchError("wrk is not installed; bench/run installs it")
+
+    # -- recording --------------------------------------------------------------------------------------------------
+
+    def figure(self, scenario, name, value, unit, baseline=None, baseline_label=None, better="higher",
+               skipped=None, note=None, digits=1):
+        """Adds one row of the results table. `better` says which direction is good, so a ratio can be read."""
+        row = {
+            "scenario": scenario, "figure": name, "unit": unit,
+            "value": None if value is None else round(value, digits),
+            "baseline": None if baseline is None else round(baseline, digits),
+            "baseline_label": baseline_label, "better": better,
+            "ratio": None if value is None or not baseline else round(value / baseline, 3),
+        }
+        if skipped:
+            row["skipped"] = skipped
+        if note:
+            row["note"] = note
+        self.figures.append(row)
+        return row
+
+    def check(self, name, ok, detail):
+        self.checks.append({"name": name, "ok": bool(ok), "detail": detail})
+        mark = "ok  " if ok else "FAIL"
+        self.log(f"  check {mark} {name}: {detail}")
+        return ok
+
+    def log(self, text):
+        print(time.strftime("%H:%M:%S ") + text, flush=True)
+
+    def next_name(self, stem):
+        self._serial += 1
+        return f"{stem}-{self._serial}"
+
+    # -- servers ----------------------------------------------------------------------------------------------------
+
+    def start_sink(self, threads=2):
+        log = os.path.join(self.workdir, self.next_name("sink") + ".log")
+        return Server("fake-controller",
+                      [self.sink_bin, "--listen", "127.0.0.1:0", "--threads", str(threads)],
+                      "listening on ", log)
+
+    def start_feedrouter(self, sink_url, store_path, ready_timeout=900.0):
+        """Starts feedrouter on `store_path` and waits for /ready 200; returns (server, seconds from exec to ready)."""
+        log = os.path.join(self.workdir, self.next_name("feedrouter") + ".log")
+        server = Server("feedrouter",
+                        [self.feedrouter_bin, "--listen", "127.0.0.1:0", "--api-host", sink_url,
+                         "--store", "sqlite:" + store_path, "--no-verify-auth", "--log-level", "warn"],
+                        "feedrouter listening on ", log, start_timeout=ready_timeout)
+        client = Http(server.url, timeout=5)
+        ready = wait_until(lambda: client.request("GET", "/ready")[0] == 200, ready_timeout, interval=0.01)
+        ready_at = time.monotonic()
+        client.close()
+        if not ready:
+            server.kill()
+            raise BenchError(f"feedrouter was not ready within {ready_timeout:.0f} s; see {log}")
+        server.ready_after = ready_at - server.started_at
+        return server
+
+    def store_path(self):
+        return os.path.join(self.workdir, self.next_name("store") + ".db")
+
+    # -- the sink's routes ------------------------------------------------------------------------------------------
+
+    def sink_count(self, sink):
+        client = Http(sink.url, timeout=30)
+        try:
+            status, body = client.json("GET", "/_fake/fires/count")
+        finally:
+            client.close()
+        if status != 200:
+            raise BenchError(f"GET /_fake/fires/count answered {status}")
+        return body["count"]
+
+    def sink_clear(self, sink):
+        client = Http(sink.url, timeout=30)
+        try:
+            status, _ = client.request("DELETE", "/_fake/fires")
+        finally:
+            client.close()
+        if status != 204:
+            raise BenchError(f"DELETE /_fake/fires answered {status}")
+
+    def sink_fires(self, sink):
+        """Every recorded fire (the heavy route: one JSON document with all of them)."""
+        client = Http(sink.url, timeout=300)
+        try:
+            status, body = client.request("GET", "/_fake/fires")
+        finally:
+            client.close()
+        if status != 200:
+            raise BenchError(f"GET /_fake/fires answered {status}")
+        return json.loads(body)["fires"]
+
+    def sink_settle(self, sink, at_least, timeout=60.0, quiet=2.0):
+        """Waits until the sink holds `at_least` fires and its count stopped moving for `quiet` seconds (bounded)."""
+        deadline = time.monotonic() + timeout
+        last, last_change = self.sink_count(sink), time.monotonic()
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            count = self.sink_count(sink)
+            if count != last:
+                last, last_change = count, time.monotonic()
+            elif count >= at_least and time.monotonic() - last_change >= quiet:
+                break
+            elif count < at_least and time.monotonic() - last_change >= max(quiet, 10.0):
+                break  # stalled below the target: report it, do not wait forever
+        return last, time.monotonic() - last_change
+
+    def sink_add_triggers(self, sink, prefix, count):
+        """Creates triggers NAMESPACE/{prefix}0.. in the sink with the bench key; returns the loadgen summary."""
+        if count == 0:
+            return None
+        result = self.loadgen(sink.url, method="PUT", path=f"/_fake/triggers/{NAMESPACE}/{prefix}{{seq}}",
+                              body=json.dumps({"authKey": AUTH_KEY}), requests=count,
+                              connections=self.cfg.create_connections, threads=2)
+        if result["ok"] != count:
+            raise BenchError(f"the sink accepted {result['ok']} of {count} triggers: {result['status']}")
+        return result
+
+    # -- load generators --------------------------------------------------------------------------------------------
+
+    def loadgen(self, url, path=None, paths_file=None, method="POST", body=None, bodies_file=None, headers=(),
+                connections=8,
+                threads=2, rate=0, requests=None, duration=None, capture=None, records=None, hmac_secret=None,
+                timeout_ms=30000):
+        argv = [self.loadgen_bin, "--url", url, "--method", method, "--connections", str(connections),
+                "--threads", str(threads), "--rate", str(rate), "--timeout-ms", str(timeout_ms)]
+        argv += ["--paths-file", paths_file] if paths_file else ["--path", path]
+        if bodies_file is not None:
+            argv += ["--bodies-file", bodies_file]
+        elif body is not None:
+            argv += ["--body", body]
+        for header in headers:
+            argv += ["--header", header]
+        if requests is not None:
+            argv += ["--requests", str(requests)]
+        else:
+            argv += ["--duration", str(duration)]
+        if capture:
+            argv += ["--capture", capture]
+        if records:
+            argv += ["--records", records]
+        if hmac_secret:
+            argv += ["--hmac-secret", hmac_secret]
+        argv += ["--max-seconds", "900"]
+        code, out, err, cpu = run_tool(argv, timeout=1000)
+        if code != 0:
+            raise BenchError(f"loadgen failed ({code}): {err.strip()}")
+        result = json.loads(out.strip().splitlines()[-1])
+        result["cpu_s"] = cpu
+        return result
+
+    def wrk(self, url, duration, connections, body, headers=(), paths_file=None, threads=2):
+        env = dict(os.environ)
+        env["BENCH_BODY"] = body
+        env["BENCH_HEADERS"] = "\n".join(headers)
+        env["BENCH_PATHS_FILE"] = paths_file or ""
+        argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
+                "-s", self.wrk_script, url]
+        code, out, err, cpu = run_tool(argv, env=env, timeout=duration + 120)
+        line = next((x for x in out.splitlines() if x.startswith("BENCH_RESULT ")), None)
+        if code != 0 or line is None:
+            raise BenchError(f"wrk failed ({code}): {err.strip() or out.strip()}")
+        result = json.loads(line[len("BENCH_RESULT "):])
+        result["cpu_s"] = cpu
+        return result
+
+    # -- feedrouter's API -------------------------------------------------------------------------------------------
+
+    def api(self, server, method, path, body=None, timeout=60):
+        client = Http(server.url, timeout=timeout)
+        try:
+            return client.json(method, path, body, {"Authorization": self.auth})
+        finally:
+            client.close()
+
+    def probe_feed(self, server, kind, params=None):
+        """Whether feedrouter serves feed `kind`: a CREATE naming it answers 400 with field "feed" when it does not."""
+        name = f"probe-{kind}"
+        status, body = self.api(server, "PUT", f"/v1/triggers/{NAMESPACE}/{name}", dict({"feed": kind}, **(params or {})))
+        if status == 400 and isinstance(body, dict) and body.get("field") == "feed":
+            return False, body.get("error", "unknown feed kind")
+        if status in (200, 201):
+            self.api(server, "DELETE", f"/v1/triggers/{NAMESPACE}/{name}")
+        return True, body
+
+    def metrics(self, server):
+        """The counters of /metrics that the harness cross-checks: fires ok and failed."""
+        client = Http(server.url, timeout=30)
+        try:
+            status, body = client.request("GET", "/metrics")
+        finally:
+            client.close()
+        out = {}
+        for line in body.decode().splitlines():
+            if line.startswith("feedrouter_fires_total{"):
+                outcome = line.split('outcome="', 1)[1].split('"', 1)[0]
+                out[outcome] = int(float(line.rsplit(" ", 1)[1]))
+        return out

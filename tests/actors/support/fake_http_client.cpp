@@ -1,0 +1,77 @@
+#include "fake_http_client.hpp"
+
+#include <stdexcept>
+
+namespace feedrouter::test {
+
+namespace {
+
+client_result http_answer(int status, std::string body) {
+  client_result result;
+  result.response.status = status;
+  result.response.body = std::move(body);
+  return result;
+}
+
+client_result transport_error(std::string error) {
+  client_result result;
+  result.error = std::move(error);
+  return result;
+}
+
+} // namespace
+
+fake_http_client::fake_http_client(std::function<sys_ms()> now) : now_(std::move(now)) {
+  // nop
+}
+
+void fake_http_client::send(client_request req, completion done) {
+  calls_.push_back(call{std::move(req), now_(), std::move(done), false});
+  if (canned_)
+    complete(calls_.back(), *canned_);
+}
+
+void fake_http_client::answer_all(int status, std::string body) {
+  canned_ = http_answer(status, std::move(body));
+}
+
+void fake_http_client::fail_all(std::string error) {
+  canned_ = transport_error(std::move(error));
+}
+
+void fake_http_client::answer_none() {
+  canned_ = std::nullopt;
+}
+
+void fake_http_client::answer(std::size_t index, int status, std::string body) {
+  complete(calls_.at(index), http_answer(status, std::move(body)));
+}
+
+void fake_http_client::fail(std::size_t index, std::string error) {
+  complete(calls_.at(index), transport_error(std::move(error)));
+}
+
+std::vector<sys_ms> fake_http_client::sent_times() const {
+  std::vector<sys_ms> result;
+  for (const auto& x : calls_)
+    result.push_back(x.sent);
+  return result;
+}
+
+std::size_t fake_http_client::unanswered() const {
+  std::size_t result = 0;
+  for (const auto& x : calls_)
+    if (!x.answered)
+      ++result;
+  return result;
+}
+
+void fake_http_client::complete(call& x, client_result result) {
+  // The real client calls each completion exactly once; answering twice is a bug in the test.
+  if (x.answered)
+    throw std::logic_error("fake_http_client: request answered twice");
+  x.answered = true;
+  x.done(std::move(result));
+}
+
+} // namespace feedrouter::test

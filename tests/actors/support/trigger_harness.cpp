@@ -1,0 +1,32 @@
+#include "trigger_harness.hpp"
+
+namespace feedrouter::test {
+
+trigger_harness start_trigger(actor_fixture& f, registration_record record, std::optional<feed_config> config) {
+  auto log = std::make_shared<parent_log>();
+  f.spawn_parent(log, [env = trigger_env_ptr{f.env}, record, config](caf::event_based_actor* self) {
+    return spawn_trigger(self, env, record, config);
+  });
+  return {log, log->child};
+}
+
+std::vector<registration_status> stored_statuses(const store_journal& journal, const trigger_ref& trigger) {
+  std::vector<registration_status> result;
+  for (const auto& op : journal.ops_for(trigger))
+    if (op.op == store_op::kind::put_status)
+      result.push_back(op.record.status);
+  return result;
+}
+
+sys_ms at(caf::timespan offset) {
+  return test_epoch() + std::chrono::duration_cast<std::chrono::milliseconds>(offset);
+}
+
+std::vector<sys_ms> every(sys_ms first, caf::timespan period, std::size_t count) {
+  std::vector<sys_ms> result;
+  for (std::size_t i = 0; i < count; ++i)
+    result.push_back(first + std::chrono::duration_cast<std::chrono::milliseconds>(period * static_cast<std::int64_t>(i)));
+  return result;
+}
+
+} // namespace feedrouter::test
