@@ -27,6 +27,17 @@ using fire_atom = caf::atom_constant<caf::atom("fire")>;
 using fired_atom = caf::atom_constant<caf::atom("fired")>;
 using done_atom = caf::atom_constant<caf::atom("done")>;
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
+using send_atom = caf::atom_constant<caf::atom("send")>;
+using backoff_atom = caf::atom_constant<caf::atom("backoff")>;
+using event_atom = caf::atom_constant<caf::atom("event")>;
+using credit_atom = caf::atom_constant<caf::atom("credit")>;
+using batch_atom = caf::atom_constant<caf::atom("batch")>;
+using hook_atom = caf::atom_constant<caf::atom("hook")>;
+using replay_atom = caf::atom_constant<caf::atom("replay")>;
+using load_atom = caf::atom_constant<caf::atom("load")>;
+using write_atom = caf::atom_constant<caf::atom("write")>;
+using items_atom = caf::atom_constant<caf::atom("items")>;
 
 // The controller.
 using verify_atom = caf::atom_constant<caf::atom("verify")>;

@@ -1,7 +1,7 @@
 #include "actors/firer.hpp"
 
 #include <chrono>
-#include <deque>
+#include <optional>
 #include <string>
 
 #include <caf/event_based_actor.hpp>
@@ -20,19 +20,20 @@ namespace feedrouter {
 namespace {
 
 using steady = std::chrono::steady_clock;
+using std::chrono::milliseconds;
 
-struct pending_fire {
-  std::uint64_t id;
-  std::string body;
-};
+/// How much of an error answer's body goes into a report.
+constexpr std::size_t error_text_limit = 256;
 
 struct firer_state {
   caf::actor parent;
   trigger_env_ptr env;
+  std::string ns;
   url destination;
   std::string authorization;
-  std::deque<pending_fire> queue;
-  bool in_flight = false;
+  retry_options retries;
+  std::optional<fire_unit> unit;
+  int attempts = 0;
   steady::time_point sent_at;
 
   static inline const char* name = "firer";
@@ -40,58 +41,107 @@ struct firer_state {
 
 using firer_pointer = caf::stateful_actor<firer_state>*;
 
-/// Extracts a short reason from a controller error body such as {"error": "...", "code": "..."}.
 std::string error_text(const client_result& result) {
   if (!result.ok())
     return result.error;
-  constexpr std::size_t error_text_limit = 256;
   auto body = result.response.body.substr(0, error_text_limit);
   return "HTTP " + std::to_string(result.response.status) + (body.empty() ? "" : ": " + body);
 }
 
-void send_next(firer_pointer self) {
+void report(firer_pointer self, fire_verdict verdict, int status_code, std::string error) {
   auto& st = self->state;
-  if (st.in_flight || st.queue.empty())
-    return;
-  auto& next = st.queue.front();
+  fire_report result{verdict, status_code, std::move(error), st.attempts};
+  auto id = st.unit->id;
+  st.unit.reset();
+  st.attempts = 0;
+  self->send(st.parent, fired_atom::value, id, std::move(result));
+}
+
+void send_attempt(firer_pointer self) {
+  auto& st = self->state;
   client_request req;
   req.destination = st.destination;
   req.message.method = "POST";
   req.message.fields = {{"Authorization", st.authorization}, {"Content-Type", "application/json"}};
-  req.message.body = std::move(next.body);
+  req.message.body = st.unit->body;
   req.timeout = st.env->fire_timeout;
-  st.in_flight = true;
+  ++st.attempts;
   st.sent_at = steady::now();
-  // The completion runs on an I/O thread: it only turns the result into a message.
-  st.env->client->send(std::move(req), [handle = caf::actor{self}, id = next.id](client_result result) {
+  // The completion runs on an I/O thread: it only turns the result into a message. It runs even when this firer
+  // is gone, so it is where the in-flight count (which shutdown waits on) goes down.
+  st.env->stats->fire_started();
+  st.env->client->send(std::move(req), [handle = caf::actor{self}, id = st.unit->id,
+                                        stats = st.env->stats](client_result result) {
+    stats->fire_finished();
     caf::anon_send(handle, done_atom::value, id, std::move(result));
   });
 }
 
+/// Sends the next attempt now, or once the namespace's rate limit allows it.
+void attempt(firer_pointer self) {
+  auto& st = self->state;
+  if (st.env->namespace_limiter) {
+    auto wait = st.env->namespace_limiter->reserve(st.ns, steady::now());
+    if (wait > milliseconds{0}) {
+      self->delayed_send(self, wait, send_atom::value, st.unit->id);
+      return;
+    }
+  }
+  send_attempt(self);
+}
+
+void on_done(firer_pointer self, const client_result& result) {
+  auto& st = self->state;
+  auto took = std::chrono::duration_cast<std::chrono::microseconds>(steady::now() - st.sent_at);
+  auto status = result.ok() ? result.response.status : 0;
+  auto verdict = classify(status, !result.ok());
+  st.env->stats->record_fire(verdict == fire_verdict::fired, took);
+  if (verdict != fire_verdict::retry) {
+    report(self, verdict, status, verdict == fire_verdict::fired ? std::string{} : error_text(result));
+    return;
+  }
+  auto now = st.env->now();
+  std::optional<milliseconds> retry_after;
+  if (result.ok())
+    if (auto header = result.response.field("Retry-After"); !header.empty())
+      retry_after = parse_retry_after(header, now);
+  auto age = std::chrono::duration_cast<milliseconds>(now - st.unit->oldest_accepted);
+  auto delay = next_retry_delay(st.retries, st.attempts, age, retry_after, st.env->random());
+  if (!delay) {
+    report(self, fire_verdict::dead, status, error_text(result));
+    return;
+  }
+  self->send(st.parent, backoff_atom::value, st.unit->id, st.attempts, static_cast<std::int64_t>(delay->count()));
+  self->delayed_send(self, *delay, retry_atom::value, st.unit->id);
+}
+
 caf::behavior firer_impl(firer_pointer self, caf::actor parent, trigger_env_ptr env, trigger_ref trigger,
-                         std::string auth_key) {
+                         std::string auth_key, retry_options retries) {
   report_exceptions_as_errors(self);
   auto& st = self->state;
   st.parent = std::move(parent);
+  st.ns = trigger.ns;
   st.destination = trigger_url(env->api_host, trigger);
   st.authorization = basic_authorization(auth_key);
+  st.retries = retries;
   st.env = std::move(env);
   return {
-    [self](fire_atom, std::uint64_t id, std::string& body) {
-      self->state.queue.push_back({id, std::move(body)});
-      send_next(self);
+    [self](fire_atom, fire_unit& unit) {
+      self->state.unit = std::move(unit);
+      self->state.attempts = 0;
+      attempt(self);
     },
     [self](done_atom, std::uint64_t id, client_result& result) {
-      auto& st = self->state;
-      st.in_flight = false;
-      st.queue.pop_front();
-      http_outcome outcome{result.ok() ? result.response.status : 0, {}};
-      if (!outcome.ok())
-        outcome.error = error_text(result);
-      auto took = std::chrono::duration_cast<std::chrono::microseconds>(steady::now() - st.sent_at);
-      st.env->stats->record_fire(outcome.ok(), took);
-      self->send(st.parent, fired_atom::value, id, std::move(outcome));
-      send_next(self);
+      if (self->state.unit && self->state.unit->id == id)
+        on_done(self, result);
+    },
+    [self](retry_atom, std::uint64_t id) {
+      if (self->state.unit && self->state.unit->id == id)
+        attempt(self);
+    },
+    [self](send_atom, std::uint64_t id) {
+      if (self->state.unit && self->state.unit->id == id)
+        send_attempt(self);
     },
   };
 }
@@ -99,9 +149,9 @@ caf::behavior firer_impl(firer_pointer self, caf::actor parent, trigger_env_ptr 
 } // namespace
 
 caf::actor spawn_firer(caf::local_actor* parent, trigger_env_ptr env, const trigger_ref& trigger,
-                       const std::string& auth_key) {
+                       const std::string& auth_key, retry_options retries) {
   return parent->spawn<caf::linked>(firer_impl, caf::actor_cast<caf::actor>(parent), std::move(env), trigger,
-                                    auth_key);
+                                    auth_key, retries);
 }
 
 } // namespace feedrouter

@@ -10,13 +10,16 @@
 #include "core/json.hpp"
 #include "core/registration.hpp"
 #include "core/status_json.hpp"
+#include "store/store.hpp"
+#include "core/retry_policy.hpp"
 #include "core/trigger_ref.hpp"
 #include "net/http_client.hpp"
+#include "net/http_message.hpp"
 
 namespace feedrouter {
 
 /// What the control API asks the registry to do; one per lifecycle route.
-enum class api_op { create, read, update, remove, pause, resume, list, dead_letters, replay };
+enum class api_op { create, read, update, remove, pause, resume, list, dead_letters, replay, hook };
 
 /// One lifecycle request, already parsed and checked for form by the control API.
 struct api_command {
@@ -25,6 +28,9 @@ struct api_command {
   std::string auth_key; ///< the caller's "uuid:key"
   std::string feed;     ///< create: the feed kind
   json_members params;  ///< create: all feed parameters; update: those to change
+  std::string hook_id;  ///< hook: the id in the hook URL
+  http_fields fields;   ///< hook: the request's headers (signature, event kind)
+  std::string body;     ///< hook: the raw request body
 };
 
 /// The registry's answer: an HTTP status and a JSON body (empty for 204).
@@ -49,6 +55,28 @@ struct http_outcome {
   }
 };
 
+/// One event on its way through a trigger: what to fire, and what finishing it (fired or dead-lettered) means.
+struct feed_event {
+  stored_event event;
+  bool stored = false;    ///< pending in the store: erased there once the event is done
+  std::string checkpoint; ///< the source position to persist once this event is done; empty when none
+};
+
+/// One fire handed to the firer: a single event's body, or a batch's {"events": [...]}.
+struct fire_unit {
+  std::uint64_t id = 0;
+  std::string body;
+  sys_ms oldest_accepted{}; ///< retries stop once the oldest event in the unit is older than the age limit
+};
+
+/// How a fire ended, as the firer reports it once it stops trying.
+struct fire_report {
+  fire_verdict verdict = fire_verdict::fired;
+  int status_code = 0; ///< the last HTTP status, 0 when no response arrived
+  std::string error;   ///< the last transport error or the controller's error text; empty when fired
+  int attempts = 0;
+};
+
 } // namespace feedrouter
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::api_command)
@@ -61,3 +89,9 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::registration_record)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::registration_status)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::trigger_ref)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::sys_ms)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::fire_unit)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::fire_report)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::stored_event)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::dead_letter)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<feedrouter::dead_letter>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<feedrouter::store_op>)

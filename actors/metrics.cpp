@@ -40,6 +40,9 @@ std::string metrics::render() const {
   out << "feedrouter_fire_duration_seconds_bucket{le=\"+Inf\"} " << cumulative << '\n'
       << "feedrouter_fire_duration_seconds_sum " << static_cast<double>(load(latency_sum_us_)) / 1e6 << '\n'
       << "feedrouter_fire_duration_seconds_count " << cumulative << '\n';
+  out << "# HELP feedrouter_fires_in_flight Fire requests on the wire.\n"
+      << "# TYPE feedrouter_fires_in_flight gauge\n"
+      << "feedrouter_fires_in_flight " << load(fires_in_flight_) << '\n';
   out << "# HELP feedrouter_registrations Registrations by state.\n"
       << "# TYPE feedrouter_registrations gauge\n";
   for (auto state : {registration_state::active, registration_state::paused, registration_state::disabled})

@@ -20,6 +20,20 @@ public:
   /// Upper bounds of the fire latency histogram buckets, in milliseconds.
   static constexpr std::array<std::int64_t, 10> latency_bounds_ms = {1, 2, 5, 10, 20, 50, 100, 250, 1000, 10000};
 
+  /// Counts a fire request handed to the HTTP client; fire_finished() uncounts it when its completion runs.
+  void fire_started() {
+    fires_in_flight_.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  void fire_finished() {
+    fires_in_flight_.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  /// Returns how many fire requests are on the wire now.
+  std::int64_t fires_in_flight() const {
+    return fires_in_flight_.load(std::memory_order_relaxed);
+  }
+
   /// Records a finished fire and how long it took from send to answer.
   void record_fire(bool ok, std::chrono::microseconds took);
 
@@ -38,6 +52,7 @@ private:
   std::atomic<std::uint64_t> fires_ok_{0};
   std::atomic<std::uint64_t> fires_failed_{0};
   std::atomic<std::uint64_t> api_requests_{0};
+  std::atomic<std::int64_t> fires_in_flight_{0};
   std::array<std::atomic<std::uint64_t>, latency_bounds_ms.size() + 1> latency_buckets_{};
   std::atomic<std::uint64_t> latency_sum_us_{0};
   std::array<std::atomic<std::int64_t>, 3> registrations_{}; ///< by registration_state

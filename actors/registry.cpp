@@ -15,10 +15,23 @@
 #include "core/json.hpp"
 #include "core/log.hpp"
 #include "core/status_json.hpp"
+#include "core/webhook_signature.hpp"
 
 namespace feedrouter {
 
 namespace {
+
+/// Random bytes in a hook id: 128 bits, so hook URLs cannot be guessed.
+constexpr std::size_t hook_id_bytes = 16;
+
+/// Dead letters one GET shows at most.
+constexpr std::size_t dead_letter_page = 1000;
+
+std::string to_json_string(std::string_view text) {
+  std::string out;
+  append_json_string(out, text);
+  return out;
+}
 
 /// Parameters that steer the lifecycle protocol itself and are never stored as feed parameters.
 const std::vector<std::string_view> protocol_params = {"feed", "lifecycleEvent", "triggerName", "authKey"};
@@ -26,6 +39,7 @@ const std::vector<std::string_view> protocol_params = {"feed", "lifecycleEvent",
 struct registry_entry {
   registration_record record; ///< status as of the trigger's last snapshot; the trigger actor owns the live one
   caf::actor trigger;
+  std::string hook_id; ///< webhooks: the id in the hook URL
 };
 
 struct registry_state {
@@ -34,6 +48,8 @@ struct registry_state {
   /// Registration key -> CREATEs whose store write is under way. A removal the old trigger asks for meanwhile is
   /// dropped: its erase would reach the store after the new registration and delete it.
   std::unordered_map<std::string, int> creating;
+  /// Webhook hookId -> registration key, for ingress.
+  std::unordered_map<std::string, std::string> hooks;
 
   static inline const char* name = "registry";
 };
@@ -115,13 +131,22 @@ std::optional<feed_config> restore_config(registry_pointer self, registration_re
 
 void start_entry(registry_pointer self, registration_record record, std::optional<feed_config> config) {
   auto key = record.trigger.key();
+  std::string hook_id;
+  if (config && config->webhook) {
+    hook_id = config->webhook->hook_id;
+    self->state.hooks[hook_id] = key;
+  }
   auto trigger = spawn_trigger(self, self->state.cfg.env, record, std::move(config));
-  self->state.entries[key] = registry_entry{std::move(record), std::move(trigger)};
+  self->state.entries[key] = registry_entry{std::move(record), std::move(trigger), std::move(hook_id)};
 }
 
-void stop_entry(registry_pointer self, registry_entry& entry) {
-  self->unlink_from(entry.trigger);
-  self->send_exit(entry.trigger, caf::exit_reason::user_shutdown);
+/// Stops a registration's actors and forgets it.
+void erase_entry(registry_pointer self, std::unordered_map<std::string, registry_entry>::iterator entry) {
+  self->unlink_from(entry->second.trigger);
+  self->send_exit(entry->second.trigger, caf::exit_reason::user_shutdown);
+  if (!entry->second.hook_id.empty())
+    self->state.hooks.erase(entry->second.hook_id);
+  self->state.entries.erase(entry);
 }
 
 /// Whether an answer must wait until the change it reports is committed; `resumed` also requires the registration to
@@ -157,6 +182,22 @@ reply_promise ask_trigger(registry_pointer self, const trigger_ref& trigger, dur
 
 // -- CREATE -------------------------------------------------------------------
 
+/// The answer to CREATE; a webhook's adds `hookUrl` and `secret` at the top, the only time the secret is shown.
+std::string creation_view(registry_pointer self, const registration_record& record, const feed_config& config) {
+  live_status live;
+  if (!config.webhook)
+    return render_registration(record, live);
+  live.hook_url = self->state.cfg.env->public_url + "/v1/hooks/" + config.webhook->hook_id;
+  auto view = render_registration(record, live);
+  json_writer extra;
+  extra.begin_object().key("hookUrl").value(live.hook_url).key("secret").value(config.webhook->secret).end_object();
+  // Both are objects: splice the extra members into the view.
+  view.pop_back();
+  view += ',';
+  view += extra.str().substr(1);
+  return view;
+}
+
 void persist_and_start(registry_pointer self, reply_promise rp, registration_record record, feed_config config) {
   auto key = record.trigger.key();
   ++self->state.creating[key];
@@ -171,11 +212,9 @@ void persist_and_start(registry_pointer self, reply_promise rp, registration_rec
         auto& entries = self->state.entries;
         auto existing = entries.find(key);
         auto replaced = existing != entries.end();
-        if (replaced) {
-          stop_entry(self, existing->second);
-          entries.erase(existing);
-        }
-        auto view = render_registration(record, {});
+        if (replaced)
+          erase_entry(self, existing);
+        auto view = creation_view(self, record, config);
         start_entry(self, std::move(record), std::move(config));
         rp.deliver(api_reply{replaced ? 200 : 201, std::move(view)});
       },
@@ -239,6 +278,15 @@ void create_verified(registry_pointer self, reply_promise rp, api_command cmd) {
   auto& st = self->state;
   auto now = st.cfg.env->now();
   auto params = without_members(std::move(cmd.params), protocol_params);
+  if (find_member(params, hook_id_param) != nullptr) {
+    rp.deliver(error_reply(400, "hookId: is set by the provider", "hookId"));
+    return;
+  }
+  if (cmd.feed == "webhook") {
+    params.emplace_back(std::string{hook_id_param}, to_json_string(random_hex(hook_id_bytes)));
+    if (find_member(params, "secret") == nullptr)
+      params.emplace_back("secret", to_json_string(generate_secret()));
+  }
   auto config = make_feed_config(cmd.feed, params, now, validation_time::request, cmd.trigger.key());
   if (!config) {
     rp.deliver(error_reply(400, config.error().field + ": " + config.error().message, config.error().field));
@@ -252,7 +300,8 @@ void create_verified(registry_pointer self, reply_promise rp, api_command cmd) {
   record.auth_hash = sha256_hex(cmd.auth_key);
   record.created = now;
   record.status.date_changed = now;
-  record.status.triggers_left = config->alarm->max_triggers;
+  if (config->alarm)
+    record.status.triggers_left = config->alarm->max_triggers;
   if (!st.cfg.controller) {
     // Without verification a key may not take over another key's registration.
     auto existing = st.entries.find(cmd.trigger.key());
@@ -283,6 +332,11 @@ caf::result<api_reply> update(registry_pointer self, api_command& cmd, registry_
     return error_reply(400, "feed: cannot change the feed kind of a registration; delete and create it", "feed");
   }
   auto changes = without_members(std::move(cmd.params), protocol_params);
+  if (const auto* hook_id = find_member(changes, hook_id_param)) {
+    const auto* stored_id = find_member(parse_json_object(entry.record.params_json, "params").value(), hook_id_param);
+    if (stored_id == nullptr || *stored_id != *hook_id)
+      return error_reply(400, "hookId: is set by the provider", "hookId");
+  }
   auto stored = parse_json_object(entry.record.params_json, "params");
   auto merged = merge_members(stored ? std::move(*stored) : json_members{}, changes);
   auto config = make_feed_config(entry.record.feed, std::move(merged), self->state.cfg.env->now(),
@@ -304,10 +358,8 @@ void remove_registration(registry_pointer self, const trigger_ref& trigger, std:
     .then(
       [self, trigger, rp](commit_atom) mutable {
         auto& entries = self->state.entries;
-        if (auto i = entries.find(trigger.key()); i != entries.end()) {
-          stop_entry(self, i->second);
-          entries.erase(i);
-        }
+        if (auto i = entries.find(trigger.key()); i != entries.end())
+          erase_entry(self, i);
         if (rp)
           rp->deliver(api_reply{204, {}});
       },
@@ -374,7 +426,44 @@ reply_promise list(registry_pointer self, const api_command& cmd) {
 
 // -- dispatch --------------------------------------------------------------------
 
+/// Hands a webhook request to its registration, which checks, stores and answers it.
+caf::result<api_reply> hook(registry_pointer self, api_command& cmd) {
+  auto& st = self->state;
+  auto key = st.hooks.find(cmd.hook_id);
+  if (key == st.hooks.end())
+    return error_reply(404, "no webhook registration has this id", "hookId");
+  auto rp = self->make_response_promise<api_reply>();
+  self->request(st.entries.at(key->second).trigger, st.cfg.request_timeout, hook_atom::value, std::move(cmd))
+    .then([rp](api_reply& reply) mutable { rp.deliver(std::move(reply)); },
+          [rp](caf::error& err) mutable { rp.deliver(unavailable("the registration did not answer", err)); });
+  return rp;
+}
+
+reply_promise dead_letters(registry_pointer self, const trigger_ref& trigger) {
+  auto rp = self->make_response_promise<api_reply>();
+  self->request(self->state.cfg.env->store, self->state.cfg.request_timeout, load_atom::value, trigger,
+                dead_letter_page)
+    .then([rp](std::vector<dead_letter>& letters) mutable { rp.deliver(api_reply{200, render_dead_letters(letters)}); },
+          [rp](caf::error& err) mutable { rp.deliver(unavailable("cannot read dead letters", err)); });
+  return rp;
+}
+
+reply_promise replay(registry_pointer self, const registry_entry& entry) {
+  auto rp = self->make_response_promise<api_reply>();
+  self->request(entry.trigger, self->state.cfg.request_timeout, replay_atom::value)
+    .then(
+      [rp](std::size_t count) mutable {
+        json_writer out;
+        out.begin_object().key("replayed").value(static_cast<std::int64_t>(count)).end_object();
+        rp.deliver(api_reply{202, out.take()});
+      },
+      [rp](caf::error& err) mutable { rp.deliver(unavailable("cannot replay dead letters", err)); });
+  return rp;
+}
+
 caf::result<api_reply> handle(registry_pointer self, api_command& cmd) {
+  if (cmd.op == api_op::hook)
+    return hook(self, cmd);
   if (cmd.op == api_op::create)
     return create(self, cmd);
   if (cmd.op == api_op::list)
@@ -398,12 +487,12 @@ caf::result<api_reply> handle(registry_pointer self, api_command& cmd) {
     case api_op::resume:
       return ask_trigger(self, cmd.trigger, durability::resumed, resume_atom::value);
     case api_op::dead_letters:
-      // Fires are not dead-lettered yet (see docs/api.md): the list is honestly empty.
-      return api_reply{200, R"({"deadLetters":[],"count":0})"};
+      return dead_letters(self, cmd.trigger);
     case api_op::replay:
-      return api_reply{202, R"({"replayed":0})"};
+      return replay(self, *entry);
     case api_op::create:
     case api_op::list:
+    case api_op::hook:
       break;
   }
   return error_reply(500, "unhandled lifecycle operation");

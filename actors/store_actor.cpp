@@ -57,11 +57,13 @@ void flush(store_pointer self) {
   st.pending_status.clear();
 }
 
-caf::typed_response_promise<commit_atom> enqueue(store_pointer self, store_op op) {
+caf::typed_response_promise<commit_atom> enqueue(store_pointer self, std::vector<store_op> ops) {
   auto& st = self->state;
-  // A status queued before this write must not be moved past it: later statuses start a new entry.
-  st.pending_status.erase(op.record.trigger.key());
-  st.ops.push_back(std::move(op));
+  for (auto& op : ops) {
+    // A status queued before this write must not be moved past it: later statuses start a new entry.
+    st.pending_status.erase(op.record.trigger.key());
+    st.ops.push_back(std::move(op));
+  }
   auto rp = self->make_response_promise<commit_atom>();
   st.waiting.push_back(rp);
   schedule_flush(self);
@@ -72,13 +74,15 @@ store_actor::behavior_type store_impl(store_pointer self, std::shared_ptr<store_
   self->state.db = std::move(*db);
   return {
     [self](put_atom, registration_record& record) {
-      store_op op{store_op::kind::put_registration, std::move(record)};
-      return enqueue(self, std::move(op));
+      store_op op;
+      op.record = std::move(record);
+      return enqueue(self, {std::move(op)});
     },
     [self](erase_atom, trigger_ref& trigger) {
-      store_op op{store_op::kind::erase, {}};
+      store_op op;
+      op.op = store_op::kind::erase;
       op.record.trigger = std::move(trigger);
-      return enqueue(self, std::move(op));
+      return enqueue(self, {std::move(op)});
     },
     [self](status_atom, trigger_ref& trigger, registration_status& status) {
       auto& st = self->state;
@@ -87,12 +91,19 @@ store_actor::behavior_type store_impl(store_pointer self, std::shared_ptr<store_
         st.ops[i->second].record.status = std::move(status);
         return;
       }
-      store_op op{store_op::kind::put_status, {}};
+      store_op op;
+      op.op = store_op::kind::put_status;
       op.record.trigger = std::move(trigger);
       op.record.status = std::move(status);
       st.pending_status.emplace(std::move(key), st.ops.size());
       st.ops.push_back(std::move(op));
       schedule_flush(self);
+    },
+    [self](write_atom, std::vector<store_op>& ops) { return enqueue(self, std::move(ops)); },
+    [self](load_atom, const trigger_ref& trigger, std::size_t limit) {
+      // Reads see every write received before them.
+      flush(self);
+      return self->state.db->load_dead_letters(trigger, limit);
     },
     [self](flush_atom) {
       auto rp = self->make_response_promise<commit_atom>();

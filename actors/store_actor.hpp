@@ -19,6 +19,10 @@ using store_actor = caf::typed_actor<
   caf::replies_to<erase_atom, trigger_ref>::with<commit_atom>,
   /// Replaces the status of a registration; not answered (fire and forget, coalesced).
   caf::reacts_to<status_atom, trigger_ref, registration_status>,
+  /// Applies several changes in one transaction (events, dead letters, status); answers once committed.
+  caf::replies_to<write_atom, std::vector<store_op>>::with<commit_atom>,
+  /// Answers up to N dead letters of a registration, oldest first, after committing what is queued.
+  caf::replies_to<load_atom, trigger_ref, std::size_t>::with<std::vector<dead_letter>>,
   /// Answers once every write received before it is committed.
   caf::replies_to<flush_atom>::with<commit_atom>,
   /// Internal: commits what has queued up; the store actor sends it to itself.

@@ -1,17 +1,23 @@
 #include "actors/trigger.hpp"
 
+#include <deque>
 #include <string>
+#include <vector>
 
 #include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/local_actor.hpp>
+#include <caf/sec.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include "actors/atoms.hpp"
 #include "actors/child_error.hpp"
 #include "actors/firer.hpp"
 #include "actors/messages.hpp"
+#include "core/json.hpp"
 #include "core/log.hpp"
+#include "core/status_json.hpp"
+#include "core/webhook_signature.hpp"
 
 namespace feedrouter {
 
@@ -25,6 +31,12 @@ constexpr std::string_view child_name(child_kind kind) {
   return kind == child_kind::source ? "source" : "firer";
 }
 
+/// Dead letters one replay moves back at most; a larger backlog takes several replays.
+constexpr std::size_t replay_limit = 10'000;
+
+constexpr char signature_header[] = "X-Hub-Signature-256";
+constexpr char token_header[] = "X-Feedrouter-Token";
+
 struct trigger_state {
   caf::actor registry;
   trigger_env_ptr env;
@@ -34,10 +46,8 @@ struct trigger_state {
   caf::actor firer;
   restart_policy source_restarts;
   restart_policy firer_restarts;
-  std::uint64_t next_fire_id = 0;
-  std::uint64_t in_flight = 0;
   std::optional<sys_ms> next_fire;
-  /// Bumped whenever children are released, so restart timers armed before no longer apply.
+  /// Bumped whenever children are released, so timers armed before no longer apply.
   std::uint64_t generation = 0;
   /// deleteAfterFire: remove the registration once the fire of its one occurrence succeeded.
   bool remove_after_fire = false;
@@ -46,18 +56,62 @@ struct trigger_state {
   /// The state as the metrics count it, shared with the exit hook that uncounts it (which outlives this struct).
   std::shared_ptr<registration_state> counted_state;
 
+  // -- delivery ---------------------------------------------------------------
+
+  std::deque<feed_event> queue;              ///< accepted, not yet part of a fire
+  std::deque<std::vector<feed_event>> ready; ///< batches split after a 413; fired before the queue
+  std::vector<feed_event> in_flight;         ///< the events of the fire at the firer
+  std::uint64_t fire_id = 0;                 ///< id of the fire in flight
+  bool firing = false;
+  bool backing_off = false;
+  std::uint64_t next_seq = 1;
+  std::int64_t credit = 0;    ///< events the source may still send
+  std::size_t storing = 0;    ///< webhook events whose store write is under way
+  std::uint64_t batch_timer = 0;
+  bool batch_timer_armed = false;
+  bool batch_due = false;     ///< the window of the partial batch at the queue's front has passed
+  /// The schedule ended: what is queued still goes out, then the firer is released.
+  bool draining = false;
+
   static inline const char* name = "trigger";
 };
 
 using trigger_pointer = caf::stateful_actor<trigger_state>*;
 
+std::size_t buffered(const trigger_state& st) {
+  auto n = st.queue.size() + st.in_flight.size() + st.storing;
+  for (const auto& batch : st.ready)
+    n += batch.size();
+  return n;
+}
+
 trigger_snapshot snapshot(trigger_pointer self) {
-  return {self->state.record.status, live_status{self->state.next_fire}};
+  auto& st = self->state;
+  live_status live{st.next_fire, static_cast<std::int64_t>(buffered(st)), st.backing_off, {}};
+  if (st.config && st.config->webhook)
+    live.hook_url = st.env->public_url + "/v1/hooks/" + st.config->webhook->hook_id;
+  return {st.record.status, std::move(live)};
 }
 
 void persist(trigger_pointer self) {
   auto& st = self->state;
   self->send(st.env->store, status_atom::value, st.record.trigger, st.record.status);
+}
+
+/// Commits `ops` together with the current status, in one transaction.
+void write(trigger_pointer self, std::vector<store_op> ops) {
+  auto& st = self->state;
+  store_op status;
+  status.op = store_op::kind::put_status;
+  status.record.trigger = st.record.trigger;
+  status.record.status = st.record.status;
+  ops.push_back(std::move(status));
+  self->request(st.env->store, caf::infinite, write_atom::value, std::move(ops))
+    .then([](commit_atom) {},
+          [trigger = st.record.trigger](caf::error& err) {
+            log(log_level::error, "cannot store the delivery state of ", trigger.qualified(), ": ",
+                describe_child_error(err));
+          });
 }
 
 /// Stores the whole record: after an UPDATE, whose new parameters go together with the current status. Sent from
@@ -79,13 +133,6 @@ void release(trigger_pointer self, caf::actor& child) {
   child = nullptr;
 }
 
-/// Releases the firer once nothing is in flight; a fire already sent is allowed to finish and be counted.
-void release_idle_firer(trigger_pointer self) {
-  auto& st = self->state;
-  if (st.record.status.state != registration_state::active && st.in_flight == 0)
-    release(self, st.firer);
-}
-
 void set_state(trigger_pointer self, registration_state state, state_reason reason) {
   auto& status = self->state.record.status;
   if (status.state != state)
@@ -96,32 +143,75 @@ void set_state(trigger_pointer self, registration_state state, state_reason reas
   status.date_changed = self->state.env->now();
 }
 
+retry_options effective_retries(const trigger_state& st) {
+  auto retries = st.env->retries;
+  if (st.config && st.config->delivery.max_attempts)
+    retries.max_attempts = *st.config->delivery.max_attempts;
+  if (st.config && st.config->delivery.max_age)
+    retries.max_age = *st.config->delivery.max_age;
+  return retries;
+}
+
+// -- children ---------------------------------------------------------------------
+
 void start_source(trigger_pointer self) {
   auto& st = self->state;
-  source_args args{*st.config, st.record.created, st.record.status.last_occurrence};
+  // Webhook events arrive from the HTTP server through the registry: there is no source to run.
+  if (!st.config || st.config->webhook)
+    return;
+  source_args args{*st.config, st.record.created, st.record.status.last_occurrence, st.record.status.checkpoint};
   st.source = st.env->spawn_source(self, args);
+  st.credit = 0;
 }
 
 void start_firer(trigger_pointer self) {
   auto& st = self->state;
-  st.firer = spawn_firer(self, st.env, st.record.trigger, st.record.auth_key);
+  st.firer = spawn_firer(self, st.env, st.record.trigger, st.record.auth_key, effective_retries(st));
 }
 
-void start_children(trigger_pointer self) {
+/// Grants the source what the buffer bound allows, unless the controller is being retried: a slow controller then
+/// throttles the source instead of filling memory.
+void grant_credit(trigger_pointer self) {
   auto& st = self->state;
-  if (!st.source)
-    start_source(self);
-  if (!st.firer)
-    start_firer(self);
+  if (!st.source || st.backing_off || st.record.status.state != registration_state::active)
+    return;
+  auto limit = static_cast<std::int64_t>(st.env->max_buffered_events);
+  auto room = limit - static_cast<std::int64_t>(buffered(st)) - st.credit;
+  // Top up in large steps, not one message per event.
+  if (room <= 0 || (st.credit > 0 && room < limit / 2))
+    return;
+  st.credit += room;
+  self->send(st.source, credit_atom::value, room);
 }
 
-/// Stops the registration's work: the source at once, the firer once its fires in flight are answered.
+/// Takes the fire in flight back (its events go first next time) and forgets events that need not survive a stop:
+/// a source that can replay (from its checkpoint) sends them again, and alarm occurrences are not fired late.
+void recall_events(trigger_pointer self) {
+  auto& st = self->state;
+  if (!st.in_flight.empty())
+    st.ready.push_front(std::move(st.in_flight));
+  st.in_flight.clear();
+  st.firing = false;
+  st.backing_off = false;
+  auto unstored = [](const feed_event& e) { return !e.stored; };
+  st.queue.erase(std::remove_if(st.queue.begin(), st.queue.end(), unstored), st.queue.end());
+  for (auto& batch : st.ready)
+    batch.erase(std::remove_if(batch.begin(), batch.end(), unstored), batch.end());
+  st.ready.erase(std::remove_if(st.ready.begin(), st.ready.end(), [](const auto& b) { return b.empty(); }),
+                 st.ready.end());
+}
+
+/// Stops the registration's work: source and firer, with a fire in flight taken back.
 void stop_children(trigger_pointer self) {
   auto& st = self->state;
   ++st.generation;
   release(self, st.source);
+  release(self, st.firer);
+  st.draining = false;
   st.next_fire = std::nullopt;
-  release_idle_firer(self);
+  st.credit = 0;
+  st.batch_timer_armed = false;
+  recall_events(self);
 }
 
 void disable(trigger_pointer self, int status_code, std::string message) {
@@ -129,6 +219,159 @@ void disable(trigger_pointer self, int status_code, std::string message) {
   stop_children(self);
   persist(self);
 }
+
+// -- firing ---------------------------------------------------------------------------
+
+std::string batch_body(const std::vector<feed_event>& events) {
+  json_writer out;
+  out.begin_object().key("events").begin_array();
+  for (const auto& e : events)
+    out.raw(e.event.body);
+  out.end_array().end_object();
+  return out.take();
+}
+
+void send_fire(trigger_pointer self, std::vector<feed_event> events) {
+  auto& st = self->state;
+  if (!st.firer)
+    start_firer(self);
+  fire_unit unit;
+  unit.id = ++st.fire_id;
+  unit.body = st.config->delivery.batch_size > 1 ? batch_body(events) : events.front().event.body;
+  unit.oldest_accepted = events.front().event.accepted;
+  st.in_flight = std::move(events);
+  st.firing = true;
+  self->send(st.firer, fire_atom::value, std::move(unit));
+}
+
+/// Hands the next fire to the firer when it is free: split batches first, then the queue, batched by batchSize and
+/// batchWindowMs.
+void pump(trigger_pointer self) {
+  auto& st = self->state;
+  auto may_fire = st.record.status.state == registration_state::active || st.draining;
+  if (st.firing || !st.config || !may_fire)
+    return;
+  if (!st.ready.empty()) {
+    auto batch = std::move(st.ready.front());
+    st.ready.pop_front();
+    send_fire(self, std::move(batch));
+    return;
+  }
+  if (st.queue.empty())
+    return;
+  auto size = st.config->delivery.batch_size;
+  if (size > 1 && st.queue.size() < size && !st.batch_due) {
+    if (!st.batch_timer_armed) {
+      st.batch_timer_armed = true;
+      self->delayed_send(self, st.config->delivery.batch_window, batch_atom::value, ++st.batch_timer);
+    }
+    return;
+  }
+  st.batch_due = false;
+  auto take = std::min(size, st.queue.size());
+  std::vector<feed_event> events;
+  events.reserve(take);
+  for (std::size_t i = 0; i < take; ++i) {
+    events.push_back(std::move(st.queue.front()));
+    st.queue.pop_front();
+  }
+  send_fire(self, std::move(events));
+}
+
+void accept(trigger_pointer self, feed_event event) {
+  self->state.queue.push_back(std::move(event));
+  pump(self);
+}
+
+/// Records that `events` are done: stored ones leave the store and the checkpoint moves past them.
+void finish(trigger_pointer self, const std::vector<feed_event>& events, std::vector<store_op> ops) {
+  auto& st = self->state;
+  for (const auto& e : events) {
+    if (e.stored) {
+      store_op erase;
+      erase.op = store_op::kind::erase_event;
+      erase.record.trigger = st.record.trigger;
+      erase.event.seq = e.event.seq;
+      ops.push_back(std::move(erase));
+    }
+    if (!e.checkpoint.empty())
+      st.record.status.checkpoint = e.checkpoint;
+  }
+  write(self, std::move(ops));
+}
+
+void note_failure(trigger_pointer self, const fire_report& report) {
+  auto& st = self->state;
+  ++st.record.status.failures;
+  if (!st.failing)
+    log(log_level::warn, "fire of ", st.record.trigger.qualified(), " failed after ", report.attempts,
+        " attempt(s): ", report.error, " (further failures are counted, not logged, until a fire succeeds)");
+  st.failing = true;
+}
+
+void dead_letter_events(trigger_pointer self, std::vector<feed_event> events, const fire_report& report) {
+  auto& st = self->state;
+  note_failure(self, report);
+  std::vector<store_op> ops;
+  auto now = st.env->now();
+  for (const auto& e : events) {
+    store_op op;
+    op.op = store_op::kind::put_dead_letter;
+    op.record.trigger = st.record.trigger;
+    op.letter = dead_letter{e.event, now, report.status_code, report.error, report.attempts};
+    ops.push_back(std::move(op));
+  }
+  st.record.status.dead_letters += static_cast<std::int64_t>(events.size());
+  finish(self, events, std::move(ops));
+}
+
+void on_fired(trigger_pointer self, std::uint64_t id, const fire_report& report) {
+  auto& st = self->state;
+  if (!st.firing || id != st.fire_id)
+    return;
+  st.firing = false;
+  st.backing_off = false;
+  auto events = std::move(st.in_flight);
+  st.in_flight.clear();
+  switch (report.verdict) {
+    case fire_verdict::fired:
+      ++st.record.status.fires;
+      st.record.status.last_fired = st.env->now();
+      st.failing = false;
+      finish(self, events, {});
+      if (st.remove_after_fire)
+        self->send(st.registry, remove_atom::value, st.record.trigger);
+      break;
+    case fire_verdict::too_large:
+      if (events.size() > 1) {
+        // Halve the batch until it fits; only a single event that is still too big is dead-lettered.
+        auto half = events.begin() + static_cast<std::ptrdiff_t>(events.size() / 2);
+        st.ready.emplace_front(std::make_move_iterator(half), std::make_move_iterator(events.end()));
+        st.ready.emplace_front(std::make_move_iterator(events.begin()), std::make_move_iterator(half));
+      } else {
+        dead_letter_events(self, std::move(events), report);
+      }
+      break;
+    case fire_verdict::dead:
+      dead_letter_events(self, std::move(events), report);
+      break;
+    case fire_verdict::disable:
+      note_failure(self, report);
+      st.in_flight = std::move(events);
+      disable(self, report.status_code, "the controller refused the fire: " + report.error);
+      return;
+    case fire_verdict::retry:
+      break;
+  }
+  pump(self);
+  grant_credit(self);
+  if (st.draining && !st.firing) {
+    st.draining = false;
+    release(self, st.firer);
+  }
+}
+
+// -- sources --------------------------------------------------------------------------
 
 std::string schedule_end_reason(const trigger_state& st) {
   const auto& alarm = *st.config->alarm;
@@ -141,6 +384,27 @@ std::string schedule_end_reason(const trigger_state& st) {
   return "the schedule has no further occurrence";
 }
 
+feed_event new_event(trigger_pointer self, std::string body, bool stored, std::string checkpoint) {
+  auto& st = self->state;
+  return {stored_event{st.next_seq++, std::move(body), st.env->now()}, stored, std::move(checkpoint)};
+}
+
+/// The schedule has no further occurrence: the registration becomes disabled, and fires already queued still go out.
+void end_schedule(trigger_pointer self) {
+  auto& st = self->state;
+  set_state(self, registration_state::disabled, {reason_kind::automatic, 0, schedule_end_reason(st)});
+  ++st.generation;
+  release(self, st.source);
+  st.next_fire = std::nullopt;
+  persist(self);
+  st.draining = true;
+  pump(self);
+  if (!st.firing) {
+    st.draining = false;
+    release(self, st.firer);
+  }
+}
+
 void on_occurrence(trigger_pointer self, sys_ms occurrence, std::optional<sys_ms> next) {
   auto& st = self->state;
   if (st.record.status.state != registration_state::active)
@@ -150,53 +414,90 @@ void on_occurrence(trigger_pointer self, sys_ms occurrence, std::optional<sys_ms
   st.next_fire = next;
   if (status.triggers_left) {
     if (*status.triggers_left <= 0) {
-      disable(self, 0, schedule_end_reason(st));
+      end_schedule(self);
       return;
     }
     --*status.triggers_left;
   }
-  if (!st.firer)
-    start_firer(self);
-  ++st.in_flight;
-  self->send(st.firer, fire_atom::value, st.next_fire_id++, st.config->fire_body);
   if (st.config->alarm->delete_after_fire)
     st.remove_after_fire = true;
+  auto event = new_event(self, st.config->fire_body, false, {});
+  if (buffered(st) >= st.env->max_buffered_events) {
+    // The controller has not kept up for a while: this occurrence goes to dead letters, visibly, not into memory.
+    auto error = "not fired: " + std::to_string(buffered(st)) + " earlier fires are still waiting for the controller";
+    dead_letter_events(self, {std::move(event)}, fire_report{fire_verdict::dead, 0, std::move(error), 0});
+  } else {
+    accept(self, std::move(event));
+  }
   if (status.triggers_left && *status.triggers_left <= 0) {
-    disable(self, 0, schedule_end_reason(st));
+    end_schedule(self);
     return;
   }
   persist(self);
 }
 
-void on_fired(trigger_pointer self, const http_outcome& outcome) {
+/// An event from a source that can replay it from its checkpoint (not stored: the checkpoint is its safety).
+void on_source_event(trigger_pointer self, std::string body, std::string checkpoint) {
   auto& st = self->state;
-  auto& status = st.record.status;
-  if (st.in_flight > 0)
-    --st.in_flight;
-  if (outcome.ok()) {
-    ++status.fires;
-    status.last_fired = st.env->now();
-    st.failing = false;
-  } else {
-    ++status.failures;
-    if (!st.failing)
-      log(log_level::warn, "fire of ", st.record.trigger.qualified(), " failed: ", outcome.error,
-          " (further failures are counted, not logged, until a fire succeeds)");
-    st.failing = true;
+  if (st.record.status.state != registration_state::active || self->current_sender() != st.source.address())
+    return;
+  --st.credit;
+  accept(self, new_event(self, std::move(body), false, std::move(checkpoint)));
+}
+
+/// Takes events from a source that cannot replay them (a poll's new items): they and the source's new checkpoint are
+/// stored in one transaction before the source is told to go on, so a crash neither loses nor repeats them.
+caf::result<commit_atom> on_source_items(trigger_pointer self, std::vector<std::string>& bodies,
+                                         std::string& checkpoint) {
+  auto& st = self->state;
+  if (st.record.status.state != registration_state::active || self->current_sender() != st.source.address())
+    return caf::make_error(caf::sec::request_receiver_down);
+  if (buffered(st) + bodies.size() > st.env->max_buffered_events)
+    return caf::make_error(caf::sec::runtime_error, std::string{"too many events are waiting for the controller"});
+  std::vector<store_op> ops;
+  std::vector<feed_event> events;
+  for (auto& body : bodies) {
+    auto event = new_event(self, std::move(body), true, {});
+    store_op put;
+    put.op = store_op::kind::put_event;
+    put.record.trigger = st.record.trigger;
+    put.event = event.event;
+    ops.push_back(std::move(put));
+    events.push_back(std::move(event));
   }
-  persist(self);
-  release_idle_firer(self);
-  if (st.remove_after_fire && outcome.ok())
-    self->send(st.registry, remove_atom::value, st.record.trigger);
+  auto previous_checkpoint = std::exchange(st.record.status.checkpoint, std::move(checkpoint));
+  store_op status;
+  status.op = store_op::kind::put_status;
+  status.record.trigger = st.record.trigger;
+  status.record.status = st.record.status;
+  ops.push_back(std::move(status));
+  st.storing += events.size();
+  auto rp = self->make_response_promise<commit_atom>();
+  auto count = events.size();
+  self->request(st.env->store, caf::infinite, write_atom::value, std::move(ops))
+    .then(
+      [self, rp, events = std::move(events)](commit_atom) mutable {
+        self->state.storing -= events.size();
+        for (auto& event : events)
+          self->state.queue.push_back(std::move(event));
+        pump(self);
+        rp.deliver(commit_atom::value);
+      },
+      [self, rp, count, previous_checkpoint](caf::error& err) mutable {
+        // Nothing was stored: the source keeps its old position and polls these items again.
+        self->state.storing -= count;
+        self->state.record.status.checkpoint = previous_checkpoint;
+        rp.deliver(err);
+      });
+  return rp;
 }
 
 void on_child_down(trigger_pointer self, child_kind kind, const caf::error& reason) {
   auto& st = self->state;
-  if (kind == child_kind::firer) {
-    // Fires the crashed firer had accepted got no answer: count them as failed.
-    st.record.status.failures += static_cast<std::int64_t>(st.in_flight);
-    st.in_flight = 0;
-  }
+  if (kind == child_kind::firer)
+    recall_events(self);
+  if (kind == child_kind::source)
+    st.credit = 0;
   if (!reason || st.record.status.state != registration_state::active)
     return;
   auto& policy = kind == child_kind::source ? st.source_restarts : st.firer_restarts;
@@ -220,7 +521,131 @@ void activate(trigger_pointer self) {
   st.source_restarts.reset();
   st.firer_restarts.reset();
   set_state(self, registration_state::active, {});
-  start_children(self);
+  start_source(self);
+  grant_credit(self);
+  pump(self);
+}
+
+// -- webhooks -------------------------------------------------------------------------
+
+api_reply hook_error(int status, std::string_view message, std::string_view field = {}) {
+  return {status, render_error(message, field)};
+}
+
+bool signature_ok(const webhook_spec& spec, const api_command& call) {
+  if (spec.signature == webhook_spec::signature_kind::token)
+    return verify_token(spec.secret, find_field(call.fields, token_header));
+  return verify_hmac_sha256(spec.secret, call.body, find_field(call.fields, signature_header));
+}
+
+/// Takes one webhook request: checks its signature first, then stores the event before answering 202, so that a
+/// crash after the answer still fires it.
+caf::result<api_reply> on_hook(trigger_pointer self, api_command& call) {
+  auto& st = self->state;
+  if (!st.config || !st.config->webhook)
+    return hook_error(404, "no webhook registration has this id", "hookId");
+  const auto& spec = *st.config->webhook;
+  if (!signature_ok(spec, call)) {
+    auto header = spec.signature == webhook_spec::signature_kind::token ? token_header : signature_header;
+    return hook_error(401, std::string{"missing or wrong "} + header, header);
+  }
+  if (st.record.status.state != registration_state::active) {
+    auto why = st.record.status.reason.message.empty() ? std::string{to_string(st.record.status.state)}
+                                                       : st.record.status.reason.message;
+    return hook_error(503, "the registration is " + std::string{to_string(st.record.status.state)} + ": " + why);
+  }
+  std::string_view event_value;
+  if (!spec.event_header.empty()) {
+    event_value = find_field(call.fields, spec.event_header);
+    if (!spec.events.empty() && std::find(spec.events.begin(), spec.events.end(), event_value) == spec.events.end())
+      return api_reply{202, R"({"ignored":true})"};
+  }
+  if (buffered(st) >= st.env->max_buffered_events)
+    return hook_error(429, "too many events are waiting for the controller; retry later");
+  auto event = new_event(self, webhook_payload(call.body, event_value, !spec.event_header.empty()), true, {});
+  store_op op;
+  op.op = store_op::kind::put_event;
+  op.record.trigger = st.record.trigger;
+  op.event = event.event;
+  ++st.storing;
+  auto rp = self->make_response_promise<api_reply>();
+  self->request(st.env->store, caf::infinite, write_atom::value, std::vector<store_op>{std::move(op)})
+    .then(
+      [self, rp, event](commit_atom) mutable {
+        --self->state.storing;
+        auto seq = event.event.seq;
+        accept(self, std::move(event));
+        json_writer out;
+        out.begin_object().key("accepted").value(true).key("seq").value(static_cast<std::int64_t>(seq)).end_object();
+        rp.deliver(api_reply{202, out.take()});
+      },
+      [self, rp](caf::error& err) mutable {
+        --self->state.storing;
+        rp.deliver(hook_error(503, "cannot store the event: " + describe_child_error(err)));
+      });
+  return rp;
+}
+
+/// Moves dead letters back into the queue (stored as pending again, in their order) and answers how many.
+caf::result<std::size_t> on_replay(trigger_pointer self) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise<std::size_t>();
+  self->request(st.env->store, caf::infinite, load_atom::value, st.record.trigger, replay_limit)
+    .then(
+      [self, rp](std::vector<dead_letter>& letters) mutable {
+        auto& st = self->state;
+        std::vector<store_op> ops;
+        std::vector<feed_event> events;
+        for (auto& letter : letters) {
+          store_op erase;
+          erase.op = store_op::kind::erase_dead_letter;
+          erase.record.trigger = st.record.trigger;
+          erase.letter.event.seq = letter.event.seq;
+          ops.push_back(std::move(erase));
+          auto event = new_event(self, std::move(letter.event.body), true, {});
+          store_op put;
+          put.op = store_op::kind::put_event;
+          put.record.trigger = st.record.trigger;
+          put.event = event.event;
+          ops.push_back(std::move(put));
+          events.push_back(std::move(event));
+        }
+        st.record.status.dead_letters -= static_cast<std::int64_t>(events.size());
+        st.storing += events.size();
+        auto count = events.size();
+        store_op status;
+        status.op = store_op::kind::put_status;
+        status.record.trigger = st.record.trigger;
+        status.record.status = st.record.status;
+        ops.push_back(std::move(status));
+        self->request(st.env->store, caf::infinite, write_atom::value, std::move(ops))
+          .then(
+            [self, rp, events = std::move(events)](commit_atom) mutable {
+              self->state.storing -= events.size();
+              auto count = events.size();
+              for (auto& event : events)
+                self->state.queue.push_back(std::move(event));
+              pump(self);
+              rp.deliver(count);
+            },
+            [self, rp, count](caf::error& err) mutable {
+              self->state.storing -= count;
+              self->state.record.status.dead_letters += static_cast<std::int64_t>(count);
+              rp.deliver(err);
+            });
+      },
+      [rp](caf::error& err) mutable { rp.deliver(err); });
+  return rp;
+}
+
+// -- behavior ---------------------------------------------------------------------------
+
+void restore(trigger_pointer self, registration_record& record) {
+  auto& st = self->state;
+  for (auto& event : record.pending)
+    st.queue.push_back(feed_event{std::move(event), true, {}});
+  record.pending.clear();
+  st.next_seq = record.last_seq + 1;
 }
 
 caf::behavior trigger_impl(trigger_pointer self, caf::actor registry, trigger_env_ptr env,
@@ -228,6 +653,7 @@ caf::behavior trigger_impl(trigger_pointer self, caf::actor registry, trigger_en
   auto& st = self->state;
   st.registry = std::move(registry);
   st.env = std::move(env);
+  restore(self, record);
   st.record = std::move(record);
   st.config = std::move(config);
   st.source_restarts = restart_policy{st.env->restarts};
@@ -250,8 +676,11 @@ caf::behavior trigger_impl(trigger_pointer self, caf::actor registry, trigger_en
     }
     // Anything else is a child released earlier whose exit was already queued: nothing to do.
   });
-  if (st.record.status.state == registration_state::active && st.config)
-    start_children(self);
+  if (st.record.status.state == registration_state::active && st.config) {
+    start_source(self);
+    grant_credit(self);
+    pump(self);
+  }
   return {
     [self](status_atom) { return snapshot(self); },
     [self](pause_atom) {
@@ -275,21 +704,23 @@ caf::behavior trigger_impl(trigger_pointer self, caf::actor registry, trigger_en
     [self](update_atom, feed_config& config, std::string& params_json) {
       auto& st = self->state;
       st.record.params_json = std::move(params_json);
-      auto max_changed = !st.config || st.config->alarm->max_triggers != config.alarm->max_triggers;
+      auto max_changed = !st.config || !st.config->alarm || !config.alarm
+                         || st.config->alarm->max_triggers != config.alarm->max_triggers;
       st.config = std::move(config);
-      if (max_changed)
+      if (max_changed && st.config->alarm)
         st.record.status.triggers_left = st.config->alarm->max_triggers;
       st.remove_after_fire = false;
       if (st.record.status.state == registration_state::active) {
-        // The source restarts with the new schedule from the same position (last occurrence).
-        ++st.generation;
-        release(self, st.source);
-        st.next_fire = std::nullopt;
-        start_source(self);
+        // The children restart with the new settings; the source from the same position (last occurrence or
+        // checkpoint), the firer with the new retry limits.
+        stop_children(self);
+        activate(self);
       }
       persist_record(self);
       return snapshot(self);
     },
+    [self](hook_atom, api_command& call) { return on_hook(self, call); },
+    [self](replay_atom) { return on_replay(self); },
     [self](next_atom, std::int64_t next_ms) { self->state.next_fire = sys_ms{milliseconds{next_ms}}; },
     [self](occur_atom, std::int64_t occurrence_ms, std::int64_t next_ms) {
       std::optional<sys_ms> next;
@@ -297,20 +728,40 @@ caf::behavior trigger_impl(trigger_pointer self, caf::actor registry, trigger_en
         next = sys_ms{milliseconds{next_ms}};
       on_occurrence(self, sys_ms{milliseconds{occurrence_ms}}, next);
     },
-    [self](ended_atom) {
-      auto& st = self->state;
-      if (st.record.status.state == registration_state::active)
-        disable(self, 0, schedule_end_reason(st));
+    [self](event_atom, std::string& body, std::string& checkpoint) {
+      on_source_event(self, std::move(body), std::move(checkpoint));
     },
-    [self](fired_atom, std::uint64_t, http_outcome& outcome) { on_fired(self, outcome); },
+    [self](items_atom, std::vector<std::string>& bodies, std::string& checkpoint) {
+      return on_source_items(self, bodies, checkpoint);
+    },
+    [self](ended_atom) {
+      if (self->state.record.status.state == registration_state::active)
+        end_schedule(self);
+    },
+    [self](fired_atom, std::uint64_t id, fire_report& report) { on_fired(self, id, report); },
+    [self](backoff_atom, std::uint64_t id, int, std::int64_t) {
+      if (self->state.firing && id == self->state.fire_id)
+        self->state.backing_off = true;
+    },
+    [self](batch_atom, std::uint64_t timer) {
+      auto& st = self->state;
+      if (timer != st.batch_timer)
+        return;
+      st.batch_timer_armed = false;
+      st.batch_due = true;
+      pump(self);
+    },
     [self](restart_atom, int kind, std::uint64_t generation) {
       auto& st = self->state;
       if (generation != st.generation || st.record.status.state != registration_state::active)
         return;
-      if (static_cast<child_kind>(kind) == child_kind::source && !st.source)
+      if (static_cast<child_kind>(kind) == child_kind::source && !st.source) {
         start_source(self);
-      else if (static_cast<child_kind>(kind) == child_kind::firer && !st.firer)
+        grant_credit(self);
+      } else if (static_cast<child_kind>(kind) == child_kind::firer && !st.firer) {
         start_firer(self);
+        pump(self);
+      }
     },
   };
 }

@@ -10,6 +10,8 @@
 #include "actors/metrics.hpp"
 #include "actors/store_actor.hpp"
 #include "core/feed_config.hpp"
+#include "core/rate_limiter.hpp"
+#include "core/retry_policy.hpp"
 #include "core/restart_policy.hpp"
 #include "core/time_format.hpp"
 #include "core/url.hpp"
@@ -22,6 +24,7 @@ struct source_args {
   feed_config config;
   sys_ms anchor; ///< the registration's creation time
   std::optional<sys_ms> last_occurrence;
+  std::string checkpoint; ///< where the source left off (registration_status::checkpoint)
 };
 
 /// Spawns the source actor of a trigger, linked to it. Tests replace it to inject failing sources.
@@ -37,6 +40,14 @@ struct trigger_env {
   source_spawner spawn_source;
   restart_policy::options restarts;
   std::chrono::milliseconds fire_timeout{10'000};
+  retry_options retries; ///< the provider's defaults; a registration may lower attempts and age
+  /// Paces fires per namespace (--namespace-fire-rate); null when unlimited.
+  std::shared_ptr<rate_limiter> namespace_limiter;
+  /// Events a registration holds in memory at most (queued, batched and in flight); its source gets no credit
+  /// beyond it, and webhook senders get 429.
+  std::size_t max_buffered_events = 1000;
+  std::function<std::uint64_t()> random; ///< jitter source; tests make it deterministic
+  std::string public_url; ///< base of hook URLs: {public_url}/v1/hooks/{hookId}
 };
 
 using trigger_env_ptr = std::shared_ptr<const trigger_env>;

@@ -1,8 +1,11 @@
 // feedrouter: the OpenWhisk feed provider service. See README.md for the flags and docs/ for the API.
 
+#include <atomic>
 #include <csignal>
 #include <iostream>
 #include <memory>
+#include <mutex>
+#include <random>
 
 #include <pthread.h>
 
@@ -16,7 +19,10 @@
 #include "actors/store_actor.hpp"
 #include "app/control_api.hpp"
 #include "app/options.hpp"
+#include "app/routes.hpp"
+#include "app/shutdown.hpp"
 #include "core/log.hpp"
+#include "core/status_json.hpp"
 #include "net/http_server.hpp"
 #include "net/io_runtime.hpp"
 #include "store/store.hpp"
@@ -33,6 +39,9 @@ constexpr std::chrono::seconds api_timeout{30};
 /// How long the registry waits for the controller, the store or a trigger actor.
 constexpr std::chrono::seconds registry_timeout{15};
 
+/// A namespace may fire this many times at once beyond its rate before the limit spaces its fires.
+constexpr double namespace_burst_seconds = 1.0;
+
 /// Blocks SIGINT and SIGTERM in every thread (threads inherit the mask), so that main can wait for them with sigwait.
 sigset_t block_shutdown_signals() {
   sigset_t signals;
@@ -41,6 +50,33 @@ sigset_t block_shutdown_signals() {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   return signals;
+}
+
+std::shared_ptr<trigger_env> make_env(const options& opts, http_client_ptr client, store_actor store,
+                                      std::shared_ptr<metrics> stats, std::string public_url) {
+  auto env = std::make_shared<trigger_env>();
+  env->client = std::move(client);
+  env->api_host = opts.api_host;
+  env->store = std::move(store);
+  env->stats = std::move(stats);
+  env->now = now_ms;
+  env->spawn_source = default_source_spawner(now_ms);
+  env->fire_timeout = opts.fire_timeout;
+  env->retries.max_attempts = opts.retry_attempts;
+  env->retries.max_age = opts.retry_max_age;
+  if (opts.namespace_fire_rate > 0)
+    env->namespace_limiter = std::make_shared<rate_limiter>(
+      opts.namespace_fire_rate, std::max(1.0, opts.namespace_fire_rate * namespace_burst_seconds));
+  env->max_buffered_events = opts.max_buffered_events;
+  // Jitter needs no cryptographic quality; one generator per process, used from actor threads, so guard it.
+  auto generator = std::make_shared<std::pair<std::mutex, std::mt19937_64>>();
+  generator->second.seed(std::random_device{}());
+  env->random = [generator] {
+    std::lock_guard<std::mutex> guard{generator->first};
+    return generator->second();
+  };
+  env->public_url = std::move(public_url);
+  return env;
 }
 
 int run(const options& opts, const sigset_t& signals) {
@@ -56,18 +92,32 @@ int run(const options& opts, const sigset_t& signals) {
   // Declared before the actor system, so it is destroyed after it: actors hold the HTTP client, whose sockets belong
   // to the io_context and are closed when the last actor lets go of the client.
   io_runtime io{1};
+  // The server listens before the actors start, so a taken port fails fast; until the API is ready it answers 503.
+  std::atomic<control_api*> api_ptr{nullptr};
+  http_server_ptr server;
+  try {
+    http_server::options server_opts;
+    server_opts.host = opts.listen_host;
+    server_opts.port = opts.listen_port;
+    server_opts.body_limit = opts.body_limit;
+    server = start_http_server(io, server_opts, [&api_ptr](http_request req, http_server::responder respond) {
+      if (auto* api = api_ptr.load())
+        api->handle(std::move(req), std::move(respond));
+      else
+        respond(json_response(503, render_error("the provider is starting; retry shortly")));
+    });
+  } catch (const std::exception& e) {
+    std::cerr << "feedrouter: " << e.what() << std::endl;
+    io.stop();
+    return start_error;
+  }
+  auto listen_url = "http://" + opts.listen_host + ':' + std::to_string(server->port());
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
   auto client = make_http_client(io);
   auto stats = std::make_shared<metrics>();
   auto store = spawn_store_actor(sys, std::move(db), store_thread::dedicated);
-  auto env = std::make_shared<trigger_env>();
-  env->client = client;
-  env->api_host = opts.api_host;
-  env->store = store;
-  env->stats = stats;
-  env->now = now_ms;
-  env->spawn_source = default_source_spawner(now_ms);
+  auto env = make_env(opts, client, store, stats, opts.public_url.empty() ? listen_url : opts.public_url);
   registry_config reg_cfg;
   reg_cfg.env = env;
   reg_cfg.request_timeout = registry_timeout;
@@ -76,32 +126,10 @@ int run(const options& opts, const sigset_t& signals) {
   auto loaded = records.size();
   auto registry = spawn_registry(sys, reg_cfg, std::move(records));
   control_api api{sys, registry, stats, api_timeout};
-  caf::scoped_actor self{sys};
-  auto stop_actors = [&] {
-    self->send_exit(registry, caf::exit_reason::user_shutdown);
-    self->request(store, caf::infinite, flush_atom::value).receive([](commit_atom) {}, [](caf::error&) {});
-    self->send_exit(store, caf::exit_reason::user_shutdown);
-    if (reg_cfg.controller)
-      self->send_exit(*reg_cfg.controller, caf::exit_reason::user_shutdown);
-  };
-  http_server_ptr server;
-  try {
-    http_server::options server_opts;
-    server_opts.host = opts.listen_host;
-    server_opts.port = opts.listen_port;
-    server_opts.body_limit = opts.body_limit;
-    server = start_http_server(io, server_opts,
-                               [&api](http_request req, http_server::responder respond) {
-                                 api.handle(std::move(req), std::move(respond));
-                               });
-  } catch (const std::exception& e) {
-    std::cerr << "feedrouter: " << e.what() << std::endl;
-    stop_actors();
-    io.stop();
-    return start_error;
-  }
+  api_ptr.store(&api);
   // Tests and scripts read this line to learn the port; it is the only line written to stdout.
-  std::cout << "feedrouter listening on http://" << opts.listen_host << ':' << server->port() << std::endl;
+  std::cout << "feedrouter listening on " << listen_url << std::endl;
+  caf::scoped_actor self{sys};
   self->request(registry, caf::infinite, ready_atom::value)
     .receive([&](std::size_t count) { api.set_ready(count); }, [](caf::error&) {});
   log(log_level::info, "ready: ", loaded, " registrations running from ", opts.store, "; firing at ",
@@ -110,7 +138,12 @@ int run(const options& opts, const sigset_t& signals) {
   sigwait(&signals, &signal_number);
   log(log_level::info, "shutting down on signal ", signal_number);
   server->stop();
-  stop_actors();
+  wait_for_fires_in_flight(*stats, opts.shutdown_grace);
+  self->send_exit(registry, caf::exit_reason::user_shutdown);
+  self->request(store, caf::infinite, flush_atom::value).receive([](commit_atom) {}, [](caf::error&) {});
+  self->send_exit(store, caf::exit_reason::user_shutdown);
+  if (reg_cfg.controller)
+    self->send_exit(*reg_cfg.controller, caf::exit_reason::user_shutdown);
   io.stop();
   return 0;
 }

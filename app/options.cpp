@@ -66,6 +66,39 @@ std::variant<options, exit_request> parse_options(int argc, char** argv) {
     ->envname("FEEDROUTER_BODY_LIMIT")
     ->check(CLI::Range(std::size_t{1024}, std::size_t{64} * 1024 * 1024))
     ->capture_default_str();
+  app.add_option("--public-url", result.public_url,
+                 "base URL webhook senders reach this service at (default: http://LISTEN)")
+    ->envname("FEEDROUTER_PUBLIC_URL");
+  double fire_timeout_s = 10;
+  app.add_option("--fire-timeout", fire_timeout_s, "seconds one fire may take before it counts as failed")
+    ->envname("FEEDROUTER_FIRE_TIMEOUT")
+    ->check(CLI::Range(0.1, 300.0))
+    ->capture_default_str();
+  app.add_option("--retry-attempts", result.retry_attempts,
+                 "attempts per fire before its events go to dead letters (a registration may set fewer)")
+    ->envname("FEEDROUTER_RETRY_ATTEMPTS")
+    ->check(CLI::Range(1, 100))
+    ->capture_default_str();
+  double retry_max_age_s = 3600;
+  app.add_option("--retry-max-age", retry_max_age_s, "seconds an event may be retried after it was accepted")
+    ->envname("FEEDROUTER_RETRY_MAX_AGE")
+    ->check(CLI::Range(1.0, 7.0 * 24 * 3600))
+    ->capture_default_str();
+  app.add_option("--namespace-fire-rate", result.namespace_fire_rate,
+                 "fires per second per namespace at most (token bucket); 0: unlimited")
+    ->envname("FEEDROUTER_NAMESPACE_FIRE_RATE")
+    ->check(CLI::Range(0.0, 1e6))
+    ->capture_default_str();
+  app.add_option("--max-buffered-events", result.max_buffered_events,
+                 "events one registration holds in memory while the controller is slow")
+    ->envname("FEEDROUTER_MAX_BUFFERED_EVENTS")
+    ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
+    ->capture_default_str();
+  double shutdown_grace_s = 10;
+  app.add_option("--shutdown-grace", shutdown_grace_s, "seconds SIGTERM waits for fires in flight to finish")
+    ->envname("FEEDROUTER_SHUTDOWN_GRACE")
+    ->check(CLI::Range(0.0, 600.0))
+    ->capture_default_str();
   app.add_flag("--version", version, "print the version and exit");
   try {
     app.parse(argc, argv);
@@ -90,6 +123,17 @@ std::variant<options, exit_request> parse_options(int argc, char** argv) {
     return usage("--log-level: expected error, warn, info or debug, got '" + level + "'");
   result.level = *parsed_level;
   result.verify_auth = !no_verify_auth;
+  auto to_ms = [](double seconds) { return std::chrono::milliseconds{static_cast<std::int64_t>(seconds * 1000)}; };
+  result.fire_timeout = to_ms(fire_timeout_s);
+  result.retry_max_age = to_ms(retry_max_age_s);
+  result.shutdown_grace = to_ms(shutdown_grace_s);
+  if (!result.public_url.empty()) {
+    auto parsed_public = parse_url(result.public_url, "--public-url");
+    if (!parsed_public)
+      return usage("--public-url: " + parsed_public.error().message);
+    while (!result.public_url.empty() && result.public_url.back() == '/')
+      result.public_url.pop_back();
+  }
   return result;
 }
 

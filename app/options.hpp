@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -20,6 +21,13 @@ struct options {
   bool verify_auth = true;                      ///< check each CREATE's authKey with the controller
   log_level level = log_level::info;
   std::size_t body_limit = 1024 * 1024;         ///< largest request body the API accepts
+  std::string public_url;                       ///< base of hook URLs; empty: http://HOST:PORT the server listens on
+  std::chrono::milliseconds fire_timeout{10'000};
+  int retry_attempts = 10;                      ///< attempts per fire before its events go to dead letters
+  std::chrono::milliseconds retry_max_age{3'600'000}; ///< events older than this are not retried
+  double namespace_fire_rate = 0;               ///< fires per second per namespace; 0 means unlimited
+  std::size_t max_buffered_events = 1000;       ///< events one registration holds in memory
+  std::chrono::milliseconds shutdown_grace{10'000}; ///< how long SIGTERM waits for fires in flight
 };
 
 /// What the command line asks for: run with options, or print text (help, version) and exit with a code.

@@ -236,8 +236,17 @@ routed_request route_request(const http_request& req) {
       return route_lifecycle(req);
     if (p[1] == "triggers" && p.size() >= 3 && p.size() <= 6)
       return route_triggers(req, p);
-    if (p[1] == "hooks" && p.size() == 3)
-      return error_response(404, "no webhook registration has this id", "hookId");
+    if (p[1] == "hooks" && p.size() == 3) {
+      if (req.method != "POST")
+        return method_not_allowed("POST");
+      // No Basic auth here: the registration checks the sender's signature before anything else.
+      api_command cmd;
+      cmd.op = api_op::hook;
+      cmd.hook_id = p[2];
+      cmd.fields = req.fields;
+      cmd.body = req.body;
+      return cmd;
+    }
   }
   return error_response(404, "no such route", "path");
 }

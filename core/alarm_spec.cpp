@@ -4,6 +4,8 @@
 
 #include <date/tz.h>
 
+#include "core/param_reader.hpp"
+
 namespace feedrouter {
 
 namespace {
@@ -26,51 +28,6 @@ std::uint64_t stable_hash(std::string_view text) {
 constexpr std::chrono::hours max_interval{24 * 366 * 10};
 
 constexpr std::string_view schedule_params[] = {"cron", "minutes", "seconds", "date"};
-
-/// Reads a date parameter: an ISO-8601 string or milliseconds since the epoch.
-outcome<std::optional<sys_ms>> read_date(const json_members& params, std::string_view field) {
-  const auto* raw = find_member(params, field);
-  if (raw == nullptr)
-    return std::optional<sys_ms>{};
-  if (auto millis = json_as_int(*raw))
-    return std::optional<sys_ms>{sys_ms{milliseconds{*millis}}};
-  if (auto text = json_as_string(*raw))
-    if (auto parsed = parse_iso8601(*text))
-      return std::optional<sys_ms>{*parsed};
-  return field_error{std::string{field},
-                     "must be an ISO-8601 date-time such as \"2026-12-24T18:00:00Z\" or milliseconds since the epoch"};
-}
-
-outcome<std::optional<bool>> read_bool(const json_members& params, std::string_view field) {
-  const auto* raw = find_member(params, field);
-  if (raw == nullptr)
-    return std::optional<bool>{};
-  if (auto flag = json_as_bool(*raw))
-    return std::optional<bool>{*flag};
-  // The wsk CLI passes -p values that look like strings unless they parse as JSON.
-  if (auto text = json_as_string(*raw); text && (*text == "true" || *text == "false"))
-    return std::optional<bool>{*text == "true"};
-  return field_error{std::string{field}, "must be true or false"};
-}
-
-outcome<std::optional<std::int64_t>> read_int(const json_members& params, std::string_view field) {
-  const auto* raw = find_member(params, field);
-  if (raw == nullptr)
-    return std::optional<std::int64_t>{};
-  if (auto number = json_as_int(*raw))
-    return std::optional<std::int64_t>{*number};
-  if (auto text = json_as_string(*raw)) {
-    try {
-      std::size_t used = 0;
-      auto number = std::stoll(*text, &used);
-      if (used == text->size())
-        return std::optional<std::int64_t>{number};
-    } catch (const std::exception&) {
-      // falls through to the error below
-    }
-  }
-  return field_error{std::string{field}, "must be an integer"};
-}
 
 std::optional<field_error> read_schedule(const json_members& params, sys_ms now, validation_time when,
                                          alarm_spec& spec) {
@@ -105,7 +62,7 @@ std::optional<field_error> read_schedule(const json_members& params, sys_ms now,
     return std::nullopt;
   }
   if (given == "minutes" || given == "seconds") {
-    auto count = read_int(params, given);
+    auto count = read_int_param(params, given);
     if (!count)
       return count.error();
     if (**count < 1)
@@ -119,7 +76,7 @@ std::optional<field_error> read_schedule(const json_members& params, sys_ms now,
                                        : milliseconds{std::chrono::seconds{**count}};
     return std::nullopt;
   }
-  auto date = read_date(params, "date");
+  auto date = read_date_param(params, "date");
   if (!date)
     return date.error();
   if (when == validation_time::request && **date <= now)
@@ -131,10 +88,10 @@ std::optional<field_error> read_schedule(const json_members& params, sys_ms now,
 
 std::optional<field_error> read_options(const json_members& params, sys_ms now, validation_time when,
                                         alarm_spec& spec) {
-  auto start = read_date(params, "startDate");
+  auto start = read_date_param(params, "startDate");
   if (!start)
     return start.error();
-  auto stop = read_date(params, "stopDate");
+  auto stop = read_date_param(params, "stopDate");
   if (!stop)
     return stop.error();
   spec.start_date = *start;
@@ -145,13 +102,13 @@ std::optional<field_error> read_options(const json_members& params, sys_ms now, 
     return field_error{"stopDate", "must lie in the future"};
   if ((spec.start_date || spec.stop_date) && spec.schedule == alarm_spec::kind::once)
     return field_error{spec.start_date ? "startDate" : "stopDate", "cannot be combined with date"};
-  auto delete_after_fire = read_bool(params, "deleteAfterFire");
+  auto delete_after_fire = read_bool_param(params, "deleteAfterFire");
   if (!delete_after_fire)
     return delete_after_fire.error();
   if (*delete_after_fire && **delete_after_fire && spec.schedule != alarm_spec::kind::once)
     return field_error{"deleteAfterFire", "applies only to one-shot alarms with date"};
   spec.delete_after_fire = delete_after_fire->value_or(false);
-  auto max_triggers = read_int(params, "maxTriggers");
+  auto max_triggers = read_int_param(params, "maxTriggers");
   if (!max_triggers)
     return max_triggers.error();
   // OpenWhisk's alarms take -1 for "no limit".
@@ -160,7 +117,7 @@ std::optional<field_error> read_options(const json_members& params, sys_ms now, 
       return field_error{"maxTriggers", "must be a positive integer, or -1 for no limit"};
     spec.max_triggers = **max_triggers;
   }
-  auto strict = read_bool(params, "strict");
+  auto strict = read_bool_param(params, "strict");
   if (!strict)
     return strict.error();
   spec.strict = strict->value_or(false);

@@ -5,6 +5,7 @@ namespace feedrouter {
 namespace {
 
 constexpr std::string_view alarm_feed = "alarm";
+constexpr std::string_view webhook_feed = "webhook";
 
 /// Returns the fire body for `trigger_payload`: an object as is, a string wrapped as {"payload": "..."}.
 outcome<std::string> make_fire_body(const json_members& params) {
@@ -27,21 +28,36 @@ outcome<std::string> make_fire_body(const json_members& params) {
 } // namespace
 
 bool is_known_feed(std::string_view feed) {
-  return feed == alarm_feed;
+  return feed == alarm_feed || feed == webhook_feed;
 }
 
 outcome<feed_config> make_feed_config(std::string_view feed, json_members params, sys_ms now, validation_time when,
                                       std::string_view trigger_key) {
   if (!is_known_feed(feed))
-    return field_error{"feed", "unknown feed kind \"" + std::string{feed} + "\"; this provider serves: alarm"};
+    return field_error{"feed", "unknown feed kind \"" + std::string{feed} + "\"; this provider serves: alarm, webhook"};
+  auto delivery = parse_delivery_spec(params);
+  if (!delivery)
+    return delivery.error();
+  feed_config config;
+  config.feed = std::string{feed};
+  config.delivery = *delivery;
+  if (feed == webhook_feed) {
+    auto webhook = parse_webhook_spec(params);
+    if (!webhook)
+      return webhook.error();
+    config.webhook = std::move(*webhook);
+    config.params = std::move(params);
+    return config;
+  }
   auto body = make_fire_body(params);
   if (!body)
     return body.error();
-  feed_config config{std::string{feed}, std::move(params), std::move(*body), std::nullopt};
-  auto alarm = parse_alarm_spec(config.params, now, when, trigger_key);
+  config.fire_body = std::move(*body);
+  auto alarm = parse_alarm_spec(params, now, when, trigger_key);
   if (!alarm)
     return alarm.error();
   config.alarm = std::move(*alarm);
+  config.params = std::move(params);
   return config;
 }
 

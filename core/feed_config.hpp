@@ -5,6 +5,8 @@
 #include <string_view>
 
 #include "core/alarm_spec.hpp"
+#include "core/delivery_spec.hpp"
+#include "core/webhook_spec.hpp"
 #include "core/json.hpp"
 #include "core/outcome.hpp"
 
@@ -14,8 +16,10 @@ namespace feedrouter {
 struct feed_config {
   std::string feed;
   json_members params;
-  std::string fire_body; ///< the JSON object each fire POSTs: `trigger_payload`, or {}
-  std::optional<alarm_spec> alarm; ///< set for feed "alarm"
+  std::string fire_body; ///< alarms: the JSON object each fire POSTs: `trigger_payload`, or {}
+  delivery_spec delivery;
+  std::optional<alarm_spec> alarm;     ///< set for feed "alarm"
+  std::optional<webhook_spec> webhook; ///< set for feed "webhook"
 };
 
 /// Returns whether this build serves feed kind `feed`.

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/time_format.hpp"
 #include "core/trigger_ref.hpp"
@@ -47,6 +48,27 @@ struct registration_status {
   std::optional<sys_ms> last_fired;
   std::optional<std::int64_t> triggers_left; ///< alarms with maxTriggers: occurrences still to fire
   std::optional<sys_ms> last_occurrence;     ///< alarms: scheduled time of the last occurrence taken
+  std::int64_t dead_letters = 0;             ///< events in dead letters now
+  /// The source's position, in a form its feed kind defines (a CouchDB seq, a poll's seen ids and validators);
+  /// empty until the source has one. Advanced only once the events before it are fired or dead-lettered.
+  std::string checkpoint;
+};
+
+/// An event accepted for a registration and not yet fired or dead-lettered: stored before it is acknowledged to its
+/// sender, so that a crash cannot lose it.
+struct stored_event {
+  std::uint64_t seq = 0; ///< increasing per registration, in acceptance order
+  std::string body;      ///< the JSON payload to fire
+  sys_ms accepted{};
+};
+
+/// An event that could not be delivered, and why.
+struct dead_letter {
+  stored_event event;
+  sys_ms failed{};
+  int status_code = 0; ///< the last HTTP status, 0 when no response arrived
+  std::string error;
+  std::int64_t attempts = 0;
 };
 
 /// Everything stored about one registration.
@@ -58,6 +80,10 @@ struct registration_record {
   std::string auth_hash;   ///< hex SHA-256 of auth_key; every API call is checked against it
   sys_ms created{};
   registration_status status;
+  /// Loaded from the store at start-up: events accepted but not yet fired, oldest first.
+  std::vector<stored_event> pending;
+  /// Loaded from the store at start-up: the highest seq among its pending events and dead letters, 0 if none.
+  std::uint64_t last_seq = 0;
 };
 
 } // namespace feedrouter

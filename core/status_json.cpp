@@ -1,5 +1,8 @@
 #include "core/status_json.hpp"
 
+#include <algorithm>
+#include <iterator>
+
 #include "core/json.hpp"
 
 namespace feedrouter {
@@ -17,8 +20,12 @@ void write_config(json_writer& out, const registration_record& record) {
   out.key("triggerName").value(record.trigger.qualified());
   auto params = parse_json_object(record.params_json, "params");
   if (params)
-    for (const auto& [name, raw] : *params)
-      out.key(name).raw(raw);
+    for (const auto& [name, raw] : *params) {
+      auto redacted = std::find(std::begin(redacted_params), std::end(redacted_params), name)
+                      != std::end(redacted_params);
+      if (!redacted)
+        out.key(name).raw(raw);
+    }
   out.end_object();
 }
 
@@ -38,9 +45,17 @@ void write_status(json_writer& out, const registration_record& record, const liv
   out.key("fires").value(st.fires);
   out.key("failures").value(st.failures);
   write_time(out, "lastFired", st.last_fired);
+  out.key("deadLetters").value(st.dead_letters);
+  out.key("pendingEvents").value(live.pending_events);
+  if (live.retrying)
+    out.key("retrying").value(true);
   if (st.triggers_left)
     out.key("triggersLeft").value(*st.triggers_left);
   write_time(out, "nextFire", live.next_fire);
+  if (!st.checkpoint.empty())
+    out.key("checkpoint").value(st.checkpoint);
+  if (!live.hook_url.empty())
+    out.key("hookUrl").value(live.hook_url);
   out.end_object();
 }
 
@@ -52,6 +67,24 @@ std::string render_registration(const registration_record& record, const live_st
   write_config(out, record);
   write_status(out, record, live);
   out.end_object();
+  return out.take();
+}
+
+std::string render_dead_letters(const std::vector<dead_letter>& letters) {
+  json_writer out;
+  out.begin_object().key("deadLetters").begin_array();
+  for (const auto& letter : letters) {
+    out.begin_object();
+    out.key("seq").value(static_cast<std::int64_t>(letter.event.seq));
+    out.key("accepted").value(format_iso8601(letter.event.accepted));
+    out.key("failed").value(format_iso8601(letter.failed));
+    out.key("statusCode").value(static_cast<std::int64_t>(letter.status_code));
+    out.key("error").value(letter.error);
+    out.key("attempts").value(letter.attempts);
+    out.key("payload").raw(letter.event.body);
+    out.end_object();
+  }
+  out.end_array().key("count").value(static_cast<std::int64_t>(letters.size())).end_object();
   return out.take();
 }
 

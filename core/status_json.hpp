@@ -3,6 +3,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/registration.hpp"
 
@@ -11,10 +12,20 @@ namespace feedrouter {
 /// What a READ shows beside the stored record: facts only the running registration knows.
 struct live_status {
   std::optional<sys_ms> next_fire; ///< alarms: when the next occurrence fires
+  std::int64_t pending_events = 0; ///< events accepted and not yet fired or dead-lettered
+  bool retrying = false;           ///< the controller did not take the last fire; it is being retried
+  std::string hook_url;            ///< webhooks: where senders POST
 };
+
+/// Parameters never shown after CREATE: credentials the owner gave or the provider generated.
+inline constexpr std::string_view redacted_params[] = {"secret", "password"};
 
 /// Renders the API view of a registration: {"config": {...}, "status": {...}}. Never includes the authKey.
 std::string render_registration(const registration_record& record, const live_status& live);
+
+/// Renders a list of dead letters: {"deadLetters": [{seq, accepted, failed, statusCode, error, attempts, payload}],
+/// "count": N}.
+std::string render_dead_letters(const std::vector<dead_letter>& letters);
 
 /// Renders an error answer: {"error": message, "field": field}; `field` is left out when empty.
 std::string render_error(std::string_view message, std::string_view field = {});

@@ -12,6 +12,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
@@ -19,6 +20,8 @@
 
 #include "net/detail/asio_context.hpp"
 #include "net/detail/http_text.hpp"
+#include "net/detail/maybe_tls_stream.hpp"
+#include "net/detail/tls_context.hpp"
 
 namespace feedrouter {
 
@@ -47,7 +50,6 @@ constexpr std::uint16_t https_default_port = 443;
 
 // -- error texts --------------------------------------------------------------
 
-constexpr char https_unsupported[] = "https is not supported yet";
 constexpr char client_stopped[] = "client stopped";
 
 /// Returns the error text for a failed step: "timeout" for the request deadline, else "step: reason".
@@ -60,10 +62,24 @@ std::string error_text(const char* step, beast::error_code ec) {
   return result;
 }
 
+/// Returns the error text for a failed TLS handshake; a rejected certificate also says why, e.g.
+/// "tls handshake: certificate verify failed (self-signed certificate)".
+std::string handshake_error_text(beast::error_code ec, const ssl_st* ssl) {
+  auto result = error_text("tls handshake", ec);
+  if (ec.category() != asio::error::get_ssl_category())
+    return result;
+  auto why = tls_verify_failure(ssl);
+  if (!why.empty())
+    result += " (" + why + ")";
+  return result;
+}
+
 /// Returns whether `ec` is how a kept-alive connection that the server closed while idle shows up on first use.
 bool is_stale_connection_error(beast::error_code ec) {
+  // Over TLS, a server that closes without a close_notify alert shows up as a truncated stream.
   return ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset
-         || ec == asio::error::broken_pipe || ec == asio::error::connection_aborted;
+         || ec == asio::error::broken_pipe || ec == asio::error::connection_aborted
+         || ec == asio::ssl::error::stream_truncated;
 }
 
 /// Returns the Host header for `where`: host[:port], the port left out when it is the scheme's default.
@@ -123,15 +139,16 @@ struct origin_info {
   std::string port;       ///< for the resolver, as text
   std::string host_field; ///< the Host header: host[:port], the port left out when it is the scheme's default
   std::chrono::seconds idle_timeout;
+  tls_context_ptr tls; ///< set for https: connections speak TLS with this context
 };
 
 // -- connection ---------------------------------------------------------------
 
-/// One TCP connection to an origin, carrying one exchange at a time and kept alive between them.
+/// One TCP connection to an origin, possibly with TLS, carrying one exchange at a time and kept alive between them.
 ///
 /// Everything runs on the connection's strand. Steps of an exchange, in run order:
-/// run -> resolve -> connect -> write -> read -> finish (a kept-alive connection starts at write).
-/// TLS will add a `handshake` step between connect and write, with an ssl_stream over `stream_`.
+/// run -> resolve -> connect -> handshake (https only) -> write -> read -> finish (a kept-alive connection starts
+/// at write).
 class connection : public std::enable_shared_from_this<connection> {
 public:
   connection(asio::io_context& ioc, std::weak_ptr<origin_pool> pool, std::shared_ptr<const origin_info> origin);
@@ -158,6 +175,8 @@ private:
   void on_resolve_timeout(beast::error_code ec);
   void connect(const std::vector<tcp::endpoint>& endpoints);
   void on_connect(beast::error_code ec, const tcp::endpoint&);
+  void handshake();
+  void on_handshake(beast::error_code ec);
   void write();
   void on_write(beast::error_code ec, std::size_t);
   void read();
@@ -180,7 +199,7 @@ private:
 
   std::weak_ptr<origin_pool> pool_; ///< weak: the pool owns idle connections, not the other way round
   std::shared_ptr<const origin_info> origin_;
-  beast::tcp_stream stream_;
+  maybe_tls_stream stream_;
   tcp::resolver resolver_;
   asio::steady_timer resolve_timer_; ///< the resolver is not a stream operation, so the deadline needs its own timer
   asio::steady_timer idle_timer_;
@@ -205,13 +224,15 @@ private:
 /// only for list operations; no user callback and no I/O run under it.
 class origin_pool : public std::enable_shared_from_this<origin_pool> {
 public:
-  origin_pool(asio::io_context& ioc, const url& where, const http_client_options& opts)
+  origin_pool(asio::io_context& ioc, const url& where, const http_client_options& opts, tls_context_ptr tls)
     : ioc_(ioc), max_connections_(std::max<std::size_t>(opts.max_connections_per_origin, 1)) {
     auto info = std::make_shared<origin_info>();
     info->host = where.host;
     info->port = std::to_string(where.port);
     info->host_field = host_field_of(where);
     info->idle_timeout = opts.idle_timeout;
+    if (where.scheme == "https")
+      info->tls = std::move(tls);
     origin_ = std::move(info);
     // An address literal needs no resolver, ever.
     beast::error_code ec;
@@ -347,7 +368,8 @@ connection::connection(asio::io_context& ioc, std::weak_ptr<origin_pool> pool,
     resolver_(stream_.get_executor()),
     resolve_timer_(stream_.get_executor()),
     idle_timer_(stream_.get_executor()) {
-  // nop
+  if (origin_->tls)
+    stream_.enable_tls(*origin_->tls);
 }
 
 void connection::run(exchange x) {
@@ -379,7 +401,7 @@ void connection::run(exchange x) {
   req_.prepare_payload();
   // One deadline for connect, write and read together: the stream's timer applies to all operations after this.
   // A deadline that passed while the exchange waited in the queue fails the first operation with a timeout.
-  stream_.expires_at(x_.deadline);
+  stream_.tcp().expires_at(x_.deadline);
   if (connected_)
     return write();
   resolve();
@@ -398,10 +420,10 @@ void connection::resolve() {
 }
 
 void connection::on_resolve(beast::error_code ec, tcp::resolver::results_type results) {
-  resolve_timer_.cancel();
   // Only the deadline cancels the resolver.
   if (ec == asio::error::operation_aborted)
     return finish({"timeout", {}}, false);
+  resolve_timer_.cancel();
   if (ec)
     return finish({error_text("resolve", ec), {}}, false);
   std::vector<tcp::endpoint> endpoints;
@@ -421,7 +443,7 @@ void connection::on_resolve_timeout(beast::error_code ec) {
 }
 
 void connection::connect(const std::vector<tcp::endpoint>& endpoints) {
-  stream_.async_connect(endpoints, beast::bind_front_handler(&connection::on_connect, shared_from_this()));
+  stream_.tcp().async_connect(endpoints, beast::bind_front_handler(&connection::on_connect, shared_from_this()));
 }
 
 void connection::on_connect(beast::error_code ec, const tcp::endpoint&) {
@@ -430,7 +452,24 @@ void connection::on_connect(beast::error_code ec, const tcp::endpoint&) {
   connected_ = true;
   beast::error_code ignored;
   // Requests are small and latency matters more than packet count.
-  stream_.socket().set_option(tcp::no_delay(true), ignored);
+  stream_.tcp().socket().set_option(tcp::no_delay(true), ignored);
+  if (stream_.tls())
+    return handshake();
+  write();
+}
+
+void connection::handshake() {
+  auto* tls = stream_.tls();
+  if (auto ec = prepare_client_tls(tls->native_handle(), origin_->host))
+    return finish({error_text("tls handshake", ec), {}}, false);
+  // The stream's deadline, set in run(), covers the handshake too.
+  tls->async_handshake(asio::ssl::stream_base::client,
+                       beast::bind_front_handler(&connection::on_handshake, shared_from_this()));
+}
+
+void connection::on_handshake(beast::error_code ec) {
+  if (ec)
+    return finish({handshake_error_text(ec, stream_.tls()->native_handle()), {}}, false);
   write();
 }
 
@@ -536,8 +575,9 @@ void connection::do_close() {
   closed_ = true;
   connected_ = false;
   beast::error_code ignored;
-  stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  stream_.close();
+  // No TLS close_notify: nothing is read after it, and servers treat a closed idle connection the same either way.
+  stream_.tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
+  stream_.tcp().close();
   resolve_timer_.cancel();
   idle_timer_.cancel();
 }
@@ -546,16 +586,16 @@ void connection::do_close() {
 
 class client_impl final : public http_client {
 public:
-  client_impl(asio::io_context& ioc, http_client_options opts) : ioc_(ioc), opts_(opts) {
+  client_impl(asio::io_context& ioc, http_client_options opts, tls_context_ptr tls)
+    : ioc_(ioc), opts_(std::move(opts)), tls_(std::move(tls)) {
     // nop
   }
 
   // http_client
 
   void send(client_request req, completion done) override {
-    if (req.destination.scheme == "https")
-      return fail_later(std::move(done), https_unsupported);
-    if (req.destination.scheme != "http" || req.destination.host.empty())
+    const auto& scheme = req.destination.scheme;
+    if ((scheme != "http" && scheme != "https") || req.destination.host.empty())
       return fail_later(std::move(done), "unsupported URL: " + req.destination.origin());
     if (!is_valid_method(req.message.method))
       return fail_later(std::move(done), "invalid method: " + req.message.method);
@@ -580,12 +620,13 @@ private:
     std::lock_guard<std::mutex> guard{mutex_};
     auto& pool = pools_[key];
     if (!pool)
-      pool = std::make_shared<origin_pool>(ioc_, where, opts_);
+      pool = std::make_shared<origin_pool>(ioc_, where, opts_, tls_);
     return pool;
   }
 
   asio::io_context& ioc_;
   const http_client_options opts_;
+  const tls_context_ptr tls_; ///< for every https origin
   std::mutex mutex_; ///< send() runs on any thread
   std::unordered_map<std::string, origin_pool_ptr> pools_;
 };
@@ -593,7 +634,9 @@ private:
 } // namespace
 
 http_client_ptr make_http_client(io_runtime& io, http_client_options opts) {
-  return std::make_shared<client_impl>(io_context_of(io), opts);
+  // Made up front even if no https URL ever comes, so that a bad CA file is a start-up error.
+  auto tls = make_client_tls_context(opts.ca_file, opts.insecure_skip_verify);
+  return std::make_shared<client_impl>(io_context_of(io), std::move(opts), std::move(tls));
 }
 
 } // namespace feedrouter

@@ -22,7 +22,9 @@ struct client_request {
 
 /// The outcome of one request: a response, or a transport error (then `error` is non-empty).
 struct client_result {
-  std::string error; ///< empty on success; otherwise e.g. "connect: Connection refused", "timeout"
+  /// Empty on success; otherwise e.g. "connect: Connection refused", "timeout",
+  /// "tls handshake: certificate verify failed (self-signed certificate)".
+  std::string error;
   http_response response;
 
   bool ok() const noexcept {
@@ -30,7 +32,7 @@ struct client_result {
   }
 };
 
-/// An HTTP client with a keep-alive connection pool per (scheme, host, port).
+/// An HTTP and HTTPS client with a keep-alive connection pool per (scheme, host, port).
 class http_client {
 public:
   using completion = std::function<void(client_result)>;
@@ -38,8 +40,7 @@ public:
   virtual ~http_client() = default;
 
   /// Sends `req` and calls `done` exactly once, on an I/O thread; `done` must not block (an actor's callback only
-  /// sends a message). May be called from any thread. https destinations fail with "https is not supported yet"
-  /// until TLS lands.
+  /// sends a message). May be called from any thread.
   virtual void send(client_request req, completion done) = 0;
 };
 
@@ -50,9 +51,16 @@ struct http_client_options {
   std::size_t max_connections_per_origin = 64;
   /// Idle pooled connections are closed after this long.
   std::chrono::seconds idle_timeout{30};
+  /// PEM bundle of the CAs that https servers are verified against; empty means the system's default store.
+  std::string ca_file{};
+  /// Accepts any certificate from an https server, for self-signed development controllers. Insecure: the
+  /// connection is encrypted but the server is not authenticated.
+  bool insecure_skip_verify = false;
 };
 
-/// Returns a client whose sockets live on `io`, which must outlive the client.
+/// Returns a client whose sockets live on `io`, which must outlive the client. https connections speak TLS 1.2 or
+/// later, send SNI for host names, and verify the server's certificate chain and its name (or IP address) unless
+/// `insecure_skip_verify` is set. Throws std::runtime_error with a one-line message when `ca_file` cannot be loaded.
 http_client_ptr make_http_client(io_runtime& io, http_client_options opts = {});
 
 } // namespace feedrouter

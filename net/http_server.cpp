@@ -21,6 +21,8 @@
 
 #include "net/detail/asio_context.hpp"
 #include "net/detail/http_text.hpp"
+#include "net/detail/maybe_tls_stream.hpp"
+#include "net/detail/tls_context.hpp"
 
 namespace feedrouter {
 
@@ -34,6 +36,9 @@ using tcp = asio::ip::tcp;
 
 /// How long writing one response may take; a client that stops reading is dropped after this.
 constexpr std::chrono::seconds write_timeout{30};
+
+/// How long a TLS client may take to complete its handshake after connecting.
+constexpr std::chrono::seconds handshake_timeout{10};
 
 /// How long a rejected request's remaining input is read and discarded before closing. Closing a socket with unread
 /// input makes the kernel send a reset, which can destroy the error response before the client reads it.
@@ -64,6 +69,7 @@ static_assert(linger_chunk <= linger_limit);
 struct server_config {
   http_server::options opts;
   http_server::handler on_request;
+  tls_context_ptr tls; ///< set when the server speaks TLS
 };
 
 using server_config_ptr = std::shared_ptr<const server_config>;
@@ -81,6 +87,7 @@ bool is_bodiless_status(int status) noexcept {
 // -- session ------------------------------------------------------------------
 
 /// One accepted connection: reads a request, hands it to the application, writes the answer, and reads the next.
+/// Over TLS, a handshake comes first: run -> do_handshake -> on_handshake -> do_read -> ...
 ///
 /// Everything runs on the connection's strand. Only one request is in flight: the next one is read after the
 /// response to the current one is written, so responses never need reordering.
@@ -88,13 +95,15 @@ class session : public std::enable_shared_from_this<session> {
 public:
   session(tcp::socket&& socket, server_config_ptr config)
     : stream_(std::move(socket)), config_(std::move(config)) {
-    // nop
+    if (config_->tls)
+      stream_.enable_tls(*config_->tls);
   }
 
-  /// Starts reading requests.
+  /// Starts the handshake or reading requests.
   void run() {
     // The socket was accepted onto its own strand; every member below runs there.
-    asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&session::do_read, shared_from_this()));
+    auto first_step = stream_.tls() ? &session::do_handshake : &session::do_read;
+    asio::dispatch(stream_.get_executor(), beast::bind_front_handler(first_step, shared_from_this()));
   }
 
   /// Closes the connection from any thread; idempotent.
@@ -110,6 +119,23 @@ private:
     linger,    ///< a rejected request: input may remain unread, so drain it before closing
   };
 
+  void do_handshake() {
+    if (closed_)
+      return;
+    stream_.tcp().expires_after(handshake_timeout);
+    stream_.tls()->async_handshake(asio::ssl::stream_base::server,
+                                   beast::bind_front_handler(&session::on_handshake, shared_from_this()));
+  }
+
+  void on_handshake(beast::error_code ec) {
+    if (closed_ || ec == asio::error::operation_aborted)
+      return;
+    // A plain-HTTP client, an untrusting client or a port scanner: nothing to answer in TLS or in clear text.
+    if (ec)
+      return fail(ec, "tls handshake");
+    do_read();
+  }
+
   void do_read() {
     if (closed_)
       return;
@@ -118,7 +144,7 @@ private:
     parser_->body_limit(config_->opts.body_limit);
     parser_->header_limit(static_cast<std::uint32_t>(
       std::min<std::size_t>(config_->opts.header_limit, std::numeric_limits<std::uint32_t>::max())));
-    stream_.expires_after(config_->opts.idle_timeout);
+    stream_.tcp().expires_after(config_->opts.idle_timeout);
     http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&session::on_read, shared_from_this()));
   }
 
@@ -230,7 +256,7 @@ private:
   }
 
   void start_write(after_write next) {
-    stream_.expires_after(write_timeout);
+    stream_.tcp().expires_after(write_timeout);
     http::async_write(stream_, res_, beast::bind_front_handler(&session::on_write, shared_from_this(), next));
   }
 
@@ -254,15 +280,16 @@ private:
   void start_linger() {
     beast::error_code ignored;
     // Tells the client we are done; it sees the response, then EOF.
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
     // One deadline for the whole drain: the timer applies collectively to the reads below.
-    stream_.expires_after(linger_timeout);
+    stream_.tcp().expires_after(linger_timeout);
     do_linger();
   }
 
   void do_linger() {
-    stream_.async_read_some(asio::buffer(linger_buffer_),
-                            beast::bind_front_handler(&session::on_linger, shared_from_this()));
+    // Straight from TCP, past any TLS layer: the input is thrown away, so there is no point in decrypting it.
+    stream_.tcp().async_read_some(asio::buffer(linger_buffer_),
+                                  beast::bind_front_handler(&session::on_linger, shared_from_this()));
   }
 
   void on_linger(beast::error_code ec, std::size_t n) {
@@ -287,9 +314,10 @@ private:
       return;
     closed_ = true;
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    // Over TLS no close_notify is sent: every response carries its length, so the client knows it got all of it.
+    stream_.tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
     // Close now, not when the last responder copy dies: the application may hold one for a long time.
-    stream_.close();
+    stream_.tcp().close();
   }
 
   static http_response internal_error() {
@@ -300,7 +328,7 @@ private:
     return res;
   }
 
-  beast::tcp_stream stream_;
+  maybe_tls_stream stream_;
   server_config_ptr config_;
   beast::flat_buffer buffer_; // (Must persist between reads: it may hold the start of the next request)
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -479,7 +507,14 @@ private:
 } // namespace
 
 http_server_ptr start_http_server(io_runtime& io, http_server::options opts, http_server::handler on_request) {
-  auto config = std::make_shared<const server_config>(server_config{std::move(opts), std::move(on_request)});
+  tls_context_ptr tls;
+  if (!opts.tls_cert_file.empty() || !opts.tls_key_file.empty()) {
+    if (opts.tls_cert_file.empty() || opts.tls_key_file.empty())
+      throw std::runtime_error("TLS needs both a certificate file and a key file");
+    tls = make_server_tls_context(opts.tls_cert_file, opts.tls_key_file);
+  }
+  auto config = std::make_shared<const server_config>(
+    server_config{std::move(opts), std::move(on_request), std::move(tls)});
   auto l = std::make_shared<listener>(io_context_of(io), std::move(config));
   l->listen();
   l->run();

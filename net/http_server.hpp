@@ -13,7 +13,8 @@ namespace feedrouter {
 
 class io_runtime;
 
-/// An HTTP/1.1 server with keep-alive; the application answers each request through a responder, from any thread.
+/// An HTTP/1.1 server with keep-alive, optionally over TLS; the application answers each request through a responder,
+/// from any thread.
 class http_server {
 public:
   struct options {
@@ -22,6 +23,10 @@ public:
     std::size_t body_limit = 1024 * 1024; ///< larger bodies are answered 413 without calling the handler
     std::size_t header_limit = 16 * 1024; ///< larger headers are answered 431
     std::chrono::seconds idle_timeout{60}; ///< a keep-alive connection idle this long is closed
+    /// PEM certificate chain and private key. When both are set the server speaks only TLS (1.2 or later); when
+    /// neither is, only plain HTTP. (The braces keep `{"127.0.0.1", 0}` free of -Wmissing-field-initializers.)
+    std::string tls_cert_file{};
+    std::string tls_key_file{};
   };
 
   /// Sends the response for one request. Call it exactly once, from any thread; calling it after the connection
@@ -43,7 +48,8 @@ public:
 using http_server_ptr = std::unique_ptr<http_server>;
 
 /// Binds and starts listening on `io`, which must outlive the server. Throws std::runtime_error with a one-line
-/// message (e.g. "cannot listen on 127.0.0.1:8080: Address already in use") when the address cannot be bound.
+/// message (e.g. "cannot listen on 127.0.0.1:8080: Address already in use") when the address cannot be bound, or
+/// when the TLS certificate or key cannot be loaded (or only one of them is set).
 http_server_ptr start_http_server(io_runtime& io, http_server::options opts, http_server::handler on_request);
 
 } // namespace feedrouter

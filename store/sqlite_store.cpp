@@ -2,13 +2,20 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <iterator>
+#include <limits>
 #include <string_view>
 #include <system_error>
+#include <tuple>
+#include <unordered_map>
 #include <utility>
+
+#include "core/log.hpp"
 
 namespace feedrouter {
 
@@ -23,8 +30,7 @@ struct migration {
 };
 
 /// Every schema change, oldest first; open() applies the steps newer than the file's user_version in one transaction.
-/// To change the schema, append a step (never edit a released one) and bump sqlite_store::schema_version. Later
-/// tables (checkpoints, pending events, dead letters) arrive this way.
+/// To change the schema, append a step (never edit a released one) and bump sqlite_store::schema_version.
 constexpr migration migrations[] = {
   {1, R"sql(
     CREATE TABLE registrations (
@@ -48,6 +54,33 @@ constexpr migration migrations[] = {
       PRIMARY KEY (namespace, name)
     ) STRICT;
   )sql"},
+  // Delivery: counters and checkpoints per registration, events stored before they are acknowledged, dead letters.
+  // Events and letters carry no foreign key: erase deletes them explicitly in its transaction, and put_event /
+  // put_dead_letter insert only while the registration exists.
+  {2, R"sql(
+    ALTER TABLE registrations ADD COLUMN dead_letters INTEGER NOT NULL DEFAULT 0 CHECK (dead_letters >= 0);
+    ALTER TABLE registrations ADD COLUMN checkpoint TEXT NOT NULL DEFAULT '';
+    CREATE TABLE pending_events (
+      namespace   TEXT    NOT NULL,
+      name        TEXT    NOT NULL,
+      seq         INTEGER NOT NULL CHECK (seq >= 0),
+      body        TEXT    NOT NULL,
+      accepted_ms INTEGER NOT NULL,
+      PRIMARY KEY (namespace, name, seq)
+    ) STRICT;
+    CREATE TABLE dead_letters (
+      namespace   TEXT    NOT NULL,
+      name        TEXT    NOT NULL,
+      seq         INTEGER NOT NULL CHECK (seq >= 0),
+      body        TEXT    NOT NULL,
+      accepted_ms INTEGER NOT NULL,
+      failed_ms   INTEGER NOT NULL,
+      status_code INTEGER NOT NULL,
+      error       TEXT    NOT NULL,
+      attempts    INTEGER NOT NULL CHECK (attempts >= 0),
+      PRIMARY KEY (namespace, name, seq)
+    ) STRICT;
+  )sql"},
 };
 
 constexpr bool versions_are_consecutive() {
@@ -63,23 +96,57 @@ static_assert(std::size(migrations) == sqlite_store::schema_version,
 
 // -- statements -----------------------------------------------------------------
 
-// The parameters of both writes are bound in the order they appear, see binder.
+// The parameters of every write are bound in the order they appear, see binder.
 constexpr const char* put_registration_sql
   = "INSERT OR REPLACE INTO registrations (namespace, name, feed, params_json, auth_key, auth_hash, created_ms, "
     "state, reason_kind, reason_code, reason_message, date_changed_ms, fires, failures, last_fired_ms, "
-    "triggers_left, last_occurrence_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    "triggers_left, last_occurrence_ms, dead_letters, checkpoint) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 constexpr const char* put_status_sql
   = "UPDATE registrations SET state = ?, reason_kind = ?, reason_code = ?, reason_message = ?, "
-    "date_changed_ms = ?, fires = ?, failures = ?, last_fired_ms = ?, triggers_left = ?, last_occurrence_ms = ? "
-    "WHERE namespace = ? AND name = ?";
+    "date_changed_ms = ?, fires = ?, failures = ?, last_fired_ms = ?, triggers_left = ?, last_occurrence_ms = ?, "
+    "dead_letters = ?, checkpoint = ? WHERE namespace = ? AND name = ?";
 
 constexpr const char* erase_sql = "DELETE FROM registrations WHERE namespace = ? AND name = ?";
 
+constexpr const char* erase_events_of_sql = "DELETE FROM pending_events WHERE namespace = ? AND name = ?";
+
+constexpr const char* erase_dead_letters_of_sql = "DELETE FROM dead_letters WHERE namespace = ? AND name = ?";
+
+// ?1 and ?2 reuse the first two parameters: an event of a registration that is gone (erased earlier in the batch or
+// by a concurrent removal) is not stored, so that it cannot attach to a later registration of the same trigger.
+constexpr const char* put_event_sql
+  = "INSERT INTO pending_events (namespace, name, seq, body, accepted_ms) SELECT ?, ?, ?, ?, ? "
+    "WHERE EXISTS (SELECT 1 FROM registrations WHERE namespace = ?1 AND name = ?2)";
+
+constexpr const char* erase_event_sql = "DELETE FROM pending_events WHERE namespace = ? AND name = ? AND seq = ?";
+
+constexpr const char* put_dead_letter_sql
+  = "INSERT INTO dead_letters (namespace, name, seq, body, accepted_ms, failed_ms, status_code, error, attempts) "
+    "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? "
+    "WHERE EXISTS (SELECT 1 FROM registrations WHERE namespace = ?1 AND name = ?2)";
+
+constexpr const char* erase_dead_letter_sql = "DELETE FROM dead_letters WHERE namespace = ? AND name = ? AND seq = ?";
+
 constexpr const char* select_all_sql
   = "SELECT namespace, name, feed, params_json, auth_key, auth_hash, created_ms, state, reason_kind, reason_code, "
-    "reason_message, date_changed_ms, fires, failures, last_fired_ms, triggers_left, last_occurrence_ms "
-    "FROM registrations ORDER BY namespace, name";
+    "reason_message, date_changed_ms, fires, failures, last_fired_ms, triggers_left, last_occurrence_ms, "
+    "dead_letters, checkpoint FROM registrations";
+
+// Both walk the primary key index of their table; the grouped max reads one index entry per group.
+constexpr const char* select_pending_sql
+  = "SELECT namespace, name, seq, body, accepted_ms FROM pending_events ORDER BY namespace, name, seq";
+
+constexpr const char* select_dead_letter_seqs_sql
+  = "SELECT namespace, name, max(seq) FROM dead_letters GROUP BY namespace, name";
+
+constexpr const char* select_dead_letters_sql
+  = "SELECT seq, body, accepted_ms, failed_ms, status_code, error, attempts FROM dead_letters "
+    "WHERE namespace = ? AND name = ? ORDER BY seq LIMIT ?";
+
+/// The largest seq SQLite's signed INTEGER holds; stored_event::seq is unsigned.
+constexpr std::uint64_t max_seq = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
 
 constexpr std::string_view spec_prefix = "sqlite:";
 
@@ -123,6 +190,15 @@ public:
     return text(x.ns).text(x.name);
   }
 
+  /// Binds a seq the caller checked against max_seq.
+  binder& seq(std::uint64_t x) {
+    return integer(static_cast<std::int64_t>(x));
+  }
+
+  binder& event(const stored_event& x) {
+    return seq(x.seq).text(x.body).time(x.accepted);
+  }
+
   binder& status(const registration_status& x) {
     return text(to_string(x.state))
       .text(to_string(x.reason.kind))
@@ -133,7 +209,9 @@ public:
       .integer(x.failures)
       .time(x.last_fired)
       .integer(x.triggers_left)
-      .time(x.last_occurrence);
+      .time(x.last_occurrence)
+      .integer(x.dead_letters)
+      .text(x.checkpoint);
   }
 
   int result() const noexcept {
@@ -236,8 +314,84 @@ registration_record read_row(sqlite3_stmt* stmt) {
   st.last_fired = column_opt_time(stmt, 14);
   st.triggers_left = column_opt_int(stmt, 15);
   st.last_occurrence = column_opt_time(stmt, 16);
+  st.dead_letters = column_int(stmt, 17);
+  st.checkpoint = column_text(stmt, 18);
   return rec;
 }
+
+std::uint64_t column_seq(sqlite3_stmt* stmt, int col) {
+  // The schema's CHECK (seq >= 0) keeps the cast exact.
+  return static_cast<std::uint64_t>(column_int(stmt, col));
+}
+
+/// Reads the columns seq, body, accepted_ms starting at `col`.
+stored_event read_event(sqlite3_stmt* stmt, int col) {
+  stored_event result;
+  result.seq = column_seq(stmt, col);
+  result.body = column_text(stmt, col + 1);
+  result.accepted = column_time(stmt, col + 2);
+  return result;
+}
+
+/// Reads one row of select_dead_letters_sql.
+dead_letter read_dead_letter(sqlite3_stmt* stmt) {
+  dead_letter result;
+  result.event = read_event(stmt, 0);
+  result.failed = column_time(stmt, 3);
+  result.status_code = static_cast<int>(column_int(stmt, 4));
+  result.error = column_text(stmt, 5);
+  result.attempts = column_int(stmt, 6);
+  return result;
+}
+
+/// Steps `stmt` to its end, calling `on_row(stmt)` for each row, and resets it; returns SQLite's error, if any.
+template <class F>
+std::optional<std::string> for_each_row(sqlite3* db, sqlite3_stmt* stmt, F&& on_row) {
+  reset_on_exit guard{stmt};
+  int rc;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+    on_row(stmt);
+  if (rc != SQLITE_DONE)
+    return std::string{sqlite3_errmsg(db)}; // read before the reset overwrites it
+  return std::nullopt;
+}
+
+/// Finds loaded registrations by the (namespace, name) columns of other tables' rows.
+///
+/// Keys are views into the records' own trigger names, which must neither move nor change while the index is used.
+class record_index {
+public:
+  explicit record_index(std::vector<registration_record>& records) {
+    by_key_.reserve(records.size());
+    for (auto& rec : records)
+      by_key_.emplace(key{rec.trigger.ns, rec.trigger.name}, &rec);
+  }
+
+  /// Returns the registration named by columns 0 and 1 of the current row, or nullptr for rows of no registration.
+  registration_record* find(sqlite3_stmt* stmt) {
+    auto i = by_key_.find(key{column_view(stmt, 0), column_view(stmt, 1)});
+    return i != by_key_.end() ? i->second : nullptr;
+  }
+
+private:
+  using key = std::pair<std::string_view, std::string_view>;
+
+  struct key_hash {
+    std::size_t operator()(const key& x) const noexcept {
+      std::hash<std::string_view> hash;
+      return hash(x.first) * 31 + hash(x.second);
+    }
+  };
+
+  static std::string_view column_view(sqlite3_stmt* stmt, int col) {
+    const auto* data = sqlite3_column_text(stmt, col);
+    if (data == nullptr)
+      return {};
+    return {reinterpret_cast<const char*>(data), static_cast<std::size_t>(sqlite3_column_bytes(stmt, col))};
+  }
+
+  std::unordered_map<key, registration_record*, key_hash> by_key_;
+};
 
 std::string_view op_name(store_op::kind x) {
   switch (x) {
@@ -247,8 +401,41 @@ std::string_view op_name(store_op::kind x) {
       return "put_status";
     case store_op::kind::erase:
       return "erase";
+    case store_op::kind::put_event:
+      return "put_event";
+    case store_op::kind::erase_event:
+      return "erase_event";
+    case store_op::kind::put_dead_letter:
+      return "put_dead_letter";
+    case store_op::kind::erase_dead_letter:
+      return "erase_dead_letter";
   }
   return "unknown operation";
+}
+
+/// Returns the seq an operation on events or dead letters names, if it names one.
+std::optional<std::uint64_t> op_seq(const store_op& op) {
+  switch (op.op) {
+    case store_op::kind::put_event:
+    case store_op::kind::erase_event:
+      return op.event.seq;
+    case store_op::kind::put_dead_letter:
+    case store_op::kind::erase_dead_letter:
+      return op.letter.event.seq;
+    case store_op::kind::put_registration:
+    case store_op::kind::put_status:
+    case store_op::kind::erase:
+      break;
+  }
+  return std::nullopt;
+}
+
+/// Returns "put_event guest/tick seq 7" for error messages.
+std::string describe(const store_op& op) {
+  auto result = std::string{op_name(op.op)} + " " + op.record.trigger.key();
+  if (auto seq = op_seq(op))
+    result += " seq " + std::to_string(*seq);
+  return result;
 }
 
 } // namespace
@@ -294,7 +481,16 @@ sqlite_store::sqlite_store(const std::string& path) : path_(path) {
   put_registration_ = prepare(put_registration_sql);
   put_status_ = prepare(put_status_sql);
   erase_ = prepare(erase_sql);
+  erase_events_of_ = prepare(erase_events_of_sql);
+  erase_dead_letters_of_ = prepare(erase_dead_letters_of_sql);
+  put_event_ = prepare(put_event_sql);
+  erase_event_ = prepare(erase_event_sql);
+  put_dead_letter_ = prepare(put_dead_letter_sql);
+  erase_dead_letter_ = prepare(erase_dead_letter_sql);
   select_all_ = prepare(select_all_sql);
+  select_pending_ = prepare(select_pending_sql);
+  select_dead_letter_seqs_ = prepare(select_dead_letter_seqs_sql);
+  select_dead_letters_ = prepare(select_dead_letters_sql);
 }
 
 sqlite_store::~sqlite_store() = default;
@@ -389,14 +585,51 @@ sqlite_store::stmt_ptr sqlite_store::prepare(const char* sql) {
 // -- store ----------------------------------------------------------------------
 
 std::vector<registration_record> sqlite_store::load_all() {
+  auto fail = [this](const std::string& error) {
+    throw store_open_error("cannot read store '" + path_ + "': " + error);
+  };
   std::vector<registration_record> result;
-  auto* stmt = select_all_.get();
+  if (auto err = for_each_row(db_.get(), select_all_.get(), [&](sqlite3_stmt* row) { result.push_back(read_row(row)); }))
+    fail(*err);
+  // Scanned in table order, which reads each page once, and sorted here: walking the key index instead seeks one row
+  // at a time across a table larger than SQLite's page cache. The order matches SQLite's BINARY collation.
+  std::sort(result.begin(), result.end(), [](const auto& x, const auto& y) {
+    return std::tie(x.trigger.ns, x.trigger.name) < std::tie(y.trigger.ns, y.trigger.name);
+  });
+  // Most registrations have no events: one ordered pass over each table, joined in memory, instead of a query per
+  // registration. Rows of no registration cannot exist (see put_event_sql) and would be skipped.
+  record_index index{result};
+  auto on_pending = [&](sqlite3_stmt* row) {
+    if (auto* rec = index.find(row)) {
+      rec->pending.push_back(read_event(row, 2));
+      rec->last_seq = rec->pending.back().seq; // ordered by seq
+    }
+  };
+  if (auto err = for_each_row(db_.get(), select_pending_.get(), on_pending))
+    fail(*err);
+  auto on_dead_seq = [&](sqlite3_stmt* row) {
+    if (auto* rec = index.find(row))
+      rec->last_seq = std::max(rec->last_seq, column_seq(row, 2));
+  };
+  if (auto err = for_each_row(db_.get(), select_dead_letter_seqs_.get(), on_dead_seq))
+    fail(*err);
+  return result;
+}
+
+std::vector<dead_letter> sqlite_store::load_dead_letters(const trigger_ref& trigger, std::size_t limit) {
+  std::vector<dead_letter> result;
+  auto* stmt = select_dead_letters_.get();
   reset_on_exit guard{stmt};
-  int rc;
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-    result.push_back(read_row(stmt));
-  if (rc != SQLITE_DONE)
-    throw store_open_error("cannot read store '" + path_ + "': " + sqlite3_errmsg(db_.get()));
+  binder args{stmt};
+  // LIMIT takes a signed integer, where a negative one means no limit.
+  args.key(trigger).integer(static_cast<std::int64_t>(std::min<std::uint64_t>(limit, max_seq)));
+  auto err = args.result() != SQLITE_OK
+               ? std::optional<std::string>{sqlite3_errstr(args.result())}
+               : for_each_row(db_.get(), stmt, [&](sqlite3_stmt* row) { result.push_back(read_dead_letter(row)); });
+  if (err) {
+    log(log_level::error, "cannot read the dead letters of ", trigger.key(), " from store '", path_, "': ", *err);
+    result.clear();
+  }
   return result;
 }
 
@@ -408,7 +641,7 @@ std::optional<std::string> sqlite_store::commit(const std::vector<store_op>& ops
   for (const auto& op : ops) {
     if (auto err = apply(op)) {
       rollback();
-      return std::string{op_name(op.op)} + " " + op.record.trigger.key() + ": " + *err;
+      return describe(op) + ": " + *err;
     }
   }
   if (auto err = run(commit_.get(), SQLITE_OK)) {
@@ -421,6 +654,9 @@ std::optional<std::string> sqlite_store::commit(const std::vector<store_op>& ops
 // -- committing -----------------------------------------------------------------
 
 std::optional<std::string> sqlite_store::apply(const store_op& op) {
+  // stored_event::seq is unsigned; SQLite's INTEGER is signed.
+  if (auto seq = op_seq(op); seq && *seq > max_seq)
+    return std::string{"seq out of range"};
   const auto& rec = op.record;
   switch (op.op) {
     case store_op::kind::put_registration: {
@@ -441,14 +677,50 @@ std::optional<std::string> sqlite_store::apply(const store_op& op) {
       args.status(rec.status).key(rec.trigger);
       return run(stmt, args.result());
     }
-    case store_op::kind::erase: {
-      auto* stmt = erase_.get();
+    case store_op::kind::erase:
+      return erase_registration(rec.trigger);
+    case store_op::kind::put_event: {
+      auto* stmt = put_event_.get();
       binder args{stmt};
-      args.key(rec.trigger);
+      args.key(rec.trigger).event(op.event);
+      return run(stmt, args.result());
+    }
+    case store_op::kind::erase_event: {
+      auto* stmt = erase_event_.get();
+      binder args{stmt};
+      args.key(rec.trigger).seq(op.event.seq);
+      return run(stmt, args.result());
+    }
+    case store_op::kind::put_dead_letter: {
+      const auto& letter = op.letter;
+      auto* stmt = put_dead_letter_.get();
+      binder args{stmt};
+      args.key(rec.trigger)
+        .event(letter.event)
+        .time(letter.failed)
+        .integer(letter.status_code)
+        .text(letter.error)
+        .integer(letter.attempts);
+      return run(stmt, args.result());
+    }
+    case store_op::kind::erase_dead_letter: {
+      auto* stmt = erase_dead_letter_.get();
+      binder args{stmt};
+      args.key(rec.trigger).seq(op.letter.event.seq);
       return run(stmt, args.result());
     }
   }
   return std::string{"unknown operation kind"};
+}
+
+std::optional<std::string> sqlite_store::erase_registration(const trigger_ref& trigger) {
+  for (auto* stmt : {erase_events_of_.get(), erase_dead_letters_of_.get(), erase_.get()}) {
+    binder args{stmt};
+    args.key(trigger);
+    if (auto err = run(stmt, args.result()))
+      return err;
+  }
+  return std::nullopt;
 }
 
 std::optional<std::string> sqlite_store::run(sqlite3_stmt* stmt, int bind_rc) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,7 +23,7 @@ public:
 
   /// The schema version (PRAGMA user_version) this build creates and reads; the last step in sqlite_store.cpp's
   /// migration list.
-  static constexpr int schema_version = 1;
+  static constexpr int schema_version = 2;
 
   // -- constructors, destructors, and assignment operators --------------------
 
@@ -38,6 +39,7 @@ public:
 
   // store
   std::vector<registration_record> load_all() override;
+  std::vector<dead_letter> load_dead_letters(const trigger_ref& trigger, std::size_t limit) override;
   std::optional<std::string> commit(const std::vector<store_op>& ops) override;
 
 private:
@@ -67,6 +69,7 @@ private:
   // -- committing -------------------------------------------------------------
 
   std::optional<std::string> apply(const store_op& op);
+  std::optional<std::string> erase_registration(const trigger_ref& trigger);
   std::optional<std::string> run(sqlite3_stmt* stmt, int bind_rc);
   void rollback();
 
@@ -80,7 +83,16 @@ private:
   stmt_ptr put_registration_;
   stmt_ptr put_status_;
   stmt_ptr erase_;
+  stmt_ptr erase_events_of_;
+  stmt_ptr erase_dead_letters_of_;
+  stmt_ptr put_event_;
+  stmt_ptr erase_event_;
+  stmt_ptr put_dead_letter_;
+  stmt_ptr erase_dead_letter_;
   stmt_ptr select_all_;
+  stmt_ptr select_pending_;
+  stmt_ptr select_dead_letter_seqs_;
+  stmt_ptr select_dead_letters_;
 };
 
 } // namespace feedrouter

@@ -54,6 +54,8 @@ caf::behavior alarm_source_impl(alarm_pointer self, caf::actor parent, alarm_spe
   self->send(st.parent, next_atom::value, first->time_since_epoch().count());
   arm(self, *first);
   return {
+    // A timer needs no credit: the trigger dead-letters occurrences it has no room for.
+    [](credit_atom, std::int64_t) {},
     [self](tick_atom, std::int64_t occurrence_ms) {
       auto& st = self->state;
       auto occurrence = sys_ms{milliseconds{occurrence_ms}};

@@ -180,18 +180,20 @@ def main():
         "figures": bench.figures,
         "scenarios": bench.scenarios,
         "chart": bench.chart,
+        "sink_fire_fetches": bench.fire_fetches,
     }
-    path = report.write_json(result, results_dir, run_id)
+    complete = mode == "full" and not args.only
+    path = report.write_json(result, results_dir, run_id, complete)
     bench.log(f"results: {path}")
     try:
-        png = report.draw_chart(bench.chart, result, results_dir, run_id)
+        png = report.draw_chart(bench.chart, result, results_dir, run_id, complete)
         bench.log(f"chart: {png}" if png else "chart: gnuplot is not installed")
     except (RuntimeError, OSError, subprocess.SubprocessError) as e:
         bench.log(f"chart: {e}")
     print()
     print(report.figures_table(bench.figures))
     print()
-    if mode == "full" and not args.only and not args.no_readme:
+    if complete and not args.no_readme:
         readme = os.path.join(args.root, "bench", "README.md")
         if os.path.exists(readme) and report.update_readme(readme, result):
             bench.log("bench/README.md: results table updated")

@@ -61,6 +61,7 @@ class Bench:
         self.scenarios = {}      # per-scenario detail
         self.chart = {"throughput": [], "latency": []}
         self.handover = {}       # state one scenario leaves for the next (the alarm store for the restart)
+        self.fire_fetches = []   # every GET /_fake/fires: count, bytes, seconds
         self._serial = 0
         for path in (self.feedrouter_bin, self.sink_bin, self.loadgen_bin):
             if not os.access(path, os.X_OK):
@@ -152,13 +153,19 @@ class Bench:
     def sink_fires(self, sink):
         """Every recorded fire (the heavy route: one JSON document with all of them)."""
         client = Http(sink.url, timeout=300)
+        t = time.monotonic()
         try:
             status, body = client.request("GET", "/_fake/fires")
         finally:
             client.close()
         if status != 200:
             raise BenchError(f"GET /_fake/fires answered {status}")
-        return json.loads(body)["fires"]
+        fetched = time.monotonic()
+        fires = json.loads(body)["fires"]
+        # How heavy the route is: the run keeps these so that a lighter one can be judged worth it.
+        self.fire_fetches.append({"fires": len(fires), "bytes": len(body), "fetch_s": round(fetched - t, 3),
+                                  "parse_s": round(time.monotonic() - fetched, 3)})
+        return fires
 
     def sink_settle(self, sink, at_least, timeout=60.0, quiet=2.0):
         """Waits until the sink holds `at_least` fires and its count stopped moving for `quiet` seconds (bounded)."""

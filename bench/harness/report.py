@@ -10,14 +10,14 @@ README_BEGIN = "<!-- results:begin (written by bench/run after a full run; edit 
 README_END = "<!-- results:end -->"
 
 
-def write_json(result, results_dir, run_id):
+def write_json(result, results_dir, run_id, complete):
+    """run-<id>.json, latest.json, and latest-full.json when `complete` (a full run of every scenario)."""
     os.makedirs(results_dir, exist_ok=True)
     path = os.path.join(results_dir, f"run-{run_id}.json")
     text = json.dumps(result, indent=1, sort_keys=False) + "\n"
-    with open(path, "w") as f:
-        f.write(text)
-    with open(os.path.join(results_dir, "latest.json"), "w") as f:
-        f.write(text)
+    for name in [f"run-{run_id}.json", "latest.json"] + (["latest-full.json"] if complete else []):
+        with open(os.path.join(results_dir, name), "w") as f:
+            f.write(text)
     return path
 
 
@@ -36,13 +36,21 @@ def _fmt(value, unit):
 def figures_table(figures):
     lines = ["| scenario | figure | feedrouter | baseline | ratio | baseline is |",
              "|---|---|---:|---:|---:|---|"]
+    notes = []
     for row in figures:
         value = row.get("skipped") if row.get("skipped") and row["value"] is None else _fmt(row["value"], row["unit"])
+        if row.get("note"):
+            if row["note"] not in notes:
+                notes.append(row["note"])
+            value += f" (note {notes.index(row['note']) + 1})"
         ratio = "–" if row["ratio"] is None else f"{row['ratio']:.2f}×"
         if row["ratio"] is not None:
             ratio += " (higher is better)" if row["better"] == "higher" else " (lower is better)"
         lines.append(f"| {row['scenario']} | {row['figure']} | {value} | {_fmt(row['baseline'], row['unit'])} | "
                      f"{ratio} | {row.get('baseline_label') or '–'} |")
+    for i, note in enumerate(notes):
+        lines.append("")
+        lines.append(f"Note {i + 1}: {note}.")
     return "\n".join(lines)
 
 
@@ -65,7 +73,9 @@ def results_section(result):
         "",
         figures_table(result["figures"]),
         "",
-        "![throughput and latency against load](results/latest.png)",
+        "![throughput and latency against load](results/latest-full.png)",
+        "",
+        "The whole record of this run: [results/latest-full.json](results/latest-full.json).",
     ]
     return "\n".join(lines)
 
@@ -118,7 +128,7 @@ def _gp_dquote(text):
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def draw_chart(chart, result, results_dir, run_id):
+def draw_chart(chart, result, results_dir, run_id, complete):
     """Two panels: delivered rate and latency against offered load. Returns the PNG path, or None without gnuplot."""
     gnuplot = shutil.which("gnuplot")
     if gnuplot is None:
@@ -155,13 +165,18 @@ def draw_chart(chart, result, results_dir, run_id):
             f"set output {_gp_quote(png)}",
             f"set multiplot layout 1,2 title {_gp_dquote(title + chr(10) + note)}",
             "set logscale xy", "set grid", "set key top left box opaque",
+            # Fixed axes, so that charts of different runs compare at a glance.
+            "set xrange [100:100000]", "set yrange [100:100000]",
             "set xlabel 'offered load: events/s sent, or alarm fires/s scheduled'",
             "set ylabel 'delivered to the sink per s'",
             "set title 'throughput against load'",
             "plot " + ", ".join(["x with lines lc rgb 'gray' dt 3 title 'delivered = offered'"] + plots_tp),
             "set ylabel 'ms (arrival at the sink minus send or scheduled instant)'",
             "set title 'latency against load (p50 solid, p99 dashed)'",
-            "plot " + (", ".join(plots_lat) if plots_lat else "1/0 title 'no latency measured'"),
+            "set autoscale y",
+            ("plot " + ", ".join(plots_lat)) if plots_lat else
+            "set label 'no latency measured in this run' at graph 0.5, 0.5 center\n"
+            "unset key\nset yrange [0.1:1000]\nplot 1 notitle lc rgb 'white'",
             "unset multiplot",
         ]
         script_path = os.path.join(tmp, "chart.gp")
@@ -171,6 +186,8 @@ def draw_chart(chart, result, results_dir, run_id):
         if proc.returncode != 0 or not os.path.exists(png):
             raise RuntimeError(f"gnuplot failed: {proc.stderr.strip()}")
         shutil.copyfile(png, os.path.join(results_dir, "latest.png"))
+        if complete:
+            shutil.copyfile(png, os.path.join(results_dir, "latest-full.png"))
         return png
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

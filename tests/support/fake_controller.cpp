@@ -3,10 +3,14 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <deque>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <random>
+#include <stdexcept>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <variant>
@@ -29,6 +33,17 @@ constexpr std::size_t initial_fire_capacity = 64 * 1024;
 /// The namespace OpenWhisk resolves to the caller's default namespace.
 constexpr std::string_view default_namespace = "_";
 
+/// The statuses a scripted or held answer may have: what HTTP clients expect to read.
+constexpr int min_status = 100;
+constexpr int max_status = 599;
+
+/// The slowest answer the admin route accepts: longer than any client timeout, short enough that a forgotten script
+/// does not hang a test run.
+constexpr std::chrono::milliseconds max_scripted_delay = std::chrono::minutes{10};
+
+/// The status of a held or scripted answer when the admin body names none: an overloaded controller.
+constexpr int default_fault_status = 503;
+
 // The controller's own error texts, so that clients see what they would see in production.
 constexpr std::string_view malformed_text = "The request content was malformed";
 constexpr std::string_view unauthenticated_text = "The supplied authentication is invalid";
@@ -37,6 +52,43 @@ constexpr std::string_view no_auth_text =
 constexpr std::string_view forbidden_text = "The supplied authentication is not authorized to access this resource";
 constexpr std::string_view not_found_text = "The requested resource does not exist";
 constexpr std::string_view method_text = "The requested method is not allowed for this resource";
+constexpr std::string_view too_large_text = "The request content was too large";
+constexpr std::string_view throttled_text = "Too many requests in the last minute";
+constexpr std::string_view unavailable_text =
+  "The server is currently unavailable (because it is overloaded or down for maintenance)";
+constexpr std::string_view gateway_text = "The server did not receive a timely response from an upstream server";
+constexpr std::string_view failure_text = "The server encountered an unexpected condition";
+
+/// Returns the controller's error text for a scripted status without a body.
+std::string_view status_text(int status) noexcept {
+  switch (status) {
+    case 400:
+      return malformed_text;
+    case 401:
+      return unauthenticated_text;
+    case 403:
+      return forbidden_text;
+    case 404:
+      return not_found_text;
+    case 405:
+      return method_text;
+    case 413:
+      return too_large_text;
+    case 429:
+      return throttled_text;
+    case 502:
+    case 504:
+      return gateway_text;
+    case 503:
+      return unavailable_text;
+    default:
+      return failure_text;
+  }
+}
+
+bool is_success(int status) noexcept {
+  return status >= 200 && status < 300;
+}
 
 // -- base64 (Basic auth) ------------------------------------------------------
 
@@ -194,6 +246,118 @@ http_response method_not_allowed(std::string_view allow) {
   return res;
 }
 
+/// Returns `body` with the content type it parses as: JSON, or else plain text.
+http_response body_response(int status, std::string body) {
+  // Scripted bodies are rare: a parser per call is cheap enough.
+  simdjson::dom::parser parser;
+  simdjson::dom::element ignored;
+  auto json = parser.parse(body).get(ignored) == simdjson::SUCCESS;
+  http_response res;
+  res.status = status;
+  res.fields.emplace_back("Content-Type", json ? "application/json" : "text/plain");
+  res.body = std::move(body);
+  return res;
+}
+
+/// What the server does with one request: answer now, answer later, or close the connection without answering.
+struct reply {
+  // An implicit conversion: most routes only ever answer at once.
+  reply(http_response res) : response(std::move(res)) {
+    // nop
+  }
+
+  http_response response;
+  std::chrono::milliseconds delay{0}; ///< sends the response this much later
+  bool close = false;                 ///< sends nothing and closes the connection
+};
+
+using scripted_answer = fake_controller::scripted_answer;
+
+// -- slow answers -------------------------------------------------------------
+
+/// Sends answers later from one thread of its own, so that a slow answer never holds an I/O thread.
+class delayed_answers {
+public:
+  delayed_answers() = default;
+
+  ~delayed_answers() {
+    stop();
+  }
+
+  delayed_answers(const delayed_answers&) = delete;
+  delayed_answers& operator=(const delayed_answers&) = delete;
+
+  /// Sends `res` through `respond` once `delay` has passed, or at once when stopped. Starts the thread on first use.
+  void schedule(std::chrono::milliseconds delay, http_server::responder respond, http_response res) {
+    bool queued = false;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      if (!stopped_) {
+        if (!thread_.joinable())
+          thread_ = std::thread{[this] { run(); }};
+        // Equal deadlines keep their order: a multimap inserts after equal keys.
+        queue_.emplace(clock::now() + delay, pending{std::move(respond), std::move(res)});
+        queued = true;
+      }
+    }
+    if (queued)
+      wake_.notify_one();
+    else
+      respond(std::move(res));
+  }
+
+  /// Sends every pending answer now and joins the thread; idempotent.
+  void stop() {
+    std::thread worker;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      stopped_ = true;
+      worker = std::move(thread_);
+    }
+    wake_.notify_one();
+    if (worker.joinable())
+      worker.join();
+  }
+
+private:
+  using clock = std::chrono::steady_clock;
+
+  struct pending {
+    http_server::responder respond;
+    http_response response;
+  };
+
+  void run() {
+    std::unique_lock<std::mutex> guard{mtx_};
+    while (!stopped_) {
+      if (queue_.empty()) {
+        wake_.wait(guard);
+        continue;
+      }
+      auto due = queue_.begin()->first;
+      if (clock::now() < due) {
+        wake_.wait_until(guard, due);
+        continue;
+      }
+      auto next = queue_.extract(queue_.begin());
+      // A responder only posts to its connection's strand, but it is still called without the lock.
+      guard.unlock();
+      next.mapped().respond(std::move(next.mapped().response));
+      guard.lock();
+    }
+    auto rest = std::move(queue_);
+    guard.unlock();
+    for (auto& [due, late] : rest)
+      late.respond(std::move(late.response));
+  }
+
+  std::mutex mtx_;
+  std::condition_variable wake_;
+  std::multimap<clock::time_point, pending> queue_; ///< by deadline
+  bool stopped_ = false;
+  std::thread thread_; ///< started by the first slow answer, joined by stop()
+};
+
 // -- requests -----------------------------------------------------------------
 
 using segments = std::vector<std::string>;
@@ -234,6 +398,67 @@ bool is_payload(const std::string& body) {
   return doc.type() == simdjson::dom::element_type::OBJECT;
 }
 
+/// A scripted answer read from the admin route, or the 400 that rejects it.
+using parsed_answer = std::variant<scripted_answer, http_response>;
+
+/// Reads a status of a scripted or held answer; `field` names it in the error.
+std::variant<int, http_response> read_status(simdjson::dom::element value, const std::string& field) {
+  std::int64_t status = 0;
+  if (value.get(status) != simdjson::SUCCESS || status < min_status || status > max_status)
+    return error_response(400, "status must be an integer from 100 to 599", field);
+  return static_cast<int>(status);
+}
+
+/// Reads one element of "answers"; `where` names it in errors, e.g. "answers[2]".
+parsed_answer read_answer(simdjson::dom::element value, const std::string& where) {
+  simdjson::dom::object fields;
+  if (value.get(fields) != simdjson::SUCCESS)
+    return error_response(400, "each answer must be a JSON object", where);
+  scripted_answer answer;
+  answer.status = default_fault_status;
+  bool reset = false;
+  for (auto [key, field] : fields) {
+    auto name = where + '.' + std::string{key};
+    if (key == "status") {
+      auto status = read_status(field, name);
+      if (auto* bad = std::get_if<http_response>(&status))
+        return std::move(*bad);
+      answer.status = std::get<int>(status);
+    } else if (key == "retryAfter") {
+      std::string_view text;
+      std::uint64_t seconds = 0;
+      if (field.get(text) == simdjson::SUCCESS)
+        answer.retry_after = std::string{text};
+      else if (field.get(seconds) == simdjson::SUCCESS)
+        answer.retry_after = std::to_string(seconds);
+      else
+        return error_response(400, "retryAfter must be a string or a non-negative integer", name);
+    } else if (key == "body") {
+      std::string_view text;
+      answer.body = field.get(text) == simdjson::SUCCESS ? std::string{text} : simdjson::minify(field);
+    } else if (key == "delayMs") {
+      std::uint64_t ms = 0;
+      if (field.get(ms) != simdjson::SUCCESS || ms > static_cast<std::uint64_t>(max_scripted_delay.count()))
+        return error_response(400, "delayMs must be an integer from 0 to " + std::to_string(max_scripted_delay.count()),
+                              name);
+      answer.type = scripted_answer::kind::delay;
+      answer.delay = std::chrono::milliseconds{static_cast<std::int64_t>(ms)};
+    } else if (key == "reset") {
+      if (field.get(reset) != simdjson::SUCCESS)
+        return error_response(400, "reset must be a boolean", name);
+    } else {
+      return error_response(400, "unknown field", name);
+    }
+  }
+  if (reset) {
+    // A closed connection has no status, headers, body or delay: anything else given with it is a mistake.
+    if (fields.size() > 1)
+      return error_response(400, "reset takes no other field", where + ".reset");
+    answer.type = scripted_answer::kind::reset;
+  }
+  return answer;
+}
+
 /// Returns a bijective scramble of `x` (the splitmix64 finaliser): distinct inputs give distinct outputs.
 std::uint64_t scramble(std::uint64_t x) noexcept {
   x ^= x >> 30;
@@ -267,6 +492,9 @@ struct fake_controller::state {
     std::string auth_key;
     bool has_rule = true;
     sys_ms updated;
+    std::deque<scripted_answer> script; ///< the next attempts' answers, first one first
+    std::optional<int> held;            ///< the status of every attempt while set
+    std::vector<sys_ms> attempts;       ///< when each attempt arrived
   };
 
   /// The namespace a request may act in (with `_` resolved), or the answer that refuses it.
@@ -280,7 +508,25 @@ struct fake_controller::state {
 
   // -- routing ----------------------------------------------------------------
 
-  http_response handle(http_request& req) {
+  /// Answers `req` now, later, or never (closing the connection), as handle() decides, then wakes the waiters for
+  /// attempts and fires. Waking them only now means that a test which waited for an attempt finds its answer on the
+  /// way: a slow one is queued, and stop() cannot overtake it.
+  void serve(http_request& req, http_server::responder respond) {
+    auto r = handle(req);
+    if (r.close) {
+      // The responder is dropped uncalled: it holds the last reference to the connection's session, whose stream
+      // closes the socket when destroyed. http_server.hpp does not promise this yet (it asks for exactly one call);
+      // the test "a scripted reset closes the connection without an answer" pins it.
+      respond = nullptr;
+    } else if (r.delay > std::chrono::milliseconds::zero()) {
+      delayed.schedule(r.delay, std::move(respond), std::move(r.response));
+    } else {
+      respond(std::move(r.response));
+    }
+    recorded.notify_all();
+  }
+
+  reply handle(http_request& req) {
     auto path = split_path(req.target);
     if (!path)
       return error_response(400, malformed_text);
@@ -292,7 +538,7 @@ struct fake_controller::state {
     return error_response(404, not_found_text);
   }
 
-  http_response route_api(http_request& req, const segments& s) {
+  reply route_api(http_request& req, const segments& s) {
     if (s.size() == 3) {
       if (req.method != "GET")
         return method_not_allowed("GET");
@@ -315,6 +561,26 @@ struct fake_controller::state {
       if (req.method == "DELETE")
         return on_delete_trigger(s[2], s[3]);
       return method_not_allowed("PUT, DELETE");
+    }
+    if (s.size() == 5 && s[1] == "triggers") {
+      trigger_ref trigger{s[2], s[3]};
+      if (s[4] == "script") {
+        if (req.method != "PUT")
+          return method_not_allowed("PUT");
+        return on_put_script(req, trigger);
+      }
+      if (s[4] == "hold") {
+        if (req.method == "PUT")
+          return on_put_hold(req, trigger);
+        if (req.method == "DELETE")
+          return on_delete_hold(trigger);
+        return method_not_allowed("PUT, DELETE");
+      }
+      if (s[4] == "attempts") {
+        if (req.method != "GET")
+          return method_not_allowed("GET");
+        return on_get_attempts(trigger);
+      }
     }
     if (s.size() == 2 && s[1] == "fires") {
       if (req.method == "GET")
@@ -360,15 +626,16 @@ struct fake_controller::state {
     auto i = triggers.find(trigger_ref{resolved, name}.key());
     if (i == triggers.end())
       return error_response(404, not_found_text);
-    return json_response(200, trigger_json(resolved, name, i->second));
+    return json_response(200, trigger_json(resolved, name, i->second.has_rule, i->second.updated));
   }
 
-  http_response on_fire(http_request& req, const std::string& ns, const std::string& name) {
+  reply on_fire(http_request& req, const std::string& ns, const std::string& name) {
     // Everything that needs no shared state happens before locking: at benchmark rates the lock is the bottleneck.
     auto received_at = now_ms();
     auto caller = read_credentials(req.field("Authorization"));
     auto payload_ok = is_payload(req.body);
     bool has_rule = false;
+    std::optional<scripted_answer> fault;
     {
       std::lock_guard<std::mutex> guard{mtx};
       auto granted = authorize(caller, ns);
@@ -381,19 +648,56 @@ struct fake_controller::state {
       auto i = triggers.find(trigger_ref{resolved, name}.key());
       if (i == triggers.end())
         return error_response(404, not_found_text);
-      has_rule = i->second.has_rule;
-      fires.push_back(fire{trigger_ref{std::move(resolved), name}, std::string{req.field("Authorization")},
-                           req.body.empty() ? std::string{"{}"} : std::move(req.body), received_at});
-      fire_count.store(fires.size());
+      auto& entry = i->second;
+      has_rule = entry.has_rule;
+      entry.attempts.push_back(received_at);
+      // A hold wins over the script, which waits for the release.
+      if (entry.held) {
+        fault = scripted_answer::with_status(*entry.held);
+      } else if (!entry.script.empty()) {
+        fault = std::move(entry.script.front());
+        entry.script.pop_front();
+      }
+      // Only an accepted fire is one: a refused or unanswered attempt fired nothing.
+      if (!fault || (fault->type != scripted_answer::kind::reset && is_success(fault->status))) {
+        fires.push_back(fire{trigger_ref{std::move(resolved), name}, std::string{req.field("Authorization")},
+                             req.body.empty() ? std::string{"{}"} : std::move(req.body), received_at});
+        fire_count.store(fires.size());
+      }
     }
-    fires_changed.notify_all();
+    if (fault)
+      return scripted_reply(*fault);
     if (!has_rule)
       return empty_response(204);
+    return activation_response(202);
+  }
+
+  /// Returns the answer the controller gives to an accepted fire: `status` with a fresh activation id.
+  http_response activation_response(int status) {
     std::string body = "{\"activationId\":\"";
     append_hex64(body, activation_prefix);
     append_hex64(body, scramble(next_activation.fetch_add(1)));
     body += "\"}";
-    return json_response(202, std::move(body));
+    return json_response(status, std::move(body));
+  }
+
+  reply scripted_reply(const scripted_answer& answer) {
+    http_response res;
+    if (!answer.body.empty())
+      res = body_response(answer.status, answer.body);
+    else if (answer.status == 204)
+      res = empty_response(204);
+    else if (is_success(answer.status))
+      res = activation_response(answer.status);
+    else
+      res = error_response(answer.status, status_text(answer.status));
+    if (!answer.retry_after.empty())
+      res.fields.emplace_back("Retry-After", answer.retry_after);
+    reply r{std::move(res)};
+    r.close = answer.type == scripted_answer::kind::reset;
+    if (answer.type == scripted_answer::kind::delay)
+      r.delay = answer.delay;
+    return r;
   }
 
   // -- admin routes -----------------------------------------------------------
@@ -414,14 +718,75 @@ struct fake_controller::state {
     auto rule = body["rule"];
     if (rule.error() != simdjson::NO_SUCH_FIELD && rule.get(has_rule) != simdjson::SUCCESS)
       return error_response(400, "rule must be a boolean", "rule");
-    auto entry = add_trigger(trigger_ref{ns, name}, std::string{auth_key}, has_rule);
-    return json_response(201, trigger_json(ns, name, entry));
+    auto updated = add_trigger(trigger_ref{ns, name}, std::string{auth_key}, has_rule);
+    return json_response(201, trigger_json(ns, name, has_rule, updated));
   }
 
   http_response on_delete_trigger(const std::string& ns, const std::string& name) {
     if (!remove_trigger(trigger_ref{ns, name}))
       return error_response(404, not_found_text);
     return empty_response(204);
+  }
+
+  http_response on_put_script(const http_request& req, const trigger_ref& trigger) {
+    simdjson::dom::parser parser;
+    simdjson::dom::object body;
+    if (parser.parse(req.body).get(body) != simdjson::SUCCESS)
+      return error_response(400, "the body must be a JSON object");
+    simdjson::dom::array list;
+    if (body["answers"].get(list) != simdjson::SUCCESS)
+      return error_response(400, "answers must be an array of answers", "answers");
+    std::vector<scripted_answer> answers;
+    answers.reserve(list.size());
+    for (auto item : list) {
+      auto answer = read_answer(item, "answers[" + std::to_string(answers.size()) + ']');
+      if (auto* bad = std::get_if<http_response>(&answer))
+        return std::move(*bad);
+      answers.push_back(std::get<scripted_answer>(std::move(answer)));
+    }
+    if (!set_script(trigger, std::move(answers)))
+      return error_response(404, not_found_text);
+    return empty_response(204);
+  }
+
+  http_response on_put_hold(const http_request& req, const trigger_ref& trigger) {
+    int status = default_fault_status;
+    // An empty body holds at the default status, which suits `curl -X PUT`.
+    if (!req.body.empty()) {
+      simdjson::dom::parser parser;
+      simdjson::dom::object body;
+      if (parser.parse(req.body).get(body) != simdjson::SUCCESS)
+        return error_response(400, "the body must be a JSON object");
+      if (auto value = body["status"]; value.error() != simdjson::NO_SUCH_FIELD) {
+        auto read = read_status(value.value_unsafe(), "status");
+        if (auto* bad = std::get_if<http_response>(&read))
+          return std::move(*bad);
+        status = std::get<int>(read);
+      }
+    }
+    if (!set_hold(trigger, status))
+      return error_response(404, not_found_text);
+    return empty_response(204);
+  }
+
+  http_response on_delete_hold(const trigger_ref& trigger) {
+    if (!set_hold(trigger, std::nullopt))
+      return error_response(404, not_found_text);
+    return empty_response(204);
+  }
+
+  http_response on_get_attempts(const trigger_ref& trigger) {
+    auto times = copy_attempts(trigger);
+    if (!times)
+      return error_response(404, not_found_text);
+    std::string body = "{\"count\":" + std::to_string(times->size()) + ",\"times\":[";
+    for (auto t : *times) {
+      if (body.back() != '[')
+        body += ',';
+      append_json_string(body, format_iso8601(t));
+    }
+    body += "]}";
+    return json_response(200, std::move(body));
   }
 
   http_response on_get_fires() {
@@ -454,15 +819,18 @@ struct fake_controller::state {
 
   // -- operations shared with the public API ----------------------------------
 
-  /// Returns a copy of the entry as stored: another thread may replace or remove it as soon as the lock is gone.
-  trigger_entry add_trigger(const trigger_ref& trigger, const std::string& auth_key, bool has_rule) {
-    trigger_entry entry{auth_key, has_rule, now_ms()};
+  /// Returns the trigger's update time. A replaced trigger keeps its script, hold and attempts.
+  sys_ms add_trigger(const trigger_ref& trigger, const std::string& auth_key, bool has_rule) {
+    auto updated = now_ms();
     std::lock_guard<std::mutex> guard{mtx};
-    triggers[trigger.key()] = entry;
+    auto& entry = triggers[trigger.key()];
+    entry.auth_key = auth_key;
+    entry.has_rule = has_rule;
+    entry.updated = updated;
     auto& owned = namespaces[auth_key];
     if (std::find(owned.begin(), owned.end(), trigger.ns) == owned.end())
       owned.push_back(trigger.ns);
-    return entry;
+    return updated;
   }
 
   /// Returns whether the trigger existed.
@@ -480,6 +848,37 @@ struct fake_controller::state {
     std::lock_guard<std::mutex> guard{mtx};
     fires.clear(); // keeps the capacity for the next run
     fire_count.store(0);
+    for (auto& [key, entry] : triggers)
+      entry.attempts.clear();
+  }
+
+  /// Returns whether the trigger exists (and was given the script).
+  bool set_script(const trigger_ref& trigger, std::vector<scripted_answer> answers) {
+    std::lock_guard<std::mutex> guard{mtx};
+    auto i = triggers.find(trigger.key());
+    if (i == triggers.end())
+      return false;
+    i->second.script.assign(std::make_move_iterator(answers.begin()), std::make_move_iterator(answers.end()));
+    return true;
+  }
+
+  /// Holds the trigger at `status`, or releases it when nullopt; returns whether the trigger exists.
+  bool set_hold(const trigger_ref& trigger, std::optional<int> status) {
+    std::lock_guard<std::mutex> guard{mtx};
+    auto i = triggers.find(trigger.key());
+    if (i == triggers.end())
+      return false;
+    i->second.held = status;
+    return true;
+  }
+
+  /// Returns the arrival times of the trigger's attempts, or nullopt for an unknown trigger.
+  std::optional<std::vector<sys_ms>> copy_attempts(const trigger_ref& trigger) const {
+    std::lock_guard<std::mutex> guard{mtx};
+    auto i = triggers.find(trigger.key());
+    if (i == triggers.end())
+      return std::nullopt;
+    return i->second.attempts;
   }
 
   // -- helpers (require mtx) --------------------------------------------------
@@ -507,15 +906,15 @@ struct fake_controller::state {
   }
 
   /// Returns the trigger as the controller shows it, with one active rule when it has any.
-  static std::string trigger_json(const std::string& ns, const std::string& name, const trigger_entry& entry) {
+  static std::string trigger_json(const std::string& ns, const std::string& name, bool has_rule, sys_ms updated) {
     std::string body = "{\"namespace\":";
     append_json_string(body, ns);
     body += ",\"name\":";
     append_json_string(body, name);
     body += R"(,"version":"0.0.1","publish":false,"annotations":[],"parameters":[],"limits":{},"updated":)";
-    body += std::to_string(entry.updated.time_since_epoch().count());
+    body += std::to_string(updated.time_since_epoch().count());
     body += ",\"rules\":{";
-    if (entry.has_rule) {
+    if (has_rule) {
       append_json_string(body, ns + '/' + name + "-rule");
       body += ":{\"status\":\"active\",\"action\":{\"name\":";
       append_json_string(body, name + "-action");
@@ -536,12 +935,13 @@ struct fake_controller::state {
   std::uint16_t port = 0; ///< set once in the constructor
 
   mutable std::mutex mtx;
-  mutable std::condition_variable fires_changed;
+  mutable std::condition_variable recorded; ///< notified after each request, once it is answered
   std::unordered_map<std::string, trigger_entry> triggers; ///< by trigger_ref::key()
   std::unordered_map<std::string, std::vector<std::string>> namespaces; ///< by "uuid:key"; the first is the default
   std::vector<fire> fires;
   std::atomic<std::size_t> fire_count{0}; ///< fires.size(), written under mtx, read without it
   http_server_ptr server; ///< under mtx; stop() takes it out
+  delayed_answers delayed; ///< has its own lock
 };
 
 // -- fake_controller ----------------------------------------------------------
@@ -554,7 +954,7 @@ fake_controller::fake_controller(io_runtime& io, std::uint16_t port) : state_(st
   std::weak_ptr<state> weak = state_;
   auto server = start_http_server(io, opts, [weak](http_request req, http_server::responder respond) {
     if (auto self = weak.lock())
-      respond(self->handle(req));
+      self->serve(req, std::move(respond));
     else
       respond(error_response(503, "the fake controller is stopped"));
   });
@@ -593,11 +993,45 @@ std::size_t fake_controller::fire_count() const {
 
 bool fake_controller::wait_for_fires(std::size_t n, std::chrono::milliseconds timeout) const {
   std::unique_lock<std::mutex> guard{state_->mtx};
-  return state_->fires_changed.wait_for(guard, timeout, [&] { return state_->fires.size() >= n; });
+  return state_->recorded.wait_for(guard, timeout, [&] { return state_->fires.size() >= n; });
 }
 
 void fake_controller::clear_fires() {
   state_->clear_fires();
+}
+
+void fake_controller::script(const trigger_ref& trigger, std::vector<scripted_answer> answers) {
+  if (!state_->set_script(trigger, std::move(answers)))
+    throw std::invalid_argument("fake_controller::script: no trigger " + trigger.key());
+}
+
+void fake_controller::hold(const trigger_ref& trigger, int status) {
+  if (!state_->set_hold(trigger, status))
+    throw std::invalid_argument("fake_controller::hold: no trigger " + trigger.key());
+}
+
+void fake_controller::release(const trigger_ref& trigger) {
+  state_->set_hold(trigger, std::nullopt);
+}
+
+std::size_t fake_controller::attempt_count(const trigger_ref& trigger) const {
+  std::lock_guard<std::mutex> guard{state_->mtx};
+  auto i = state_->triggers.find(trigger.key());
+  return i == state_->triggers.end() ? 0 : i->second.attempts.size();
+}
+
+std::vector<sys_ms> fake_controller::attempt_times(const trigger_ref& trigger) const {
+  return state_->copy_attempts(trigger).value_or(std::vector<sys_ms>{});
+}
+
+bool fake_controller::wait_for_attempts(const trigger_ref& trigger, std::size_t n,
+                                        std::chrono::milliseconds timeout) const {
+  auto key = trigger.key();
+  std::unique_lock<std::mutex> guard{state_->mtx};
+  return state_->recorded.wait_for(guard, timeout, [&] {
+    auto i = state_->triggers.find(key);
+    return (i == state_->triggers.end() ? 0 : i->second.attempts.size()) >= n;
+  });
 }
 
 void fake_controller::stop() {
@@ -610,6 +1044,8 @@ void fake_controller::stop() {
   // the last reference to the state may be dropped.
   if (server)
     server->stop();
+  // After the server: the connections are closed by then, so answers still pending are dropped, not sent.
+  state_->delayed.stop();
 }
 
 } // namespace feedrouter

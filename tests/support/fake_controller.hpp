@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/time_format.hpp"
@@ -24,19 +25,36 @@ class io_runtime;
 ///   namespace, 404 no such trigger
 /// - `POST /api/v1/namespaces/{ns}/triggers/{name}`    -> 202 {"activationId": "<32 hex>"}, or 204 when the trigger has
 ///   no rule; 401/403/404 as above; 400 {"error": "The request content was malformed"} when the body is neither
-///   empty nor a JSON object. Every fire answered 202 or 204 is recorded, with an empty body recorded as "{}".
+///   empty nor a JSON object. Every fire answered 2xx is recorded, with an empty body recorded as "{}".
 /// - `PUT  /_fake/triggers/{ns}/{name}` body {"authKey": "uuid:key", "rule": true} -> 201 trigger JSON (admin, no
 ///   auth; creates or replaces; "rule" defaults to true), 400 {"error", "field"} on a bad body or name
 /// - `DELETE /_fake/triggers/{ns}/{name}`              -> 204, 404 when unknown
 /// - `GET  /_fake/fires`                               -> 200 {"count": N, "fires": [{"namespace", "trigger",
 ///   "authorization", "body" (the JSON object itself), "receivedAt" (ISO-8601)}]}
 /// - `GET  /_fake/fires/count`                         -> 200 {"count": N}, cheap enough to poll during a benchmark
-/// - `DELETE /_fake/fires`                             -> 204, forgets recorded fires
+/// - `DELETE /_fake/fires`                             -> 204, forgets recorded fires and attempts
+/// - `PUT  /_fake/triggers/{ns}/{name}/script` body {"answers": [{"status": 429, "retryAfter": "1"}, {"status": 503},
+///   {"delayMs": 3000, "status": 202}, {"reset": true}, {"status": 413, "body": "..."}]} -> 204 (see script(); each
+///   answer takes "status" (100-599, default 503), "retryAfter" (string or integer), "body" (a string is sent as is,
+///   other JSON minified), "delayMs" (0 to 600000: a slow answer), or "reset": true alone; an empty list clears the
+///   script), 400 {"error", "field"} on a bad body (the field is e.g. "answers[2].delayMs"), 404 unknown trigger
+/// - `PUT  /_fake/triggers/{ns}/{name}/hold` body {"status": 503} -> 204 (see hold(); "status" defaults to 503),
+///   400 on a bad body, 404 unknown trigger
+/// - `DELETE /_fake/triggers/{ns}/{name}/hold`         -> 204 (see release()), 404 unknown trigger
+/// - `GET  /_fake/triggers/{ns}/{name}/attempts`       -> 200 {"count": N, "times": ["<ISO-8601>", ...]} (see
+///   attempt_times()), 404 unknown trigger
 ///
 /// Anything else is 404 (or 405 for a known path with another method) with {"error": "..."}. All methods are
 /// thread-safe; the server's handlers run on the I/O threads of the runtime, which must outlive this object.
+///
+/// Faults for delivery tests: an *attempt* is a fire that passed the 401/403/400/404 checks above. Each attempt is
+/// recorded (attempt_count(), attempt_times()) and answered, in this order of precedence, with the held status
+/// (hold()), or the next scripted answer (script()), or as usual. An attempt answered 2xx is also recorded as a fire,
+/// on arrival even when the answer is slow: the controller fired the trigger whether or not the client waits for it.
 class fake_controller {
 public:
+  // -- member types -----------------------------------------------------------
+
   /// One recorded fire.
   struct fire {
     trigger_ref trigger;
@@ -45,12 +63,55 @@ public:
     sys_ms received_at;
   };
 
+  /// One answer to a fire in place of the usual one.
+  struct scripted_answer {
+    enum class kind {
+      status, ///< answers `status` at once
+      delay,  ///< answers `status` once `delay` has passed, from a thread of the controller: no I/O thread waits
+      reset,  ///< closes the connection without answering; the client reads end of stream (a FIN, not a TCP RST)
+    };
+
+    kind type = kind::status;
+    int status = 503;        ///< 100 to 599
+    std::string retry_after; ///< the Retry-After header's value; no header when empty
+    std::string body; ///< sent as is (JSON or text/plain); when empty, {"error": ...} or, for 2xx, an activation id
+    std::chrono::milliseconds delay{0}; ///< for kind::delay
+
+    /// Returns an answer of `status` at once, with a Retry-After header when `retry_after` is not empty.
+    static scripted_answer with_status(int status, std::string retry_after = {}) {
+      scripted_answer answer;
+      answer.status = status;
+      answer.retry_after = std::move(retry_after);
+      return answer;
+    }
+
+    /// Returns an answer of `status` sent once `delay` has passed.
+    static scripted_answer after(std::chrono::milliseconds delay, int status) {
+      scripted_answer answer;
+      answer.type = kind::delay;
+      answer.status = status;
+      answer.delay = delay;
+      return answer;
+    }
+
+    /// Returns a connection closed without an answer.
+    static scripted_answer reset() {
+      scripted_answer answer;
+      answer.type = kind::reset;
+      return answer;
+    }
+  };
+
+  // -- constructors -----------------------------------------------------------
+
   /// Starts listening on 127.0.0.1:`port` (0 = a free port) on `io`.
   explicit fake_controller(io_runtime& io, std::uint16_t port = 0);
   ~fake_controller();
 
   fake_controller(const fake_controller&) = delete;
   fake_controller& operator=(const fake_controller&) = delete;
+
+  // -- triggers and fires -----------------------------------------------------
 
   /// Returns "http://127.0.0.1:PORT".
   std::string url() const;
@@ -75,10 +136,41 @@ public:
   /// (a condition variable), so it never sleeps longer than needed.
   bool wait_for_fires(std::size_t n, std::chrono::milliseconds timeout) const;
 
-  /// Forgets recorded fires.
+  /// Forgets recorded fires, and the attempts of every trigger; scripts and holds stay.
   void clear_fires();
 
-  /// Stops listening; idempotent.
+  // -- faults -----------------------------------------------------------------
+
+  /// Answers the next attempts on `trigger` with `answers`, one each, in order; once they are used up, fires are
+  /// answered as usual again. Replaces any earlier script; an empty list clears it. The script stays when the trigger
+  /// is replaced (add_trigger) and goes with it when removed. Throws std::invalid_argument for an unknown trigger.
+  ///
+  /// Note that net/http_client sends a request again, once, on a fresh connection when a kept-alive one closes
+  /// before any byte of the answer: a reset on a reused connection consumes the next answer too.
+  void script(const trigger_ref& trigger, std::vector<scripted_answer> answers);
+
+  /// Answers every attempt on `trigger` with `status` (and the usual body for it) until release(), leaving the script
+  /// for afterwards. Throws std::invalid_argument for an unknown trigger.
+  void hold(const trigger_ref& trigger, int status);
+
+  /// Ends a hold(); does nothing when there is none.
+  void release(const trigger_ref& trigger);
+
+  /// Returns how many attempts reached `trigger` (its real namespace, not `_`), whatever they were answered.
+  std::size_t attempt_count(const trigger_ref& trigger) const;
+
+  /// Returns when each attempt on `trigger` arrived, oldest first, to check the spacing of retries.
+  std::vector<sys_ms> attempt_times(const trigger_ref& trigger) const;
+
+  /// Blocks until at least `n` attempts reached `trigger` or `timeout` passed; returns whether they did. Like
+  /// wait_for_fires(), it is woken once each request is answered, so the answer of the n-th attempt is on its way by
+  /// then: sent, queued when slow, or the connection closing.
+  bool wait_for_attempts(const trigger_ref& trigger, std::size_t n, std::chrono::milliseconds timeout) const;
+
+  // -- lifetime ---------------------------------------------------------------
+
+  /// Stops listening and joins the thread of slow answers; idempotent. Slow answers still pending go out at once,
+  /// and are dropped with their connections, which are closed by then.
   void stop();
 
 private:

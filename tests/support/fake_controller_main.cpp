@@ -4,6 +4,9 @@
 //
 // Prints exactly one line, "listening on http://127.0.0.1:PORT", once it listens, then serves until SIGINT or
 // SIGTERM and exits 0. Bad arguments: one line on stderr, exit 2. Cannot listen: one line on stderr, exit 1.
+//
+// Tests script faults (refusals, slow answers, closed connections, holds) and read attempts through the admin
+// routes under /_fake/triggers/{ns}/{name}/, listed in fake_controller.hpp.
 
 #include <csignal>
 #include <cstdint>

@@ -13,6 +13,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/read_until.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
 
@@ -59,6 +61,7 @@ struct raw_http_server::state : std::enable_shared_from_this<raw_http_server::st
   }
 
   behavior what;
+  std::optional<asio::ssl::context> tls; ///< set when the server speaks TLS
   asio::io_context ioc;
   tcp::acceptor acceptor;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard;
@@ -68,8 +71,10 @@ struct raw_http_server::state : std::enable_shared_from_this<raw_http_server::st
   mutable std::condition_variable changed;
   std::size_t connections = 0;
   std::vector<std::string> targets;
+  std::vector<std::string> server_names;
   std::vector<std::shared_ptr<tcp::socket>> sockets; ///< every accepted socket, closed on stop (server thread only)
 
+  void listen();
   void do_accept();
   void on_accept(error_code ec, tcp::socket socket);
   void stop();
@@ -77,20 +82,51 @@ struct raw_http_server::state : std::enable_shared_from_this<raw_http_server::st
 
 namespace {
 
-/// One accepted connection; everything runs on the server's single thread.
-class raw_session : public std::enable_shared_from_this<raw_session> {
+/// One accepted connection, over TLS when `Tls`; everything runs on the server's single thread.
+template <bool Tls>
+class raw_session : public std::enable_shared_from_this<raw_session<Tls>> {
 public:
   raw_session(std::shared_ptr<raw_http_server::state> server, std::shared_ptr<tcp::socket> socket)
     : server_(std::move(server)), socket_(std::move(socket)) {
-    // nop
+    if constexpr (Tls)
+      tls_.emplace(*socket_, *server_->tls);
   }
 
-  void do_read() {
-    asio::async_read_until(*socket_, buffer_, header_end,
-                           [self = shared_from_this()](error_code ec, std::size_t n) { self->on_read_head(ec, n); });
+  void start() {
+    if constexpr (Tls)
+      tls_->async_handshake(asio::ssl::stream_base::server,
+                            [self = this->shared_from_this()](error_code ec) { self->on_handshake(ec); });
+    else
+      do_read();
   }
 
 private:
+  /// Returns what requests are read from and responses written to.
+  auto& stream() {
+    if constexpr (Tls)
+      return *tls_;
+    else
+      return *socket_;
+  }
+
+  void on_handshake(error_code ec) {
+    if (ec)
+      return;
+    const char* name = SSL_get_servername(tls_->native_handle(), TLSEXT_NAMETYPE_host_name);
+    {
+      std::lock_guard<std::mutex> guard{server_->mutex};
+      server_->server_names.emplace_back(name != nullptr ? name : "");
+    }
+    do_read();
+  }
+
+  void do_read() {
+    asio::async_read_until(stream(), buffer_, header_end, [self = this->shared_from_this()](error_code ec,
+                                                                                            std::size_t n) {
+      self->on_read_head(ec, n);
+    });
+  }
+
   void on_read_head(error_code ec, std::size_t head_size) {
     if (ec)
       return;
@@ -100,8 +136,8 @@ private:
     auto body_size = content_length_of(head);
     auto missing = body_size > buffer_.size() ? body_size - buffer_.size() : 0;
     body_size_ = body_size;
-    asio::async_read(*socket_, buffer_, asio::transfer_exactly(missing),
-                     [self = shared_from_this()](error_code ec, std::size_t) { self->on_read_body(ec); });
+    asio::async_read(stream(), buffer_, asio::transfer_exactly(missing),
+                     [self = this->shared_from_this()](error_code ec, std::size_t) { self->on_read_body(ec); });
   }
 
   void on_read_body(error_code ec) {
@@ -117,14 +153,15 @@ private:
       return;
     response_ = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(target_.size())
                 + "\r\n\r\n" + target_;
-    asio::async_write(*socket_, asio::buffer(response_),
-                      [self = shared_from_this()](error_code ec, std::size_t) { self->on_write(ec); });
+    asio::async_write(stream(), asio::buffer(response_),
+                      [self = this->shared_from_this()](error_code ec, std::size_t) { self->on_write(ec); });
   }
 
   void on_write(error_code ec) {
     if (ec)
       return;
     if (server_->what == raw_http_server::behavior::close_after_answer) {
+      // Like a server's idle timeout: no TLS close_notify either.
       error_code ignored;
       socket_->close(ignored);
       return;
@@ -134,6 +171,7 @@ private:
 
   std::shared_ptr<raw_http_server::state> server_;
   std::shared_ptr<tcp::socket> socket_;
+  std::optional<asio::ssl::stream<tcp::socket&>> tls_; ///< over socket_, which stop() closes
   asio::streambuf buffer_;
   std::string target_;
   std::size_t body_size_ = 0;
@@ -157,7 +195,10 @@ void raw_http_server::state::on_accept(error_code ec, tcp::socket socket) {
   }
   auto shared_socket = std::make_shared<tcp::socket>(std::move(socket));
   sockets.push_back(shared_socket);
-  std::make_shared<raw_session>(shared_from_this(), shared_socket)->do_read();
+  if (tls)
+    std::make_shared<raw_session<true>>(shared_from_this(), shared_socket)->start();
+  else
+    std::make_shared<raw_session<false>>(shared_from_this(), shared_socket)->start();
   do_accept();
 }
 
@@ -170,14 +211,26 @@ void raw_http_server::state::stop() {
   guard.reset();
 }
 
-raw_http_server::raw_http_server(behavior what) : state_(std::make_shared<state>(what)) {
+void raw_http_server::state::listen() {
   tcp::endpoint endpoint{asio::ip::make_address("127.0.0.1"), 0};
-  state_->acceptor.open(endpoint.protocol());
-  state_->acceptor.bind(endpoint);
-  state_->acceptor.listen();
-  state_->port = state_->acceptor.local_endpoint().port();
-  state_->do_accept();
-  state_->thread = std::thread{[s = state_] { s->ioc.run(); }};
+  acceptor.open(endpoint.protocol());
+  acceptor.bind(endpoint);
+  acceptor.listen();
+  port = acceptor.local_endpoint().port();
+  do_accept();
+  thread = std::thread{[s = shared_from_this()] { s->ioc.run(); }};
+}
+
+raw_http_server::raw_http_server(behavior what) : state_(std::make_shared<state>(what)) {
+  state_->listen();
+}
+
+raw_http_server::raw_http_server(behavior what, const std::string& cert_file, const std::string& key_file)
+  : state_(std::make_shared<state>(what)) {
+  auto& tls = state_->tls.emplace(asio::ssl::context::tls_server);
+  tls.use_certificate_chain_file(cert_file);
+  tls.use_private_key_file(key_file, asio::ssl::context::pem);
+  state_->listen();
 }
 
 raw_http_server::~raw_http_server() {
@@ -190,7 +243,7 @@ std::uint16_t raw_http_server::port() const noexcept {
 }
 
 std::string raw_http_server::url(const std::string& target) const {
-  return "http://127.0.0.1:" + std::to_string(state_->port) + target;
+  return (state_->tls ? "https" : "http") + std::string{"://127.0.0.1:"} + std::to_string(state_->port) + target;
 }
 
 std::size_t raw_http_server::connections() const {
@@ -201,6 +254,11 @@ std::size_t raw_http_server::connections() const {
 std::vector<std::string> raw_http_server::targets() const {
   std::lock_guard<std::mutex> guard{state_->mutex};
   return state_->targets;
+}
+
+std::vector<std::string> raw_http_server::server_names() const {
+  std::lock_guard<std::mutex> guard{state_->mutex};
+  return state_->server_names;
 }
 
 bool raw_http_server::wait_for_requests(std::size_t n, std::chrono::milliseconds timeout) const {

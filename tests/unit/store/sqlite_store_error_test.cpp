@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <sqlite3.h>
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,10 +11,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -146,19 +149,145 @@ registration_record make_record(std::string name) {
   return rec;
 }
 
-store_op put(registration_record rec) {
-  return {store_op::kind::put_registration, std::move(rec)};
-}
-
-store_op put_status(registration_record rec) {
-  return {store_op::kind::put_status, std::move(rec)};
-}
-
-store_op erase(trigger_ref trigger) {
-  store_op op{store_op::kind::erase, {}};
+store_op make_op(store_op::kind kind, trigger_ref trigger) {
+  store_op op;
+  op.op = kind;
   op.record.trigger = std::move(trigger);
   return op;
 }
+
+store_op put(registration_record rec) {
+  store_op op;
+  op.op = store_op::kind::put_registration;
+  op.record = std::move(rec);
+  return op;
+}
+
+store_op put_status(registration_record rec) {
+  auto op = put(std::move(rec));
+  op.op = store_op::kind::put_status;
+  return op;
+}
+
+store_op erase(trigger_ref trigger) {
+  return make_op(store_op::kind::erase, std::move(trigger));
+}
+
+store_op put_event(trigger_ref trigger, stored_event event) {
+  auto op = make_op(store_op::kind::put_event, std::move(trigger));
+  op.event = std::move(event);
+  return op;
+}
+
+store_op erase_event(trigger_ref trigger, std::uint64_t seq) {
+  auto op = make_op(store_op::kind::erase_event, std::move(trigger));
+  op.event.seq = seq;
+  return op;
+}
+
+store_op put_dead_letter(trigger_ref trigger, dead_letter letter) {
+  auto op = make_op(store_op::kind::put_dead_letter, std::move(trigger));
+  op.letter = std::move(letter);
+  return op;
+}
+
+store_op erase_dead_letter(trigger_ref trigger, std::uint64_t seq) {
+  auto op = make_op(store_op::kind::erase_dead_letter, std::move(trigger));
+  op.letter.event.seq = seq;
+  return op;
+}
+
+stored_event make_event(std::uint64_t seq) {
+  stored_event result;
+  result.seq = seq;
+  result.body = R"({"n":)" + std::to_string(seq) + R"(,"text":"grüße"})";
+  result.accepted = sys_ms{std::chrono::milliseconds{1'700'000'000'000 + static_cast<std::int64_t>(seq)}};
+  return result;
+}
+
+dead_letter make_letter(std::uint64_t seq) {
+  dead_letter result;
+  result.event = make_event(seq);
+  result.failed = result.event.accepted + 60s;
+  result.status_code = 503;
+  result.error = "Service Unavailable after " + std::to_string(seq) + " tries";
+  result.attempts = 12;
+  return result;
+}
+
+std::vector<std::uint64_t> seqs_of(const std::vector<stored_event>& events) {
+  std::vector<std::uint64_t> result;
+  for (const auto& event : events)
+    result.push_back(event.seq);
+  return result;
+}
+
+std::vector<std::uint64_t> seqs_of(const std::vector<dead_letter>& letters) {
+  std::vector<std::uint64_t> result;
+  for (const auto& letter : letters)
+    result.push_back(letter.event.seq);
+  return result;
+}
+
+/// Returns the single integer `sql` yields, read with a plain SQLite connection (the store must be closed).
+std::int64_t query_int(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  std::int64_t result = -1;
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK
+      && sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW)
+    result = sqlite3_column_int64(stmt, 0);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return result;
+}
+
+/// Overwrites page `page` (1-based) of a closed database file with bytes no b-tree page can start with.
+void clobber_page(const std::string& path, std::int64_t page, std::int64_t page_size) {
+  std::fstream file{path, std::ios::in | std::ios::out | std::ios::binary};
+  file.seekp((page - 1) * page_size);
+  std::string garbage(static_cast<std::size_t>(page_size), '\xff');
+  file.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+}
+
+/// Sends what this process writes to stderr into a file until it is destroyed, so a test can read its log lines.
+class stderr_capture {
+public:
+  explicit stderr_capture(std::string path) : path_(std::move(path)) {
+    std::fflush(stderr);
+    saved_ = ::dup(STDERR_FILENO);
+    auto fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ::dup2(fd, STDERR_FILENO);
+    ::close(fd);
+  }
+
+  ~stderr_capture() {
+    restore();
+  }
+
+  stderr_capture(const stderr_capture&) = delete;
+  stderr_capture& operator=(const stderr_capture&) = delete;
+
+  /// Restores stderr and returns what was written meanwhile.
+  std::string finish() {
+    restore();
+    std::ifstream in{path_, std::ios::binary};
+    return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+  }
+
+private:
+  void restore() {
+    if (saved_ < 0)
+      return;
+    std::fflush(stderr);
+    ::dup2(saved_, STDERR_FILENO);
+    ::close(saved_);
+    saved_ = -1;
+  }
+
+  std::string path_;
+  int saved_ = -1;
+};
 
 std::vector<std::string> names_of(const std::vector<registration_record>& recs) {
   std::vector<std::string> result;
@@ -365,6 +494,119 @@ TEST_CASE("a batch failing at its first operation reports it and applies nothing
   REQUIRE(error);
   CHECK_THAT(*error, StartsWith("put_registration guest/: ") && Contains("CHECK constraint failed"));
   CHECK(db->load_all().empty());
+}
+
+TEST_CASE("a duplicate pending event fails the batch and applies nothing", "[store]") {
+  temp_dir dir;
+  auto db = open_store(dir.spec("a.db"));
+  auto a = make_record("a");
+  auto b = make_record("b");
+  REQUIRE(db->commit({put(a), put(b), put_event(a.trigger, make_event(1)), put_event(b.trigger, make_event(1)),
+                      put_dead_letter(b.trigger, make_letter(2))})
+          == std::nullopt);
+  auto a_status = a;
+  a_status.status.dead_letters = 1;
+  a_status.status.checkpoint = "moved";
+
+  // Every kind of operation before the failing one, the cascading erase among them.
+  auto error = db->commit({put(make_record("c")), put_event(a.trigger, make_event(2)), erase_event(a.trigger, 1),
+                           put_dead_letter(a.trigger, make_letter(1)), put_status(a_status), erase(b.trigger),
+                           put_event(a.trigger, make_event(2))});
+  REQUIRE(error);
+  CHECK_THAT(*error, StartsWith("put_event guest/a seq 2: ") && Contains("UNIQUE constraint failed"));
+
+  auto check_unapplied = [&] {
+    auto all = db->load_all();
+    REQUIRE(names_of(all) == std::vector<std::string>{"a", "b"});
+    CHECK(seqs_of(all[0].pending) == std::vector<std::uint64_t>{1});
+    CHECK(all[0].last_seq == 1);
+    CHECK(all[0].status.dead_letters == 0);
+    CHECK(all[0].status.checkpoint.empty());
+    CHECK(seqs_of(all[1].pending) == std::vector<std::uint64_t>{1});
+    CHECK(all[1].last_seq == 2);
+    CHECK(db->load_dead_letters(a.trigger, 10).empty());
+    CHECK(seqs_of(db->load_dead_letters(b.trigger, 10)) == std::vector<std::uint64_t>{2});
+  };
+  check_unapplied();
+  SECTION("and the failed batch stays unapplied after reopening") {
+    db.reset();
+    db = open_store(dir.spec("a.db"));
+    check_unapplied();
+  }
+}
+
+TEST_CASE("a duplicate dead letter fails the batch and applies nothing", "[store]") {
+  auto db = open_store("sqlite::memory:");
+  auto a = make_record("a");
+  REQUIRE(db->commit({put(a), put_dead_letter(a.trigger, make_letter(1))}) == std::nullopt);
+  auto error = db->commit({put_event(a.trigger, make_event(2)), put_dead_letter(a.trigger, make_letter(1))});
+  REQUIRE(error);
+  CHECK_THAT(*error, StartsWith("put_dead_letter guest/a seq 1: ") && Contains("UNIQUE constraint failed"));
+  auto all = db->load_all();
+  REQUIRE(all.size() == 1);
+  CHECK(all[0].pending.empty());
+  CHECK(seqs_of(db->load_dead_letters(a.trigger, 10)) == std::vector<std::uint64_t>{1});
+}
+
+TEST_CASE("a seq beyond SQLite's integer range fails the batch and applies nothing", "[store]") {
+  auto db = open_store("sqlite::memory:");
+  auto a = make_record("a");
+  REQUIRE(db->commit({put(a)}) == std::nullopt);
+  constexpr auto too_large = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) + 1;
+  auto op = GENERATE_COPY(put_event(a.trigger, make_event(too_large)), erase_event(a.trigger, too_large),
+                          put_dead_letter(a.trigger, make_letter(too_large)), erase_dead_letter(a.trigger, too_large));
+  auto error = db->commit({put_event(a.trigger, make_event(1)), op});
+  REQUIRE(error);
+  CHECK_THAT(*error, Contains("guest/a seq " + std::to_string(too_large) + ": seq out of range"));
+  auto all = db->load_all();
+  REQUIRE(all.size() == 1);
+  CHECK(all[0].pending.empty());
+  CHECK(db->load_dead_letters(a.trigger, 10).empty());
+}
+
+TEST_CASE("a dead letter with negative attempts is refused", "[store]") {
+  auto db = open_store("sqlite::memory:");
+  auto a = make_record("a");
+  REQUIRE(db->commit({put(a)}) == std::nullopt);
+  auto letter = make_letter(1);
+  letter.attempts = -1;
+  auto error = db->commit({put_dead_letter(a.trigger, letter)});
+  REQUIRE(error);
+  CHECK_THAT(*error, Contains("CHECK constraint failed"));
+  CHECK(db->load_dead_letters(a.trigger, 10).empty());
+}
+
+// -- load_dead_letters --------------------------------------------------------------
+
+TEST_CASE("load_dead_letters returns nothing and logs one error line when the table cannot be read", "[store]") {
+  temp_dir dir;
+  auto path = dir.file("a.db");
+  auto a = make_record("a");
+  {
+    auto db = open_store(dir.spec("a.db"));
+    REQUIRE(db->commit({put(a), put_dead_letter(a.trigger, make_letter(1))}) == std::nullopt);
+  } // closing checkpoints the WAL into the file
+  auto page_size = query_int(path, "PRAGMA page_size");
+  auto table_page = query_int(path, "SELECT rootpage FROM sqlite_schema WHERE name = 'dead_letters'");
+  auto index_page = query_int(path, "SELECT rootpage FROM sqlite_schema WHERE tbl_name = 'dead_letters' AND type = "
+                                    "'index'");
+  REQUIRE(page_size > 0);
+  REQUIRE(table_page > 1);
+  REQUIRE(index_page > 1);
+  clobber_page(path, table_page, page_size);
+  clobber_page(path, index_page, page_size);
+
+  auto db = open_store(dir.spec("a.db"));
+  stderr_capture capture{dir.file("stderr.txt")};
+  auto letters = db->load_dead_letters(a.trigger, 10);
+  auto logged = capture.finish();
+  CHECK(letters.empty());
+  CHECK(std::count(logged.begin(), logged.end(), '\n') == 1);
+  CHECK_THAT(logged, Contains(" error cannot read the dead letters of guest/a from store '" + path + "': "));
+  SECTION("and the store keeps working") {
+    REQUIRE(db->commit({put_event(a.trigger, make_event(5))}) == std::nullopt);
+    CHECK_THROWS_WITH(db->load_all(), StartsWith("cannot read store '" + path + "': "));
+  }
 }
 
 // -- load_all ---------------------------------------------------------------------

@@ -1,0 +1,92 @@
+#include "core/webhook_spec.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "core/param_reader.hpp"
+
+namespace feedrouter {
+
+namespace {
+
+/// A shorter secret is too easy to guess for an HMAC or a token.
+constexpr std::size_t min_secret_length = 16;
+constexpr std::size_t max_secret_length = 1024;
+constexpr std::size_t max_events = 100;
+constexpr char default_event_header[] = "X-GitHub-Event";
+
+bool is_header_name(std::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+  });
+}
+
+} // namespace
+
+outcome<webhook_spec> parse_webhook_spec(const json_members& params) {
+  webhook_spec spec;
+  auto hook_id = read_string_param(params, hook_id_param);
+  if (!hook_id)
+    return hook_id.error();
+  if (!*hook_id || (*hook_id)->empty())
+    return field_error{std::string{hook_id_param}, "is missing"};
+  spec.hook_id = **hook_id;
+  auto secret = read_string_param(params, "secret");
+  if (!secret)
+    return secret.error();
+  if (!*secret || (*secret)->size() < min_secret_length || (*secret)->size() > max_secret_length)
+    return field_error{"secret", "must be a string of " + std::to_string(min_secret_length) + " to "
+                                   + std::to_string(max_secret_length) + " characters (leave it out to get one)"};
+  spec.secret = **secret;
+  auto signature = read_string_param(params, "signature");
+  if (!signature)
+    return signature.error();
+  if (*signature) {
+    if (**signature == "token")
+      spec.signature = webhook_spec::signature_kind::token;
+    else if (**signature != "hmac-sha256")
+      return field_error{"signature", "must be \"hmac-sha256\" or \"token\""};
+  }
+  auto events = read_string_list_param(params, "events");
+  if (!events)
+    return events.error();
+  if (*events) {
+    if ((*events)->size() > max_events)
+      return field_error{"events", "may list at most " + std::to_string(max_events) + " events"};
+    spec.events = std::move(**events);
+  }
+  auto header = read_string_param(params, "eventHeader");
+  if (!header)
+    return header.error();
+  if (*header) {
+    if (!is_header_name(**header))
+      return field_error{"eventHeader", "must be an HTTP header name such as \"X-GitHub-Event\""};
+    spec.event_header = **header;
+  } else if (!spec.events.empty()) {
+    spec.event_header = default_event_header;
+  }
+  return spec;
+}
+
+std::string webhook_payload(std::string_view body, std::string_view event_value, bool has_event_header) {
+  auto object = parse_json_object(body, "body");
+  json_writer out;
+  out.begin_object();
+  if (object) {
+    for (const auto& [name, raw] : *object)
+      if (!(has_event_header && name == "event"))
+        out.key(name).raw(raw);
+  } else {
+    auto whole = parse_json_object("{\"body\":" + std::string{body} + "}", "body");
+    if (whole)
+      out.key("body").raw(whole->front().second);
+    else
+      out.key("body").value(body);
+  }
+  if (has_event_header)
+    out.key("event").value(event_value);
+  out.end_object();
+  return out.take();
+}
+
+} // namespace feedrouter
