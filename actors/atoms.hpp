@@ -38,6 +38,10 @@ using replay_atom = caf::atom_constant<caf::atom("replay")>;
 using load_atom = caf::atom_constant<caf::atom("load")>;
 using write_atom = caf::atom_constant<caf::atom("write")>;
 using items_atom = caf::atom_constant<caf::atom("items")>;
+/// `(disable_atom, int status_code, std::string message)`: a source asks its trigger to disable the registration.
+using disable_atom = caf::atom_constant<caf::atom("disable")>;
+/// `(source_status_atom, std::string error)`: a source's attempt failed (error set) or works again (error empty).
+using source_status_atom = caf::atom_constant<caf::atom("srcstatus")>;
 
 // The controller.
 using verify_atom = caf::atom_constant<caf::atom("verify")>;

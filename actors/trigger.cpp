@@ -1,6 +1,7 @@
 #include "actors/trigger.hpp"
 
-#include <deque>
+#include <algorithm>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "actors/atoms.hpp"
 #include "actors/child_error.hpp"
 #include "actors/firer.hpp"
+#include "actors/lazy_fifo.hpp"
 #include "actors/messages.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
@@ -58,8 +60,8 @@ struct trigger_state {
 
   // -- delivery ---------------------------------------------------------------
 
-  std::deque<feed_event> queue;              ///< accepted, not yet part of a fire
-  std::deque<std::vector<feed_event>> ready; ///< batches split after a 413; fired before the queue
+  lazy_fifo<feed_event> queue;              ///< accepted, not yet part of a fire
+  lazy_fifo<std::vector<feed_event>> ready; ///< batches split after a 413; fired before the queue
   std::vector<feed_event> in_flight;         ///< the events of the fire at the firer
   std::uint64_t fire_id = 0;                 ///< id of the fire in flight
   bool firing = false;
@@ -194,11 +196,10 @@ void recall_events(trigger_pointer self) {
   st.firing = false;
   st.backing_off = false;
   auto unstored = [](const feed_event& e) { return !e.stored; };
-  st.queue.erase(std::remove_if(st.queue.begin(), st.queue.end(), unstored), st.queue.end());
+  st.queue.remove_if(unstored);
   for (auto& batch : st.ready)
     batch.erase(std::remove_if(batch.begin(), batch.end(), unstored), batch.end());
-  st.ready.erase(std::remove_if(st.ready.begin(), st.ready.end(), [](const auto& b) { return b.empty(); }),
-                 st.ready.end());
+  st.ready.remove_if([](const auto& batch) { return batch.empty(); });
 }
 
 /// Stops the registration's work: source and firer, with a fire in flight taken back.
@@ -297,7 +298,11 @@ void finish(trigger_pointer self, const std::vector<feed_event>& events, std::ve
     if (!e.checkpoint.empty())
       st.record.status.checkpoint = e.checkpoint;
   }
-  write(self, std::move(ops));
+  // Without events to erase or letters to add, the status alone changed: the coalescing path is cheaper.
+  if (ops.empty())
+    persist(self);
+  else
+    write(self, std::move(ops));
 }
 
 void note_failure(trigger_pointer self, const fire_report& report) {
@@ -346,8 +351,8 @@ void on_fired(trigger_pointer self, std::uint64_t id, const fire_report& report)
       if (events.size() > 1) {
         // Halve the batch until it fits; only a single event that is still too big is dead-lettered.
         auto half = events.begin() + static_cast<std::ptrdiff_t>(events.size() / 2);
-        st.ready.emplace_front(std::make_move_iterator(half), std::make_move_iterator(events.end()));
-        st.ready.emplace_front(std::make_move_iterator(events.begin()), std::make_move_iterator(half));
+        st.ready.push_front(std::vector<feed_event>(std::make_move_iterator(half), std::make_move_iterator(events.end())));
+        st.ready.push_front(std::vector<feed_event>(std::make_move_iterator(events.begin()), std::make_move_iterator(half)));
       } else {
         dead_letter_events(self, std::move(events), report);
       }
@@ -433,7 +438,11 @@ void on_occurrence(trigger_pointer self, sys_ms occurrence, std::optional<sys_ms
     end_schedule(self);
     return;
   }
-  persist(self);
+  // The occurrence is persisted with the fire's outcome. Only a count of maxTriggers must be stored at once, so a
+  // crash before the answer cannot give an occurrence back; last_occurrence needs no haste, since an occurrence that
+  // has passed is never taken again after a restart.
+  if (status.triggers_left)
+    persist(self);
 }
 
 /// An event from a source that can replay it from its checkpoint (not stored: the checkpoint is its safety).

@@ -99,6 +99,11 @@ std::variant<options, exit_request> parse_options(int argc, char** argv) {
     ->envname("FEEDROUTER_SHUTDOWN_GRACE")
     ->check(CLI::Range(0.0, 600.0))
     ->capture_default_str();
+  app.add_option("--ca-file", result.ca_file, "PEM certificates that verify an https API host (default: system store)")
+    ->envname("FEEDROUTER_CA_FILE");
+  app.add_flag("--insecure-skip-verify", result.insecure_skip_verify,
+               "accept any certificate from an https API host (self-signed development controllers only)")
+    ->envname("FEEDROUTER_INSECURE_SKIP_VERIFY");
   app.add_flag("--version", version, "print the version and exit");
   try {
     app.parse(argc, argv);

@@ -28,6 +28,8 @@ struct options {
   double namespace_fire_rate = 0;               ///< fires per second per namespace; 0 means unlimited
   std::size_t max_buffered_events = 1000;       ///< events one registration holds in memory
   std::chrono::milliseconds shutdown_grace{10'000}; ///< how long SIGTERM waits for fires in flight
+  std::string ca_file;                          ///< PEM bundle that verifies an https API host; empty: system store
+  bool insecure_skip_verify = false;            ///< accept any certificate (self-signed development controllers)
 };
 
 /// What the command line asks for: run with options, or print text (help, version) and exit with a code.

@@ -6,6 +6,7 @@ namespace {
 
 constexpr std::string_view alarm_feed = "alarm";
 constexpr std::string_view webhook_feed = "webhook";
+constexpr std::string_view poll_feed = "poll";
 
 /// Returns the fire body for `trigger_payload`: an object as is, a string wrapped as {"payload": "..."}.
 outcome<std::string> make_fire_body(const json_members& params) {
@@ -28,13 +29,14 @@ outcome<std::string> make_fire_body(const json_members& params) {
 } // namespace
 
 bool is_known_feed(std::string_view feed) {
-  return feed == alarm_feed || feed == webhook_feed;
+  return feed == alarm_feed || feed == webhook_feed || feed == poll_feed;
 }
 
 outcome<feed_config> make_feed_config(std::string_view feed, json_members params, sys_ms now, validation_time when,
                                       std::string_view trigger_key) {
   if (!is_known_feed(feed))
-    return field_error{"feed", "unknown feed kind \"" + std::string{feed} + "\"; this provider serves: alarm, webhook"};
+    return field_error{"feed",
+                       "unknown feed kind \"" + std::string{feed} + "\"; this provider serves: alarm, webhook, poll"};
   auto delivery = parse_delivery_spec(params);
   if (!delivery)
     return delivery.error();
@@ -53,6 +55,14 @@ outcome<feed_config> make_feed_config(std::string_view feed, json_members params
   if (!body)
     return body.error();
   config.fire_body = std::move(*body);
+  if (feed == poll_feed) {
+    auto poll = parse_poll_spec(params);
+    if (!poll)
+      return poll.error();
+    config.poll = std::move(*poll);
+    config.params = std::move(params);
+    return config;
+  }
   auto alarm = parse_alarm_spec(params, now, when, trigger_key);
   if (!alarm)
     return alarm.error();

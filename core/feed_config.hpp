@@ -6,6 +6,7 @@
 
 #include "core/alarm_spec.hpp"
 #include "core/delivery_spec.hpp"
+#include "core/poll_spec.hpp"
 #include "core/webhook_spec.hpp"
 #include "core/json.hpp"
 #include "core/outcome.hpp"
@@ -16,10 +17,11 @@ namespace feedrouter {
 struct feed_config {
   std::string feed;
   json_members params;
-  std::string fire_body; ///< alarms: the JSON object each fire POSTs: `trigger_payload`, or {}
+  std::string fire_body; ///< `trigger_payload` as an object, or {}: an alarm's fire; merged into each poll item
   delivery_spec delivery;
   std::optional<alarm_spec> alarm;     ///< set for feed "alarm"
   std::optional<webhook_spec> webhook; ///< set for feed "webhook"
+  std::optional<poll_spec> poll;       ///< set for feed "poll"
 };
 
 /// Returns whether this build serves feed kind `feed`.

@@ -5,8 +5,9 @@
 namespace feedrouter {
 
 std::optional<std::chrono::milliseconds> restart_policy::on_crash(clock::time_point now) {
-  while (!crashes_.empty() && now - crashes_.front() > opts_.window)
-    crashes_.pop_front();
+  auto expired = std::find_if(crashes_.begin(), crashes_.end(),
+                              [&](clock::time_point t) { return now - t <= opts_.window; });
+  crashes_.erase(crashes_.begin(), expired);
   crashes_.push_back(now);
   if (crashes_.size() > opts_.max_restarts)
     return std::nullopt;

@@ -2,7 +2,7 @@
 
 #include <chrono>
 #include <cstddef>
-#include <deque>
+#include <vector>
 #include <optional>
 
 namespace feedrouter {
@@ -37,7 +37,9 @@ public:
 
 private:
   options opts_;
-  std::deque<clock::time_point> crashes_;
+  /// Recent crashes, oldest first; a vector, not a deque: it is nearly always empty, and an empty deque still costs an
+  /// allocation per registration.
+  std::vector<clock::time_point> crashes_;
 };
 
 } // namespace feedrouter

@@ -28,6 +28,9 @@ class Config:
         self.latency_seconds = 4 if quick else 8
         self.latency_fractions = [0.5, 0.9] if quick else [0.1, 0.25, 0.5, 0.75, 0.9]
         self.latency_connections = 64
+        # Registrations sharing the load when the latency scenario runs without the throughput one before it
+        # (otherwise: as many as gave feedrouter its best rate there).
+        self.latency_registrations = 100
         # Scenario 3: alarms.
         self.fast_alarms = 1000 if quick else 10000
         self.fast_window_s = 6 if quick else 20

@@ -287,17 +287,24 @@ def throughput(b):
             out["feedrouter"].append(fr)
             b.log(f"  feedrouter, {k} registration(s): {fr['events_per_s']:.0f} events/s in, "
                   f"{fr['fires_per_s']:.0f} fires/s out")
+            rejected = None
+            if fr["non_2xx"]:
+                rejected = (f"{fr['non_2xx']} of {fr['wrk']['requests']} events with {k} registration(s) were answered "
+                            f"4xx/5xx (flow control) and are not counted as in")
             b.figure("1 throughput", f"events/s in, {k} registration(s)", fr["events_per_s"], "events/s",
-                     base["events_per_s"], label)
+                     base["events_per_s"], label, note=rejected)
             b.figure("1 throughput", f"fires/s out, {k} registration(s)", fr["fires_per_s"], "fires/s",
                      base["events_per_s"], label)
         if not available:
             b.log(f"  feedrouter: webhook {FEED_MISSING} ({why})")
         first = out["baseline"][0]
         b.chart["throughput"].append(("baseline: wrk -> sink (max)", first["events_per_s"], first["events_per_s"]))
+        # Scenario 2 works at fractions of the best rate feedrouter reached, spread over as many registrations.
+        best = max(out["feedrouter"], key=lambda x: x["fires_per_s"]) if available else first
         b.handover["max_rate"] = {
             "baseline": first["events_per_s"],
-            "feedrouter": out["feedrouter"][0].get("fires_per_s") if available else None,
+            "feedrouter": best["fires_per_s"] if available else None,
+            "registrations": best["registrations"],
         }
     finally:
         sink.terminate()
@@ -305,16 +312,17 @@ def throughput(b):
 
 # -- scenario 2: fan-out latency ------------------------------------------------------------------------------------
 
-def _open_loop_point(b, sink, url, path, rate, hmac_secret=None):
-    """Sends timestamped events at a constant rate; returns the latency to the sink and the loss accounting."""
+def _open_loop_point(b, sink, url, paths_file, rate, hmac_secret=None):
+    """Sends timestamped events at a constant rate (round robin over the paths); returns the latency to the sink and
+    the loss accounting."""
     cfg = b.cfg
     b.sink_clear(sink)
     records = os.path.join(b.workdir, b.next_name("latency") + ".csv")
     headers = [f"Authorization: {b.auth}"] if hmac_secret is None else ["X-GitHub-Event: push"]
     meter = CpuMeter({"sink": sink.pid})
-    res = b.loadgen(url, path=path, body=EVENT_TEMPLATE, headers=headers, rate=rate, duration=cfg.latency_seconds,
-                    connections=cfg.latency_connections, threads=2, records=records, hmac_secret=hmac_secret,
-                    timeout_ms=10000)
+    res = b.loadgen(url, paths_file=paths_file, body=EVENT_TEMPLATE, headers=headers, rate=rate,
+                    duration=cfg.latency_seconds, connections=cfg.latency_connections, threads=2, records=records,
+                    hmac_secret=hmac_secret, timeout_ms=10000)
     cpu = meter.stop({"loadgen": res["cpu_s"]})
     ok_seqs = {r["seq"] for r in read_records(records) if 200 <= r["status"] < 300}
     b.sink_settle(sink, len(ok_seqs), timeout=60, quiet=0.5)
@@ -331,69 +339,75 @@ def latency(b):
     out = {"points": []}
     b.scenarios["latency"] = out
     sink = b.start_sink()
+    server = None
     try:
-        b.sink_add_triggers(sink, "h", 1)
         max_rate = b.handover.get("max_rate")
+        k = max_rate["registrations"] if max_rate else cfg.latency_registrations
+        b.sink_add_triggers(sink, "h", k)
+        sink_paths = write_lines(os.path.join(b.workdir, b.next_name("latency-sink-paths") + ".txt"),
+                                 [fire_path(f"h{i}") for i in range(k)])
         if max_rate is None:
-            base = _wrk_against_sink(b, sink, 1)
-            max_rate = {"baseline": base["events_per_s"], "feedrouter": None}
+            base = _wrk_against_sink(b, sink, k)
+            max_rate = {"baseline": base["events_per_s"], "feedrouter": None, "registrations": k}
         server = b.start_feedrouter(sink.url, b.store_path())
-        try:
-            available, why = b.probe_feed(server, "webhook", {"secret": HOOK_SECRET})
-            hook_path = None
+        available, why = b.probe_feed(server, "webhook", {"secret": HOOK_SECRET})
+        hook_paths = None
+        if available:
+            if max_rate.get("feedrouter") is None:
+                server.terminate()
+                max_rate["feedrouter"] = _wrk_through_feedrouter(b, sink, k)["fires_per_s"]
+                server = b.start_feedrouter(sink.url, b.store_path())
+            hook_paths = write_lines(os.path.join(b.workdir, b.next_name("latency-hook-paths") + ".txt"),
+                                     _hook_paths(b, server, "h", k))
+        reference = max_rate["feedrouter"] if available else max_rate["baseline"]
+        out.update(max_rate=max_rate, reference_rate=reference, registrations=k, webhook_available=available,
+                   reference_of=f"feedrouter's maximum fire rate with {k} registration(s)" if available
+                   else "the baseline's maximum rate (feedrouter's webhook feed is not available)")
+        for fraction in cfg.latency_fractions:
+            rate = max(1, round(reference * fraction))
+            base = _open_loop_point(b, sink, sink.url, sink_paths, rate)
+            point = {"fraction": fraction, "rate": rate, "baseline": base}
+            b.check(f"latency baseline at {rate}/s: every answered event recorded once",
+                    base["missing"] == 0, f"{base['answered_2xx']} answered, {base['received']} recorded, "
+                    f"{base['missing']} missing, {base['duplicates']} duplicates")
+            b.chart["latency"].append(("baseline: loadgen -> sink", rate, base["latency_ms"]))
+            b.chart["throughput"].append(("baseline: loadgen -> sink", rate, base["achieved_rate"]))
+            lat = base["latency_ms"]
+            b.log(f"  {int(fraction * 100)}% ({rate}/s over {k}) baseline: p50 {lat['p50']} ms, p99 {lat['p99']} ms")
             if available:
-                hook_path = _hook_paths(b, server, "h", 1)[0]
-                if max_rate.get("feedrouter") is None:
-                    server.terminate()
-                    max_rate["feedrouter"] = _wrk_through_feedrouter(b, sink, 1)["fires_per_s"]
-                    server = b.start_feedrouter(sink.url, b.store_path())
-                    hook_path = _hook_paths(b, server, "h", 1)[0]
-            reference = max_rate["feedrouter"] if available else max_rate["baseline"]
-            out.update(max_rate=max_rate, reference_rate=reference, webhook_available=available,
-                       reference_of="feedrouter's maximum fire rate" if available
-                       else "the baseline's maximum rate (feedrouter's webhook feed is not available)")
-            for fraction in cfg.latency_fractions:
-                rate = round(reference * fraction)
-                base = _open_loop_point(b, sink, sink.url, fire_path("h0"), rate)
-                point = {"fraction": fraction, "rate": rate, "baseline": base}
-                b.check(f"latency baseline at {rate}/s: every answered event recorded once",
-                        base["missing"] == 0, f"{base['answered_2xx']} answered, {base['received']} recorded, "
-                        f"{base['missing']} missing, {base['duplicates']} duplicates")
-                b.chart["latency"].append(("baseline: loadgen -> sink", rate, base["latency_ms"]))
-                b.chart["throughput"].append(("baseline: loadgen -> sink", rate, base["achieved_rate"]))
-                lat = base["latency_ms"]
-                b.log(f"  {int(fraction * 100)}% ({rate}/s) baseline: p50 {lat['p50']} ms, p99 {lat['p99']} ms")
-                if available:
-                    fr = _open_loop_point(b, sink, server.url, hook_path, rate, hmac_secret=HOOK_SECRET)
-                    point["feedrouter"] = fr
-                    b.check(f"latency via feedrouter at {rate}/s: every accepted event fired",
-                            fr["missing"] == 0, f"{fr['answered_2xx']} accepted, {fr['received']} fired, "
-                            f"{fr['missing']} missing, {fr['duplicates']} duplicates")
-                    b.chart["latency"].append(("feedrouter webhook", rate, fr["latency_ms"]))
-                    b.chart["throughput"].append(("feedrouter webhook", rate, fr["achieved_rate"]))
-                else:
-                    point["feedrouter"] = {"skipped": FEED_MISSING, "reason": why}
-                out["points"].append(point)
-                if fraction in (0.5, 0.9):
-                    pct = int(fraction * 100)
-                    frl = point["feedrouter"].get("latency_ms", {})
-                    # An open-loop generator that falls behind its schedule offers less than asked: say so.
-                    lags = [base["send_lag_us"]["p99"]] + ([point["feedrouter"]["send_lag_us"]["p99"]]
-                                                          if available else [])
-                    note = None
-                    if max(lags) > 10000:
-                        note = (f"the load generator fell behind its schedule (send lag p99 up to "
-                                f"{max(lags) / 1000:.0f} ms): the machine could not offer this rate on time; "
-                                f"latency counts from the actual send")
-                    for p in ("p50", "p90", "p99", "max"):
-                        b.figure("2 latency", f"event -> sink {p} at {pct}% of max ({rate}/s)", frl.get(p), "ms",
-                                 lat[p], "loadgen -> sink, same rate", better="lower",
-                                 skipped=None if available else FEED_MISSING, digits=2, note=note)
-        finally:
-            server.terminate()
+                fr = _open_loop_point(b, sink, server.url, hook_paths, rate, hmac_secret=HOOK_SECRET)
+                point["feedrouter"] = fr
+                b.check(f"latency via feedrouter at {rate}/s: every accepted event fired",
+                        fr["missing"] == 0, f"{fr['answered_2xx']} accepted, {fr['received']} fired, "
+                        f"{fr['missing']} missing, {fr['duplicates']} duplicates")
+                b.chart["latency"].append(("feedrouter webhook", rate, fr["latency_ms"]))
+                b.chart["throughput"].append(("feedrouter webhook", rate, fr["achieved_rate"]))
+                frl = fr["latency_ms"]
+                b.log(f"  {int(fraction * 100)}% ({rate}/s over {k}) feedrouter: p50 {frl['p50']} ms, "
+                      f"p99 {frl['p99']} ms")
+            else:
+                point["feedrouter"] = {"skipped": FEED_MISSING, "reason": why}
+            out["points"].append(point)
+            if fraction in (0.5, 0.9):
+                pct = int(fraction * 100)
+                frl = point["feedrouter"].get("latency_ms", {})
+                # An open-loop generator that falls behind its schedule offers less than asked: say so.
+                lags = [base["send_lag_us"]["p99"]] + ([point["feedrouter"]["send_lag_us"]["p99"]]
+                                                      if available else [])
+                note = None
+                if max(lags) > 10000:
+                    note = (f"the load generator fell behind its schedule (send lag p99 up to "
+                            f"{max(lags) / 1000:.0f} ms): the machine could not offer this rate on time; "
+                            f"latency counts from the actual send")
+                for p in ("p50", "p90", "p99", "max"):
+                    b.figure("2 latency", f"event -> sink {p} at {pct}% of max ({rate}/s over {k} registration(s))",
+                             frl.get(p), "ms", lat[p], "loadgen -> sink, same rate and triggers", better="lower",
+                             skipped=None if available else FEED_MISSING, digits=2, note=note)
         if not available:
             b.log(f"  feedrouter: webhook {FEED_MISSING}")
     finally:
+        if server is not None:
+            server.terminate()
         sink.terminate()
 
 
@@ -507,8 +521,9 @@ def _alarm_block(b, label, prefix, count, period_s, window_s, keep=False):
             return block, kept
         return block, None
     finally:
+        # Not measured here (the restart scenario measures shutdown): a short grace, then SIGKILL.
         if server is not None:
-            server.terminate()
+            server.terminate(timeout=15)
         if sink is not None:
             sink.terminate()
 
@@ -602,7 +617,7 @@ def restart(b):
                  100.0 * result["matched"] / max(1, result["expected"]), "%", 100.0, "every occurrence due")
         b.figure(sc, f"SIGTERM -> exit with {count} registrations", stop_s, "s", empty_stop_s,
                  "SIGTERM -> exit with an empty store", better="lower", digits=3)
-        server.terminate(timeout=120)
+        server.terminate(timeout=15)  # not measured: the first shutdown was
     finally:
         sink.terminate()
 

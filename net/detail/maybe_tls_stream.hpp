@@ -20,7 +20,7 @@ namespace feedrouter {
 class maybe_tls_stream {
 public:
   using tcp_layer = boost::beast::tcp_stream;
-  using tls_layer = boost::beast::ssl_stream<tcp_layer&>; // (flat_stream inside: one TLS record per HTTP write)
+  using tls_layer = boost::beast::ssl_stream<tcp_layer&>; // its flat_stream merges each buffer sequence into one record
   using executor_type = tcp_layer::executor_type;
 
   /// Constructs a plain stream; `arg` is what tcp_stream takes: an executor, or a connected socket.

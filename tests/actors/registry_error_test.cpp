@@ -88,7 +88,7 @@ TEST_CASE_METHOD(actor_fixture, "create with invalid parameters answers 400 nami
 
 TEST_CASE_METHOD(actor_fixture, "create of an unknown feed kind answers 400 naming the feed", "[registry]") {
   auto registry = spawn_registry();
-  auto reply = api(registry, command(api_op::create, t1, owner_key, R"({"seconds": 1})", "webhook"));
+  auto reply = api(registry, command(api_op::create, t1, owner_key, R"({"seconds": 1})", "carrier-pigeon"));
   CHECK(reply.status == 400);
   CHECK(json_string_at(reply.body, "field") == "feed");
   CHECK(journal->attempts == 0);

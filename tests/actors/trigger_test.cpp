@@ -180,7 +180,8 @@ TEST_CASE_METHOD(actor_fixture, "a one-shot alarm with deleteAfterFire asks the 
 }
 
 TEST_CASE_METHOD(actor_fixture, "a failed fire is counted and the next occurrence still fires", "[trigger][firer]") {
-  auto t = start(*this, every1, R"({"seconds": 1})");
+  // With one attempt per fire a failure is final at once (retries are covered in the delivery tests).
+  auto t = start(*this, every1, R"({"seconds": 1, "retryAttempts": 1})");
   advance(1s);
   REQUIRE(client->calls().size() == 1);
   client->answer(0, 500, R"({"error":"internal"})");
@@ -197,11 +198,18 @@ TEST_CASE_METHOD(actor_fixture, "a failed fire is counted and the next occurrenc
   CHECK(snap.status.failures == 2);
   CHECK(snap.status.fires == 1);
   CHECK(snap.status.last_fired == at(3s));
+  CHECK(snap.status.dead_letters == 2);
   CHECK(t.registry_log->exits.empty());
   auto stored = stored_statuses(*journal, every1);
   REQUIRE_FALSE(stored.empty());
   CHECK(stored.back().failures == 2);
   CHECK(stored.back().fires == 1);
+  auto letters = journal->dead_letters(every1);
+  REQUIRE(letters.size() == 2);
+  CHECK(letters[0].status_code == 500);
+  CHECK(letters[0].error == R"(HTTP 500: {"error":"internal"})");
+  CHECK(letters[1].status_code == 0);
+  CHECK(letters[1].error == "timeout");
 }
 
 TEST_CASE_METHOD(actor_fixture, "a trigger updated in place keeps its counters and its position in the schedule",

@@ -8,6 +8,7 @@
 #include "core/auth.hpp"
 #include "core/log.hpp"
 #include "core/url.hpp"
+#include "core/webhook_signature.hpp"
 
 namespace feedrouter::test {
 
@@ -57,6 +58,42 @@ registration_record make_record(const trigger_ref& trigger, std::string_view par
   record.status.date_changed = now;
   record.status.triggers_left = config.alarm->max_triggers;
   return record;
+}
+
+feed_config webhook_config(std::string_view params_json, sys_ms now, const trigger_ref& trigger) {
+  auto config = make_feed_config("webhook", params(params_json), now, validation_time::request, trigger.key());
+  if (!config)
+    throw std::invalid_argument("test webhook params are invalid: " + config.error().field + ": "
+                                + config.error().message);
+  return std::move(*config);
+}
+
+registration_record make_webhook_record(const trigger_ref& trigger, const std::string& hook_id,
+                                        std::string_view params_json, sys_ms now, const std::string& auth_key) {
+  auto members = params(params_json);
+  members.emplace_back("hookId", "\"" + hook_id + "\"");
+  members.emplace_back("secret", "\"" + test_secret + "\"");
+  auto config = webhook_config(to_json_object(members), now, trigger);
+  registration_record record;
+  record.trigger = trigger;
+  record.feed = "webhook";
+  record.params_json = to_json_object(config.params);
+  record.auth_key = auth_key;
+  record.auth_hash = sha256_hex(auth_key);
+  record.created = now;
+  record.status.date_changed = now;
+  return record;
+}
+
+api_command hook_command(const std::string& hook_id, std::string body, const std::string& secret,
+                         http_fields fields) {
+  api_command cmd;
+  cmd.op = api_op::hook;
+  cmd.hook_id = hook_id;
+  fields.emplace_back("X-Hub-Signature-256", sign_hmac_sha256(secret, body));
+  cmd.fields = std::move(fields);
+  cmd.body = std::move(body);
+  return cmd;
 }
 
 api_command command(api_op op, const trigger_ref& trigger, const std::string& auth_key, std::string_view params_json,
@@ -124,6 +161,7 @@ actor_fixture::actor_fixture()
   sys.await_actors_before_shutdown(false);
   client = std::make_shared<fake_http_client>([this] { return now(); });
   journal = std::make_shared<store_journal>();
+  journal->clock = [this] { return now(); };
   store = spawn_store_actor(sys, std::make_unique<fake_store>(journal), store_thread::scheduler);
   stats = std::make_shared<metrics>();
   env = std::make_shared<trigger_env>();
@@ -137,6 +175,14 @@ actor_fixture::actor_fixture()
   env->restarts.window = 60s;
   env->restarts.first_delay = 100ms;
   env->restarts.max_delay = 1s;
+  // The delivery defaults of ARCHITECTURE.md section 5, spelled out so that tests can rely on them.
+  env->retries.first_delay = 500ms;
+  env->retries.factor = 2.0;
+  env->retries.max_delay = 60s;
+  env->retries.max_attempts = 10;
+  env->retries.max_age = 1h;
+  env->random = [this] { return random_value; };
+  env->public_url = test_public_url;
   run();
 }
 

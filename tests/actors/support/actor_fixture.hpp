@@ -40,6 +40,19 @@ inline const std::string owner_authorization = "Basic dXNlcjpwYXNz";
 /// Another caller's authKey.
 inline const std::string other_key = "intruder:secret";
 
+/// The base of hook URLs in tests.
+inline const std::string test_public_url = "https://feeds.test";
+
+/// The jitter source's value unless a test sets another: full jitter then yields half the ceiling, rounded down
+/// (250 ms after a first failure with the default 500 ms first delay, 500 ms after the second, ...).
+inline constexpr std::uint64_t half_random = std::uint64_t{1} << 63;
+
+/// A value of the jitter source that makes full jitter yield the whole ceiling.
+inline constexpr std::uint64_t max_random = ~std::uint64_t{0};
+
+/// A webhook secret for tests (webhook secrets need at least 16 characters).
+inline const std::string test_secret = "0123456789abcdef-test-secret";
+
 /// Returns where the simulated wall clock starts: 2026-01-01T00:00:00Z.
 sys_ms test_epoch();
 
@@ -55,6 +68,20 @@ feed_config alarm_config(std::string_view params_json, sys_ms now, const trigger
 /// Returns a freshly created, active registration of `trigger` as CREATE stores it.
 registration_record make_record(const trigger_ref& trigger, std::string_view params_json, sys_ms now,
                                 const std::string& auth_key = owner_key);
+
+/// Returns the validated webhook config of `params_json` (which must carry hookId and secret) for `trigger`.
+feed_config webhook_config(std::string_view params_json, sys_ms now, const trigger_ref& trigger);
+
+/// Returns a freshly created, active webhook registration of `trigger` with hook id `hook_id`, secret test_secret and
+/// the other parameters in `params_json`, as CREATE stores it.
+registration_record make_webhook_record(const trigger_ref& trigger, const std::string& hook_id,
+                                        std::string_view params_json, sys_ms now,
+                                        const std::string& auth_key = owner_key);
+
+/// Returns a webhook request for `hook_id` as the control API passes it on, signed with `secret` (hmac-sha256 in
+/// X-Hub-Signature-256) and carrying the extra headers `fields`.
+api_command hook_command(const std::string& hook_id, std::string body, const std::string& secret = test_secret,
+                         http_fields fields = {});
 
 /// Returns a lifecycle request as the control API would pass it on.
 api_command command(api_op op, const trigger_ref& trigger, const std::string& auth_key = owner_key,
@@ -121,7 +148,9 @@ public:
   store_journal_ptr journal;
   store_actor store;
   std::shared_ptr<metrics> stats;
-  /// The environment of triggers; tests may change it (spawn_source, restarts) before spawning triggers.
+  /// What env->random returns; tests may change it at any time.
+  std::uint64_t random_value = half_random;
+  /// The environment of triggers; tests may change it (spawn_source, restarts, retries) before spawning triggers.
   std::shared_ptr<trigger_env> env;
 
   // -- time -----------------------------------------------------------------------

@@ -4,11 +4,10 @@
 
 namespace feedrouter::test {
 
-namespace {
-
-client_result http_answer(int status, std::string body) {
+client_result http_answer(int status, std::string body, http_fields fields) {
   client_result result;
   result.response.status = status;
+  result.response.fields = std::move(fields);
   result.response.body = std::move(body);
   return result;
 }
@@ -19,32 +18,40 @@ client_result transport_error(std::string error) {
   return result;
 }
 
-} // namespace
-
 fake_http_client::fake_http_client(std::function<sys_ms()> now) : now_(std::move(now)) {
   // nop
 }
 
 void fake_http_client::send(client_request req, completion done) {
   calls_.push_back(call{std::move(req), now_(), std::move(done), false});
-  if (canned_)
+  if (responder_)
+    complete(calls_.back(), responder_(calls_.back().request, calls_.size() - 1));
+  else if (canned_)
     complete(calls_.back(), *canned_);
 }
 
-void fake_http_client::answer_all(int status, std::string body) {
-  canned_ = http_answer(status, std::move(body));
+void fake_http_client::answer_all(int status, std::string body, http_fields fields) {
+  responder_ = nullptr;
+  canned_ = http_answer(status, std::move(body), std::move(fields));
+}
+
+void fake_http_client::respond_with(std::function<client_result(const client_request&, std::size_t)> responder) {
+  canned_ = std::nullopt;
+  responder_ = std::move(responder);
 }
 
 void fake_http_client::fail_all(std::string error) {
+  responder_ = nullptr;
   canned_ = transport_error(std::move(error));
 }
 
 void fake_http_client::answer_none() {
+  responder_ = nullptr;
   canned_ = std::nullopt;
 }
 
-void fake_http_client::answer(std::size_t index, int status, std::string body) {
-  complete(calls_.at(index), http_answer(status, std::move(body)));
+void fake_http_client::answer(std::size_t index, int status, std::string body, http_fields fields) {
+  complete(calls_.at(index), http_answer(status, std::move(body), std::move(fields)));
 }
 
 void fake_http_client::fail(std::size_t index, std::string error) {
@@ -55,6 +62,13 @@ std::vector<sys_ms> fake_http_client::sent_times() const {
   std::vector<sys_ms> result;
   for (const auto& x : calls_)
     result.push_back(x.sent);
+  return result;
+}
+
+std::vector<std::string> fake_http_client::bodies() const {
+  std::vector<std::string> result;
+  for (const auto& x : calls_)
+    result.push_back(x.request.message.body);
   return result;
 }
 

@@ -33,8 +33,11 @@ public:
 
   // -- canned answers ---------------------------------------------------------
 
-  /// Answers every later request at once with HTTP `status` and `body`.
-  void answer_all(int status, std::string body = {});
+  /// Answers every later request at once with HTTP `status`, `body` and the response headers `fields`.
+  void answer_all(int status, std::string body = {}, http_fields fields = {});
+
+  /// Answers every later request at once with what `responder` returns for it; it sees the request and its index.
+  void respond_with(std::function<client_result(const client_request&, std::size_t index)> responder);
 
   /// Fails every later request at once with the transport error `error`.
   void fail_all(std::string error);
@@ -44,8 +47,8 @@ public:
 
   // -- explicit answers -------------------------------------------------------
 
-  /// Completes request number `index` with HTTP `status` and `body`.
-  void answer(std::size_t index, int status, std::string body = {});
+  /// Completes request number `index` with HTTP `status`, `body` and the response headers `fields`.
+  void answer(std::size_t index, int status, std::string body = {}, http_fields fields = {});
 
   /// Completes request number `index` with the transport error `error`.
   void fail(std::size_t index, std::string error);
@@ -62,12 +65,22 @@ public:
   /// Returns how many requests still wait for an answer.
   std::size_t unanswered() const;
 
+  /// Returns the bodies of the requests, in the order they were sent.
+  std::vector<std::string> bodies() const;
+
 private:
   void complete(call& x, client_result result);
 
   std::function<sys_ms()> now_;
   std::vector<call> calls_;
   std::optional<client_result> canned_;
+  std::function<client_result(const client_request&, std::size_t)> responder_;
 };
+
+/// Returns an HTTP answer as the client would deliver it.
+client_result http_answer(int status, std::string body = {}, http_fields fields = {});
+
+/// Returns a transport error as the client would deliver it.
+client_result transport_error(std::string error);
 
 } // namespace feedrouter::test

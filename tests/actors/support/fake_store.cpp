@@ -25,6 +25,22 @@ std::size_t store_journal::count(store_op::kind kind) const {
   return result;
 }
 
+std::vector<std::uint64_t> store_journal::pending_seqs(const trigger_ref& trigger) const {
+  std::vector<std::uint64_t> result;
+  if (auto i = pending.find(trigger.key()); i != pending.end())
+    for (const auto& [seq, event] : i->second)
+      result.push_back(seq);
+  return result;
+}
+
+std::vector<dead_letter> store_journal::dead_letters(const trigger_ref& trigger) const {
+  std::vector<dead_letter> result;
+  if (auto i = dead.find(trigger.key()); i != dead.end())
+    for (const auto& [seq, letter] : i->second)
+      result.push_back(letter);
+  return result;
+}
+
 fake_store::fake_store(store_journal_ptr journal) : journal_(std::move(journal)) {
   // nop
 }
@@ -33,11 +49,46 @@ std::vector<registration_record> fake_store::load_all() {
   return journal_->stored;
 }
 
+std::vector<dead_letter> fake_store::load_dead_letters(const trigger_ref& trigger, std::size_t limit) {
+  auto all = journal_->dead_letters(trigger);
+  if (all.size() > limit)
+    all.resize(limit);
+  return all;
+}
+
 std::optional<std::string> fake_store::commit(const std::vector<store_op>& ops) {
   ++journal_->attempts;
   if (journal_->failure)
     return journal_->failure;
+  for (const auto& op : ops) {
+    auto key = op.record.trigger.key();
+    switch (op.op) {
+      case store_op::kind::put_registration:
+      case store_op::kind::put_status:
+        break;
+      case store_op::kind::erase:
+        journal_->pending.erase(key);
+        journal_->dead.erase(key);
+        break;
+      case store_op::kind::put_event:
+        journal_->pending[key][op.event.seq] = op.event;
+        break;
+      case store_op::kind::erase_event:
+        if (auto i = journal_->pending.find(key); i != journal_->pending.end())
+          i->second.erase(op.event.seq);
+        break;
+      case store_op::kind::put_dead_letter:
+        journal_->dead[key][op.letter.event.seq] = op.letter;
+        break;
+      case store_op::kind::erase_dead_letter:
+        if (auto i = journal_->dead.find(key); i != journal_->dead.end())
+          i->second.erase(op.letter.event.seq);
+        break;
+    }
+  }
   journal_->commits.push_back(ops);
+  if (journal_->clock)
+    journal_->commit_times.push_back(journal_->clock());
   return std::nullopt;
 }
 

@@ -1,11 +1,15 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "core/time_format.hpp"
 #include "core/trigger_ref.hpp"
 #include "store/store.hpp"
 
@@ -15,12 +19,23 @@ namespace feedrouter::test {
 struct store_journal {
   /// The committed transactions, in order; a failed commit adds nothing.
   std::vector<std::vector<store_op>> commits;
+  /// The simulated wall-clock time of each committed transaction (when `clock` is set), parallel to `commits`.
+  std::vector<sys_ms> commit_times;
   /// Every call of commit(), failed ones included.
   std::size_t attempts = 0;
   /// While set, each commit fails with this text and applies nothing.
   std::optional<std::string> failure;
   /// What load_all() returns.
   std::vector<registration_record> stored;
+  /// Tells the time of a commit; unset leaves commit_times empty.
+  std::function<sys_ms()> clock;
+
+  // -- the stored events, as the committed operations left them ------------------
+
+  /// Registration key -> seq -> pending event.
+  std::map<std::string, std::map<std::uint64_t, stored_event>> pending;
+  /// Registration key -> seq -> dead letter.
+  std::map<std::string, std::map<std::uint64_t, dead_letter>> dead;
 
   /// Returns every committed operation in commit order.
   std::vector<store_op> ops() const;
@@ -30,17 +45,26 @@ struct store_journal {
 
   /// Returns how many committed operations are of kind `kind`.
   std::size_t count(store_op::kind kind) const;
+
+  /// Returns the seqs of the pending events of `trigger`, in seq order.
+  std::vector<std::uint64_t> pending_seqs(const trigger_ref& trigger) const;
+
+  /// Returns the dead letters of `trigger`, in seq order.
+  std::vector<dead_letter> dead_letters(const trigger_ref& trigger) const;
 };
 
 using store_journal_ptr = std::shared_ptr<store_journal>;
 
-/// An in-memory store that records what it is asked to commit.
+/// An in-memory store that records what it is asked to commit and applies the event and dead-letter operations to
+/// the journal's model of the stored events. Registrations themselves are only recorded: put_event and
+/// put_dead_letter are applied whether or not the registration was put before.
 class fake_store : public store {
 public:
   explicit fake_store(store_journal_ptr journal);
 
   // store
   std::vector<registration_record> load_all() override;
+  std::vector<dead_letter> load_dead_letters(const trigger_ref& trigger, std::size_t limit) override;
   std::optional<std::string> commit(const std::vector<store_op>& ops) override;
 
 private:

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include "core/registration.hpp"
+#include "core/retry_policy.hpp"
 #include "core/time_format.hpp"
 
 // Shows times in failure messages with their milliseconds, which Catch's own time_point printer leaves out.
@@ -52,6 +53,25 @@ struct StringMaker<feedrouter::reason_kind> {
   static std::string convert(feedrouter::reason_kind x) {
     auto text = feedrouter::to_string(x);
     return text.empty() ? std::string{"none"} : std::string{text};
+  }
+};
+
+template <>
+struct StringMaker<feedrouter::fire_verdict> {
+  static std::string convert(feedrouter::fire_verdict x) {
+    switch (x) {
+      case feedrouter::fire_verdict::fired:
+        return "fired";
+      case feedrouter::fire_verdict::retry:
+        return "retry";
+      case feedrouter::fire_verdict::disable:
+        return "disable";
+      case feedrouter::fire_verdict::too_large:
+        return "too_large";
+      case feedrouter::fire_verdict::dead:
+        return "dead";
+    }
+    return "fire_verdict(" + std::to_string(static_cast<int>(x)) + ")";
   }
 };
 

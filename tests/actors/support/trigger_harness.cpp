@@ -1,5 +1,7 @@
 #include "trigger_harness.hpp"
 
+#include "actors/atoms.hpp"
+
 namespace feedrouter::test {
 
 trigger_harness start_trigger(actor_fixture& f, registration_record record, std::optional<feed_config> config) {
@@ -8,6 +10,24 @@ trigger_harness start_trigger(actor_fixture& f, registration_record record, std:
     return spawn_trigger(self, env, record, config);
   });
   return {log, log->child};
+}
+
+trigger_harness start_webhook_trigger(actor_fixture& f, const trigger_ref& trigger, std::string_view params_json) {
+  auto record = make_webhook_record(trigger, "hook-1", params_json, f.now());
+  auto config = webhook_config(record.params_json, f.now(), trigger);
+  return start_trigger(f, std::move(record), std::move(config));
+}
+
+api_reply post_event(actor_fixture& f, const caf::actor& trigger, std::string body, http_fields fields) {
+  return f.call<api_reply>(trigger, hook_atom::value, hook_command("hook-1", std::move(body), test_secret,
+                                                                   std::move(fields)));
+}
+
+std::string batch_of(const std::vector<std::string>& bodies) {
+  std::string result = R"({"events":[)";
+  for (std::size_t i = 0; i < bodies.size(); ++i)
+    result += (i == 0 ? "" : ",") + bodies[i];
+  return result + "]}";
 }
 
 std::vector<registration_status> stored_statuses(const store_journal& journal, const trigger_ref& trigger) {
