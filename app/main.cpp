@@ -169,6 +169,7 @@ int run(const options& opts, const sigset_t& signals) {
   wait_for_fires_in_flight(*stats, opts.shutdown_grace);
   self->send_exit(registry, caf::exit_reason::user_shutdown);
   self->request(store, caf::infinite, flush_atom::value).receive([](commit_atom) {}, [](caf::error&) {});
+  arm_exit_watchdog(opts.shutdown_grace);
   self->send_exit(store, caf::exit_reason::user_shutdown);
   if (reg_cfg.controller)
     self->send_exit(*reg_cfg.controller, caf::exit_reason::user_shutdown);

@@ -1,5 +1,6 @@
 #include "app/shutdown.hpp"
 
+#include <cstdlib>
 #include <thread>
 
 #include "core/log.hpp"
@@ -24,6 +25,14 @@ bool wait_for_fires_in_flight(const metrics& stats, std::chrono::milliseconds gr
     std::this_thread::sleep_for(poll_interval);
   }
   return true;
+}
+
+void arm_exit_watchdog(std::chrono::milliseconds grace) {
+  std::thread{[grace] {
+    std::this_thread::sleep_for(grace);
+    log(log_level::warn, "actors did not stop within ", grace.count(), " ms after the store was flushed; exiting");
+    std::_Exit(0);
+  }}.detach();
 }
 
 } // namespace feedrouter

@@ -10,4 +10,9 @@ namespace feedrouter {
 /// Used on SIGTERM after the API stopped accepting, so that fires already sent are answered and counted.
 bool wait_for_fires_in_flight(const metrics& stats, std::chrono::milliseconds grace);
 
+/// Ends the process with exit code 0 if it has not ended `grace` after this call. Armed once the store is flushed:
+/// everything is durable by then, so a shutdown that hangs on an actor that does not stop must not hang the
+/// operator's SIGTERM (or a service manager's stop) for ever.
+void arm_exit_watchdog(std::chrono::milliseconds grace);
+
 } // namespace feedrouter
