@@ -74,6 +74,8 @@ struct trigger_state {
   bool batch_due = false;     ///< the window of the partial batch at the queue's front has passed
   /// The schedule ended: what is queued still goes out, then the firer is released.
   bool draining = false;
+  std::int64_t source_errors = 0; ///< failed attempts of the source (polls), shown in status
+  std::string source_error;       ///< the last one's error; cleared when the source works again
 
   static inline const char* name = "trigger";
 };
@@ -89,7 +91,12 @@ std::size_t buffered(const trigger_state& st) {
 
 trigger_snapshot snapshot(trigger_pointer self) {
   auto& st = self->state;
-  live_status live{st.next_fire, static_cast<std::int64_t>(buffered(st)), st.backing_off, {}};
+  live_status live;
+  live.next_fire = st.next_fire;
+  live.pending_events = static_cast<std::int64_t>(buffered(st));
+  live.retrying = st.backing_off;
+  live.source_errors = st.source_errors;
+  live.source_error = st.source_error;
   if (st.config && st.config->webhook)
     live.hook_url = st.env->public_url + "/v1/hooks/" + st.config->webhook->hook_id;
   return {st.record.status, std::move(live)};
@@ -742,6 +749,23 @@ caf::behavior trigger_impl(trigger_pointer self, caf::actor registry, trigger_en
     },
     [self](items_atom, std::vector<std::string>& bodies, std::string& checkpoint) {
       return on_source_items(self, bodies, checkpoint);
+    },
+    [self](disable_atom, int status_code, std::string& message) {
+      auto& st = self->state;
+      // A source released earlier may still have this in the mailbox: only the running one speaks for the registration.
+      if (st.record.status.state != registration_state::active || !st.source
+          || self->current_sender() != st.source.address())
+        return;
+      log(log_level::warn, "disabling ", st.record.trigger.qualified(), ": ", message);
+      disable(self, status_code, std::move(message));
+    },
+    [self](source_status_atom, std::string& error) {
+      auto& st = self->state;
+      if (!st.source || self->current_sender() != st.source.address())
+        return;
+      if (!error.empty())
+        ++st.source_errors;
+      st.source_error = std::move(error);
     },
     [self](ended_atom) {
       if (self->state.record.status.state == registration_state::active)

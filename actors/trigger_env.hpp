@@ -52,7 +52,8 @@ struct trigger_env {
 
 using trigger_env_ptr = std::shared_ptr<const trigger_env>;
 
-/// Returns the spawner that starts the source of each feed kind this build serves.
-source_spawner default_source_spawner(std::function<sys_ms()> now);
+/// Returns the spawner that starts the source of each feed kind this build serves; sources that fetch (poll) send
+/// their requests through `client`.
+source_spawner default_source_spawner(std::function<sys_ms()> now, http_client_ptr client);
 
 } // namespace feedrouter

@@ -52,8 +52,13 @@ void write_status(json_writer& out, const registration_record& record, const liv
   if (st.triggers_left)
     out.key("triggersLeft").value(*st.triggers_left);
   write_time(out, "nextFire", live.next_fire);
-  if (!st.checkpoint.empty())
+  // A poll's checkpoint is its set of seen ids: large, and of no use to a reader.
+  if (!st.checkpoint.empty() && record.feed != "poll")
     out.key("checkpoint").value(st.checkpoint);
+  if (live.source_errors > 0)
+    out.key("sourceErrors").value(live.source_errors);
+  if (!live.source_error.empty())
+    out.key("lastSourceError").value(live.source_error);
   if (!live.hook_url.empty())
     out.key("hookUrl").value(live.hook_url);
   out.end_object();

@@ -15,10 +15,12 @@ struct live_status {
   std::int64_t pending_events = 0; ///< events accepted and not yet fired or dead-lettered
   bool retrying = false;           ///< the controller did not take the last fire; it is being retried
   std::string hook_url;            ///< webhooks: where senders POST
+  std::int64_t source_errors = 0;  ///< failed attempts of the source (polls) since the registration started
+  std::string source_error;        ///< the last one's error; empty once the source works again
 };
 
 /// Parameters never shown after CREATE: credentials the owner gave or the provider generated.
-inline constexpr std::string_view redacted_params[] = {"secret", "password"};
+inline constexpr std::string_view redacted_params[] = {"secret", "password", "headers"};
 
 /// Renders the API view of a registration: {"config": {...}, "status": {...}}. Never includes the authKey.
 std::string render_registration(const registration_record& record, const live_status& live);

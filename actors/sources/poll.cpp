@@ -106,7 +106,7 @@ void on_committed(poll_pointer self, poll_state next, bool complete) {
   on_success(self);
 }
 
-/// Hands the new items of the document to the parent, in steps of items_per_commit, and takes each step's state
+/// Hands the new items of the document to the parent, at most commit_limit per request, and takes each step's state
 /// only once the parent has stored it.
 void take_document(poll_pointer self) {
   auto& st = self->state;

@@ -1,4 +1,4 @@
-#include "actors/sources/source_spawner.hpp"
+#include "actors/trigger_env.hpp"
 
 #include <caf/actor.hpp>
 
@@ -6,10 +6,6 @@
 #include "actors/sources/poll.hpp"
 
 namespace feedrouter {
-
-source_spawner default_source_spawner(std::function<sys_ms()> now) {
-  return default_source_spawner(std::move(now), nullptr);
-}
 
 source_spawner default_source_spawner(std::function<sys_ms()> now, http_client_ptr client) {
   return [now = std::move(now), client = std::move(client)](caf::local_actor* trigger,

@@ -205,6 +205,14 @@ TEST_CASE_METHOD(actor_fixture, "after maxTriggers the queued fires still go out
   CHECK(client->calls()[1].sent == at(2s));
   client->answer(1, 503);
   advance(250ms, 10ms);
+  {
+    auto dbg = snapshot(t.trigger);
+    INFO("exits " << t.registry_log->exits.size() << " msgs " << t.registry_log->messages.size() << " retrying "
+                  << dbg.live.retrying << " pending " << dbg.live.pending_events << " fires " << dbg.status.fires);
+    for (auto& m : t.registry_log->messages)
+      INFO(caf::to_string(m));
+    CHECK(false);
+  }
   REQUIRE(client->calls().size() == 3); // and is retried like any other
   client->answer(2, 200);
   run();

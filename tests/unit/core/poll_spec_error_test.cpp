@@ -79,18 +79,21 @@ TEST_CASE("pointers that are not RFC 6901 pointers name their field", "[poll_spe
 }
 
 TEST_CASE("headers must be an object of safe header names to strings", "[poll_spec]") {
-  check_rejected("headers", {
-                              R"({"url": "http://127.0.0.1/", "intervalSeconds": 5, "headers": ["a"]})",
-                              R"({"url": "http://127.0.0.1/", "intervalSeconds": 5, "headers": "not json"})",
-                              R"({"url": "http://127.0.0.1/", "intervalSeconds": 5, "headers": {"X-A": 1}})",
-                              R"({"url": "http://127.0.0.1/", "intervalSeconds": 5, "headers": {"Bad Name": "v"}})",
-                              R"({"url": "http://127.0.0.1/", "intervalSeconds": 5, "headers": {"": "v"}})",
-                              R"({"url": "http://127.0.0.1/", "intervalSeconds": 5, "headers": {"X-A": "a\r\nX-B: b"}})",
-                              R"({"url": "http://127.0.0.1/", "intervalSeconds": 5, "headers": {"X-A": "a\u0000"}})",
-                              R"({"url": "http://127.0.0.1/", "intervalSeconds": 5, "headers": {"If-None-Match": "x"}})",
-                              R"({"url": "http://127.0.0.1/", "intervalSeconds": 5, "headers": {"content-length": "1"}})",
-                              R"({"url": "http://127.0.0.1/", "intervalSeconds": 5, "headers": {"X-A": "1", "X-A": "2"}})",
-                            });
+  for (std::string_view headers : {
+         R"(["a"])",
+         R"("not json")",
+         R"({"X-A": 1})",
+         R"({"Bad Name": "v"})",
+         R"({"": "v"})",
+         R"({"X-A": "a\r\nX-B: b"})",
+         R"({"X-A": "a\u0000"})",
+         R"({"If-None-Match": "x"})",
+         R"({"content-length": "1"})",
+         R"({"X-A": "1", "X-A": "2"})",
+       }) {
+    auto json = R"({"url": "http://127.0.0.1/", "intervalSeconds": 5, "headers": )" + std::string{headers} + "}";
+    check_rejected("headers", {json});
+  }
 }
 
 TEST_CASE("a header value longer than 8192 characters is refused", "[poll_spec]") {
