@@ -578,7 +578,8 @@ caf::result<api_reply> on_hook(trigger_pointer self, api_command& call) {
   }
   if (buffered(st) >= st.env->max_buffered_events)
     return hook_error(429, "too many events are waiting for the controller; retry later");
-  auto event = new_event(self, webhook_payload(call.body, event_value, !spec.event_header.empty()), true, {});
+  auto payload = webhook_payload(call.body, event_value, !spec.event_header.empty());
+  auto event = new_event(self, merge_object_defaults(payload, st.config->fire_body), true, {});
   store_op op;
   op.op = store_op::kind::put_event;
   op.record.trigger = st.record.trigger;

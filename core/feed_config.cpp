@@ -43,6 +43,10 @@ outcome<feed_config> make_feed_config(std::string_view feed, json_members params
   feed_config config;
   config.feed = std::string{feed};
   config.delivery = *delivery;
+  auto body = make_fire_body(params);
+  if (!body)
+    return body.error();
+  config.fire_body = std::move(*body);
   if (feed == webhook_feed) {
     auto webhook = parse_webhook_spec(params);
     if (!webhook)
@@ -51,10 +55,6 @@ outcome<feed_config> make_feed_config(std::string_view feed, json_members params
     config.params = std::move(params);
     return config;
   }
-  auto body = make_fire_body(params);
-  if (!body)
-    return body.error();
-  config.fire_body = std::move(*body);
   if (feed == poll_feed) {
     auto poll = parse_poll_spec(params);
     if (!poll)

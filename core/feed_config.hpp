@@ -17,7 +17,9 @@ namespace feedrouter {
 struct feed_config {
   std::string feed;
   json_members params;
-  std::string fire_body; ///< `trigger_payload` as an object, or {}: an alarm's fire; merged into each poll item
+  /// `trigger_payload` as a JSON object ({} without one): an alarm's fire body, and merged into every event of the
+  /// other feeds (the event's own members win).
+  std::string fire_body;
   delivery_spec delivery;
   std::optional<alarm_spec> alarm;     ///< set for feed "alarm"
   std::optional<webhook_spec> webhook; ///< set for feed "webhook"

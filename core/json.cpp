@@ -68,6 +68,22 @@ json_members merge_members(json_members base, const json_members& changes) {
   return base;
 }
 
+std::string merge_object_defaults(std::string_view object, std::string_view defaults) {
+  auto own = parse_json_object(object, "object");
+  auto extra = parse_json_object(defaults, "defaults");
+  json_writer out;
+  out.begin_object();
+  if (own)
+    for (const auto& [name, raw] : *own)
+      out.key(name).raw(raw);
+  if (extra)
+    for (const auto& [name, raw] : *extra)
+      if (!own || find_member(*own, name) == nullptr)
+        out.key(name).raw(raw);
+  out.end_object();
+  return out.take();
+}
+
 json_members without_members(json_members members, const std::vector<std::string_view>& names) {
   auto listed = [&](const auto& member) {
     return std::find(names.begin(), names.end(), member.first) != names.end();

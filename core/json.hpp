@@ -27,6 +27,10 @@ const std::string* find_member(const json_members& members, std::string_view nam
 /// Returns `base` with each member of `changes` replacing the one of the same name or appended.
 json_members merge_members(json_members base, const json_members& changes);
 
+/// Returns the JSON object `object` with each member of the JSON object `defaults` added that it does not have: how
+/// `trigger_payload` is merged into an event's payload (the event's own members win). Malformed input is taken as {}.
+std::string merge_object_defaults(std::string_view object, std::string_view defaults);
+
 /// Returns `members` without the members named in `names`.
 json_members without_members(json_members members, const std::vector<std::string_view>& names);
 

@@ -226,22 +226,13 @@ poll_state apply_poll_step(poll_state state, const poll_step& step) {
 }
 
 std::string poll_event_body(std::string_view item_json, std::string_view fire_body) {
+  if (json_is_object(item_json))
+    return merge_object_defaults(item_json, fire_body);
   json_members payload;
   if (auto members = parse_json_object(fire_body, "trigger_payload"))
     payload = std::move(*members);
   json_writer out;
   out.begin_object();
-  if (json_is_object(item_json)) {
-    if (auto item = parse_json_object(item_json, "item")) {
-      for (const auto& [name, raw] : payload)
-        if (find_member(*item, name) == nullptr)
-          out.key(name).raw(raw);
-      for (const auto& [name, raw] : *item)
-        out.key(name).raw(raw);
-      out.end_object();
-      return out.take();
-    }
-  }
   for (const auto& [name, raw] : payload)
     if (name != "item")
       out.key(name).raw(raw);

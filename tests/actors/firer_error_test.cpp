@@ -23,6 +23,7 @@ TEST_CASE_METHOD(actor_fixture, "a firer gives up after max_attempts with the la
   auto log = std::make_shared<parent_log>();
   auto firer = spawn_firer_under(*this, log, t1, retries);
   fire(firer, 9, "{}", now());
+  run();
   advance(1min, 10ms);
   CHECK(client->sent_times() == std::vector<sys_ms>{at(0ms), at(250ms), at(750ms)});
   CHECK(backoff_reports(*log).size() == 2);
@@ -45,6 +46,7 @@ TEST_CASE_METHOD(actor_fixture, "a firer whose last attempt got no response repo
   fire(firer, 1, "{}", now());
   run();
   client->answer(0, 500, "oops");
+  run();
   advance(250ms, 10ms);
   REQUIRE(client->calls().size() == 2);
   client->fail(1, "read: Connection reset by peer");
@@ -67,6 +69,7 @@ TEST_CASE_METHOD(actor_fixture, "a firer gives up once the next retry would be l
   auto firer = spawn_firer_under(*this, log, t1, retries);
   SECTION("counted from the unit's oldest event") {
     fire(firer, 1, "{}", now());
+    run();
     advance(1min, 10ms);
     // Back-offs of 250, 500 and 1000 ms; the fourth (2000 ms at +1.75 s) would end after +2 s.
     CHECK(client->sent_times() == std::vector<sys_ms>{at(0ms), at(250ms), at(750ms), at(1750ms)});
@@ -79,6 +82,7 @@ TEST_CASE_METHOD(actor_fixture, "a firer gives up once the next retry would be l
   SECTION("an event that arrived long ago is not retried at all") {
     advance(1900ms);
     fire(firer, 1, "{}", at(0ms));
+    run();
     advance(1min, 10ms);
     CHECK(client->sent_times() == std::vector<sys_ms>{at(1900ms)});
     auto reports = fired_reports(*log);

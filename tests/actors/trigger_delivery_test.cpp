@@ -99,6 +99,27 @@ TEST_CASE_METHOD(actor_fixture, "a trigger retries a fire the controller cannot 
   CHECK(snap.status.dead_letters == 0);
 }
 
+TEST_CASE_METHOD(actor_fixture, "a stored event whose fire was in flight when the registration was paused and that "
+                                "the controller accepted is not fired again after the resume",
+                 "[trigger][webhook][delivery][!mayfail]") {
+  // BUG (actors/trigger.cpp, stop_children / recall_events): pausing releases the firer with its request in flight
+  // and puts the event back at the front of the queue; the controller's 202 never reaches the trigger, so the event
+  // is fired a second time after the resume and its first fire is not counted.
+  auto t = start_webhook_trigger(*this, hook1);
+  REQUIRE(post_event(*this, t.trigger, event_body(1)).status == 202);
+  REQUIRE(client->calls().size() == 1);
+  call<trigger_snapshot>(t.trigger, pause_atom::value);
+  client->answer(0, 202);
+  run();
+  CHECK(snapshot(t.trigger).status.fires == 1);
+  client->answer_all(202);
+  call<trigger_snapshot>(t.trigger, resume_atom::value);
+  run();
+  CHECK(client->bodies() == std::vector<std::string>{event_body(1)});
+  CHECK(journal->pending_seqs(hook1).empty());
+  CHECK(snapshot(t.trigger).status.fires == 1);
+}
+
 // -- batching ---------------------------------------------------------------------------------
 
 TEST_CASE_METHOD(actor_fixture, "with batchSize 3 seven events are fired as batches of 3, 3 and, after the window, 1",
@@ -204,16 +225,10 @@ TEST_CASE_METHOD(actor_fixture, "after maxTriggers the queued fires still go out
   REQUIRE(client->calls().size() == 2); // draining: the last fire goes out after the registration was disabled
   CHECK(client->calls()[1].sent == at(2s));
   client->answer(1, 503);
+  run();
   advance(250ms, 10ms);
-  {
-    auto dbg = snapshot(t.trigger);
-    INFO("exits " << t.registry_log->exits.size() << " msgs " << t.registry_log->messages.size() << " retrying "
-                  << dbg.live.retrying << " pending " << dbg.live.pending_events << " fires " << dbg.status.fires);
-    for (auto& m : t.registry_log->messages)
-      INFO(caf::to_string(m));
-    CHECK(false);
-  }
   REQUIRE(client->calls().size() == 3); // and is retried like any other
+  CHECK(client->calls()[2].sent == at(2250ms));
   client->answer(2, 200);
   run();
   snap = snapshot(t.trigger);

@@ -41,6 +41,9 @@ source_spawner crashing_after(actor_fixture& f, spawn_times spawns, caf::timespa
       self->delayed_send(self, lifetime, tick_atom::value, std::int64_t{0});
       return {
         [](tick_atom, std::int64_t) { throw std::runtime_error("source exploded on a tick"); },
+        [](credit_atom, std::int64_t) {
+          // nop: every source takes credit, whether it needs it or not
+        },
       };
     });
   };

@@ -142,10 +142,9 @@ TEST_CASE("no READ of a webhook registration shows its secret", "[e2e][delivery]
   fr->stop_cleanly();
 }
 
-// ARCHITECTURE.md section 4: `trigger_payload` is merged into every fire of every feed kind; the poll feed merges it
-// into each item (the item's own members win). The webhook feed stores the registration's trigger_payload but
-// core/webhook_spec.cpp webhook_payload() and actors/trigger.cpp on_hook() never merge it.
-TEST_CASE("a webhook fire carries the trigger_payload members the event does not have", "[e2e][delivery][!mayfail]") {
+// ARCHITECTURE.md section 4: `trigger_payload` is merged into every fire of every feed kind (the event's own members
+// win).
+TEST_CASE("a webhook fire carries the trigger_payload members the event does not have", "[e2e][delivery]") {
   e2e_fixture fx;
   const trigger_ref trigger{"alice", "hook-with-defaults"};
   fx.controller().add_trigger(trigger, std::string{alice_key});

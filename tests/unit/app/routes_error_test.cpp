@@ -261,7 +261,7 @@ TEST_CASE("unknown actions under a trigger are 404 naming path", "[routes]") {
   }
 }
 
-TEST_CASE("a webhook id that no registration has is 404 naming hookId", "[routes]") {
-  answer(anonymous("POST", "/v1/hooks/abc123"), 404, "hookId");
-  answer(anonymous("GET", "/v1/hooks/abc123"), 404, "hookId");
+TEST_CASE("webhook ingress takes only POST", "[routes]") {
+  answer(anonymous("GET", "/v1/hooks/abc123"), 405, "method");
+  answer(anonymous("PUT", "/v1/hooks/abc123"), 405, "method");
 }

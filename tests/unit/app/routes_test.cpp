@@ -238,3 +238,17 @@ TEST_CASE("json_response sets the content type only when there is a body", "[rou
   CHECK(empty.field("Content-Type").empty());
   CHECK(empty.body.empty());
 }
+
+TEST_CASE("webhook ingress needs no Basic auth and carries the hook id headers and raw body", "[routes]") {
+  http_request req;
+  req.method = "POST";
+  req.target = "/v1/hooks/abc%2D123";
+  req.fields = {{"X-Hub-Signature-256", "sha256=00"}, {"Content-Type", "text/plain"}};
+  req.body = "not json";
+  auto cmd = command(req);
+  CHECK(cmd.op == api_op::hook);
+  CHECK(cmd.hook_id == "abc-123");
+  CHECK(cmd.body == "not json");
+  CHECK(find_field(cmd.fields, "x-hub-signature-256") == "sha256=00");
+  CHECK(cmd.auth_key.empty());
+}

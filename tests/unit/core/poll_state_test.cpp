@@ -202,7 +202,7 @@ TEST_CASE("a checkpoint of another url or pointer starts a new baseline", "[poll
 
 TEST_CASE("an item's payload is the item with trigger_payload members it lacks", "[poll_state]") {
   CHECK(poll_event_body(R"({"id":1,"team":"mine"})", R"({"team":"a","env":"prod"})")
-        == R"({"env":"prod","id":1,"team":"mine"})");
+        == R"({"id":1,"team":"mine","env":"prod"})");
   CHECK(poll_event_body(R"({"id":1})", "{}") == R"({"id":1})");
   CHECK(poll_event_body(R"("text")", R"({"env":"prod","item":0})") == R"({"env":"prod","item":"text"})");
   CHECK(poll_event_body("[1,2]", "{}") == R"({"item":[1,2]})");
