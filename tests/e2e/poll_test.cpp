@@ -1,0 +1,121 @@
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "net/http_server.hpp"
+#include "net/io_runtime.hpp"
+#include "tests/e2e/api_requests.hpp"
+#include "tests/e2e/e2e_fixture.hpp"
+#include "tests/e2e/json_probe.hpp"
+#include "tests/e2e/webhook_client.hpp"
+
+using namespace feedrouter;
+using namespace feedrouter::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// How long a poll cycle may take to show (1 s interval); reached only when something is broken.
+constexpr auto poll_timeout = 10s;
+
+/// The polled endpoint: a JSON list of items, newest first, that the test grows; counts the polls it answers.
+class item_list_server {
+public:
+  item_list_server() {
+    http_server::options opts;
+    opts.port = 0;
+    server_ = start_http_server(io_, opts, [this](http_request, http_server::responder respond) {
+      http_response res;
+      res.fields.emplace_back("Content-Type", "application/json");
+      {
+        std::lock_guard<std::mutex> guard{mutex_};
+        res.body = body_locked();
+      }
+      ++polls_;
+      respond(std::move(res));
+    });
+  }
+
+  ~item_list_server() {
+    server_->stop();
+    io_.stop();
+  }
+
+  std::string url() const {
+    return "http://127.0.0.1:" + std::to_string(server_->port()) + "/items";
+  }
+
+  /// Adds an item at the head of the list, as a feed that lists the newest first does.
+  void add(int id) {
+    std::lock_guard<std::mutex> guard{mutex_};
+    ids_.insert(ids_.begin(), id);
+  }
+
+  int polls() const {
+    return polls_.load();
+  }
+
+private:
+  std::string body_locked() const {
+    std::string body = R"({"items":[)";
+    for (std::size_t i = 0; i < ids_.size(); ++i)
+      body += (i == 0 ? "" : ",") + std::string{R"({"id":)"} + std::to_string(ids_[i]) + "}";
+    return body + "]}";
+  }
+
+  io_runtime io_{1};
+  http_server_ptr server_;
+  mutable std::mutex mutex_;
+  std::vector<int> ids_;
+  std::atomic<int> polls_{0};
+};
+
+std::vector<std::int64_t> fired_ids(const e2e_fixture& fx, const trigger_ref& trigger) {
+  std::vector<std::int64_t> ids;
+  for (const auto& fire : fx.fires_of(trigger))
+    ids.push_back(json_int_at(fire.body, "/id").value_or(-1));
+  return ids;
+}
+
+/// Waits until the server answered `n` more polls than `before`: polls are the only signal the source gives, and they
+/// come from another process, so this polls the counter in short steps.
+bool wait_for_polls(const item_list_server& server, int before, int n) {
+  return poll_until([&] { return server.polls() >= before + n; }, poll_timeout);
+}
+
+} // namespace
+
+TEST_CASE("a poll registration fires exactly the new items and none twice across a restart", "[e2e][poll]") {
+  e2e_fixture fx;
+  item_list_server server;
+  server.add(1);
+  const trigger_ref trigger{"alice", "new-items"};
+  fx.controller().add_trigger(trigger, std::string{alice_key});
+  auto first = fx.start_feedrouter();
+  auto body = R"({"feed":"poll","url":")" + server.url()
+              + R"(","intervalSeconds":1,"itemsPointer":"/items","idPointer":"/id"})";
+  REQUIRE(first->call(api_request("PUT", trigger_path(trigger), alice_key, body)).status == 201);
+  // The first poll sets the baseline: item 1 existed before the registration and is not news.
+  REQUIRE(wait_for_polls(server, 0, 1));
+  server.add(2);
+  server.add(3);
+  REQUIRE(fx.wait_for_fires_of(trigger, 2, poll_timeout));
+  CHECK(fired_ids(fx, trigger) == std::vector<std::int64_t>{2, 3});
+
+  first->stop_cleanly();
+  first.reset();
+  server.add(4);
+  auto second = fx.start_feedrouter();
+  REQUIRE(fx.wait_for_fires_of(trigger, 3, poll_timeout));
+  // Two more polls of the same list fire nothing: the seen ids survived the restart.
+  REQUIRE(wait_for_polls(server, server.polls(), 2));
+  CHECK(fired_ids(fx, trigger) == std::vector<std::int64_t>{2, 3, 4});
+  auto view = read_registration(*second, trigger);
+  CHECK(json_int_at(view, "/status/fires") == 3);
+  second->stop_cleanly();
+}
