@@ -430,10 +430,11 @@ reply_promise list(registry_pointer self, const api_command& cmd) {
 caf::result<api_reply> hook(registry_pointer self, api_command& cmd) {
   auto& st = self->state;
   auto key = st.hooks.find(cmd.hook_id);
-  if (key == st.hooks.end())
+  auto entry = key == st.hooks.end() ? st.entries.end() : st.entries.find(key->second);
+  if (entry == st.entries.end())
     return error_reply(404, "no webhook registration has this id", "hookId");
   auto rp = self->make_response_promise<api_reply>();
-  self->request(st.entries.at(key->second).trigger, st.cfg.request_timeout, hook_atom::value, std::move(cmd))
+  self->request(entry->second.trigger, st.cfg.request_timeout, hook_atom::value, std::move(cmd))
     .then([rp](api_reply& reply) mutable { rp.deliver(std::move(reply)); },
           [rp](caf::error& err) mutable { rp.deliver(unavailable("the registration did not answer", err)); });
   return rp;
@@ -511,7 +512,10 @@ void on_trigger_exit(registry_pointer self, caf::exit_msg& msg) {
     record.status.reason = {reason_kind::automatic, 0, "trigger actor failed: " + text};
     record.status.date_changed = self->state.cfg.env->now();
     self->send(self->state.cfg.env->store, status_atom::value, record.trigger, record.status);
+    auto hook_id = entry.hook_id;
     start_entry(self, std::move(record), std::nullopt);
+    // The stopped registration keeps its hook URL, so a sender is told 503 (and DELETE forgets the URL).
+    self->state.entries[key].hook_id = hook_id;
     return;
   }
   self->quit(msg.reason);

@@ -74,6 +74,11 @@ struct trigger_state {
   bool batch_due = false;     ///< the window of the partial batch at the queue's front has passed
   /// The schedule ended: what is queued still goes out, then the firer is released.
   bool draining = false;
+  /// Checkpoint of the newest event the running source sent: a restarted source goes on from there, since the
+  /// events before it are queued here already. Cleared when those events are dropped (the source then starts from
+  /// the stored checkpoint, which only moves past events that are done).
+  std::string accepted_checkpoint;
+  bool replaying = false; ///< a replay of dead letters is under way; a second one would load the same letters
   std::int64_t source_errors = 0; ///< failed attempts of the source (polls), shown in status
   std::string source_error;       ///< the last one's error; cleared when the source works again
 
@@ -168,7 +173,8 @@ void start_source(trigger_pointer self) {
   // Webhook events arrive from the HTTP server through the registry: there is no source to run.
   if (!st.config || st.config->webhook)
     return;
-  source_args args{*st.config, st.record.created, st.record.status.last_occurrence, st.record.status.checkpoint};
+  const auto& from = st.accepted_checkpoint.empty() ? st.record.status.checkpoint : st.accepted_checkpoint;
+  source_args args{*st.config, st.record.created, st.record.status.last_occurrence, from};
   st.source = st.env->spawn_source(self, args);
   st.credit = 0;
 }
@@ -204,21 +210,25 @@ void recall_events(trigger_pointer self) {
   st.backing_off = false;
   auto unstored = [](const feed_event& e) { return !e.stored; };
   st.queue.remove_if(unstored);
+  st.accepted_checkpoint.clear();
   for (auto& batch : st.ready)
     batch.erase(std::remove_if(batch.begin(), batch.end(), unstored), batch.end());
   st.ready.remove_if([](const auto& batch) { return batch.empty(); });
 }
 
-/// Stops the registration's work: source and firer, with a fire in flight taken back.
+/// Stops the registration's work: the source at once; the firer too, unless a request is on the wire, whose answer
+/// is awaited (and counted) first. A fire waiting for a retry is taken back.
 void stop_children(trigger_pointer self) {
   auto& st = self->state;
   ++st.generation;
   release(self, st.source);
-  release(self, st.firer);
   st.draining = false;
   st.next_fire = std::nullopt;
   st.credit = 0;
   st.batch_timer_armed = false;
+  if (st.firing && !st.backing_off)
+    return;
+  release(self, st.firer);
   recall_events(self);
 }
 
@@ -275,7 +285,10 @@ void pump(trigger_pointer self) {
     }
     return;
   }
+  // The window belonged to the batch that goes out now; a later partial batch gets a window of its own.
   st.batch_due = false;
+  st.batch_timer_armed = false;
+  ++st.batch_timer;
   auto take = std::min(size, st.queue.size());
   std::vector<feed_event> events;
   events.reserve(take);
@@ -377,9 +390,11 @@ void on_fired(trigger_pointer self, std::uint64_t id, const fire_report& report)
   }
   pump(self);
   grant_credit(self);
-  if (st.draining && !st.firing) {
+  if (st.draining && !st.firing)
     st.draining = false;
+  if (!st.firing && !st.draining && st.record.status.state != registration_state::active) {
     release(self, st.firer);
+    recall_events(self);
   }
 }
 
@@ -458,6 +473,8 @@ void on_source_event(trigger_pointer self, std::string body, std::string checkpo
   if (st.record.status.state != registration_state::active || self->current_sender() != st.source.address())
     return;
   --st.credit;
+  if (!checkpoint.empty())
+    st.accepted_checkpoint = checkpoint;
   accept(self, new_event(self, std::move(body), false, std::move(checkpoint)));
 }
 
@@ -558,7 +575,9 @@ bool signature_ok(const webhook_spec& spec, const api_command& call) {
 /// crash after the answer still fires it.
 caf::result<api_reply> on_hook(trigger_pointer self, api_command& call) {
   auto& st = self->state;
-  if (!st.config || !st.config->webhook)
+  if (!st.config)
+    return hook_error(503, "the registration is disabled: " + st.record.status.reason.message);
+  if (!st.config->webhook)
     return hook_error(404, "no webhook registration has this id", "hookId");
   const auto& spec = *st.config->webhook;
   if (!signature_ok(spec, call)) {
@@ -606,6 +625,9 @@ caf::result<api_reply> on_hook(trigger_pointer self, api_command& call) {
 /// Moves dead letters back into the queue (stored as pending again, in their order) and answers how many.
 caf::result<std::size_t> on_replay(trigger_pointer self) {
   auto& st = self->state;
+  if (st.replaying)
+    return caf::make_error(caf::sec::runtime_error, std::string{"a replay of this registration is already under way"});
+  st.replaying = true;
   auto rp = self->make_response_promise<std::size_t>();
   self->request(st.env->store, caf::infinite, load_atom::value, st.record.trigger, replay_limit)
     .then(
@@ -638,6 +660,7 @@ caf::result<std::size_t> on_replay(trigger_pointer self) {
         self->request(st.env->store, caf::infinite, write_atom::value, std::move(ops))
           .then(
             [self, rp, events = std::move(events)](commit_atom) mutable {
+              self->state.replaying = false;
               self->state.storing -= events.size();
               auto count = events.size();
               for (auto& event : events)
@@ -646,12 +669,16 @@ caf::result<std::size_t> on_replay(trigger_pointer self) {
               rp.deliver(count);
             },
             [self, rp, count](caf::error& err) mutable {
+              self->state.replaying = false;
               self->state.storing -= count;
               self->state.record.status.dead_letters += static_cast<std::int64_t>(count);
               rp.deliver(err);
             });
       },
-      [rp](caf::error& err) mutable { rp.deliver(err); });
+      [self, rp](caf::error& err) mutable {
+        self->state.replaying = false;
+        rp.deliver(err);
+      });
   return rp;
 }
 
@@ -774,8 +801,15 @@ caf::behavior trigger_impl(trigger_pointer self, caf::actor registry, trigger_en
     },
     [self](fired_atom, std::uint64_t id, fire_report& report) { on_fired(self, id, report); },
     [self](backoff_atom, std::uint64_t id, int, std::int64_t) {
-      if (self->state.firing && id == self->state.fire_id)
-        self->state.backing_off = true;
+      auto& st = self->state;
+      if (!st.firing || id != st.fire_id)
+        return;
+      st.backing_off = true;
+      // Stopped while its last request was on the wire: no retry, the fire waits for the resume.
+      if (st.record.status.state != registration_state::active && !st.draining) {
+        release(self, st.firer);
+        recall_events(self);
+      }
     },
     [self](batch_atom, std::uint64_t timer) {
       auto& st = self->state;

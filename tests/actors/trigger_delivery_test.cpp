@@ -101,10 +101,9 @@ TEST_CASE_METHOD(actor_fixture, "a trigger retries a fire the controller cannot 
 
 TEST_CASE_METHOD(actor_fixture, "a stored event whose fire was in flight when the registration was paused and that "
                                 "the controller accepted is not fired again after the resume",
-                 "[trigger][webhook][delivery][!mayfail]") {
-  // BUG (actors/trigger.cpp, stop_children / recall_events): pausing releases the firer with its request in flight
-  // and puts the event back at the front of the queue; the controller's 202 never reaches the trigger, so the event
-  // is fired a second time after the resume and its first fire is not counted.
+                 "[trigger][webhook][delivery]") {
+  // Pausing with a request on the wire waits for its answer: the event is fired once and counted, not put back and
+  // fired again after the resume.
   auto t = start_webhook_trigger(*this, hook1);
   REQUIRE(post_event(*this, t.trigger, event_body(1)).status == 202);
   REQUIRE(client->calls().size() == 1);
@@ -157,9 +156,9 @@ TEST_CASE_METHOD(actor_fixture, "with batchSize 3 seven events are fired as batc
 }
 
 TEST_CASE_METHOD(actor_fixture, "a partial batch waits the whole window counted from its first event",
-                 "[trigger][delivery][!mayfail]") {
-  // BUG (actors/trigger.cpp, pump): the window timer armed for a partial batch is not cancelled when that batch
-  // leaves full, so a later partial batch goes out when the old timer falls due, before its own window has passed.
+                 "[trigger][delivery]") {
+  // The window timer armed for a partial batch belongs to that batch: when it leaves full, a later partial batch
+  // must wait for a window of its own, not go out when the old timer falls due.
   client->answer_all(202);
   auto t = start_webhook_trigger(*this, hook1, R"({"batchSize": 3, "batchWindowMs": 100})");
   REQUIRE(post_event(*this, t.trigger, event_body(1)).status == 202); // +0 ms: the window starts

@@ -228,10 +228,9 @@ TEST_CASE_METHOD(actor_fixture, "a source restarted while the firer backs off ge
 }
 
 TEST_CASE_METHOD(actor_fixture, "after a source crash each item is still fired once, in order, and the stored "
-                                "checkpoint never moves backwards", "[trigger][delivery][!mayfail]") {
-  // BUG (actors/trigger.cpp, on_child_down / start_source): the crashed source's unstored events stay queued while
-  // the restarted source replays from the stored checkpoint (that of the last finished event), so every buffered
-  // event is fired twice, out of order, and the stored checkpoint moves back.
+                                "checkpoint never moves backwards", "[trigger][delivery]") {
+  // The crashed source's events are still queued: the restarted source must go on after the newest of them, not
+  // replay from the stored checkpoint, or every buffered event would fire twice and the checkpoint would move back.
   auto probe = std::make_shared<source_probe>();
   probe->supply = 20;
   env->retries.max_attempts = 100;

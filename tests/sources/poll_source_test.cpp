@@ -60,7 +60,7 @@ TEST_CASE_METHOD(source_fixture, "new items fire oldest first with trigger_paylo
   REQUIRE(client->pending() == 1);
   CHECK(client->next_request().message.field("If-None-Match") == "\"v1\"");
   respond(200, feed({4, 3, 2, 1}), etag("\"v2\""));
-  CHECK(log->bodies() == std::vector<std::string>{R"({"team":"a","id":3})", R"({"team":"a","id":4})"});
+  CHECK(log->bodies() == std::vector<std::string>{R"({"id":3,"team":"a"})", R"({"id":4,"team":"a"})"});
   advance(30s);
   CHECK(client->next_request().message.field("If-None-Match") == "\"v2\"");
   respond(200, feed({4, 3, 2, 1}), etag("\"v2\""));
