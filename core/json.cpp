@@ -145,8 +145,12 @@ bool json_is_object(std::string_view raw) {
 
 void append_json_string(std::string& out, std::string_view text) {
   static constexpr char hex[] = "0123456789abcdef";
+  // Bytes of invalid UTF-8 (a binary webhook body, say) are escaped one by one as Latin-1, so the output stays valid
+  // JSON whatever came in.
+  const bool utf8 = simdjson::validate_utf8(text.data(), text.size());
   out += '"';
   for (char c : text) {
+    auto byte = static_cast<unsigned char>(c);
     switch (c) {
       case '"':
         out += "\\\"";
@@ -164,10 +168,10 @@ void append_json_string(std::string& out, std::string_view text) {
         out += "\\t";
         break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20) {
+        if (byte < 0x20 || (!utf8 && byte >= 0x80)) {
           out += "\\u00";
-          out += hex[(c >> 4) & 0xf];
-          out += hex[c & 0xf];
+          out += hex[byte >> 4];
+          out += hex[byte & 0xf];
         } else {
           out += c;
         }

@@ -17,6 +17,7 @@
 
 #include <simdjson.h>
 
+#include "core/json.hpp"
 #include "core/url.hpp"
 #include "net/http_message.hpp"
 #include "net/http_server.hpp"
@@ -168,49 +169,6 @@ credentials read_credentials(std::string_view header) {
 }
 
 // -- JSON output --------------------------------------------------------------
-
-/// Appends `text` as a JSON string literal. Bytes of invalid UTF-8 are escaped one by one as Latin-1, so the output
-/// stays valid JSON whatever a client sent.
-void append_json_string(std::string& out, std::string_view text) {
-  constexpr char hex[] = "0123456789abcdef";
-  const bool utf8 = simdjson::validate_utf8(text.data(), text.size());
-  out += '"';
-  for (char ch : text) {
-    auto byte = static_cast<unsigned char>(ch);
-    switch (ch) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      default:
-        if (byte < 0x20 || (!utf8 && byte >= 0x80)) {
-          out += "\\u00";
-          out += hex[byte >> 4];
-          out += hex[byte & 0x0f];
-        } else {
-          out += ch;
-        }
-    }
-  }
-  out += '"';
-}
 
 // -- responses ----------------------------------------------------------------
 

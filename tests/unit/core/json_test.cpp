@@ -253,3 +253,13 @@ TEST_CASE("json_writer take hands over the text", "[json]") {
   out.begin_object().key("a").value(1).end_object();
   CHECK(out.take() == R"({"a":1})");
 }
+
+TEST_CASE("json strings escape invalid UTF-8 byte by byte so the output stays valid JSON", "[json]") {
+  std::string out;
+  append_json_string(out, std::string{"a\xff\xfe" "b"});
+  CHECK(out == "\"a\\u00ff\\u00feb\"");
+  CHECK(parse_json_object("{\"k\":" + out + "}", "body"));
+  std::string valid;
+  append_json_string(valid, "caf\xc3\xa9");
+  CHECK(valid == "\"caf\xc3\xa9\"");
+}
