@@ -112,14 +112,32 @@ void persist(trigger_pointer self) {
   self->send(st.env->store, status_atom::value, st.record.trigger, st.record.status);
 }
 
+/// Returns a store change of `kind` for this registration.
+store_op make_op(const trigger_state& st, store_op::kind kind) {
+  store_op op;
+  op.op = kind;
+  op.record.trigger = st.record.trigger;
+  return op;
+}
+
+/// Returns the store change that records the current status.
+store_op status_op(const trigger_state& st) {
+  auto op = make_op(st, store_op::kind::put_status);
+  op.record.status = st.record.status;
+  return op;
+}
+
+/// Returns the store change that stores `event` as pending.
+store_op put_event_op(const trigger_state& st, const stored_event& event) {
+  auto op = make_op(st, store_op::kind::put_event);
+  op.event = event;
+  return op;
+}
+
 /// Commits `ops` together with the current status, in one transaction.
 void write(trigger_pointer self, std::vector<store_op> ops) {
   auto& st = self->state;
-  store_op status;
-  status.op = store_op::kind::put_status;
-  status.record.trigger = st.record.trigger;
-  status.record.status = st.record.status;
-  ops.push_back(std::move(status));
+  ops.push_back(status_op(st));
   self->request(st.env->store, caf::infinite, write_atom::value, std::move(ops))
     .then([](commit_atom) {},
           [trigger = st.record.trigger](caf::error& err) {
@@ -309,9 +327,7 @@ void finish(trigger_pointer self, const std::vector<feed_event>& events, std::ve
   auto& st = self->state;
   for (const auto& e : events) {
     if (e.stored) {
-      store_op erase;
-      erase.op = store_op::kind::erase_event;
-      erase.record.trigger = st.record.trigger;
+      auto erase = make_op(st, store_op::kind::erase_event);
       erase.event.seq = e.event.seq;
       ops.push_back(std::move(erase));
     }
@@ -340,9 +356,7 @@ void dead_letter_events(trigger_pointer self, std::vector<feed_event> events, co
   std::vector<store_op> ops;
   auto now = st.env->now();
   for (const auto& e : events) {
-    store_op op;
-    op.op = store_op::kind::put_dead_letter;
-    op.record.trigger = st.record.trigger;
+    auto op = make_op(st, store_op::kind::put_dead_letter);
     op.letter = dead_letter{e.event, now, report.status_code, report.error, report.attempts};
     ops.push_back(std::move(op));
   }
@@ -491,19 +505,11 @@ caf::result<commit_atom> on_source_items(trigger_pointer self, std::vector<std::
   std::vector<feed_event> events;
   for (auto& body : bodies) {
     auto event = new_event(self, std::move(body), true, {});
-    store_op put;
-    put.op = store_op::kind::put_event;
-    put.record.trigger = st.record.trigger;
-    put.event = event.event;
-    ops.push_back(std::move(put));
+    ops.push_back(put_event_op(st, event.event));
     events.push_back(std::move(event));
   }
   auto previous_checkpoint = std::exchange(st.record.status.checkpoint, std::move(checkpoint));
-  store_op status;
-  status.op = store_op::kind::put_status;
-  status.record.trigger = st.record.trigger;
-  status.record.status = st.record.status;
-  ops.push_back(std::move(status));
+  ops.push_back(status_op(st));
   st.storing += events.size();
   auto rp = self->make_response_promise<commit_atom>();
   auto count = events.size();
@@ -599,13 +605,9 @@ caf::result<api_reply> on_hook(trigger_pointer self, api_command& call) {
     return hook_error(429, "too many events are waiting for the controller; retry later");
   auto payload = webhook_payload(call.body, event_value, !spec.event_header.empty());
   auto event = new_event(self, merge_object_defaults(payload, st.config->fire_body), true, {});
-  store_op op;
-  op.op = store_op::kind::put_event;
-  op.record.trigger = st.record.trigger;
-  op.event = event.event;
   ++st.storing;
   auto rp = self->make_response_promise<api_reply>();
-  self->request(st.env->store, caf::infinite, write_atom::value, std::vector<store_op>{std::move(op)})
+  self->request(st.env->store, caf::infinite, write_atom::value, std::vector<store_op>{put_event_op(st, event.event)})
     .then(
       [self, rp, event](commit_atom) mutable {
         --self->state.storing;
@@ -636,27 +638,17 @@ caf::result<std::size_t> on_replay(trigger_pointer self) {
         std::vector<store_op> ops;
         std::vector<feed_event> events;
         for (auto& letter : letters) {
-          store_op erase;
-          erase.op = store_op::kind::erase_dead_letter;
-          erase.record.trigger = st.record.trigger;
+          auto erase = make_op(st, store_op::kind::erase_dead_letter);
           erase.letter.event.seq = letter.event.seq;
           ops.push_back(std::move(erase));
           auto event = new_event(self, std::move(letter.event.body), true, {});
-          store_op put;
-          put.op = store_op::kind::put_event;
-          put.record.trigger = st.record.trigger;
-          put.event = event.event;
-          ops.push_back(std::move(put));
+          ops.push_back(put_event_op(st, event.event));
           events.push_back(std::move(event));
         }
         st.record.status.dead_letters -= static_cast<std::int64_t>(events.size());
         st.storing += events.size();
         auto count = events.size();
-        store_op status;
-        status.op = store_op::kind::put_status;
-        status.record.trigger = st.record.trigger;
-        status.record.status = st.record.status;
-        ops.push_back(std::move(status));
+        ops.push_back(status_op(st));
         self->request(st.env->store, caf::infinite, write_atom::value, std::move(ops))
           .then(
             [self, rp, events = std::move(events)](commit_atom) mutable {
