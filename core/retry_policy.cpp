@@ -6,6 +6,8 @@
 
 #include <date/date.h>
 
+#include "core/detail/text_reader.hpp"
+
 namespace feedrouter {
 
 namespace {
@@ -51,64 +53,7 @@ constexpr std::array<std::string_view, 12> month_names{"Jan", "Feb", "Mar", "Apr
 /// A two-digit RFC 850 year further ahead than this many years means the century before (RFC 9110 section 5.6.7).
 constexpr int two_digit_year_horizon = 50;
 
-/// Reads an HTTP-date left to right; every read fails without consuming on a mismatch.
-class http_date_reader {
-public:
-  explicit http_date_reader(std::string_view text) : text_(text) {
-    // nop
-  }
-
-  bool at_end() const noexcept {
-    return pos_ == text_.size();
-  }
-
-  /// Consumes `c` if it comes next.
-  bool skip(char c) noexcept {
-    if (at_end() || text_[pos_] != c)
-      return false;
-    ++pos_;
-    return true;
-  }
-
-  /// Reads exactly `count` decimal digits as a number.
-  std::optional<int> digits(std::size_t count) {
-    if (text_.size() - pos_ < count)
-      return std::nullopt;
-    int value = 0;
-    for (std::size_t i = 0; i < count; ++i) {
-      const char c = text_[pos_ + i];
-      if (c < '0' || c > '9')
-        return std::nullopt;
-      value = value * 10 + (c - '0');
-    }
-    pos_ += count;
-    return value;
-  }
-
-  /// Reads one of `names` (case-sensitive, as RFC 9110 requires) and returns its index.
-  template <std::size_t N>
-  std::optional<unsigned> name(const std::array<std::string_view, N>& names) {
-    for (std::size_t i = 0; i < N; ++i) {
-      if (text_.substr(pos_, names[i].size()) == names[i]) {
-        pos_ += names[i].size();
-        return static_cast<unsigned>(i);
-      }
-    }
-    return std::nullopt;
-  }
-
-  /// Reads `word` if it comes next.
-  bool literal(std::string_view word) {
-    if (text_.substr(pos_, word.size()) != word)
-      return false;
-    pos_ += word.size();
-    return true;
-  }
-
-private:
-  std::string_view text_;
-  std::size_t pos_ = 0;
-};
+using http_date_reader = detail::text_reader;
 
 /// The parts of an HTTP-date before they are checked and combined.
 struct date_fields {

@@ -5,6 +5,8 @@
 
 #include <date/date.h>
 
+#include "core/detail/text_reader.hpp"
+
 namespace feedrouter {
 
 namespace {
@@ -21,68 +23,23 @@ constexpr std::size_t max_fraction_digits = 9;
 constexpr std::size_t kept_fraction_digits = 3;
 
 /// Reads ISO-8601 text left to right; every read fails without consuming on a mismatch.
-class iso_reader {
-public:
-  explicit iso_reader(std::string_view text) : text_(text) {
-    // nop
-  }
+using iso_reader = detail::text_reader;
 
-  bool at_end() const noexcept {
-    return pos_ == text_.size();
+/// Reads 1 to max_fraction_digits digits as milliseconds.
+std::optional<milliseconds> read_fraction(iso_reader& in) {
+  std::size_t count = 0;
+  int millis = 0;
+  while (auto d = in.digit()) {
+    if (count < kept_fraction_digits)
+      millis = millis * 10 + *d;
+    ++count;
   }
-
-  /// Reads exactly `count` decimal digits as a number.
-  std::optional<int> digits(std::size_t count) {
-    if (text_.size() - pos_ < count)
-      return std::nullopt;
-    int value = 0;
-    for (std::size_t i = 0; i < count; ++i) {
-      const char c = text_[pos_ + i];
-      if (c < '0' || c > '9')
-        return std::nullopt;
-      value = value * 10 + (c - '0');
-    }
-    pos_ += count;
-    return value;
-  }
-
-  /// Reads `count` digits that must lie in [0, max].
-  std::optional<int> bounded(std::size_t count, int max) {
-    auto value = digits(count);
-    if (!value || *value > max)
-      return std::nullopt;
-    return value;
-  }
-
-  /// Consumes `c` if it comes next.
-  bool skip(char c) noexcept {
-    if (at_end() || text_[pos_] != c)
-      return false;
-    ++pos_;
-    return true;
-  }
-
-  /// Reads 1 to max_fraction_digits digits as milliseconds.
-  std::optional<milliseconds> fraction() {
-    std::size_t count = 0;
-    int millis = 0;
-    while (!at_end() && text_[pos_] >= '0' && text_[pos_] <= '9') {
-      if (count < kept_fraction_digits)
-        millis = millis * 10 + (text_[pos_] - '0');
-      ++count;
-      ++pos_;
-    }
-    if (count == 0 || count > max_fraction_digits)
-      return std::nullopt;
-    for (auto i = count; i < kept_fraction_digits; ++i)
-      millis *= 10;
-    return milliseconds{millis};
-  }
-
-private:
-  std::string_view text_;
-  std::size_t pos_ = 0;
-};
+  if (count == 0 || count > max_fraction_digits)
+    return std::nullopt;
+  for (auto i = count; i < kept_fraction_digits; ++i)
+    millis *= 10;
+  return milliseconds{millis};
+}
 
 /// Reads the zone designator: "Z", or a sign followed by "HH:MM" or "HHMM". Returns the offset east of UTC.
 std::optional<minutes> read_offset(iso_reader& in) {
@@ -156,7 +113,7 @@ std::optional<sys_ms> parse_iso8601(std::string_view text) {
       return std::nullopt;
     ss = seconds{*s};
     if (in.skip('.') || in.skip(',')) {
-      auto f = in.fraction();
+      auto f = read_fraction(in);
       if (!f)
         return std::nullopt;
       frac = *f;

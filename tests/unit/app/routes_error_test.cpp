@@ -9,39 +9,12 @@
 
 #include "core/auth.hpp"
 #include "core/json.hpp"
+#include "tests/unit/app/route_requests.hpp"
 
 using namespace feedrouter;
+using namespace feedrouter::test;
 
 namespace {
-
-constexpr std::string_view owner_key = "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:secret";
-
-http_request request(std::string method, std::string target, std::string body = {}) {
-  http_request req;
-  req.method = std::move(method);
-  req.target = std::move(target);
-  req.fields.emplace_back("Authorization", basic_authorization(owner_key));
-  if (!body.empty())
-    req.fields.emplace_back("Content-Type", "application/json");
-  req.body = std::move(body);
-  return req;
-}
-
-http_request anonymous(std::string method, std::string target) {
-  http_request req;
-  req.method = std::move(method);
-  req.target = std::move(target);
-  return req;
-}
-
-http_request lifecycle(std::string body) {
-  http_request req;
-  req.method = "POST";
-  req.target = "/v1/lifecycle";
-  req.fields.emplace_back("Content-Type", "application/json");
-  req.body = std::move(body);
-  return req;
-}
 
 /// Routes `req`, requires an immediate answer with `status`, and checks that its JSON body names `field`.
 http_response answer(const http_request& req, int status, std::string_view field) {

@@ -8,33 +8,12 @@
 
 #include "core/auth.hpp"
 #include "core/json.hpp"
+#include "tests/unit/app/route_requests.hpp"
 
 using namespace feedrouter;
+using namespace feedrouter::test;
 
 namespace {
-
-constexpr std::string_view owner_key = "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:secret";
-
-http_request request(std::string method, std::string target, std::string body = {}) {
-  http_request req;
-  req.method = std::move(method);
-  req.target = std::move(target);
-  req.fields.emplace_back("Authorization", basic_authorization(owner_key));
-  if (!body.empty())
-    req.fields.emplace_back("Content-Type", "application/json");
-  req.body = std::move(body);
-  return req;
-}
-
-/// A feed-action request: no Authorization header, the authKey travels in the body.
-http_request lifecycle(std::string body) {
-  http_request req;
-  req.method = "POST";
-  req.target = "/v1/lifecycle";
-  req.fields.emplace_back("Content-Type", "application/json");
-  req.body = std::move(body);
-  return req;
-}
 
 api_command command(const http_request& req) {
   auto routed = route_request(req);
