@@ -61,6 +61,11 @@ api_reply error_reply(int status, std::string_view message, std::string_view fie
   return {status, render_error(message, field)};
 }
 
+/// Answers 400 for a parameter that failed validation, naming it.
+api_reply invalid(const field_error& err) {
+  return error_reply(400, err.field + ": " + err.message, err.field);
+}
+
 api_reply unavailable(std::string_view what, const caf::error& err) {
   return error_reply(503, std::string{what} + ": " + describe_child_error(err));
 }
@@ -289,7 +294,7 @@ void create_verified(registry_pointer self, reply_promise rp, api_command cmd) {
   }
   auto config = make_feed_config(cmd.feed, params, now, validation_time::request, cmd.trigger.key());
   if (!config) {
-    rp.deliver(error_reply(400, config.error().field + ": " + config.error().message, config.error().field));
+    rp.deliver(invalid(config.error()));
     return;
   }
   registration_record record;
@@ -328,22 +333,21 @@ void create_verified(registry_pointer self, reply_promise rp, api_command cmd) {
 // -- UPDATE, DELETE -----------------------------------------------------------
 
 caf::result<api_reply> update(registry_pointer self, api_command& cmd, registry_entry& entry) {
-  if (!cmd.feed.empty() && cmd.feed != entry.record.feed) {
+  if (!cmd.feed.empty() && cmd.feed != entry.record.feed)
     return error_reply(400, "feed: cannot change the feed kind of a registration; delete and create it", "feed");
-  }
   auto changes = without_members(std::move(cmd.params), protocol_params);
+  auto parsed = parse_json_object(entry.record.params_json, "params");
+  auto stored = parsed ? std::move(*parsed) : json_members{};
   if (const auto* hook_id = find_member(changes, hook_id_param)) {
-    const auto* stored_id = find_member(parse_json_object(entry.record.params_json, "params").value(), hook_id_param);
+    const auto* stored_id = find_member(stored, hook_id_param);
     if (stored_id == nullptr || *stored_id != *hook_id)
       return error_reply(400, "hookId: is set by the provider", "hookId");
   }
-  auto stored = parse_json_object(entry.record.params_json, "params");
-  auto merged = merge_members(stored ? std::move(*stored) : json_members{}, changes);
+  auto merged = merge_members(std::move(stored), changes);
   auto config = make_feed_config(entry.record.feed, std::move(merged), self->state.cfg.env->now(),
                                  validation_time::request, cmd.trigger.key());
-  if (!config) {
-    return error_reply(400, config.error().field + ": " + config.error().message, config.error().field);
-  }
+  if (!config)
+    return invalid(config.error());
   auto params_json = to_json_object(config->params);
   // The trigger stores its record with the new parameters itself; the answer waits for that commit.
   entry.record.params_json = params_json;
