@@ -7,6 +7,7 @@ namespace {
 constexpr std::string_view alarm_feed = "alarm";
 constexpr std::string_view webhook_feed = "webhook";
 constexpr std::string_view poll_feed = "poll";
+constexpr std::string_view changes_feed = "changes";
 
 /// Returns the fire body for `trigger_payload`: an object as is, a string wrapped as {"payload": "..."}.
 outcome<std::string> make_fire_body(const json_members& params) {
@@ -29,14 +30,14 @@ outcome<std::string> make_fire_body(const json_members& params) {
 } // namespace
 
 bool is_known_feed(std::string_view feed) {
-  return feed == alarm_feed || feed == webhook_feed || feed == poll_feed;
+  return feed == alarm_feed || feed == webhook_feed || feed == poll_feed || feed == changes_feed;
 }
 
 outcome<feed_config> make_feed_config(std::string_view feed, json_members params, sys_ms now, validation_time when,
                                       std::string_view trigger_key) {
   if (!is_known_feed(feed))
     return field_error{"feed",
-                       "unknown feed kind \"" + std::string{feed} + "\"; this provider serves: alarm, webhook, poll"};
+                       "unknown feed kind \"" + std::string{feed} + "\"; this provider serves: alarm, webhook, poll, changes"};
   auto delivery = parse_delivery_spec(params);
   if (!delivery)
     return delivery.error();
@@ -60,6 +61,14 @@ outcome<feed_config> make_feed_config(std::string_view feed, json_members params
     if (!poll)
       return poll.error();
     config.poll = std::move(*poll);
+    config.params = std::move(params);
+    return config;
+  }
+  if (feed == changes_feed) {
+    auto changes = parse_changes_spec(params);
+    if (!changes)
+      return changes.error();
+    config.changes = std::move(*changes);
     config.params = std::move(params);
     return config;
   }

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "core/alarm_spec.hpp"
+#include "core/changes_spec.hpp"
 #include "core/delivery_spec.hpp"
 #include "core/poll_spec.hpp"
 #include "core/webhook_spec.hpp"
@@ -24,6 +25,7 @@ struct feed_config {
   std::optional<alarm_spec> alarm;     ///< set for feed "alarm"
   std::optional<webhook_spec> webhook; ///< set for feed "webhook"
   std::optional<poll_spec> poll;       ///< set for feed "poll"
+  std::optional<changes_spec> changes; ///< set for feed "changes"
 };
 
 /// Returns whether this build serves feed kind `feed`.

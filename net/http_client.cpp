@@ -19,16 +19,17 @@
 #include <boost/beast/http.hpp>
 
 #include "net/detail/asio_context.hpp"
+#include "net/detail/client_common.hpp"
 #include "net/detail/http_text.hpp"
 #include "net/detail/maybe_tls_stream.hpp"
+#include "net/detail/stream_client.hpp"
 #include "net/detail/tls_context.hpp"
 
 namespace feedrouter {
 
 namespace {
 
-namespace beast = boost::beast;
-namespace http = beast::http;
+using namespace client_detail;
 using tcp = asio::ip::tcp;
 using steady_clock = std::chrono::steady_clock;
 
@@ -37,42 +38,12 @@ using steady_clock = std::chrono::steady_clock;
 /// Largest response body accepted; a larger one fails the request with "read: body limit exceeded".
 constexpr std::uint64_t response_body_limit = 8 * 1024 * 1024;
 
-/// Largest response header accepted.
-constexpr std::uint32_t response_header_limit = 64 * 1024;
-
 /// How long resolved addresses of a host name are reused before resolving again.
 constexpr std::chrono::seconds resolve_cache_ttl{60};
-
-constexpr char user_agent[] = "feedrouter";
-
-constexpr std::uint16_t http_default_port = 80;
-constexpr std::uint16_t https_default_port = 443;
 
 // -- error texts --------------------------------------------------------------
 
 constexpr char client_stopped[] = "client stopped";
-
-/// Returns the error text for a failed step: "timeout" for the request deadline, else "step: reason".
-std::string error_text(const char* step, beast::error_code ec) {
-  if (ec == beast::error::timeout)
-    return "timeout";
-  std::string result{step};
-  result += ": ";
-  result += ec.message();
-  return result;
-}
-
-/// Returns the error text for a failed TLS handshake; a rejected certificate also says why, e.g.
-/// "tls handshake: certificate verify failed (self-signed certificate)".
-std::string handshake_error_text(beast::error_code ec, const ssl_st* ssl) {
-  auto result = error_text("tls handshake", ec);
-  if (ec.category() != asio::error::get_ssl_category())
-    return result;
-  auto why = tls_verify_failure(ssl);
-  if (!why.empty())
-    result += " (" + why + ")";
-  return result;
-}
 
 /// Returns whether `ec` is how a kept-alive connection that the server closed while idle shows up on first use.
 bool is_stale_connection_error(beast::error_code ec) {
@@ -80,34 +51,6 @@ bool is_stale_connection_error(beast::error_code ec) {
   return ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset
          || ec == asio::error::broken_pipe || ec == asio::error::connection_aborted
          || ec == asio::ssl::error::stream_truncated;
-}
-
-/// Returns the Host header for `where`: host[:port], the port left out when it is the scheme's default.
-std::string host_field_of(const url& where) {
-  auto default_port = where.scheme == "https" ? https_default_port : http_default_port;
-  if (where.port != default_port)
-    return format_host_port(where.host, where.port);
-  // An IPv6 address keeps its brackets even without a port.
-  if (where.host.find(':') != std::string::npos)
-    return '[' + where.host + ']';
-  return where.host;
-}
-
-/// Returns whether `method` is an HTTP token (RFC 9110 section 5.6.2); anything else would corrupt the request line.
-bool is_valid_method(std::string_view method) noexcept {
-  constexpr std::string_view token_symbols = "!#$%&'*+-.^_`|~";
-  return std::all_of(method.begin(), method.end(), [&](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-           || token_symbols.find(c) != std::string_view::npos;
-  });
-}
-
-/// Returns whether `target` can go into a request line: printable ASCII without spaces, starting with '/'.
-bool is_valid_target(std::string_view target) noexcept {
-  return !target.empty() && target.front() == '/' && std::all_of(target.begin(), target.end(), [](char c) {
-    auto u = static_cast<unsigned char>(c);
-    return u > 0x20 && u < 0x7f;
-  });
 }
 
 /// Completes a request with an error; used through asio::post so that `done` runs on an I/O thread.
@@ -376,29 +319,7 @@ void connection::run(exchange x) {
   x_ = std::move(x);
   busy_ = true;
   reused_ = connected_;
-  const auto& msg = x_.req.message;
-  req_ = {};
-  req_.version(11);
-  req_.method_string(msg.method.empty() ? "GET" : msg.method);
-  req_.target(x_.req.destination.target);
-  bool has_host = false;
-  bool has_user_agent = false;
-  for (const auto& [name, value] : msg.fields) {
-    // The transport owns framing and the connection; and a line break inside a field would split the request.
-    if (iequals(name, "content-length") || iequals(name, "transfer-encoding") || iequals(name, "connection")
-        || has_line_break(name) || has_line_break(value))
-      continue;
-    has_host = has_host || iequals(name, "host");
-    has_user_agent = has_user_agent || iequals(name, "user-agent");
-    req_.insert(name, value);
-  }
-  if (!has_host)
-    req_.set(http::field::host, origin_->host_field);
-  if (!has_user_agent)
-    req_.set(http::field::user_agent, user_agent);
-  req_.set(http::field::connection, "keep-alive");
-  req_.body() = std::move(x_.req.message.body);
-  req_.prepare_payload();
+  build_request(req_, x_.req.message, x_.req.destination.target, origin_->host_field, true);
   // One deadline for connect, write and read together: the stream's timer applies to all operations after this.
   // A deadline that passed while the exchange waited in the queue fails the first operation with a timeout.
   stream_.tcp().expires_at(x_.deadline);
@@ -594,19 +515,18 @@ public:
   // http_client
 
   void send(client_request req, completion done) override {
-    const auto& scheme = req.destination.scheme;
-    if ((scheme != "http" && scheme != "https") || req.destination.host.empty())
-      return fail_later(std::move(done), "unsupported URL: " + req.destination.origin());
-    if (!is_valid_method(req.message.method))
-      return fail_later(std::move(done), "invalid method: " + req.message.method);
-    if (!is_valid_target(req.destination.target))
-      return fail_later(std::move(done), "invalid target: " + req.destination.target);
+    if (auto problem = request_problem(req.destination, req.message); !problem.empty())
+      return fail_later(std::move(done), std::move(problem));
     exchange x;
     x.deadline = steady_clock::now() + req.timeout;
     auto pool = pool_for(req.destination);
     x.req = std::move(req);
     x.done = std::move(done);
     pool->submit(std::move(x));
+  }
+
+  line_stream_ptr open_stream(stream_request req, stream_handler on_update) override {
+    return open_line_stream(ioc_, tls_, std::move(req), std::move(on_update));
   }
 
 private:

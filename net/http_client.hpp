@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/url.hpp"
 #include "net/http_message.hpp"
@@ -32,16 +33,69 @@ struct client_result {
   }
 };
 
+/// A request whose response is read as a stream of lines (NDJSON, such as CouchDB's continuous `_changes` feed).
+struct stream_request {
+  url destination;
+  http_request message;
+  /// For connecting, the TLS handshake, sending the request and receiving the response head.
+  std::chrono::milliseconds connect_timeout{10'000};
+  /// Longest silence while a read waits for bytes; a feed that sends heartbeats is dead after it.
+  std::chrono::milliseconds idle_timeout{60'000};
+  /// Longest line accepted; a longer one fails the stream, so one bad line cannot take all memory.
+  std::size_t max_line = 16 * 1024 * 1024;
+};
+
+/// What an open stream reports; see http_client::open_stream.
+struct stream_update {
+  /// Non-empty when the stream failed and is closed: "connect: Connection refused", "timeout", "idle timeout",
+  /// "read: end of stream", "line longer than N bytes", ...
+  std::string error;
+  /// The response status, in the first update only (0 in the others and when no response came).
+  int status = 0;
+  /// A non-2xx response's body (at most 64 KiB); the stream ends with it.
+  std::string body;
+  /// Complete lines in the order received, without their line break; blank lines (heartbeats) are left out.
+  std::vector<std::string> lines;
+  /// The server ended the response (after these lines); nothing follows.
+  bool ended = false;
+};
+
+/// A response being read line by line. Between reads nothing is taken from the socket, so a reader that does not ask
+/// for more slows the sender down through TCP's own flow control.
+class line_stream {
+public:
+  virtual ~line_stream() = default;
+
+  /// Asks for more lines: the stream's handler is called once, with at least one line, the end, or an error. At most
+  /// one read at a time; call it only after the first update (the response head) came with a 2xx status. May be called
+  /// from any thread.
+  virtual void read() = 0;
+
+  /// Closes the connection. No update starts after close() returns (one already running on an I/O thread may still
+  /// finish). Idempotent; may be called from any thread.
+  virtual void close() = 0;
+};
+
+using line_stream_ptr = std::shared_ptr<line_stream>;
+
 /// An HTTP and HTTPS client with a keep-alive connection pool per (scheme, host, port).
 class http_client {
 public:
   using completion = std::function<void(client_result)>;
+  using stream_handler = std::function<void(stream_update)>;
 
   virtual ~http_client() = default;
 
   /// Sends `req` and calls `done` exactly once, on an I/O thread; `done` must not block (an actor's callback only
   /// sends a message). May be called from any thread.
   virtual void send(client_request req, completion done) = 0;
+
+  /// Opens a stream on a connection of its own (not from the pool: it stays busy for as long as the stream lasts).
+  ///
+  /// `on_update` is called on an I/O thread, never twice at once: first with the response head (`status`), or with
+  /// an error; a non-2xx head comes with its body and `ended`. After a 2xx head, each read() yields one more update.
+  /// `on_update` must not block.
+  virtual line_stream_ptr open_stream(stream_request req, stream_handler on_update) = 0;
 };
 
 using http_client_ptr = std::shared_ptr<http_client>;

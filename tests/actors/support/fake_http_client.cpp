@@ -30,6 +30,28 @@ void fake_http_client::send(client_request req, completion done) {
     complete(calls_.back(), *canned_);
 }
 
+namespace {
+
+class closed_stream final : public line_stream {
+public:
+  void read() override {
+    // nop
+  }
+
+  void close() override {
+    // nop
+  }
+};
+
+} // namespace
+
+line_stream_ptr fake_http_client::open_stream(stream_request, stream_handler on_update) {
+  stream_update update;
+  update.error = "fake_http_client does not stream";
+  on_update(std::move(update));
+  return std::make_shared<closed_stream>();
+}
+
 void fake_http_client::answer_all(int status, std::string body, http_fields fields) {
   responder_ = nullptr;
   canned_ = http_answer(status, std::move(body), std::move(fields));

@@ -31,6 +31,9 @@ public:
   // http_client
   void send(client_request req, completion done) override;
 
+  /// Streams are not faked here (tests/sources has a scripted client for them): each fails at once.
+  line_stream_ptr open_stream(stream_request req, stream_handler on_update) override;
+
   // -- canned answers ---------------------------------------------------------
 
   /// Answers every later request at once with HTTP `status`, `body` and the response headers `fields`.

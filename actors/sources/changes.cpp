@@ -1,0 +1,305 @@
+#include "actors/sources/changes.hpp"
+
+#include <climits>
+#include <cstdint>
+#include <deque>
+#include <random>
+#include <utility>
+#include <vector>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/local_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/atoms.hpp"
+#include "actors/child_error.hpp"
+#include "actors/messages.hpp"
+#include "core/auth.hpp"
+#include "core/retry_policy.hpp"
+
+namespace feedrouter {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr milliseconds connect_timeout{15'000};
+
+/// Reconnects back off like fires do, without a limit: a database may be down for a day and the feed must come back.
+const retry_options reconnect_backoff{milliseconds{1'000}, 2.0, milliseconds{30'000}, INT_MAX,
+                                      milliseconds::max()};
+
+/// A change read from the stream and not yet handed to the parent (it has no credit for it yet).
+struct waiting_change {
+  std::string seq;
+  std::string body;
+};
+
+enum class phase {
+  starting,   ///< reading the database's end for a since=now baseline, or having the parent store it
+  connecting, ///< the stream is opened, its head not yet here
+  streaming,  ///< the feed is open
+  backing_off, ///< waiting to reconnect after a failure
+  stopped,    ///< disabling was asked for: nothing more until the source is released
+};
+
+struct changes_source_state {
+  caf::actor parent;
+  changes_spec spec;
+  std::string fire_body;
+  http_client_ptr client;
+  std::optional<std::string> seq; ///< where the next connection starts; nullopt until a since=now baseline is stored
+  std::int64_t credit = 0;
+  std::deque<waiting_change> waiting; ///< at most the lines of one read
+  line_stream_ptr stream;
+  std::uint64_t attempt = 0; ///< tells the messages of the current connection attempt from stale ones
+  phase now = phase::starting;
+  bool read_pending = false;
+  int failures = 0;     ///< in a row, for the back-off
+  bool failing = false; ///< the parent was told of a failure; the recovery is reported once
+  std::mt19937_64 random{std::random_device{}()};
+
+  ~changes_source_state() {
+    if (stream)
+      stream->close();
+  }
+
+  static inline const char* name = "changes_source";
+};
+
+using changes_pointer = caf::stateful_actor<changes_source_state>*;
+
+bool is_refusal(int status) {
+  return status == 401 || status == 403 || status == 404;
+}
+
+http_fields request_fields(const changes_spec& spec) {
+  http_fields fields{{"Accept", "application/json"}};
+  if (!spec.username.empty())
+    fields.emplace_back("Authorization", "Basic " + base64_encode(spec.username + ":" + spec.password));
+  return fields;
+}
+
+/// Returns the reason a refusing database gives ("not_found: missing"), or its status alone.
+std::string refusal_text(int status, const std::string& body) {
+  auto text = "the database answered " + std::to_string(status);
+  auto line = classify_change_line(body);
+  if (line.what == change_line::kind::error && !line.message.empty())
+    text += ": " + line.message;
+  return text;
+}
+
+void connect(changes_pointer self);
+
+void close_stream(changes_pointer self) {
+  auto& st = self->state;
+  if (st.stream)
+    st.stream->close();
+  st.stream = nullptr;
+  st.read_pending = false;
+  // These are read again from the last seq handed over.
+  st.waiting.clear();
+}
+
+/// Tells the parent why the feed is down and tries again after a back-off.
+void on_failure(changes_pointer self, std::string error) {
+  auto& st = self->state;
+  close_stream(self);
+  ++st.attempt;
+  st.now = phase::backing_off;
+  st.failing = true;
+  self->send(st.parent, source_status_atom::value, std::move(error));
+  auto delay = next_retry_delay(reconnect_backoff, ++st.failures, milliseconds{0}, std::nullopt, st.random());
+  self->delayed_send(self, delay.value_or(reconnect_backoff.max_delay), tick_atom::value, st.attempt);
+}
+
+void disable(changes_pointer self, int status, std::string message) {
+  auto& st = self->state;
+  close_stream(self);
+  ++st.attempt;
+  st.now = phase::stopped;
+  self->send(st.parent, disable_atom::value, status, std::move(message));
+}
+
+/// Hands waiting changes over as credit allows, then asks the stream for more once none wait.
+void pump(changes_pointer self) {
+  auto& st = self->state;
+  while (st.credit > 0 && !st.waiting.empty()) {
+    auto change = std::move(st.waiting.front());
+    st.waiting.pop_front();
+    --st.credit;
+    self->send(st.parent, event_atom::value, std::move(change.body), to_changes_checkpoint(st.spec, change.seq));
+    st.seq = std::move(change.seq);
+  }
+  if (st.now == phase::streaming && st.waiting.empty() && st.credit > 0 && !st.read_pending) {
+    st.read_pending = true;
+    st.stream->read();
+  }
+}
+
+void on_lines(changes_pointer self, std::vector<std::string>& lines) {
+  auto& st = self->state;
+  for (auto& line : lines) {
+    auto kind = classify_change_line(line);
+    switch (kind.what) {
+      case change_line::kind::change:
+        st.failures = 0;
+        st.waiting.push_back({std::move(kind.seq), change_event_body(line, st.spec.dbname, st.fire_body)});
+        break;
+      case change_line::kind::last_seq:
+        // The server is closing the feed; the end of the stream follows and reconnects.
+        break;
+      case change_line::kind::error:
+        return on_failure(self, "the changes feed sent an error: " + kind.message);
+    }
+  }
+}
+
+void on_update(changes_pointer self, std::uint64_t attempt, stream_update& update) {
+  auto& st = self->state;
+  if (attempt != st.attempt || (st.now != phase::connecting && st.now != phase::streaming))
+    return;
+  if (!update.error.empty())
+    return on_failure(self, "changes feed: " + update.error);
+  if (st.now == phase::connecting) {
+    if (update.status < 200 || update.status >= 300) {
+      if (is_refusal(update.status))
+        return disable(self, update.status, refusal_text(update.status, update.body));
+      return on_failure(self, refusal_text(update.status, update.body));
+    }
+    st.now = phase::streaming;
+    if (st.failing) {
+      st.failing = false;
+      self->send(st.parent, source_status_atom::value, std::string{});
+    }
+    return pump(self);
+  }
+  st.read_pending = false;
+  on_lines(self, update.lines);
+  if (st.now != phase::streaming)
+    return;
+  // Changes read with the end are dropped with the connection and read again after the last one handed over.
+  if (update.ended)
+    return on_failure(self, "the database ended the changes feed");
+  pump(self);
+}
+
+void open_feed(changes_pointer self) {
+  auto& st = self->state;
+  st.now = phase::connecting;
+  auto request = changes_feed_request(st.spec, *st.seq);
+  stream_request req;
+  req.destination = st.spec.server;
+  req.destination.target = std::move(request.target);
+  req.message.method = std::move(request.method);
+  req.message.fields = request_fields(st.spec);
+  if (!request.body.empty())
+    req.message.fields.emplace_back("Content-Type", "application/json");
+  req.message.body = std::move(request.body);
+  req.connect_timeout = connect_timeout;
+  // Two heartbeats missed in a row mean the connection is dead, even if TCP has not noticed.
+  req.idle_timeout = 2 * std::chrono::duration_cast<milliseconds>(st.spec.heartbeat);
+  // The completion runs on an I/O thread: it only turns the update into a message.
+  st.stream = st.client->open_stream(std::move(req), [handle = caf::actor{self}, attempt = st.attempt](
+                                                       stream_update update) {
+    caf::anon_send(handle, done_atom::value, attempt, std::move(update));
+  });
+}
+
+/// Reads the database's current end, for a since=now feed that has no position yet.
+void read_baseline(changes_pointer self) {
+  auto& st = self->state;
+  st.now = phase::starting;
+  client_request req;
+  req.destination = st.spec.server;
+  req.destination.target = changes_now_target(st.spec);
+  req.message.method = "GET";
+  req.message.fields = request_fields(st.spec);
+  req.timeout = connect_timeout;
+  st.client->send(std::move(req), [handle = caf::actor{self}, attempt = st.attempt](client_result result) {
+    caf::anon_send(handle, done_atom::value, attempt, std::move(result));
+  });
+}
+
+void on_baseline(changes_pointer self, std::uint64_t attempt, client_result& result) {
+  auto& st = self->state;
+  if (attempt != st.attempt || st.now != phase::starting)
+    return;
+  if (!result.ok())
+    return on_failure(self, "reading the end of the database: " + result.error);
+  auto status = result.response.status;
+  if (is_refusal(status))
+    return disable(self, status, refusal_text(status, result.response.body));
+  if (status < 200 || status >= 300)
+    return on_failure(self, refusal_text(status, result.response.body));
+  auto last_seq = read_last_seq(result.response.body);
+  if (!last_seq)
+    return on_failure(self, "reading the end of the database: " + last_seq.error().message);
+  // No time-out: the parent always answers once its store has.
+  self->request(st.parent, caf::infinite, items_atom::value, std::vector<std::string>{},
+                to_changes_checkpoint(st.spec, *last_seq))
+    .then(
+      [self, attempt, seq = *last_seq](commit_atom) {
+        auto& st = self->state;
+        if (attempt != st.attempt)
+          return;
+        st.seq = seq;
+        connect(self);
+      },
+      [self, attempt](caf::error&) {
+        // Not active or busy: nothing was stored; try again later without calling it a database failure.
+        auto& st = self->state;
+        if (attempt != st.attempt)
+          return;
+        st.now = phase::backing_off;
+        self->delayed_send(self, reconnect_backoff.first_delay, tick_atom::value, ++st.attempt);
+      });
+}
+
+void connect(changes_pointer self) {
+  auto& st = self->state;
+  ++st.attempt;
+  if (!st.client)
+    return on_failure(self, "this provider was started without an HTTP client for changes sources");
+  if (st.seq)
+    open_feed(self);
+  else
+    read_baseline(self);
+}
+
+caf::behavior changes_source_impl(changes_pointer self, caf::actor parent, changes_spec spec, std::string fire_body,
+                                  std::string checkpoint, http_client_ptr client) {
+  report_exceptions_as_errors(self);
+  auto& st = self->state;
+  st.parent = std::move(parent);
+  st.seq = restore_changes_seq(checkpoint, spec);
+  if (!st.seq && spec.since != "now")
+    st.seq = spec.since;
+  st.spec = std::move(spec);
+  st.fire_body = std::move(fire_body);
+  st.client = std::move(client);
+  connect(self);
+  return {
+    [self](credit_atom, std::int64_t n) {
+      self->state.credit += n;
+      pump(self);
+    },
+    [self](tick_atom, std::uint64_t attempt) {
+      if (attempt == self->state.attempt && self->state.now == phase::backing_off)
+        connect(self);
+    },
+    [self](done_atom, std::uint64_t attempt, stream_update& update) { on_update(self, attempt, update); },
+    [self](done_atom, std::uint64_t attempt, client_result& result) { on_baseline(self, attempt, result); },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_changes_source(caf::local_actor* parent, changes_spec spec, std::string fire_body,
+                                std::string checkpoint, http_client_ptr client) {
+  return parent->spawn<caf::linked>(changes_source_impl, caf::actor_cast<caf::actor>(parent), std::move(spec),
+                                    std::move(fire_body), std::move(checkpoint), std::move(client));
+}
+
+} // namespace feedrouter
