@@ -42,6 +42,8 @@ using items_atom = caf::atom_constant<caf::atom("items")>;
 using disable_atom = caf::atom_constant<caf::atom("disable")>;
 /// `(source_status_atom, std::string error)`: a source's attempt failed (error set) or works again (error empty).
 using source_status_atom = caf::atom_constant<caf::atom("srcstatus")>;
+/// `(changes_end_atom)`: asks where a database ends now; answered with a changes_end.
+using changes_end_atom = caf::atom_constant<caf::atom("dbend")>;
 
 // The controller.
 using verify_atom = caf::atom_constant<caf::atom("verify")>;

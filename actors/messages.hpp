@@ -6,6 +6,7 @@
 
 #include <caf/allowed_unsafe_message_type.hpp>
 
+#include "actors/sources/changes_position.hpp"
 #include "core/feed_config.hpp"
 #include "core/json.hpp"
 #include "core/registration.hpp"
@@ -85,6 +86,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::trigger_snapshot)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::http_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::client_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::stream_update)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::changes_end)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::feed_config)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::registration_record)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::registration_status)

@@ -11,6 +11,7 @@
 
 #include "actors/trigger.hpp"
 #include "actors/child_error.hpp"
+#include "actors/sources/changes_position.hpp"
 #include "core/auth.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
@@ -229,6 +230,39 @@ void persist_and_start(registry_pointer self, reply_promise rp, registration_rec
       });
 }
 
+/// The answer to a CREATE whose database could not tell where it ends; the field says what to fix.
+api_reply database_failure(const changes_end& end) {
+  auto field = end.status_code == 404                               ? "dbname"
+               : end.status_code == 401 || end.status_code == 403 ? "username"
+                                                                   : "url";
+  return error_reply(400, std::string{field} + ": cannot read where the database ends: " + end.error, field);
+}
+
+/// Stores and starts a registration; a `changes` one that starts `since: now` first learns where its database ends
+/// and stores that as its position, so that a change written right after CREATE answers fires even if the provider
+/// stops before the feed has connected.
+void position_and_start(registry_pointer self, reply_promise rp, registration_record record, feed_config config) {
+  auto& st = self->state;
+  if (!config.changes || config.changes->since != "now" || !st.cfg.env->client) {
+    persist_and_start(self, rp, std::move(record), std::move(config));
+    return;
+  }
+  // Half the registry's patience: the database's answer, good or bad, comes back before the caller gives up.
+  auto reader = spawn_changes_end_reader(self->system(), st.cfg.env->client, *config.changes,
+                                         st.cfg.request_timeout / 2);
+  self->request(reader, st.cfg.request_timeout, changes_end_atom::value)
+    .then(
+      [self, rp, record = std::move(record), config = std::move(config)](changes_end& end) mutable {
+        if (!end.ok()) {
+          rp.deliver(database_failure(end));
+          return;
+        }
+        record.status.checkpoint = to_changes_checkpoint(*config.changes, end.seq);
+        persist_and_start(self, rp, std::move(record), std::move(config));
+      },
+      [rp](caf::error& err) mutable { rp.deliver(unavailable("cannot read where the database ends", err)); });
+}
+
 api_reply verification_failure(const trigger_ref& trigger, const http_outcome& outcome) {
   switch (outcome.status_code) {
     case 0:
@@ -315,7 +349,7 @@ void create_verified(registry_pointer self, reply_promise rp, api_command cmd) {
                              "authKey"));
       return;
     }
-    persist_and_start(self, rp, std::move(record), std::move(*config));
+    position_and_start(self, rp, std::move(record), std::move(*config));
     return;
   }
   self->request(*st.cfg.controller, st.cfg.request_timeout, verify_atom::value, cmd.trigger, cmd.auth_key)
@@ -325,7 +359,7 @@ void create_verified(registry_pointer self, reply_promise rp, api_command cmd) {
           rp.deliver(verification_failure(record.trigger, outcome));
           return;
         }
-        persist_and_start(self, rp, std::move(record), std::move(config));
+        position_and_start(self, rp, std::move(record), std::move(config));
       },
       [rp](caf::error& err) mutable { rp.deliver(unavailable("cannot verify the authKey", err)); });
 }

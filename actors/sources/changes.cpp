@@ -15,7 +15,7 @@
 #include "actors/atoms.hpp"
 #include "actors/child_error.hpp"
 #include "actors/messages.hpp"
-#include "core/auth.hpp"
+#include "actors/sources/changes_position.hpp"
 #include "core/retry_policy.hpp"
 
 namespace feedrouter {
@@ -69,26 +69,6 @@ struct changes_source_state {
 };
 
 using changes_pointer = caf::stateful_actor<changes_source_state>*;
-
-bool is_refusal(int status) {
-  return status == 401 || status == 403 || status == 404;
-}
-
-http_fields request_fields(const changes_spec& spec) {
-  http_fields fields{{"Accept", "application/json"}};
-  if (!spec.username.empty())
-    fields.emplace_back("Authorization", "Basic " + base64_encode(spec.username + ":" + spec.password));
-  return fields;
-}
-
-/// Returns the reason a refusing database gives ("not_found: missing"), or its status alone.
-std::string refusal_text(int status, const std::string& body) {
-  auto text = "the database answered " + std::to_string(status);
-  auto line = classify_change_line(body);
-  if (line.what == change_line::kind::error && !line.message.empty())
-    text += ": " + line.message;
-  return text;
-}
 
 void connect(changes_pointer self);
 
@@ -164,9 +144,9 @@ void on_update(changes_pointer self, std::uint64_t attempt, stream_update& updat
     return on_failure(self, "changes feed: " + update.error);
   if (st.now == phase::connecting) {
     if (update.status < 200 || update.status >= 300) {
-      if (is_refusal(update.status))
-        return disable(self, update.status, refusal_text(update.status, update.body));
-      return on_failure(self, refusal_text(update.status, update.body));
+      if (is_database_refusal(update.status))
+        return disable(self, update.status, database_answer_text(update.status, update.body));
+      return on_failure(self, database_answer_text(update.status, update.body));
     }
     st.now = phase::streaming;
     if (st.failing) {
@@ -193,7 +173,7 @@ void open_feed(changes_pointer self) {
   req.destination = st.spec.server;
   req.destination.target = std::move(request.target);
   req.message.method = std::move(request.method);
-  req.message.fields = request_fields(st.spec);
+  req.message.fields = database_fields(st.spec);
   if (!request.body.empty())
     req.message.fields.emplace_back("Content-Type", "application/json");
   req.message.body = std::move(request.body);
@@ -211,12 +191,7 @@ void open_feed(changes_pointer self) {
 void read_baseline(changes_pointer self) {
   auto& st = self->state;
   st.now = phase::starting;
-  client_request req;
-  req.destination = st.spec.server;
-  req.destination.target = changes_now_target(st.spec);
-  req.message.method = "GET";
-  req.message.fields = request_fields(st.spec);
-  req.timeout = connect_timeout;
+  auto req = changes_end_request(st.spec, connect_timeout);
   st.client->send(std::move(req), [handle = caf::actor{self}, attempt = st.attempt](client_result result) {
     caf::anon_send(handle, done_atom::value, attempt, std::move(result));
   });
@@ -226,21 +201,16 @@ void on_baseline(changes_pointer self, std::uint64_t attempt, client_result& res
   auto& st = self->state;
   if (attempt != st.attempt || st.now != phase::starting)
     return;
-  if (!result.ok())
-    return on_failure(self, "reading the end of the database: " + result.error);
-  auto status = result.response.status;
-  if (is_refusal(status))
-    return disable(self, status, refusal_text(status, result.response.body));
-  if (status < 200 || status >= 300)
-    return on_failure(self, refusal_text(status, result.response.body));
-  auto last_seq = read_last_seq(result.response.body);
-  if (!last_seq)
-    return on_failure(self, "reading the end of the database: " + last_seq.error().message);
+  auto end = read_changes_end(result);
+  if (!end.ok() && is_database_refusal(end.status_code))
+    return disable(self, end.status_code, std::move(end.error));
+  if (!end.ok())
+    return on_failure(self, "reading where the database ends: " + end.error);
   // No time-out: the parent always answers once its store has.
   self->request(st.parent, caf::infinite, items_atom::value, std::vector<std::string>{},
-                to_changes_checkpoint(st.spec, *last_seq))
+                to_changes_checkpoint(st.spec, end.seq))
     .then(
-      [self, attempt, seq = *last_seq](commit_atom) {
+      [self, attempt, seq = end.seq](commit_atom) {
         auto& st = self->state;
         if (attempt != st.attempt)
           return;

@@ -1,0 +1,92 @@
+#include "actors/sources/changes_position.hpp"
+
+#include <utility>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/atoms.hpp"
+#include "actors/messages.hpp"
+#include "core/auth.hpp"
+
+namespace feedrouter {
+
+std::string database_answer_text(int status, const std::string& body) {
+  auto text = "the database answered " + std::to_string(status);
+  auto line = classify_change_line(body);
+  if (line.what == change_line::kind::error && !line.message.empty())
+    text += ": " + line.message;
+  return text;
+}
+
+http_fields database_fields(const changes_spec& spec) {
+  http_fields fields{{"Accept", "application/json"}};
+  if (!spec.username.empty())
+    fields.emplace_back("Authorization", "Basic " + base64_encode(spec.username + ":" + spec.password));
+  return fields;
+}
+
+client_request changes_end_request(const changes_spec& spec, std::chrono::milliseconds timeout) {
+  client_request req;
+  req.destination = spec.server;
+  req.destination.target = changes_now_target(spec);
+  req.message.method = "GET";
+  req.message.fields = database_fields(spec);
+  req.timeout = timeout;
+  return req;
+}
+
+changes_end read_changes_end(const client_result& result) {
+  changes_end end;
+  if (!result.ok()) {
+    end.error = result.error;
+    return end;
+  }
+  end.status_code = result.response.status;
+  if (end.status_code < 200 || end.status_code >= 300) {
+    end.error = database_answer_text(end.status_code, result.response.body);
+    return end;
+  }
+  auto seq = read_last_seq(result.response.body);
+  if (!seq) {
+    end.error = "the database's answer has no readable last_seq: " + seq.error().message;
+    return end;
+  }
+  end.seq = std::move(*seq);
+  return end;
+}
+
+namespace {
+
+struct end_reader_state {
+  caf::response_promise answer;
+  static inline const char* name = "changes_end_reader";
+};
+
+caf::behavior end_reader_impl(caf::stateful_actor<end_reader_state>* self, http_client_ptr client, changes_spec spec,
+                              std::chrono::milliseconds timeout) {
+  return {
+    [=](changes_end_atom) {
+      self->state.answer = self->make_response_promise();
+      // The completion runs on an I/O thread: it only turns the result into a message.
+      client->send(changes_end_request(spec, timeout), [handle = caf::actor{self}](client_result result) {
+        caf::anon_send(handle, done_atom::value, std::move(result));
+      });
+    },
+    [=](done_atom, client_result& result) {
+      self->state.answer.deliver(read_changes_end(result));
+      self->quit();
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_changes_end_reader(caf::actor_system& sys, http_client_ptr client, changes_spec spec,
+                                    std::chrono::milliseconds timeout) {
+  return sys.spawn(end_reader_impl, std::move(client), std::move(spec), timeout);
+}
+
+} // namespace feedrouter

@@ -1,0 +1,51 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include <caf/fwd.hpp>
+
+#include "core/changes_spec.hpp"
+#include "net/http_client.hpp"
+
+namespace feedrouter {
+
+/// Where a database ends now, or why that could not be read.
+struct changes_end {
+  int status_code = 0; ///< the HTTP status; 0 when no response came
+  std::string seq;     ///< the database's last seq, when it could be read
+  /// Empty on success; otherwise e.g. "connect: Connection refused" or
+  /// "the database answered 404: not_found: no_db_file".
+  std::string error;
+
+  bool ok() const noexcept {
+    return error.empty();
+  }
+};
+
+/// Returns whether the database's answer `status` says that the registration's credentials, permissions or database
+/// name are wrong, so that asking again would not help.
+inline bool is_database_refusal(int status) noexcept {
+  return status == 401 || status == 403 || status == 404;
+}
+
+/// Returns the text for a database's non-2xx answer: "the database answered 404", plus CouchDB's reason from `body`
+/// when it has one (": not_found: no_db_file").
+std::string database_answer_text(int status, const std::string& body);
+
+/// Returns the request that reads where `spec`'s database ends now (the position `since=now` means), with the
+/// registration's credentials.
+client_request changes_end_request(const changes_spec& spec, std::chrono::milliseconds timeout);
+
+/// Returns what the answer to changes_end_request() says.
+changes_end read_changes_end(const client_result& result);
+
+/// Returns the headers every request to `spec`'s database carries: Accept, and Basic auth when it has credentials.
+http_fields database_fields(const changes_spec& spec);
+
+/// Spawns a one-shot actor that answers one `(changes_end_atom)` request with a `changes_end` for `spec`'s database
+/// and then quits. The registry uses it to fix the position of a `since=now` registration before CREATE answers.
+caf::actor spawn_changes_end_reader(caf::actor_system& sys, http_client_ptr client, changes_spec spec,
+                                    std::chrono::milliseconds timeout);
+
+} // namespace feedrouter
