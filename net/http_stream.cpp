@@ -4,6 +4,8 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -154,7 +156,9 @@ private:
     request_ = {};
     parser_.emplace();
     parser_->header_limit(response_header_limit);
-    parser_->body_limit(boost::none); // the feed is endless; lines are bounded instead
+    // The feed is endless; lines are bounded instead. Not boost::none: Beast 1.74 compares a Content-Length against
+    // an empty limit as if it were exceeded.
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     http::async_read_header(stream_, buffer_, *parser_,
                             beast::bind_front_handler(&stream_connection::on_head, shared_from_this()));
   }

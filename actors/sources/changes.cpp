@@ -3,6 +3,8 @@
 #include <climits>
 #include <cstdint>
 #include <deque>
+#include <limits>
+#include <optional>
 #include <random>
 #include <utility>
 #include <vector>
@@ -102,8 +104,8 @@ void disable(changes_pointer self, int status, std::string message) {
   self->send(st.parent, disable_atom::value, status, std::move(message));
 }
 
-/// Hands waiting changes over as credit allows, then asks the stream for more once none wait.
-void pump(changes_pointer self) {
+/// Hands waiting changes over as credit allows.
+void hand_over(changes_pointer self) {
   auto& st = self->state;
   while (st.credit > 0 && !st.waiting.empty()) {
     auto change = std::move(st.waiting.front());
@@ -112,13 +114,20 @@ void pump(changes_pointer self) {
     self->send(st.parent, event_atom::value, std::move(change.body), to_changes_checkpoint(st.spec, change.seq));
     st.seq = std::move(change.seq);
   }
+}
+
+/// Hands waiting changes over as credit allows, then asks the stream for more once none wait.
+void pump(changes_pointer self) {
+  auto& st = self->state;
+  hand_over(self);
   if (st.now == phase::streaming && st.waiting.empty() && st.credit > 0 && !st.read_pending) {
     st.read_pending = true;
     st.stream->read();
   }
 }
 
-void on_lines(changes_pointer self, std::vector<std::string>& lines) {
+/// Queues the changes among `lines`; returns the error of an error line, which ends the lines taken.
+std::optional<std::string> take_lines(changes_pointer self, std::vector<std::string>& lines) {
   auto& st = self->state;
   for (auto& line : lines) {
     auto kind = classify_change_line(line);
@@ -131,9 +140,10 @@ void on_lines(changes_pointer self, std::vector<std::string>& lines) {
         // The server is closing the feed; the end of the stream follows and reconnects.
         break;
       case change_line::kind::error:
-        return on_failure(self, "the changes feed sent an error: " + kind.message);
+        return "the changes feed sent an error: " + kind.message;
     }
   }
+  return std::nullopt;
 }
 
 void on_update(changes_pointer self, std::uint64_t attempt, stream_update& update) {
@@ -156,13 +166,14 @@ void on_update(changes_pointer self, std::uint64_t attempt, stream_update& updat
     return pump(self);
   }
   st.read_pending = false;
-  on_lines(self, update.lines);
-  if (st.now != phase::streaming)
-    return;
-  // Changes read with the end are dropped with the connection and read again after the last one handed over.
-  if (update.ended)
-    return on_failure(self, "the database ended the changes feed");
-  pump(self);
+  auto error = take_lines(self, update.lines);
+  if (!error && !update.ended)
+    return pump(self);
+  // What credit allows goes to the parent before the connection closes, so that a server (or a proxy) that always
+  // ends the stream right after its lines still moves the feed forward. The rest is read again after the last one
+  // handed over.
+  hand_over(self);
+  on_failure(self, error ? std::move(*error) : std::string{"the database ended the changes feed"});
 }
 
 void open_feed(changes_pointer self) {
@@ -252,7 +263,10 @@ caf::behavior changes_source_impl(changes_pointer self, caf::actor parent, chang
   connect(self);
   return {
     [self](credit_atom, std::int64_t n) {
-      self->state.credit += n;
+      // Saturating: credit is a bound, and a bound of "very many" must not wrap around.
+      auto& credit = self->state.credit;
+      credit = n > std::numeric_limits<std::int64_t>::max() - credit ? std::numeric_limits<std::int64_t>::max()
+                                                                       : credit + n;
       pump(self);
     },
     [self](tick_atom, std::uint64_t attempt) {

@@ -10,13 +10,18 @@
 #include "actors/atoms.hpp"
 #include "actors/messages.hpp"
 #include "core/auth.hpp"
+#include "core/json.hpp"
 
 namespace feedrouter {
 
 std::string database_answer_text(int status, const std::string& body) {
   auto text = "the database answered " + std::to_string(status);
+  // Only CouchDB's own {"error": ..., "reason": ...} says why; a proxy's HTML page or an empty body does not.
+  auto members = parse_json_object(body, "body");
+  if (!members || find_member(*members, "error") == nullptr)
+    return text;
   auto line = classify_change_line(body);
-  if (line.what == change_line::kind::error && !line.message.empty())
+  if (!line.message.empty())
     text += ": " + line.message;
   return text;
 }

@@ -5,6 +5,66 @@
 
 namespace feedrouter::test {
 
+scripted_stream::scripted_stream(stream_request req, http_client::stream_handler on_update)
+  : req_(std::move(req)), on_update_(std::move(on_update)) {
+  // nop
+}
+
+void scripted_stream::read() {
+  if (read_pending_)
+    throw std::logic_error("read() while a read is pending");
+  ++reads_;
+  read_pending_ = true;
+}
+
+void scripted_stream::close() {
+  closed_ = true;
+}
+
+void scripted_stream::deliver(stream_update update) {
+  // A closed stream reports nothing more, as the real one.
+  if (!closed_)
+    on_update_(std::move(update));
+}
+
+void scripted_stream::head(int status, std::string body) {
+  stream_update update;
+  update.status = status;
+  if (status < 200 || status >= 300) {
+    update.body = std::move(body);
+    update.ended = true;
+  }
+  deliver(std::move(update));
+}
+
+void scripted_stream::lines(std::vector<std::string> lines, bool ended) {
+  if (!read_pending_)
+    throw std::logic_error("lines() without a pending read");
+  read_pending_ = false;
+  stream_update update;
+  update.lines = std::move(lines);
+  update.ended = ended;
+  deliver(std::move(update));
+}
+
+void scripted_stream::fail(std::string error) {
+  read_pending_ = false;
+  stream_update update;
+  update.error = std::move(error);
+  deliver(std::move(update));
+}
+
+line_stream_ptr scripted_http_client::open_stream(stream_request req, stream_handler on_update) {
+  streams_.push_back(std::make_shared<scripted_stream>(std::move(req), std::move(on_update)));
+  return streams_.back();
+}
+
+scripted_stream& scripted_http_client::last_stream() const {
+  if (streams_.empty())
+    throw std::logic_error("no stream was opened");
+  return *streams_.back();
+}
+
 void scripted_http_client::send(client_request req, completion done) {
   ++sent_;
   pending_.push_back({std::move(req), std::move(done)});

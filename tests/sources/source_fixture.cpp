@@ -1,15 +1,20 @@
 #include "source_fixture.hpp"
 
+#include <cstdint>
 #include <stdexcept>
+#include <utility>
 
 #include <caf/atom.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/sec.hpp>
 #include <caf/send.hpp>
+#include <caf/typed_response_promise.hpp>
 
 #include "actors/atoms.hpp"
+#include "actors/sources/changes.hpp"
 #include "actors/sources/poll.hpp"
+#include "core/changes_spec.hpp"
 #include "core/json.hpp"
 #include "core/poll_spec.hpp"
 
@@ -17,25 +22,66 @@ namespace feedrouter::test {
 
 namespace {
 
-/// Plays the trigger's side of the poll source protocol and records what it gets.
-caf::behavior stand_in_parent(caf::event_based_actor* self, parent_log_ptr log, poll_spec spec, std::string fire_body,
-                              std::string checkpoint, http_client_ptr client) {
-  spawn_poll_source(self, std::move(spec), std::move(fire_body), std::move(checkpoint), std::move(client));
+/// An items request the stand-in parent has not answered yet.
+struct held_items {
+  caf::typed_response_promise<commit_atom> promise;
+  std::vector<std::string> bodies;
+  std::string checkpoint;
+};
+
+void commit(parent_log& log, std::vector<std::string> bodies, std::string checkpoint) {
+  log.committed.push_back(std::move(bodies));
+  log.checkpoints.push_back(std::move(checkpoint));
+}
+
+/// Plays the trigger's side of the source protocols (poll and changes) and records what it gets. The test grants
+/// credit through it, so that the source sees the credit come from its parent.
+caf::behavior stand_in_parent(caf::event_based_actor* self, parent_log_ptr log,
+                              std::function<caf::actor(caf::local_actor*)> start) {
+  auto source = start(self);
+  auto held = std::make_shared<std::vector<held_items>>();
   return {
-    [log](items_atom, std::vector<std::string>& bodies, std::string& checkpoint) -> caf::result<commit_atom> {
+    [self, log, held](items_atom, std::vector<std::string>& bodies,
+                      std::string& checkpoint) -> caf::result<commit_atom> {
       if (log->refuse_items || bodies.size() > log->max_bodies) {
         ++log->refused;
         return caf::make_error(caf::sec::runtime_error, std::string{"too many events are waiting"});
       }
-      log->committed.push_back(std::move(bodies));
-      log->checkpoints.push_back(std::move(checkpoint));
+      if (log->hold_items) {
+        auto promise = self->make_response_promise<commit_atom>();
+        held->push_back({promise, std::move(bodies), std::move(checkpoint)});
+        ++log->held;
+        return promise;
+      }
+      commit(*log, std::move(bodies), std::move(checkpoint));
       return commit_atom::value;
     },
+    [log, held](commit_atom) {
+      auto waiting = std::move(*held);
+      held->clear();
+      log->held = 0;
+      for (auto& items : waiting) {
+        commit(*log, std::move(items.bodies), std::move(items.checkpoint));
+        items.promise.deliver(commit_atom::value);
+      }
+    },
+    [log](event_atom, std::string& body, std::string& checkpoint) {
+      log->events.emplace_back(std::move(body), std::move(checkpoint));
+    },
+    [self, source](credit_atom, std::int64_t n) { self->send(source, credit_atom::value, n); },
     [log](source_status_atom, std::string& error) { log->statuses.push_back(std::move(error)); },
     [log](disable_atom, int status_code, std::string& message) {
       log->disables.emplace_back(status_code, std::move(message));
     },
   };
+}
+
+/// Returns the members of `params_json`; throws std::invalid_argument when it is not a JSON object.
+json_members read_params(std::string_view params_json) {
+  auto members = parse_json_object(params_json, "params");
+  if (!members)
+    throw std::invalid_argument("params: " + members.error().message);
+  return std::move(*members);
 }
 
 } // namespace
@@ -44,6 +90,20 @@ std::vector<std::string> parent_log::bodies() const {
   std::vector<std::string> all;
   for (const auto& batch : committed)
     all.insert(all.end(), batch.begin(), batch.end());
+  return all;
+}
+
+std::vector<std::string> parent_log::event_bodies() const {
+  std::vector<std::string> all;
+  for (const auto& event : events)
+    all.push_back(event.first);
+  return all;
+}
+
+std::vector<std::string> parent_log::event_checkpoints() const {
+  std::vector<std::string> all;
+  for (const auto& event : events)
+    all.push_back(event.second);
   return all;
 }
 
@@ -76,17 +136,74 @@ caf::actor source_fixture::spawn_poll_without_client(std::string_view params_jso
 
 caf::actor source_fixture::spawn_parent(std::string_view params_json, std::string checkpoint, std::string fire_body,
                                         http_client_ptr with) {
-  auto members = parse_json_object(params_json, "params");
-  if (!members)
-    throw std::invalid_argument("params: " + members.error().message);
-  auto spec = parse_poll_spec(*members);
+  auto spec = parse_poll_spec(read_params(params_json));
   if (!spec)
     throw std::invalid_argument(spec.error().field + ": " + spec.error().message);
-  auto parent = sys.spawn(stand_in_parent, log, std::move(*spec), std::move(fire_body), std::move(checkpoint),
-                          std::move(with));
+  return spawn_stand_in([spec = std::move(*spec), fire_body = std::move(fire_body),
+                         checkpoint = std::move(checkpoint), with = std::move(with)](caf::local_actor* parent) {
+    return spawn_poll_source(parent, spec, fire_body, checkpoint, with);
+  });
+}
+
+caf::actor source_fixture::spawn_changes(std::string_view params_json, std::string checkpoint, std::string fire_body) {
+  return spawn_changes_parent(params_json, std::move(checkpoint), std::move(fire_body), client);
+}
+
+caf::actor source_fixture::spawn_changes_without_client(std::string_view params_json) {
+  return spawn_changes_parent(params_json, {}, "{}", nullptr);
+}
+
+caf::actor source_fixture::spawn_changes_parent(std::string_view params_json, std::string checkpoint,
+                                                std::string fire_body, http_client_ptr with) {
+  auto spec = parse_changes_spec(read_params(params_json));
+  if (!spec)
+    throw std::invalid_argument(spec.error().field + ": " + spec.error().message);
+  return spawn_stand_in([spec = std::move(*spec), fire_body = std::move(fire_body),
+                         checkpoint = std::move(checkpoint), with = std::move(with)](caf::local_actor* parent) {
+    return spawn_changes_source(parent, spec, fire_body, checkpoint, with);
+  });
+}
+
+caf::actor source_fixture::spawn_stand_in(std::function<caf::actor(caf::local_actor*)> start) {
+  auto parent = sys.spawn(stand_in_parent, log, std::move(start));
   parents_.push_back(parent);
   run();
   return parent;
+}
+
+caf::actor source_fixture::newest_parent() const {
+  if (parents_.empty())
+    throw std::logic_error("no parent was spawned");
+  return parents_.back();
+}
+
+void source_fixture::grant(std::int64_t n) {
+  caf::anon_send(newest_parent(), credit_atom::value, n);
+  run();
+}
+
+void source_fixture::release_items() {
+  caf::anon_send(newest_parent(), commit_atom::value);
+  run();
+}
+
+scripted_stream& source_fixture::stream() const {
+  return client->last_stream();
+}
+
+void source_fixture::stream_head(int status, std::string body) {
+  stream().head(status, std::move(body));
+  run();
+}
+
+void source_fixture::stream_lines(std::vector<std::string> lines, bool ended) {
+  stream().lines(std::move(lines), ended);
+  run();
+}
+
+void source_fixture::stream_fail(std::string error) {
+  stream().fail(std::move(error));
+  run();
 }
 
 void source_fixture::stop(const caf::actor& parent) {

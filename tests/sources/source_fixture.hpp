@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <string>
@@ -25,15 +27,26 @@ struct parent_log {
   std::size_t refused = 0;                         ///< items requests answered with an error
   std::vector<std::string> statuses;               ///< errors of (source_status_atom, error); "" for recovery
   std::vector<std::pair<int, std::string>> disables;
+  /// (body, checkpoint) of each (event_atom, body, checkpoint), in the order they came.
+  std::vector<std::pair<std::string, std::string>> events;
+  std::size_t held = 0; ///< items requests waiting for release_items() while hold_items is set
 
   // -- how it answers ----------------------------------------------------------------
 
   bool refuse_items = false; ///< answer items requests with an error, as a busy or paused trigger does
   /// Refuse items requests with more bodies than this, as a trigger does whose buffer bound they would exceed.
   std::size_t max_bodies = std::numeric_limits<std::size_t>::max();
+  /// Leave items requests unanswered until source_fixture::release_items(), as a trigger whose store is slow does.
+  bool hold_items = false;
 
   /// Returns every committed body, in order.
   std::vector<std::string> bodies() const;
+
+  /// Returns the body of every event, in order.
+  std::vector<std::string> event_bodies() const;
+
+  /// Returns the checkpoint of every event, in order.
+  std::vector<std::string> event_checkpoints() const;
 
   /// Returns the newest committed checkpoint, or "" when none.
   std::string checkpoint() const {
@@ -61,6 +74,32 @@ public:
   /// Spawns a poll source as spawn_poll() does, but without an HTTP client.
   caf::actor spawn_poll_without_client(std::string_view params_json);
 
+  /// Spawns a stand-in trigger that starts a changes source with `params_json` (validated by parse_changes_spec),
+  /// starting from `checkpoint`, and runs until the source waits for something. The parent grants no credit of its
+  /// own: call grant().
+  caf::actor spawn_changes(std::string_view params_json, std::string checkpoint = {}, std::string fire_body = "{}");
+
+  /// Spawns a changes source as spawn_changes() does, but without an HTTP client.
+  caf::actor spawn_changes_without_client(std::string_view params_json);
+
+  /// Has the newest parent grant its source `n` more events, then runs what follows.
+  void grant(std::int64_t n);
+
+  /// Has the newest parent answer the items requests it holds (see parent_log::hold_items) with commit.
+  void release_items();
+
+  /// Returns the newest stream; requires one.
+  scripted_stream& stream() const;
+
+  /// Sends the newest stream's response head, then runs what follows.
+  void stream_head(int status, std::string body = {});
+
+  /// Answers the newest stream's pending read with `lines` (and the end when `ended`), then runs what follows.
+  void stream_lines(std::vector<std::string> lines, bool ended = false);
+
+  /// Fails the newest stream with the transport error `error`, then runs what follows.
+  void stream_fail(std::string error);
+
   /// Stops `parent` and with it its source, as a registration being paused or the service stopping does.
   void stop(const caf::actor& parent);
 
@@ -82,6 +121,14 @@ public:
 private:
   caf::actor spawn_parent(std::string_view params_json, std::string checkpoint, std::string fire_body,
                           http_client_ptr with);
+
+  caf::actor spawn_changes_parent(std::string_view params_json, std::string checkpoint, std::string fire_body,
+                                  http_client_ptr with);
+
+  /// Spawns a stand-in parent that starts its source with `start`.
+  caf::actor spawn_stand_in(std::function<caf::actor(caf::local_actor*)> start);
+
+  caf::actor newest_parent() const;
 
   std::vector<caf::actor> parents_;
 };
