@@ -6,6 +6,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
+#include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -51,6 +52,12 @@ struct registry_state {
   std::unordered_map<std::string, int> creating;
   /// Webhook hookId -> registration key, for ingress.
   std::unordered_map<std::string, std::string> hooks;
+
+  /// The triggers are monitored, not linked (see spawn_trigger): however the registry ends, its triggers end with it.
+  ~registry_state() {
+    for (auto& [key, entry] : entries)
+      caf::anon_send_exit(entry.trigger, caf::exit_reason::user_shutdown);
+  }
 
   static inline const char* name = "registry";
 };
@@ -143,12 +150,13 @@ void start_entry(registry_pointer self, registration_record record, std::optiona
     self->state.hooks[hook_id] = key;
   }
   auto trigger = spawn_trigger(self, self->state.cfg.env, record, std::move(config));
+  self->monitor(trigger);
   self->state.entries[key] = registry_entry{std::move(record), std::move(trigger), std::move(hook_id)};
 }
 
 /// Stops a registration's actors and forgets it.
 void erase_entry(registry_pointer self, std::unordered_map<std::string, registry_entry>::iterator entry) {
-  self->unlink_from(entry->second.trigger);
+  self->demonitor(entry->second.trigger);
   self->send_exit(entry->second.trigger, caf::exit_reason::user_shutdown);
   if (!entry->second.hook_id.empty())
     self->state.hooks.erase(entry->second.hook_id);
@@ -537,7 +545,7 @@ caf::result<api_reply> handle(registry_pointer self, api_command& cmd) {
   return error_reply(500, "unhandled lifecycle operation");
 }
 
-void on_trigger_exit(registry_pointer self, caf::exit_msg& msg) {
+void on_trigger_down(registry_pointer self, caf::down_msg& msg) {
   auto& entries = self->state.entries;
   for (auto& [key, entry] : entries) {
     if (entry.trigger.address() != msg.source)
@@ -556,13 +564,12 @@ void on_trigger_exit(registry_pointer self, caf::exit_msg& msg) {
     self->state.entries[key].hook_id = hook_id;
     return;
   }
-  self->quit(msg.reason);
 }
 
 registry_actor::behavior_type registry_impl(registry_pointer self, registry_config cfg,
                                             std::shared_ptr<std::vector<registration_record>> records) {
   self->state.cfg = std::move(cfg);
-  self->set_exit_handler([self](caf::exit_msg& msg) { on_trigger_exit(self, msg); });
+  self->set_down_handler([self](caf::down_msg& msg) { on_trigger_down(self, msg); });
   for (auto& record : *records) {
     auto config = restore_config(self, record);
     start_entry(self, std::move(record), std::move(config));

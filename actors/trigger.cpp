@@ -707,7 +707,9 @@ caf::behavior trigger_impl(trigger_pointer self, caf::actor registry, trigger_en
     } else if (st.firer && msg.source == st.firer.address()) {
       st.firer = nullptr;
       on_child_down(self, child_kind::firer, msg.reason);
-    } else if (msg.source == st.registry.address()) {
+    } else if (msg.source == st.registry.address() || msg.source == self->address()) {
+      // From the registry, or sent anonymously (anon_send_exit names the receiver as the source), as the registry's
+      // state does when the registry ends.
       self->quit(msg.reason);
     }
     // Anything else is a child released earlier whose exit was already queued: nothing to do.
@@ -830,7 +832,7 @@ caf::behavior trigger_impl(trigger_pointer self, caf::actor registry, trigger_en
 
 caf::actor spawn_trigger(caf::local_actor* registry, trigger_env_ptr env, registration_record record,
                          std::optional<feed_config> config) {
-  return registry->spawn<caf::linked>(trigger_impl, caf::actor_cast<caf::actor>(registry), std::move(env),
+  return registry->spawn(trigger_impl, caf::actor_cast<caf::actor>(registry), std::move(env),
                                       std::move(record), std::move(config));
 }
 

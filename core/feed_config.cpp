@@ -52,7 +52,7 @@ outcome<feed_config> make_feed_config(std::string_view feed, json_members params
     auto webhook = parse_webhook_spec(params);
     if (!webhook)
       return webhook.error();
-    config.webhook = std::move(*webhook);
+    config.webhook = std::make_shared<const webhook_spec>(std::move(*webhook));
     config.params = std::move(params);
     return config;
   }
@@ -60,7 +60,7 @@ outcome<feed_config> make_feed_config(std::string_view feed, json_members params
     auto poll = parse_poll_spec(params);
     if (!poll)
       return poll.error();
-    config.poll = std::move(*poll);
+    config.poll = std::make_shared<const poll_spec>(std::move(*poll));
     config.params = std::move(params);
     return config;
   }
@@ -68,14 +68,14 @@ outcome<feed_config> make_feed_config(std::string_view feed, json_members params
     auto changes = parse_changes_spec(params);
     if (!changes)
       return changes.error();
-    config.changes = std::move(*changes);
+    config.changes = std::make_shared<const changes_spec>(std::move(*changes));
     config.params = std::move(params);
     return config;
   }
   auto alarm = parse_alarm_spec(params, now, when, trigger_key);
   if (!alarm)
     return alarm.error();
-  config.alarm = std::move(*alarm);
+  config.alarm = std::make_shared<const alarm_spec>(std::move(*alarm));
   config.params = std::move(params);
   return config;
 }

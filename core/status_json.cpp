@@ -52,9 +52,14 @@ void write_status(json_writer& out, const registration_record& record, const liv
   if (st.triggers_left)
     out.key("triggersLeft").value(*st.triggers_left);
   write_time(out, "nextFire", live.next_fire);
-  // A poll's checkpoint is its set of seen ids: large, and of no use to a reader.
-  if (!st.checkpoint.empty() && record.feed != "poll")
-    out.key("checkpoint").value(st.checkpoint);
+  // A poll's checkpoint is its set of seen ids: large, and of no use to a reader. Other checkpoints that are JSON
+  // objects (a changes feed's {"source", "seq"}) are shown as objects, anything else as text.
+  if (!st.checkpoint.empty() && record.feed != "poll") {
+    if (json_is_object(st.checkpoint))
+      out.key("checkpoint").raw(st.checkpoint);
+    else
+      out.key("checkpoint").value(st.checkpoint);
+  }
   if (live.source_errors > 0)
     out.key("sourceErrors").value(live.source_errors);
   if (!live.source_error.empty())

@@ -30,8 +30,12 @@ namespace {
 using namespace client_detail;
 using tcp = asio::ip::tcp;
 
-/// Bytes taken from the body per socket read; also what a non-2xx body may be at most.
-constexpr std::size_t chunk_size = 64 * 1024;
+/// Bytes taken from the body per socket read. Small, because every open stream holds one such buffer: a provider
+/// with thousands of changes feeds keeps thousands of streams open.
+constexpr std::size_t chunk_size = 16 * 1024;
+
+/// What a refusing server's body may be at most (its reason is all that is needed).
+constexpr std::size_t error_body_limit = 64 * 1024;
 
 /// One streamed response. Everything runs on the strand of its socket; read() and close() post onto it.
 ///
@@ -48,6 +52,9 @@ public:
       on_update_(std::move(on_update)) {
     if (req_.destination.scheme == "https")
       stream_.enable_tls(*tls);
+    // Beast reads at most the buffer's free capacity per call: without room, it would read a few hundred bytes at
+    // a time and deliver a few lines per update.
+    buffer_.reserve(buffer_.max_size());
   }
 
   void start() {
@@ -80,8 +87,10 @@ private:
   void arm(std::chrono::milliseconds limit, const char* why) {
     expired_ = nullptr;
     timer_.expires_after(limit);
-    timer_.async_wait([self = shared_from_this(), why](beast::error_code ec) {
-      if (ec == asio::error::operation_aborted)
+    // A wait that already fired cannot be cancelled: its handler is queued on the strand. The generation tells it
+    // that the timer was re-armed or disarmed since.
+    timer_.async_wait([self = shared_from_this(), why, generation = ++timer_generation_](beast::error_code ec) {
+      if (ec == asio::error::operation_aborted || generation != self->timer_generation_)
         return;
       self->expired_ = why;
       self->resolver_.cancel();
@@ -91,6 +100,7 @@ private:
   }
 
   void disarm() {
+    ++timer_generation_;
     timer_.cancel();
   }
 
@@ -175,12 +185,12 @@ private:
     deliver(std::move(update));
   }
 
-  /// Reads what a refusing server says, up to chunk_size bytes, within the head deadline still running.
+  /// Reads what a refusing server says, up to error_body_limit bytes, within the head deadline still running.
   void read_error_body() {
-    if (parser_->is_done() || error_body_.size() >= chunk_size)
+    if (parser_->is_done() || error_body_.size() >= error_body_limit)
       return finish_error_body();
     read_some([self = shared_from_this()](beast::error_code ec, std::string_view bytes) {
-      self->error_body_.append(bytes.substr(0, chunk_size - self->error_body_.size()));
+      self->error_body_.append(bytes.substr(0, error_body_limit - self->error_body_.size()));
       if (ec)
         return self->finish_error_body();
       self->read_error_body();
@@ -236,6 +246,8 @@ private:
       bytes.remove_prefix(newline + 1);
       if (!partial_.empty() && partial_.back() == '\r')
         partial_.pop_back();
+      if (partial_.size() > req_.max_line)
+        return false;
       if (partial_.find_first_not_of(" \t") != std::string::npos)
         lines_.push_back(std::move(partial_));
       partial_.clear();
@@ -311,13 +323,14 @@ private:
   asio::steady_timer timer_;
   stream_request req_;
   http::request<http::string_body> request_; // (Must persist until async_write completes)
-  beast::flat_buffer buffer_{chunk_size};     // raw bytes between the socket and the parser
+  beast::flat_buffer buffer_{2 * chunk_size}; // raw bytes between the socket and the parser
   std::optional<http::response_parser<http::buffer_body>> parser_;
   std::array<char, chunk_size> chunk_{}; // decoded body bytes of one read
   std::string partial_;                  // the line being received
   std::vector<std::string> lines_;       // complete lines not yet delivered
   std::string error_body_;
   const char* expired_ = nullptr; ///< set when the timer closed the socket: "timeout" or "idle timeout"
+  std::uint64_t timer_generation_ = 0;
   int status_ = 0;
   bool reading_ = false;
   std::atomic<bool> closed_{false};

@@ -14,6 +14,7 @@ using namespace feedrouter::test;
 namespace {
 
 const trigger_ref t1{"guest", "t1"};
+const trigger_ref t2{"guest", "t2"};
 
 api_reply create(actor_fixture& f, const registry_actor& registry, const trigger_ref& trigger,
                  std::string_view params_json, const std::string& key = owner_key) {
@@ -286,4 +287,30 @@ TEST_CASE("a one-shot alarm shows as disabled by its schedule after it fired", "
   });
   INFO(outcome.description);
   CHECK(outcome.passed);
+}
+
+TEST_CASE_METHOD(actor_fixture, "the end of the registry stops every trigger it monitors", "[registry]") {
+  // Triggers are monitored, not linked: the registry's end must still take them along.
+  auto triggers = std::make_shared<std::vector<caf::actor>>();
+  env->spawn_source = [triggers, spawn = env->spawn_source](caf::local_actor* trigger, const source_args& args) {
+    triggers->push_back(caf::actor_cast<caf::actor>(trigger));
+    return spawn(trigger, args);
+  };
+  auto registry = spawn_registry();
+  REQUIRE(create(*this, registry, t1, R"({"seconds": 60})").status == 201);
+  REQUIRE(create(*this, registry, t2, R"({"seconds": 60})").status == 201);
+  REQUIRE(triggers->size() == 2);
+  auto ended = std::make_shared<std::vector<caf::actor_addr>>();
+  auto watcher = sys.spawn([triggers, ended](caf::event_based_actor* self) -> caf::behavior {
+    for (const auto& trigger : *triggers)
+      self->monitor(trigger);
+    self->set_down_handler([ended](caf::down_msg& msg) { ended->push_back(msg.source); });
+    return {[](int) {}};
+  });
+  run();
+  caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
+  run();
+  CHECK(ended->size() == 2);
+  caf::anon_send_exit(watcher, caf::exit_reason::user_shutdown);
+  run();
 }

@@ -7,8 +7,8 @@
 //
 // Without both variables the suites are skipped (integrationSuite). One test file per feed kind starts its own stack
 // (startStack): a fake controller that knows the file's triggers and keys, and a provider with its own SQLite store
-// firing at it. A feed kind with an outside source (poll: a URL, changes: a CouchDB) starts that source itself, with
-// startServer.
+// firing at it. A feed kind with an outside source starts that source itself: poll a URL served with startServer,
+// changes a real CouchDB-compatible server with CouchDb.start (pouchdb-server, installed by `scripts/dev build`).
 //
 // node --test loads every .js file under a test/ directory, this one too: it defines no tests, so it shows up as one
 // passing file.
@@ -18,6 +18,7 @@ const { spawn } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const http = require('node:http');
+const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const readline = require('node:readline');
@@ -337,6 +338,151 @@ async function startStack({ triggers = [], providerArgs = [] } = {}) {
   };
 }
 
+// -- the CouchDB-compatible server ---------------------------------------------------------------------------------
+
+// Where `scripts/dev build` (npm ci in tests/support/couchdb) puts pouchdb-server's start script.
+const COUCHDB_SCRIPT = path.join(__dirname, '..', '..', '..',
+  'tests', 'support', 'couchdb', 'node_modules', 'pouchdb-server', 'bin', 'pouchdb-server');
+
+// Written as the data directory's config.json before the start: without it, pouchdb-server logs a line per request
+// to log.txt. Warnings and errors still go there.
+const COUCHDB_CONFIG = '{"log":{"level":"warning"}}\n';
+
+// Returns the path of pouchdb-server's start script; throws, saying how to install it, when it is missing.
+function couchDbScript(script = COUCHDB_SCRIPT) {
+  if (!fs.existsSync(script)) {
+    throw new Error(`pouchdb-server is not installed (${script} is missing): run \`scripts/dev build\`, ` +
+      'which runs npm ci in tests/support/couchdb');
+  }
+  return script;
+}
+
+// Resolves with a port of 127.0.0.1 that was free a moment ago: pouchdb-server cannot listen on port 0 and say
+// which port it got, so the kernel picks one for a socket that is closed again.
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+// Returns the percent-encoded path of document `id` in `db`; a `_design/` or `_local/` prefix keeps its slash.
+function docPath(db, id) {
+  const special = ['_design/', '_local/'].find((prefix) => id.startsWith(prefix)) || '';
+  return `/${encodeURIComponent(db)}/${special}${encodeURIComponent(id.slice(special.length))}`;
+}
+
+// pouchdb-server as a process on 127.0.0.1, with its data in a temporary directory, and the requests a test makes
+// to it. After addAdmin every request carries the admin's credentials: pouchdb-server 4.2 crashes on an anonymous
+// database PUT once it has an admin.
+class CouchDb {
+  constructor(child, url, dir, output) {
+    this.child = child;
+    this.url = url;
+    this.dir = dir;
+    this.output = output;
+    this.authorization = null;
+  }
+
+  // Starts it and resolves once GET / answers 200; rejects with its output if it ends or stays silent.
+  // options.script overrides where pouchdb-server's start script is (default: the one `scripts/dev build` installs).
+  static async start({ script } = {}) {
+    const bin = couchDbScript(script);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'feedrouter-feeds-couch-'));
+    let child;
+    try {
+      const port = await freePort();
+      const config = path.join(dir, 'config.json');
+      fs.writeFileSync(config, COUCHDB_CONFIG);
+      // It writes config.json and log.txt into its working directory: that is the data directory too.
+      child = spawn(process.execPath, [bin, '--host', '127.0.0.1', '--port', String(port), '--dir', dir,
+        '--config', config, '--no-stdout-logs', '--no-color'],
+      { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: childEnv() });
+      running.add(child);
+      child.once('exit', () => running.delete(child));
+      let output = '';
+      const keep = (d) => {
+        output = (output + d).slice(-STDERR_KEEP);
+      };
+      for (const stream of [child.stdout, child.stderr]) {
+        stream.setEncoding('utf8');
+        stream.on('data', keep);
+      }
+      let spawnError = null;
+      child.once('error', (err) => {
+        spawnError = err;
+      });
+      const url = `http://127.0.0.1:${port}`;
+      // It tells nobody when it listens (its log goes to a file): ask until it answers.
+      await waitFor('pouchdb-server answers GET / with 200', async () => {
+        if (spawnError) throw new Error(`cannot start pouchdb-server: ${spawnError.message}`);
+        if (child.exitCode !== null || child.signalCode !== null) {
+          throw new Error(`pouchdb-server on port ${port} ended during start-up ` +
+            `(${child.signalCode || child.exitCode}); its output: ${output}`);
+        }
+        try {
+          return (await request('GET', `${url}/`)).status === 200;
+        } catch (e) {
+          return false; // not listening yet
+        }
+      }, { timeoutMs: STARTUP_MS, describe: () => `its output: ${output}` });
+      return new CouchDb(child, url, dir, () => output);
+    } catch (e) {
+      if (child) await stopProcess(child);
+      fs.rmSync(dir, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  // Sends one request to `target` (a path), with the admin's credentials once there is an admin.
+  request(method, target, body) {
+    const headers = { Accept: 'application/json' };
+    if (this.authorization) headers.Authorization = this.authorization;
+    return request(method, `${this.url}${target}`, { headers, body });
+  }
+
+  // Sends one request and resolves with its answer; rejects naming `what` unless the status is one of `statuses`.
+  async expect(what, method, target, body, statuses) {
+    const res = await this.request(method, target, body);
+    if (!statuses.includes(res.status)) {
+      throw new Error(`${what}: ${method} ${target} answered ${res.status} ${res.text}; pouchdb-server output: ` +
+        this.output());
+    }
+    return res;
+  }
+
+  async createDb(db) {
+    await this.expect('create the database', 'PUT', `/${encodeURIComponent(db)}`, undefined, [201]);
+  }
+
+  // Writes document `id` (an object) and resolves with its new rev.
+  async putDoc(db, id, doc) {
+    return (await this.expect(`put ${id}`, 'PUT', docPath(db, id), doc, [201, 202])).json.rev;
+  }
+
+  // Resolves with the rows of `db`'s changes after `since`, as the server sends them: [{seq, id, changes, ...}].
+  async changes(db, since) {
+    const target = `/${encodeURIComponent(db)}/_changes?since=${encodeURIComponent(since)}`;
+    return (await this.expect('read the changes', 'GET', target, undefined, [200])).json.results;
+  }
+
+  // Makes `name` a server admin (which ends the "admin party") and sends its credentials from then on.
+  async addAdmin(name, password) {
+    await this.expect(`add admin ${name}`, 'PUT', `/_config/admins/${encodeURIComponent(name)}`,
+      JSON.stringify(password), [200]);
+    this.authorization = basicAuthorization(`${name}:${password}`);
+  }
+
+  async stop() {
+    await stopProcess(this.child);
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
 // -- the feed actions -----------------------------------------------------------------------------------------------
 
 // Returns run(event, params = {}, authKey = defaults.authKey): calls a feed action's `main` as OpenWhisk does, with
@@ -355,6 +501,7 @@ function feedRunner(main, defaults) {
 }
 
 module.exports = {
+  CouchDb,
   FakeController,
   Provider,
   basicAuthorization,

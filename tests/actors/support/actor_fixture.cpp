@@ -231,10 +231,19 @@ caf::actor actor_fixture::spawn_parent(parent_log_ptr log,
   auto parent = sys.spawn([this, log, spawn_child](caf::event_based_actor* self) -> caf::behavior {
     self->set_exit_handler([self, log](caf::exit_msg& msg) {
       // Exits of the child are facts to check; any other exit (the fixture's teardown) stops the parent.
+      if (log->child && msg.source == log->child.address()) {
+        log->exits.push_back(msg.reason);
+        return;
+      }
+      // A monitored (unlinked) child would outlive the parent otherwise.
+      if (log->child)
+        self->send_exit(log->child, msg.reason);
+      self->quit(msg.reason);
+    });
+    // Children that are monitored rather than linked (triggers) report their end this way.
+    self->set_down_handler([log](caf::down_msg& msg) {
       if (log->child && msg.source == log->child.address())
         log->exits.push_back(msg.reason);
-      else
-        self->quit(msg.reason);
     });
     self->set_default_handler([this, log](caf::scheduled_actor*, caf::message_view& x) -> caf::result<caf::message> {
       log->messages.push_back(x.copy_content_to_message());

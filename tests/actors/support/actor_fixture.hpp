@@ -115,7 +115,7 @@ struct parent_log {
   caf::actor child;
   std::vector<caf::message> messages; ///< everything but exit messages, in arrival order
   std::vector<sys_ms> received;       ///< simulated wall-clock arrival time of each message
-  std::vector<caf::error> exits;      ///< exit reasons of linked children (a default error: normal exit)
+  std::vector<caf::error> exits;      ///< exit reasons of the child, linked or monitored (a default error: normal exit)
 
   /// Returns the indexes of the messages whose first element is `atom`.
   std::vector<std::size_t> find(caf::atom_value atom) const;

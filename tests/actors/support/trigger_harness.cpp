@@ -7,7 +7,10 @@ namespace feedrouter::test {
 trigger_harness start_trigger(actor_fixture& f, registration_record record, std::optional<feed_config> config) {
   auto log = std::make_shared<parent_log>();
   f.spawn_parent(log, [env = trigger_env_ptr{f.env}, record, config](caf::event_based_actor* self) {
-    return spawn_trigger(self, env, record, config);
+    // The registry monitors its triggers (they are not linked to it): so does the stand-in.
+    auto trigger = spawn_trigger(self, env, record, config);
+    self->monitor(trigger);
+    return trigger;
   });
   return {log, log->child};
 }

@@ -1,6 +1,9 @@
 #include "raw_http_server.hpp"
 
+#include <array>
 #include <condition_variable>
+#include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string_view>
@@ -72,6 +75,16 @@ struct raw_http_server::state : std::enable_shared_from_this<raw_http_server::st
   std::size_t connections = 0;
   std::vector<std::string> targets;
   std::vector<std::string> server_names;
+  std::vector<std::string> requests; ///< each as received, head and body
+
+  /// A connection that behavior::hold keeps for the test, indexed like `requests`.
+  struct held_connection {
+    std::function<void(std::string)> write; ///< queues bytes on the session; call on the server thread only
+    std::size_t queued = 0;                 ///< bytes given to raw_http_server::write()
+    std::size_t written = 0;                ///< bytes that went into the socket
+    bool closed = false;                    ///< the client closed its end (or the server stopped)
+  };
+  std::vector<held_connection> held;
   std::vector<std::shared_ptr<tcp::socket>> sockets; ///< every accepted socket, closed on stop (server thread only)
 
   void listen();
@@ -130,10 +143,10 @@ private:
   void on_read_head(error_code ec, std::size_t head_size) {
     if (ec)
       return;
-    std::string head{asio::buffers_begin(buffer_.data()), asio::buffers_begin(buffer_.data()) + head_size};
+    head_.assign(asio::buffers_begin(buffer_.data()), asio::buffers_begin(buffer_.data()) + head_size);
     buffer_.consume(head_size);
-    target_ = target_of(head);
-    auto body_size = content_length_of(head);
+    target_ = target_of(head_);
+    auto body_size = content_length_of(head_);
     auto missing = body_size > buffer_.size() ? body_size - buffer_.size() : 0;
     body_size_ = body_size;
     asio::async_read(stream(), buffer_, asio::transfer_exactly(missing),
@@ -143,12 +156,26 @@ private:
   void on_read_body(error_code ec) {
     if (ec)
       return;
+    auto body_begin = asio::buffers_begin(buffer_.data());
+    std::string request = head_ + std::string{body_begin, body_begin + static_cast<std::ptrdiff_t>(body_size_)};
     buffer_.consume(body_size_);
+    auto hold = server_->what == raw_http_server::behavior::hold;
     {
       std::lock_guard<std::mutex> guard{server_->mutex};
       server_->targets.push_back(target_);
+      server_->requests.push_back(std::move(request));
+      if (hold) {
+        // Registered before the test can see the request, so write() finds the connection.
+        index_ = server_->held.size();
+        server_->held.emplace_back().write = [weak = this->weak_from_this()](std::string bytes) {
+          if (auto self = weak.lock())
+            self->queue_write(std::move(bytes));
+        };
+      }
     }
     server_->changed.notify_all();
+    if (hold)
+      return watch_close();
     if (server_->what == raw_http_server::behavior::never_answer)
       return;
     response_ = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(target_.size())
@@ -169,13 +196,67 @@ private:
     do_read();
   }
 
+  // -- behavior::hold ----------------------------------------------------------
+
+  void queue_write(std::string bytes) {
+    if (bytes.empty())
+      return;
+    outbox_.push_back(std::move(bytes));
+    if (outbox_.size() == 1)
+      do_write_some();
+  }
+
+  /// Writes piece by piece, so that bytes_written() tells how far a client that stopped reading let the server get.
+  void do_write_some() {
+    const auto& front = outbox_.front();
+    stream().async_write_some(asio::buffer(front.data() + sent_, front.size() - sent_),
+                              [self = this->shared_from_this()](error_code ec, std::size_t n) {
+                                self->on_write_some(ec, n);
+                              });
+  }
+
+  void on_write_some(error_code ec, std::size_t n) {
+    if (ec)
+      return;
+    {
+      std::lock_guard<std::mutex> guard{server_->mutex};
+      server_->held[index_].written += n;
+    }
+    server_->changed.notify_all();
+    sent_ += n;
+    if (sent_ == outbox_.front().size()) {
+      outbox_.pop_front();
+      sent_ = 0;
+    }
+    if (!outbox_.empty())
+      do_write_some();
+  }
+
+  /// Reads and drops whatever the client sends until it closes its end.
+  void watch_close() {
+    stream().async_read_some(asio::buffer(discard_), [self = this->shared_from_this()](error_code ec, std::size_t) {
+      if (!ec)
+        return self->watch_close();
+      {
+        std::lock_guard<std::mutex> guard{self->server_->mutex};
+        self->server_->held[self->index_].closed = true;
+      }
+      self->server_->changed.notify_all();
+    });
+  }
+
   std::shared_ptr<raw_http_server::state> server_;
   std::shared_ptr<tcp::socket> socket_;
   std::optional<asio::ssl::stream<tcp::socket&>> tls_; ///< over socket_, which stop() closes
   asio::streambuf buffer_;
+  std::string head_;
   std::string target_;
   std::size_t body_size_ = 0;
   std::string response_;
+  std::size_t index_ = 0;             ///< in server_->held (behavior::hold)
+  std::deque<std::string> outbox_;    ///< bytes the test queued, not yet written (behavior::hold)
+  std::size_t sent_ = 0;              ///< of outbox_.front()
+  std::array<char, 4096> discard_{}; ///< what watch_close() reads
 };
 
 } // namespace
@@ -259,6 +340,45 @@ std::vector<std::string> raw_http_server::targets() const {
 std::vector<std::string> raw_http_server::server_names() const {
   std::lock_guard<std::mutex> guard{state_->mutex};
   return state_->server_names;
+}
+
+std::vector<std::string> raw_http_server::requests() const {
+  std::lock_guard<std::mutex> guard{state_->mutex};
+  return state_->requests;
+}
+
+void raw_http_server::write(std::size_t index, std::string bytes) {
+  {
+    std::lock_guard<std::mutex> guard{state_->mutex};
+    state_->held.at(index).queued += bytes.size();
+  }
+  // Posted one by one onto the single server thread, so the bytes go out in the order they were queued.
+  asio::post(state_->ioc, [s = state_, index, bytes = std::move(bytes)]() mutable {
+    std::function<void(std::string)> write;
+    {
+      std::lock_guard<std::mutex> guard{s->mutex};
+      write = s->held[index].write;
+    }
+    write(std::move(bytes));
+  });
+}
+
+std::size_t raw_http_server::bytes_written(std::size_t index) const {
+  std::lock_guard<std::mutex> guard{state_->mutex};
+  return state_->held.at(index).written;
+}
+
+bool raw_http_server::wait_for_flushed(std::size_t index, std::chrono::milliseconds timeout) const {
+  std::unique_lock<std::mutex> guard{state_->mutex};
+  return state_->changed.wait_for(guard, timeout, [&] {
+    return index < state_->held.size() && state_->held[index].written == state_->held[index].queued;
+  });
+}
+
+bool raw_http_server::wait_for_close(std::size_t index, std::chrono::milliseconds timeout) const {
+  std::unique_lock<std::mutex> guard{state_->mutex};
+  return state_->changed.wait_for(guard, timeout,
+                                  [&] { return index < state_->held.size() && state_->held[index].closed; });
 }
 
 bool raw_http_server::wait_for_requests(std::size_t n, std::chrono::milliseconds timeout) const {

@@ -18,6 +18,7 @@ public:
     answer,             ///< answers 200 with keep-alive; the body is the request target
     close_after_answer, ///< answers like `answer`, then closes without warning, like a server's idle timeout
     never_answer,       ///< reads the request and never answers
+    hold,               ///< reads the request; the test writes the response, raw, with write()
   };
 
   /// Speaks plain HTTP.
@@ -40,6 +41,24 @@ public:
 
   /// Returns the targets of the requests read so far, in the order they were read.
   std::vector<std::string> targets() const;
+
+  /// Returns the requests read so far as received (head and body), in the order they were read.
+  std::vector<std::string> requests() const;
+
+  /// Queues `bytes` for the connection that carried the `index`-th request read (behavior::hold), behind the bytes
+  /// queued before; returns at once. Call it only after that request was read (wait_for_requests).
+  void write(std::size_t index, std::string bytes);
+
+  /// Returns how many bytes queued by write() for the `index`-th request's connection went into its socket.
+  std::size_t bytes_written(std::size_t index) const;
+
+  /// Blocks until every byte queued by write() for the `index`-th request's connection went into its socket, or
+  /// `timeout` passed; returns whether they did. A client that stops reading keeps this from happening.
+  bool wait_for_flushed(std::size_t index, std::chrono::milliseconds timeout) const;
+
+  /// Blocks until the client closed the `index`-th request's connection (behavior::hold), or `timeout` passed;
+  /// returns whether it did.
+  bool wait_for_close(std::size_t index, std::chrono::milliseconds timeout) const;
 
   /// Returns the server name (SNI) each completed TLS handshake asked for, in order; "" when a client sent none.
   std::vector<std::string> server_names() const;
