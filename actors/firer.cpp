@@ -48,9 +48,9 @@ std::string error_text(const client_result& result) {
   return "HTTP " + std::to_string(result.response.status) + (body.empty() ? "" : ": " + body);
 }
 
-void report(firer_pointer self, fire_verdict verdict, int status_code, std::string error) {
+void report(firer_pointer self, fire_verdict verdict, int status_code, std::string error, wire_token token) {
   auto& st = self->state;
-  fire_report result{verdict, status_code, std::move(error), st.attempts};
+  fire_report result{verdict, status_code, std::move(error), st.attempts, std::move(token)};
   auto id = st.unit->id;
   st.unit.reset();
   st.attempts = 0;
@@ -67,13 +67,13 @@ void send_attempt(firer_pointer self) {
   req.timeout = st.env->fire_timeout;
   ++st.attempts;
   st.sent_at = steady::now();
-  // The completion runs on an I/O thread: it only turns the result into a message. It runs even when this firer
-  // is gone, so it is where the in-flight count (which shutdown waits on) goes down.
+  // The completion runs on an I/O thread: it only turns the result into a message. The token keeps the fire
+  // counted until the trigger has recorded the outcome, or until a message carrying it is dropped.
   st.env->stats->fire_started();
+  wire_token token{std::shared_ptr<const void>{nullptr, [stats = st.env->stats](const void*) { stats->fire_finished(); }}};
   st.env->client->send(std::move(req), [handle = caf::actor{self}, id = st.unit->id,
-                                        stats = st.env->stats](client_result result) {
-    stats->fire_finished();
-    caf::anon_send(handle, done_atom::value, id, std::move(result));
+                                        token = std::move(token)](client_result result) mutable {
+    caf::anon_send(handle, done_atom::value, id, std::move(result), std::move(token));
   });
 }
 
@@ -90,14 +90,15 @@ void attempt(firer_pointer self) {
   send_attempt(self);
 }
 
-void on_done(firer_pointer self, const client_result& result) {
+void on_done(firer_pointer self, const client_result& result, wire_token& token) {
   auto& st = self->state;
   auto took = std::chrono::duration_cast<std::chrono::microseconds>(steady::now() - st.sent_at);
   auto status = result.ok() ? result.response.status : 0;
   auto verdict = classify(status, !result.ok());
   st.env->stats->record_fire(verdict == fire_verdict::fired, took);
   if (verdict != fire_verdict::retry) {
-    report(self, verdict, status, verdict == fire_verdict::fired ? std::string{} : error_text(result));
+    report(self, verdict, status, verdict == fire_verdict::fired ? std::string{} : error_text(result),
+           std::move(token));
     return;
   }
   auto now = st.env->now();
@@ -108,7 +109,7 @@ void on_done(firer_pointer self, const client_result& result) {
   auto age = std::chrono::duration_cast<milliseconds>(now - st.unit->oldest_accepted);
   auto delay = next_retry_delay(st.retries, st.attempts, age, retry_after, st.env->random());
   if (!delay) {
-    report(self, fire_verdict::dead, status, error_text(result));
+    report(self, fire_verdict::dead, status, error_text(result), std::move(token));
     return;
   }
   self->send(st.parent, backoff_atom::value, st.unit->id, st.attempts, static_cast<std::int64_t>(delay->count()));
@@ -131,9 +132,9 @@ caf::behavior firer_impl(firer_pointer self, caf::actor parent, trigger_env_ptr 
       self->state.attempts = 0;
       attempt(self);
     },
-    [self](done_atom, std::uint64_t id, client_result& result) {
+    [self](done_atom, std::uint64_t id, client_result& result, wire_token& token) {
       if (self->state.unit && self->state.unit->id == id)
-        on_done(self, result);
+        on_done(self, result, token);
     },
     [self](retry_atom, std::uint64_t id) {
       if (self->state.unit && self->state.unit->id == id)

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -70,12 +71,22 @@ struct fire_unit {
   sys_ms oldest_accepted{}; ///< retries stop once the oldest event in the unit is older than the age limit
 };
 
+/// Keeps one fire counted as in flight (metrics::fires_in_flight, which shutdown waits on) for as long as it lives.
+///
+/// It travels with the fire's outcome from the HTTP completion to the trigger, which lets it go only once it has
+/// handed the outcome's store changes to the store actor: a shutdown that flushes the store after the count reached
+/// zero then also commits them. A message that is dropped (its actor is gone) lets it go as well.
+struct wire_token {
+  std::shared_ptr<const void> hold;
+};
+
 /// How a fire ended, as the firer reports it once it stops trying.
 struct fire_report {
   fire_verdict verdict = fire_verdict::fired;
   int status_code = 0; ///< the last HTTP status, 0 when no response arrived
   std::string error;   ///< the last transport error or the controller's error text; empty when fired
   int attempts = 0;
+  wire_token in_flight; ///< the last attempt, still counted as in flight
 };
 
 } // namespace feedrouter
@@ -87,6 +98,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::http_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::client_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::stream_update)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::changes_end)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::wire_token)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::feed_config)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::registration_record)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::registration_status)

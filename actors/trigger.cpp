@@ -364,7 +364,9 @@ void dead_letter_events(trigger_pointer self, std::vector<feed_event> events, co
   finish(self, events, std::move(ops));
 }
 
-void on_fired(trigger_pointer self, std::uint64_t id, const fire_report& report) {
+void on_fired(trigger_pointer self, std::uint64_t id, fire_report& report) {
+  // Released when this returns, after the outcome's store changes went to the store actor (see wire_token).
+  auto in_flight = std::move(report.in_flight);
   auto& st = self->state;
   if (!st.firing || id != st.fire_id)
     return;

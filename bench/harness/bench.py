@@ -109,6 +109,14 @@ def versions(bench, root):
     for package in ("libcaf-dev", "libboost-dev", "libsqlite3-dev", "libsimdjson-dev", "libssl-dev"):
         out[package] = _run(["dpkg-query", "-W", "-f=${Version}", package])
     out["loadgen"] = "bench/loadgen (this repository)"
+    # Scenario 5's database: pouchdb-server as npm ci installed it, and the Node.js that runs it.
+    try:
+        with open(os.path.join(bench.couchdb_dir, "node_modules", "pouchdb-server", "package.json")) as f:
+            out["pouchdb-server"] = json.load(f).get("version")
+    except (OSError, ValueError):
+        out["pouchdb-server"] = None
+    node = shutil.which("node") or shutil.which("nodejs")
+    out["node"] = _run([node, "--version"]) if node else None
     return out
 
 

@@ -9,6 +9,7 @@ import http.client
 import json
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -72,27 +73,8 @@ def install_signal_handlers():
         signal.signal(sig, on_signal)
 
 
-class Server:
-    """A long-running child (fake controller or feedrouter) that prints its URL on its first stdout line."""
-
-    def __init__(self, name, argv, url_prefix, log_path, start_timeout=30.0):
-        self.name = name
-        self.argv = argv
-        self.log_path = log_path
-        self.started_at = time.monotonic()
-        self.started_wall = time.time()
-        self._log = open(log_path, "ab")
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=self._log, stdin=subprocess.DEVNULL)
-        _register(self.proc)
-        self.pid = self.proc.pid
-        line = _read_line_with_timeout(self.proc.stdout, start_timeout)
-        self.listening_at = time.monotonic()
-        if line is None or not line.startswith(url_prefix):
-            self.kill()
-            raise BenchError(f"{name} did not start (first line {line!r}); see {log_path}")
-        self.url = line[len(url_prefix):].strip()
-        # Drain stdout in the background so the child can never block on a full pipe.
-        threading.Thread(target=_drain, args=(self.proc.stdout,), daemon=True).start()
+class _Child:
+    """What every long-running child has: its process, its log, and a way to end it."""
 
     def alive(self):
         return self.proc.poll() is None
@@ -121,6 +103,77 @@ class Server:
                 pass
         _unregister(self.proc)
         self._log.close()
+
+
+class Server(_Child):
+    """A long-running child (fake controller or feedrouter) that prints its URL on its first stdout line."""
+
+    def __init__(self, name, argv, url_prefix, log_path, start_timeout=30.0):
+        self.name = name
+        self.argv = argv
+        self.log_path = log_path
+        self.started_at = time.monotonic()
+        self.started_wall = time.time()
+        self._log = open(log_path, "ab")
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=self._log, stdin=subprocess.DEVNULL)
+        _register(self.proc)
+        self.pid = self.proc.pid
+        line = _read_line_with_timeout(self.proc.stdout, start_timeout)
+        self.listening_at = time.monotonic()
+        if line is None or not line.startswith(url_prefix):
+            self.kill()
+            raise BenchError(f"{name} did not start (first line {line!r}); see {log_path}")
+        self.url = line[len(url_prefix):].strip()
+        # Drain stdout in the background so the child can never block on a full pipe.
+        threading.Thread(target=_drain, args=(self.proc.stdout,), daemon=True).start()
+
+
+class ProbedServer(_Child):
+    """A long-running child that listens on a port chosen for it and says nothing useful on stdout (pouchdb-server):
+    ready once `GET /` answers 200. Its stdout and stderr go to its log; it runs in `cwd`."""
+
+    def __init__(self, name, argv, url, cwd, log_path, start_timeout=60.0):
+        self.name = name
+        self.argv = argv
+        self.url = url
+        self.log_path = log_path
+        self.started_at = time.monotonic()
+        self._log = open(log_path, "ab")
+        self.proc = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     cwd=cwd)
+        _register(self.proc)
+        self.pid = self.proc.pid
+        client = Http(url, timeout=5)
+
+        def answers():
+            if self.proc.poll() is not None:
+                raise _Exited()
+            return client.request("GET", "/")[0] == 200
+
+        try:
+            ready = wait_until(answers, start_timeout, interval=0.025)
+        except _Exited:
+            ready = False
+        finally:
+            client.close()
+        if not ready:
+            exited = self.proc.poll()
+            self.kill()
+            raise BenchError(f"{name} did not answer GET / with 200 within {start_timeout:.0f} s"
+                             + (f" (it exited with {exited})" if exited is not None else "") + f"; see {log_path}")
+        self.ready_after = time.monotonic() - self.started_at
+
+
+class _Exited(Exception):
+    """A child ended while the harness waited for it to answer."""
+
+
+def free_port():
+    """A loopback port that was free a moment ago (the kernel picks it for a socket bound to port 0, closed again);
+    a child that then fails to bind it is started again on another one."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def _read_line_with_timeout(stream, timeout):

@@ -5,7 +5,7 @@ import os
 import shutil
 import time
 
-from common import BenchError, Http, Server, basic_auth, run_tool, wait_until
+from common import BenchError, Http, ProbedServer, Server, basic_auth, free_port, run_tool, wait_until
 
 NAMESPACE = "bench"
 AUTH_KEY = "0b6d5f4e-6c1a-4b8e-9d8f-benchmarkkey:benchsecret"
@@ -44,6 +44,22 @@ class Config:
         self.create_connections = 8
         # Scenario 4: restart; the coverage window after /ready (60 s: every alarm is due once).
         self.restart_window_s = 8 if quick else 60
+        # Scenario 5: changes feed against pouchdb-server. A burst of docs written with _bulk_docs for the rate with
+        # one registration, a tenth of them for the fan-out to many registrations on the same database, and
+        # single-doc PUTs at a constant rate for the latency.
+        self.changes_docs = 2000 if quick else 10000
+        self.changes_bulk_batch = 500
+        self.changes_fanout_registrations = 20 if quick else 100
+        self.changes_fanout_docs = self.changes_docs // 10
+        # pouchdb-server spends about 7 ms of CPU on a single-doc PUT: at 100/s it is nearly busy on 2 shared cores and
+        # its answers queue, so the latency is taken at half that.
+        self.changes_latency_rate = 50
+        self.changes_latency_seconds = 4 if quick else 10
+        # Open loop: enough connections that a slow PUT (over 100 ms on a busy machine) does not hold the next back.
+        self.changes_latency_connections = 32
+        # Docs of an unmeasured first burst that warms pouchdb-server up.
+        self.changes_warmup_docs = 1000
+        self.changes_heartbeat_s = 5
 
 
 class Bench:
@@ -56,6 +72,10 @@ class Bench:
         self.sink_bin = os.path.join(self.build_dir, "tests", "support", "fake-controller")
         self.loadgen_bin = loadgen
         self.wrk_script = os.path.join(root, "bench", "wrk", "post.lua")
+        # The CouchDB-compatible server of scenario 5: scripts/dev build installs it with npm ci (bench/run calls that
+        # unless --no-build); checked when the scenario starts, so the others run without it.
+        self.couchdb_dir = os.path.join(root, "tests", "support", "couchdb")
+        self.couchdb_script = os.path.join(self.couchdb_dir, "node_modules", "pouchdb-server", "bin", "pouchdb-server")
         self.workdir = workdir
         self.cfg = Config(quick)
         self.auth = basic_auth(AUTH_KEY)
@@ -128,6 +148,38 @@ class Bench:
             raise BenchError(f"feedrouter was not ready within {ready_timeout:.0f} s; see {log}")
         server.ready_after = ready_at - server.started_at
         return server
+
+    def start_couchdb(self, attempts=3):
+        """Starts pouchdb-server (leveldb files in a fresh folder of the work directory, which is also its cwd: it
+        writes config.json and log.txt there) and waits for `GET /` 200. A port taken between picking and binding it
+        is retried on another one."""
+        node = shutil.which("node") or shutil.which("nodejs")
+        if node is None:
+            raise BenchError("node is not installed; scripts/dev build installs it")
+        if not os.path.exists(self.couchdb_script):
+            raise BenchError(f"pouchdb-server is not installed ({self.couchdb_script} is missing): run "
+                             "scripts/dev build, which runs npm ci in tests/support/couchdb (bench/run does unless "
+                             "--no-build)")
+        data_dir = os.path.join(self.workdir, self.next_name("couchdb"))
+        os.makedirs(data_dir)
+        config = os.path.join(data_dir, "config.json")
+        # Without it, pouchdb-server logs a line per request to log.txt; warnings and errors still go there.
+        with open(config, "w") as f:
+            json.dump({"log": {"level": "warning"}}, f)
+        last_error = None
+        for _ in range(attempts):
+            port = free_port()
+            argv = [node, self.couchdb_script, "--host", "127.0.0.1", "--port", str(port), "--dir", data_dir,
+                    "--config", config, "--no-stdout-logs", "--no-color"]
+            try:
+                server = ProbedServer("pouchdb-server", argv, f"http://127.0.0.1:{port}", data_dir,
+                                      data_dir + ".log", start_timeout=60)
+            except BenchError as e:
+                last_error = e
+                continue
+            server.data_dir = data_dir
+            return server
+        raise last_error
 
     def store_path(self):
         return os.path.join(self.workdir, self.next_name("store") + ".db")

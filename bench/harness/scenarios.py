@@ -1,6 +1,7 @@
 """The five scenarios. Each measures feedrouter and, in the same run, a baseline that shows the physical limit of the
 machine for the same work (the same load generator straight to the sink, the same client against an in-memory
-server, a plain process start), and records figures, chart points and sanity checks on the Bench context."""
+server, a plain process start, raw readers of the same database's changes), and records figures, chart points and
+sanity checks on the Bench context."""
 
 import csv
 import hashlib
@@ -9,6 +10,8 @@ import json
 import math
 import os
 import re
+import selectors
+import socket
 import sqlite3
 import threading
 import time
@@ -624,25 +627,550 @@ def restart(b):
 
 # -- scenario 5: changes feed ----------------------------------------------------------------------------------------
 
+def _couch(url, method, path, body=None, timeout=120):
+    client = Http(url, timeout=timeout)
+    try:
+        return client.json(method, path, body)
+    finally:
+        client.close()
+
+
+def _create_db(couch, db):
+    status, body = _couch(couch.url, "PUT", f"/{db}")
+    if status != 201:
+        raise BenchError(f"pouchdb-server: PUT /{db} answered {status}: {body}")
+
+
+def _update_seq(couch, db):
+    """Where the database ends now: a raw reader that starts there sees exactly the writes that follow."""
+    status, body = _couch(couch.url, "GET", f"/{db}")
+    if status != 200 or not isinstance(body, dict) or "update_seq" not in body:
+        raise BenchError(f"pouchdb-server: GET /{db} answered {status}: {body}")
+    return body["update_seq"]
+
+
+def _doc_ids(count):
+    return [f"d{i:06d}" for i in range(1, count + 1)]
+
+
+def _bulk_write(couch, db, ids, batch):
+    """Writes one small doc per id with _bulk_docs, `batch` at a time over one keep-alive connection, each batch sent
+    as soon as the previous one was answered. Returns the wall-clock start and end and the docs not written."""
+    client = Http(couch.url, timeout=300)
+    failed = []
+    started = time.time()
+    try:
+        for i in range(0, len(ids), batch):
+            docs = [{"_id": doc_id, "n": i + k} for k, doc_id in enumerate(ids[i:i + batch])]
+            status, body = client.json("POST", f"/{db}/_bulk_docs", {"docs": docs})
+            if status != 201 or not isinstance(body, list):
+                raise BenchError(f"pouchdb-server: POST /{db}/_bulk_docs answered {status}")
+            failed += [r.get("id") for r in body if not r.get("ok")]
+    finally:
+        client.close()
+    finished = time.time()
+    return {"started": started, "finished": finished, "docs": len(ids), "failed": len(failed),
+            "write_s": round(finished - started, 3), "docs_per_s": len(ids) / max(1e-6, finished - started)}
+
+
+class _FeedConnection:
+    """One continuous _changes request and what has arrived on it; chunked or not, as the server answers."""
+
+    def __init__(self, index, sock):
+        self.index = index
+        self.sock = sock
+        self.raw = bytearray()    # received, not yet de-chunked
+        self.body = bytearray()   # de-chunked, not yet split into lines
+        self.status = None
+        self.chunked = False
+        self.ended = False
+
+
+class ChangesReader:
+    """`count` raw readers of a database's continuous _changes feed (HTTP/1.1, as feedrouter reads it), all served by
+    one thread with a selector: the server's own emission, without feedrouter. Each row is kept with the wall-clock
+    instant its bytes arrived; parsing waits until the end."""
+
+    def __init__(self, couch, db, since, count=1, heartbeat_ms=5000):
+        parts = urllib.parse.urlsplit(couch.url)
+        query = urllib.parse.urlencode({"feed": "continuous", "since": since, "heartbeat": heartbeat_ms})
+        request = (f"GET /{db}/_changes?{query} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+                   "Accept: application/json\r\n\r\n").encode()
+        self.rows = [[] for _ in range(count)]  # per reader: (arrival wall-clock s, line bytes)
+        self.errors = []
+        self._selector = selectors.DefaultSelector()
+        self._conns = []
+        for i in range(count):
+            sock = socket.create_connection((parts.hostname, parts.port), timeout=10)
+            sock.sendall(request)
+            sock.setblocking(False)
+            conn = _FeedConnection(i, sock)
+            self._conns.append(conn)
+            self._selector.register(sock, selectors.EVENT_READ, conn)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        while not self._stop.is_set():
+            for key, _ in self._selector.select(0.1):
+                conn = key.data
+                try:
+                    data = conn.sock.recv(262144)
+                except BlockingIOError:
+                    continue
+                except OSError as e:
+                    data = b""
+                    self.errors.append(f"reader {conn.index}: {e}")
+                now = time.time()
+                if not data:
+                    conn.ended = True
+                    self._selector.unregister(conn.sock)
+                    continue
+                self._on_data(conn, data, now)
+
+    def _on_data(self, conn, data, now):
+        conn.raw += data
+        if conn.status is None:
+            end = conn.raw.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = bytes(conn.raw[:end]).decode("latin-1")
+            del conn.raw[:end + 4]
+            conn.status = int(head.split(" ", 2)[1])
+            conn.chunked = "\r\ntransfer-encoding: chunked" in head.lower()
+        if conn.chunked:
+            pos = 0
+            while True:
+                line_end = conn.raw.find(b"\r\n", pos)
+                if line_end < 0:
+                    break
+                size = int(bytes(conn.raw[pos:line_end]).split(b";")[0], 16)
+                if size == 0:
+                    conn.ended = True
+                    break
+                if len(conn.raw) < line_end + 2 + size + 2:
+                    break
+                conn.body += conn.raw[line_end + 2:line_end + 2 + size]
+                pos = line_end + 2 + size + 2
+            del conn.raw[:pos]
+        else:
+            conn.body += conn.raw
+            conn.raw.clear()
+        lines = conn.body.split(b"\n")
+        conn.body = bytearray(lines.pop())
+        # Empty lines are heartbeats.
+        self.rows[conn.index].extend((now, bytes(line)) for line in lines if line.strip())
+
+    def total(self):
+        return sum(len(r) for r in self.rows)
+
+    def wait_connected(self, timeout=30.0):
+        """Waits for every reader's answer head; the server registers the listener before it answers."""
+        if not wait_until(lambda: all(c.status is not None for c in self._conns), timeout):
+            raise BenchError("a raw _changes reader got no answer")
+        bad = [c.status for c in self._conns if c.status != 200]
+        if bad:
+            raise BenchError(f"a raw _changes reader was answered {bad[0]}")
+
+    def wait_rows(self, expected, timeout, stall=15.0):
+        """Waits until `expected` rows arrived in all, at most `timeout` s and at most `stall` s without a new one."""
+        deadline = time.monotonic() + timeout
+        last, last_change = self.total(), time.monotonic()
+        while time.monotonic() < deadline:
+            count = self.total()
+            if count >= expected:
+                return count
+            if count != last:
+                last, last_change = count, time.monotonic()
+            elif time.monotonic() - last_change > stall:
+                break
+            time.sleep(0.02)
+        return self.total()
+
+    def close(self):
+        self._stop.set()
+        self._thread.join(5)
+        for conn in self._conns:
+            try:
+                conn.sock.close()
+            except OSError:
+                pass
+        self._selector.close()
+
+    def parsed(self, index=0):
+        """Reader `index`'s rows as (arrival ms, row object), in arrival order."""
+        out = []
+        for arrival, line in self.rows[index]:
+            try:
+                out.append((arrival * 1000.0, json.loads(line)))
+            except ValueError:
+                out.append((arrival * 1000.0, None))
+        return out
+
+
+def _seq_number(seq):
+    """The number in front of a sequence: pouchdb-server's are integers, CouchDB's "23-g1AAAA..."."""
+    try:
+        return int(str(seq).split("-", 1)[0])
+    except ValueError:
+        return None
+
+
+def analyse_changes(rows, ids):
+    """One consumer's change rows (arrival ms, row), in arrival order, against the doc ids written: each id once, and
+    the sequence increasing from row to row. A fire of a batching registration ({"events": [...]}) counts its rows."""
+    wanted = set(ids)
+    seen = {}
+    duplicates = foreign = out_of_order = 0
+    last_seq = None
+    for arrival, body in rows:
+        for row in (body["events"] if isinstance(body, dict) and isinstance(body.get("events"), list) else [body]):
+            doc_id = row.get("id") if isinstance(row, dict) else None
+            if doc_id not in wanted:
+                foreign += 1
+                continue
+            if doc_id in seen:
+                duplicates += 1
+            else:
+                seen[doc_id] = arrival
+            seq = _seq_number(row.get("seq"))
+            if seq is None or (last_seq is not None and seq <= last_seq):
+                out_of_order += 1
+            if seq is not None:
+                last_seq = seq
+    return {"expected": len(wanted), "received": len(seen), "missing": len(wanted) - len(seen),
+            "duplicates": duplicates, "foreign": foreign, "out_of_order": out_of_order,
+            "last_ms": max(seen.values()) if seen else None, "arrivals": seen}
+
+
+def _sink_rows(fires, trigger):
+    """The fires of `trigger` as (arrival ms, body), in the order the sink recorded them. receivedAt is truncated to
+    the millisecond, so 0.5 ms is added (unbiased)."""
+    return [(iso_ms(f["receivedAt"]) + 0.5, f["body"]) for f in fires if f["trigger"] == trigger]
+
+
+def _summary(result):
+    return {k: v for k, v in result.items() if k != "arrivals"}
+
+
+def _wait_checkpoints(b, server, names, timeout=60.0):
+    """Waits until READ shows a checkpoint for every registration: its since=now position is stored, so every change
+    from here on fires (the feed connects right after). Returns the seconds it took."""
+    pending = set(names)
+    start = time.monotonic()
+    while pending and time.monotonic() - start < timeout:
+        for name in list(pending):
+            status, body = b.api(server, "GET", f"/v1/triggers/{NAMESPACE}/{name}")
+            if status == 200 and isinstance(body, dict) and body.get("status", {}).get("checkpoint"):
+                pending.discard(name)
+        if pending:
+            time.sleep(0.05)
+    if pending:
+        raise BenchError(f"{len(pending)} changes registration(s) showed no checkpoint within {timeout:.0f} s")
+    return time.monotonic() - start
+
+
+def _shutdown(b, server):
+    """SIGTERM; what it took is kept (with open changes feeds it is not instant)."""
+    code, seconds = server.terminate()
+    b.log(f"  feedrouter stopped: exit {code} after {seconds:.2f} s")
+    return {"exit": code, "seconds": round(seconds, 3)}
+
+
+def _changes_params(b, couch, db):
+    return {"feed": "changes", "url": couch.url, "dbname": db, "since": "now",
+            "heartbeatSeconds": b.cfg.changes_heartbeat_s}
+
+
+def _raw_burst(b, couch, db, ids, readers):
+    """The baseline of a burst: `readers` raw readers follow a fresh database from its end while `ids` are written;
+    rows/s = rows / (last row's arrival - first write's start)."""
+    cfg = b.cfg
+    _create_db(couch, db)
+    reader = ChangesReader(couch, db, _update_seq(couch, db), readers, cfg.changes_heartbeat_s * 1000)
+    try:
+        reader.wait_connected()
+        meter = CpuMeter({"couchdb": couch.pid, "harness": os.getpid()})
+        writes = _bulk_write(couch, db, ids, cfg.changes_bulk_batch)
+        expected = readers * len(ids)
+        reader.wait_rows(expected, timeout=600)
+        cpu = meter.stop()
+    finally:
+        reader.close()
+    results = [analyse_changes(reader.parsed(i), ids) for i in range(readers)]
+    return writes, results, cpu, reader.errors
+
+
+# Width of a bucket of a burst's arrival timeline in the JSON (where a burst ran slow, and whether the writes were
+# done long before the last row).
+TIMELINE_BUCKET_S = 0.5
+
+
+def _timeline(results, started):
+    """Rows arriving per TIMELINE_BUCKET_S since the first write's start, over all consumers."""
+    buckets = {}
+    for r in results:
+        for arrival in r["arrivals"].values():
+            k = max(0, int((arrival / 1000.0 - started) / TIMELINE_BUCKET_S))
+            buckets[k] = buckets.get(k, 0) + 1
+    return [buckets.get(k, 0) for k in range(max(buckets) + 1)] if buckets else []
+
+
+def _burst_totals(results, writes):
+    """Totals over the consumers of one burst, and the rate from the first write's start to the last arrival."""
+    received = sum(r["received"] for r in results)
+    last = max((r["last_ms"] for r in results if r["last_ms"] is not None), default=None)
+    elapsed = None if last is None else last / 1000.0 - writes["started"]
+    return {"consumers": len(results), "expected": sum(r["expected"] for r in results), "received": received,
+            "missing": sum(r["missing"] for r in results), "duplicates": sum(r["duplicates"] for r in results),
+            "foreign": sum(r["foreign"] for r in results), "out_of_order": sum(r["out_of_order"] for r in results),
+            "elapsed_s": None if elapsed is None else round(elapsed, 3),
+            "rows_per_s": received / elapsed if elapsed and elapsed > 0 else None, "writes": writes,
+            "timeline_bucket_s": TIMELINE_BUCKET_S, "timeline": _timeline(results, writes["started"])}
+
+
+def _check_burst(b, label, totals, per_consumer):
+    writes = totals["writes"]
+    b.check(f"{label}: every doc written", writes["failed"] == 0,
+            f"{writes['docs']} docs, {writes['failed']} not written")
+    b.check(f"{label}: every {per_consumer} got every doc exactly once",
+            totals["missing"] == 0 and totals["duplicates"] == 0 and totals["foreign"] == 0,
+            f"{totals['expected']} expected, {totals['received']} received, {totals['missing']} missing, "
+            f"{totals['duplicates']} duplicates, {totals['foreign']} other rows")
+    b.check(f"{label}: rows arrive in seq order", totals["out_of_order"] == 0,
+            f"{totals['out_of_order']} rows not after the one before")
+
+
+def _warm_up(b, couch):
+    """A burst nobody measures: a freshly started pouchdb-server runs its first writes and feeds through Node's JIT,
+    and the baseline, which always comes first, would pay for that alone."""
+    ids = _doc_ids(b.cfg.changes_warmup_docs)
+    writes, results, _, _ = _raw_burst(b, couch, "warmup", ids, 1)
+    totals = _burst_totals(results, writes)
+    return {k: totals[k] for k in ("expected", "received", "elapsed_s", "rows_per_s")}
+
+
+def _changes_rate(b, sink, couch, available):
+    """Figure 1: one registration, a _bulk_docs burst of N docs; changes fired per second."""
+    cfg = b.cfg
+    ids = _doc_ids(cfg.changes_docs)
+    out = {}
+    writes, results, cpu, errors = _raw_burst(b, couch, "raw-rate", ids, 1)
+    base = _burst_totals(results, writes)
+    base.update(cpu=cpu, reader_errors=errors)
+    out["baseline"] = base
+    _check_burst(b, "changes baseline, 1 raw reader", base, "reader")
+    b.log(f"  baseline (raw reader): {base['rows_per_s'] or 0:.0f} rows/s over {len(ids)} docs "
+          f"(written in {writes['write_s']} s, {writes['docs_per_s']:.0f} docs/s)")
+    label = "raw continuous reader, same burst into a fresh database"
+    name = f"changes -> fires/s, 1 registration ({len(ids)} docs, _bulk_docs of {cfg.changes_bulk_batch})"
+    if not available:
+        b.figure("5 changes", name, None, "changes/s", base["rows_per_s"], label, skipped=FEED_MISSING)
+        return out
+    server = b.start_feedrouter(sink.url, b.store_path())
+    try:
+        _create_db(couch, "rate")
+        b.sink_clear(sink)
+        status, body = b.api(server, "PUT", f"/v1/triggers/{NAMESPACE}/r0", _changes_params(b, couch, "rate"))
+        b.check("changes: CREATE answered 201", status == 201, f"{status} {body if status != 201 else ''}".strip())
+        out["checkpoint_after_s"] = round(_wait_checkpoints(b, server, ["r0"]), 3)
+        metrics0 = b.metrics(server)
+        meter = CpuMeter({"feedrouter": server.pid, "sink": sink.pid, "couchdb": couch.pid, "harness": os.getpid()})
+        writes = _bulk_write(couch, "rate", ids, cfg.changes_bulk_batch)
+        b.sink_settle(sink, len(ids), timeout=600)
+        cpu = meter.stop()
+        fires = b.sink_fires(sink)
+        metrics1 = b.metrics(server)
+        fr = _burst_totals([analyse_changes(_sink_rows(fires, "r0"), ids)], writes)
+        fr.update(cpu=cpu, failed_fires=metrics1.get("failed", 0) - metrics0.get("failed", 0),
+                  rss_kib=proc_status(server.pid))
+        out["feedrouter"] = fr
+        _check_burst(b, "changes via feedrouter, 1 registration", fr, "registration")
+        b.log(f"  feedrouter, 1 registration: {fr['rows_per_s'] or 0:.0f} changes/s fired over {len(ids)} docs "
+              f"(written in {writes['write_s']} s); feedrouter {cpu['feedrouter_cores']} cores, "
+              f"pouchdb-server {cpu['couchdb_cores']} cores")
+        b.figure("5 changes", name, fr["rows_per_s"], "changes/s", base["rows_per_s"], label)
+    finally:
+        out["shutdown"] = _shutdown(b, server)
+    return out
+
+
+def _changes_fanout(b, sink, couch, available):
+    """Figure 2: R registrations on one database, N/10 docs; fires per second, and feedrouter's memory."""
+    cfg = b.cfg
+    regs = cfg.changes_fanout_registrations
+    ids = _doc_ids(cfg.changes_fanout_docs)
+    out = {"registrations": regs, "docs": len(ids)}
+    writes, results, cpu, errors = _raw_burst(b, couch, "raw-fan", ids, regs)
+    base = _burst_totals(results, writes)
+    base.update(cpu=cpu, reader_errors=errors)
+    out["baseline"] = base
+    _check_burst(b, f"changes baseline, {regs} raw readers", base, "reader")
+    b.log(f"  baseline ({regs} raw readers): {base['rows_per_s'] or 0:.0f} rows/s over {len(ids)} docs")
+    label = f"{regs} raw continuous readers, same burst into a fresh database"
+    name = f"fan-out fires/s, {regs} registrations on one database ({len(ids)} docs)"
+    mem_name = f"resident memory with {regs} open changes feeds"
+    mem_label = "the same feedrouter after /ready, before the CREATEs"
+    if not available:
+        b.figure("5 changes", name, None, "fires/s", base["rows_per_s"], label, skipped=FEED_MISSING)
+        b.figure("5 changes", mem_name, None, "MiB", None, mem_label, skipped=FEED_MISSING)
+        return out
+    server = b.start_feedrouter(sink.url, b.store_path())
+    try:
+        _create_db(couch, "fan")
+        b.sink_clear(sink)
+        rss0 = proc_status(server.pid)
+        create_registrations(b, server, "f", regs, _changes_params(b, couch, "fan"))
+        out["checkpoints_after_s"] = round(_wait_checkpoints(b, server, [f"f{i}" for i in range(regs)]), 3)
+        time.sleep(1)  # as for the alarms: memory 1 s after the last CREATE
+        rss1 = proc_status(server.pid)
+        metrics0 = b.metrics(server)
+        meter = CpuMeter({"feedrouter": server.pid, "sink": sink.pid, "couchdb": couch.pid, "harness": os.getpid()})
+        writes = _bulk_write(couch, "fan", ids, cfg.changes_bulk_batch)
+        b.sink_settle(sink, regs * len(ids), timeout=900)
+        cpu = meter.stop()
+        rss2 = proc_status(server.pid)
+        fires = b.sink_fires(sink)
+        metrics1 = b.metrics(server)
+        per = [analyse_changes(_sink_rows(fires, f"f{i}"), ids) for i in range(regs)]
+        fr = _burst_totals(per, writes)
+        incomplete = sorted((r["received"], f"f{i}") for i, r in enumerate(per) if r["received"] < len(ids))
+        rss_per = (rss1.get("VmRSS", 0) - rss0.get("VmRSS", 0)) / regs
+        fr.update(cpu=cpu, failed_fires=metrics1.get("failed", 0) - metrics0.get("failed", 0),
+                  rss_after_ready_kib=rss0, rss_with_open_feeds_kib=rss1, rss_after_burst_kib=rss2,
+                  rss_per_open_feed_kib=round(rss_per, 1), incomplete_registrations=incomplete[:10])
+        out["feedrouter"] = fr
+        _check_burst(b, f"changes via feedrouter, {regs} registrations", fr, "registration")
+        b.log(f"  feedrouter, {regs} registrations: {fr['rows_per_s'] or 0:.0f} fires/s over {len(ids)} docs; "
+              f"RSS {rss0.get('VmRSS', 0) / 1024:.1f} MiB after /ready, {rss1.get('VmRSS', 0) / 1024:.1f} MiB with "
+              f"{regs} open feeds ({rss_per:.0f} KiB each), {rss2.get('VmRSS', 0) / 1024:.1f} MiB after the burst; "
+              f"feedrouter {cpu['feedrouter_cores']} cores, pouchdb-server {cpu['couchdb_cores']} cores")
+        b.figure("5 changes", name, fr["rows_per_s"], "fires/s", base["rows_per_s"], label)
+        b.figure("5 changes", mem_name, rss1.get("VmRSS", 0) / 1024, "MiB", rss0.get("VmRSS", 0) / 1024, mem_label,
+                 better="lower", digits=2)
+    finally:
+        out["shutdown"] = _shutdown(b, server)
+    return out
+
+
+def _paced_puts(b, couch, db):
+    """Single-doc PUTs /{db}/d{seq} at a constant rate (open loop); returns {doc id: answer instant in ms} for the
+    docs answered 201, and the loadgen summary."""
+    cfg = b.cfg
+    records = os.path.join(b.workdir, b.next_name(f"puts-{db}") + ".csv")
+    res = b.loadgen(couch.url, method="PUT", path=f"/{db}/d{{seq}}", body='{"n":{seq},"sentUs":{sent_us}}',
+                    headers=["Content-Type: application/json"], rate=cfg.changes_latency_rate,
+                    duration=cfg.changes_latency_seconds, connections=cfg.changes_latency_connections, threads=1,
+                    records=records)
+    answered = {f"d{r['seq']}": r["done_us"] / 1000.0 for r in read_records(records) if r["status"] == 201}
+    return answered, res
+
+
+def _latencies(result, answered):
+    values = [arrival - answered[doc_id] for doc_id, arrival in result["arrivals"].items() if doc_id in answered]
+    return {k: (None if v is None else round(v, 2)) if k != "count" else v for k, v in percentiles(values).items()}
+
+
+def _changes_latency(b, sink, couch, available):
+    """Figure 3: single-doc PUTs at a moderate constant rate; write answered -> fire arrived at the sink."""
+    cfg = b.cfg
+    rate, seconds = cfg.changes_latency_rate, cfg.changes_latency_seconds
+    out = {"rate": rate, "seconds": seconds}
+    _create_db(couch, "raw-lat")
+    reader = ChangesReader(couch, "raw-lat", _update_seq(couch, "raw-lat"), 1, cfg.changes_heartbeat_s * 1000)
+    try:
+        reader.wait_connected()
+        meter = CpuMeter({"couchdb": couch.pid, "harness": os.getpid()})
+        answered, res = _paced_puts(b, couch, "raw-lat")
+        cpu = meter.stop({"loadgen": res["cpu_s"]})
+        reader.wait_rows(len(answered), timeout=60)
+    finally:
+        reader.close()
+    result = analyse_changes(reader.parsed(), list(answered))
+    lat = _latencies(result, answered)
+    base = dict(_summary(result), latency_ms=lat, statuses=res["status"], send_lag_us=res["send_lag_us"],
+                put_latency_us=res["latency_from_sent_us"], cpu=cpu)
+    out["baseline"] = base
+    b.check(f"changes latency baseline at {rate} PUTs/s: every answered PUT seen once, in seq order",
+            result["missing"] == 0 and result["duplicates"] == 0 and result["out_of_order"] == 0
+            and res["status"].get("201", 0) == res["requests"],
+            f"{res['requests']} PUTs, statuses {res['status']}, {result['received']} rows, "
+            f"{result['missing']} missing, {result['duplicates']} duplicates, {result['out_of_order']} out of order")
+    b.log(f"  baseline (raw reader) at {rate} PUTs/s: write answered -> row p50 {lat['p50']} ms, "
+          f"p99 {lat['p99']} ms; PUT answered p50 {res['latency_from_sent_us']['p50'] / 1000:.1f} ms, "
+          f"pouchdb-server {cpu['couchdb_cores']} cores")
+    label = "raw continuous reader: write answered -> row arrived"
+    if not available:
+        for p in ("p50", "p90", "p99", "max"):
+            b.figure("5 changes", f"write -> fire {p} at {rate} PUTs/s, 1 registration", None, "ms", lat[p], label,
+                     better="lower", skipped=FEED_MISSING, digits=2)
+        return out
+    server = b.start_feedrouter(sink.url, b.store_path())
+    try:
+        _create_db(couch, "lat")
+        b.sink_clear(sink)
+        status, body = b.api(server, "PUT", f"/v1/triggers/{NAMESPACE}/l0", _changes_params(b, couch, "lat"))
+        b.check("changes latency: CREATE answered 201", status == 201,
+                f"{status} {body if status != 201 else ''}".strip())
+        _wait_checkpoints(b, server, ["l0"])
+        meter = CpuMeter({"feedrouter": server.pid, "sink": sink.pid, "couchdb": couch.pid})
+        answered, res = _paced_puts(b, couch, "lat")
+        cpu = meter.stop({"loadgen": res["cpu_s"]})
+        b.sink_settle(sink, len(answered), timeout=60, quiet=0.5)
+        result = analyse_changes(_sink_rows(b.sink_fires(sink), "l0"), list(answered))
+        flat = _latencies(result, answered)
+        fr = dict(_summary(result), latency_ms=flat, statuses=res["status"], send_lag_us=res["send_lag_us"],
+                  put_latency_us=res["latency_from_sent_us"], cpu=cpu)
+        out["feedrouter"] = fr
+        b.check(f"changes latency via feedrouter at {rate} PUTs/s: every answered PUT fired once, in seq order",
+                result["missing"] == 0 and result["duplicates"] == 0 and result["out_of_order"] == 0
+                and result["foreign"] == 0 and res["status"].get("201", 0) == res["requests"],
+                f"{res['requests']} PUTs, statuses {res['status']}, {result['received']} fired, "
+                f"{result['missing']} missing, {result['duplicates']} duplicates, "
+                f"{result['out_of_order']} out of order")
+        b.log(f"  feedrouter at {rate} PUTs/s: write answered -> fire p50 {flat['p50']} ms, p99 {flat['p99']} ms; "
+              f"PUT answered p50 {res['latency_from_sent_us']['p50'] / 1000:.1f} ms, pouchdb-server "
+              f"{cpu['couchdb_cores']} cores, feedrouter {cpu['feedrouter_cores']} cores")
+        for p in ("p50", "p90", "p99", "max"):
+            b.figure("5 changes", f"write -> fire {p} at {rate} PUTs/s, 1 registration", flat[p], "ms", lat[p],
+                     label, better="lower", digits=2)
+    finally:
+        out["shutdown"] = _shutdown(b, server)
+    return out
+
+
 def changes(b):
+    cfg = b.cfg
     out = {}
     b.scenarios["changes"] = out
     sink = b.start_sink()
+    couch = None
     try:
+        couch = b.start_couchdb()
+        _, welcome = _couch(couch.url, "GET", "/")
+        welcome = welcome if isinstance(welcome, dict) else {}
+        out["couchdb"] = {"server": "pouchdb-server", "version": welcome.get("version"),
+                          "adapters": welcome.get("pouchdb-adapters"), "started_in_s": round(couch.ready_after, 2)}
+        b.log(f"  pouchdb-server {out['couchdb']['version']} at {couch.url} (ready after {couch.ready_after:.1f} s)")
+        b.sink_add_triggers(sink, "r", 1)
+        b.sink_add_triggers(sink, "f", cfg.changes_fanout_registrations)
+        b.sink_add_triggers(sink, "l", 1)
         server = b.start_feedrouter(sink.url, b.store_path())
         try:
-            available, why = b.probe_feed(server, "changes", {"url": "http://127.0.0.1:9/", "dbname": "bench"})
+            _create_db(couch, "probe")
+            available, why = b.probe_feed(server, "changes", {"url": couch.url, "dbname": "probe"})
         finally:
             server.terminate()
+        out["feed_available"] = available
+        out["warm_up"] = _warm_up(b, couch)
         if not available:
             out.update(skipped=FEED_MISSING, reason=why)
-            b.log(f"  changes: {FEED_MISSING} ({why})")
-            b.figure("5 changes", "changes/s", None, "changes/s", None, None, skipped=FEED_MISSING)
-        else:
-            # The feed exists but the harness has no CouchDB-compatible _changes source to drive it yet.
-            reason = "skipped: no CouchDB-compatible _changes source in the harness yet"
-            out.update(skipped=reason)
-            b.log(f"  changes: {reason}")
-            b.figure("5 changes", "changes/s", None, "changes/s", None, None, skipped=reason)
+            b.log(f"  changes: {FEED_MISSING} ({why}); measuring the baselines only")
+        out["rate"] = _changes_rate(b, sink, couch, available)
+        out["fanout"] = _changes_fanout(b, sink, couch, available)
+        out["latency"] = _changes_latency(b, sink, couch, available)
     finally:
+        if couch is not None:
+            couch.terminate(timeout=15)
         sink.terminate()

@@ -56,6 +56,22 @@ TEST_CASE_METHOD(actor_fixture, "a webhook event is stored before it is acknowle
   CHECK(snap.live.hook_url == test_public_url + "/v1/hooks/hook-1");
 }
 
+TEST_CASE_METHOD(actor_fixture, "a fire counts as in flight until its trigger has handed the outcome to the store",
+                 "[trigger][webhook][delivery]") {
+  // Shutdown waits for the in-flight count to reach zero and then flushes the store: the erase of the fired event
+  // must reach the store before the count drops, or the event fires again after the restart.
+  auto t = start_webhook_trigger(*this, hook1);
+  CHECK(post_event(*this, t.trigger, event_body(1)).status == 202);
+  CHECK(env->stats->fires_in_flight() == 1);
+  client->answer(0, 202, R"({"activationId":"abc"})");
+  // The answer is in; its message has not reached the firer and the trigger yet.
+  CHECK(env->stats->fires_in_flight() == 1);
+  CHECK(journal->pending_seqs(hook1) == std::vector<std::uint64_t>{1});
+  run();
+  CHECK(env->stats->fires_in_flight() == 0);
+  CHECK(journal->pending_seqs(hook1).empty());
+}
+
 TEST_CASE_METHOD(actor_fixture, "webhook events are fired one at a time in the order they were accepted",
                  "[trigger][webhook][delivery]") {
   auto t = start_webhook_trigger(*this, hook1);
