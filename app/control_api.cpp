@@ -1,7 +1,9 @@
 #include "app/control_api.hpp"
 
 #include <caf/actor_system.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
 
 #include "actors/child_error.hpp"
 #include "app/routes.hpp"
@@ -10,10 +12,45 @@
 
 namespace feedrouter {
 
+/// One request on its way to the registry: what to ask, and where its answer goes.
+struct api_call {
+  api_command cmd;
+  http_server::responder respond;
+};
+
+} // namespace feedrouter
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::api_call)
+
+namespace feedrouter {
+
+namespace {
+
+/// Relays requests from the I/O threads to the registry and its answers back, without blocking an I/O thread. One
+/// long-lived actor rather than one per request: spawning and tearing down an actor per webhook event cost more
+/// than everything else the request did on its way through.
+caf::behavior api_gateway(caf::event_based_actor* self, registry_actor registry, std::chrono::milliseconds timeout) {
+  return {
+    [self, registry, timeout](api_call& call) {
+      self->request(registry, timeout, std::move(call.cmd))
+        .then([respond = call.respond](api_reply& reply) { respond(json_response(reply.status, std::move(reply.body))); },
+              [respond = call.respond](caf::error& err) {
+                respond(json_response(503, render_error("the registry did not answer: " + describe_child_error(err))));
+              });
+    },
+  };
+}
+
+} // namespace
+
 control_api::control_api(caf::actor_system& sys, registry_actor registry, std::shared_ptr<metrics> stats,
                          std::chrono::milliseconds timeout)
-  : sys_(sys), registry_(std::move(registry)), stats_(std::move(stats)), timeout_(timeout) {
+  : gateway_(sys.spawn(api_gateway, std::move(registry), timeout)), stats_(std::move(stats)) {
   // nop
+}
+
+control_api::~control_api() {
+  caf::anon_send_exit(gateway_, caf::exit_reason::user_shutdown);
 }
 
 void control_api::handle(http_request req, http_server::responder respond) {
@@ -54,15 +91,7 @@ void control_api::handle(http_request req, http_server::responder respond) {
 }
 
 void control_api::ask_registry(api_command cmd, http_server::responder respond) {
-  // A short-lived actor per request waits for the registry without blocking an I/O thread.
-  sys_.spawn([registry = registry_, timeout = timeout_, cmd = std::move(cmd),
-              respond = std::move(respond)](caf::event_based_actor* self) mutable {
-    self->request(registry, timeout, std::move(cmd))
-      .then([respond](api_reply& reply) { respond(json_response(reply.status, std::move(reply.body))); },
-            [respond](caf::error& err) {
-              respond(json_response(503, render_error("the registry did not answer: " + describe_child_error(err))));
-            });
-  });
+  caf::anon_send(gateway_, api_call{std::move(cmd), std::move(respond)});
 }
 
 } // namespace feedrouter

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <memory>
 
+#include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
 #include "actors/metrics.hpp"
@@ -19,6 +20,12 @@ public:
   control_api(caf::actor_system& sys, registry_actor registry, std::shared_ptr<metrics> stats,
               std::chrono::milliseconds timeout);
 
+  /// Stops the actor that relays requests to the registry.
+  ~control_api();
+
+  control_api(const control_api&) = delete;
+  control_api& operator=(const control_api&) = delete;
+
   /// Answers one request (the http_server's handler).
   void handle(http_request req, http_server::responder respond);
 
@@ -31,10 +38,8 @@ public:
 private:
   void ask_registry(api_command cmd, http_server::responder respond);
 
-  caf::actor_system& sys_;
-  registry_actor registry_;
+  caf::actor gateway_; ///< relays each request to the registry and its answer back
   std::shared_ptr<metrics> stats_;
-  std::chrono::milliseconds timeout_;
   std::atomic<bool> ready_{false};
   std::atomic<std::size_t> registrations_{0};
 };
