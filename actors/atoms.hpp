@@ -20,9 +20,7 @@ using commit_atom = caf::atom_constant<caf::atom("commit")>;
 
 // Sources and firing.
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
-using occur_atom = caf::atom_constant<caf::atom("occur")>;
 using ended_atom = caf::atom_constant<caf::atom("ended")>;
-using next_atom = caf::atom_constant<caf::atom("next")>;
 using fire_atom = caf::atom_constant<caf::atom("fire")>;
 using fired_atom = caf::atom_constant<caf::atom("fired")>;
 using done_atom = caf::atom_constant<caf::atom("done")>;

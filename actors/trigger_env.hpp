@@ -27,7 +27,9 @@ struct source_args {
   std::string checkpoint; ///< where the source left off (registration_status::checkpoint)
 };
 
-/// Spawns the source actor of a trigger, linked to it. Tests replace it to inject failing sources.
+/// Spawns the source actor of a trigger, linked to it, or returns an invalid handle for a kind that needs none: an
+/// alarm's schedule then runs in the trigger itself. Tests replace it to inject sources of their own (also for alarm
+/// registrations, which then take the injected actor as their source).
 using source_spawner = std::function<caf::actor(caf::local_actor* trigger, const source_args& args)>;
 
 /// Everything trigger actors share: the HTTP client, where the controller is, the store, the clock.
@@ -52,8 +54,8 @@ struct trigger_env {
 
 using trigger_env_ptr = std::shared_ptr<const trigger_env>;
 
-/// Returns the spawner that starts the source of each feed kind this build serves; sources that fetch (poll) send
-/// their requests through `client`.
-source_spawner default_source_spawner(std::function<sys_ms()> now, http_client_ptr client);
+/// Returns the spawner that starts the source actor of each feed kind that owns a connection (poll, changes); their
+/// requests go through `client`.
+source_spawner default_source_spawner(http_client_ptr client);
 
 } // namespace feedrouter

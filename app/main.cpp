@@ -76,7 +76,7 @@ std::shared_ptr<trigger_env> make_env(const options& opts, http_client_ptr clien
   env->store = std::move(store);
   env->stats = std::move(stats);
   env->now = now_ms;
-  env->spawn_source = default_source_spawner(now_ms, env->client);
+  env->spawn_source = default_source_spawner(env->client);
   env->fire_timeout = opts.fire_timeout;
   env->retries.max_attempts = opts.retry_attempts;
   env->retries.max_age = opts.retry_max_age;

@@ -1,5 +1,6 @@
 #include "core/alarm_spec.hpp"
 
+#include <algorithm>
 #include <string>
 
 #include <date/tz.h>
@@ -182,6 +183,15 @@ std::optional<sys_ms> next_occurrence(const alarm_spec& spec, sys_ms after, sys_
   if (next && spec.stop_date && *next > *spec.stop_date)
     return std::nullopt;
   return next;
+}
+
+std::optional<sys_ms> first_occurrence(const alarm_spec& spec, sys_ms anchor, sys_ms now,
+                                       std::optional<sys_ms> last_occurrence) {
+  return next_occurrence(spec, std::max(now, last_occurrence.value_or(sys_ms{})), anchor);
+}
+
+std::optional<sys_ms> occurrence_after(const alarm_spec& spec, sys_ms anchor, sys_ms occurrence, sys_ms now) {
+  return next_occurrence(spec, std::max(occurrence, now - alarm_late_tolerance), anchor);
 }
 
 } // namespace feedrouter

@@ -49,4 +49,18 @@ outcome<alarm_spec> parse_alarm_spec(const json_members& params, sys_ms now, val
 /// interval alarms without startDate count.
 std::optional<sys_ms> next_occurrence(const alarm_spec& spec, sys_ms after, sys_ms anchor);
 
+/// How late an alarm's timer may fire and still count as on time; a later one (machine suspended, overload) skips
+/// the occurrences in between instead of firing a burst of them.
+inline constexpr std::chrono::milliseconds alarm_late_tolerance{1000};
+
+/// Returns the occurrence a schedule (re)started at `now` takes first: the first after both `now` and
+/// `last_occurrence`, so that a restart never fires an occurrence twice and skips those that passed meanwhile.
+std::optional<sys_ms> first_occurrence(const alarm_spec& spec, sys_ms anchor, sys_ms now,
+                                       std::optional<sys_ms> last_occurrence);
+
+/// Returns the occurrence after `occurrence`, whose timer fired at `now` (not before it): the first after
+/// `occurrence`, or, when the timer came more than alarm_late_tolerance late, the first after now minus that
+/// tolerance.
+std::optional<sys_ms> occurrence_after(const alarm_spec& spec, sys_ms anchor, sys_ms occurrence, sys_ms now);
+
 } // namespace feedrouter

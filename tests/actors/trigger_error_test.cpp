@@ -109,7 +109,7 @@ TEST_CASE_METHOD(actor_fixture, "crashes further apart than the restart window n
 TEST_CASE_METHOD(actor_fixture, "a source that crashed once is restarted and the schedule goes on", "[trigger]") {
   auto spawns = std::make_shared<std::vector<sys_ms>>();
   auto crash = crashing_at_start(*this, spawns);
-  auto healthy = default_source_spawner(env->now, env->client);
+  auto healthy = default_source_spawner(env->client);
   env->spawn_source = [spawns, crash, healthy](caf::local_actor* trigger, const source_args& args) {
     return spawns->empty() ? crash(trigger, args) : healthy(trigger, args);
   };
@@ -125,7 +125,7 @@ TEST_CASE_METHOD(actor_fixture, "resume re-enables a registration disabled by cr
                  "[trigger]") {
   auto spawns = std::make_shared<std::vector<sys_ms>>();
   auto crash = crashing_at_start(*this, spawns);
-  auto healthy = default_source_spawner(env->now, env->client);
+  auto healthy = default_source_spawner(env->client);
   auto fixed = std::make_shared<bool>(false);
   env->spawn_source = [fixed, crash, healthy](caf::local_actor* trigger, const source_args& args) {
     return *fixed ? healthy(trigger, args) : crash(trigger, args);

@@ -230,9 +230,8 @@ TEST_CASE_METHOD(actor_fixture, "a trigger updated in place keeps its counters a
   CHECK(snapshot(t.trigger).status.triggers_left == 6);
 }
 
-TEST_CASE_METHOD(actor_fixture, "a trigger actor outlives a source that ended its schedule", "[trigger]") {
-  // The source quits after (ended_atom); disable() unlinks it, but its exit message may already be queued: the
-  // trigger must not take it for the registry's stop request.
+TEST_CASE_METHOD(actor_fixture, "a trigger actor outlives the end of its schedule", "[trigger]") {
+  // The schedule's end disables the registration; the trigger stays, to answer READ and a later resume.
   client->answer_all(200);
   auto t = start(*this, every1, R"({"seconds": 1, "stopDate": "2026-01-01T00:00:02.500Z"})");
   advance(5s);

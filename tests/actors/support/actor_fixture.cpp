@@ -170,7 +170,7 @@ actor_fixture::actor_fixture()
   env->store = store;
   env->stats = stats;
   env->now = [this] { return now(); };
-  env->spawn_source = default_source_spawner(env->now, env->client);
+  env->spawn_source = default_source_spawner(env->client);
   env->restarts.max_restarts = 3;
   env->restarts.window = 60s;
   env->restarts.first_delay = 100ms;
