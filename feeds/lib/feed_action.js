@@ -21,6 +21,11 @@ const EVENTS_WITH_PARAMS = ['CREATE', 'UPDATE'];
 
 const DEFAULT_TIMEOUT_MS = 30000;
 
+// Waits before asking again after a 503: the provider answers 503 while it starts (loading its registrations) and
+// when it is briefly overloaded. Every lifecycle event may be repeated (CREATE replaces, the others are idempotent).
+// The waits stop early once the next one would pass the request deadline.
+const RETRY_DELAYS_MS = [500, 1000, 2000, 4000];
+
 // Largest answer read from the provider; a registration is a few KB.
 const MAX_ANSWER_BYTES = 1024 * 1024;
 
@@ -136,11 +141,30 @@ function send(url, headers, payload, timeoutMs) {
   });
 }
 
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// Sends the request, and again after each of `delaysMs` while the provider answers 503 and `deadline` (a Date.now()
+// value) leaves room for the wait.
+async function sendRetrying(url, headers, payload, timeoutMs, delaysMs, deadline) {
+  let answer = await send(url, headers, payload, timeoutMs);
+  for (const delay of delaysMs) {
+    if (answer.statusCode !== 503 || Date.now() + delay >= deadline) break;
+    await sleep(delay);
+    answer = await send(url, headers, payload, Math.max(1, deadline - Date.now()));
+  }
+  return answer;
+}
+
 // Runs one lifecycle event of feed `kind`. Always resolves: with the provider's answer, or with {error}.
-// options.timeoutMs overrides the request deadline (default 30 s).
+// options.timeoutMs overrides the deadline of the whole call (default 30 s); options.retryDelaysMs the waits between
+// attempts answered 503.
 async function lifecycle(kind, params, options) {
   params = params && typeof params === 'object' ? params : {};
   const timeoutMs = (options && options.timeoutMs) || DEFAULT_TIMEOUT_MS;
+  const retryDelaysMs = (options && options.retryDelaysMs) || RETRY_DELAYS_MS;
+  const deadline = Date.now() + timeoutMs;
 
   const problem = checkParams(params);
   if (problem) return fail(problem);
@@ -173,7 +197,7 @@ async function lifecycle(kind, params, options) {
   const base = params.providerUrl.trim().replace(/\/+$/, '');
   let answer;
   try {
-    answer = await send(url, headers, payload, timeoutMs);
+    answer = await sendRetrying(url, headers, payload, timeoutMs, retryDelaysMs, deadline);
   } catch (e) {
     return fail(`feedrouter provider unreachable at ${base}: ${e.message || e.code || String(e)}`);
   }

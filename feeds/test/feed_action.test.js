@@ -1,7 +1,7 @@
 'use strict';
 // Unit tests of the feed actions: main(params) of each feed kind against an in-test fake provider (a node http server
 // on 127.0.0.1, port 0) that records each request and answers what the test tells it to.
-// The provider implements only the alarm feed so far; webhook, poll and changes are covered here only.
+// The *.integration.test.js files run the same actions against the real provider.
 // Run: node --test feeds/test/
 
 const { test, describe, before, after, beforeEach } = require('node:test');
@@ -294,6 +294,37 @@ describe('feed actions against a fake provider', () => {
       assert.match(result.error, /providerUrl/);
     }
     assert.equal(provider.requests.length, 0);
+  });
+
+  test('a 503 (provider starting) is asked again, and the answer that follows is returned', async () => {
+    let calls = 0;
+    provider.respond = () => (++calls < 3
+      ? { status: 503, json: { error: 'the provider is starting; retry shortly' } }
+      : { status: 201, json: REGISTRATION });
+    const result = await feedAction.lifecycle('alarm', params(provider), { retryDelaysMs: [10, 10, 10] });
+    assert.deepEqual(result, REGISTRATION);
+    assert.equal(provider.requests.length, 3);
+    assert.deepEqual(provider.requests[2].body, provider.requests[0].body);
+  });
+
+  test('a 503 that lasts through every retry is returned as the error', async () => {
+    provider.respond = () => ({ status: 503, json: { error: 'the provider is starting; retry shortly' } });
+    const result = await feedAction.lifecycle('alarm', params(provider), { retryDelaysMs: [10, 10] });
+    assert.deepEqual(result, { error: 'the provider is starting; retry shortly' });
+    assert.equal(provider.requests.length, 3);
+  });
+
+  test('no retry waits past the deadline of the call', async () => {
+    provider.respond = () => ({ status: 503, json: { error: 'busy' } });
+    const result = await feedAction.lifecycle('alarm', params(provider), { timeoutMs: 300, retryDelaysMs: [1000] });
+    assert.deepEqual(result, { error: 'busy' });
+    assert.equal(provider.requests.length, 1);
+  });
+
+  test('other errors are not asked again', async () => {
+    provider.respond = () => ({ status: 500, json: { error: 'boom' } });
+    await feedAction.lifecycle('alarm', params(provider), { retryDelaysMs: [10] });
+    assert.equal(provider.requests.length, 1);
   });
 
   test('a provider that does not answer in time is reported as unreachable', async () => {
