@@ -70,7 +70,8 @@ void send_attempt(firer_pointer self) {
   // The completion runs on an I/O thread: it only turns the result into a message. The token keeps the fire
   // counted until the trigger has recorded the outcome, or until a message carrying it is dropped.
   st.env->stats->fire_started();
-  wire_token token{std::shared_ptr<const void>{nullptr, [stats = st.env->stats](const void*) { stats->fire_finished(); }}};
+  auto uncount = [stats = st.env->stats](const void*) { stats->fire_finished(); };
+  wire_token token{std::shared_ptr<const void>{nullptr, std::move(uncount)}};
   st.env->client->send(std::move(req), [handle = caf::actor{self}, id = st.unit->id,
                                         token = std::move(token)](client_result result) mutable {
     caf::anon_send(handle, done_atom::value, id, std::move(result), std::move(token));

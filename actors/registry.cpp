@@ -1,8 +1,10 @@
 #include "actors/registry.hpp"
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
@@ -52,6 +54,11 @@ struct registry_state {
   std::unordered_map<std::string, int> creating;
   /// Webhook hookId -> registration key, for ingress.
   std::unordered_map<std::string, std::string> hooks;
+  /// Stored registrations not yet started (start-up only), and how many of them are.
+  std::shared_ptr<std::vector<registration_record>> unstarted;
+  std::size_t started = 0;
+  /// Readiness requests that came while stored registrations were still being started.
+  std::vector<caf::typed_response_promise<std::size_t>> ready_waiters;
 
   /// The triggers are monitored, not linked (see spawn_trigger): however the registry ends, its triggers end with it.
   ~registry_state() {
@@ -564,15 +571,41 @@ void on_trigger_down(registry_pointer self, caf::down_msg& msg) {
   }
 }
 
+/// Stored registrations started per message at start-up.
+constexpr std::size_t start_batch = 500;
+
+/// Starts the next batch of stored registrations. Each batch is a message of the registry to itself: in between, the
+/// scheduler runs the triggers started so far (rather than queueing 100 000 of them behind one long loop), so their
+/// schedules begin while the rest load, and readiness, answered after the last batch, means running.
+void start_next_batch(registry_pointer self) {
+  auto& st = self->state;
+  if (!st.unstarted)
+    return;
+  auto& records = *st.unstarted;
+  auto end = std::min(records.size(), st.started + start_batch);
+  for (; st.started < end; ++st.started) {
+    auto& record = records[st.started];
+    auto config = restore_config(self, record);
+    start_entry(self, std::move(record), std::move(config));
+  }
+  if (st.started < records.size()) {
+    // Through the clock, not a plain send: the registry would take its own message in the same turn (CAF processes
+    // a mailbox until it is empty), and the triggers just started would wait behind all the batches.
+    self->delayed_send(self, std::chrono::milliseconds{0}, load_atom::value);
+    return;
+  }
+  st.unstarted.reset();
+  for (auto& waiter : st.ready_waiters)
+    waiter.deliver(st.entries.size());
+  st.ready_waiters.clear();
+}
+
 registry_actor::behavior_type registry_impl(registry_pointer self, registry_config cfg,
                                             std::shared_ptr<std::vector<registration_record>> records) {
   self->state.cfg = std::move(cfg);
   self->set_down_handler([self](caf::down_msg& msg) { on_trigger_down(self, msg); });
-  for (auto& record : *records) {
-    auto config = restore_config(self, record);
-    start_entry(self, std::move(record), std::move(config));
-  }
-  records->clear();
+  self->state.unstarted = std::move(records);
+  start_next_batch(self);
   return {
     [self](api_command& cmd) -> caf::result<api_reply> { return handle(self, cmd); },
     [self](remove_atom, const trigger_ref& trigger) {
@@ -584,7 +617,14 @@ registry_actor::behavior_type registry_impl(registry_pointer self, registry_conf
         return;
       remove_registration(self, trigger, std::nullopt);
     },
-    [self](ready_atom) { return self->state.entries.size(); },
+    [self](ready_atom) -> caf::result<std::size_t> {
+      auto& st = self->state;
+      if (!st.unstarted)
+        return st.entries.size();
+      st.ready_waiters.push_back(self->make_response_promise<std::size_t>());
+      return st.ready_waiters.back();
+    },
+    [self](load_atom) { start_next_batch(self); },
   };
 }
 

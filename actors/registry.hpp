@@ -22,7 +22,9 @@ using registry_actor = caf::typed_actor<
   /// Removes a registration on the provider's own behalf (a one-shot alarm with deleteAfterFire has fired).
   caf::reacts_to<remove_atom, trigger_ref>,
   /// Answers the number of registrations; the registry answers only once every stored one is running.
-  caf::replies_to<ready_atom>::with<std::size_t>>;
+  caf::replies_to<ready_atom>::with<std::size_t>,
+  /// Starts the next batch of stored registrations; the registry sends it to itself while it starts up.
+  caf::reacts_to<load_atom>>;
 
 struct registry_config {
   trigger_env_ptr env;
@@ -32,7 +34,7 @@ struct registry_config {
   std::chrono::milliseconds request_timeout{15'000};
 };
 
-/// Spawns the registry and, linked to it, one trigger actor per stored registration in its stored state.
+/// Spawns the registry and one trigger actor per stored registration in its stored state, started in batches.
 registry_actor spawn_registry(caf::actor_system& sys, registry_config cfg, std::vector<registration_record> records);
 
 } // namespace feedrouter

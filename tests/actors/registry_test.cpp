@@ -314,3 +314,36 @@ TEST_CASE_METHOD(actor_fixture, "the end of the registry stops every trigger it 
   caf::anon_send_exit(watcher, caf::exit_reason::user_shutdown);
   run();
 }
+
+TEST_CASE_METHOD(actor_fixture, "stored registrations start in batches, and readiness waits for the last batch",
+                 "[registry]") {
+  // Counts the triggers that have run their start (each asks for its source, which alarms do not need).
+  auto started = std::make_shared<std::size_t>(0);
+  env->spawn_source = [started, spawn = env->spawn_source](caf::local_actor* trigger, const source_args& args) {
+    ++*started;
+    return spawn(trigger, args);
+  };
+  std::vector<registration_record> records;
+  for (int i = 0; i < 1200; ++i)
+    records.push_back(make_record(trigger_ref{"guest", "t" + std::to_string(i)}, R"({"seconds": 60})", now()));
+  registry_config reg_cfg;
+  reg_cfg.env = env;
+  auto registry = feedrouter::spawn_registry(sys, std::move(reg_cfg), std::move(records));
+  stop_at_teardown(caf::actor_cast<caf::actor>(registry));
+  auto ready = ask<std::size_t>(registry, ready_atom::value);
+  // Each batch after the first is a message of the registry to itself through the clock: the triggers of a batch
+  // run before the next batch is started, and readiness is answered after the last.
+  sched.run();
+  CHECK(*started == 500);
+  CHECK_FALSE(ready->arrived());
+  sched.advance_time(caf::timespan{0});
+  sched.run();
+  CHECK(*started == 1000);
+  CHECK_FALSE(ready->arrived());
+  sched.advance_time(caf::timespan{0});
+  sched.run();
+  CHECK(*started == 1200);
+  REQUIRE(ready->value);
+  CHECK(*ready->value == 1200);
+  CHECK(call<std::size_t>(registry, ready_atom::value) == 1200);
+}
