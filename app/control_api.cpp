@@ -32,9 +32,10 @@ namespace {
 caf::behavior api_gateway(caf::event_based_actor* self, registry_actor registry, std::chrono::milliseconds timeout) {
   return {
     [self, registry, timeout](api_call& call) {
+      auto respond = std::move(call.respond);
       self->request(registry, timeout, std::move(call.cmd))
-        .then([respond = call.respond](api_reply& reply) { respond(json_response(reply.status, std::move(reply.body))); },
-              [respond = call.respond](caf::error& err) {
+        .then([respond](api_reply& reply) { respond(json_response(reply.status, std::move(reply.body))); },
+              [respond](caf::error& err) {
                 respond(json_response(503, render_error("the registry did not answer: " + describe_child_error(err))));
               });
     },

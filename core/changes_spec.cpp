@@ -36,10 +36,11 @@ bool has_user_info(std::string_view text) {
 
 bool is_dbname(std::string_view name) {
   auto lower = [](char c) { return c >= 'a' && c <= 'z'; };
+  auto allowed = [&](char c) {
+    return lower(c) || (c >= '0' && c <= '9') || std::string_view{"_$()+/-"}.find(c) != std::string_view::npos;
+  };
   return !name.empty() && name.size() <= max_dbname_length && lower(name.front())
-         && std::all_of(name.begin(), name.end(), [&](char c) {
-              return lower(c) || (c >= '0' && c <= '9') || std::string_view{"_$()+/-"}.find(c) != std::string_view::npos;
-            });
+         && std::all_of(name.begin(), name.end(), allowed);
 }
 
 /// Returns the seq text of a raw JSON seq (a non-negative integer's digits, or a non-empty string's content), or
@@ -114,7 +115,8 @@ outcome<server_url> read_url(const json_members& params) {
   if (!server)
     return server.error();
   if (server->target.find('?') != std::string::npos)
-    return field_error{"url", "must not have a query: give the server, such as https://host:6984 or https://host/couch"};
+    return field_error{"url",
+                       "must not have a query: give the server, such as https://host:6984 or https://host/couch"};
   // A parsed URL has a host, so stripping stops before the scheme's "//".
   while (given.back() == '/')
     given.remove_suffix(1);

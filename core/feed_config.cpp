@@ -36,8 +36,8 @@ bool is_known_feed(std::string_view feed) {
 outcome<feed_config> make_feed_config(std::string_view feed, json_members params, sys_ms now, validation_time when,
                                       std::string_view trigger_key) {
   if (!is_known_feed(feed))
-    return field_error{"feed",
-                       "unknown feed kind \"" + std::string{feed} + "\"; this provider serves: alarm, webhook, poll, changes"};
+    return field_error{"feed", "unknown feed kind \"" + std::string{feed}
+                                 + "\"; this provider serves: alarm, webhook, poll, changes"};
   auto delivery = parse_delivery_spec(params);
   if (!delivery)
     return delivery.error();

@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "changes_rows.hpp"
 #include "source_fixture.hpp"
 
 using namespace feedrouter;
@@ -15,25 +16,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const char db_params[] = R"({"url": "http://127.0.0.1:5984", "dbname": "orders", "heartbeatSeconds": 10})";
-const char from_zero[] = R"({"url": "http://127.0.0.1:5984", "dbname": "orders", "heartbeatSeconds": 10,
-                             "since": 0})";
-
-const char feed_target[] = "/orders/_changes?feed=continuous&heartbeat=10000&since=";
-
 const char not_found[] = R"({"error":"not_found","reason":"missing"})";
-
-std::string change(int seq, const std::string& id) {
-  return "{\"seq\":" + std::to_string(seq) + ",\"id\":\"" + id + "\",\"changes\":[{\"rev\":\"1-" + id + "\"}]}";
-}
-
-std::string orders_at(const std::string& seq) {
-  return R"({"source":"http://127.0.0.1:5984/orders","seq":")" + seq + "\"}";
-}
-
-std::string target_since(const std::string& seq) {
-  return feed_target + seq;
-}
 
 } // namespace
 

@@ -6,31 +6,12 @@
 
 #include <catch2/catch.hpp>
 
+#include "changes_rows.hpp"
 #include "source_fixture.hpp"
 
 using namespace feedrouter;
 using namespace feedrouter::test;
 using namespace std::chrono_literals;
-
-namespace {
-
-const char db_params[] = R"({"url": "http://127.0.0.1:5984", "dbname": "orders", "heartbeatSeconds": 10})";
-const char from_zero[] = R"({"url": "http://127.0.0.1:5984", "dbname": "orders", "heartbeatSeconds": 10,
-                             "since": 0})";
-
-const char feed_target[] = "/orders/_changes?feed=continuous&heartbeat=10000&since=";
-
-/// Returns a change row of the continuous feed, as CouchDB sends it.
-std::string change(int seq, const std::string& id) {
-  return "{\"seq\":" + std::to_string(seq) + ",\"id\":\"" + id + "\",\"changes\":[{\"rev\":\"1-" + id + "\"}]}";
-}
-
-/// Returns the checkpoint of the orders database at `seq`.
-std::string orders_at(const std::string& seq) {
-  return R"({"source":"http://127.0.0.1:5984/orders","seq":")" + seq + "\"}";
-}
-
-} // namespace
 
 TEST_CASE_METHOD(source_fixture, "since=now reads the end of the database and has it stored before the feed opens",
                  "[changes_source]") {

@@ -8,19 +8,14 @@
 
 #include "core/feed_config.hpp"
 #include "core/json.hpp"
+#include "params.hpp"
 
 using namespace feedrouter;
+using feedrouter::test::params;
 
 namespace {
 
 const sys_ms now = parse_iso8601("2026-01-15T10:00:00Z").value();
-
-json_members params(std::string_view json) {
-  auto parsed = parse_json_object(json, "params");
-  INFO(json);
-  REQUIRE(parsed);
-  return *parsed;
-}
 
 /// Malformed alarm parameters and the field the error must name.
 struct bad_params {

@@ -10,8 +10,10 @@
 
 #include "core/feed_config.hpp"
 #include "core/json.hpp"
+#include "params.hpp"
 
 using namespace feedrouter;
+using feedrouter::test::params;
 using namespace std::chrono_literals;
 
 namespace {
@@ -26,13 +28,6 @@ sys_ms at(std::string_view iso) {
 /// The instant every test treats as "now"; the registration was created then too.
 // Not at(): REQUIRE cannot run during static initialization.
 const sys_ms now = parse_iso8601("2026-01-15T10:00:00Z").value();
-
-json_members params(std::string_view json) {
-  auto parsed = parse_json_object(json, "params");
-  INFO(json << ": " << (parsed ? std::string{} : parsed.error().message));
-  REQUIRE(parsed);
-  return *parsed;
-}
 
 alarm_spec spec(std::string_view json, std::string_view key = "guest/alarm",
                 validation_time when = validation_time::request) {

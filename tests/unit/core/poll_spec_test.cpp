@@ -8,18 +8,13 @@
 
 #include "core/feed_config.hpp"
 #include "core/json.hpp"
+#include "params.hpp"
 
 using namespace feedrouter;
+using feedrouter::test::params;
 using namespace std::chrono_literals;
 
 namespace {
-
-json_members params(std::string_view json) {
-  auto parsed = parse_json_object(json, "params");
-  INFO(json << ": " << (parsed ? std::string{} : parsed.error().message));
-  REQUIRE(parsed);
-  return *parsed;
-}
 
 poll_spec spec(std::string_view json) {
   auto parsed = parse_poll_spec(params(json));
