@@ -178,8 +178,8 @@ enum class durability { none, committed, resumed };
 /// answer waits for a store flush: the trigger sent its status to the store before answering us, so the flush
 /// queues behind it and its commit covers the change.
 template <class... Ts>
-reply_promise ask_trigger(registry_pointer self, const trigger_ref& trigger, durability wait, Ts&&... msg) {
-  auto rp = self->make_response_promise<api_reply>();
+void ask_trigger_for(registry_pointer self, reply_promise rp, const trigger_ref& trigger, durability wait,
+                     Ts&&... msg) {
   const auto& entry = self->state.entries.at(trigger.key());
   auto timeout = self->state.cfg.request_timeout;
   self->request(entry.trigger, timeout, std::forward<Ts>(msg)...)
@@ -198,6 +198,13 @@ reply_promise ask_trigger(registry_pointer self, const trigger_ref& trigger, dur
                 [rp](caf::error& err) mutable { rp.deliver(unavailable("cannot store the change", err)); });
       },
       [rp](caf::error& err) mutable { rp.deliver(unavailable("the registration did not answer", err)); });
+}
+
+/// As ask_trigger_for(), answering a promise of its own.
+template <class... Ts>
+reply_promise ask_trigger(registry_pointer self, const trigger_ref& trigger, durability wait, Ts&&... msg) {
+  auto rp = self->make_response_promise<api_reply>();
+  ask_trigger_for(self, rp, trigger, wait, std::forward<Ts>(msg)...);
   return rp;
 }
 
@@ -381,6 +388,43 @@ void create_verified(registry_pointer self, reply_promise rp, api_command cmd) {
 
 // -- UPDATE, DELETE -----------------------------------------------------------
 
+/// Returns whether an UPDATE makes a `since: now` changes registration watch another database (new `url` or
+/// `dbname`): its stored position does not apply there, so a new one is read first, as CREATE does.
+bool needs_new_position(registry_pointer self, const registry_entry& entry, const feed_config& config) {
+  return config.changes && config.changes->since == "now" && self->state.cfg.env->client
+         && !restore_changes_seq(entry.record.status.checkpoint, *config.changes);
+}
+
+/// Reads where the registration's new database ends, then reconfigures its trigger to start there; the answer waits
+/// until the new position is committed with the new parameters.
+reply_promise update_at_new_position(registry_pointer self, trigger_ref trigger, feed_config config,
+                                     std::string params_json) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise<api_reply>();
+  auto reader = spawn_changes_end_reader(self->system(), st.cfg.env->client, *config.changes,
+                                         st.cfg.request_timeout / 2);
+  self->request(reader, st.cfg.request_timeout, changes_end_atom::value)
+    .then(
+      [self, rp, trigger, config = std::move(config), params_json = std::move(params_json)](changes_end& end) mutable {
+        if (!end.ok()) {
+          rp.deliver(database_failure(end));
+          return;
+        }
+        auto entry = self->state.entries.find(trigger.key());
+        if (entry == self->state.entries.end()) {
+          rp.deliver(not_found(trigger));
+          return;
+        }
+        auto checkpoint = to_changes_checkpoint(*config.changes, end.seq);
+        entry->second.record.params_json = params_json;
+        entry->second.record.status.checkpoint = checkpoint;
+        ask_trigger_for(self, rp, trigger, durability::committed, update_atom::value, std::move(config),
+                        std::move(params_json), std::move(checkpoint));
+      },
+      [rp](caf::error& err) mutable { rp.deliver(unavailable("cannot read where the database ends", err)); });
+  return rp;
+}
+
 caf::result<api_reply> update(registry_pointer self, api_command& cmd, registry_entry& entry) {
   if (!cmd.feed.empty() && cmd.feed != entry.record.feed)
     return error_reply(400, "feed: cannot change the feed kind of a registration; delete and create it", "feed");
@@ -398,6 +442,8 @@ caf::result<api_reply> update(registry_pointer self, api_command& cmd, registry_
   if (!config)
     return invalid(config.error());
   auto params_json = to_json_object(config->params);
+  if (needs_new_position(self, entry, *config))
+    return update_at_new_position(self, cmd.trigger, std::move(*config), std::move(params_json));
   // The trigger stores its record with the new parameters itself; the answer waits for that commit.
   entry.record.params_json = params_json;
   return ask_trigger(self, cmd.trigger, durability::committed, update_atom::value, std::move(*config),

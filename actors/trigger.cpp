@@ -738,6 +738,33 @@ void restore(trigger_pointer self, registration_record& record) {
   st.next_seq = record.last_seq + 1;
 }
 
+/// UPDATE: takes the new parameters and restarts the children with them, from the same position (last occurrence or
+/// checkpoint), or from `checkpoint` when the registry read a new one.
+trigger_snapshot reconfigure(trigger_pointer self, feed_config& config, std::string& params_json,
+                             std::optional<std::string> checkpoint) {
+  auto& st = self->state;
+  st.record.params_json = std::move(params_json);
+  auto max_changed = !st.config || !st.config->alarm || !config.alarm
+                     || st.config->alarm->max_triggers != config.alarm->max_triggers;
+  st.config = std::move(config);
+  if (max_changed && st.config->alarm)
+    st.record.status.triggers_left = st.config->alarm->max_triggers;
+  st.remove_after_fire = false;
+  if (checkpoint) {
+    // Another database (the registry read where it ends): events from the old one, queued or not, no longer apply.
+    st.record.status.checkpoint = std::move(*checkpoint);
+    st.accepted_checkpoint.clear();
+  }
+  if (st.record.status.state == registration_state::active) {
+    // The children restart with the new settings; the source from the same position (last occurrence or
+    // checkpoint), the firer with the new retry limits.
+    stop_children(self);
+    activate(self);
+  }
+  persist_record(self);
+  return snapshot(self);
+}
+
 caf::behavior trigger_impl(trigger_pointer self, caf::actor registry, trigger_env_ptr env,
                            registration_record record, std::optional<feed_config> config) {
   auto& st = self->state;
@@ -794,22 +821,10 @@ caf::behavior trigger_impl(trigger_pointer self, caf::actor registry, trigger_en
       return snapshot(self);
     },
     [self](update_atom, feed_config& config, std::string& params_json) {
-      auto& st = self->state;
-      st.record.params_json = std::move(params_json);
-      auto max_changed = !st.config || !st.config->alarm || !config.alarm
-                         || st.config->alarm->max_triggers != config.alarm->max_triggers;
-      st.config = std::move(config);
-      if (max_changed && st.config->alarm)
-        st.record.status.triggers_left = st.config->alarm->max_triggers;
-      st.remove_after_fire = false;
-      if (st.record.status.state == registration_state::active) {
-        // The children restart with the new settings; the source from the same position (last occurrence or
-        // checkpoint), the firer with the new retry limits.
-        stop_children(self);
-        activate(self);
-      }
-      persist_record(self);
-      return snapshot(self);
+      return reconfigure(self, config, params_json, std::nullopt);
+    },
+    [self](update_atom, feed_config& config, std::string& params_json, std::string& checkpoint) {
+      return reconfigure(self, config, params_json, std::move(checkpoint));
     },
     [self](hook_atom, api_command& call) { return on_hook(self, call); },
     [self](replay_atom) { return on_replay(self); },

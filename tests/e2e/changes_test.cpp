@@ -342,3 +342,34 @@ TEST_CASE("wrong database credentials fail a since=now CREATE naming username", 
   CHECK(read_registration(*fr, trigger).find("admin-secret") == std::string::npos);
   fr->stop_cleanly();
 }
+
+TEST_CASE("an UPDATE to another database starts where that one ends, and a missing one is refused naming dbname",
+          "[e2e][changes]") {
+  e2e_fixture fx;
+  couch_fixture couch;
+  auto& server = couch.server;
+  server.create_db("archive");
+  server.put_doc("archive", "old-1", "{}");
+  const trigger_ref trigger{"alice", "moved"};
+  fx.controller().add_trigger(trigger, std::string{alice_key});
+  auto fr = fx.start_feedrouter();
+  REQUIRE(fr->call(api_request("PUT", trigger_path(trigger), alice_key, create_body(server))).status == 201);
+  server.put_doc(db, "a1", "{}");
+  REQUIRE(fx.wait_for_fires_of(trigger, 1, change_timeout));
+
+  auto refused = fr->call(api_request("PATCH", trigger_path(trigger), alice_key, R"({"dbname":"missing"})"));
+  CHECK(refused.status == 400);
+  CHECK(json_string_at(refused.body, "/field") == std::string{"dbname"});
+  CHECK(json_string_at(read_registration(*fr, trigger), "/config/dbname") == std::string{db});
+
+  auto moved = fr->call(api_request("PATCH", trigger_path(trigger), alice_key, R"({"dbname":"archive"})"));
+  REQUIRE(moved.status == 200);
+  // The answer carries the new position: a write right after it fires, old-1 (written before) never does.
+  CHECK(json_string_at(moved.body, "/status/checkpoint/source").value_or("").find("/archive")
+        != std::string::npos);
+  server.put_doc("archive", "new-1", "{}");
+  REQUIRE(fx.wait_for_fires_of(trigger, 2, change_timeout));
+  CHECK(fired_ids(fx, trigger) == std::vector<std::string>{"a1", "new-1"});
+  CHECK(json_string_at(fx.fires_of(trigger)[1].body, "/dbname") == std::string{"archive"});
+  fr->stop_cleanly();
+}
