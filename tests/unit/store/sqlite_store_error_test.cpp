@@ -22,7 +22,10 @@
 #include <string>
 #include <vector>
 
+#include "store_rows.hpp"
+
 using namespace feedrouter;
+using namespace feedrouter::test;
 using namespace std::chrono_literals;
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
@@ -147,86 +150,6 @@ registration_record make_record(std::string name) {
   rec.created = sys_ms{1'700'000'000'000ms};
   rec.status.date_changed = sys_ms{1'700'000'000'000ms};
   return rec;
-}
-
-store_op make_op(store_op::kind kind, trigger_ref trigger) {
-  store_op op;
-  op.op = kind;
-  op.record.trigger = std::move(trigger);
-  return op;
-}
-
-store_op put(registration_record rec) {
-  store_op op;
-  op.op = store_op::kind::put_registration;
-  op.record = std::move(rec);
-  return op;
-}
-
-store_op put_status(registration_record rec) {
-  auto op = put(std::move(rec));
-  op.op = store_op::kind::put_status;
-  return op;
-}
-
-store_op erase(trigger_ref trigger) {
-  return make_op(store_op::kind::erase, std::move(trigger));
-}
-
-store_op put_event(trigger_ref trigger, stored_event event) {
-  auto op = make_op(store_op::kind::put_event, std::move(trigger));
-  op.event = std::move(event);
-  return op;
-}
-
-store_op erase_event(trigger_ref trigger, std::uint64_t seq) {
-  auto op = make_op(store_op::kind::erase_event, std::move(trigger));
-  op.event.seq = seq;
-  return op;
-}
-
-store_op put_dead_letter(trigger_ref trigger, dead_letter letter) {
-  auto op = make_op(store_op::kind::put_dead_letter, std::move(trigger));
-  op.letter = std::move(letter);
-  return op;
-}
-
-store_op erase_dead_letter(trigger_ref trigger, std::uint64_t seq) {
-  auto op = make_op(store_op::kind::erase_dead_letter, std::move(trigger));
-  op.letter.event.seq = seq;
-  return op;
-}
-
-stored_event make_event(std::uint64_t seq) {
-  stored_event result;
-  result.seq = seq;
-  result.body = R"({"n":)" + std::to_string(seq) + R"(,"text":"grüße"})";
-  result.accepted = sys_ms{std::chrono::milliseconds{1'700'000'000'000 + static_cast<std::int64_t>(seq)}};
-  return result;
-}
-
-dead_letter make_letter(std::uint64_t seq) {
-  dead_letter result;
-  result.event = make_event(seq);
-  result.failed = result.event.accepted + 60s;
-  result.status_code = 503;
-  result.error = "Service Unavailable after " + std::to_string(seq) + " tries";
-  result.attempts = 12;
-  return result;
-}
-
-std::vector<std::uint64_t> seqs_of(const std::vector<stored_event>& events) {
-  std::vector<std::uint64_t> result;
-  for (const auto& event : events)
-    result.push_back(event.seq);
-  return result;
-}
-
-std::vector<std::uint64_t> seqs_of(const std::vector<dead_letter>& letters) {
-  std::vector<std::uint64_t> result;
-  for (const auto& letter : letters)
-    result.push_back(letter.event.seq);
-  return result;
 }
 
 /// Returns the single integer `sql` yields, read with a plain SQLite connection (the store must be closed).
