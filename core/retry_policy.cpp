@@ -85,42 +85,47 @@ std::optional<unsigned> read_month(http_date_reader& in) {
   return *index + 1;
 }
 
+/// Reads "06<separator>Nov<separator>", how IMF-fixdate and RFC 850 dates begin; fills the day and month of `out`.
+bool read_day_and_month(http_date_reader& in, char separator, date_fields& out) {
+  auto day = in.digits(2);
+  if (!day || !in.skip(separator))
+    return false;
+  auto month = read_month(in);
+  if (!month || !in.skip(separator))
+    return false;
+  out.day = static_cast<unsigned>(*day);
+  out.month = *month;
+  return true;
+}
+
+/// Reads "08:49:37 GMT", how IMF-fixdate and RFC 850 dates end; fills the time of day of `out`.
+bool read_gmt_time(http_date_reader& in, date_fields& out) {
+  auto tod = read_time_of_day(in);
+  if (!tod || !in.literal(" GMT"))
+    return false;
+  out.time_of_day = *tod;
+  return true;
+}
+
 /// Reads the rest of an IMF-fixdate after "Sun, ": "06 Nov 1994 08:49:37 GMT".
 std::optional<date_fields> read_imf_fixdate(http_date_reader& in) {
   date_fields out;
-  auto day = in.digits(2);
-  if (!day || !in.skip(' '))
-    return std::nullopt;
-  auto month = read_month(in);
-  if (!month || !in.skip(' '))
+  if (!read_day_and_month(in, ' ', out))
     return std::nullopt;
   auto year = in.digits(4);
-  if (!year || !in.skip(' '))
-    return std::nullopt;
-  auto tod = read_time_of_day(in);
-  if (!tod || !in.literal(" GMT"))
+  if (!year || !in.skip(' ') || !read_gmt_time(in, out))
     return std::nullopt;
   out.year = *year;
-  out.month = *month;
-  out.day = static_cast<unsigned>(*day);
-  out.time_of_day = *tod;
   return out;
 }
 
 /// Reads the rest of an RFC 850 date after "Sunday, ": "06-Nov-94 08:49:37 GMT".
 std::optional<date_fields> read_rfc850_date(http_date_reader& in, int current_year) {
   date_fields out;
-  auto day = in.digits(2);
-  if (!day || !in.skip('-'))
-    return std::nullopt;
-  auto month = read_month(in);
-  if (!month || !in.skip('-'))
+  if (!read_day_and_month(in, '-', out))
     return std::nullopt;
   auto yy = in.digits(2);
-  if (!yy || !in.skip(' '))
-    return std::nullopt;
-  auto tod = read_time_of_day(in);
-  if (!tod || !in.literal(" GMT"))
+  if (!yy || !in.skip(' ') || !read_gmt_time(in, out))
     return std::nullopt;
   // Pick the year ending in `yy` that lies within the horizon around the current year.
   int year = current_year - current_year % 100 + *yy;
@@ -129,9 +134,6 @@ std::optional<date_fields> read_rfc850_date(http_date_reader& in, int current_ye
   else if (year <= current_year - two_digit_year_horizon)
     year += 100;
   out.year = year;
-  out.month = *month;
-  out.day = static_cast<unsigned>(*day);
-  out.time_of_day = *tod;
   return out;
 }
 
