@@ -260,6 +260,25 @@ api_reply database_failure(const changes_end& end) {
   return error_reply(400, std::string{field} + ": cannot read where the database ends: " + end.error, field);
 }
 
+/// Reads where `spec`'s database ends and calls `then` with that position as a checkpoint; a database that cannot
+/// say answers `rp` instead (400 naming the field to fix, or 503 when the reader did not answer).
+template <class Then>
+void with_position(registry_pointer self, reply_promise rp, const changes_spec& spec, Then then) {
+  auto& st = self->state;
+  // Half the registry's patience: the database's answer, good or bad, comes back before the caller gives up.
+  auto reader = spawn_changes_end_reader(self->system(), st.cfg.env->client, spec, st.cfg.request_timeout / 2);
+  self->request(reader, st.cfg.request_timeout, changes_end_atom::value)
+    .then(
+      [rp, spec, then = std::move(then)](changes_end& end) mutable {
+        if (!end.ok()) {
+          rp.deliver(database_failure(end));
+          return;
+        }
+        then(to_changes_checkpoint(spec, end.seq));
+      },
+      [rp](caf::error& err) mutable { rp.deliver(unavailable("cannot read where the database ends", err)); });
+}
+
 /// Stores and starts a registration; a `changes` one that starts `since: now` first learns where its database ends
 /// and stores that as its position, so that a change written right after CREATE answers fires even if the provider
 /// stops before the feed has connected.
@@ -269,20 +288,12 @@ void position_and_start(registry_pointer self, reply_promise rp, registration_re
     persist_and_start(self, rp, std::move(record), std::move(config));
     return;
   }
-  // Half the registry's patience: the database's answer, good or bad, comes back before the caller gives up.
-  auto reader = spawn_changes_end_reader(self->system(), st.cfg.env->client, *config.changes,
-                                         st.cfg.request_timeout / 2);
-  self->request(reader, st.cfg.request_timeout, changes_end_atom::value)
-    .then(
-      [self, rp, record = std::move(record), config = std::move(config)](changes_end& end) mutable {
-        if (!end.ok()) {
-          rp.deliver(database_failure(end));
-          return;
-        }
-        record.status.checkpoint = to_changes_checkpoint(*config.changes, end.seq);
-        persist_and_start(self, rp, std::move(record), std::move(config));
-      },
-      [rp](caf::error& err) mutable { rp.deliver(unavailable("cannot read where the database ends", err)); });
+  auto spec = config.changes;
+  with_position(self, rp, *spec, [self, rp, record = std::move(record), config = std::move(config)](
+                                   std::string checkpoint) mutable {
+    record.status.checkpoint = std::move(checkpoint);
+    persist_and_start(self, rp, std::move(record), std::move(config));
+  });
 }
 
 api_reply verification_failure(const trigger_ref& trigger, const http_outcome& outcome) {
@@ -399,29 +410,20 @@ bool needs_new_position(registry_pointer self, const registry_entry& entry, cons
 /// until the new position is committed with the new parameters.
 reply_promise update_at_new_position(registry_pointer self, trigger_ref trigger, feed_config config,
                                      std::string params_json) {
-  auto& st = self->state;
   auto rp = self->make_response_promise<api_reply>();
-  auto reader = spawn_changes_end_reader(self->system(), st.cfg.env->client, *config.changes,
-                                         st.cfg.request_timeout / 2);
-  self->request(reader, st.cfg.request_timeout, changes_end_atom::value)
-    .then(
-      [self, rp, trigger, config = std::move(config), params_json = std::move(params_json)](changes_end& end) mutable {
-        if (!end.ok()) {
-          rp.deliver(database_failure(end));
-          return;
-        }
-        auto entry = self->state.entries.find(trigger.key());
-        if (entry == self->state.entries.end()) {
-          rp.deliver(not_found(trigger));
-          return;
-        }
-        auto checkpoint = to_changes_checkpoint(*config.changes, end.seq);
-        entry->second.record.params_json = params_json;
-        entry->second.record.status.checkpoint = checkpoint;
-        ask_trigger_for(self, rp, trigger, durability::committed, update_atom::value, std::move(config),
-                        std::move(params_json), std::move(checkpoint));
-      },
-      [rp](caf::error& err) mutable { rp.deliver(unavailable("cannot read where the database ends", err)); });
+  auto spec = config.changes;
+  with_position(self, rp, *spec, [self, rp, trigger, config = std::move(config),
+                                  params_json = std::move(params_json)](std::string checkpoint) mutable {
+    auto entry = self->state.entries.find(trigger.key());
+    if (entry == self->state.entries.end()) {
+      rp.deliver(not_found(trigger));
+      return;
+    }
+    entry->second.record.params_json = params_json;
+    entry->second.record.status.checkpoint = checkpoint;
+    ask_trigger_for(self, rp, trigger, durability::committed, update_atom::value, std::move(config),
+                    std::move(params_json), std::move(checkpoint));
+  });
   return rp;
 }
 
