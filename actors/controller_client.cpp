@@ -10,7 +10,7 @@
 
 #include "actors/atoms.hpp"
 #include "actors/messages.hpp"
-#include "core/auth.hpp"
+#include "core/auth_key.hpp"
 #include "core/json.hpp"
 
 namespace feedrouter {

@@ -13,7 +13,7 @@
 #include "actors/child_error.hpp"
 #include "actors/controller_client.hpp"
 #include "actors/messages.hpp"
-#include "core/auth.hpp"
+#include "core/auth_key.hpp"
 
 namespace feedrouter {
 

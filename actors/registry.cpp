@@ -15,7 +15,7 @@
 #include "actors/trigger.hpp"
 #include "actors/child_error.hpp"
 #include "actors/sources/changes_position.hpp"
-#include "core/auth.hpp"
+#include "core/crypto.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
 #include "core/status_json.hpp"

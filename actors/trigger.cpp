@@ -573,7 +573,7 @@ void activate(trigger_pointer self) {
 
 // -- the alarm schedule -----------------------------------------------------------------
 //
-// An alarm owns no connection, so its schedule runs here rather than in a source actor of its own (ARCHITECTURE.md
+// An alarm owns no connection, so its schedule runs here rather than in a source actor of its own (docs/architecture.md
 // section 2): an actor per alarm would cost about 1.6 KiB of each of 100 000 registrations. Each occurrence is a
 // delayed (tick_atom, generation, occurrence) to the trigger itself; stopping the children bumps the generation,
 // which makes the ticks armed before it void.

@@ -6,10 +6,11 @@
 #include <string_view>
 #include <vector>
 
-#include "core/auth.hpp"
+#include "core/auth_key.hpp"
 #include "core/json.hpp"
 #include "core/status_json.hpp"
 #include "core/url.hpp"
+#include "core/text.hpp"
 
 namespace feedrouter {
 
@@ -64,13 +65,7 @@ std::optional<http_response> check_content_type(const http_request& req) {
   auto type = req.field("Content-Type");
   if (type.empty())
     return std::nullopt;
-  auto media = type.substr(0, type.find(';'));
-  while (!media.empty() && media.back() == ' ')
-    media.remove_suffix(1);
-  constexpr std::string_view json_type = "application/json";
-  if (media.size() == json_type.size()
-      && std::equal(media.begin(), media.end(), json_type.begin(),
-                    [](char x, char y) { return std::tolower(static_cast<unsigned char>(x)) == y; }))
+  if (iequals(trim_ows(type.substr(0, type.find(';'))), "application/json"))
     return std::nullopt;
   return error_response(415, "the body must be JSON (Content-Type: application/json)", "Content-Type");
 }

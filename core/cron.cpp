@@ -1,4 +1,5 @@
 #include "core/cron.hpp"
+#include "core/text.hpp"
 
 #include <algorithm>
 #include <array>
@@ -75,15 +76,6 @@ bool all_digits(std::string_view text) {
     return false;
   for (char c : text)
     if (!std::isdigit(static_cast<unsigned char>(c)))
-      return false;
-  return true;
-}
-
-bool iequals(std::string_view lhs, std::string_view rhs) {
-  if (lhs.size() != rhs.size())
-    return false;
-  for (std::size_t i = 0; i < lhs.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(lhs[i])) != std::tolower(static_cast<unsigned char>(rhs[i])))
       return false;
   return true;
 }

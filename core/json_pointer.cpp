@@ -4,7 +4,7 @@
 
 #include <simdjson.h>
 
-#include "core/auth.hpp"
+#include "core/crypto.hpp"
 
 namespace feedrouter {
 

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "core/param_reader.hpp"
+#include "core/text.hpp"
 
 namespace feedrouter {
 
@@ -23,13 +24,6 @@ constexpr std::size_t max_header_value_length = 8192;
 /// Headers the transport or the poll itself sets; a user's value would be dropped or would break change detection.
 constexpr std::array<std::string_view, 5> reserved_headers = {"Content-Length", "Transfer-Encoding", "Connection",
                                                               "If-None-Match", "If-Modified-Since"};
-
-bool iequals(std::string_view x, std::string_view y) {
-  return x.size() == y.size() && std::equal(x.begin(), x.end(), y.begin(), [](char a, char b) {
-           auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-           return lower(a) == lower(b);
-         });
-}
 
 /// Returns whether `c` may appear in a header name (an RFC 9110 token character).
 bool is_token_char(char c) {

@@ -2,7 +2,8 @@
 
 #include <algorithm>
 
-#include "core/auth.hpp"
+#include "core/crypto.hpp"
+#include "core/text.hpp"
 #include "core/json.hpp"
 #include "core/json_pointer.hpp"
 
@@ -15,32 +16,6 @@ constexpr std::int64_t checkpoint_version = 1;
 constexpr std::size_t fingerprint_digits = 16;
 /// Hex digits of the source fingerprint; it only has to tell a registration's successive configurations apart.
 constexpr std::size_t source_digits = 16;
-
-constexpr char hex_digits[] = "0123456789abcdef";
-
-std::optional<int> hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  return std::nullopt;
-}
-
-void append_hex(std::string& out, std::uint64_t value) {
-  for (int shift = 60; shift >= 0; shift -= 4)
-    out += hex_digits[(value >> shift) & 0xf];
-}
-
-std::optional<std::uint64_t> read_hex(std::string_view digits) {
-  std::uint64_t value = 0;
-  for (char c : digits) {
-    auto nibble = hex_value(c);
-    if (!nibble)
-      return std::nullopt;
-    value = (value << 4) | static_cast<std::uint64_t>(*nibble);
-  }
-  return value;
-}
 
 field_error checkpoint_error(std::string message) {
   return field_error{"checkpoint", std::move(message)};
@@ -75,7 +50,7 @@ outcome<std::vector<std::string>> document_items(const poll_spec& spec, std::str
 // -- seen_ids -------------------------------------------------------------------------
 
 std::uint64_t seen_ids::fingerprint(std::string_view id) {
-  return *read_hex(std::string_view{sha256_hex(id)}.substr(0, fingerprint_digits));
+  return *parse_hex_u64(std::string_view{sha256_hex(id)}.substr(0, fingerprint_digits));
 }
 
 void seen_ids::insert(std::uint64_t fp) {
@@ -112,7 +87,7 @@ std::string to_checkpoint(const poll_state& state) {
   std::string seen;
   seen.reserve(state.seen.size() * fingerprint_digits);
   for (auto fp : state.seen.oldest_first())
-    append_hex(seen, fp);
+    append_hex_u64(seen, fp);
   json_writer out;
   out.begin_object()
     .key("v")
@@ -157,7 +132,7 @@ outcome<poll_state> parse_poll_checkpoint(std::string_view text) {
   state.etag = std::move(*etag);
   state.last_modified = std::move(*last_modified);
   for (std::size_t i = 0; i < seen->size(); i += fingerprint_digits) {
-    auto fp = read_hex(std::string_view{*seen}.substr(i, fingerprint_digits));
+    auto fp = parse_hex_u64(std::string_view{*seen}.substr(i, fingerprint_digits));
     if (!fp)
       return checkpoint_error("has a seen list with a character that is not a lower-case hex digit");
     state.seen.insert(*fp);

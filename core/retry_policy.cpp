@@ -7,6 +7,7 @@
 #include <date/date.h>
 
 #include "core/detail/text_reader.hpp"
+#include "core/text.hpp"
 
 namespace feedrouter {
 
@@ -194,14 +195,6 @@ std::optional<milliseconds> parse_delta_seconds(std::string_view text) {
     value = std::min(value * 10 + (c - '0'), retry_after_limit.count());
   }
   return seconds{value};
-}
-
-std::string_view trim_ows(std::string_view text) {
-  constexpr std::string_view ows = " \t";
-  const auto first = text.find_first_not_of(ows);
-  if (first == std::string_view::npos)
-    return {};
-  return text.substr(first, text.find_last_not_of(ows) - first + 1);
 }
 
 } // namespace

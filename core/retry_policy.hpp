@@ -9,7 +9,7 @@
 
 namespace feedrouter {
 
-/// What a fire attempt's outcome means for the event (ARCHITECTURE.md, section 5).
+/// What a fire attempt's outcome means for the event (docs/architecture.md, section 5).
 enum class fire_verdict {
   fired,     ///< 2xx: the event is delivered and may be acknowledged to its source
   retry,     ///< 408, 409, 429, 5xx, timeouts and connection errors: try again after a back-off

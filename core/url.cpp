@@ -1,4 +1,5 @@
 #include "core/url.hpp"
+#include "core/text.hpp"
 
 #include <algorithm>
 
@@ -27,16 +28,6 @@ bool is_unreserved(char c) noexcept {
   return is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~';
 }
 
-char ascii_lower(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-std::string to_lower(std::string_view text) {
-  std::string result{text};
-  std::transform(result.begin(), result.end(), result.begin(), ascii_lower);
-  return result;
-}
-
 int hex_value(char c) noexcept {
   if (is_digit(c))
     return c - '0';
@@ -62,15 +53,7 @@ std::string url::origin() const {
   result.reserve(scheme.size() + host.size() + 16);
   result += scheme;
   result += "://";
-  if (host.find(':') != std::string::npos) {
-    result += '[';
-    result += host;
-    result += ']';
-  } else {
-    result += host;
-  }
-  result += ':';
-  result += std::to_string(port);
+  result += format_host_port(host, port);
   return result;
 }
 
@@ -94,7 +77,7 @@ outcome<url> parse_url(std::string_view text, std::string_view field) {
   if (scheme_end == std::string_view::npos)
     return fail("must be an absolute http or https URL");
   url result;
-  result.scheme = to_lower(text.substr(0, scheme_end));
+  result.scheme = ascii_lowercase(text.substr(0, scheme_end));
   if (result.scheme == "http")
     result.port = http_default_port;
   else if (result.scheme == "https")
@@ -138,7 +121,7 @@ outcome<url> parse_url(std::string_view text, std::string_view field) {
   }
   if (host.empty())
     return fail("must name a host");
-  result.host = to_lower(host);
+  result.host = ascii_lowercase(host);
   if (has_port) {
     unsigned port = 0;
     bool valid = !port_text.empty() && port_text.size() <= 5

@@ -9,7 +9,7 @@
 
 #include "actors/atoms.hpp"
 #include "actors/messages.hpp"
-#include "core/auth.hpp"
+#include "core/crypto.hpp"
 #include "core/json.hpp"
 
 namespace feedrouter {

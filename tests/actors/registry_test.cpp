@@ -2,7 +2,7 @@
 
 #include "actor_fixture.hpp"
 #include "actors/atoms.hpp"
-#include "core/auth.hpp"
+#include "core/crypto.hpp"
 #include "isolation.hpp"
 #include "printers.hpp"
 #include "registry_harness.hpp"

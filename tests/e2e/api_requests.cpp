@@ -1,6 +1,6 @@
 #include "tests/e2e/api_requests.hpp"
 
-#include "core/auth.hpp"
+#include "core/auth_key.hpp"
 #include "core/json.hpp"
 #include "core/url.hpp"
 

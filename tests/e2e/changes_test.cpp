@@ -11,7 +11,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "core/auth.hpp"
+#include "core/auth_key.hpp"
 #include "core/changes_spec.hpp"
 #include "core/json.hpp"
 #include "store/store.hpp"

@@ -3,7 +3,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "core/auth.hpp"
+#include "core/auth_key.hpp"
 #include "tests/e2e/api_requests.hpp"
 #include "tests/e2e/e2e_fixture.hpp"
 #include "tests/e2e/json_probe.hpp"

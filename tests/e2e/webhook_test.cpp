@@ -3,7 +3,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "core/auth.hpp"
+#include "core/auth_key.hpp"
 #include "core/webhook_signature.hpp"
 #include "tests/e2e/api_requests.hpp"
 #include "tests/e2e/e2e_fixture.hpp"
@@ -142,8 +142,8 @@ TEST_CASE("no READ of a webhook registration shows its secret", "[e2e][delivery]
   fr->stop_cleanly();
 }
 
-// ARCHITECTURE.md section 4: `trigger_payload` is merged into every fire of every feed kind (the event's own members
-// win).
+// docs/architecture.md section 4: `trigger_payload` is merged into every fire of every feed kind (the event's own
+// members win).
 TEST_CASE("a webhook fire carries the trigger_payload members the event does not have", "[e2e][delivery]") {
   e2e_fixture fx;
   const trigger_ref trigger{"alice", "hook-with-defaults"};

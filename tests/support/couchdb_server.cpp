@@ -18,10 +18,11 @@
 
 #include <simdjson.h>
 
-#include "core/auth.hpp"
+#include "core/auth_key.hpp"
 #include "core/json.hpp"
 #include "core/url.hpp"
 #include "tests/support/process.hpp"
+#include "core/text.hpp"
 
 namespace feedrouter::test {
 
@@ -116,16 +117,9 @@ int remaining_ms(steady_clock::time_point deadline) {
   return left > INT_MAX ? INT_MAX : static_cast<int>(left);
 }
 
-char ascii_lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
 /// Returns the value of header field `name` in `head` (lower-cased), or "" when it is absent.
 std::string field_value(std::string_view head, std::string_view name) {
-  std::string lower;
-  lower.reserve(head.size());
-  for (char c : head)
-    lower += ascii_lower(c);
+  auto lower = ascii_lowercase(head);
   auto key = "\r\n" + std::string{name} + ":";
   auto pos = lower.find(key);
   if (pos == std::string::npos)

@@ -21,6 +21,7 @@
 #include "core/url.hpp"
 #include "net/http_message.hpp"
 #include "net/http_server.hpp"
+#include "core/text.hpp"
 
 namespace feedrouter {
 
@@ -135,14 +136,6 @@ std::optional<std::string> base64_decode(std::string_view text) {
     }
   }
   return out;
-}
-
-/// Returns whether `x` and `y` are equal ignoring ASCII case.
-bool iequals(std::string_view x, std::string_view y) noexcept {
-  auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-  return x.size() == y.size() && std::equal(x.begin(), x.end(), y.begin(), [&](char a, char b) {
-           return lower(a) == lower(b);
-         });
 }
 
 /// What a request's Authorization header says about its caller.
@@ -427,12 +420,6 @@ std::uint64_t scramble(std::uint64_t x) noexcept {
   return x;
 }
 
-void append_hex64(std::string& out, std::uint64_t x) {
-  constexpr char hex[] = "0123456789abcdef";
-  for (int shift = 60; shift >= 0; shift -= 4)
-    out += hex[(x >> shift) & 0x0f];
-}
-
 std::uint64_t random_u64() {
   std::random_device source;
   return (std::uint64_t{source()} << 32) ^ source();
@@ -633,8 +620,8 @@ struct fake_controller::state {
   /// Returns the answer the controller gives to an accepted fire: `status` with a fresh activation id.
   http_response activation_response(int status) {
     std::string body = "{\"activationId\":\"";
-    append_hex64(body, activation_prefix);
-    append_hex64(body, scramble(next_activation.fetch_add(1)));
+    append_hex_u64(body, activation_prefix);
+    append_hex_u64(body, scramble(next_activation.fetch_add(1)));
     body += "\"}";
     return json_response(status, std::move(body));
   }

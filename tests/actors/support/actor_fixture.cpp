@@ -5,7 +5,7 @@
 #include <caf/send.hpp>
 
 #include "actors/atoms.hpp"
-#include "core/auth.hpp"
+#include "core/crypto.hpp"
 #include "core/log.hpp"
 #include "core/url.hpp"
 #include "core/webhook_signature.hpp"
@@ -175,7 +175,7 @@ actor_fixture::actor_fixture()
   env->restarts.window = 60s;
   env->restarts.first_delay = 100ms;
   env->restarts.max_delay = 1s;
-  // The delivery defaults of ARCHITECTURE.md section 5, spelled out so that tests can rely on them.
+  // The delivery defaults of docs/architecture.md section 5, spelled out so that tests can rely on them.
   env->retries.first_delay = 500ms;
   env->retries.factor = 2.0;
   env->retries.max_delay = 60s;

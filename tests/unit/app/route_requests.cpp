@@ -1,6 +1,6 @@
 #include "tests/unit/app/route_requests.hpp"
 
-#include "core/auth.hpp"
+#include "core/auth_key.hpp"
 
 namespace feedrouter::test {
 

@@ -7,7 +7,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "core/auth.hpp"
+#include "core/crypto.hpp"
 #include "core/json.hpp"
 #include "tests/unit/app/route_requests.hpp"
 

@@ -7,7 +7,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "core/auth.hpp"
+#include "core/crypto.hpp"
 
 using namespace feedrouter;
 

@@ -1,4 +1,5 @@
 #include "raw_http_client.hpp"
+#include "core/text.hpp"
 
 #include <future>
 #include <optional>
@@ -25,18 +26,6 @@ using error_code = boost::system::error_code;
 
 constexpr std::string_view header_end = "\r\n\r\n";
 
-char ascii_lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-std::string to_lower(std::string_view text) {
-  std::string result;
-  result.reserve(text.size());
-  for (char c : text)
-    result += ascii_lower(c);
-  return result;
-}
-
 /// How an operation ended; returned through a future instead of an exception, so no exception object crosses threads.
 struct io_outcome {
   error_code ec;
@@ -51,8 +40,8 @@ auto as_outcome() {
 } // namespace
 
 std::string raw_response::field(std::string_view name) const {
-  auto lower = to_lower(head);
-  auto key = "\r\n" + to_lower(name) + ":";
+  auto lower = ascii_lowercase(head);
+  auto key = "\r\n" + ascii_lowercase(name) + ":";
   auto pos = lower.find(key);
   if (pos == std::string::npos)
     return {};

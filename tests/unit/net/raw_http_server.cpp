@@ -1,4 +1,5 @@
 #include "raw_http_server.hpp"
+#include "core/text.hpp"
 
 #include <array>
 #include <condition_variable>
@@ -31,16 +32,9 @@ using error_code = boost::system::error_code;
 
 constexpr std::string_view header_end = "\r\n\r\n";
 
-char ascii_lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
 /// Returns the Content-Length of a request head, 0 when there is none.
 std::size_t content_length_of(std::string_view head) {
-  std::string lower;
-  lower.reserve(head.size());
-  for (char c : head)
-    lower += ascii_lower(c);
+  auto lower = ascii_lowercase(head);
   constexpr std::string_view name = "\r\ncontent-length:";
   auto pos = lower.find(name);
   if (pos == std::string::npos)

@@ -1,4 +1,4 @@
-#include "core/auth.hpp"
+#include "core/crypto.hpp"
 
 #include <set>
 #include <string>
@@ -22,14 +22,14 @@ bool is_lower_hex(std::string_view text) {
 
 // -- sha256 -------------------------------------------------------------------------
 
-TEST_CASE("sha256_hex matches the published test vectors", "[auth]") {
+TEST_CASE("sha256_hex matches the published test vectors", "[crypto]") {
   CHECK(sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   CHECK(sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   CHECK(sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")
         == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
 }
 
-TEST_CASE("sha256_hex hashes embedded NUL bytes", "[auth]") {
+TEST_CASE("sha256_hex hashes embedded NUL bytes", "[crypto]") {
   auto with_nul = sha256_hex(std::string_view{"a\0b", 3});
   CHECK(with_nul.size() == 64);
   CHECK(is_lower_hex(with_nul));
@@ -39,7 +39,7 @@ TEST_CASE("sha256_hex hashes embedded NUL bytes", "[auth]") {
 
 // -- constant_time_equal ---------------------------------------------------------------
 
-TEST_CASE("constant_time_equal compares contents and lengths", "[auth]") {
+TEST_CASE("constant_time_equal compares contents and lengths", "[crypto]") {
   CHECK(constant_time_equal("", ""));
   CHECK(constant_time_equal("abc", "abc"));
   CHECK(constant_time_equal(sha256_hex("x"), sha256_hex("x")));
@@ -53,7 +53,7 @@ TEST_CASE("constant_time_equal compares contents and lengths", "[auth]") {
 
 // -- base64 ------------------------------------------------------------------------------
 
-TEST_CASE("base64 encodes the RFC 4648 test vectors", "[auth]") {
+TEST_CASE("base64 encodes the RFC 4648 test vectors", "[crypto]") {
   CHECK(base64_encode("") == "");
   CHECK(base64_encode("f") == "Zg==");
   CHECK(base64_encode("fo") == "Zm8=");
@@ -63,7 +63,7 @@ TEST_CASE("base64 encodes the RFC 4648 test vectors", "[auth]") {
   CHECK(base64_encode("foobar") == "Zm9vYmFy");
 }
 
-TEST_CASE("base64 decodes the RFC 4648 test vectors", "[auth]") {
+TEST_CASE("base64 decodes the RFC 4648 test vectors", "[crypto]") {
   CHECK(base64_decode("") == std::string{});
   CHECK(base64_decode("Zg==") == std::string{"f"});
   CHECK(base64_decode("Zm8=") == std::string{"fo"});
@@ -73,7 +73,7 @@ TEST_CASE("base64 decodes the RFC 4648 test vectors", "[auth]") {
   CHECK(base64_decode("Zm9vYmFy") == std::string{"foobar"});
 }
 
-TEST_CASE("base64 round trips every byte value and every length", "[auth]") {
+TEST_CASE("base64 round trips every byte value and every length", "[crypto]") {
   std::string bytes;
   for (int i = 0; i < 256; ++i)
     bytes += static_cast<char>(i);
@@ -88,7 +88,7 @@ TEST_CASE("base64 round trips every byte value and every length", "[auth]") {
   CHECK(base64_decode(base64_encode(guest_key)) == std::string{guest_key});
 }
 
-TEST_CASE("malformed base64 decodes to nullopt", "[auth]") {
+TEST_CASE("malformed base64 decodes to nullopt", "[crypto]") {
   for (auto text : {"Z", "Zg", "Zg=", "Zm9vY", "Zm9v!A==", "Zm9$", "Zm9-", "Zm9_", "Z===", "====", "Zm 9v  A",
                     "Zm9v\n"}) {
     INFO("'" << text << "'");
@@ -96,7 +96,7 @@ TEST_CASE("malformed base64 decodes to nullopt", "[auth]") {
   }
 }
 
-TEST_CASE("base64 with padding anywhere but at the end is malformed", "[auth]") {
+TEST_CASE("base64 with padding anywhere but at the end is malformed", "[crypto]") {
   // EVP_DecodeBlock reads an inner '=' as zero bits: "Zg==Zg==" decodes to "f\0\0f", "Zm=v" to "\x66\x60\x2f".
   for (auto text : {"Zg==Zg==", "Zm=v", "=Zm9"}) {
     INFO("'" << text << "'");
@@ -104,7 +104,7 @@ TEST_CASE("base64 with padding anywhere but at the end is malformed", "[auth]") 
   }
 }
 
-TEST_CASE("base64 with surrounding whitespace is malformed", "[auth]") {
+TEST_CASE("base64 with surrounding whitespace is malformed", "[crypto]") {
   // EVP_DecodeBlock trims leading and trailing whitespace; then "Zg==    " decodes to "f\0\0" since its padding is
   // not counted.
   for (auto text : {"Zm9v    ", "    Zm9v", "Zg==    "}) {
@@ -113,65 +113,9 @@ TEST_CASE("base64 with surrounding whitespace is malformed", "[auth]") {
   }
 }
 
-// -- authKeys and Basic authorization ---------------------------------------------------
-
-TEST_CASE("is_valid_auth_key accepts uuid:key of printable ASCII", "[auth]") {
-  CHECK(is_valid_auth_key(guest_key));
-  CHECK(is_valid_auth_key("a:b"));
-  CHECK(is_valid_auth_key("a:b:c"));
-  CHECK(is_valid_auth_key("!~:~!"));
-}
-
-TEST_CASE("is_valid_auth_key rejects keys without both parts or with other characters", "[auth]") {
-  for (auto key : {"", ":", "a:", ":b", "ab", "a b:c", "a:b c", "a:b\n", "a:b\t", "\ta:b", "a:b\x7f",
-                   "a:caf\xc3\xa9"}) {
-    INFO("'" << key << "'");
-    CHECK_FALSE(is_valid_auth_key(key));
-  }
-  CHECK_FALSE(is_valid_auth_key(std::string_view{"a:b\0", 4}));
-}
-
-TEST_CASE("basic_authorization and parse_basic_authorization round trip", "[auth]") {
-  auto header = basic_authorization(guest_key);
-  CHECK(header == "Basic " + base64_encode(guest_key));
-  CHECK(parse_basic_authorization(header) == std::string{guest_key});
-  CHECK(basic_authorization("a:b") == "Basic YTpi");
-  CHECK(parse_basic_authorization("Basic YTpi") == std::string{"a:b"});
-}
-
-TEST_CASE("parse_basic_authorization reads the scheme case-insensitively", "[auth]") {
-  for (auto scheme : {"Basic ", "basic ", "BASIC ", "bAsIc "}) {
-    INFO(scheme);
-    CHECK(parse_basic_authorization(scheme + base64_encode(guest_key)) == std::string{guest_key});
-  }
-}
-
-TEST_CASE("parse_basic_authorization rejects other schemes and malformed credentials", "[auth]") {
-  for (const std::string& header : {
-         std::string{},
-         std::string{"Basic"},
-         std::string{"Basic "},
-         "Bearer " + base64_encode(guest_key),
-         "Basi " + base64_encode(guest_key),
-         "Basicx" + base64_encode(guest_key),
-         "Basic" + base64_encode(guest_key),
-         std::string{"Basic !!!!"},
-         std::string{"Basic YTpi="},
-         "Basic " + base64_encode("nocolon"),
-         "Basic " + base64_encode(":key"),
-         "Basic " + base64_encode("uuid:"),
-         "Basic " + base64_encode("uu id:key"),
-         "Basic " + base64_encode("uuid:key\n"),
-         std::string{guest_key},
-       }) {
-    INFO("'" << header << "'");
-    CHECK_FALSE(parse_basic_authorization(header));
-  }
-}
-
 // -- random_hex ----------------------------------------------------------------------------
 
-TEST_CASE("random_hex returns two lower-case hex digits per byte", "[auth]") {
+TEST_CASE("random_hex returns two lower-case hex digits per byte", "[crypto]") {
   CHECK(random_hex(0).empty());
   for (std::size_t bytes : {1u, 16u, 32u, 33u}) {
     auto text = random_hex(bytes);
@@ -180,10 +124,25 @@ TEST_CASE("random_hex returns two lower-case hex digits per byte", "[auth]") {
   }
 }
 
-TEST_CASE("random_hex does not repeat itself", "[auth]") {
+TEST_CASE("random_hex does not repeat itself", "[crypto]") {
   constexpr int draws = 200;
   std::set<std::string> seen;
   for (int i = 0; i < draws; ++i)
     seen.insert(random_hex(16));
   CHECK(seen.size() == draws);
+}
+
+// -- hmac_sha256_hex -------------------------------------------------------------------------
+
+TEST_CASE("hmac_sha256_hex matches the RFC 4231 test vectors", "[crypto]") {
+  // Test case 2: a key shorter than the block.
+  CHECK(hmac_sha256_hex("Jefe", "what do ya want for nothing?")
+        == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  // Test case 6: a key longer than the block is hashed first.
+  CHECK(hmac_sha256_hex(std::string(131, '\xaa'), "Test Using Larger Than Block-Size Key - Hash Key First")
+        == "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
+TEST_CASE("hmac_sha256_hex takes an empty key", "[crypto]") {
+  CHECK(hmac_sha256_hex("", "") == "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
 }

@@ -1,4 +1,4 @@
-#include "core/auth.hpp"
+#include "core/crypto.hpp"
 
 #include <array>
 #include <cctype>
@@ -6,23 +6,18 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+
+#include "core/text.hpp"
 
 namespace feedrouter {
 
 namespace {
 
-constexpr char hex_digits[] = "0123456789abcdef";
-
-std::string to_hex(const unsigned char* data, std::size_t size) {
-  std::string out;
-  out.reserve(size * 2);
-  for (std::size_t i = 0; i < size; ++i) {
-    out += hex_digits[data[i] >> 4];
-    out += hex_digits[data[i] & 0xf];
-  }
-  return out;
+std::string_view as_chars(const unsigned char* data, std::size_t size) {
+  return {reinterpret_cast<const char*>(data), size};
 }
 
 } // namespace
@@ -30,7 +25,20 @@ std::string to_hex(const unsigned char* data, std::size_t size) {
 std::string sha256_hex(std::string_view data) {
   std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
   SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest.data());
-  return to_hex(digest.data(), digest.size());
+  return to_hex(as_chars(digest.data(), digest.size()));
+}
+
+std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int size = 0;
+  // HMAC() accepts a null key pointer only with length 0; a string_view may hold a null pointer then.
+  static constexpr unsigned char empty_key = 0;
+  const auto* key_bytes = key.empty() ? &empty_key : reinterpret_cast<const unsigned char*>(key.data());
+  if (HMAC(EVP_sha256(), key_bytes, static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+           data.size(), digest.data(), &size)
+      == nullptr)
+    throw std::runtime_error("OpenSSL failed to compute an HMAC-SHA256");
+  return to_hex(as_chars(digest.data(), size));
 }
 
 bool constant_time_equal(std::string_view x, std::string_view y) {
@@ -72,38 +80,11 @@ std::optional<std::string> base64_decode(std::string_view text) {
   return out;
 }
 
-bool is_valid_auth_key(std::string_view key) {
-  auto colon = key.find(':');
-  if (colon == std::string_view::npos || colon == 0 || colon + 1 == key.size())
-    return false;
-  for (char c : key)
-    if (c <= ' ' || c > '~')
-      return false;
-  return true;
-}
-
-std::optional<std::string> parse_basic_authorization(std::string_view header) {
-  constexpr std::string_view scheme = "Basic ";
-  if (header.size() <= scheme.size())
-    return std::nullopt;
-  for (std::size_t i = 0; i < scheme.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(header[i])) != std::tolower(scheme[i]))
-      return std::nullopt;
-  auto key = base64_decode(header.substr(scheme.size()));
-  if (!key || !is_valid_auth_key(*key))
-    return std::nullopt;
-  return key;
-}
-
-std::string basic_authorization(std::string_view auth_key) {
-  return "Basic " + base64_encode(auth_key);
-}
-
 std::string random_hex(std::size_t bytes) {
   std::string raw(bytes, '\0');
   if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1)
     throw std::runtime_error("the system random number generator failed");
-  return to_hex(reinterpret_cast<const unsigned char*>(raw.data()), raw.size());
+  return to_hex(raw);
 }
 
 } // namespace feedrouter

@@ -1,0 +1,32 @@
+#include "core/auth_key.hpp"
+
+#include "core/crypto.hpp"
+#include "core/text.hpp"
+
+namespace feedrouter {
+
+bool is_valid_auth_key(std::string_view key) {
+  auto colon = key.find(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == key.size())
+    return false;
+  for (char c : key)
+    if (c <= ' ' || c > '~')
+      return false;
+  return true;
+}
+
+std::optional<std::string> parse_basic_authorization(std::string_view header) {
+  constexpr std::string_view scheme = "Basic ";
+  if (header.size() <= scheme.size() || !istarts_with(header, scheme))
+    return std::nullopt;
+  auto key = base64_decode(header.substr(scheme.size()));
+  if (!key || !is_valid_auth_key(*key))
+    return std::nullopt;
+  return key;
+}
+
+std::string basic_authorization(std::string_view auth_key) {
+  return "Basic " + base64_encode(auth_key);
+}
+
+} // namespace feedrouter
