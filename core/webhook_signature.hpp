@@ -10,7 +10,7 @@ namespace feedrouter {
 constexpr std::size_t webhook_secret_bytes = 32;
 
 /// Returns the GitHub-style signature of `body` under `secret`: "sha256=" followed by the lower-case hex HMAC-SHA256.
-/// Throws std::runtime_error only if OpenSSL itself fails (out of memory); verification never throws.
+/// Throws std::runtime_error only if OpenSSL itself fails (out of memory), as verification does then too.
 std::string sign_hmac_sha256(std::string_view secret, std::string_view body);
 
 /// Returns whether `header`, the value of an `X-Hub-Signature-256` header, is the HMAC-SHA256 of `body` under
