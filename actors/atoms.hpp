@@ -17,6 +17,7 @@ using put_atom = caf::atom_constant<caf::atom("put")>;
 using erase_atom = caf::atom_constant<caf::atom("erase")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using commit_atom = caf::atom_constant<caf::atom("commit")>;
+using watch_atom = caf::atom_constant<caf::atom("watch")>;
 
 // Sources and firing.
 using tick_atom = caf::atom_constant<caf::atom("tick")>;

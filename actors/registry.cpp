@@ -97,7 +97,7 @@ constexpr std::string_view default_namespace = "_";
 void resolve_default_namespace(registry_pointer self, api_command& cmd) {
   if (cmd.trigger.ns != default_namespace)
     return;
-  auto hash = sha256_hex(cmd.auth_key);
+  auto hash = self->state.cfg.hash_key(cmd.auth_key);
   for (const auto& [key, entry] : self->state.entries) {
     if (entry.record.trigger.name == cmd.trigger.name && constant_time_equal(entry.record.auth_hash, hash)) {
       cmd.trigger.ns = entry.record.trigger.ns;
@@ -112,7 +112,7 @@ registry_entry* find_owned(registry_pointer self, const trigger_ref& trigger, co
   auto i = self->state.entries.find(trigger.key());
   if (i == self->state.entries.end())
     return nullptr;
-  if (!constant_time_equal(i->second.record.auth_hash, sha256_hex(auth_key)))
+  if (!constant_time_equal(i->second.record.auth_hash, self->state.cfg.hash_key(auth_key)))
     return nullptr;
   return &i->second;
 }
@@ -369,7 +369,7 @@ void create_verified(registry_pointer self, reply_promise rp, api_command cmd) {
   record.feed = cmd.feed;
   record.params_json = to_json_object(config->params);
   record.auth_key = cmd.auth_key;
-  record.auth_hash = sha256_hex(cmd.auth_key);
+  record.auth_hash = st.cfg.hash_key(cmd.auth_key);
   record.created = now;
   record.status.date_changed = now;
   if (config->alarm)
@@ -498,7 +498,7 @@ void finish_list(registry_pointer self, list_gather& gather) {
 reply_promise list(registry_pointer self, const api_command& cmd) {
   auto gather = std::make_shared<list_gather>();
   gather->rp = self->make_response_promise<api_reply>();
-  auto hash = sha256_hex(cmd.auth_key);
+  auto hash = self->state.cfg.hash_key(cmd.auth_key);
   std::vector<caf::actor> triggers;
   for (auto& [key, entry] : self->state.entries) {
     auto in_namespace = cmd.trigger.ns == default_namespace || entry.record.trigger.ns == cmd.trigger.ns;

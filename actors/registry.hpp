@@ -2,7 +2,10 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include <caf/fwd.hpp>
@@ -12,6 +15,7 @@
 #include "actors/atoms.hpp"
 #include "actors/messages.hpp"
 #include "actors/trigger_env.hpp"
+#include "core/crypto.hpp"
 
 namespace feedrouter {
 
@@ -32,6 +36,9 @@ struct registry_config {
   std::optional<caf::actor> controller;
   /// How long the registry waits for a trigger, the store or the controller before answering 503.
   std::chrono::milliseconds request_timeout{15'000};
+  /// The lookup hash of an authKey, as the store keeps it in registration_record::auth_hash (the service sets the
+  /// store's keyed hash, secrets_key::hash_auth_key); every caller's key is compared through it.
+  std::function<std::string(std::string_view)> hash_key = sha256_hex;
 };
 
 /// Spawns the registry and one trigger actor per stored registration in its stored state, started in batches.

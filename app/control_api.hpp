@@ -10,6 +10,7 @@
 #include "actors/metrics.hpp"
 #include "actors/registry.hpp"
 #include "net/http_server.hpp"
+#include "store/store_health.hpp"
 
 namespace feedrouter {
 
@@ -17,8 +18,10 @@ namespace feedrouter {
 /// response. Runs on I/O threads and never blocks them.
 class control_api {
 public:
+  /// Creates the API; while `store` is unwritable, /ready answers 503 and every request that would change state
+  /// gets 503 without reaching the registry.
   control_api(caf::actor_system& sys, registry_actor registry, std::shared_ptr<metrics> stats,
-              std::chrono::milliseconds timeout);
+              std::chrono::milliseconds timeout, std::shared_ptr<const store_health> store);
 
   /// Stops the actor that relays requests to the registry.
   ~control_api();
@@ -40,6 +43,7 @@ private:
 
   caf::actor gateway_; ///< relays each request to the registry and its answer back
   std::shared_ptr<metrics> stats_;
+  std::shared_ptr<const store_health> store_;
   std::atomic<bool> ready_{false};
   std::atomic<std::size_t> registrations_{0};
 };

@@ -26,7 +26,9 @@
 #include "core/status_json.hpp"
 #include "net/http_server.hpp"
 #include "net/io_runtime.hpp"
+#include "store/key_rotation.hpp"
 #include "store/store.hpp"
+#include "store/store_health.hpp"
 
 namespace {
 
@@ -45,6 +47,49 @@ constexpr double namespace_burst_seconds = 1.0;
 
 /// Threads running network I/O: one per core of the machines this is sized for (2), with the actors on the same cores.
 constexpr std::size_t io_threads = 2;
+
+/// How often the store actor looks at the store file between writes, so that a deleted or replaced file turns /ready
+/// to 503 soon even while nothing is written (a write looks at it anyway).
+constexpr std::chrono::seconds store_watch_interval{1};
+
+store_options store_options_of(const options& opts) {
+  store_options result;
+  result.key_file = opts.secrets_key_file;
+  result.init_store = opts.init_store;
+  result.full_check = opts.mode == run_mode::check_store;
+  return result;
+}
+
+/// --check-store: opens the store as a start would, with SQLite's full integrity check, and reads it whole.
+int check_store(const options& opts) {
+  try {
+    auto db = open_store(opts.store, store_options_of(opts));
+    auto records = db->load_all();
+    std::cout << "store '" << opts.store << "' is sound: " << records.size() << " registrations, secrets key "
+              << db->key()->id() << std::endl;
+    return 0;
+  } catch (const store_open_error& e) {
+    std::cerr << "feedrouter: " << e.what() << std::endl;
+    return start_error;
+  }
+}
+
+/// rotate-key: seals the store's secrets under a new key and tells the operator what follows.
+int rotate_key(const options& opts) {
+  try {
+    auto done = rotate_secrets_key(opts.store, store_options_of(opts));
+    std::cout << "store '" << opts.store << "': " << done.resealed << " registrations sealed with the new key "
+              << done.new_id << ", now in '" << done.key_file << "'\n"
+              << "the old key " << done.old_id << " is kept in '" << done.retired_file
+              << "': store backups made before now need it; delete it once none of them is kept\n"
+              << "copy '" << done.key_file << "' to every instance that uses this store before starting them"
+              << std::endl;
+    return 0;
+  } catch (const store_open_error& e) {
+    std::cerr << "feedrouter: " << e.what() << std::endl;
+    return start_error;
+  }
+}
 
 /// Sizes CAF's scheduler to the machine rather than CAF's default of at least 4 threads, and makes idle workers sleep
 /// sooner: on 2 cores, spinning workers steal CPU time from the I/O threads that do the firing.
@@ -97,10 +142,13 @@ std::shared_ptr<trigger_env> make_env(const options& opts, http_client_ptr clien
 
 int run(const options& opts, const sigset_t& signals) {
   store_ptr db;
+  std::shared_ptr<const secrets_key> key;
   std::vector<registration_record> records;
   try {
-    db = open_store(opts.store);
-    records = db->load_all();
+    auto opened = open_store(opts.store, store_options_of(opts));
+    key = opened->key();
+    records = opened->load_all();
+    db = std::move(opened);
   } catch (const store_open_error& e) {
     std::cerr << "feedrouter: " << e.what() << std::endl;
     return start_error;
@@ -144,24 +192,27 @@ int run(const options& opts, const sigset_t& signals) {
     return start_error;
   }
   auto stats = std::make_shared<metrics>();
-  auto store = spawn_store_actor(sys, std::move(db), store_thread::dedicated);
+  auto health = std::make_shared<store_health>();
+  auto store = spawn_store_actor(sys, std::move(db), store_thread::dedicated, {health, store_watch_interval});
   auto env = make_env(opts, client, store, stats, opts.public_url.empty() ? listen_url : opts.public_url);
   registry_config reg_cfg;
   reg_cfg.env = env;
   reg_cfg.request_timeout = registry_timeout;
+  reg_cfg.hash_key = [key](std::string_view auth_key) { return key->hash_auth_key(auth_key); };
   if (opts.verify_auth)
     reg_cfg.controller = spawn_controller_client(sys, client, opts.api_host, registry_timeout);
   auto loaded = records.size();
   auto registry = spawn_registry(sys, reg_cfg, std::move(records));
-  control_api api{sys, registry, stats, api_timeout};
+  control_api api{sys, registry, stats, api_timeout, health};
   api_ptr.store(&api);
   // Tests and scripts read this line to learn the port; it is the only line written to stdout.
   std::cout << "feedrouter listening on " << listen_url << std::endl;
   caf::scoped_actor self{sys};
   self->request(registry, caf::infinite, ready_atom::value)
     .receive([&](std::size_t count) { api.set_ready(count); }, [](caf::error&) {});
-  log(log_level::info, "ready: ", loaded, " registrations running from ", opts.store, "; firing at ",
-      opts.api_host.origin(), opts.verify_auth ? "" : " (authKeys not verified)");
+  log(log_level::info, "ready: ", loaded, " registrations running from ", opts.store, " (secrets key ", key->id(),
+      " from '", secrets_key_file_of(opts.store, store_options_of(opts)), "'); firing at ", opts.api_host.origin(),
+      opts.verify_auth ? "" : " (authKeys not verified)");
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   log(log_level::info, "shutting down on signal ", signal_number);
@@ -187,6 +238,14 @@ int main(int argc, char** argv) {
   }
   const auto& opts = std::get<options>(parsed);
   set_log_level(opts.level);
+  switch (opts.mode) {
+    case run_mode::check_store:
+      return check_store(opts);
+    case run_mode::rotate_key:
+      return rotate_key(opts);
+    case run_mode::serve:
+      break;
+  }
   auto signals = block_shutdown_signals();
   return run(opts, signals);
 }

@@ -56,6 +56,16 @@ std::variant<options, exit_request> parse_options(int argc, char** argv) {
   app.add_option("--store", result.store, "where registrations are kept: sqlite:PATH")
     ->envname("FEEDROUTER_STORE")
     ->capture_default_str();
+  app.add_option("--secrets-key-file", result.secrets_key_file,
+                 "file with the key that seals the store's secrets; created (0600) when missing for a new store "
+                 "(default: the store's PATH.key)")
+    ->envname("FEEDROUTER_SECRETS_KEY_FILE");
+  // No environment variables for these two: set in a deployment, they would act on every start.
+  app.add_flag("--init-store", result.init_store,
+               "accept an existing empty (0 bytes) store file as a new store; without it such a file is refused");
+  bool check_store = false;
+  app.add_flag("--check-store", check_store,
+               "check the store (full integrity check, secrets key) and exit: 0 when sound, 2 otherwise");
   app.add_flag("--no-verify-auth", no_verify_auth,
                "trust the authKey of a CREATE instead of checking it with the OpenWhisk controller")
     ->envname("FEEDROUTER_NO_VERIFY_AUTH");
@@ -105,6 +115,12 @@ std::variant<options, exit_request> parse_options(int argc, char** argv) {
                "accept any certificate from an https API host (self-signed development controllers only)")
     ->envname("FEEDROUTER_INSECURE_SKIP_VERIFY");
   app.add_flag("--version", version, "print the version and exit");
+  // The flags above may also follow the subcommand: `feedrouter rotate-key --store sqlite:PATH`.
+  app.fallthrough();
+  app.require_subcommand(0, 1);
+  auto* rotate_key = app.add_subcommand(
+    "rotate-key", "seal every secret of the store under a new key (stop the service first); the old key file is kept "
+                  "as KEY_FILE.ID.old");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -114,6 +130,9 @@ std::variant<options, exit_request> parse_options(int argc, char** argv) {
   }
   if (version)
     return exit_request{0, std::string{"feedrouter "} + feedrouter_version};
+  if (check_store && rotate_key->parsed())
+    return usage("--check-store: cannot be combined with rotate-key");
+  result.mode = rotate_key->parsed() ? run_mode::rotate_key : check_store ? run_mode::check_store : run_mode::serve;
   auto where = split_listen(listen);
   if (!where)
     return usage("--listen: expected HOST:PORT with a port from 0 to 65535, got '" + listen + "'");

@@ -12,12 +12,22 @@
 
 namespace feedrouter {
 
+/// What the command line asks the program to do.
+enum class run_mode {
+  serve,       ///< run the service
+  check_store, ///< --check-store: open the store with a full integrity check, then exit 0 (sound) or 2
+  rotate_key,  ///< rotate-key: seal the store's secrets under a new key, then exit
+};
+
 /// The service's settings, from flags or their environment variables (flags win).
 struct options {
+  run_mode mode = run_mode::serve;
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 8080;
   url api_host;                                 ///< OpenWhisk API base URL
   std::string store = "sqlite:./feedrouter.db"; ///< where registrations are kept
+  std::string secrets_key_file;                 ///< key that seals the store's secrets; empty: PATH.key beside it
+  bool init_store = false;                      ///< accept an existing empty store file as a new store
   bool verify_auth = true;                      ///< check each CREATE's authKey with the controller
   log_level level = log_level::info;
   std::size_t body_limit = 1024 * 1024;         ///< largest request body the API accepts

@@ -1,6 +1,7 @@
 #include "store/sqlite_store.hpp"
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
@@ -16,8 +17,12 @@
 #include <utility>
 
 #include "core/log.hpp"
+#include "store/detail/sqlite_rows.hpp"
+#include "store/secrets_key_file.hpp"
 
 namespace feedrouter {
+
+using namespace detail;
 
 namespace {
 
@@ -81,6 +86,17 @@ constexpr migration migrations[] = {
       PRIMARY KEY (namespace, name, seq)
     ) STRICT;
   )sql"},
+  // Secrets at rest: params_json and auth_key hold sealed values from here on (sealed by seal_plaintext_rows() in
+  // the same transaction), the bare SHA-256 of the authKey gives way to a keyed hash, and `meta` records which key
+  // sealed the store.
+  {3, R"sql(
+    CREATE TABLE meta (
+      name  TEXT NOT NULL PRIMARY KEY,
+      value TEXT NOT NULL
+    ) STRICT;
+    ALTER TABLE registrations DROP COLUMN auth_hash;
+    ALTER TABLE registrations ADD COLUMN auth_lookup TEXT NOT NULL DEFAULT '';
+  )sql"},
 };
 
 constexpr bool versions_are_consecutive() {
@@ -93,12 +109,48 @@ constexpr bool versions_are_consecutive() {
 static_assert(versions_are_consecutive(), "migration versions must be 1, 2, 3, ...");
 static_assert(std::size(migrations) == sqlite_store::schema_version,
               "sqlite_store::schema_version must name the last migration");
+static_assert(sqlite_store::sealed_since_version <= sqlite_store::schema_version, "sealing is one of the migrations");
+
+// -- files ----------------------------------------------------------------------
+
+/// The name of SQLite's file beside the database: "-wal", "-shm" or "-journal".
+std::string companion(const std::string& path, std::string_view suffix) {
+  return path + std::string{suffix};
+}
+
+/// The files SQLite may keep beside a database, each private like the database itself.
+constexpr std::string_view companion_suffixes[] = {"-wal", "-shm", "-journal"};
+
+/// Permission bits the store's files must not have: any access by group or others.
+constexpr mode_t group_other_bits = S_IRWXG | S_IRWXO;
+
+/// Sets the process's umask for the scope: SQLite creates the database file with mode 0644 less the umask, and the
+/// WAL with the database file's mode.
+class umask_scope {
+public:
+  explicit umask_scope(mode_t mask) : saved_(::umask(mask)) {
+    // nop
+  }
+
+  ~umask_scope() {
+    ::umask(saved_);
+  }
+
+  umask_scope(const umask_scope&) = delete;
+  umask_scope& operator=(const umask_scope&) = delete;
+
+private:
+  mode_t saved_;
+};
+
+/// Problems an integrity check reports at most: the first few say enough.
+constexpr int integrity_problems_shown = 10;
 
 // -- statements -----------------------------------------------------------------
 
 // The parameters of every write are bound in the order they appear, see binder.
 constexpr const char* put_registration_sql
-  = "INSERT OR REPLACE INTO registrations (namespace, name, feed, params_json, auth_key, auth_hash, created_ms, "
+  = "INSERT OR REPLACE INTO registrations (namespace, name, feed, params_json, auth_key, auth_lookup, created_ms, "
     "state, reason_kind, reason_code, reason_message, date_changed_ms, fires, failures, last_fired_ms, "
     "triggers_left, last_occurrence_ms, dead_letters, checkpoint) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
@@ -130,7 +182,7 @@ constexpr const char* put_dead_letter_sql
 constexpr const char* erase_dead_letter_sql = "DELETE FROM dead_letters WHERE namespace = ? AND name = ? AND seq = ?";
 
 constexpr const char* select_all_sql
-  = "SELECT namespace, name, feed, params_json, auth_key, auth_hash, created_ms, state, reason_kind, reason_code, "
+  = "SELECT namespace, name, feed, params_json, auth_key, auth_lookup, created_ms, state, reason_kind, reason_code, "
     "reason_message, date_changed_ms, fires, failures, last_fired_ms, triggers_left, last_occurrence_ms, "
     "dead_letters, checkpoint FROM registrations";
 
@@ -152,136 +204,8 @@ constexpr std::string_view spec_prefix = "sqlite:";
 
 // -- binding and reading ----------------------------------------------------------
 
-/// Binds parameters of a statement in order and keeps the first failure, so a whole row is checked once.
-class binder {
-public:
-  explicit binder(sqlite3_stmt* stmt) : stmt_(stmt) {
-    // nop
-  }
-
-  binder& text(const std::string& x) {
-    // SQLITE_STATIC: the caller's strings outlive the sqlite3_step that reads them.
-    return check(sqlite3_bind_text64(stmt_, index_++, x.data(), x.size(), SQLITE_STATIC, SQLITE_UTF8));
-  }
-
-  binder& text(std::string_view x) {
-    // A default-constructed view has no data pointer, which SQLite would store as NULL instead of ''.
-    const char* data = x.data() != nullptr ? x.data() : "";
-    return check(sqlite3_bind_text64(stmt_, index_++, data, x.size(), SQLITE_STATIC, SQLITE_UTF8));
-  }
-
-  binder& integer(std::int64_t x) {
-    return check(sqlite3_bind_int64(stmt_, index_++, x));
-  }
-
-  binder& time(sys_ms x) {
-    return integer(x.time_since_epoch().count());
-  }
-
-  binder& integer(const std::optional<std::int64_t>& x) {
-    return x ? integer(*x) : null();
-  }
-
-  binder& time(const std::optional<sys_ms>& x) {
-    return x ? time(*x) : null();
-  }
-
-  binder& key(const trigger_ref& x) {
-    return text(x.ns).text(x.name);
-  }
-
-  /// Binds a seq the caller checked against max_seq.
-  binder& seq(std::uint64_t x) {
-    return integer(static_cast<std::int64_t>(x));
-  }
-
-  binder& event(const stored_event& x) {
-    return seq(x.seq).text(x.body).time(x.accepted);
-  }
-
-  binder& status(const registration_status& x) {
-    return text(to_string(x.state))
-      .text(to_string(x.reason.kind))
-      .integer(x.reason.status_code)
-      .text(x.reason.message)
-      .time(x.date_changed)
-      .integer(x.fires)
-      .integer(x.failures)
-      .time(x.last_fired)
-      .integer(x.triggers_left)
-      .time(x.last_occurrence)
-      .integer(x.dead_letters)
-      .text(x.checkpoint);
-  }
-
-  int result() const noexcept {
-    return rc_;
-  }
-
-private:
-  binder& null() {
-    return check(sqlite3_bind_null(stmt_, index_++));
-  }
-
-  binder& check(int rc) {
-    if (rc_ == SQLITE_OK)
-      rc_ = rc;
-    return *this;
-  }
-
-  sqlite3_stmt* stmt_;
-  int index_ = 1;
-  int rc_ = SQLITE_OK;
-};
-
-/// Resets a cached statement when the scope ends, so that it holds no lock and no bound pointer past its use.
-class reset_on_exit {
-public:
-  explicit reset_on_exit(sqlite3_stmt* stmt) : stmt_(stmt) {
-    // nop
-  }
-
-  ~reset_on_exit() {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-  }
-
-  reset_on_exit(const reset_on_exit&) = delete;
-  reset_on_exit& operator=(const reset_on_exit&) = delete;
-
-private:
-  sqlite3_stmt* stmt_;
-};
-
-std::string column_text(sqlite3_stmt* stmt, int col) {
-  const auto* data = sqlite3_column_text(stmt, col);
-  if (data == nullptr)
-    return {};
-  return std::string(reinterpret_cast<const char*>(data), static_cast<std::size_t>(sqlite3_column_bytes(stmt, col)));
-}
-
-std::int64_t column_int(sqlite3_stmt* stmt, int col) {
-  return sqlite3_column_int64(stmt, col);
-}
-
-sys_ms column_time(sqlite3_stmt* stmt, int col) {
-  return sys_ms{std::chrono::milliseconds{column_int(stmt, col)}};
-}
-
-std::optional<std::int64_t> column_opt_int(sqlite3_stmt* stmt, int col) {
-  if (sqlite3_column_type(stmt, col) == SQLITE_NULL)
-    return std::nullopt;
-  return column_int(stmt, col);
-}
-
-std::optional<sys_ms> column_opt_time(sqlite3_stmt* stmt, int col) {
-  if (sqlite3_column_type(stmt, col) == SQLITE_NULL)
-    return std::nullopt;
-  return column_time(stmt, col);
-}
-
-/// Reads one row of select_all_sql. A state or reason this build does not know (a corrupted or hand-edited row)
-/// yields a registration disabled by the provider, so that it neither runs nor stops the start-up.
+/// Reads one row of select_all_sql, params_json and auth_key sealed as stored. A state or reason this build does not
+/// know (a corrupted or hand-edited row) yields a registration disabled by the provider.
 registration_record read_row(sqlite3_stmt* stmt) {
   registration_record rec;
   rec.trigger.ns = column_text(stmt, 0);
@@ -302,11 +226,8 @@ registration_record read_row(sqlite3_stmt* stmt) {
     st.reason.status_code = static_cast<int>(column_int(stmt, 9));
     st.reason.message = column_text(stmt, 10);
   } else {
-    st.state = registration_state::disabled;
-    st.reason.kind = reason_kind::automatic;
-    st.reason.status_code = 0;
-    st.reason.message = state ? "the store holds an unknown reason kind '" + kind_text + "'"
-                              : "the store holds an unknown state '" + state_text + "'";
+    disable_loaded(rec, state ? "the store holds an unknown reason kind '" + kind_text + "'"
+                              : "the store holds an unknown state '" + state_text + "'");
   }
   st.date_changed = column_time(stmt, 11);
   st.fires = column_int(stmt, 12);
@@ -342,18 +263,6 @@ dead_letter read_dead_letter(sqlite3_stmt* stmt) {
   result.error = column_text(stmt, 5);
   result.attempts = column_int(stmt, 6);
   return result;
-}
-
-/// Steps `stmt` to its end, calling `on_row(stmt)` for each row, and resets it; returns SQLite's error, if any.
-template <class F>
-std::optional<std::string> for_each_row(sqlite3* db, sqlite3_stmt* stmt, F&& on_row) {
-  reset_on_exit guard{stmt};
-  int rc;
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-    on_row(stmt);
-  if (rc != SQLITE_DONE)
-    return std::string{sqlite3_errmsg(db)}; // read before the reset overwrites it
-  return std::nullopt;
 }
 
 /// Finds loaded registrations by the (namespace, name) columns of other tables' rows.
@@ -453,27 +362,24 @@ void sqlite_store::stmt_finalizer::operator()(sqlite3_stmt* stmt) const noexcept
 
 // -- opening --------------------------------------------------------------------
 
-sqlite_store::sqlite_store(const std::string& path) : path_(path) {
-  sqlite3* raw = nullptr;
-  constexpr int open_flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
-  auto rc = sqlite3_open_v2(path_.c_str(), &raw, open_flags, nullptr);
-  db_.reset(raw); // closes the handle even when opening failed
-  if (rc != SQLITE_OK) {
-    auto text = std::string{"cannot open store '"} + path_ + "': " + sqlite3_errmsg(raw);
-    if (auto err = sqlite3_system_errno(raw); err != 0)
-      text += " (" + std::generic_category().message(err) + ")";
-    throw store_open_error(text);
-  }
+sqlite_store::sqlite_store(const std::string& path, const store_options& opts) : path_(path) {
+  refuse_empty_file(opts.init_store);
+  open_private();
   // SQLite falls back to read-only when it may not write the file; the provider cannot run on that.
-  if (sqlite3_db_readonly(raw, "main") == 1)
+  if (sqlite3_db_readonly(db_.get(), "main") == 1)
     throw store_open_error("cannot open store '" + path_ + "': the file is read-only");
   // Fail at once instead of waiting when another process holds the lock.
-  sqlite3_busy_timeout(raw, 0);
+  sqlite3_busy_timeout(db_.get(), 0);
   // EXCLUSIVE keeps the file lock from the first transaction until close; in WAL mode it also keeps the WAL index in
   // process memory (no -shm file), so no other process can read or write the file while this store is open.
   exec_or_fail("PRAGMA locking_mode = EXCLUSIVE", "setting the locking mode");
+  // Deleted rows (an old sealed value, an event) are overwritten, not left in free pages.
+  exec_or_fail("PRAGMA secure_delete = ON", "setting secure_delete");
   lock_and_check_version();
+  check_integrity(opts.full_check);
+  restrict_file_modes();
   enable_wal();
+  load_key(opts.key_file);
   migrate();
   begin_ = prepare("BEGIN IMMEDIATE");
   commit_ = prepare("COMMIT");
@@ -502,9 +408,43 @@ void sqlite_store::fail_open(int rc, const std::string& doing) const {
       throw store_open_error("store '" + path_ + "' is locked by another process");
     case SQLITE_NOTADB:
       throw store_open_error("cannot open store '" + path_ + "': the file is not a SQLite database");
+    case SQLITE_CORRUPT:
+      throw store_open_error("store '" + path_ + "' is damaged (" + doing + ": " + sqlite3_errmsg(db_.get())
+                             + "): restore it from a backup");
     default:
       throw store_open_error("cannot open store '" + path_ + "': " + doing + " failed: " + sqlite3_errmsg(db_.get()));
   }
+}
+
+void sqlite_store::refuse_empty_file(bool init_store) const {
+  // SQLite takes an empty file for a new database, and deletes a WAL beside it: a store truncated to nothing would
+  // start empty without a word. A store file is never empty once created: switching it to WAL writes its header.
+  struct stat info {};
+  if (init_store || path_ == ":memory:" || ::stat(path_.c_str(), &info) != 0 || !S_ISREG(info.st_mode)
+      || info.st_size != 0)
+    return;
+  throw store_open_error("store '" + path_ + "' is an empty file (0 bytes): it was truncated or never written; restore "
+                         "it from a backup, or start once with --init-store to begin with an empty store");
+}
+
+void sqlite_store::open_private() {
+  sqlite3* raw = nullptr;
+  constexpr int open_flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+  int rc = SQLITE_OK;
+  {
+    // A new file is created here: private from its first byte. The process's umask is restored right after.
+    umask_scope private_files{group_other_bits};
+    rc = sqlite3_open_v2(path_.c_str(), &raw, open_flags, nullptr);
+  }
+  db_.reset(raw); // closes the handle even when opening failed
+  if (rc != SQLITE_OK) {
+    auto text = std::string{"cannot open store '"} + path_ + "': " + sqlite3_errmsg(raw);
+    if (auto err = sqlite3_system_errno(raw); err != 0)
+      text += " (" + std::generic_category().message(err) + ")";
+    throw store_open_error(text);
+  }
+  if (path_ != ":memory:")
+    identity_ = read_identity();
 }
 
 void sqlite_store::exec_or_fail(const char* sql, const std::string& doing) {
@@ -546,6 +486,45 @@ void sqlite_store::lock_and_check_version() {
   exec_or_fail("COMMIT", "locking the file");
 }
 
+void sqlite_store::check_integrity(bool full) {
+  // quick_check reads every page and checks each b-tree's structure, in time linear in the file's size;
+  // integrity_check also matches every index against its table.
+  auto sql = std::string{"PRAGMA "} + (full ? "integrity_check(" : "quick_check(")
+             + std::to_string(integrity_problems_shown) + ")";
+  const auto* check = full ? "integrity_check" : "quick_check";
+  auto stmt = prepare(sql.c_str());
+  std::vector<std::string> problems;
+  int rc;
+  while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW)
+    problems.push_back(column_text(stmt.get(), 0));
+  if (rc != SQLITE_DONE)
+    fail_open(rc, std::string{"SQLite "} + check);
+  if (problems.size() == 1 && problems.front() == "ok")
+    return;
+  auto more = problems.size() > 1 ? " (and " + std::to_string(problems.size() - 1) + " more)" : std::string{};
+  throw store_open_error("store '" + path_ + "' is damaged (SQLite " + check + ": "
+                         + (problems.empty() ? std::string{"no answer"} : problems.front()) + more
+                         + "): restore it from a backup");
+}
+
+void sqlite_store::restrict_file_modes() const {
+  // The file may come from an older feedrouter or a copy with another mode. SQLite gives a new WAL the database
+  // file's mode, so the database goes first.
+  if (path_ == ":memory:")
+    return;
+  std::vector<std::string> files{path_};
+  for (auto suffix : companion_suffixes)
+    files.push_back(companion(path_, suffix));
+  for (const auto& file : files) {
+    struct stat info {};
+    if (::stat(file.c_str(), &info) != 0 || !S_ISREG(info.st_mode) || (info.st_mode & group_other_bits) == 0)
+      continue;
+    if (::chmod(file.c_str(), info.st_mode & ~group_other_bits & 07777) != 0)
+      throw store_open_error("cannot make store file '" + file + "' private to its owner: "
+                             + std::generic_category().message(errno));
+  }
+}
+
 void sqlite_store::enable_wal() {
   // journal_mode cannot change inside a transaction, hence its own step between the check and the migration.
   auto stmt = prepare("PRAGMA journal_mode = WAL");
@@ -563,14 +542,35 @@ void sqlite_store::enable_wal() {
 void sqlite_store::migrate() {
   exec_or_fail("BEGIN IMMEDIATE", "starting the migration");
   auto from = read_user_version();
-  for (const auto& step : migrations)
-    if (step.version > from)
-      exec_or_fail(step.sql, "migrating the schema to version " + std::to_string(step.version));
+  for (const auto& step : migrations) {
+    if (step.version <= from)
+      continue;
+    exec_or_fail(step.sql, "migrating the schema to version " + std::to_string(step.version));
+    if (step.version == sealed_since_version) {
+      seal_plaintext_rows();
+      write_sealing_key();
+    }
+  }
   if (from < schema_version) {
     auto sql = "PRAGMA user_version = " + std::to_string(schema_version);
     exec_or_fail(sql.c_str(), "setting the schema version");
   }
   exec_or_fail("COMMIT", "committing the migration");
+  if (from > 0 && from < sealed_since_version) {
+    log(log_level::info, "store '", path_, "': sealed the secrets of schema ", from, " under key ", key_->id());
+    erase_free_space();
+  } else if (from < schema_version) {
+    // A new store's schema goes into the file at once, so that the file is never left empty beside its WAL.
+    exec_or_fail("PRAGMA wal_checkpoint(TRUNCATE)", "writing the schema into the file");
+  }
+}
+
+void sqlite_store::erase_free_space() {
+  // secure_delete zeroes what a statement deletes, but not what a page held before it was rewritten elsewhere (the
+  // plaintext an UPDATE replaced, a dropped column). VACUUM writes every live page anew and drops the rest; the
+  // checkpoint moves it into the file and empties the WAL, so no old value stays readable in either file.
+  exec_or_fail("VACUUM", "rewriting the file without the replaced values");
+  exec_or_fail("PRAGMA wal_checkpoint(TRUNCATE)", "emptying the WAL");
 }
 
 sqlite_store::stmt_ptr sqlite_store::prepare(const char* sql) {
@@ -585,12 +585,14 @@ sqlite_store::stmt_ptr sqlite_store::prepare(const char* sql) {
 // -- store ----------------------------------------------------------------------
 
 std::vector<registration_record> sqlite_store::load_all() {
-  auto fail = [this](const std::string& error) {
-    throw store_open_error("cannot read store '" + path_ + "': " + error);
+  auto fail = [this](const sqlite_error& err) {
+    note_failure(err.rc);
+    throw store_open_error("cannot read store '" + path_ + "': " + err.message);
   };
   std::vector<registration_record> result;
   if (auto err = for_each_row(db_.get(), select_all_.get(), [&](sqlite3_stmt* row) { result.push_back(read_row(row)); }))
     fail(*err);
+  open_secrets(result);
   // Scanned in table order, which reads each page once, and sorted here: walking the key index instead seeks one row
   // at a time across a table larger than SQLite's page cache. The order matches SQLite's BINARY collation.
   std::sort(result.begin(), result.end(), [](const auto& x, const auto& y) {
@@ -624,10 +626,12 @@ std::vector<dead_letter> sqlite_store::load_dead_letters(const trigger_ref& trig
   // LIMIT takes a signed integer, where a negative one means no limit.
   args.key(trigger).integer(static_cast<std::int64_t>(std::min<std::uint64_t>(limit, max_seq)));
   auto err = args.result() != SQLITE_OK
-               ? std::optional<std::string>{sqlite3_errstr(args.result())}
+               ? std::optional<sqlite_error>{sqlite_error{args.result(), sqlite3_errstr(args.result())}}
                : for_each_row(db_.get(), stmt, [&](sqlite3_stmt* row) { result.push_back(read_dead_letter(row)); });
   if (err) {
-    log(log_level::error, "cannot read the dead letters of ", trigger.key(), " from store '", path_, "': ", *err);
+    log(log_level::error, "cannot read the dead letters of ", trigger.key(), " from store '", path_, "': ",
+        err->message);
+    note_failure(err->rc);
     result.clear();
   }
   return result;
@@ -636,6 +640,11 @@ std::vector<dead_letter> sqlite_store::load_dead_letters(const trigger_ref& trig
 std::optional<std::string> sqlite_store::commit(const std::vector<store_op>& ops) {
   if (ops.empty())
     return std::nullopt;
+  // The file is looked at before and after: a batch is reported committed only if it went into the file that a
+  // restart opens.
+  check();
+  if (!refusal_.empty())
+    return "the store refuses writes: " + refusal_;
   if (auto err = run(begin_.get(), SQLITE_OK))
     return "BEGIN: " + *err;
   for (const auto& op : ops) {
@@ -648,7 +657,24 @@ std::optional<std::string> sqlite_store::commit(const std::vector<store_op>& ops
     rollback();
     return "COMMIT: " + *err;
   }
+  check();
+  if (!refusal_.empty())
+    return "the store refuses writes: " + refusal_;
   return std::nullopt;
+}
+
+std::optional<std::string> sqlite_store::check() {
+  if (refusal_.empty() && identity_) {
+    auto now = read_identity();
+    if (!now)
+      refuse_writes("its file is gone (" + std::generic_category().message(errno) + ")");
+    else if (!(*now == *identity_))
+      refuse_writes("its file was replaced by another file");
+  }
+  if (refusal_.empty())
+    return std::nullopt;
+  return "store '" + path_ + "' refuses every write from now on: " + refusal_
+         + "; restore the file (or a backup) and restart the service";
 }
 
 // -- committing -----------------------------------------------------------------
@@ -661,12 +687,15 @@ std::optional<std::string> sqlite_store::apply(const store_op& op) {
   switch (op.op) {
     case store_op::kind::put_registration: {
       auto* stmt = put_registration_.get();
+      auto params = key_->seal(rec.params_json, rec.trigger, secret_column::params_json);
+      auto auth_key = key_->seal(rec.auth_key, rec.trigger, secret_column::auth_key);
+      auto lookup = key_->hash_auth_key(rec.auth_key);
       binder args{stmt};
       args.key(rec.trigger)
         .text(rec.feed)
-        .text(rec.params_json)
-        .text(rec.auth_key)
-        .text(rec.auth_hash)
+        .text(params)
+        .text(auth_key)
+        .text(lookup)
         .time(rec.created)
         .status(rec.status);
       return run(stmt, args.result());
@@ -727,8 +756,11 @@ std::optional<std::string> sqlite_store::run(sqlite3_stmt* stmt, int bind_rc) {
   reset_on_exit guard{stmt};
   if (bind_rc != SQLITE_OK)
     return std::string{sqlite3_errstr(bind_rc)};
-  if (sqlite3_step(stmt) != SQLITE_DONE)
-    return std::string{sqlite3_errmsg(db_.get())}; // read before the reset overwrites it
+  if (auto rc = sqlite3_step(stmt); rc != SQLITE_DONE) {
+    std::string message = sqlite3_errmsg(db_.get()); // read before the reset overwrites it
+    note_failure(rc);
+    return message;
+  }
   return std::nullopt;
 }
 
@@ -738,13 +770,61 @@ void sqlite_store::rollback() {
     run(rollback_.get(), SQLITE_OK);
 }
 
+// -- watching -------------------------------------------------------------------
+
+std::optional<sqlite_store::file_identity> sqlite_store::read_identity() const {
+  struct stat info {};
+  if (::stat(path_.c_str(), &info) != 0)
+    return std::nullopt;
+  return file_identity{static_cast<std::uint64_t>(info.st_dev), static_cast<std::uint64_t>(info.st_ino)};
+}
+
+void sqlite_store::refuse_writes(const std::string& reason) {
+  if (refusal_.empty())
+    refusal_ = reason;
+}
+
+void sqlite_store::note_failure(int rc) {
+  switch (rc & 0xff) {
+    // Damage, a failing disk, a file moved away (SQLITE_READONLY_DBMOVED) or gone: nothing written from here on can
+    // be trusted to be there after a restart. A full disk (SQLITE_FULL) or a refused row is not among them.
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+      refuse_writes(std::string{"SQLite reported "} + sqlite3_errstr(rc) + " (" + sqlite3_errmsg(db_.get()) + ")");
+      break;
+    default:
+      break;
+  }
+}
+
 // -- factory --------------------------------------------------------------------
 
-store_ptr open_store(const std::string& spec) {
+namespace {
+
+/// Returns the PATH of a "sqlite:PATH" spec; throws store_open_error for any other spec.
+std::string sqlite_path_of(const std::string& spec) {
   std::string_view text{spec};
   if (text.substr(0, spec_prefix.size()) != spec_prefix || text.size() == spec_prefix.size())
     throw store_open_error("invalid --store value '" + spec + "': expected sqlite:PATH");
-  return std::make_unique<sqlite_store>(std::string{text.substr(spec_prefix.size())});
+  return std::string{text.substr(spec_prefix.size())};
+}
+
+} // namespace
+
+std::string secrets_key_file_of(const std::string& spec, const store_options& opts) {
+  auto path = sqlite_path_of(spec);
+  if (!opts.key_file.empty() || path == ":memory:")
+    return opts.key_file;
+  return default_key_file(path);
+}
+
+store_admin_ptr open_store(const std::string& spec, const store_options& opts) {
+  auto resolved = opts;
+  resolved.key_file = secrets_key_file_of(spec, opts);
+  return std::make_unique<sqlite_store>(sqlite_path_of(spec), resolved);
 }
 
 } // namespace feedrouter

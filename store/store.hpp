@@ -7,10 +7,14 @@
 #include <vector>
 
 #include "core/registration.hpp"
+#include "core/secrets_key.hpp"
 
 namespace feedrouter {
 
 /// One change to the store; a batch of them is committed as one transaction.
+///
+/// A registration's params_json and auth_key are stored sealed under the store's secrets key, and its auth_hash is
+/// not written: the store keeps its own keyed hash of auth_key (secrets_key::hash_auth_key), which load_all returns.
 struct store_op {
   enum class kind {
     put_registration,  ///< insert or replace the whole record (record.pending and last_seq are not written)
@@ -43,18 +47,58 @@ public:
 
   /// Applies `ops` in order in one transaction; returns an error text when it failed, and then nothing was applied.
   virtual std::optional<std::string> commit(const std::vector<store_op>& ops) = 0;
+
+  /// Returns why the store refuses every write from now on (its file was deleted or replaced, the database reported
+  /// damage or an I/O error), as one line for the operator; nullopt while it is sound. Looks at the file again, so
+  /// the owner calls it now and then to notice a problem before a write does.
+  virtual std::optional<std::string> check() {
+    return std::nullopt;
+  }
 };
 
 using store_ptr = std::unique_ptr<store>;
+
+/// A store as open_store() hands it over: reads and writes, plus the key it seals with and what the operator's
+/// commands need. The service uses it as a plain `store` once started.
+class store_admin : public store {
+public:
+  /// Returns the key the store seals secrets with and hashes authKeys with.
+  virtual std::shared_ptr<const secrets_key> key() const = 0;
+
+  /// Seals every secret again under `next`, recomputes every authKey hash with it and makes it the store's key, all
+  /// in one transaction; afterwards removes what the old key sealed from the file's free space. Returns how many
+  /// registrations were sealed again. Throws store_open_error when it fails, and then the store still uses its key.
+  virtual std::size_t reseal(std::shared_ptr<const secrets_key> next) = 0;
+};
+
+using store_admin_ptr = std::unique_ptr<store_admin>;
+
+/// How open_store() finds the secrets key and which files it accepts.
+struct store_options {
+  /// The secrets key file; empty: default_key_file() beside a sqlite:PATH store, or for ":memory:" a key that lives
+  /// as long as the store. A missing file is created with a new key unless the store holds sealed values already.
+  std::string key_file;
+  /// Accept an existing zero-byte store file as a new, empty store; without it such a file (a truncated store) is
+  /// refused.
+  bool init_store = false;
+  /// Run the full integrity check when opening instead of the quick one (--check-store).
+  bool full_check = false;
+};
 
 /// Thrown at start-up when a store cannot be opened; the message is one line meant for the operator.
 struct store_open_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// Opens the store named by `spec`: "sqlite:PATH" (":memory:" for a private in-memory database). Creates the file and
-/// schema when missing. Throws store_open_error when the spec is malformed, the file cannot be opened or is locked by
-/// another process, or its schema version is newer than this build knows; the file is never modified then.
-store_ptr open_store(const std::string& spec);
+/// Returns the secrets key file open_store() uses for `spec`: opts.key_file, else default_key_file() of a sqlite:PATH
+/// store; empty for ":memory:" without one. Throws store_open_error when the spec is malformed.
+std::string secrets_key_file_of(const std::string& spec, const store_options& opts);
+
+/// Opens the store named by `spec`: "sqlite:PATH" (":memory:" for a private in-memory database). Creates the file
+/// (mode 0600) and schema when missing, checks the database's integrity, loads the secrets key (see store_options) and
+/// migrates an older schema, sealing its secrets. Throws store_open_error when the spec is malformed, the file cannot
+/// be opened, is locked by another process, is empty, damaged, or has a newer schema than this build knows, or when
+/// the key does not match the store; the file is never modified then.
+store_admin_ptr open_store(const std::string& spec, const store_options& opts = {});
 
 } // namespace feedrouter

@@ -48,7 +48,7 @@ public:
 private:
   static constexpr const char* names_[] = {"FEEDROUTER_LISTEN",    "FEEDROUTER_API_HOST",  "FEEDROUTER_STORE",
                                            "FEEDROUTER_NO_VERIFY_AUTH", "FEEDROUTER_LOG_LEVEL",
-                                           "FEEDROUTER_BODY_LIMIT"};
+                                           "FEEDROUTER_BODY_LIMIT", "FEEDROUTER_SECRETS_KEY_FILE"};
   std::vector<std::pair<const char*, std::optional<std::string>>> saved_;
 };
 
@@ -288,4 +288,41 @@ TEST_CASE("a flag without its value is a usage error naming the flag", "[options
   env_guard env;
   check_usage_error({"--listen"}, "--listen");
   check_usage_error({"--log-level"}, "--log-level");
+}
+
+// -- the store's secrets and integrity ---------------------------------------------------------------------
+
+TEST_CASE("the store flags name the key file and accept an empty store; by default neither", "[options]") {
+  env_guard env;
+  auto defaults = run({});
+  CHECK(defaults.secrets_key_file.empty());
+  CHECK_FALSE(defaults.init_store);
+  CHECK(defaults.mode == run_mode::serve);
+  auto opts = run({"--secrets-key-file", "/etc/feedrouter/secrets.key", "--init-store"});
+  CHECK(opts.secrets_key_file == "/etc/feedrouter/secrets.key");
+  CHECK(opts.init_store);
+  env.set("FEEDROUTER_SECRETS_KEY_FILE", "/run/secrets/feedrouter.key");
+  CHECK(run({}).secrets_key_file == "/run/secrets/feedrouter.key");
+  CHECK(run({"--secrets-key-file", "flag.key"}).secrets_key_file == "flag.key");
+}
+
+TEST_CASE("--check-store and rotate-key choose what the program does", "[options]") {
+  env_guard env;
+  CHECK(run({"--check-store"}).mode == run_mode::check_store);
+  auto rotate = run({"rotate-key"});
+  CHECK(rotate.mode == run_mode::rotate_key);
+  // The store flags may come before or after the subcommand.
+  for (auto opts : {run({"rotate-key", "--store", "sqlite:/x.db", "--secrets-key-file", "/x.key"}),
+                    run({"--store", "sqlite:/x.db", "rotate-key", "--secrets-key-file", "/x.key"})}) {
+    CHECK(opts.mode == run_mode::rotate_key);
+    CHECK(opts.store == "sqlite:/x.db");
+    CHECK(opts.secrets_key_file == "/x.key");
+  }
+}
+
+TEST_CASE("--check-store with rotate-key, or an unknown subcommand, is a usage error", "[options]") {
+  env_guard env;
+  check_usage_error({"--check-store", "rotate-key"}, "--check-store");
+  check_usage_error({"rotate-keys"}, "rotate-keys");
+  check_usage_error({"rotate-key", "now"}, "now");
 }

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "store_files.hpp"
 #include "store_rows.hpp"
 
 using namespace feedrouter;
@@ -25,58 +26,12 @@ namespace {
 
 constexpr const char* memory_spec = "sqlite::memory:";
 
-/// A fresh directory under /tmp, removed with its contents when the test ends.
-class temp_dir {
-public:
-  temp_dir() {
-    std::string pattern = "/tmp/feedrouter-store-test-XXXXXX";
-    if (mkdtemp(pattern.data()) == nullptr)
-      throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-
-  ~temp_dir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-
-  std::string file(const std::string& name) const {
-    return path_ + '/' + name;
-  }
-
-  std::string spec(const std::string& name) const {
-    return "sqlite:" + file(name);
-  }
-
-private:
-  std::string path_;
-};
-
-/// Returns the single value `sql` yields, read with a plain SQLite connection (the store must be closed).
-std::string query_text(const std::string& path, const char* sql) {
-  sqlite3* db = nullptr;
-  auto rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr);
-  std::string result;
-  sqlite3_stmt* stmt = nullptr;
-  if (rc == SQLITE_OK)
-    rc = sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr);
-  if (rc == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW)
-    result = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return result;
-}
-
 registration_record make_record(std::string ns, std::string name) {
   registration_record rec;
   rec.trigger = {std::move(ns), std::move(name)};
   rec.feed = "alarm";
   rec.params_json = R"({"cron":"*/5 * * * *","trigger_payload":{"text":"grüße, 'quoted' \"and\" \\ back"}})";
   rec.auth_key = "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP";
-  rec.auth_hash = "5c0e7a1f9f0b1c4e2d3a4b5c6d7e8f9000112233445566778899aabbccddeeff";
   rec.created = sys_ms{1'700'000'000'123ms};
   rec.status.date_changed = sys_ms{1'700'000'000'456ms};
   return rec;
@@ -96,13 +51,13 @@ registration_record make_full_record(std::string ns, std::string name) {
   return rec;
 }
 
+/// Compares every stored field but auth_hash, which the store computes itself (see sqlite_store_secrets_test.cpp).
 void check_same(const registration_record& x, const registration_record& y) {
   CHECK(x.trigger.ns == y.trigger.ns);
   CHECK(x.trigger.name == y.trigger.name);
   CHECK(x.feed == y.feed);
   CHECK(x.params_json == y.params_json);
   CHECK(x.auth_key == y.auth_key);
-  CHECK(x.auth_hash == y.auth_hash);
   CHECK(x.created == y.created);
   CHECK(x.status.state == y.status.state);
   CHECK(x.status.reason.kind == y.status.reason.kind);
@@ -237,12 +192,12 @@ TEST_CASE("put_registration replaces the whole stored record", "[store]") {
   replacement.feed = "changes";
   replacement.params_json = "{}";
   replacement.auth_key = "other:key";
-  replacement.auth_hash = "00";
   replacement.created = sys_ms{42ms};
   REQUIRE(db->commit({put(replacement)}) == std::nullopt);
   auto all = db->load_all();
   REQUIRE(all.size() == 1);
   check_same(all[0], replacement);
+  CHECK(all[0].auth_hash == db->key()->hash_auth_key("other:key"));
 }
 
 TEST_CASE("put_status changes only the status of a stored registration", "[store]") {
@@ -253,7 +208,6 @@ TEST_CASE("put_status changes only the status of a stored registration", "[store
   update.feed = "ignored";
   update.params_json = "ignored";
   update.auth_key = "ignored";
-  update.auth_hash = "ignored";
   update.created = sys_ms{1ms};
   REQUIRE(db->commit({put_status(update)}) == std::nullopt);
   auto expected = rec;
@@ -261,6 +215,7 @@ TEST_CASE("put_status changes only the status of a stored registration", "[store
   auto all = db->load_all();
   REQUIRE(all.size() == 1);
   check_same(all[0], expected);
+  CHECK(all[0].auth_hash == db->key()->hash_auth_key(rec.auth_key));
   SECTION("and clears optional values that became absent") {
     REQUIRE(db->commit({put_status(rec)}) == std::nullopt);
     all = db->load_all();
@@ -690,14 +645,12 @@ TEST_CASE("a schema-1 store file is upgraded in place and keeps its registration
   auto a = make_record("guest", "a");
   a.params_json = R"({"cron":"* * * * *"})";
   a.auth_key = "uuid:key";
-  a.auth_hash = "abcdef";
   a.status.fires = 3;
   a.status.failures = 1;
   a.status.last_fired = sys_ms{1'700'000'060'000ms};
   auto b = make_record("guest", "b");
   b.params_json = "{}";
   b.auth_key = "uuid:key2";
-  b.auth_hash = "0123";
   b.created = sys_ms{1'700'000'000'000ms};
   b.status.state = registration_state::disabled;
   b.status.reason = {reason_kind::automatic, 404, "trigger not found"};
@@ -711,6 +664,8 @@ TEST_CASE("a schema-1 store file is upgraded in place and keeps its registration
     REQUIRE(all.size() == 2);
     check_same(all[0], a); // dead_letters 0 and checkpoint '' for the rows that predate them
     check_same(all[1], b);
+    CHECK(all[0].auth_hash == db->key()->hash_auth_key(a.auth_key));
+    CHECK(all[1].auth_hash == db->key()->hash_auth_key(b.auth_key));
     CHECK(all[0].pending.empty());
     CHECK(all[0].last_seq == 0);
     // The new tables and columns work on the upgraded file.
