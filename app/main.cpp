@@ -65,6 +65,12 @@ int check_store(const options& opts) {
   try {
     auto db = open_store(opts.store, store_options_of(opts));
     auto records = db->load_all();
+    if (auto unreadable = db->unreadable_secrets(); unreadable > 0) {
+      std::cerr << "feedrouter: store '" << opts.store << "': the secrets of " << unreadable << " of "
+                << records.size() << " registrations do not open with key " << db->key()->id()
+                << " (altered or damaged rows)" << std::endl;
+      return start_error;
+    }
     std::cout << "store '" << opts.store << "' is sound: " << records.size() << " registrations, secrets key "
               << db->key()->id() << std::endl;
     return 0;

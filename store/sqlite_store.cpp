@@ -495,8 +495,12 @@ void sqlite_store::check_integrity(bool full) {
   auto stmt = prepare(sql.c_str());
   std::vector<std::string> problems;
   int rc;
-  while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW)
-    problems.push_back(column_text(stmt.get(), 0));
+  while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
+    // A problem may span lines ("*** in database main ***\nPage 3: ..."); the operator gets one line.
+    auto problem = column_text(stmt.get(), 0);
+    std::replace(problem.begin(), problem.end(), '\n', ' ');
+    problems.push_back(std::move(problem));
+  }
   if (rc != SQLITE_DONE)
     fail_open(rc, std::string{"SQLite "} + check);
   if (problems.size() == 1 && problems.front() == "ok")

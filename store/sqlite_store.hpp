@@ -55,6 +55,7 @@ public:
 
   // store_admin
   std::shared_ptr<const secrets_key> key() const override;
+  std::size_t unreadable_secrets() const override;
   std::size_t reseal(std::shared_ptr<const secrets_key> next) override;
 
 private:
@@ -114,7 +115,7 @@ private:
 
   // -- reading ----------------------------------------------------------------
 
-  void open_secrets(std::vector<registration_record>& records) const;
+  void open_secrets(std::vector<registration_record>& records);
 
   // -- committing -------------------------------------------------------------
 
@@ -131,6 +132,8 @@ private:
   std::optional<file_identity> identity_;
   /// Why writes are refused, set once for good; empty while the store is sound.
   std::string refusal_;
+  /// Registrations whose secrets the last load_all() could not open.
+  std::size_t unreadable_ = 0;
   db_ptr db_; // declared before the statements: they are finalized first
   stmt_ptr begin_;
   stmt_ptr commit_;

@@ -125,7 +125,7 @@ void sqlite_store::write_sealing_key() {
 
 // -- reading ----------------------------------------------------------------------
 
-void sqlite_store::open_secrets(std::vector<registration_record>& records) const {
+void sqlite_store::open_secrets(std::vector<registration_record>& records) {
   std::size_t unreadable = 0;
   std::string first;
   for (auto& rec : records) {
@@ -144,6 +144,7 @@ void sqlite_store::open_secrets(std::vector<registration_record>& records) const
     if (unreadable++ == 0)
       first = rec.trigger.key();
   }
+  unreadable_ = unreadable;
   if (unreadable > 0)
     log(log_level::error, "store '", path_, "': the secrets of ", unreadable,
         " registrations cannot be opened with key ", key_->id(), " (the first: ", first,
@@ -154,6 +155,10 @@ void sqlite_store::open_secrets(std::vector<registration_record>& records) const
 
 std::shared_ptr<const secrets_key> sqlite_store::key() const {
   return key_;
+}
+
+std::size_t sqlite_store::unreadable_secrets() const {
+  return unreadable_;
 }
 
 std::size_t sqlite_store::reseal(std::shared_ptr<const secrets_key> next) {

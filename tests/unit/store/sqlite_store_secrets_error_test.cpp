@@ -214,6 +214,7 @@ TEST_CASE("secrets moved to another row or column do not open: those registratio
   }
   CHECK(all[2].status.state == registration_state::active);
   CHECK(all[2].params_json == make_record("c").params_json);
+  CHECK(db->unreadable_secrets() == 2);
   CHECK(std::count(logged.begin(), logged.end(), '\n') == 1);
   CHECK_THAT(logged, Contains("the secrets of 2 registrations cannot be opened with key " + db->key()->id()
                               + " (the first: tenant/a)"));

@@ -145,6 +145,7 @@ TEST_CASE("no secret is readable in the store file or its WAL, while open or aft
     REQUIRE(db->commit({put(recs[0]), erase(recs[1].trigger)}) == std::nullopt);
     check_nothing_readable(path, secret_texts());
     auto all = db->load_all();
+    CHECK(db->unreadable_secrets() == 0);
     REQUIRE(all.size() == recs.size() - 1);
     CHECK(find(all, "hook").params_json == recs[0].params_json);
     CHECK(find(all, "changes").params_json == recs[2].params_json);
