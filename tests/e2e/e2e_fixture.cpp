@@ -14,7 +14,11 @@ e2e_fixture::e2e_fixture() : io_(io_threads), controller_(io_), client_(io_) {
 }
 
 std::string e2e_fixture::store_spec() const {
-  return "sqlite:" + dir_.file("feedrouter.db");
+  return "sqlite:" + store_path();
+}
+
+std::string e2e_fixture::store_path() const {
+  return dir_.file("feedrouter.db");
 }
 
 std::string e2e_fixture::next_stderr_path() {

@@ -37,6 +37,14 @@ public:
   /// Returns "sqlite:PATH" of this test's store.
   std::string store_spec() const;
 
+  /// Returns the PATH of this test's store file.
+  std::string store_path() const;
+
+  /// Returns the path of `name` in this test's directory.
+  std::string file(const std::string& name) const {
+    return dir_.file(name);
+  }
+
   /// Returns a fresh file for one process's stderr.
   std::string next_stderr_path();
 

@@ -1,5 +1,9 @@
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -34,6 +38,39 @@ std::string expect_start_error(e2e_fixture& fx, std::vector<std::string> args) {
   CHECK(text.back() == '\n');
   CHECK(text.size() > 1);
   return text;
+}
+
+/// Returns the flags that start feedrouter on the fixture's store and controller, with `more` appended.
+std::vector<std::string> store_args(e2e_fixture& fx, std::vector<std::string> more = {}) {
+  std::vector<std::string> args{"--listen", "127.0.0.1:0", "--api-host", fx.controller().url(), "--store",
+                                fx.store_spec()};
+  args.insert(args.end(), more.begin(), more.end());
+  return args;
+}
+
+/// Starts feedrouter once to create its store with `count` registrations of alice, each an alarm with a payload of
+/// `payload_bytes`, then stops it.
+void make_store(e2e_fixture& fx, int count, std::size_t payload_bytes = 16) {
+  auto fr = fx.start_feedrouter({"--no-verify-auth"});
+  for (int i = 0; i < count; ++i) {
+    auto body = alarm_body(yearly, R"({"filler":")" + std::string(payload_bytes, 'f') + R"("})");
+    REQUIRE(fr->call(api_request("PUT", trigger_path({"alice", "t" + std::to_string(i)}), alice_key, body)).status
+            == 201);
+  }
+  fr->stop_cleanly();
+}
+
+/// Overwrites page `page` (1-based, 4 KiB pages) of a stopped store with bytes from a fixed seed.
+void write_random_page(const std::string& path, int page) {
+  constexpr std::int64_t page_size = 4096;
+  REQUIRE(static_cast<std::int64_t>(std::filesystem::file_size(path)) >= page * page_size);
+  std::mt19937 random{static_cast<std::mt19937::result_type>(page)};
+  std::string bytes(page_size, '\0');
+  for (auto& byte : bytes)
+    byte = static_cast<char>(random());
+  std::fstream file{path, std::ios::in | std::ios::out | std::ios::binary};
+  file.seekp((page - 1) * page_size);
+  file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
 } // namespace
@@ -84,4 +121,88 @@ TEST_CASE("a store locked by a running feedrouter makes a second one exit with c
   CHECK(first->process().running());
   CHECK(first->call(api_request("GET", "/ready")).status == 200);
   first->stop_cleanly();
+}
+
+// -- the store's integrity ------------------------------------------------------------------------------
+
+TEST_CASE("random bytes in page 3 or 6 of a stopped store: the next start is refused naming the damage", "[e2e]") {
+  e2e_fixture fx;
+  // Enough registrations for a file of more than six pages.
+  make_store(fx, 40, 1000);
+  auto page = GENERATE(3, 6);
+  INFO("page " << page);
+  write_random_page(fx.store_path(), page);
+  auto text = expect_start_error(fx, store_args(fx));
+  CHECK_THAT(text, Catch::StartsWith("feedrouter: store '" + fx.store_path() + "' is damaged (SQLite quick_check: ")
+                     && Catch::Contains("restore it from a backup"));
+  // --check-store says the same, with the full check.
+  auto check = expect_start_error(fx, store_args(fx, {"--check-store"}));
+  CHECK_THAT(check, Catch::Contains("is damaged (SQLite integrity_check: "));
+}
+
+TEST_CASE("the --check-store flag exits 0 for a sound store, with one line on stdout, and starts nothing", "[e2e]") {
+  e2e_fixture fx;
+  make_store(fx, 2);
+  child_process child{feedrouter_command(store_args(fx, {"--check-store"}), fx.next_stderr_path())};
+  auto line = child.read_line(feedrouter_process::exit_timeout);
+  auto status = child.wait(feedrouter_process::exit_timeout);
+  INFO("stderr: " << child.stderr_text());
+  REQUIRE(line);
+  CHECK_THAT(*line, Catch::StartsWith("store '" + fx.store_spec() + "' is sound: 2 registrations, secrets key "));
+  REQUIRE(status);
+  CHECK(status->exited());
+  CHECK(status->code == 0);
+  CHECK(child.stderr_text().empty());
+}
+
+TEST_CASE("a store truncated to 0 bytes is refused at start unless --init-store", "[e2e]") {
+  e2e_fixture fx;
+  make_store(fx, 1);
+  std::filesystem::resize_file(fx.store_path(), 0);
+  auto text = expect_start_error(fx, store_args(fx));
+  CHECK_THAT(text, Catch::Contains("store '" + fx.store_path() + "' is an empty file (0 bytes)")
+                     && Catch::Contains("--init-store"));
+  CHECK(std::filesystem::file_size(fx.store_path()) == 0);
+  // Asked for, it starts with an empty store.
+  auto fr = fx.start_feedrouter({"--init-store"});
+  auto list = fr->call(api_request("GET", "/v1/triggers/alice", alice_key));
+  CHECK(list.status == 200);
+  CHECK(list.body == R"({"triggers":[]})");
+  fr->stop_cleanly();
+}
+
+// -- the secrets key ---------------------------------------------------------------------------------------
+
+TEST_CASE("a store copied without its key file refuses to start, naming the key file", "[e2e]") {
+  e2e_fixture fx;
+  make_store(fx, 1);
+  auto copy = fx.file("copy.db");
+  std::filesystem::copy_file(fx.store_path(), copy);
+  auto text = expect_start_error(fx, {"--listen", "127.0.0.1:0", "--api-host", fx.controller().url(), "--store",
+                                      "sqlite:" + copy});
+  CHECK_THAT(text, Catch::Contains("the key file '" + copy + ".key' does not exist"));
+  CHECK_FALSE(std::filesystem::exists(copy + ".key"));
+}
+
+TEST_CASE("a store started with another key file refuses to start, naming it", "[e2e]") {
+  e2e_fixture fx;
+  make_store(fx, 1);
+  // Another store's key.
+  auto other = fx.file("other.db");
+  child_process maker{feedrouter_command({"--check-store", "--store", "sqlite:" + other}, fx.next_stderr_path())};
+  REQUIRE(maker.wait(feedrouter_process::exit_timeout));
+  REQUIRE(std::filesystem::exists(other + ".key"));
+  auto text = expect_start_error(fx, store_args(fx, {"--secrets-key-file", other + ".key"}));
+  CHECK_THAT(text, Catch::StartsWith("feedrouter: secrets key file '" + other + ".key' holds key ")
+                     && Catch::Contains("but store '" + fx.store_path() + "' is sealed with key "));
+}
+
+TEST_CASE("a secrets key file that group or others may read refuses to start", "[e2e]") {
+  e2e_fixture fx;
+  make_store(fx, 1);
+  auto key_file = fx.store_path() + ".key";
+  std::filesystem::permissions(key_file, std::filesystem::perms::group_read, std::filesystem::perm_options::add);
+  auto text = expect_start_error(fx, store_args(fx));
+  CHECK_THAT(text, Catch::Contains("secrets key file '" + key_file + "': may be accessed by group or others (mode "
+                                   "0640); allow its owner only: chmod 600"));
 }

@@ -306,7 +306,7 @@ TEST_CASE("the store flags name the key file and accept an empty store; by defau
   CHECK(run({"--secrets-key-file", "flag.key"}).secrets_key_file == "flag.key");
 }
 
-TEST_CASE("--check-store and rotate-key choose what the program does", "[options]") {
+TEST_CASE("the --check-store flag and the rotate-key subcommand choose what the program does", "[options]") {
   env_guard env;
   CHECK(run({"--check-store"}).mode == run_mode::check_store);
   auto rotate = run({"rotate-key"});
@@ -320,7 +320,7 @@ TEST_CASE("--check-store and rotate-key choose what the program does", "[options
   }
 }
 
-TEST_CASE("--check-store with rotate-key, or an unknown subcommand, is a usage error", "[options]") {
+TEST_CASE("the --check-store flag with rotate-key, or an unknown subcommand, is a usage error", "[options]") {
   env_guard env;
   check_usage_error({"--check-store", "rotate-key"}, "--check-store");
   check_usage_error({"rotate-keys"}, "rotate-keys");
