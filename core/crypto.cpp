@@ -49,12 +49,22 @@ void check_gcm_arguments(std::string_view key, std::string_view nonce, std::stri
     throw std::invalid_argument("AES-256-GCM input is too long");
 }
 
+/// Returns AES-256-GCM as OpenSSL's default provider implements it, fetched once: EVP_aes_256_gcm() would make every
+/// EVP_CipherInit_ex look the implementation up again, which cost more than sealing a short value itself. A fetched
+/// cipher is immutable and may be shared between threads; it lives as long as the process.
+const EVP_CIPHER* aes256_gcm() {
+  static const EVP_CIPHER* const cipher = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+  if (cipher == nullptr)
+    openssl_failed("find AES-256-GCM");
+  return cipher;
+}
+
 /// Returns a context running AES-256-GCM (encrypting or decrypting) with `key` and `nonce`, `aad` authenticated.
 cipher_ctx_ptr start_gcm(bool encrypt, std::string_view key, std::string_view nonce, std::string_view aad) {
   cipher_ctx_ptr ctx{EVP_CIPHER_CTX_new()};
   if (!ctx)
     openssl_failed("allocate a cipher context");
-  if (EVP_CipherInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, as_bytes(key), as_bytes(nonce), encrypt ? 1 : 0) != 1)
+  if (EVP_CipherInit_ex(ctx.get(), aes256_gcm(), nullptr, as_bytes(key), as_bytes(nonce), encrypt ? 1 : 0) != 1)
     openssl_failed("start AES-256-GCM");
   int ignored = 0;
   if (!aad.empty()

@@ -704,7 +704,6 @@ TEST_CASE("load_all of 100 000 registrations with few events", "[.benchmark][sto
     }
     REQUIRE(db->commit(ops) == std::nullopt);
   }
-  auto db = open_store(dir.spec("a.db"));
   // CPU time rather than wall time: a busy build machine makes the latter meaningless. The best of a few runs.
   auto cpu_now = [] {
     timespec ts{};
@@ -712,6 +711,17 @@ TEST_CASE("load_all of 100 000 registrations with few events", "[.benchmark][sto
     return std::chrono::seconds{ts.tv_sec} + std::chrono::nanoseconds{ts.tv_nsec};
   };
   constexpr int runs = 5;
+  // Opening checks the file (quick_check reads every page) before anything is loaded.
+  auto best_open_cpu = std::chrono::nanoseconds::max();
+  for (int run = 0; run < runs; ++run) {
+    auto cpu_start = cpu_now();
+    open_store(dir.spec("a.db"));
+    best_open_cpu = std::min<std::chrono::nanoseconds>(best_open_cpu, cpu_now() - cpu_start);
+  }
+  WARN("open_store of " << registrations << " registrations: best of " << runs << " runs "
+                        << std::chrono::duration_cast<std::chrono::milliseconds>(best_open_cpu).count()
+                        << " ms CPU");
+  auto db = open_store(dir.spec("a.db"));
   std::vector<registration_record> all;
   auto best_cpu = std::chrono::nanoseconds::max();
   auto best_wall = std::chrono::nanoseconds::max();
