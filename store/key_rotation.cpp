@@ -22,6 +22,7 @@ key_rotation rotate_secrets_key(const std::string& spec, const store_options& op
   auto pending = pending_key_file(key_file);
   ::unlink(pending.c_str());
   create_key_file(pending, *next);
+  // reseal() throws only before its commit, with the store still on the old key: the new one can go.
   try {
     result.resealed = db->reseal(next);
   } catch (...) {

@@ -564,17 +564,25 @@ void sqlite_store::migrate() {
     log(log_level::info, "store '", path_, "': sealed the secrets of schema ", from, " under key ", key_->id());
     erase_free_space();
   } else if (from < schema_version) {
-    // A new store's schema goes into the file at once, so that the file is never left empty beside its WAL.
+    // A new store's schema goes into the file at once rather than waiting in the WAL for the first checkpoint.
     exec_or_fail("PRAGMA wal_checkpoint(TRUNCATE)", "writing the schema into the file");
   }
 }
 
 void sqlite_store::erase_free_space() {
-  // secure_delete zeroes what a statement deletes, but not what a page held before it was rewritten elsewhere (the
-  // plaintext an UPDATE replaced, a dropped column). VACUUM writes every live page anew and drops the rest; the
-  // checkpoint moves it into the file and empties the WAL, so no old value stays readable in either file.
-  exec_or_fail("VACUUM", "rewriting the file without the replaced values");
-  exec_or_fail("PRAGMA wal_checkpoint(TRUNCATE)", "emptying the WAL");
+  // secure_delete zeroes what a statement deletes; VACUUM also drops whatever else a page held before it was rewritten
+  // (the plaintext an UPDATE replaced, a dropped column) by writing every live page anew, and the checkpoint moves
+  // that into the file and empties the WAL, so that no old value stays readable in either file.
+  for (const char* sql : {"VACUUM", "PRAGMA wal_checkpoint(TRUNCATE)"}) {
+    if (sqlite3_exec(db_.get(), sql, nullptr, nullptr, nullptr) == SQLITE_OK)
+      continue;
+    // What it follows is committed, and must not be reported as failed: the new values are in place, only traces of
+    // the old ones may remain. VACUUM needs as much free disk space as the file takes.
+    log(log_level::warn, "store '", path_, "': ", sql, " failed (", sqlite3_errmsg(db_.get()),
+        "): the values just replaced may stay readable in the file's free space until it is rewritten; free disk "
+        "space, then run feedrouter rotate-key");
+    return;
+  }
 }
 
 sqlite_store::stmt_ptr sqlite_store::prepare(const char* sql) {
