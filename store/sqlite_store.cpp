@@ -550,10 +550,8 @@ void sqlite_store::migrate() {
     if (step.version <= from)
       continue;
     exec_or_fail(step.sql, "migrating the schema to version " + std::to_string(step.version));
-    if (step.version == sealed_since_version) {
+    if (step.version == sealed_since_version)
       seal_plaintext_rows();
-      write_sealing_key();
-    }
   }
   if (from < schema_version) {
     auto sql = "PRAGMA user_version = " + std::to_string(schema_version);

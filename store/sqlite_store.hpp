@@ -85,6 +85,13 @@ private:
     std::string check_value;
   };
 
+  /// A registration's secrets in plaintext, on their way to be sealed.
+  struct plain_secrets {
+    trigger_ref trigger;
+    std::string params_json;
+    std::string auth_key;
+  };
+
   using db_ptr = std::unique_ptr<sqlite3, db_closer>;
   using stmt_ptr = std::unique_ptr<sqlite3_stmt, stmt_finalizer>;
 
@@ -103,7 +110,8 @@ private:
   void load_key(const std::string& file);
   void migrate();
   void seal_plaintext_rows();
-  void write_sealing_key();
+  std::optional<std::string> write_sealed(const std::vector<plain_secrets>& rows, const secrets_key& key);
+  std::optional<std::string> write_sealing_key(const secrets_key& key);
   void erase_free_space();
   stmt_ptr prepare(const char* sql);
 

@@ -88,39 +88,45 @@ void sqlite_store::load_key(const std::string& file) {
 }
 
 void sqlite_store::seal_plaintext_rows() {
-  struct row {
-    trigger_ref trigger;
-    std::string params_json;
-    std::string auth_key;
+  auto fail = [this](const std::string& what) {
+    throw store_open_error("cannot open store '" + path_ + "': " + what);
   };
-  std::vector<row> rows;
+  std::vector<plain_secrets> rows;
   auto select = prepare(select_secrets_sql);
   if (auto err = for_each_row(db_.get(), select.get(), [&](sqlite3_stmt* stmt) {
         rows.push_back({{column_text(stmt, 0), column_text(stmt, 1)}, column_text(stmt, 2), column_text(stmt, 3)});
       }))
-    throw store_open_error("cannot open store '" + path_ + "': reading the secrets to seal failed: " + err->message);
-  auto update = prepare(update_secrets_sql);
-  for (const auto& x : rows) {
-    binder args{update.get()};
-    auto params = key_->seal(x.params_json, x.trigger, secret_column::params_json);
-    auto auth_key = key_->seal(x.auth_key, x.trigger, secret_column::auth_key);
-    auto lookup = key_->hash_auth_key(x.auth_key);
-    args.text(params).text(auth_key).text(lookup).key(x.trigger);
-    if (auto err = run(update.get(), args.result()))
-      throw store_open_error("cannot open store '" + path_ + "': sealing the secrets of " + x.trigger.key()
-                             + " failed: " + *err);
-  }
+    fail("reading the secrets to seal failed: " + err->message);
+  if (auto err = write_sealed(rows, *key_))
+    fail(*err);
+  if (auto err = write_sealing_key(*key_))
+    fail(*err);
 }
 
-void sqlite_store::write_sealing_key() {
+std::optional<std::string> sqlite_store::write_sealed(const std::vector<plain_secrets>& rows, const secrets_key& key) {
+  auto update = prepare(update_secrets_sql);
+  for (const auto& x : rows) {
+    auto params = key.seal(x.params_json, x.trigger, secret_column::params_json);
+    auto auth_key = key.seal(x.auth_key, x.trigger, secret_column::auth_key);
+    auto lookup = key.hash_auth_key(x.auth_key);
+    binder args{update.get()};
+    args.text(params).text(auth_key).text(lookup).key(x.trigger);
+    if (auto err = run(update.get(), args.result()))
+      return "sealing the secrets of " + x.trigger.key() + " failed: " + *err;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> sqlite_store::write_sealing_key(const secrets_key& key) {
   auto put = prepare(put_meta_sql);
-  for (auto [name, value] : {std::pair{key_check_name, std::string_view{key_->check_value()}},
-                             std::pair{key_id_name, std::string_view{key_->id()}}}) {
+  for (auto [name, value] : {std::pair{key_check_name, std::string_view{key.check_value()}},
+                             std::pair{key_id_name, std::string_view{key.id()}}}) {
     binder args{put.get()};
     args.text(name).text(value);
     if (auto err = run(put.get(), args.result()))
-      throw store_open_error("cannot open store '" + path_ + "': recording the secrets key failed: " + *err);
+      return "recording the secrets key failed: " + *err;
   }
+  return std::nullopt;
 }
 
 // -- reading ----------------------------------------------------------------------
@@ -162,18 +168,13 @@ std::size_t sqlite_store::unreadable_secrets() const {
 }
 
 std::size_t sqlite_store::reseal(std::shared_ptr<const secrets_key> next) {
-  struct row {
-    trigger_ref trigger;
-    std::string params_json;
-    std::string auth_key;
-  };
   auto fail = [this](const std::string& what) {
     rollback();
     throw store_open_error("cannot re-seal store '" + path_ + "': " + what);
   };
   if (auto err = run(begin_.get(), SQLITE_OK))
     fail(*err);
-  std::vector<row> rows;
+  std::vector<plain_secrets> rows;
   std::string unreadable;
   auto select = prepare(select_secrets_sql);
   auto read = for_each_row(db_.get(), select.get(), [&](sqlite3_stmt* stmt) {
@@ -191,27 +192,13 @@ std::size_t sqlite_store::reseal(std::shared_ptr<const secrets_key> next) {
   if (!unreadable.empty())
     fail("the secrets of " + unreadable + " cannot be opened with key " + key_->id()
          + "; delete that registration first");
-  auto update = prepare(update_secrets_sql);
-  for (const auto& x : rows) {
-    auto params = next->seal(x.params_json, x.trigger, secret_column::params_json);
-    auto auth_key = next->seal(x.auth_key, x.trigger, secret_column::auth_key);
-    auto lookup = next->hash_auth_key(x.auth_key);
-    binder args{update.get()};
-    args.text(params).text(auth_key).text(lookup).key(x.trigger);
-    if (auto err = run(update.get(), args.result()))
-      fail("sealing the secrets of " + x.trigger.key() + " failed: " + *err);
-  }
-  auto previous = std::exchange(key_, std::move(next));
-  try {
-    write_sealing_key();
-  } catch (const store_open_error& e) {
-    key_ = std::move(previous);
-    fail(e.what());
-  }
-  if (auto err = run(commit_.get(), SQLITE_OK)) {
-    key_ = std::move(previous);
+  if (auto err = write_sealed(rows, *next))
     fail(*err);
-  }
+  if (auto err = write_sealing_key(*next))
+    fail(*err);
+  if (auto err = run(commit_.get(), SQLITE_OK))
+    fail(*err);
+  key_ = std::move(next);
   erase_free_space();
   return rows.size();
 }
