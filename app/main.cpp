@@ -57,6 +57,8 @@ store_options store_options_of(const options& opts) {
   result.key_file = opts.secrets_key_file;
   result.init_store = opts.init_store;
   result.full_check = opts.mode == run_mode::check_store;
+  // Checking or rotating a store that is not there must not make one.
+  result.create = opts.mode == run_mode::serve;
   return result;
 }
 

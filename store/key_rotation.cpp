@@ -13,7 +13,9 @@ key_rotation rotate_secrets_key(const std::string& spec, const store_options& op
   if (key_file.empty())
     throw store_open_error("rotate-key: store '" + spec + "' lives in memory and has no key file");
   // Opening checks that the key file matches the store: any KEY_FILE.new is left from a rotation that never sealed.
-  auto db = open_store(spec, opts);
+  auto existing = opts;
+  existing.create = false;
+  auto db = open_store(spec, existing);
   key_rotation result;
   result.key_file = key_file;
   result.old_id = db->key()->id();

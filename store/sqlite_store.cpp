@@ -364,7 +364,7 @@ void sqlite_store::stmt_finalizer::operator()(sqlite3_stmt* stmt) const noexcept
 
 sqlite_store::sqlite_store(const std::string& path, const store_options& opts) : path_(path) {
   refuse_empty_file(opts.init_store);
-  open_private();
+  open_private(opts.create);
   // SQLite falls back to read-only when it may not write the file; the provider cannot run on that.
   if (sqlite3_db_readonly(db_.get(), "main") == 1)
     throw store_open_error("cannot open store '" + path_ + "': the file is read-only");
@@ -427,9 +427,10 @@ void sqlite_store::refuse_empty_file(bool init_store) const {
                          "it from a backup, or start once with --init-store to begin with an empty store");
 }
 
-void sqlite_store::open_private() {
+void sqlite_store::open_private(bool create) {
   sqlite3* raw = nullptr;
-  constexpr int open_flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+  constexpr int base_flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+  auto open_flags = create ? base_flags | SQLITE_OPEN_CREATE : base_flags;
   int rc = SQLITE_OK;
   {
     // A new file is created here: private from its first byte. The process's umask is restored right after.

@@ -99,7 +99,7 @@ private:
 
   [[noreturn]] void fail_open(int rc, const std::string& doing) const;
   void refuse_empty_file(bool init_store) const;
-  void open_private();
+  void open_private(bool create);
   void exec_or_fail(const char* sql, const std::string& doing);
   int read_user_version();
   void lock_and_check_version();

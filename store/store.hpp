@@ -87,6 +87,8 @@ struct store_options {
   bool init_store = false;
   /// Run the full integrity check when opening instead of the quick one (--check-store).
   bool full_check = false;
+  /// Create the store when it does not exist; without it (--check-store, rotate-key) a missing store is refused.
+  bool create = true;
 };
 
 /// Thrown at start-up when a store cannot be opened; the message is one line meant for the operator.

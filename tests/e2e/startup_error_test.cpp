@@ -9,6 +9,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "core/secrets_key.hpp"
+#include "store/secrets_key_file.hpp"
 #include "tests/e2e/api_requests.hpp"
 #include "tests/e2e/e2e_fixture.hpp"
 #include "tests/support/process.hpp"
@@ -140,6 +142,14 @@ TEST_CASE("random bytes in page 3 or 6 of a stopped store: the next start is ref
   CHECK_THAT(check, Catch::Contains("is damaged (SQLite integrity_check: "));
 }
 
+TEST_CASE("the --check-store flag refuses a store that does not exist, and makes none", "[e2e]") {
+  e2e_fixture fx;
+  auto text = expect_start_error(fx, store_args(fx, {"--check-store"}));
+  CHECK_THAT(text, Catch::StartsWith("feedrouter: cannot open store '" + fx.store_path() + "'"));
+  CHECK_FALSE(std::filesystem::exists(fx.store_path()));
+  CHECK_FALSE(std::filesystem::exists(fx.store_path() + ".key"));
+}
+
 TEST_CASE("the --check-store flag exits 0 for a sound store, with one line on stdout, and starts nothing", "[e2e]") {
   e2e_fixture fx;
   make_store(fx, 2);
@@ -187,13 +197,10 @@ TEST_CASE("a store copied without its key file refuses to start, naming the key 
 TEST_CASE("a store started with another key file refuses to start, naming it", "[e2e]") {
   e2e_fixture fx;
   make_store(fx, 1);
-  // Another store's key.
-  auto other = fx.file("other.db");
-  child_process maker{feedrouter_command({"--check-store", "--store", "sqlite:" + other}, fx.next_stderr_path())};
-  REQUIRE(maker.wait(feedrouter_process::exit_timeout));
-  REQUIRE(std::filesystem::exists(other + ".key"));
-  auto text = expect_start_error(fx, store_args(fx, {"--secrets-key-file", other + ".key"}));
-  CHECK_THAT(text, Catch::StartsWith("feedrouter: secrets key file '" + other + ".key' holds key ")
+  auto other = fx.file("other.key");
+  create_key_file(other, secrets_key::generate());
+  auto text = expect_start_error(fx, store_args(fx, {"--secrets-key-file", other}));
+  CHECK_THAT(text, Catch::StartsWith("feedrouter: secrets key file '" + other + "' holds key ")
                      && Catch::Contains("but store '" + fx.store_path() + "' is sealed with key "));
 }
 

@@ -238,7 +238,12 @@ TEST_CASE("rotate-key is refused while a registration's secrets do not open, and
   CHECK(open_store(dir.spec("a.db"))->key()->id() == id);
 }
 
-TEST_CASE("rotate-key needs a store with a key file", "[store][secrets]") {
+TEST_CASE("rotate-key needs an existing store with a key file", "[store][secrets]") {
+  temp_dir dir;
+  CHECK_THROWS_WITH(rotate_secrets_key(dir.spec("missing.db"), {}),
+                    StartsWith("cannot open store '" + dir.file("missing.db") + "': unable to open database file"));
+  CHECK_FALSE(std::filesystem::exists(dir.file("missing.db")));
+  CHECK_FALSE(std::filesystem::exists(dir.file("missing.db.key")));
   CHECK_THROWS_WITH(rotate_secrets_key("sqlite::memory:", {}), Contains("has no key file"));
   CHECK_THROWS_WITH(rotate_secrets_key("postgres://db", {}), StartsWith("invalid --store value"));
 }
