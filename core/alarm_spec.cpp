@@ -25,9 +25,6 @@ std::uint64_t stable_hash(std::string_view text) {
   return hash;
 }
 
-/// The longest interval an interval alarm may have; it also keeps the millisecond arithmetic far from overflow.
-constexpr std::chrono::hours max_interval{24 * 366 * 10};
-
 constexpr std::string_view schedule_params[] = {"cron", "minutes", "seconds", "date"};
 
 std::optional<field_error> read_schedule(const json_members& params, sys_ms now, validation_time when,
@@ -63,15 +60,9 @@ std::optional<field_error> read_schedule(const json_members& params, sys_ms now,
     return std::nullopt;
   }
   if (given == "minutes" || given == "seconds") {
-    auto count = read_int_param(params, given);
+    auto count = read_int_param(params, given == "minutes" ? alarm_minutes_param : alarm_seconds_param);
     if (!count)
       return count.error();
-    if (**count < 1)
-      return field_error{std::string{given}, "must be a positive integer"};
-    auto limit = given == "minutes" ? std::chrono::duration_cast<std::chrono::minutes>(max_interval).count()
-                                    : std::chrono::duration_cast<std::chrono::seconds>(max_interval).count();
-    if (**count > limit)
-      return field_error{std::string{given}, "must be at most " + std::to_string(limit) + " (ten years)"};
     spec.schedule = alarm_spec::kind::interval;
     spec.interval = given == "minutes" ? milliseconds{std::chrono::minutes{**count}}
                                        : milliseconds{std::chrono::seconds{**count}};
@@ -109,13 +100,14 @@ std::optional<field_error> read_options(const json_members& params, sys_ms now, 
   if (*delete_after_fire && **delete_after_fire && spec.schedule != alarm_spec::kind::once)
     return field_error{"deleteAfterFire", "applies only to one-shot alarms with date"};
   spec.delete_after_fire = delete_after_fire->value_or(false);
-  auto max_triggers = read_int_param(params, "maxTriggers");
+  auto max_triggers = read_int_param(params, alarm_max_triggers_param);
   if (!max_triggers)
     return max_triggers.error();
   // OpenWhisk's alarms take -1 for "no limit".
   if (*max_triggers && **max_triggers != -1) {
     if (**max_triggers < 1)
-      return field_error{"maxTriggers", "must be a positive integer, or -1 for no limit"};
+      return field_error{"maxTriggers", "must be an integer from 1 to " + std::to_string(alarm_max_triggers_param.max)
+                                          + ", or -1 for no limit"};
     spec.max_triggers = **max_triggers;
   }
   auto strict = read_bool_param(params, "strict");

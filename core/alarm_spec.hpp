@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -8,6 +9,7 @@
 #include "core/cron.hpp"
 #include "core/json.hpp"
 #include "core/outcome.hpp"
+#include "core/param_reader.hpp"
 #include "core/time_format.hpp"
 
 namespace feedrouter {
@@ -34,6 +36,22 @@ struct alarm_spec {
   bool strict = false;
   std::chrono::seconds spread_offset{0};
 };
+
+// -- the integer and date parameters and their ranges (docs/alarm-feed.md) --
+
+/// The longest interval an interval alarm may have, ten years; it also keeps the millisecond arithmetic on a time and
+/// an interval far from overflow.
+inline constexpr std::chrono::hours alarm_max_interval{24 * 366 * 10};
+inline constexpr int_param alarm_minutes_param{
+  "minutes", 1, std::chrono::duration_cast<std::chrono::minutes>(alarm_max_interval).count()};
+inline constexpr int_param alarm_seconds_param{
+  "seconds", 1, std::chrono::duration_cast<std::chrono::seconds>(alarm_max_interval).count()};
+/// -1 means no limit, as in OpenWhisk's alarms; 0 is refused.
+inline constexpr int_param alarm_max_triggers_param{"maxTriggers", -1, 1'000'000'000};
+inline constexpr std::array<int_param, 3> alarm_int_params = {alarm_minutes_param, alarm_seconds_param,
+                                                              alarm_max_triggers_param};
+/// The date parameters: ISO-8601 text or epoch milliseconds, from earliest_time to latest_time.
+inline constexpr std::array<std::string_view, 3> alarm_date_params = {"date", "startDate", "stopDate"};
 
 /// When validation happens: on CREATE/UPDATE dates must lie in the future; a stored registration loaded at start-up is
 /// not held to that, since its dates may have passed while the service was down.

@@ -293,6 +293,38 @@ TEST_CASE("a startDate in the past is accepted on request", "[alarm_spec]") {
   CHECK(next(s, now) == "2026-01-15T10:03:00.000Z");
 }
 
+// -- the time range and bounded schedules ---------------------------------------------
+
+TEST_CASE("a date at the end of the time range is accepted in both forms", "[alarm_spec]") {
+  for (auto json : {R"({"date": "9999-12-31T23:59:59.999Z"})", R"({"date": 253402300799999})",
+                    R"({"date": "9999-12-31T22:59:59.999-01:00"})"}) {
+    auto s = spec(json);
+    REQUIRE(s.date);
+    CHECK(*s.date == latest_time);
+    CHECK(next(s, now) == "9999-12-31T23:59:59.999Z");
+    CHECK_FALSE(next_occurrence(s, latest_time, now));
+  }
+}
+
+TEST_CASE("intervals and maxTriggers are accepted at the ends of their ranges", "[alarm_spec]") {
+  CHECK(spec(R"({"minutes": 1})").interval == std::chrono::milliseconds{1min});
+  CHECK(spec(R"({"minutes": 5270400})").interval == std::chrono::milliseconds{std::chrono::hours{24 * 366 * 10}});
+  CHECK(spec(R"({"seconds": 1})").interval == std::chrono::milliseconds{1s});
+  CHECK(spec(R"({"seconds": 316224000})").interval == std::chrono::milliseconds{std::chrono::hours{24 * 366 * 10}});
+  CHECK(spec(R"({"cron": "* * * * *", "maxTriggers": 1})").max_triggers == 1);
+  CHECK(spec(R"({"cron": "* * * * *", "maxTriggers": 1000000000})").max_triggers == 1'000'000'000);
+  CHECK_FALSE(spec(R"({"cron": "* * * * *", "maxTriggers": -1})").max_triggers);
+}
+
+TEST_CASE("lenient numbers are stored normalized", "[alarm_spec]") {
+  auto cfg = config(R"({"minutes": "5", "maxTriggers": 1000.0, "startDate": 1.7695e12, "stopDate": "2027-01-01",)"
+                    R"( "batchSize": "3", "name": "5"})");
+  CHECK(cfg.params == params(R"({"minutes": 5, "maxTriggers": 1000, "startDate": 1769500000000,)"
+                             R"( "stopDate": "2027-01-01", "batchSize": 3, "name": "5"})"));
+  REQUIRE(cfg.alarm->max_triggers);
+  CHECK(*cfg.alarm->max_triggers == 1000);
+}
+
 // -- feed config and trigger_payload ------------------------------------------------
 
 TEST_CASE("an alarm feed config keeps its parameters and fires an empty object by default", "[alarm_spec]") {
