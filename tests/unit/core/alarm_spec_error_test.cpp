@@ -179,6 +179,25 @@ TEST_CASE("dates outside 1970 to 9999 are refused in both forms, naming the fiel
   });
 }
 
+TEST_CASE("a schedule without an occurrence before the end of the range is refused", "[alarm_spec]") {
+  check_rejected({
+    {R"({"cron": "0 0 1 1 *", "startDate": "9999-12-31T23:59:59Z"})", "startDate"},
+    {R"({"cron": "0 0 1 1 *", "startDate": "9999-01-01T00:01:00Z", "strict": true})", "startDate"},
+    // 9996 is the last leap year of the range.
+    {R"({"cron": "0 0 29 2 *", "startDate": "9996-03-01T00:00:00Z"})", "startDate"},
+    // New Year's Eve at 23:00 in New York is the year 10000 in UTC.
+    {R"({"cron": "0 23 31 12 *", "timezone": "America/New_York", "startDate": "9999-06-01"})", "startDate"},
+  });
+}
+
+TEST_CASE("a schedule whose first occurrence is after stopDate is refused, naming stopDate", "[alarm_spec]") {
+  check_rejected({
+    {R"({"cron": "0 0 1 1 *", "stopDate": "2026-06-01T00:00:00Z"})", "stopDate"},
+    {R"({"cron": "0 0 29 2 *", "startDate": "2026-03-01", "stopDate": "2028-02-28T23:59:59Z"})", "stopDate"},
+    {R"({"minutes": 60, "stopDate": "2026-01-15T10:30:00Z"})", "stopDate"},
+  });
+}
+
 TEST_CASE("intervals and maxTriggers just outside their ranges are refused", "[alarm_spec]") {
   check_rejected({
     {R"({"minutes": 5270401})", "minutes"},
