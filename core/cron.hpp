@@ -44,8 +44,9 @@ public:
   /// How many years next_after looks ahead: long enough for every February 29, even across 2100, which skips it.
   static constexpr int search_horizon_years = 30;
 
-  /// The most steps one search may take. A month costs a search at most three steps (reach it, scan its days, leave
-  /// it), a matching day at most four more (hour, minute, second, found); the horizon spans 31 calendar years.
+  /// The most steps one search may take. A month costs a search at most two steps (reach it, scan its days) and the
+  /// matching day at most four more (hour, minute, second, found); the budget allows three a month over the 31
+  /// calendar years a horizon touches, and a few for a start inside a day and for a repeated hour or gap.
   static constexpr std::size_t max_search_steps = (search_horizon_years + 1) * 12 * 3 + 4 + 16;
 
   // -- parsing and searching -------------------------------------------------

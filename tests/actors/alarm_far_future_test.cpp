@@ -18,10 +18,12 @@ constexpr std::string_view far_params = R"({"cron": "0 0 1 1 *", "strict": true,
 
 } // namespace
 
-TEST_CASE_METHOD(actor_fixture, "an alarm millennia ahead waits on one timer a day that arms the next and fires nothing",
+TEST_CASE_METHOD(actor_fixture,
+                 "an alarm millennia ahead waits on one timer a day that arms the next and fires nothing",
                  "[alarm_schedule]") {
   client->answer_all(200);
-  auto t = start_trigger(*this, make_record(far_trigger, far_params, now()), alarm_config(far_params, now(), far_trigger));
+  auto t = start_trigger(*this, make_record(far_trigger, far_params, now()),
+                         alarm_config(far_params, now(), far_trigger));
   const auto occurrence = parse_iso8601("9999-01-01T00:00:00Z");
   CHECK(snapshot(t.trigger).live.next_fire == occurrence);
   // Before: the delay to year 9999 overflowed the actor clock's nanoseconds, so the timer fell due at once, armed

@@ -201,7 +201,8 @@ TEST_CASE("registrations stored with times out of range start disabled naming th
   second->stop_cleanly();
 }
 
-TEST_CASE("alarms far in the future are read, replaced and deleted at once, and SIGTERM stops them", "[e2e][schedule]") {
+TEST_CASE("alarms far in the future are read, replaced and deleted at once, and SIGTERM stops them",
+          "[e2e][schedule]") {
   e2e_fixture fx;
   const trigger_ref last_year{"alice", "last-year"};
   const trigger_ref leap_day{"alice", "last-leap-day"};

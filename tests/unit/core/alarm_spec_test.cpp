@@ -320,7 +320,8 @@ TEST_CASE("an interval whose startDate is the last instant of the range fires on
 
 TEST_CASE("the spread second never moves an occurrence past the range", "[alarm_spec]") {
   for (int i = 0; i < 20; ++i) {
-    auto s = spec(R"({"cron": "59 23 31 12 *", "startDate": "9999-12-31T00:00:00Z"})", "guest/late-" + std::to_string(i));
+    auto s = spec(R"({"cron": "59 23 31 12 *", "startDate": "9999-12-31T00:00:00Z"})",
+                  "guest/late-" + std::to_string(i));
     auto t = next_occurrence(s, now, now);
     REQUIRE(t);
     CHECK(*t <= latest_time);
