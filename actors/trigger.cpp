@@ -581,7 +581,7 @@ void activate(trigger_pointer self) {
 void arm_alarm(trigger_pointer self, sys_ms occurrence) {
   auto& st = self->state;
   st.next_fire = occurrence;
-  auto delay = std::max(milliseconds{0}, occurrence - st.env->now());
+  auto delay = alarm_timer_delay(occurrence, st.env->now());
   self->delayed_send(self, delay, tick_atom::value, st.generation, occurrence.time_since_epoch().count());
 }
 

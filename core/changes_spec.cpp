@@ -12,8 +12,6 @@ namespace {
 
 /// CouchDB's own limit on a database name.
 constexpr std::size_t max_dbname_length = 238;
-constexpr std::int64_t min_heartbeat_seconds = 1;
-constexpr std::int64_t max_heartbeat_seconds = 300;
 constexpr std::int64_t default_heartbeat_seconds = 30;
 constexpr std::size_t max_query_params = 50;
 /// The built-in filter that applies a Mango selector.
@@ -231,7 +229,7 @@ outcome<changes_spec> parse_changes_spec(const json_members& params) {
   if (!since)
     return since.error();
   spec.since = std::move(*since);
-  auto heartbeat = read_int_param(params, "heartbeatSeconds", min_heartbeat_seconds, max_heartbeat_seconds);
+  auto heartbeat = read_int_param(params, changes_heartbeat_param);
   if (!heartbeat)
     return heartbeat.error();
   spec.heartbeat = std::chrono::seconds{heartbeat->value_or(default_heartbeat_seconds)};

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -9,6 +10,7 @@
 
 #include "core/json.hpp"
 #include "core/outcome.hpp"
+#include "core/param_reader.hpp"
 #include "core/url.hpp"
 
 namespace feedrouter {
@@ -41,6 +43,10 @@ struct changes_spec {
   /// be told dead after a few missed heartbeats.
   std::chrono::seconds heartbeat{30};
 };
+
+// -- the integer parameters and their ranges (docs/changes-feed.md) --
+inline constexpr int_param changes_heartbeat_param{"heartbeatSeconds", 1, 300};
+inline constexpr std::array<int_param, 1> changes_int_params = {changes_heartbeat_param};
 
 /// Validates the changes parameters (`url`, `dbname`, `username`, `password`, `filter`, `query_params`, `selector`,
 /// `includeDocs`, `since`, `heartbeatSeconds`); every failure names the parameter.

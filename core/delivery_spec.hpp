@@ -2,10 +2,12 @@
 
 #include <chrono>
 #include <cstddef>
+#include <array>
 #include <optional>
 
 #include "core/json.hpp"
 #include "core/outcome.hpp"
+#include "core/param_reader.hpp"
 
 namespace feedrouter {
 
@@ -16,6 +18,14 @@ struct delivery_spec {
   std::optional<int> max_attempts;         ///< `retryAttempts`: attempts per fire before dead letters
   std::optional<std::chrono::milliseconds> max_age; ///< `retryMaxAgeSeconds`: how old an event may get while retried
 };
+
+// -- the integer parameters and their ranges (docs/delivery.md) --
+inline constexpr int_param batch_size_param{"batchSize", 1, 1000};
+inline constexpr int_param batch_window_ms_param{"batchWindowMs", 0, 60'000};
+inline constexpr int_param retry_attempts_param{"retryAttempts", 1, 100};
+inline constexpr int_param retry_max_age_seconds_param{"retryMaxAgeSeconds", 1, 7 * 24 * 3600};
+inline constexpr std::array<int_param, 4> delivery_int_params = {batch_size_param, batch_window_ms_param,
+                                                                 retry_attempts_param, retry_max_age_seconds_param};
 
 /// Reads `batchSize`, `batchWindowMs`, `retryAttempts` and `retryMaxAgeSeconds`; failures name the parameter.
 outcome<delivery_spec> parse_delivery_spec(const json_members& params);

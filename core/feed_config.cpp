@@ -1,5 +1,9 @@
 #include "core/feed_config.hpp"
 
+#include <vector>
+
+#include "core/param_reader.hpp"
+
 namespace feedrouter {
 
 namespace {
@@ -25,6 +29,25 @@ outcome<std::string> make_fire_body(const json_members& params) {
     return out.take();
   }
   return field_error{"trigger_payload", "must be a JSON object or a string"};
+}
+
+/// Returns the parameters of feed kind `feed` read as integers, whose lenient forms ("5", 5.0) are stored normalized.
+std::vector<std::string_view> numeric_params(std::string_view feed) {
+  std::vector<std::string_view> names;
+  auto add = [&names](const auto& table) {
+    for (const auto& param : table)
+      names.push_back(param.name);
+  };
+  add(delivery_int_params);
+  if (feed == alarm_feed) {
+    add(alarm_int_params);
+    names.insert(names.end(), alarm_date_params.begin(), alarm_date_params.end());
+  } else if (feed == poll_feed) {
+    add(poll_int_params);
+  } else if (feed == changes_feed) {
+    add(changes_int_params);
+  }
+  return names;
 }
 
 } // namespace
@@ -53,7 +76,7 @@ outcome<feed_config> make_feed_config(std::string_view feed, json_members params
     if (!webhook)
       return webhook.error();
     config.webhook = std::make_shared<const webhook_spec>(std::move(*webhook));
-    config.params = std::move(params);
+    config.params = normalize_int_params(std::move(params), numeric_params(feed));
     return config;
   }
   if (feed == poll_feed) {
@@ -61,7 +84,7 @@ outcome<feed_config> make_feed_config(std::string_view feed, json_members params
     if (!poll)
       return poll.error();
     config.poll = std::make_shared<const poll_spec>(std::move(*poll));
-    config.params = std::move(params);
+    config.params = normalize_int_params(std::move(params), numeric_params(feed));
     return config;
   }
   if (feed == changes_feed) {
@@ -69,14 +92,14 @@ outcome<feed_config> make_feed_config(std::string_view feed, json_members params
     if (!changes)
       return changes.error();
     config.changes = std::make_shared<const changes_spec>(std::move(*changes));
-    config.params = std::move(params);
+    config.params = normalize_int_params(std::move(params), numeric_params(feed));
     return config;
   }
   auto alarm = parse_alarm_spec(params, now, when, trigger_key);
   if (!alarm)
     return alarm.error();
   config.alarm = std::make_shared<const alarm_spec>(std::move(*alarm));
-  config.params = std::move(params);
+  config.params = normalize_int_params(std::move(params), numeric_params(feed));
   return config;
 }
 
