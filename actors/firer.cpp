@@ -12,6 +12,7 @@
 #include "actors/atoms.hpp"
 #include "actors/child_error.hpp"
 #include "actors/controller_client.hpp"
+#include "actors/fire_log.hpp"
 #include "actors/messages.hpp"
 #include "core/auth_key.hpp"
 
@@ -29,6 +30,8 @@ struct firer_state {
   caf::actor parent;
   trigger_env_ptr env;
   std::string ns;
+  trigger_ref trigger;
+  std::string feed;
   url destination;
   std::string authorization;
   retry_options retries;
@@ -96,7 +99,8 @@ void on_done(firer_pointer self, const client_result& result, wire_token& token)
   auto took = std::chrono::duration_cast<std::chrono::microseconds>(steady::now() - st.sent_at);
   auto status = result.ok() ? result.response.status : 0;
   auto verdict = classify(status, !result.ok());
-  st.env->stats->record_fire(verdict == fire_verdict::fired, took);
+  st.env->stats->record_fire(verdict, took);
+  log_fire_attempt(st.trigger, st.feed, st.attempts, result, took);
   if (verdict != fire_verdict::retry) {
     report(self, verdict, status, verdict == fire_verdict::fired ? std::string{} : error_text(result),
            std::move(token));
@@ -118,11 +122,13 @@ void on_done(firer_pointer self, const client_result& result, wire_token& token)
 }
 
 caf::behavior firer_impl(firer_pointer self, caf::actor parent, trigger_env_ptr env, trigger_ref trigger,
-                         std::string auth_key, retry_options retries) {
+                         std::string auth_key, retry_options retries, std::string feed) {
   report_exceptions_as_errors(self);
   auto& st = self->state;
   st.parent = std::move(parent);
   st.ns = trigger.ns;
+  st.trigger = trigger;
+  st.feed = std::move(feed);
   st.destination = trigger_url(env->api_host, trigger);
   st.authorization = basic_authorization(auth_key);
   st.retries = retries;
@@ -151,9 +157,9 @@ caf::behavior firer_impl(firer_pointer self, caf::actor parent, trigger_env_ptr 
 } // namespace
 
 caf::actor spawn_firer(caf::local_actor* parent, trigger_env_ptr env, const trigger_ref& trigger,
-                       const std::string& auth_key, retry_options retries) {
+                       const std::string& auth_key, retry_options retries, std::string_view feed) {
   return parent->spawn<caf::linked>(firer_impl, caf::actor_cast<caf::actor>(parent), std::move(env), trigger,
-                                    auth_key, retries);
+                                    auth_key, retries, std::string{feed});
 }
 
 } // namespace feedrouter

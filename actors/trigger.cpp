@@ -168,7 +168,7 @@ void release(trigger_pointer self, caf::actor& child) {
 void set_state(trigger_pointer self, registration_state state, state_reason reason) {
   auto& status = self->state.record.status;
   if (status.state != state)
-    self->state.env->stats->record_state_change(status.state, state);
+    self->state.env->stats->record_state_change(self->state.record.feed, status.state, state);
   status.state = state;
   *self->state.counted_state = state;
   status.reason = std::move(reason);
@@ -203,7 +203,7 @@ void start_source(trigger_pointer self) {
 
 void start_firer(trigger_pointer self) {
   auto& st = self->state;
-  st.firer = spawn_firer(self, st.env, st.record.trigger, st.record.auth_key, effective_retries(st));
+  st.firer = spawn_firer(self, st.env, st.record.trigger, st.record.auth_key, effective_retries(st), st.record.feed);
 }
 
 /// Grants the source what the buffer bound allows, unless the controller is being retried: a slow controller then
@@ -255,6 +255,7 @@ void stop_children(trigger_pointer self) {
 }
 
 void disable(trigger_pointer self, int status_code, std::string message) {
+  self->state.env->stats->count_auto_disable(self->state.record.feed);
   set_state(self, registration_state::disabled, {reason_kind::automatic, status_code, std::move(message)});
   stop_children(self);
   persist(self);
@@ -322,6 +323,7 @@ void pump(trigger_pointer self) {
 }
 
 void accept(trigger_pointer self, feed_event event) {
+  self->state.env->stats->count_events(event_outcome::accepted, self->state.record.feed);
   self->state.queue.push_back(std::move(event));
   pump(self);
 }
@@ -357,6 +359,7 @@ void note_failure(trigger_pointer self, const fire_report& report) {
 void dead_letter_events(trigger_pointer self, std::vector<feed_event> events, const fire_report& report) {
   auto& st = self->state;
   note_failure(self, report);
+  st.env->stats->count_events(event_outcome::dead_lettered, st.record.feed, events.size());
   std::vector<store_op> ops;
   auto now = st.env->now();
   for (const auto& e : events) {
@@ -380,6 +383,7 @@ void on_fired(trigger_pointer self, std::uint64_t id, fire_report& report) {
   st.in_flight.clear();
   switch (report.verdict) {
     case fire_verdict::fired:
+      st.env->stats->count_events(event_outcome::fired, st.record.feed, events.size());
       ++st.record.status.fires;
       st.record.status.last_fired = st.env->now();
       st.failing = false;
@@ -472,6 +476,7 @@ void on_occurrence(trigger_pointer self, sys_ms occurrence, std::optional<sys_ms
   if (buffered(st) >= st.env->max_buffered_events) {
     // The controller has not kept up for a while: this occurrence goes to dead letters, visibly, not into memory.
     auto error = "not fired: " + std::to_string(buffered(st)) + " earlier fires are still waiting for the controller";
+    st.env->stats->count_events(event_outcome::accepted, st.record.feed);
     dead_letter_events(self, {std::move(event)}, fire_report{fire_verdict::dead, 0, std::move(error), 0, {}});
   } else {
     accept(self, std::move(event));
@@ -523,6 +528,7 @@ caf::result<commit_atom> on_source_items(trigger_pointer self, std::vector<std::
     .then(
       [self, rp, events = std::move(events)](commit_atom) mutable {
         self->state.storing -= events.size();
+        self->state.env->stats->count_events(event_outcome::accepted, self->state.record.feed, events.size());
         for (auto& event : events)
           self->state.queue.push_back(std::move(event));
         pump(self);
@@ -645,6 +651,7 @@ caf::result<api_reply> on_hook(trigger_pointer self, api_command& call) {
     return hook_error(401, std::string{"missing or wrong "} + header, header);
   }
   if (st.record.status.state != registration_state::active) {
+    st.env->stats->count_dropped(drop_reason::inactive, st.record.feed);
     auto why = st.record.status.reason.message.empty() ? std::string{to_string(st.record.status.state)}
                                                        : st.record.status.reason.message;
     return hook_error(503, "the registration is " + std::string{to_string(st.record.status.state)} + ": " + why);
@@ -652,11 +659,15 @@ caf::result<api_reply> on_hook(trigger_pointer self, api_command& call) {
   std::string_view event_value;
   if (!spec.event_header.empty()) {
     event_value = find_field(call.fields, spec.event_header);
-    if (!spec.events.empty() && std::find(spec.events.begin(), spec.events.end(), event_value) == spec.events.end())
+    if (!spec.events.empty() && std::find(spec.events.begin(), spec.events.end(), event_value) == spec.events.end()) {
+      st.env->stats->count_dropped(drop_reason::filtered, st.record.feed);
       return api_reply{202, R"({"ignored":true})"};
+    }
   }
-  if (buffered(st) >= st.env->max_buffered_events)
+  if (buffered(st) >= st.env->max_buffered_events) {
+    st.env->stats->count_dropped(drop_reason::overloaded, st.record.feed);
     return hook_error(429, "too many events are waiting for the controller; retry later");
+  }
   auto payload = webhook_payload(call.body, event_value, !spec.event_header.empty());
   auto event = new_event(self, merge_object_defaults(payload, st.config->fire_body), true, {});
   ++st.storing;
@@ -775,10 +786,10 @@ caf::behavior trigger_impl(trigger_pointer self, caf::actor registry, trigger_en
   st.config = std::move(config);
   st.source_restarts = restart_policy{st.env->restarts};
   st.firer_restarts = restart_policy{st.env->restarts};
-  st.env->stats->record_state_change(std::nullopt, st.record.status.state);
+  st.env->stats->record_state_change(st.record.feed, std::nullopt, st.record.status.state);
   st.counted_state = std::make_shared<registration_state>(st.record.status.state);
-  self->attach_functor([stats = st.env->stats, counted = st.counted_state] {
-    stats->record_state_change(*counted, std::nullopt);
+  self->attach_functor([stats = st.env->stats, counted = st.counted_state, feed = st.record.feed] {
+    stats->record_state_change(feed, *counted, std::nullopt);
   });
   self->set_exit_handler([self](caf::exit_msg& msg) {
     auto& st = self->state;
@@ -852,6 +863,7 @@ caf::behavior trigger_impl(trigger_pointer self, caf::actor registry, trigger_en
         return;
       if (!error.empty())
         ++st.source_errors;
+      st.env->stats->record_source_report(st.record.feed, !st.source_error.empty(), !error.empty());
       st.source_error = std::move(error);
     },
     [self](ended_atom, std::uint64_t generation) {

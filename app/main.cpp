@@ -201,7 +201,7 @@ int run(const options& opts, const sigset_t& signals) {
   }
   auto stats = std::make_shared<metrics>();
   auto health = std::make_shared<store_health>();
-  auto store = spawn_store_actor(sys, std::move(db), store_thread::dedicated, {health, store_watch_interval});
+  auto store = spawn_store_actor(sys, std::move(db), store_thread::dedicated, {health, store_watch_interval, stats});
   auto env = make_env(opts, client, store, stats, opts.public_url.empty() ? listen_url : opts.public_url);
   registry_config reg_cfg;
   reg_cfg.env = env;

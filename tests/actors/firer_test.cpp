@@ -104,6 +104,7 @@ TEST_CASE_METHOD(actor_fixture, "a firer whose attempts are used up reports the 
   CHECK(reports[1].report.error == "connect: Connection refused");
   CHECK(log->exits.empty()); // failures are values, not crashes
   CHECK_THAT(stats->render(), Catch::Contains("feedrouter_fires_total{outcome=\"failed\"} 2"));
+  CHECK_THAT(stats->render(), Catch::Contains("feedrouter_fire_failures_total{reason=\"unavailable\"} 2"));
 }
 
 // -- retries ------------------------------------------------------------------------

@@ -26,7 +26,7 @@ std::vector<backoff_report> backoff_reports(const parent_log& log) {
 caf::actor spawn_firer_under(actor_fixture& f, const parent_log_ptr& log, const trigger_ref& trigger,
                              const retry_options& retries) {
   f.spawn_parent(log, [env = trigger_env_ptr{f.env}, trigger, retries](caf::event_based_actor* self) {
-    return spawn_firer(self, env, trigger, owner_key, retries);
+    return spawn_firer(self, env, trigger, owner_key, retries, "webhook");
   });
   return log->child;
 }
