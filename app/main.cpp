@@ -18,10 +18,12 @@
 #include "actors/controller_client.hpp"
 #include "actors/registry.hpp"
 #include "actors/store_actor.hpp"
+#include "app/check_config.hpp"
 #include "app/control_api.hpp"
 #include "app/options.hpp"
 #include "app/routes.hpp"
 #include "app/shutdown.hpp"
+#include "app/store_check.hpp"
 #include "core/log.hpp"
 #include "core/status_json.hpp"
 #include "net/http_server.hpp"
@@ -52,34 +54,15 @@ constexpr std::size_t io_threads = 2;
 /// to 503 soon even while nothing is written (a write looks at it anyway).
 constexpr std::chrono::seconds store_watch_interval{1};
 
-store_options store_options_of(const options& opts) {
-  store_options result;
-  result.key_file = opts.secrets_key_file;
-  result.init_store = opts.init_store;
-  result.full_check = opts.mode == run_mode::check_store;
-  // Checking or rotating a store that is not there must not make one.
-  result.create = opts.mode == run_mode::serve;
-  return result;
-}
-
 /// --check-store: opens the store as a start would, with SQLite's full integrity check, and reads it whole.
 int check_store(const options& opts) {
-  try {
-    auto db = open_store(opts.store, store_options_of(opts));
-    auto records = db->load_all();
-    if (auto unreadable = db->unreadable_secrets(); unreadable > 0) {
-      std::cerr << "feedrouter: store '" << opts.store << "': the secrets of " << unreadable << " of "
-                << records.size() << " registrations do not open with key " << db->key()->id()
-                << " (altered or damaged rows)" << std::endl;
-      return start_error;
-    }
-    std::cout << "store '" << opts.store << "' is sound: " << records.size() << " registrations, secrets key "
-              << db->key()->id() << std::endl;
-    return 0;
-  } catch (const store_open_error& e) {
-    std::cerr << "feedrouter: " << e.what() << std::endl;
+  auto verdict = check_store_soundness(opts);
+  if (verdict.what != store_verdict::kind::sound) {
+    std::cerr << "feedrouter: " << verdict.line << std::endl;
     return start_error;
   }
+  std::cout << verdict.line << std::endl;
+  return 0;
 }
 
 /// rotate-key: seals the store's secrets under a new key and tells the operator what follows.
@@ -246,7 +229,10 @@ int main(int argc, char** argv) {
   }
   const auto& opts = std::get<options>(parsed);
   set_log_level(opts.level);
+  set_log_format(opts.format);
   switch (opts.mode) {
+    case run_mode::check_config:
+      return run_check_config(argc, argv, opts, std::cout, std::cerr);
     case run_mode::check_store:
       return check_store(opts);
     case run_mode::rotate_key:

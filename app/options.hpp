@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "core/log.hpp"
 #include "core/url.hpp"
@@ -17,6 +18,7 @@ enum class run_mode {
   serve,       ///< run the service
   check_store, ///< --check-store: open the store with a full integrity check, then exit 0 (sound) or 2
   rotate_key,  ///< rotate-key: seal the store's secrets under a new key, then exit
+  check_config, ///< check-config: check the settings and the store, print one line per problem, exit 0 or 2
 };
 
 /// The service's settings, from flags or their environment variables (flags win).
@@ -30,6 +32,9 @@ struct options {
   bool init_store = false;                      ///< accept an existing empty store file as a new store
   bool verify_auth = true;                      ///< check each CREATE's authKey with the controller
   log_level level = log_level::info;
+  log_format format = log_format::text;         ///< how log lines are written (--log-format)
+  std::string config_file;                      ///< check-config --config: an environment file to check and apply
+  std::vector<std::string> environment_names;   ///< every FEEDROUTER_* variable a flag reads (check-config)
   std::size_t body_limit = 1024 * 1024;         ///< largest request body the API accepts
   std::string public_url;                       ///< base of hook URLs; empty: http://HOST:PORT the server listens on
   std::chrono::milliseconds fire_timeout{10'000};
