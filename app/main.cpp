@@ -5,6 +5,7 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -20,10 +21,12 @@
 #include "actors/store_actor.hpp"
 #include "app/check_config.hpp"
 #include "app/control_api.hpp"
+#include "app/liveness_watchdog.hpp"
 #include "app/options.hpp"
 #include "app/routes.hpp"
 #include "app/shutdown.hpp"
 #include "app/store_check.hpp"
+#include "app/systemd_notify.hpp"
 #include "core/log.hpp"
 #include "core/status_json.hpp"
 #include "net/http_server.hpp"
@@ -204,9 +207,18 @@ int run(const options& opts, const sigset_t& signals) {
   log(log_level::info, "ready: ", loaded, " registrations running from ", opts.store, " (secrets key ", key->id(),
       " from '", secrets_key_file_of(opts.store, store_options_of(opts)), "'); firing at ", opts.api_host.origin(),
       opts.verify_auth ? "" : " (authKeys not verified)");
+  // systemd (Type=notify) starts what depends on the service once /ready answers 200, and from then on expects the
+  // watchdog to be fed while the actors answer.
+  if (api.ready())
+    notify_ready("ready: " + std::to_string(loaded) + " registrations, listening on " + listen_url);
+  std::optional<liveness_watchdog> watchdog;
+  if (auto interval = watchdog_interval())
+    watchdog.emplace(*interval, registry_probe(sys, registry), notify_watchdog);
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   log(log_level::info, "shutting down on signal ", signal_number);
+  notify_stopping("shutting down on signal " + std::to_string(signal_number));
+  watchdog.reset();
   server->stop();
   wait_for_fires_in_flight(*stats, opts.shutdown_grace);
   self->send_exit(registry, caf::exit_reason::user_shutdown);
