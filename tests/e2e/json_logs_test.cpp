@@ -12,7 +12,6 @@
 #include "tests/e2e/api_requests.hpp"
 #include "tests/e2e/e2e_fixture.hpp"
 #include "tests/e2e/item_list_server.hpp"
-#include "tests/e2e/json_probe.hpp"
 #include "tests/e2e/webhook_client.hpp"
 
 using namespace feedrouter;
