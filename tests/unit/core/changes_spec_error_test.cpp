@@ -191,7 +191,7 @@ TEST_CASE("an error line carries error and reason", "[changes]") {
   CHECK(bare.message == "not_found");
 }
 
-TEST_CASE("lines that are not rows, last_seq or errors are errors with a reason", "[changes]") {
+TEST_CASE("lines that are not rows, last_seq or errors are malformed, with a reason", "[changes]") {
   for (std::string_view text : {
          "garbage",
          R"({"seq":"1-a","id":)",
@@ -204,7 +204,7 @@ TEST_CASE("lines that are not rows, last_seq or errors are errors with a reason"
        }) {
     INFO("line: " << text);
     auto line = classify_change_line(text);
-    CHECK(line.what == change_line::kind::error);
+    CHECK(line.what == change_line::kind::malformed);
     CHECK(line.seq.empty());
     CHECK_FALSE(line.message.empty());
   }
