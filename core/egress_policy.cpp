@@ -32,8 +32,8 @@ ip_network network_of(std::string_view cidr) {
   return parse_ip_network(cidr).value_or(ip_network{});
 }
 
-/// The special-purpose blocks of the IANA registries (RFC 6890 and its updates) that no tenant may reach by default,
-/// the most specific first.
+/// The special-purpose blocks of the IANA registries (RFC 6890 and its updates) that no tenant may reach by default.
+/// The first block that holds an address decides, so a block comes before any wider one that contains it.
 const std::vector<address_block>& special_blocks() {
   using k = destination_kind;
   static const std::vector<address_block> blocks = {

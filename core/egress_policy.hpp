@@ -30,9 +30,9 @@ enum class destination_kind {
 /// An operator's exception to the default policy (`--allow-egress`): an address block, one address and port, or a
 /// host name as tenants write it in their URLs, with or without a port.
 struct egress_rule {
-  std::string text;               ///< as the operator wrote it, for messages
+  std::string text;                  ///< as the operator wrote it, for messages
   std::optional<ip_network> network; ///< set for an address rule
-  std::string host;               ///< set for a host name rule: lower case, without a trailing '.'
+  std::string host;                  ///< set for a host name rule: lower case, without a trailing '.'
   std::optional<std::uint16_t> port; ///< nullopt: any port
 };
 
