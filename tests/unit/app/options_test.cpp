@@ -297,7 +297,7 @@ TEST_CASE("without --allow-egress tenants get the default egress policy", "[opti
   CHECK(run({}).allow_egress.empty());
 }
 
-TEST_CASE("--allow-egress is repeatable and keeps its rules in order", "[options][egress]") {
+TEST_CASE("the --allow-egress flag is repeatable and keeps its rules in order", "[options][egress]") {
   env_guard env;
   auto opts = run({"--allow-egress", "127.0.0.1", "--allow-egress=10.0.0.0/8", "--allow-egress", "db.internal:5984"});
   REQUIRE(opts.allow_egress.size() == 3);
