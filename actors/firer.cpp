@@ -65,6 +65,8 @@ void send_attempt(firer_pointer self) {
   req.message.fields = {{"Authorization", st.authorization}, {"Content-Type", "application/json"}};
   req.message.body = st.unit->body;
   req.timeout = st.env->fire_timeout;
+  // The controller is the operator's (--api-host), not a tenant's destination: the egress policy does not apply.
+  req.owner = destination_owner::operator_config;
   ++st.attempts;
   st.sent_at = steady::now();
   // The completion runs on an I/O thread: it only turns the result into a message. The token keeps the fire

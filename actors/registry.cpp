@@ -141,7 +141,7 @@ std::optional<feed_config> restore_config(registry_pointer self, registration_re
     return std::nullopt;
   }
   auto config = make_feed_config(record.feed, std::move(*params), self->state.cfg.env->now(), validation_time::restore,
-                                 record.trigger.key());
+                                 record.trigger.key(), *self->state.cfg.env->egress);
   if (!config) {
     fail(config.error());
     return std::nullopt;
@@ -359,7 +359,8 @@ void create_verified(registry_pointer self, reply_promise rp, api_command cmd) {
     if (find_member(params, "secret") == nullptr)
       params.emplace_back("secret", to_json_string(generate_secret()));
   }
-  auto config = make_feed_config(cmd.feed, params, now, validation_time::request, cmd.trigger.key());
+  auto config =
+    make_feed_config(cmd.feed, params, now, validation_time::request, cmd.trigger.key(), *st.cfg.env->egress);
   if (!config) {
     rp.deliver(invalid(config.error()));
     return;
@@ -440,7 +441,7 @@ caf::result<api_reply> update(registry_pointer self, api_command& cmd, registry_
   }
   auto merged = merge_members(std::move(stored), changes);
   auto config = make_feed_config(entry.record.feed, std::move(merged), self->state.cfg.env->now(),
-                                 validation_time::request, cmd.trigger.key());
+                                 validation_time::request, cmd.trigger.key(), *self->state.cfg.env->egress);
   if (!config)
     return invalid(config.error());
   auto params_json = to_json_object(config->params);

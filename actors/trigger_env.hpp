@@ -9,6 +9,7 @@
 
 #include "actors/metrics.hpp"
 #include "actors/store_actor.hpp"
+#include "core/egress_policy.hpp"
 #include "core/feed_config.hpp"
 #include "core/rate_limiter.hpp"
 #include "core/retry_policy.hpp"
@@ -50,6 +51,9 @@ struct trigger_env {
   std::size_t max_buffered_events = 1000;
   std::function<std::uint64_t()> random; ///< jitter source; tests make it deterministic
   std::string public_url; ///< base of hook URLs: {public_url}/v1/hooks/{hookId}
+  /// What tenants' endpoints may be: checked when a registration is validated, for what needs no resolver (a
+  /// literal address); the HTTP client checks every address it connects to with the same policy.
+  std::shared_ptr<const egress_policy> egress = std::make_shared<const egress_policy>();
 };
 
 using trigger_env_ptr = std::shared_ptr<const trigger_env>;

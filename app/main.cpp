@@ -24,6 +24,7 @@
 #include "app/shutdown.hpp"
 #include "core/log.hpp"
 #include "core/status_json.hpp"
+#include "net/host_addresses.hpp"
 #include "net/http_server.hpp"
 #include "net/io_runtime.hpp"
 #include "store/key_rotation.hpp"
@@ -121,10 +122,22 @@ sigset_t block_shutdown_signals() {
   return signals;
 }
 
+/// Returns the egress policy for tenants' endpoints: the default one, widened by --allow-egress, and closed to this
+/// provider's own listen address at `port` (the one it actually listens on, also for --listen HOST:0).
+std::shared_ptr<const egress_policy> make_egress_policy(const options& opts, std::uint16_t port) {
+  auto listen = resolve_host_addresses(opts.listen_host);
+  auto provider = provider_endpoints(listen, port, interface_addresses());
+  for (const auto& rule : opts.allow_egress)
+    log(log_level::info, "egress: tenants' endpoints may also reach ", rule.text);
+  return std::make_shared<const egress_policy>(opts.allow_egress, std::move(provider));
+}
+
 std::shared_ptr<trigger_env> make_env(const options& opts, http_client_ptr client, store_actor store,
-                                      std::shared_ptr<metrics> stats, std::string public_url) {
+                                      std::shared_ptr<metrics> stats, std::string public_url,
+                                      std::shared_ptr<const egress_policy> egress) {
   auto env = std::make_shared<trigger_env>();
   env->client = std::move(client);
+  env->egress = std::move(egress);
   env->api_host = opts.api_host;
   env->store = std::move(store);
   env->stats = std::move(stats);
@@ -187,9 +200,11 @@ int run(const options& opts, const sigset_t& signals) {
   caf::actor_system_config cfg;
   configure_scheduler(cfg);
   caf::actor_system sys{cfg};
+  auto egress = make_egress_policy(opts, server->port());
   http_client_options client_opts;
   client_opts.ca_file = opts.ca_file;
   client_opts.insecure_skip_verify = opts.insecure_skip_verify;
+  client_opts.egress = egress;
   http_client_ptr client;
   try {
     client = make_http_client(io, client_opts);
@@ -202,7 +217,7 @@ int run(const options& opts, const sigset_t& signals) {
   auto stats = std::make_shared<metrics>();
   auto health = std::make_shared<store_health>();
   auto store = spawn_store_actor(sys, std::move(db), store_thread::dedicated, {health, store_watch_interval});
-  auto env = make_env(opts, client, store, stats, opts.public_url.empty() ? listen_url : opts.public_url);
+  auto env = make_env(opts, client, store, stats, opts.public_url.empty() ? listen_url : opts.public_url, egress);
   registry_config reg_cfg;
   reg_cfg.env = env;
   reg_cfg.request_timeout = registry_timeout;

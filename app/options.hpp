@@ -6,7 +6,9 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
+#include "core/egress_policy.hpp"
 #include "core/log.hpp"
 #include "core/url.hpp"
 
@@ -40,6 +42,7 @@ struct options {
   std::chrono::milliseconds shutdown_grace{10'000}; ///< how long SIGTERM waits for fires in flight
   std::string ca_file;                          ///< PEM bundle that verifies an https API host; empty: system store
   bool insecure_skip_verify = false;            ///< accept any certificate (self-signed development controllers)
+  std::vector<egress_rule> allow_egress;        ///< destinations tenants may reach beyond the default egress policy
 };
 
 /// What the command line asks for: run with options, or print text (help, version) and exit with a code.

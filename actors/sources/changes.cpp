@@ -18,6 +18,7 @@
 #include "actors/child_error.hpp"
 #include "actors/messages.hpp"
 #include "actors/sources/changes_position.hpp"
+#include "core/log.hpp"
 #include "core/retry_policy.hpp"
 
 namespace feedrouter {
@@ -140,7 +141,12 @@ std::optional<std::string> take_lines(changes_pointer self, std::vector<std::str
         // The server is closing the feed; the end of the stream follows and reconnects.
         break;
       case change_line::kind::error:
-        return "the changes feed sent an error: " + kind.message;
+        // The server's own words stay in the operator's log.
+        log(log_level::debug, "changes feed of ", st.spec.server.origin(), " database ", st.spec.dbname,
+            " sent an error line: ", quoted_excerpt(kind.message));
+        return std::string{"the changes feed sent an error line"};
+      case change_line::kind::malformed:
+        return "changes feed: " + kind.message;
     }
   }
   return std::nullopt;
@@ -150,13 +156,18 @@ void on_update(changes_pointer self, std::uint64_t attempt, stream_update& updat
   auto& st = self->state;
   if (attempt != st.attempt || (st.now != phase::connecting && st.now != phase::streaming))
     return;
-  if (!update.error.empty())
-    return on_failure(self, "changes feed: " + update.error);
+  if (!update.error.empty()) {
+    log(log_level::debug, "changes feed of ", st.spec.server.origin(), " database ", st.spec.dbname, " failed: ",
+        update.error);
+    return on_failure(self, "changes feed: " + std::string{failure_text(update.failure)});
+  }
   if (st.now == phase::connecting) {
     if (update.status < 200 || update.status >= 300) {
+      log(log_level::debug, "changes feed of ", st.spec.server.origin(), " database ", st.spec.dbname,
+          ": the database answered ", update.status, ": ", quoted_excerpt(update.body));
       if (is_database_refusal(update.status))
-        return disable(self, update.status, database_answer_text(update.status, update.body));
-      return on_failure(self, database_answer_text(update.status, update.body));
+        return disable(self, update.status, database_answer_text(update.status));
+      return on_failure(self, database_answer_text(update.status));
     }
     st.now = phase::streaming;
     if (st.failing) {
@@ -213,6 +224,9 @@ void on_baseline(changes_pointer self, std::uint64_t attempt, client_result& res
   if (attempt != st.attempt || st.now != phase::starting)
     return;
   auto end = read_changes_end(result);
+  if (!end.ok())
+    log(log_level::debug, "reading where ", st.spec.server.origin(), " database ", st.spec.dbname,
+        " ends failed: ", end.detail);
   if (!end.ok() && is_database_refusal(end.status_code))
     return disable(self, end.status_code, std::move(end.error));
   if (!end.ok())

@@ -11,19 +11,27 @@
 #include "actors/messages.hpp"
 #include "core/crypto.hpp"
 #include "core/json.hpp"
+#include "core/log.hpp"
 
 namespace feedrouter {
 
-std::string database_answer_text(int status, const std::string& body) {
-  auto text = "the database answered " + std::to_string(status);
-  // Only CouchDB's own {"error": ..., "reason": ...} says why; a proxy's HTML page or an empty body does not.
-  auto members = parse_json_object(body, "body");
-  if (!members || find_member(*members, "error") == nullptr)
-    return text;
-  auto line = classify_change_line(body);
-  if (!line.message.empty())
-    text += ": " + line.message;
-  return text;
+namespace {
+
+/// How much of a server's answer a debug log line shows.
+constexpr std::size_t excerpt_limit = 512;
+
+} // namespace
+
+std::string database_answer_text(int status) {
+  return "the database answered " + std::to_string(status);
+}
+
+std::string quoted_excerpt(std::string_view body) {
+  std::string quoted;
+  append_json_string(quoted, body.substr(0, excerpt_limit));
+  if (body.size() > excerpt_limit)
+    quoted += "...";
+  return quoted;
 }
 
 http_fields database_fields(const changes_spec& spec) {
@@ -46,12 +54,14 @@ client_request changes_end_request(const changes_spec& spec, std::chrono::millis
 changes_end read_changes_end(const client_result& result) {
   changes_end end;
   if (!result.ok()) {
-    end.error = result.error;
+    end.error = std::string{failure_text(result.failure)};
+    end.detail = result.error;
     return end;
   }
   end.status_code = result.response.status;
   if (end.status_code < 200 || end.status_code >= 300) {
-    end.error = database_answer_text(end.status_code, result.response.body);
+    end.error = database_answer_text(end.status_code);
+    end.detail = end.error + ": " + quoted_excerpt(result.response.body);
     return end;
   }
   auto seq = read_last_seq(result.response.body);
@@ -81,7 +91,11 @@ caf::behavior end_reader_impl(caf::stateful_actor<end_reader_state>* self, http_
       });
     },
     [=](done_atom, client_result& result) {
-      self->state.answer.deliver(read_changes_end(result));
+      auto end = read_changes_end(result);
+      if (!end.ok())
+        log(log_level::debug, "reading where ", spec.server.origin(), " database ", spec.dbname,
+            " ends failed: ", end.detail);
+      self->state.answer.deliver(std::move(end));
       self->quit();
     },
   };

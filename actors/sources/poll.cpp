@@ -13,6 +13,7 @@
 #include "actors/atoms.hpp"
 #include "actors/child_error.hpp"
 #include "actors/messages.hpp"
+#include "core/log.hpp"
 #include "core/poll_state.hpp"
 
 namespace feedrouter {
@@ -149,8 +150,10 @@ void on_response(poll_pointer self, std::uint64_t id, client_result& result) {
   auto& st = self->state;
   if (id != st.poll_id || !st.polling)
     return;
-  if (!result.ok())
-    return on_failure(self, 0, "GET failed: " + result.error);
+  if (!result.ok()) {
+    log(log_level::debug, "poll of ", st.spec.target.origin(), " failed: ", result.error);
+    return on_failure(self, 0, "GET failed: " + std::string{failure_text(result.failure)});
+  }
   auto status = result.response.status;
   if (status == http_not_modified || status == http_no_content)
     return on_success(self);

@@ -201,8 +201,8 @@ void source_fixture::stream_lines(std::vector<std::string> lines, bool ended) {
   run();
 }
 
-void source_fixture::stream_fail(std::string error) {
-  stream().fail(std::move(error));
+void source_fixture::stream_fail(std::string error, transport_failure kind) {
+  stream().fail(std::move(error), kind);
   run();
 }
 

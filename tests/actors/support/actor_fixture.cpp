@@ -38,7 +38,8 @@ json_members params(std::string_view json) {
 }
 
 feed_config alarm_config(std::string_view params_json, sys_ms now, const trigger_ref& trigger) {
-  auto config = make_feed_config("alarm", params(params_json), now, validation_time::request, trigger.key());
+  auto config =
+    make_feed_config("alarm", params(params_json), now, validation_time::request, trigger.key(), egress_policy{});
   if (!config)
     throw std::invalid_argument("test alarm params are invalid: " + config.error().field + ": "
                                 + config.error().message);
@@ -61,7 +62,8 @@ registration_record make_record(const trigger_ref& trigger, std::string_view par
 }
 
 feed_config webhook_config(std::string_view params_json, sys_ms now, const trigger_ref& trigger) {
-  auto config = make_feed_config("webhook", params(params_json), now, validation_time::request, trigger.key());
+  auto config =
+    make_feed_config("webhook", params(params_json), now, validation_time::request, trigger.key(), egress_policy{});
   if (!config)
     throw std::invalid_argument("test webhook params are invalid: " + config.error().field + ": "
                                 + config.error().message);

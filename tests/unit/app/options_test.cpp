@@ -48,7 +48,8 @@ public:
 private:
   static constexpr const char* names_[] = {"FEEDROUTER_LISTEN",    "FEEDROUTER_API_HOST",  "FEEDROUTER_STORE",
                                            "FEEDROUTER_NO_VERIFY_AUTH", "FEEDROUTER_LOG_LEVEL",
-                                           "FEEDROUTER_BODY_LIMIT", "FEEDROUTER_SECRETS_KEY_FILE"};
+                                           "FEEDROUTER_BODY_LIMIT", "FEEDROUTER_SECRETS_KEY_FILE",
+                                           "FEEDROUTER_ALLOW_EGRESS"};
   std::vector<std::pair<const char*, std::optional<std::string>>> saved_;
 };
 
@@ -325,4 +326,41 @@ TEST_CASE("the --check-store flag with rotate-key, or an unknown subcommand, is 
   check_usage_error({"--check-store", "rotate-key"}, "--check-store");
   check_usage_error({"rotate-keys"}, "rotate-keys");
   check_usage_error({"rotate-key", "now"}, "now");
+}
+
+// -- --allow-egress ----------------------------------------------------------------------------------
+
+TEST_CASE("without --allow-egress tenants get the default egress policy", "[options][egress]") {
+  env_guard env;
+  CHECK(run({}).allow_egress.empty());
+}
+
+TEST_CASE("the --allow-egress flag is repeatable and keeps its rules in order", "[options][egress]") {
+  env_guard env;
+  auto opts = run({"--allow-egress", "127.0.0.1", "--allow-egress=10.0.0.0/8", "--allow-egress", "db.internal:5984"});
+  REQUIRE(opts.allow_egress.size() == 3);
+  CHECK(opts.allow_egress[0].text == "127.0.0.1");
+  REQUIRE(opts.allow_egress[1].network);
+  CHECK(opts.allow_egress[1].network->to_string() == "10.0.0.0/8");
+  CHECK(opts.allow_egress[2].host == "db.internal");
+  CHECK(opts.allow_egress[2].port == 5984);
+}
+
+TEST_CASE("FEEDROUTER_ALLOW_EGRESS takes comma-separated rules", "[options][egress]") {
+  env_guard env;
+  env.set("FEEDROUTER_ALLOW_EGRESS", "127.0.0.1, [::1]:5984,fd00::/8");
+  auto opts = run({});
+  REQUIRE(opts.allow_egress.size() == 3);
+  CHECK(opts.allow_egress[0].text == "127.0.0.1");
+  CHECK(opts.allow_egress[1].text == "[::1]:5984");
+  CHECK(opts.allow_egress[2].text == "fd00::/8");
+}
+
+TEST_CASE("an invalid --allow-egress is a usage error naming the flag and the value", "[options][egress]") {
+  env_guard env;
+  for (const auto* value : {"127.1", "10.1.0.0/8", "127.0.0.1:0", "[::1", "::ffff:10.0.0.1"}) {
+    INFO(value);
+    check_usage_error({"--allow-egress", value}, "--allow-egress");
+    CHECK_THAT(exit_with({"--allow-egress", value}).text, Contains(std::string{"'"} + value + "'"));
+  }
 }
