@@ -174,7 +174,8 @@ TEST_CASE("the server refuses a chunk header or trailer section longer than the 
   auto opts = local_options();
   opts.header_limit = 256;
   check_refused({"a long chunk extension",
-                 post_head("Transfer-Encoding: chunked\r\n") + "3;ext=" + std::string(512, 'x') + "\r\nabc\r\n0\r\n\r\n",
+                 post_head("Transfer-Encoding: chunked\r\n") + "3;ext=" + std::string(512, 'x')
+                   + "\r\nabc\r\n0\r\n\r\n",
                  400},
                 opts);
   check_refused({"a long trailer section",
