@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -76,8 +77,10 @@ std::pair<std::size_t, std::string> read_chunked(std::string_view stream, std::s
       auto digit = std::string_view{"0123456789abcdef"}.find(feedrouter::ascii_lower(c));
       if (digit == std::string_view::npos)
         break;
-      require(++digits <= 16);
+      // Leading zeros are allowed, so the value is what must fit.
+      require(size <= (std::numeric_limits<std::uint64_t>::max() - digit) / 16);
       size = size * 16 + digit;
+      ++digits;
     }
     require(digits > 0);
     at = eol + 2;
