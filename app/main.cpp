@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 #include <random>
+#include <string_view>
 #include <thread>
 
 #include <pthread.h>
@@ -185,6 +186,10 @@ int run(const options& opts, const sigset_t& signals) {
     server_opts.host = opts.listen_host;
     server_opts.port = opts.listen_port;
     server_opts.body_limit = opts.body_limit;
+    // Requests the server refuses on its own get the API's JSON error body, like every other error.
+    server_opts.render_error = [](int status, std::string_view message, std::string_view field) {
+      return json_response(status, render_error(message, field));
+    };
     server = start_http_server(io, server_opts, [&api_ptr](http_request req, http_server::responder respond) {
       if (auto* api = api_ptr.load())
         api->handle(std::move(req), std::move(respond));
