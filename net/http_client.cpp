@@ -18,9 +18,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "core/text.hpp"
 #include "net/detail/asio_context.hpp"
 #include "net/detail/client_common.hpp"
-#include "net/detail/http_text.hpp"
 #include "net/detail/maybe_tls_stream.hpp"
 #include "net/detail/stream_client.hpp"
 #include "net/detail/tls_context.hpp"

@@ -19,9 +19,9 @@
 
 #include "core/egress_policy.hpp"
 #include "core/log.hpp"
+#include "core/text.hpp"
 #include "core/url.hpp"
 #include "net/detail/asio_context.hpp"
-#include "net/detail/http_text.hpp"
 #include "net/detail/tls_context.hpp"
 #include "net/http_client.hpp"
 #include "net/http_message.hpp"
