@@ -14,7 +14,7 @@
 #include "actors/atoms.hpp"
 #include "actors/child_error.hpp"
 #include "actors/firer.hpp"
-#include "actors/lazy_fifo.hpp"
+#include "core/lazy_fifo.hpp"
 #include "actors/messages.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"

@@ -26,6 +26,14 @@ public:
     return items_[head_];
   }
 
+  T& operator[](std::size_t index) {
+    return items_[head_ + index];
+  }
+
+  const T& operator[](std::size_t index) const {
+    return items_[head_ + index];
+  }
+
   auto begin() {
     return items_.begin() + static_cast<std::ptrdiff_t>(head_);
   }
