@@ -77,6 +77,7 @@ std::shared_ptr<trigger_env> make_env(const options& opts, http_client_ptr clien
   env->stats = std::move(stats);
   env->now = now_ms;
   env->spawn_source = default_source_spawner(env->client);
+  env->prepare_source = default_source_preparer(env->client);
   env->fire_timeout = opts.fire_timeout;
   env->retries.max_attempts = opts.retry_attempts;
   env->retries.max_age = opts.retry_max_age;
@@ -159,7 +160,7 @@ int run(const options& opts, const sigset_t& signals) {
   std::cout << "feedrouter listening on " << listen_url << std::endl;
   caf::scoped_actor self{sys};
   self->request(registry, caf::infinite, ready_atom::value)
-    .receive([&](std::size_t count) { api.set_ready(count); }, [](caf::error&) {});
+    .receive([&](std::size_t) { api.set_ready(); }, [](caf::error&) {});
   log(log_level::info, "ready: ", loaded, " registrations running from ", opts.store, "; firing at ",
       opts.api_host.origin(), opts.verify_auth ? "" : " (authKeys not verified)");
   int signal_number = 0;

@@ -124,7 +124,7 @@ public:
 
   // -- construction ------------------------------------------------------------------
 
-  explicit delivery_core(delivery_settings settings);
+  explicit delivery_core(delivery_settings settings = {});
 
   /// Takes events a previous run left pending in the store (oldest first) and the highest seq it used.
   void restore(std::vector<stored_event> pending, std::uint64_t last_seq);

@@ -16,6 +16,7 @@
 
 #include "actors/atoms.hpp"
 #include "actors/child_error.hpp"
+#include "actors/detail/client_messages.hpp"
 #include "actors/messages.hpp"
 #include "actors/sources/changes_position.hpp"
 #include "core/retry_policy.hpp"

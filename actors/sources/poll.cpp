@@ -12,6 +12,7 @@
 
 #include "actors/atoms.hpp"
 #include "actors/child_error.hpp"
+#include "actors/detail/client_messages.hpp"
 #include "actors/messages.hpp"
 #include "core/poll_state.hpp"
 
