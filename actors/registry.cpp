@@ -398,8 +398,8 @@ void create_verified(registry_pointer self, result_promise rp, api_command cmd) 
     // Without verification a key may not take over another key's registration.
     auto existing = st.entries.find(cmd.trigger.key());
     if (existing != st.entries.end() && !constant_time_equal(existing->second.record.auth_hash, record.auth_hash)) {
-      rp.deliver(failure(api_outcome::conflict, "trigger " + cmd.trigger.qualified() + " is registered with another authKey",
-                         "authKey"));
+      rp.deliver(failure(api_outcome::conflict,
+                         "trigger " + cmd.trigger.qualified() + " is registered with another authKey", "authKey"));
       return;
     }
     prepare_and_start(self, rp, std::move(record), std::move(*config));

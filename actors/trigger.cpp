@@ -133,11 +133,11 @@ void on_child_down(trigger_pointer self, child_kind kind, const caf::error& reas
   auto text = describe_child_error(reason);
   auto delay = policy.on_crash(self->clock().now());
   if (!delay) {
-    log(log_level::warn, "disabling ", st.record.trigger.qualified(), ": its ", child_name(kind), " crashed too often: ",
-        text);
-    disable(self, 0, std::string{child_name(kind)} + " crashed more than " + std::to_string(st.env->restarts.max_restarts)
-                       + " times within " + std::to_string(st.env->restarts.window.count() / 1000)
-                       + " s; last error: " + text);
+    log(log_level::warn, "disabling ", st.record.trigger.qualified(), ": its ", child_name(kind),
+        " crashed too often: ", text);
+    disable(self, 0,
+            std::string{child_name(kind)} + " crashed more than " + std::to_string(st.env->restarts.max_restarts)
+              + " times within " + std::to_string(st.env->restarts.window.count() / 1000) + " s; last error: " + text);
     if (kind == child_kind::firer)
       carry_out(self, st.delivery.firer_ready());
     return;

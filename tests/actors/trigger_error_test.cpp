@@ -24,11 +24,12 @@ using spawn_times = std::shared_ptr<std::vector<sys_ms>>;
 source_spawner crashing_at_start(actor_fixture& f, spawn_times spawns) {
   return [&f, spawns](caf::local_actor* trigger, const source_args&) -> source_actor {
     spawns->push_back(f.now());
-    return caf::actor_cast<source_actor>(trigger->spawn<caf::linked>([](caf::event_based_actor* self) -> caf::behavior {
+    auto source = trigger->spawn<caf::linked>([](caf::event_based_actor* self) -> caf::behavior {
       // What every real source does, so that its supervisor can show the exception's text.
       report_exceptions_as_errors(self);
       throw std::runtime_error("source exploded at start");
-    }));
+    });
+    return caf::actor_cast<source_actor>(source);
   };
 }
 
@@ -36,7 +37,7 @@ source_spawner crashing_at_start(actor_fixture& f, spawn_times spawns) {
 source_spawner crashing_after(actor_fixture& f, spawn_times spawns, caf::timespan lifetime) {
   return [&f, spawns, lifetime](caf::local_actor* trigger, const source_args&) -> source_actor {
     spawns->push_back(f.now());
-    return caf::actor_cast<source_actor>(trigger->spawn<caf::linked>([lifetime](caf::event_based_actor* self) -> caf::behavior {
+    auto source = trigger->spawn<caf::linked>([lifetime](caf::event_based_actor* self) -> caf::behavior {
       report_exceptions_as_errors(self);
       self->delayed_send(self, lifetime, tick_atom::value, std::int64_t{0});
       return {
@@ -45,7 +46,8 @@ source_spawner crashing_after(actor_fixture& f, spawn_times spawns, caf::timespa
           // nop: every source takes credit, whether it needs it or not
         },
       };
-    }));
+    });
+    return caf::actor_cast<source_actor>(source);
   };
 }
 
