@@ -178,6 +178,31 @@ TEST_CASE_METHOD(actor_fixture, "a stored event whose fire was in flight when th
   CHECK(snapshot(t.trigger).status.fires == 1);
 }
 
+TEST_CASE_METHOD(actor_fixture, "with a fire window of 3 three events are on the wire at once and leave the store "
+                                "only as a prefix of them is done", "[trigger][webhook][delivery]") {
+  env->fire_window = 3;
+  auto t = start_webhook_trigger(*this, hook1);
+  for (int n = 1; n <= 4; ++n)
+    REQUIRE(post_event(*this, t.trigger, event_body(n)).status == 202);
+  REQUIRE(client->calls().size() == 3);
+  CHECK(client->bodies() == event_bodies(1, 3)); // first sent in the order accepted
+  // The third and then the second are answered before the first: nothing is settled yet, and event 4 goes out.
+  client->answer(2, 202);
+  client->answer(1, 202);
+  run();
+  CHECK(journal->pending_seqs(hook1) == std::vector<std::uint64_t>{1, 2, 3, 4});
+  CHECK(snapshot(t.trigger).status.fires == 0);
+  REQUIRE(client->calls().size() == 4);
+  client->answer(0, 202);
+  run();
+  CHECK(journal->pending_seqs(hook1) == std::vector<std::uint64_t>{4});
+  CHECK(snapshot(t.trigger).status.fires == 3);
+  client->answer(3, 202);
+  run();
+  CHECK(journal->pending_seqs(hook1).empty());
+  CHECK(snapshot(t.trigger).status.fires == 4);
+}
+
 // -- batching ---------------------------------------------------------------------------------
 
 TEST_CASE_METHOD(actor_fixture, "with batchSize 3 seven events are fired as batches of 3, 3 and, after the window, 1",
