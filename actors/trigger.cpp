@@ -225,6 +225,20 @@ bool may_fire(const trigger_state& st) {
   return st.record.status.state == registration_state::active || st.source_ended;
 }
 
+bool fire_after_schedule_end(trigger_pointer self) {
+  auto& st = self->state;
+  const auto& status = st.record.status;
+  if (st.source_ended || status.state != registration_state::disabled || !st.config)
+    return st.source_ended;
+  // Disabled by the provider without a controller's refusal, and the schedule is used up: the schedule's end, also
+  // when it came before a restart.
+  if (status.reason.kind != reason_kind::automatic || status.reason.status_code != 0 || !schedule_used_up(st))
+    return false;
+  st.source_ended = true;
+  carry_out(self, st.delivery.start());
+  return true;
+}
+
 void carry_out(trigger_pointer self, delivery_actions out) {
   auto& st = self->state;
   record_outcomes(self, out);
@@ -364,7 +378,7 @@ std::string why_not_firing(const trigger_state& st) {
 /// nothing moved, when the registration cannot fire: its letters would wait for a resume that may never come.
 caf::result<api_result> on_replay(trigger_pointer self) {
   auto& st = self->state;
-  if (!may_fire(st) || !st.config)
+  if (!may_fire(st) && !fire_after_schedule_end(self))
     return failure(api_outcome::conflict, why_not_firing(st), "state");
   if (st.replaying)
     return failure(api_outcome::conflict, "a replay of this registration is already under way");
@@ -512,12 +526,9 @@ trigger_private::behavior_type trigger_impl(trigger_pointer self, caf::actor reg
   if (st.record.status.state == registration_state::active && st.config) {
     start_source(self);
     carry_out(self, st.delivery.start());
-  } else if (st.record.status.state == registration_state::disabled && st.delivery.buffered() > 0
-             && st.record.status.reason.kind == reason_kind::automatic && st.record.status.reason.status_code == 0
-             && schedule_used_up(st)) {
+  } else if (st.delivery.buffered() > 0) {
     // Stored with events left after its schedule ended (replayed dead letters): they still go out.
-    st.source_ended = true;
-    carry_out(self, st.delivery.start());
+    fire_after_schedule_end(self);
   }
   return {
     [self](snapshot_atom) { return snapshot(self); },

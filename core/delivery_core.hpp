@@ -105,11 +105,11 @@ struct delivery_actions {
 /// checkpoint and the acknowledgements move past events that are all done, in order, however the answers of several
 /// fires in flight arrive. With a window of 1 this is one fire at a time.
 ///
-/// Where a global byte budget goes (`--max-buffered-bytes`, docs/delivery.md): events beyond the budget are accepted
-/// with their body released (they are stored anyway), and `next_unit` asks its owner to load the bodies of the units
-/// it is about to cut (a `load` action answered by an input with the bodies) before it sends them. Every place that
-/// reads a body is `cut_unit`, so the seam is there; accepting, settling and credit count events, not bytes, and need
-/// the byte count only where `has_room` and `grant` decide.
+/// Where a global byte budget goes (`--max-buffered-bytes`, docs/delivery.md): `accept` would keep an event beyond the
+/// budget with its body released (it is stored before it is accepted anyway), and `send`, through `body_of`, the one
+/// place that reads bodies, would return a `load` action with the unit's seqs instead of a fire and send the unit once
+/// an input brings the bodies back. `has_room` and `grant` would count bytes beside events; ordering, settling and
+/// retries need no change, since they deal in positions in the line, not in bodies.
 class delivery_core {
 public:
   // -- member types ------------------------------------------------------------------

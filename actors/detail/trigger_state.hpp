@@ -78,6 +78,10 @@ using trigger_pointer = trigger_private::stateful_pointer<trigger_state>;
 /// Returns whether the registration may fire now: it is active, or its schedule ended and it fires what it holds.
 bool may_fire(const trigger_state& st);
 
+/// Lets a disabled registration fire what it holds when it was disabled by the end of its schedule (also one stored
+/// before a restart); returns whether it may fire now.
+bool fire_after_schedule_end(trigger_pointer self);
+
 /// Carries out what the delivery core asked for: the store changes with the status (one transaction), the disabling
 /// after a refusal, then the fires, timers and credit.
 void carry_out(trigger_pointer self, delivery_actions out);

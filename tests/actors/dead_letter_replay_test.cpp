@@ -90,6 +90,33 @@ TEST_CASE_METHOD(actor_fixture, "a replayed event left pending by a one-shot ala
   CHECK(json_int_at(read(*this, registry).body, "status.fires") == 1);
 }
 
+TEST_CASE_METHOD(actor_fixture, "after a restart, a dead letter of a one-shot alarm whose date has passed is fired "
+                                "when replayed", "[replay][delivery]") {
+  auto first = one_shot_with_dead_letter(*this);
+  auto stored = journal->ops_for(once);
+  caf::anon_send_exit(first, caf::exit_reason::user_shutdown);
+  run();
+  registration_record record;
+  for (const auto& op : stored) {
+    if (op.op == store_op::kind::put_registration)
+      record = op.record;
+    if (op.op == store_op::kind::put_status)
+      record.status = op.record.status;
+  }
+  record.last_seq = journal->dead_letters(once).back().event.seq;
+  REQUIRE(record.status.state == registration_state::disabled);
+  auto registry = spawn_registry({record});
+  client->answer_all(202);
+  auto replayed = replay(*this, registry);
+  CHECK(replayed.status == 202);
+  CHECK(json_int_at(replayed.body, "replayed") == 1);
+  run();
+  CHECK(client->calls().size() == 2);
+  CHECK(journal->pending_seqs(once).empty());
+  CHECK(journal->dead_letters(once).empty());
+  CHECK(json_int_at(read(*this, registry).body, "status.fires") == 1);
+}
+
 TEST_CASE_METHOD(actor_fixture, "a replay of a paused registration answers 409 saying why and moves nothing",
                  "[replay][delivery]") {
   auto registry = spawn_registry();
