@@ -2,9 +2,10 @@
 
 #include <algorithm>
 #include <memory>
-#include <set>
+#include <tuple>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <caf/actor_system.hpp>
@@ -60,12 +61,13 @@ struct registry_entry {
 
 struct registry_state {
   registry_config cfg;
-  /// Registration key ("ns/name") -> its entry.
+  /// Registration key ("ns/name") -> its entry. The indexes below point into it: the nodes of an unordered_map stay
+  /// where they are until they are erased.
   std::unordered_map<std::string, registry_entry> entries;
-  /// Trigger actor -> registration key, for the trigger's DOWN message.
-  std::unordered_map<caf::actor_addr, std::string> by_trigger;
-  /// Key hash -> the registration keys it owns, for listing and for resolving "_".
-  std::unordered_map<std::string, std::set<std::string>> by_owner;
+  /// Trigger actor -> its entry, for the trigger's DOWN message.
+  std::unordered_map<caf::actor_addr, registry_entry*> by_trigger;
+  /// Key hash -> the entries it owns, for listing and for resolving "_".
+  std::unordered_map<std::string, std::unordered_set<registry_entry*>> by_owner;
   /// Registration key -> CREATEs whose store write is under way. A removal the old trigger asks for meanwhile is
   /// dropped: its erase would reach the store after the new registration and delete it.
   std::unordered_map<std::string, int> creating;
@@ -113,18 +115,21 @@ void start_entry(registry_pointer self, registration_record record, std::optiona
   }
   auto trigger = spawn_trigger(self, st.cfg.env, record, std::move(config));
   self->monitor(trigger);
-  st.by_trigger[trigger.address()] = key;
-  st.by_owner[record.auth_hash].insert(key);
-  st.entries.insert_or_assign(key, registry_entry{std::move(record), std::move(trigger), std::move(hook_id)});
+  auto owner = record.auth_hash;
+  auto address = trigger.address();
+  auto entry =
+    st.entries.insert_or_assign(key, registry_entry{std::move(record), std::move(trigger), std::move(hook_id)}).first;
+  st.by_trigger[address] = &entry->second;
+  st.by_owner[owner].insert(&entry->second);
 }
 
 /// Forgets an entry's place in the indexes, not the entry itself.
-void unindex(registry_pointer self, const registry_entry& entry) {
+void unindex(registry_pointer self, registry_entry& entry) {
   auto& st = self->state;
   st.by_trigger.erase(entry.trigger.address());
   auto owner = st.by_owner.find(entry.record.auth_hash);
   if (owner != st.by_owner.end()) {
-    owner->second.erase(entry.record.trigger.key());
+    owner->second.erase(&entry);
     if (owner->second.empty())
       st.by_owner.erase(owner);
   }
@@ -148,8 +153,8 @@ void resolve_default_namespace(registry_pointer self, trigger_ref& trigger, cons
   auto owned = self->state.by_owner.find(hash);
   if (owned == self->state.by_owner.end())
     return;
-  for (const auto& key : owned->second) {
-    const auto& record = self->state.entries.at(key).record;
+  for (const auto* entry : owned->second) {
+    const auto& record = entry->record;
     if (record.trigger.name == trigger.name) {
       trigger.ns = record.trigger.ns;
       return;
@@ -510,15 +515,22 @@ result_promise list(registry_pointer self, const api_command& cmd, const std::st
   auto& st = self->state;
   auto gather = std::make_shared<list_gather>();
   gather->rp = self->make_response_promise<api_result>();
+  std::vector<const registry_entry*> listed;
+  if (auto owned = st.by_owner.find(hash); owned != st.by_owner.end())
+    for (const auto* entry : owned->second)
+      if (cmd.trigger.ns == default_namespace || entry->record.trigger.ns == cmd.trigger.ns)
+        listed.push_back(entry);
+  // In the order of their names, whatever the order of the index.
+  std::sort(listed.begin(), listed.end(), [](const registry_entry* a, const registry_entry* b) {
+    const auto& x = a->record.trigger;
+    const auto& y = b->record.trigger;
+    return std::tie(x.ns, x.name) < std::tie(y.ns, y.name);
+  });
   std::vector<trigger_actor> triggers;
-  if (auto owned = st.by_owner.find(hash); owned != st.by_owner.end()) {
-    for (const auto& key : owned->second) {
-      const auto& entry = st.entries.at(key);
-      if (cmd.trigger.ns != default_namespace && entry.record.trigger.ns != cmd.trigger.ns)
-        continue;
-      gather->items.emplace_back(entry.record.trigger, std::nullopt);
-      triggers.push_back(entry.trigger);
-    }
+  triggers.reserve(listed.size());
+  for (const auto* entry : listed) {
+    gather->items.emplace_back(entry->record.trigger, std::nullopt);
+    triggers.push_back(entry->trigger);
   }
   gather->outstanding = triggers.size();
   if (triggers.empty()) {
@@ -606,8 +618,8 @@ void on_trigger_down(registry_pointer self, caf::down_msg& msg) {
   auto known = st.by_trigger.find(msg.source);
   if (known == st.by_trigger.end())
     return;
-  auto key = known->second;
-  auto& entry = st.entries.at(key);
+  auto& entry = *known->second;
+  auto key = entry.record.trigger.key();
   // A trigger actor only fails on a bug of ours; keep the registration visible but stopped.
   auto text = describe_child_error(msg.reason);
   log(log_level::error, "trigger actor of ", entry.record.trigger.qualified(), " failed: ", text);
