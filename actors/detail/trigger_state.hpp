@@ -1,7 +1,8 @@
 #pragma once
 
 // The state of a trigger actor and the functions its files share: actors/trigger.cpp (supervision, the glue around
-// the delivery core, the behavior), actors/alarm_schedule.cpp and actors/webhook_intake.cpp. Private to actors/.
+// the delivery core, the behavior), actors/alarm_schedule.cpp, actors/webhook_intake.cpp and
+// actors/dead_letter_replay.cpp. Private to actors/.
 
 #include <cstdint>
 #include <memory>
@@ -125,6 +126,12 @@ void end_schedule(trigger_pointer self);
 /// Returns whether a stored registration's alarm schedule is used up (no occurrence left, or maxTriggers reached):
 /// then its disabling was the schedule's end, and what it holds may still fire.
 bool schedule_used_up(const trigger_state& st);
+
+// -- dead_letter_replay.cpp ----------------------------------------------------------------
+
+/// Moves dead letters back as pending events (stored as such, in their order) and has them fired; refused, with
+/// nothing moved, when the registration cannot fire.
+caf::result<api_result> replay_dead_letters(trigger_pointer self);
 
 // -- webhook_intake.cpp -------------------------------------------------------------------
 
