@@ -45,7 +45,8 @@ using trigger_owner = caf::typed_actor<
 /// `env->restarts` allows leaves the registration disabled (AUTO) with the error text. Paused and disabled
 /// registrations release their children. It owns the registration's status and persists every change of it through
 /// the store actor. Its events go through a delivery_core (docs/architecture.md section 5), whose actions it carries
-/// out; an alarm's schedule (actors/alarm_schedule.cpp) and webhook intake (actors/webhook_intake.cpp) run in it too.
+/// out; an alarm's schedule (actors/alarm_schedule.cpp), webhook intake (actors/webhook_intake.cpp) and dead-letter
+/// replay (actors/dead_letter_replay.cpp) run in it too.
 ///
 /// `registry` must accept the trigger_owner protocol. `config` is nullopt when the stored parameters no longer
 /// validate; the registration then stays disabled.
