@@ -21,6 +21,13 @@ void metrics::record_state_change(std::optional<registration_state> from, std::o
     registrations_[static_cast<std::size_t>(*to)].fetch_add(1, std::memory_order_relaxed);
 }
 
+std::int64_t metrics::registrations() const {
+  std::int64_t total = 0;
+  for (const auto& count : registrations_)
+    total += count.load(std::memory_order_relaxed);
+  return total;
+}
+
 std::string metrics::render() const {
   std::ostringstream out;
   auto load = [](const auto& x) { return x.load(std::memory_order_relaxed); };

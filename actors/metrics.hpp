@@ -40,6 +40,9 @@ public:
   /// Records that a registration moved from state `from` to `to` (nullopt: it did not exist / no longer exists).
   void record_state_change(std::optional<registration_state> from, std::optional<registration_state> to);
 
+  /// Returns the number of registrations running, in any state.
+  std::int64_t registrations() const;
+
   /// Counts one request to the control API.
   void record_api_request() {
     api_requests_.fetch_add(1, std::memory_order_relaxed);

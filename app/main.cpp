@@ -144,6 +144,7 @@ std::shared_ptr<trigger_env> make_env(const options& opts, http_client_ptr clien
   env->stats = std::move(stats);
   env->now = now_ms;
   env->spawn_source = default_source_spawner(env->client);
+  env->prepare_source = default_source_preparer(env->client);
   env->fire_timeout = opts.fire_timeout;
   env->retries.max_attempts = opts.retry_attempts;
   env->retries.max_age = opts.retry_max_age;
@@ -151,6 +152,7 @@ std::shared_ptr<trigger_env> make_env(const options& opts, http_client_ptr clien
     env->namespace_limiter = std::make_shared<rate_limiter>(
       opts.namespace_fire_rate, std::max(1.0, opts.namespace_fire_rate * namespace_burst_seconds));
   env->max_buffered_events = opts.max_buffered_events;
+  env->fire_window = opts.fire_window;
   // Jitter needs no cryptographic quality; one generator per process, used from actor threads, so guard it.
   auto generator = std::make_shared<std::pair<std::mutex, std::mt19937_64>>();
   generator->second.seed(std::random_device{}());
@@ -237,7 +239,7 @@ int run(const options& opts, const sigset_t& signals) {
   std::cout << "feedrouter listening on " << listen_url << std::endl;
   caf::scoped_actor self{sys};
   self->request(registry, caf::infinite, ready_atom::value)
-    .receive([&](std::size_t count) { api.set_ready(count); }, [](caf::error&) {});
+    .receive([&](std::size_t) { api.set_ready(); }, [](caf::error&) {});
   log(log_level::info, "ready: ", loaded, " registrations running from ", opts.store, " (secrets key ", key->id(),
       " from '", secrets_key_file_of(opts.store, store_options_of(opts)), "'); firing at ", opts.api_host.origin(),
       opts.verify_auth ? "" : " (authKeys not verified)");

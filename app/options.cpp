@@ -105,6 +105,11 @@ std::variant<options, exit_request> parse_options(int argc, char** argv) {
     ->envname("FEEDROUTER_MAX_BUFFERED_EVENTS")
     ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
     ->capture_default_str();
+  app.add_option("--fire-window", result.fire_window,
+                 "fires of one registration on the wire at once; 1 sends the next only after an answer")
+    ->envname("FEEDROUTER_FIRE_WINDOW")
+    ->check(CLI::Range(std::size_t{1}, std::size_t{64}))
+    ->capture_default_str();
   double shutdown_grace_s = 10;
   app.add_option("--shutdown-grace", shutdown_grace_s, "seconds SIGTERM waits for fires in flight to finish")
     ->envname("FEEDROUTER_SHUTDOWN_GRACE")

@@ -39,6 +39,7 @@ struct options {
   std::chrono::milliseconds retry_max_age{3'600'000}; ///< events older than this are not retried
   double namespace_fire_rate = 0;               ///< fires per second per namespace; 0 means unlimited
   std::size_t max_buffered_events = 1000;       ///< events one registration holds in memory
+  std::size_t fire_window = 1;                  ///< fires of one registration on the wire at once
   std::chrono::milliseconds shutdown_grace{10'000}; ///< how long SIGTERM waits for fires in flight
   std::string ca_file;                          ///< PEM bundle that verifies an https API host; empty: system store
   bool insecure_skip_verify = false;            ///< accept any certificate (self-signed development controllers)

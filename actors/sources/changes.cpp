@@ -9,13 +9,14 @@
 #include <utility>
 #include <vector>
 
-#include <caf/event_based_actor.hpp>
 #include <caf/local_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include "actors/atoms.hpp"
 #include "actors/child_error.hpp"
+#include "actors/detail/client_messages.hpp"
 #include "actors/messages.hpp"
 #include "actors/sources/changes_position.hpp"
 #include "core/log.hpp"
@@ -47,8 +48,13 @@ enum class phase {
   stopped,    ///< disabling was asked for: nothing more until the source is released
 };
 
+/// The changes source with its own timer and HTTP completions, which are no part of the source protocol.
+using changes_private = source_actor::extend<caf::reacts_to<tick_atom, std::uint64_t>,
+                                             caf::reacts_to<done_atom, std::uint64_t, stream_update>,
+                                             caf::reacts_to<done_atom, std::uint64_t, client_result>>;
+
 struct changes_source_state {
-  caf::actor parent;
+  source_listener parent;
   changes_spec spec;
   std::string fire_body;
   http_client_ptr client;
@@ -71,7 +77,7 @@ struct changes_source_state {
   static inline const char* name = "changes_source";
 };
 
-using changes_pointer = caf::stateful_actor<changes_source_state>*;
+using changes_pointer = changes_private::stateful_pointer<changes_source_state>;
 
 void connect(changes_pointer self);
 
@@ -203,8 +209,8 @@ void open_feed(changes_pointer self) {
   // Two heartbeats missed in a row mean the connection is dead, even if TCP has not noticed.
   req.idle_timeout = 2 * std::chrono::duration_cast<milliseconds>(st.spec.heartbeat);
   // The completion runs on an I/O thread: it only turns the update into a message.
-  st.stream = st.client->open_stream(std::move(req), [handle = caf::actor{self}, attempt = st.attempt](
-                                                       stream_update update) {
+  auto handle = caf::actor_cast<changes_private>(self);
+  st.stream = st.client->open_stream(std::move(req), [handle, attempt = st.attempt](stream_update update) {
     caf::anon_send(handle, done_atom::value, attempt, std::move(update));
   });
 }
@@ -214,7 +220,8 @@ void read_baseline(changes_pointer self) {
   auto& st = self->state;
   st.now = phase::starting;
   auto req = changes_end_request(st.spec, connect_timeout);
-  st.client->send(std::move(req), [handle = caf::actor{self}, attempt = st.attempt](client_result result) {
+  auto handle = caf::actor_cast<changes_private>(self);
+  st.client->send(std::move(req), [handle, attempt = st.attempt](client_result result) {
     caf::anon_send(handle, done_atom::value, attempt, std::move(result));
   });
 }
@@ -263,8 +270,9 @@ void connect(changes_pointer self) {
     read_baseline(self);
 }
 
-caf::behavior changes_source_impl(changes_pointer self, caf::actor parent, changes_spec spec, std::string fire_body,
-                                  std::string checkpoint, http_client_ptr client) {
+changes_private::behavior_type changes_source_impl(changes_pointer self, source_listener parent, changes_spec spec,
+                                                   std::string fire_body, std::string checkpoint,
+                                                   http_client_ptr client) {
   report_exceptions_as_errors(self);
   auto& st = self->state;
   st.parent = std::move(parent);
@@ -294,9 +302,9 @@ caf::behavior changes_source_impl(changes_pointer self, caf::actor parent, chang
 
 } // namespace
 
-caf::actor spawn_changes_source(caf::local_actor* parent, changes_spec spec, std::string fire_body,
-                                std::string checkpoint, http_client_ptr client) {
-  return parent->spawn<caf::linked>(changes_source_impl, caf::actor_cast<caf::actor>(parent), std::move(spec),
+source_actor spawn_changes_source(caf::local_actor* parent, changes_spec spec, std::string fire_body,
+                                  std::string checkpoint, http_client_ptr client) {
+  return parent->spawn<caf::linked>(changes_source_impl, caf::actor_cast<source_listener>(parent), std::move(spec),
                                     std::move(fire_body), std::move(checkpoint), std::move(client));
 }
 

@@ -6,8 +6,10 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include "actors/atoms.hpp"
+#include "actors/detail/client_messages.hpp"
 #include "actors/messages.hpp"
 #include "core/crypto.hpp"
 #include "core/json.hpp"
@@ -73,29 +75,47 @@ changes_end read_changes_end(const client_result& result) {
   return end;
 }
 
+std::string_view failed_field(const changes_end& end) {
+  if (end.status_code == 404)
+    return "dbname";
+  if (end.status_code == 401 || end.status_code == 403)
+    return "username";
+  return "url";
+}
+
 namespace {
 
-struct end_reader_state {
-  caf::response_promise answer;
-  static inline const char* name = "changes_end_reader";
+using preparer_private = source_preparer_actor::extend<caf::reacts_to<done_atom, client_result>>;
+
+struct preparer_state {
+  caf::typed_response_promise<prepared_source> answer;
+  static inline const char* name = "changes_preparer";
 };
 
-caf::behavior end_reader_impl(caf::stateful_actor<end_reader_state>* self, http_client_ptr client, changes_spec spec,
-                              std::chrono::milliseconds timeout) {
+preparer_private::behavior_type preparer_impl(preparer_private::stateful_pointer<preparer_state> self,
+                                              http_client_ptr client, changes_spec spec,
+                                              std::chrono::milliseconds timeout) {
   return {
-    [=](changes_end_atom) {
-      self->state.answer = self->make_response_promise();
+    [=](prepare_atom) -> caf::typed_response_promise<prepared_source> {
+      self->state.answer = self->make_response_promise<prepared_source>();
       // The completion runs on an I/O thread: it only turns the result into a message.
-      client->send(changes_end_request(spec, timeout), [handle = caf::actor{self}](client_result result) {
+      client->send(changes_end_request(spec, timeout), [handle = preparer_private{self}](client_result result) {
         caf::anon_send(handle, done_atom::value, std::move(result));
       });
+      return self->state.answer;
     },
     [=](done_atom, client_result& result) {
       auto end = read_changes_end(result);
-      if (!end.ok())
-        log(log_level::debug, "reading where ", spec.server.origin(), " database ", spec.dbname,
-            " ends failed: ", end.detail);
-      self->state.answer.deliver(std::move(end));
+      prepared_source prepared;
+      if (end.ok()) {
+        prepared.checkpoint = to_changes_checkpoint(spec, end.seq);
+      } else {
+        log(log_level::debug, "reading where ", spec.server.origin(), " database ", spec.dbname, " ends failed: ",
+            end.detail);
+        auto field = failed_field(end);
+        prepared.error = field_error{std::string{field}, "cannot read where the database ends: " + end.error};
+      }
+      self->state.answer.deliver(std::move(prepared));
       self->quit();
     },
   };
@@ -103,9 +123,9 @@ caf::behavior end_reader_impl(caf::stateful_actor<end_reader_state>* self, http_
 
 } // namespace
 
-caf::actor spawn_changes_end_reader(caf::actor_system& sys, http_client_ptr client, changes_spec spec,
-                                    std::chrono::milliseconds timeout) {
-  return sys.spawn(end_reader_impl, std::move(client), std::move(spec), timeout);
+source_preparer_actor spawn_changes_preparer(caf::actor_system& sys, http_client_ptr client, changes_spec spec,
+                                             std::chrono::milliseconds timeout) {
+  return sys.spawn(preparer_impl, std::move(client), std::move(spec), timeout);
 }
 
 } // namespace feedrouter

@@ -5,6 +5,7 @@
 
 #include <caf/fwd.hpp>
 
+#include "actors/source_protocol.hpp"
 #include "core/changes_spec.hpp"
 #include "net/http_client.hpp"
 
@@ -50,9 +51,13 @@ changes_end read_changes_end(const client_result& result);
 /// Returns the headers every request to `spec`'s database carries: Accept, and Basic auth when it has credentials.
 http_fields database_fields(const changes_spec& spec);
 
-/// Spawns a one-shot actor that answers one `(changes_end_atom)` request with a `changes_end` for `spec`'s database
-/// and then quits. The registry uses it to fix the position of a `since=now` registration before CREATE answers.
-caf::actor spawn_changes_end_reader(caf::actor_system& sys, http_client_ptr client, changes_spec spec,
-                                    std::chrono::milliseconds timeout);
+/// Returns the field a database's failure to say where it ends is about: `dbname` for 404, `username` for 401 and
+/// 403, `url` for anything else.
+std::string_view failed_field(const changes_end& end);
+
+/// Spawns the preparer of a `changes` registration with `since: now`: it reads where `spec`'s database ends within
+/// `timeout` and answers that position as the checkpoint, or an error naming the field to fix, then quits.
+source_preparer_actor spawn_changes_preparer(caf::actor_system& sys, http_client_ptr client, changes_spec spec,
+                                             std::chrono::milliseconds timeout);
 
 } // namespace feedrouter

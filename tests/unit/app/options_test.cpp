@@ -278,6 +278,16 @@ TEST_CASE("a --body-limit out of range or not a number is a usage error naming -
   }
 }
 
+TEST_CASE("the --fire-window flag sets the fires of one registration on the wire, 1 unless given", "[options]") {
+  env_guard env;
+  CHECK(run({}).fire_window == 1);
+  CHECK(run({"--fire-window", "8"}).fire_window == 8);
+  for (const auto* value : {"0", "65", "many"}) {
+    INFO("'" << value << "'");
+    check_usage_error({"--fire-window", value}, "--fire-window");
+  }
+}
+
 TEST_CASE("an unknown flag or a stray argument is a usage error naming it", "[options]") {
   env_guard env;
   check_usage_error({"--bogus"}, "--bogus");
