@@ -27,7 +27,7 @@ TEST_CASE("/ready answers 503 until the stored registrations run, then 200 with 
   caf::actor_system sys{cfg};
   auto stats = std::make_shared<metrics>();
   // /ready is answered by the API itself; no registry is asked.
-  control_api api{sys, registry_actor{}, stats, std::chrono::seconds{1}};
+  control_api api{sys, registry_actor{}, stats, std::chrono::seconds{1}, std::make_shared<store_health>()};
   for (int i = 0; i < 3; ++i)
     stats->record_state_change(std::nullopt, registration_state::active);
   auto starting = ready(api);
@@ -41,4 +41,19 @@ TEST_CASE("/ready answers 503 until the stored registrations run, then 200 with 
   auto running = ready(api);
   CHECK(running.status == 200);
   CHECK(running.body == R"({"ready":true,"registrations":4})");
+}
+
+TEST_CASE("/ready answers 503 naming the store once the store refuses writes", "[control_api]") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto stats = std::make_shared<metrics>();
+  auto health = std::make_shared<store_health>();
+  control_api api{sys, registry_actor{}, stats, std::chrono::seconds{1}, health};
+  api.set_ready();
+  CHECK(ready(api).status == 200);
+  health->mark_unwritable();
+  auto refused = ready(api);
+  CHECK(refused.status == 503);
+  CHECK(refused.body.find(R"("ready":false)") != std::string::npos);
+  CHECK(refused.body.find("its store refuses writes") != std::string::npos);
 }
