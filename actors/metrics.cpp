@@ -102,6 +102,14 @@ void metrics::record_state_change(std::string_view feed, std::optional<registrat
     states[static_cast<std::size_t>(*to)].fetch_add(1, std::memory_order_relaxed);
 }
 
+std::int64_t metrics::registrations() const {
+  std::int64_t total = 0;
+  for (const auto& states : registrations_)
+    for (const auto& count : states)
+      total += count.load(std::memory_order_relaxed);
+  return total;
+}
+
 void metrics::count_auto_disable(std::string_view feed) {
   auto_disabled_[feed_index(feed)].fetch_add(1, std::memory_order_relaxed);
 }
@@ -157,8 +165,9 @@ std::string metrics::render() const {
              feed_label(feed) + ",state=\"" + std::string{to_string(state)} + '"',
              load(registrations_[feed][static_cast<std::size_t>(state)]));
   header(out, "feedrouter_registrations_auto_disabled_total", "counter",
-         "Registrations the provider disabled (reason AUTO) because the controller or the source refused them or a "
-         "child crashed too often, by feed kind; a schedule that ended is not counted.");
+         "Registrations the provider disabled (reason AUTO) because the controller or the source refused them, a "
+         "child crashed too often, their trigger actor failed, or a start found their stored parameters invalid or "
+         "their secrets unreadable, by feed kind; a schedule that ended is not counted.");
   per_feed_samples(out, "feedrouter_registrations_auto_disabled_total", auto_disabled_);
   header(out, "feedrouter_source_errors_total", "counter",
          "Failures sources reported (a failed poll, a changes feed that broke or could not connect), by feed kind.");

@@ -80,8 +80,12 @@ public:
   void record_state_change(std::string_view feed, std::optional<registration_state> from,
                            std::optional<registration_state> to);
 
+  /// Returns the number of registrations running, in any state and of any feed kind.
+  std::int64_t registrations() const;
+
   /// Counts a registration of feed kind `feed` the provider disabled (reason AUTO) because the controller or its
-  /// source refused it, or a child crashed too often; a schedule that ended is not counted.
+  /// source refused it, a child crashed too often, its trigger actor failed, or a start found its stored parameters
+  /// invalid or its secrets unreadable; a schedule that ended is not counted.
   void count_auto_disable(std::string_view feed);
 
   /// Records what a source of feed kind `feed` reported about itself: a failure, or that it works (again).

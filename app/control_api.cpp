@@ -6,6 +6,7 @@
 #include <caf/send.hpp>
 
 #include "actors/child_error.hpp"
+#include "app/api_answers.hpp"
 #include "app/routes.hpp"
 #include "core/json.hpp"
 #include "core/status_json.hpp"
@@ -34,7 +35,7 @@ caf::behavior api_gateway(caf::event_based_actor* self, registry_actor registry,
     [self, registry, timeout](api_call& call) {
       auto respond = std::move(call.respond);
       self->request(registry, timeout, std::move(call.cmd))
-        .then([respond](api_reply& reply) { respond(json_response(reply.status, std::move(reply.body))); },
+        .then([respond](api_result& result) { respond(to_http(result)); },
               [respond](caf::error& err) {
                 respond(json_response(503, render_error("the registry did not answer: " + describe_child_error(err))));
               });
@@ -90,8 +91,8 @@ void control_api::handle(http_request req, http_server::responder respond) {
       json_writer out;
       auto writable = store_->writable();
       auto ready = ready_.load() && writable;
-      out.begin_object().key("ready").value(ready).key("registrations")
-        .value(static_cast<std::int64_t>(registrations_.load()));
+      // The live count: registrations created or deleted since start-up count too.
+      out.begin_object().key("ready").value(ready).key("registrations").value(stats_->registrations());
       if (!writable)
         out.key("error").value(store_refusal);
       out.end_object();

@@ -33,8 +33,7 @@ public:
   void handle(http_request req, http_server::responder respond);
 
   /// Marks the service ready (/ready answers 200) once every stored registration is running.
-  void set_ready(std::size_t registrations) {
-    registrations_.store(registrations);
+  void set_ready() {
     ready_.store(true);
   }
 
@@ -50,7 +49,6 @@ private:
   std::shared_ptr<metrics> stats_;
   std::shared_ptr<const store_health> store_;
   std::atomic<bool> ready_{false};
-  std::atomic<std::size_t> registrations_{0};
 };
 
 } // namespace feedrouter

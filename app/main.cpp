@@ -7,6 +7,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <string_view>
 #include <thread>
 
 #include <pthread.h>
@@ -29,6 +30,7 @@
 #include "app/systemd_notify.hpp"
 #include "core/log.hpp"
 #include "core/status_json.hpp"
+#include "net/host_addresses.hpp"
 #include "net/http_server.hpp"
 #include "net/io_runtime.hpp"
 #include "store/key_rotation.hpp"
@@ -107,15 +109,28 @@ sigset_t block_shutdown_signals() {
   return signals;
 }
 
+/// Returns the egress policy for tenants' endpoints: the default one, widened by --allow-egress, and closed to this
+/// provider's own listen address at `port` (the one it actually listens on, also for --listen HOST:0).
+std::shared_ptr<const egress_policy> make_egress_policy(const options& opts, std::uint16_t port) {
+  auto listen = resolve_host_addresses(opts.listen_host);
+  auto provider = provider_endpoints(listen, port, interface_addresses());
+  for (const auto& rule : opts.allow_egress)
+    log(log_level::info, "egress: tenants' endpoints may also reach ", rule.text);
+  return std::make_shared<const egress_policy>(opts.allow_egress, std::move(provider));
+}
+
 std::shared_ptr<trigger_env> make_env(const options& opts, http_client_ptr client, store_actor store,
-                                      std::shared_ptr<metrics> stats, std::string public_url) {
+                                      std::shared_ptr<metrics> stats, std::string public_url,
+                                      std::shared_ptr<const egress_policy> egress) {
   auto env = std::make_shared<trigger_env>();
   env->client = std::move(client);
+  env->egress = std::move(egress);
   env->api_host = opts.api_host;
   env->store = std::move(store);
   env->stats = std::move(stats);
   env->now = now_ms;
   env->spawn_source = default_source_spawner(env->client);
+  env->prepare_source = default_source_preparer(env->client);
   env->fire_timeout = opts.fire_timeout;
   env->retries.max_attempts = opts.retry_attempts;
   env->retries.max_age = opts.retry_max_age;
@@ -123,6 +138,7 @@ std::shared_ptr<trigger_env> make_env(const options& opts, http_client_ptr clien
     env->namespace_limiter = std::make_shared<rate_limiter>(
       opts.namespace_fire_rate, std::max(1.0, opts.namespace_fire_rate * namespace_burst_seconds));
   env->max_buffered_events = opts.max_buffered_events;
+  env->fire_window = opts.fire_window;
   // Jitter needs no cryptographic quality; one generator per process, used from actor threads, so guard it.
   auto generator = std::make_shared<std::pair<std::mutex, std::mt19937_64>>();
   generator->second.seed(std::random_device{}());
@@ -158,6 +174,10 @@ int run(const options& opts, const sigset_t& signals) {
     server_opts.host = opts.listen_host;
     server_opts.port = opts.listen_port;
     server_opts.body_limit = opts.body_limit;
+    // Requests the server refuses on its own get the API's JSON error body, like every other error.
+    server_opts.render_error = [](int status, std::string_view message, std::string_view field) {
+      return json_response(status, render_error(message, field));
+    };
     server = start_http_server(io, server_opts, [&api_ptr](http_request req, http_server::responder respond) {
       if (auto* api = api_ptr.load())
         api->handle(std::move(req), std::move(respond));
@@ -173,9 +193,11 @@ int run(const options& opts, const sigset_t& signals) {
   caf::actor_system_config cfg;
   configure_scheduler(cfg);
   caf::actor_system sys{cfg};
+  auto egress = make_egress_policy(opts, server->port());
   http_client_options client_opts;
   client_opts.ca_file = opts.ca_file;
   client_opts.insecure_skip_verify = opts.insecure_skip_verify;
+  client_opts.egress = egress;
   http_client_ptr client;
   try {
     client = make_http_client(io, client_opts);
@@ -188,7 +210,7 @@ int run(const options& opts, const sigset_t& signals) {
   auto stats = std::make_shared<metrics>();
   auto health = std::make_shared<store_health>();
   auto store = spawn_store_actor(sys, std::move(db), store_thread::dedicated, {health, store_watch_interval, stats});
-  auto env = make_env(opts, client, store, stats, opts.public_url.empty() ? listen_url : opts.public_url);
+  auto env = make_env(opts, client, store, stats, opts.public_url.empty() ? listen_url : opts.public_url, egress);
   registry_config reg_cfg;
   reg_cfg.env = env;
   reg_cfg.request_timeout = registry_timeout;
@@ -203,7 +225,7 @@ int run(const options& opts, const sigset_t& signals) {
   std::cout << "feedrouter listening on " << listen_url << std::endl;
   caf::scoped_actor self{sys};
   self->request(registry, caf::infinite, ready_atom::value)
-    .receive([&](std::size_t count) { api.set_ready(count); }, [](caf::error&) {});
+    .receive([&](std::size_t) { api.set_ready(); }, [](caf::error&) {});
   log(log_level::info, "ready: ", loaded, " registrations running from ", opts.store, " (secrets key ", key->id(),
       " from '", secrets_key_file_of(opts.store, store_options_of(opts)), "'); firing at ", opts.api_host.origin(),
       opts.verify_auth ? "" : " (authKeys not verified)");

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "app/version.hpp"
+#include "core/text.hpp"
 
 namespace feedrouter {
 
@@ -108,6 +109,11 @@ std::variant<options, exit_request> parse_options(int argc, char** argv) {
     ->envname("FEEDROUTER_MAX_BUFFERED_EVENTS")
     ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
     ->capture_default_str();
+  app.add_option("--fire-window", result.fire_window,
+                 "fires of one registration on the wire at once; 1 sends the next only after an answer")
+    ->envname("FEEDROUTER_FIRE_WINDOW")
+    ->check(CLI::Range(std::size_t{1}, std::size_t{64}))
+    ->capture_default_str();
   double shutdown_grace_s = 10;
   app.add_option("--shutdown-grace", shutdown_grace_s, "seconds SIGTERM waits for fires in flight to finish")
     ->envname("FEEDROUTER_SHUTDOWN_GRACE")
@@ -118,6 +124,13 @@ std::variant<options, exit_request> parse_options(int argc, char** argv) {
   app.add_flag("--insecure-skip-verify", result.insecure_skip_verify,
                "accept any certificate from an https API host (self-signed development controllers only)")
     ->envname("FEEDROUTER_INSECURE_SKIP_VERIFY");
+  std::vector<std::string> allow_egress;
+  app.add_option("--allow-egress", allow_egress,
+                 "let tenants' poll and changes URLs reach CIDR, ADDRESS:PORT or HOST[:PORT] too (repeatable; "
+                 "comma-separated in the environment)")
+    ->envname("FEEDROUTER_ALLOW_EGRESS")
+    ->delimiter(',')
+    ->type_name("CIDR|HOST[:PORT]");
   app.add_flag("--version", version, "print the version and exit");
   // The flags above may also follow the subcommand: `feedrouter rotate-key --store sqlite:PATH`.
   app.fallthrough();
@@ -171,6 +184,13 @@ std::variant<options, exit_request> parse_options(int argc, char** argv) {
   result.fire_timeout = to_ms(fire_timeout_s);
   result.retry_max_age = to_ms(retry_max_age_s);
   result.shutdown_grace = to_ms(shutdown_grace_s);
+  for (const auto& text : allow_egress) {
+    // "a, b" in the environment reads as "a" and "b".
+    auto rule = parse_egress_rule(trim_ows(text), "--allow-egress");
+    if (!rule)
+      return usage(rule.error().field + ": " + rule.error().message);
+    result.allow_egress.push_back(std::move(*rule));
+  }
   if (!result.public_url.empty()) {
     auto parsed_public = parse_url(result.public_url, "--public-url");
     if (!parsed_public)

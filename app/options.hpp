@@ -8,6 +8,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/egress_policy.hpp"
 #include "core/log.hpp"
 #include "core/url.hpp"
 
@@ -42,9 +43,11 @@ struct options {
   std::chrono::milliseconds retry_max_age{3'600'000}; ///< events older than this are not retried
   double namespace_fire_rate = 0;               ///< fires per second per namespace; 0 means unlimited
   std::size_t max_buffered_events = 1000;       ///< events one registration holds in memory
+  std::size_t fire_window = 1;                  ///< fires of one registration on the wire at once
   std::chrono::milliseconds shutdown_grace{10'000}; ///< how long SIGTERM waits for fires in flight
   std::string ca_file;                          ///< PEM bundle that verifies an https API host; empty: system store
   bool insecure_skip_verify = false;            ///< accept any certificate (self-signed development controllers)
+  std::vector<egress_rule> allow_egress;        ///< destinations tenants may reach beyond the default egress policy
 };
 
 /// What the command line asks for: run with options, or print text (help, version) and exit with a code.

@@ -79,13 +79,16 @@ outcome<std::string> read_last_seq(std::string_view document);
 /// classifying, or they come back as errors.
 struct change_line {
   enum class kind {
-    change,   ///< a change row: {"seq":..,"id":..,"changes":[..],...}
-    last_seq, ///< the feed's closing line {"last_seq":..}: reconnect from that seq
-    error,    ///< {"error":..,"reason":..}, or a line that is not a change row nor a last_seq line
+    change,    ///< a change row: {"seq":..,"id":..,"changes":[..],...}
+    last_seq,  ///< the feed's closing line {"last_seq":..}: reconnect from that seq
+    error,     ///< the server's error object {"error":..,"reason":..}
+    malformed, ///< a line that is none of these
   };
   kind what;
-  std::string seq;     ///< change and last_seq: the seq as text (a number's digits, a string's content)
-  std::string message; ///< error: "error: reason", or why the line could not be read
+  std::string seq; ///< change and last_seq: the seq as text (a number's digits, a string's content)
+  /// error: the server's "error: reason", which is the server's own text (for the operator's log, not the tenant);
+  /// malformed: why the line could not be read, in words of ours only.
+  std::string message;
 };
 
 /// Returns what `line` (one line of the feed, without its '\n') is.

@@ -57,7 +57,7 @@ bool is_known_feed(std::string_view feed) {
 }
 
 outcome<feed_config> make_feed_config(std::string_view feed, json_members params, sys_ms now, validation_time when,
-                                      std::string_view trigger_key) {
+                                      std::string_view trigger_key, const egress_policy& egress) {
   if (!is_known_feed(feed))
     return field_error{"feed", "unknown feed kind \"" + std::string{feed}
                                  + "\"; this provider serves: alarm, webhook, poll, changes"};
@@ -83,6 +83,8 @@ outcome<feed_config> make_feed_config(std::string_view feed, json_members params
     auto poll = parse_poll_spec(params);
     if (!poll)
       return poll.error();
+    if (auto refused = check_url_egress(egress, poll->target, "url"))
+      return *refused;
     config.poll = std::make_shared<const poll_spec>(std::move(*poll));
     config.params = normalize_int_params(std::move(params), numeric_params(feed));
     return config;
@@ -91,6 +93,8 @@ outcome<feed_config> make_feed_config(std::string_view feed, json_members params
     auto changes = parse_changes_spec(params);
     if (!changes)
       return changes.error();
+    if (auto refused = check_url_egress(egress, changes->server, "url"))
+      return *refused;
     config.changes = std::make_shared<const changes_spec>(std::move(*changes));
     config.params = normalize_int_params(std::move(params), numeric_params(feed));
     return config;

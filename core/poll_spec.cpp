@@ -16,9 +16,8 @@ constexpr std::int64_t default_failures_before_disable = 3;
 constexpr std::size_t max_headers = 50;
 constexpr std::size_t max_header_value_length = 8192;
 
-/// Headers the transport or the poll itself sets; a user's value would be dropped or would break change detection.
-constexpr std::array<std::string_view, 5> reserved_headers = {"Content-Length", "Transfer-Encoding", "Connection",
-                                                              "If-None-Match", "If-Modified-Since"};
+/// Headers the poll itself sets; a user's value would break change detection.
+constexpr std::array<std::string_view, 2> poll_headers = {"If-None-Match", "If-Modified-Since"};
 
 /// Returns whether `c` may appear in a header name (an RFC 9110 token character).
 bool is_token_char(char c) {
@@ -58,7 +57,14 @@ outcome<std::vector<std::pair<std::string, std::string>>> read_headers(const jso
   for (auto& [name, value_json] : *members) {
     if (!is_header_name(name))
       return field_error{"headers", "\"" + name + "\" is not an HTTP header name"};
-    for (auto reserved : reserved_headers)
+    // Host would pick another site behind a shared front end than the one `url` names and the egress policy
+    // checked; framing and hop-by-hop headers would split or redirect the request.
+    if (iequals(name, "Host"))
+      return field_error{"headers", "\"" + name + "\" cannot be given: the host is the one url names"};
+    if (is_transport_header(name))
+      return field_error{"headers", "\"" + name + "\" is a framing or hop-by-hop header that the provider's HTTP "
+                                    "client sets itself; it cannot be given"};
+    for (auto reserved : poll_headers)
       if (iequals(name, reserved))
         return field_error{"headers", "\"" + name + "\" is set by the poll feed itself and cannot be given"};
     auto value = json_as_string(value_json);

@@ -3,19 +3,34 @@
 #include <caf/actor.hpp>
 
 #include "actors/sources/changes.hpp"
+#include "actors/sources/changes_position.hpp"
 #include "actors/sources/poll.hpp"
 
 namespace feedrouter {
 
 source_spawner default_source_spawner(http_client_ptr client) {
-  return [client = std::move(client)](caf::local_actor* trigger, const source_args& args) -> caf::actor {
+  return [client = std::move(client)](caf::local_actor* trigger, const source_args& args) -> source_actor {
     // Only the kinds that own a connection have a source actor; make_feed_config rejects unknown kinds before any
     // spawn. An alarm's schedule runs in its trigger, and webhook events arrive through the registry.
     if (args.config.poll)
       return spawn_poll_source(trigger, *args.config.poll, args.config.fire_body, args.checkpoint, client);
     if (args.config.changes)
       return spawn_changes_source(trigger, *args.config.changes, args.config.fire_body, args.checkpoint, client);
-    return caf::actor{};
+    return source_actor{};
+  };
+}
+
+source_preparer default_source_preparer(http_client_ptr client) {
+  return [client = std::move(client)](caf::actor_system& sys, const feed_config& config, const std::string& checkpoint,
+                                      std::chrono::milliseconds timeout) -> std::optional<source_preparer_actor> {
+    // Only `since: now` needs a position before the registration is stored, and only when the one it has (none for a
+    // new registration) is not from its database: a change written right after the answer must fire even if the
+    // provider stops before the feed has connected.
+    if (!client || !config.changes || config.changes->since != "now")
+      return std::nullopt;
+    if (restore_changes_seq(checkpoint, *config.changes))
+      return std::nullopt;
+    return spawn_changes_preparer(sys, client, *config.changes, timeout);
   };
 }
 

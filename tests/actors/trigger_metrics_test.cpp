@@ -26,7 +26,7 @@ std::string event_body(int n) {
 /// Spawns, as the registration's source, an actor that sends its parent each status the test hands it with
 /// (source_status_atom, error), as a poll or changes source reports failures and recoveries.
 source_spawner status_source(std::vector<caf::actor>& sources) {
-  return [&sources](caf::local_actor* trigger, const source_args&) -> caf::actor {
+  return [&sources](caf::local_actor* trigger, const source_args&) -> source_actor {
     auto parent = caf::actor_cast<caf::actor>(trigger);
     auto src = trigger->spawn<caf::linked>([parent](caf::event_based_actor* self) -> caf::behavior {
       return {
@@ -37,7 +37,7 @@ source_spawner status_source(std::vector<caf::actor>& sources) {
       };
     });
     sources.push_back(src);
-    return src;
+    return caf::actor_cast<source_actor>(src);
   };
 }
 
@@ -59,6 +59,41 @@ TEST_CASE_METHOD(actor_fixture, "a trigger counts the events it accepts, fires a
   CHECK(metric_sample(*stats, R"(feedrouter_fire_failures_total{reason="too_large"})") == 1);
   CHECK(metric_sample(*stats, R"(feedrouter_events_accepted_total{feed="alarm"})") == 0);
   CHECK(metric_sample(*stats, R"(feedrouter_registrations{feed="webhook",state="active"})") == 1);
+}
+
+TEST_CASE_METHOD(actor_fixture, "with three fires in flight, a retry and a batch, each event is counted fired once, "
+                                "when it settles", "[trigger][metrics]") {
+  env->fire_window = 3;
+  auto t = start_webhook_trigger(*this, hooked);
+  for (int n = 1; n <= 3; ++n)
+    REQUIRE(post_event(*this, t.trigger, event_body(n)).status == 202);
+  REQUIRE(client->calls().size() == 3);
+  // The first is retried; the other two are taken, but settle only behind it.
+  client->answer(0, 503);
+  client->answer(1, 202);
+  client->answer(2, 202);
+  run();
+  CHECK(metric_sample(*stats, R"(feedrouter_events_fired_total{feed="webhook"})") == 0);
+  advance(1s, 10ms); // the back-off: half of the first 500 ms ceiling
+  REQUIRE(client->calls().size() == 4);
+  client->answer(3, 202);
+  run();
+  CHECK(metric_sample(*stats, R"(feedrouter_events_accepted_total{feed="webhook"})") == 3);
+  CHECK(metric_sample(*stats, R"(feedrouter_events_fired_total{feed="webhook"})") == 3);
+  // Every attempt is counted as a fire: three taken, one failed.
+  CHECK(metric_sample(*stats, R"(feedrouter_fires_total{outcome="ok"})") == 3);
+  CHECK(metric_sample(*stats, R"(feedrouter_fires_total{outcome="failed"})") == 1);
+}
+
+TEST_CASE_METHOD(actor_fixture, "a batch the controller takes counts each of its events as fired",
+                 "[trigger][metrics]") {
+  client->answer_all(202);
+  auto t = start_webhook_trigger(*this, hooked, R"({"batchSize": 3, "batchWindowMs": 100})");
+  for (int n = 1; n <= 3; ++n)
+    REQUIRE(post_event(*this, t.trigger, event_body(n)).status == 202);
+  REQUIRE(client->calls().size() == 1);
+  CHECK(metric_sample(*stats, R"(feedrouter_events_fired_total{feed="webhook"})") == 3);
+  CHECK(metric_sample(*stats, R"(feedrouter_fires_total{outcome="ok"})") == 1);
 }
 
 TEST_CASE_METHOD(actor_fixture, "a webhook event that is filtered out, finds no room or an inactive registration is "

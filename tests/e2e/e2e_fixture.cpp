@@ -26,6 +26,11 @@ std::string e2e_fixture::next_stderr_path() {
 }
 
 feedrouter_process_ptr e2e_fixture::start_feedrouter(std::vector<std::string> extra_args) {
+  extra_args.insert(extra_args.begin(), {"--allow-egress", "127.0.0.1"});
+  return start_feedrouter_with_default_egress(std::move(extra_args));
+}
+
+feedrouter_process_ptr e2e_fixture::start_feedrouter_with_default_egress(std::vector<std::string> extra_args) {
   std::vector<std::string> args{"--api-host", controller_.url(), "--store", store_spec()};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   return std::make_unique<feedrouter_process>(client_, std::move(args), next_stderr_path());

@@ -49,8 +49,13 @@ public:
   std::string next_stderr_path();
 
   /// Starts feedrouter against the fake controller and this test's store, with `extra_args` appended, and waits
-  /// until it is ready.
+  /// until it is ready. Tenants' endpoints may be on 127.0.0.1 (`--allow-egress 127.0.0.1`), where the tests run
+  /// their servers.
   feedrouter_process_ptr start_feedrouter(std::vector<std::string> extra_args = {});
+
+  /// Starts feedrouter as start_feedrouter() does, but with the default egress policy: no tenant endpoint on
+  /// loopback.
+  feedrouter_process_ptr start_feedrouter_with_default_egress(std::vector<std::string> extra_args = {});
 
   /// Returns the fires the fake controller recorded for `trigger`, oldest first.
   std::vector<fake_controller::fire> fires_of(const trigger_ref& trigger) const;

@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "core/alarm_spec.hpp"
+#include "core/egress_policy.hpp"
 #include "core/feed_config.hpp"
 #include "core/json.hpp"
 #include "core/time_format.hpp"
@@ -93,14 +94,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto params = parse_json_object(input, "params");
   if (!params)
     return 0;
-  auto created = make_feed_config("alarm", *params, now, validation_time::request, trigger_key);
-  auto restored = make_feed_config("alarm", *params, now, validation_time::restore, trigger_key);
+  auto created = make_feed_config("alarm", *params, now, validation_time::request, trigger_key, egress_policy{});
+  auto restored = make_feed_config("alarm", *params, now, validation_time::restore, trigger_key, egress_policy{});
   // Start-up is never stricter than a request: what was accepted is loaded again.
   if (created && !restored)
     __builtin_trap();
   if (created) {
     // The stored form is normalized once and for all: reading it again changes nothing.
-    auto again = make_feed_config("alarm", created->params, now, validation_time::restore, trigger_key);
+    auto again =
+      make_feed_config("alarm", created->params, now, validation_time::restore, trigger_key, egress_policy{});
     if (!again || again->params != created->params)
       __builtin_trap();
     // A request is refused unless its schedule fires at least once.

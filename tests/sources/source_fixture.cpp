@@ -141,7 +141,7 @@ caf::actor source_fixture::spawn_parent(std::string_view params_json, std::strin
     throw std::invalid_argument(spec.error().field + ": " + spec.error().message);
   return spawn_stand_in([spec = std::move(*spec), fire_body = std::move(fire_body),
                          checkpoint = std::move(checkpoint), with = std::move(with)](caf::local_actor* parent) {
-    return spawn_poll_source(parent, spec, fire_body, checkpoint, with);
+    return caf::actor_cast<caf::actor>(spawn_poll_source(parent, spec, fire_body, checkpoint, with));
   });
 }
 
@@ -160,7 +160,7 @@ caf::actor source_fixture::spawn_changes_parent(std::string_view params_json, st
     throw std::invalid_argument(spec.error().field + ": " + spec.error().message);
   return spawn_stand_in([spec = std::move(*spec), fire_body = std::move(fire_body),
                          checkpoint = std::move(checkpoint), with = std::move(with)](caf::local_actor* parent) {
-    return spawn_changes_source(parent, spec, fire_body, checkpoint, with);
+    return caf::actor_cast<caf::actor>(spawn_changes_source(parent, spec, fire_body, checkpoint, with));
   });
 }
 
@@ -201,8 +201,8 @@ void source_fixture::stream_lines(std::vector<std::string> lines, bool ended) {
   run();
 }
 
-void source_fixture::stream_fail(std::string error) {
-  stream().fail(std::move(error));
+void source_fixture::stream_fail(std::string error, transport_failure kind) {
+  stream().fail(std::move(error), kind);
   run();
 }
 

@@ -97,8 +97,8 @@ public:
   /// Answers the newest stream's pending read with `lines` (and the end when `ended`), then runs what follows.
   void stream_lines(std::vector<std::string> lines, bool ended = false);
 
-  /// Fails the newest stream with the transport error `error`, then runs what follows.
-  void stream_fail(std::string error);
+  /// Fails the newest stream with the transport error `error` of kind `kind`, then runs what follows.
+  void stream_fail(std::string error, transport_failure kind = transport_failure::no_response);
 
   /// Stops `parent` and with it its source, as a registration being paused or the service stopping does.
   void stop(const caf::actor& parent);

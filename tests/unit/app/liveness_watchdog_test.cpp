@@ -51,22 +51,20 @@ struct silent_registry_state {
 
 registry_actor::behavior_type silent_registry(registry_actor::stateful_pointer<silent_registry_state> self) {
   return {
-    [](api_command&) { return api_reply{}; },
+    [](api_command&) { return api_result{}; },
     [](remove_atom, const trigger_ref&) {},
     [self](ready_atom) -> caf::result<std::size_t> {
       self->state.unanswered.push_back(self->make_response_promise<std::size_t>());
       return self->state.unanswered.back();
     },
-    [](load_atom) {},
   };
 }
 
 registry_actor::behavior_type answering_registry() {
   return {
-    [](api_command&) { return api_reply{}; },
+    [](api_command&) { return api_result{}; },
     [](remove_atom, const trigger_ref&) {},
     [](ready_atom) { return std::size_t{7}; },
-    [](load_atom) {},
   };
 }
 

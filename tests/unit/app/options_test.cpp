@@ -50,7 +50,8 @@ private:
   static constexpr const char* names_[] = {"FEEDROUTER_LISTEN",    "FEEDROUTER_API_HOST",  "FEEDROUTER_STORE",
                                            "FEEDROUTER_NO_VERIFY_AUTH", "FEEDROUTER_LOG_LEVEL",
                                            "FEEDROUTER_LOG_FORMAT",
-                                           "FEEDROUTER_BODY_LIMIT", "FEEDROUTER_SECRETS_KEY_FILE"};
+                                           "FEEDROUTER_BODY_LIMIT", "FEEDROUTER_SECRETS_KEY_FILE",
+                                           "FEEDROUTER_ALLOW_EGRESS"};
   std::vector<std::pair<const char*, std::optional<std::string>>> saved_;
 };
 
@@ -279,6 +280,16 @@ TEST_CASE("a --body-limit out of range or not a number is a usage error naming -
   }
 }
 
+TEST_CASE("the --fire-window flag sets the fires of one registration on the wire, 1 unless given", "[options]") {
+  env_guard env;
+  CHECK(run({}).fire_window == 1);
+  CHECK(run({"--fire-window", "8"}).fire_window == 8);
+  for (const auto* value : {"0", "65", "many"}) {
+    INFO("'" << value << "'");
+    check_usage_error({"--fire-window", value}, "--fire-window");
+  }
+}
+
 TEST_CASE("an unknown flag or a stray argument is a usage error naming it", "[options]") {
   env_guard env;
   check_usage_error({"--bogus"}, "--bogus");
@@ -358,4 +369,41 @@ TEST_CASE("the options name every FEEDROUTER_* variable a flag reads", "[options
   for (const auto* name : {"FEEDROUTER_LISTEN", "FEEDROUTER_STORE", "FEEDROUTER_LOG_FORMAT", "FEEDROUTER_CA_FILE"})
     CHECK(std::find(names.begin(), names.end(), name) != names.end());
   CHECK(std::all_of(names.begin(), names.end(), [](const auto& name) { return name.rfind("FEEDROUTER_", 0) == 0; }));
+}
+
+// -- --allow-egress ----------------------------------------------------------------------------------
+
+TEST_CASE("without --allow-egress tenants get the default egress policy", "[options][egress]") {
+  env_guard env;
+  CHECK(run({}).allow_egress.empty());
+}
+
+TEST_CASE("the --allow-egress flag is repeatable and keeps its rules in order", "[options][egress]") {
+  env_guard env;
+  auto opts = run({"--allow-egress", "127.0.0.1", "--allow-egress=10.0.0.0/8", "--allow-egress", "db.internal:5984"});
+  REQUIRE(opts.allow_egress.size() == 3);
+  CHECK(opts.allow_egress[0].text == "127.0.0.1");
+  REQUIRE(opts.allow_egress[1].network);
+  CHECK(opts.allow_egress[1].network->to_string() == "10.0.0.0/8");
+  CHECK(opts.allow_egress[2].host == "db.internal");
+  CHECK(opts.allow_egress[2].port == 5984);
+}
+
+TEST_CASE("FEEDROUTER_ALLOW_EGRESS takes comma-separated rules", "[options][egress]") {
+  env_guard env;
+  env.set("FEEDROUTER_ALLOW_EGRESS", "127.0.0.1, [::1]:5984,fd00::/8");
+  auto opts = run({});
+  REQUIRE(opts.allow_egress.size() == 3);
+  CHECK(opts.allow_egress[0].text == "127.0.0.1");
+  CHECK(opts.allow_egress[1].text == "[::1]:5984");
+  CHECK(opts.allow_egress[2].text == "fd00::/8");
+}
+
+TEST_CASE("an invalid --allow-egress is a usage error naming the flag and the value", "[options][egress]") {
+  env_guard env;
+  for (const auto* value : {"127.1", "10.1.0.0/8", "127.0.0.1:0", "[::1", "::ffff:10.0.0.1"}) {
+    INFO(value);
+    check_usage_error({"--allow-egress", value}, "--allow-egress");
+    CHECK_THAT(exit_with({"--allow-egress", value}).text, Contains(std::string{"'"} + value + "'"));
+  }
 }

@@ -32,7 +32,8 @@ void check_rejected(const std::vector<bad_params>& cases) {
     CHECK(parsed.error().field == c.field);
     CHECK_FALSE(parsed.error().message.empty());
     // The feed config reports the same error for the same parameters.
-    auto cfg = make_feed_config("alarm", params(c.json), now, validation_time::request, "guest/alarm");
+    auto cfg =
+      make_feed_config("alarm", params(c.json), now, validation_time::request, "guest/alarm", egress_policy{});
     REQUIRE_FALSE(cfg);
     CHECK(cfg.error().field == c.field);
   }
@@ -275,7 +276,8 @@ TEST_CASE("a trigger_payload that is neither an object nor a string names trigge
   for (auto json : {R"({"minutes": 1, "trigger_payload": 5})", R"({"minutes": 1, "trigger_payload": [1, 2]})",
                     R"({"minutes": 1, "trigger_payload": true})", R"({"minutes": 1, "trigger_payload": null})"}) {
     INFO(json);
-    auto cfg = make_feed_config("alarm", params(json), now, validation_time::request, "guest/alarm");
+    auto cfg =
+      make_feed_config("alarm", params(json), now, validation_time::request, "guest/alarm", egress_policy{});
     REQUIRE_FALSE(cfg);
     CHECK(cfg.error().field == "trigger_payload");
   }
@@ -284,7 +286,8 @@ TEST_CASE("a trigger_payload that is neither an object nor a string names trigge
 TEST_CASE("an unknown feed kind names feed", "[alarm_spec]") {
   for (auto feed : {"", "alarms", "Alarm", "no-such-feed"}) {
     INFO("feed: '" << feed << "'");
-    auto cfg = make_feed_config(feed, params(R"({"minutes": 1})"), now, validation_time::request, "guest/alarm");
+    auto cfg = make_feed_config(feed, params(R"({"minutes": 1})"), now, validation_time::request, "guest/alarm",
+                                egress_policy{});
     REQUIRE_FALSE(cfg);
     CHECK(cfg.error().field == "feed");
   }

@@ -44,7 +44,8 @@ std::string next(const alarm_spec& s, sys_ms after, sys_ms anchor = now) {
 }
 
 feed_config config(std::string_view json) {
-  auto made = make_feed_config("alarm", params(json), now, validation_time::request, "guest/alarm");
+  auto made =
+    make_feed_config("alarm", params(json), now, validation_time::request, "guest/alarm", egress_policy{});
   INFO(json << ": " << (made ? std::string{} : made.error().field + ": " + made.error().message));
   REQUIRE(made);
   return *made;

@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "core/egress_policy.hpp"
 #include "feed_int_params.hpp"
 #include "params.hpp"
 
@@ -19,7 +20,7 @@ const sys_ms now = parse_iso8601("2026-01-15T10:00:00Z").value();
 
 void check_refused(std::string_view feed, const std::string& json, std::string_view field) {
   INFO(feed << ": " << json);
-  auto cfg = make_feed_config(feed, params(json), now, validation_time::request, "guest/numbers");
+  auto cfg = make_feed_config(feed, params(json), now, validation_time::request, "guest/numbers", egress_policy{});
   REQUIRE_FALSE(cfg);
   CHECK(cfg.error().field == field);
   CHECK_FALSE(cfg.error().message.empty());

@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "core/egress_policy.hpp"
 #include "core/json.hpp"
 #include "feed_int_params.hpp"
 #include "params.hpp"
@@ -19,7 +20,7 @@ namespace {
 const sys_ms now = parse_iso8601("2026-01-15T10:00:00Z").value();
 
 outcome<feed_config> make(std::string_view feed, const std::string& json) {
-  return make_feed_config(feed, params(json), now, validation_time::request, "guest/numbers");
+  return make_feed_config(feed, params(json), now, validation_time::request, "guest/numbers", egress_policy{});
 }
 
 /// Returns whether `table` holds a parameter called `name` with exactly the range [min, max].
