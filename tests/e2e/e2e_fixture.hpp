@@ -48,8 +48,8 @@ public:
   /// Returns a fresh file for one process's stderr.
   std::string next_stderr_path();
 
-  /// Starts feedrouter against the fake controller and this test's store, with `extra_args` appended, and waits
-  /// until it is ready.
+  /// Starts feedrouter against the fake controller and this test's store (unless `extra_args` name another with
+  /// --store), with `extra_args` appended, and waits until it is ready.
   feedrouter_process_ptr start_feedrouter(std::vector<std::string> extra_args = {});
 
   /// Returns the fires the fake controller recorded for `trigger`, oldest first.
