@@ -115,6 +115,27 @@ TEST_CASE("several instances use one PostgreSQL store at once", "[store][pg]") {
   CHECK(first->load_all().empty());
 }
 
+TEST_CASE("a role with only row privileges runs a store another role migrated", "[store][pg]") {
+  postgres_backend backend;
+  backend.open();
+  // The password of a role the test makes: hex needs no quoting, and CREATE ROLE takes no parameters.
+  const std::string password = "0123456789abcdef";
+  backend.exec("CREATE ROLE runner_" + backend.database() + " LOGIN PASSWORD '" + password + "'");
+  backend.exec("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO runner_" + backend.database());
+  auto uri = "postgresql://runner_" + backend.database() + ":" + password + "@127.0.0.1:"
+             + std::to_string(postgres_backend::server().port()) + "/" + backend.database();
+  store_options opts;
+  opts.key_file = backend.key_file();
+  auto db = open_store(uri, opts);
+  auto rec = make_record("guest", "tick");
+  CHECK(db->commit({put(rec), put_event(rec.trigger, make_event(1))}) == std::nullopt);
+  CHECK(db->load_all().size() == 1);
+  CHECK(db->check() == std::nullopt);
+  // Creating tables is what it may not do.
+  CHECK(backend.query_value("SELECT has_schema_privilege('runner_" + backend.database() + "', 'public', 'CREATE')")
+        == "f");
+}
+
 // -- fencing --------------------------------------------------------------------
 
 TEST_CASE("commit_fenced leaves out the changes of a stale lease, reports their trigger and commits the others",
