@@ -99,8 +99,8 @@ public:
   /// Returns the key the store seals secrets with and hashes authKeys with.
   virtual std::shared_ptr<const secrets_key> key() const = 0;
 
-  /// Returns how many registrations the last load_all() loaded disabled because their secrets did not open (an altered
-  /// or damaged row).
+  /// Returns how many registrations the last load_all() (or load_shards()) loaded disabled because their secrets did
+  /// not open (an altered or damaged row).
   virtual std::size_t unreadable_secrets() const = 0;
 
   /// Seals every secret again under `next`, recomputes every authKey hash with it and makes it the store's key, all

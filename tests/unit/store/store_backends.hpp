@@ -94,16 +94,18 @@ private:
 
 /// The PostgreSQL store: a fresh database on the test process's server (started on first use, stopped at exit),
 /// reached as postgres_server::role_name with a password file; key file "secrets.key" in a temporary directory.
-class postgres_backend {
+/// The tests' server does not sync to disk (postgres_server::options); a Durable one does, for the benchmarks.
+template <bool Durable>
+class basic_postgres_backend {
 public:
   static constexpr const char* check_violation = "violates check constraint";
   static constexpr const char* unique_violation = "duplicate key value violates unique constraint";
 
-  postgres_backend() : db_(server().create_database()) {
+  basic_postgres_backend() : db_(server().create_database()) {
     server().write_password_file(dir_.file("password"));
   }
 
-  ~postgres_backend() {
+  ~basic_postgres_backend() {
     try {
       server().drop_database(db_);
     } catch (const std::exception&) {
@@ -111,12 +113,12 @@ public:
     }
   }
 
-  postgres_backend(const postgres_backend&) = delete;
-  postgres_backend& operator=(const postgres_backend&) = delete;
+  basic_postgres_backend(const basic_postgres_backend&) = delete;
+  basic_postgres_backend& operator=(const basic_postgres_backend&) = delete;
 
   /// Returns the server every test of this process shares.
   static postgres_server& server() {
-    static postgres_server instance;
+    static postgres_server instance{postgres_server::options{Durable}};
     return instance;
   }
 
@@ -207,6 +209,9 @@ private:
   temp_dir dir_;
   std::string db_;
 };
+
+using postgres_backend = basic_postgres_backend<false>;
+using durable_postgres_backend = basic_postgres_backend<true>;
 
 } // namespace feedrouter::test
 
