@@ -558,12 +558,15 @@ void sqlite_store::assign_shards() {
       throw store_open_error("cannot open store '" + path_ + "': computing the shard of " + trigger.key()
                              + " failed: " + *err);
   }
+  if (auto err = write_meta(shard_count_meta, std::to_string(shard_count)))
+    throw store_open_error("cannot open store '" + path_ + "': recording the shard count failed: " + *err);
+}
+
+std::optional<std::string> sqlite_store::write_meta(std::string_view name, std::string_view value) {
   auto put = prepare(put_meta_sql);
   binder args{put.get()};
-  auto count = std::to_string(shard_count);
-  args.text(shard_count_meta).text(count);
-  if (auto err = run(put.get(), args.result()))
-    throw store_open_error("cannot open store '" + path_ + "': recording the shard count failed: " + *err);
+  args.text(name).text(value);
+  return run(put.get(), args.result());
 }
 
 void sqlite_store::check_shard_count() {

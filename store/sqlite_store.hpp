@@ -108,6 +108,7 @@ private:
   void restrict_file_modes() const;
   void enable_wal();
   std::optional<std::string> read_meta(std::string_view name);
+  std::optional<std::string> write_meta(std::string_view name, std::string_view value);
   std::optional<detail::sealing_key> read_sealing_key();
   void load_key(const std::string& file);
   void migrate();

@@ -23,8 +23,6 @@ constexpr const char* select_secrets_sql = "SELECT namespace, name, params_json,
 constexpr const char* update_secrets_sql
   = "UPDATE registrations SET params_json = ?, auth_key = ?, auth_lookup = ? WHERE namespace = ? AND name = ?";
 
-constexpr const char* put_meta_sql = "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)";
-
 } // namespace
 
 // -- opening --------------------------------------------------------------------
@@ -73,12 +71,9 @@ std::optional<std::string> sqlite_store::write_sealed(const std::vector<plain_se
 }
 
 std::optional<std::string> sqlite_store::write_sealing_key(const secrets_key& key) {
-  auto put = prepare(put_meta_sql);
   for (auto [name, value] : {std::pair{key_check_meta, std::string_view{key.check_value()}},
                              std::pair{key_id_meta, std::string_view{key.id()}}}) {
-    binder args{put.get()};
-    args.text(name).text(value);
-    if (auto err = run(put.get(), args.result()))
+    if (auto err = write_meta(name, value))
       return "recording the secrets key failed: " + *err;
   }
   return std::nullopt;
