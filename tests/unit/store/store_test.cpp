@@ -12,6 +12,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "core/shard.hpp"
@@ -680,14 +681,22 @@ TEMPLATE_TEST_CASE("load_all of 100 000 registrations with few events", "[.bench
   CHECK(with_seq == with_events);
 }
 
-// Hidden (run with "[.benchmark]"): what one group commit costs, from a single status to a hundred changes, on each
-// store, and on a PostgreSQL server that syncs every commit to disk as a production server does.
+// Hidden (run with "[.benchmark]"): what one group commit costs, from a single status to a hundred changes, with and
+// without fencing tokens, on each store, and on a PostgreSQL server that syncs every commit to disk as a production
+// server does.
 TEMPLATE_TEST_CASE("commit latency of group commits", "[.benchmark][store]", sqlite_backend, postgres_backend,
                    durable_postgres_backend) {
   TestType backend;
   constexpr int registrations = 100;
   constexpr int commits = 500;
-  auto db = backend.open();
+  constexpr std::int64_t epoch = 1;
+  store_options opts;
+  opts.instance_id = "bench";
+  if constexpr (!std::is_same_v<TestType, sqlite_backend>) {
+    backend.open();
+    backend.exec("UPDATE shard_lease SET owner = 'bench', epoch = " + std::to_string(epoch));
+  }
+  auto db = backend.open(opts);
   std::vector<registration_record> recs;
   std::vector<store_op> puts;
   for (int i = 0; i < registrations; ++i) {
@@ -696,6 +705,7 @@ TEMPLATE_TEST_CASE("commit latency of group commits", "[.benchmark][store]", sql
   }
   REQUIRE(db->commit(puts) == std::nullopt);
   auto batch_size = GENERATE(1, 10, 100);
+  auto fenced = GENERATE(false, true);
   std::vector<std::chrono::nanoseconds> latencies;
   for (int n = 0; n < commits; ++n) {
     std::vector<store_op> ops;
@@ -704,13 +714,18 @@ TEMPLATE_TEST_CASE("commit latency of group commits", "[.benchmark][store]", sql
       ++rec.status.fires;
       rec.status.last_fired = sys_ms{std::chrono::milliseconds{1'700'000'000'000 + n}};
       ops.push_back(put_status(rec));
+      if (fenced)
+        ops.back().fence = fencing_token{shard_of(rec.trigger), epoch};
     }
     auto start = std::chrono::steady_clock::now();
-    REQUIRE(db->commit(ops) == std::nullopt);
+    auto result = db->commit_fenced(ops);
     latencies.push_back(std::chrono::steady_clock::now() - start);
+    REQUIRE(result.error == std::nullopt);
+    REQUIRE(result.fenced.empty());
   }
   std::sort(latencies.begin(), latencies.end());
   auto us = [](std::chrono::nanoseconds x) { return std::chrono::duration_cast<std::chrono::microseconds>(x).count(); };
-  WARN("commit of " << batch_size << " status changes, " << commits << " commits: median " << us(latencies[commits / 2])
-                    << " us, p99 " << us(latencies[commits * 99 / 100]) << " us wall");
+  WARN("commit of " << batch_size << " status changes" << (fenced ? " with fencing tokens" : "") << ", " << commits
+                    << " commits: median " << us(latencies[commits / 2]) << " us, p99 "
+                    << us(latencies[commits * 99 / 100]) << " us wall");
 }
