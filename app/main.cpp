@@ -31,6 +31,7 @@
 #include "store/key_rotation.hpp"
 #include "store/store.hpp"
 #include "store/store_health.hpp"
+#include "store/store_migration.hpp"
 
 namespace {
 
@@ -57,6 +58,7 @@ constexpr std::chrono::seconds store_watch_interval{1};
 store_options store_options_of(const options& opts) {
   store_options result;
   result.key_file = opts.secrets_key_file;
+  result.password_file = opts.store_password_file;
   result.init_store = opts.init_store;
   result.full_check = opts.mode == run_mode::check_store;
   // Checking or rotating a store that is not there must not make one.
@@ -70,13 +72,13 @@ int check_store(const options& opts) {
     auto db = open_store(opts.store, store_options_of(opts));
     auto records = db->load_all();
     if (auto unreadable = db->unreadable_secrets(); unreadable > 0) {
-      std::cerr << "feedrouter: store '" << opts.store << "': the secrets of " << unreadable << " of "
-                << records.size() << " registrations do not open with key " << db->key()->id()
+      std::cerr << "feedrouter: store '" << store_display_name(opts.store) << "': the secrets of " << unreadable
+                << " of " << records.size() << " registrations do not open with key " << db->key()->id()
                 << " (altered or damaged rows)" << std::endl;
       return start_error;
     }
-    std::cout << "store '" << opts.store << "' is sound: " << records.size() << " registrations, secrets key "
-              << db->key()->id() << std::endl;
+    std::cout << "store '" << store_display_name(opts.store) << "' is sound: " << records.size()
+              << " registrations, secrets key " << db->key()->id() << std::endl;
     return 0;
   } catch (const store_open_error& e) {
     std::cerr << "feedrouter: " << e.what() << std::endl;
@@ -88,12 +90,27 @@ int check_store(const options& opts) {
 int rotate_key(const options& opts) {
   try {
     auto done = rotate_secrets_key(opts.store, store_options_of(opts));
-    std::cout << "store '" << opts.store << "': " << done.resealed << " registrations sealed with the new key "
-              << done.new_id << ", now in '" << done.key_file << "'\n"
+    std::cout << "store '" << store_display_name(opts.store) << "': " << done.resealed
+              << " registrations sealed with the new key " << done.new_id << ", now in '" << done.key_file << "'\n"
               << "the old key " << done.old_id << " is kept in '" << done.retired_file
               << "': store backups made before now need it; delete it once none of them is kept\n"
               << "copy '" << done.key_file << "' to every instance that uses this store before starting them"
               << std::endl;
+    return 0;
+  } catch (const store_open_error& e) {
+    std::cerr << "feedrouter: " << e.what() << std::endl;
+    return start_error;
+  }
+}
+
+/// migrate: copies one store's registrations into another and says what it copied.
+int migrate(const options& opts) {
+  try {
+    auto done = migrate_store(opts.migrate_from, opts.migrate_to, store_options_of(opts));
+    std::cout << "migrated " << done.registrations << " registrations, " << done.pending_events
+              << " pending events, " << done.dead_letters << " dead letters and " << done.checkpoints
+              << " checkpoints from '" << store_display_name(opts.migrate_from) << "' to '"
+              << store_display_name(opts.migrate_to) << "'" << std::endl;
     return 0;
   } catch (const store_open_error& e) {
     std::cerr << "feedrouter: " << e.what() << std::endl;
@@ -240,9 +257,9 @@ int run(const options& opts, const sigset_t& signals) {
   caf::scoped_actor self{sys};
   self->request(registry, caf::infinite, ready_atom::value)
     .receive([&](std::size_t) { api.set_ready(); }, [](caf::error&) {});
-  log(log_level::info, "ready: ", loaded, " registrations running from ", opts.store, " (secrets key ", key->id(),
-      " from '", secrets_key_file_of(opts.store, store_options_of(opts)), "'); firing at ", opts.api_host.origin(),
-      opts.verify_auth ? "" : " (authKeys not verified)");
+  log(log_level::info, "ready: ", loaded, " registrations running from ", store_display_name(opts.store),
+      " (secrets key ", key->id(), " from '", secrets_key_file_of(opts.store, store_options_of(opts)),
+      "'); firing at ", opts.api_host.origin(), opts.verify_auth ? "" : " (authKeys not verified)");
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   log(log_level::info, "shutting down on signal ", signal_number);
@@ -273,6 +290,8 @@ int main(int argc, char** argv) {
       return check_store(opts);
     case run_mode::rotate_key:
       return rotate_key(opts);
+    case run_mode::migrate:
+      return migrate(opts);
     case run_mode::serve:
       break;
   }
