@@ -119,7 +119,8 @@ store_findings check_store(const options& opts) {
     case store_verdict::kind::sound:
       return {{}, verdict.line};
     case store_verdict::kind::missing:
-      return {{}, "store '" + opts.store + "' does not exist yet: the service creates it on its first start"};
+      return {{}, "store '" + store_display_name(opts.store)
+                    + "' does not exist yet: the service creates it on its first start"};
     case store_verdict::kind::in_use: {
       problem_list problems{verdict.line + " (a running feedrouter?): stop it to check the store itself; the other "
                                            "settings and the secrets key file were checked"};

@@ -36,6 +36,7 @@
 #include "store/key_rotation.hpp"
 #include "store/store.hpp"
 #include "store/store_health.hpp"
+#include "store/store_migration.hpp"
 
 namespace {
 
@@ -74,12 +75,27 @@ int check_store(const options& opts) {
 int rotate_key(const options& opts) {
   try {
     auto done = rotate_secrets_key(opts.store, store_options_of(opts));
-    std::cout << "store '" << opts.store << "': " << done.resealed << " registrations sealed with the new key "
-              << done.new_id << ", now in '" << done.key_file << "'\n"
+    std::cout << "store '" << store_display_name(opts.store) << "': " << done.resealed
+              << " registrations sealed with the new key " << done.new_id << ", now in '" << done.key_file << "'\n"
               << "the old key " << done.old_id << " is kept in '" << done.retired_file
               << "': store backups made before now need it; delete it once none of them is kept\n"
               << "copy '" << done.key_file << "' to every instance that uses this store before starting them"
               << std::endl;
+    return 0;
+  } catch (const store_open_error& e) {
+    std::cerr << "feedrouter: " << e.what() << std::endl;
+    return start_error;
+  }
+}
+
+/// migrate: copies one store's registrations into another and says what it copied.
+int migrate(const options& opts) {
+  try {
+    auto done = migrate_store(opts.migrate_from, opts.migrate_to, store_options_of(opts));
+    std::cout << "migrated " << done.registrations << " registrations, " << done.pending_events
+              << " pending events, " << done.dead_letters << " dead letters and " << done.checkpoints
+              << " checkpoints from '" << store_display_name(opts.migrate_from) << "' to '"
+              << store_display_name(opts.migrate_to) << "'" << std::endl;
     return 0;
   } catch (const store_open_error& e) {
     std::cerr << "feedrouter: " << e.what() << std::endl;
@@ -226,9 +242,9 @@ int run(const options& opts, const sigset_t& signals) {
   caf::scoped_actor self{sys};
   self->request(registry, caf::infinite, ready_atom::value)
     .receive([&](std::size_t) { api.set_ready(); }, [](caf::error&) {});
-  log(log_level::info, "ready: ", loaded, " registrations running from ", opts.store, " (secrets key ", key->id(),
-      " from '", secrets_key_file_of(opts.store, store_options_of(opts)), "'); firing at ", opts.api_host.origin(),
-      opts.verify_auth ? "" : " (authKeys not verified)");
+  log(log_level::info, "ready: ", loaded, " registrations running from ", store_display_name(opts.store),
+      " (secrets key ", key->id(), " from '", secrets_key_file_of(opts.store, store_options_of(opts)),
+      "'); firing at ", opts.api_host.origin(), opts.verify_auth ? "" : " (authKeys not verified)");
   // systemd (Type=notify) starts what depends on the service once /ready answers 200, and from then on expects the
   // watchdog to be fed while the actors answer.
   if (api.ready())
@@ -271,6 +287,8 @@ int main(int argc, char** argv) {
       return check_store(opts);
     case run_mode::rotate_key:
       return rotate_key(opts);
+    case run_mode::migrate:
+      return migrate(opts);
     case run_mode::serve:
       break;
   }

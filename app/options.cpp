@@ -54,12 +54,16 @@ std::variant<options, exit_request> parse_options(int argc, char** argv) {
   app.add_option("--api-host", api_host, "OpenWhisk API base URL that triggers are fired at")
     ->envname("FEEDROUTER_API_HOST")
     ->capture_default_str();
-  app.add_option("--store", result.store, "where registrations are kept: sqlite:PATH")
+  app.add_option("--store", result.store,
+                 "where registrations are kept: sqlite:PATH, or postgresql://USER@HOST:PORT/DB for a cluster")
     ->envname("FEEDROUTER_STORE")
     ->capture_default_str();
+  app.add_option("--store-password-file", result.store_password_file,
+                 "file whose first line is the PostgreSQL password (mode 0600); or the URI's, or PGPASSFILE")
+    ->envname("FEEDROUTER_STORE_PASSWORD_FILE");
   app.add_option("--secrets-key-file", result.secrets_key_file,
                  "file with the key that seals the store's secrets; created (0600) when missing for a new store "
-                 "(default: the store's PATH.key)")
+                 "(default: PATH.key beside a sqlite:PATH store; a PostgreSQL store needs it named)")
     ->envname("FEEDROUTER_SECRETS_KEY_FILE");
   // No environment variables for these two: set in a deployment, they would act on every start.
   app.add_flag("--init-store", result.init_store,
@@ -143,6 +147,12 @@ std::variant<options, exit_request> parse_options(int argc, char** argv) {
                     "when sound, 2 with one line per problem");
   check_config->add_option("--config", result.config_file,
                            "also check FILE, KEY=VALUE lines as systemd's EnvironmentFile= reads them, and apply it");
+  auto* migrate = app.add_subcommand(
+    "migrate", "copy every registration with its events, dead letters and checkpoint from one store into another, "
+               "in one transaction; a registration already there is replaced (stop the service first)");
+  migrate->add_option("--from", result.migrate_from, "the store to copy from, e.g. sqlite:PATH")->required();
+  migrate->add_option("--to", result.migrate_to, "the store to copy into, e.g. postgresql://USER@HOST:PORT/DB")
+    ->required();
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -152,13 +162,16 @@ std::variant<options, exit_request> parse_options(int argc, char** argv) {
   }
   if (version)
     return exit_request{0, std::string{"feedrouter "} + feedrouter_version};
-  if (check_store && rotate_key->parsed())
-    return usage("--check-store: cannot be combined with rotate-key");
-  result.mode = rotate_key->parsed() ? run_mode::rotate_key : check_store ? run_mode::check_store : run_mode::serve;
+  if (check_store && (rotate_key->parsed() || migrate->parsed()))
+    return usage(std::string{"--check-store: cannot be combined with "}
+                 + (migrate->parsed() ? "migrate" : "rotate-key"));
   if (check_store && check_config->parsed())
     return usage("--check-store: cannot be combined with check-config (which checks the store too)");
-  if (check_config->parsed())
-    result.mode = run_mode::check_config;
+  result.mode = rotate_key->parsed()     ? run_mode::rotate_key
+                : migrate->parsed()      ? run_mode::migrate
+                : check_config->parsed() ? run_mode::check_config
+                : check_store            ? run_mode::check_store
+                                         : run_mode::serve;
   for (const auto* option : app.get_options())
     if (!option->get_envname().empty())
       result.environment_names.push_back(option->get_envname());

@@ -16,9 +16,10 @@ namespace feedrouter {
 
 /// What the command line asks the program to do.
 enum class run_mode {
-  serve,       ///< run the service
-  check_store, ///< --check-store: open the store with a full integrity check, then exit 0 (sound) or 2
-  rotate_key,  ///< rotate-key: seal the store's secrets under a new key, then exit
+  serve,        ///< run the service
+  check_store,  ///< --check-store: open the store with a full integrity check, then exit 0 (sound) or 2
+  rotate_key,   ///< rotate-key: seal the store's secrets under a new key, then exit
+  migrate,      ///< migrate: copy a store's registrations into another store, then exit
   check_config, ///< check-config: check the settings and the store, print one line per problem, exit 0 or 2
 };
 
@@ -29,6 +30,9 @@ struct options {
   std::uint16_t listen_port = 8080;
   url api_host;                                 ///< OpenWhisk API base URL
   std::string store = "sqlite:./feedrouter.db"; ///< where registrations are kept
+  std::string store_password_file;              ///< PostgreSQL: file whose first line is the password
+  std::string migrate_from;                     ///< migrate: the store copied from
+  std::string migrate_to;                       ///< migrate: the store copied into
   std::string secrets_key_file;                 ///< key that seals the store's secrets; empty: PATH.key beside it
   bool init_store = false;                      ///< accept an existing empty store file as a new store
   bool verify_auth = true;                      ///< check each CREATE's authKey with the controller

@@ -13,6 +13,7 @@
 
 #include "tests/e2e/api_requests.hpp"
 #include "tests/e2e/e2e_fixture.hpp"
+#include "tests/e2e/e2e_postgres.hpp"
 #include "tests/support/process.hpp"
 
 using namespace feedrouter;
@@ -95,6 +96,28 @@ TEST_CASE("check-config exits 0 for a store not made yet, and makes none, then f
           == 201);
   fr->stop_cleanly();
   auto after = run_check_config(fx, {"--store", fx.store_spec()});
+  CHECK(after.code == 0);
+  CHECK(after.err.empty());
+  CHECK(any_line_contains(after.out, "is sound: 1 registrations, secrets key "));
+}
+
+TEST_CASE("check-config takes a PostgreSQL database without a feedrouter store for one the first start makes, then "
+          "checks the store a start made there", "[e2e][check-config][pg]") {
+  e2e_fixture fx;
+  auto store = postgres_store_args(fx);
+  auto before = run_check_config(fx, store);
+  INFO("stderr: " << (before.err.empty() ? std::string{} : before.err.front()));
+  CHECK(before.code == 0);
+  CHECK(before.err.empty());
+  CHECK(any_line_contains(before.out, "does not exist yet: the service creates it on its first start"));
+
+  auto start = store;
+  start.push_back("--no-verify-auth");
+  auto fr = fx.start_feedrouter(start);
+  REQUIRE(fr->call(api_request("PUT", trigger_path({"alice", "t"}), alice_key, alarm_body(yearly, "{}"))).status
+          == 201);
+  fr->stop_cleanly();
+  auto after = run_check_config(fx, store);
   CHECK(after.code == 0);
   CHECK(after.err.empty());
   CHECK(any_line_contains(after.out, "is sound: 1 registrations, secrets key "));

@@ -51,7 +51,7 @@ private:
                                            "FEEDROUTER_NO_VERIFY_AUTH", "FEEDROUTER_LOG_LEVEL",
                                            "FEEDROUTER_LOG_FORMAT",
                                            "FEEDROUTER_BODY_LIMIT", "FEEDROUTER_SECRETS_KEY_FILE",
-                                           "FEEDROUTER_ALLOW_EGRESS"};
+                                           "FEEDROUTER_ALLOW_EGRESS", "FEEDROUTER_STORE_PASSWORD_FILE"};
   std::vector<std::pair<const char*, std::optional<std::string>>> saved_;
 };
 
@@ -317,6 +317,31 @@ TEST_CASE("the store flags name the key file and accept an empty store; by defau
   env.set("FEEDROUTER_SECRETS_KEY_FILE", "/run/secrets/feedrouter.key");
   CHECK(run({}).secrets_key_file == "/run/secrets/feedrouter.key");
   CHECK(run({"--secrets-key-file", "flag.key"}).secrets_key_file == "flag.key");
+}
+
+TEST_CASE("the --store-password-file flag names the PostgreSQL password's file; by default none", "[options]") {
+  env_guard env;
+  CHECK(run({}).store_password_file.empty());
+  auto opts = run({"--store", "postgresql://feedrouter@db.example:5432/feedrouter", "--store-password-file",
+                   "/run/secrets/pg"});
+  CHECK(opts.store == "postgresql://feedrouter@db.example:5432/feedrouter");
+  CHECK(opts.store_password_file == "/run/secrets/pg");
+  env.set("FEEDROUTER_STORE_PASSWORD_FILE", "/env/pg");
+  CHECK(run({}).store_password_file == "/env/pg");
+}
+
+TEST_CASE("the migrate subcommand takes the store to copy from and the store to copy into", "[options]") {
+  env_guard env;
+  auto opts = run({"migrate", "--from", "sqlite:/x.db", "--to", "postgresql://feedrouter@db/feedrouter",
+                   "--store-password-file", "/pg", "--secrets-key-file", "/x.key"});
+  CHECK(opts.mode == run_mode::migrate);
+  CHECK(opts.migrate_from == "sqlite:/x.db");
+  CHECK(opts.migrate_to == "postgresql://feedrouter@db/feedrouter");
+  CHECK(opts.store_password_file == "/pg");
+  CHECK(opts.secrets_key_file == "/x.key");
+  check_usage_error({"migrate", "--from", "sqlite:/x.db"}, "--to");
+  check_usage_error({"migrate", "--to", "sqlite:/x.db"}, "--from");
+  check_usage_error({"--check-store", "migrate", "--from", "sqlite:/x.db", "--to", "sqlite:/y.db"}, "--check-store");
 }
 
 TEST_CASE("the --check-store flag and the rotate-key subcommand choose what the program does", "[options]") {
