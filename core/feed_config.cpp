@@ -12,6 +12,7 @@ constexpr std::string_view alarm_feed = "alarm";
 constexpr std::string_view webhook_feed = "webhook";
 constexpr std::string_view poll_feed = "poll";
 constexpr std::string_view changes_feed = "changes";
+constexpr std::string_view mqtt_feed = "mqtt";
 
 /// Returns the fire body for `trigger_payload`: an object as is, a string wrapped as {"payload": "..."}.
 outcome<std::string> make_fire_body(const json_members& params) {
@@ -46,6 +47,8 @@ std::vector<std::string_view> numeric_params(std::string_view feed) {
     add(poll_int_params);
   } else if (feed == changes_feed) {
     add(changes_int_params);
+  } else if (feed == mqtt_feed) {
+    add(mqtt_int_params);
   }
   return names;
 }
@@ -53,14 +56,14 @@ std::vector<std::string_view> numeric_params(std::string_view feed) {
 } // namespace
 
 bool is_known_feed(std::string_view feed) {
-  return feed == alarm_feed || feed == webhook_feed || feed == poll_feed || feed == changes_feed;
+  return feed == alarm_feed || feed == webhook_feed || feed == poll_feed || feed == changes_feed || feed == mqtt_feed;
 }
 
 outcome<feed_config> make_feed_config(std::string_view feed, json_members params, sys_ms now, validation_time when,
                                       std::string_view trigger_key, const egress_policy& egress) {
   if (!is_known_feed(feed))
     return field_error{"feed", "unknown feed kind \"" + std::string{feed}
-                                 + "\"; this provider serves: alarm, webhook, poll, changes"};
+                                 + "\"; this provider serves: alarm, webhook, poll, changes, mqtt"};
   auto delivery = parse_delivery_spec(params);
   if (!delivery)
     return delivery.error();
@@ -96,6 +99,16 @@ outcome<feed_config> make_feed_config(std::string_view feed, json_members params
     if (auto refused = check_url_egress(egress, changes->server, "url"))
       return *refused;
     config.changes = std::make_shared<const changes_spec>(std::move(*changes));
+    config.params = normalize_int_params(std::move(params), numeric_params(feed));
+    return config;
+  }
+  if (feed == mqtt_feed) {
+    auto mqtt = parse_mqtt_spec(params, trigger_key);
+    if (!mqtt)
+      return mqtt.error();
+    if (auto refused = check_url_egress(egress, mqtt->broker, "url"))
+      return *refused;
+    config.mqtt = std::make_shared<const mqtt_spec>(std::move(*mqtt));
     config.params = normalize_int_params(std::move(params), numeric_params(feed));
     return config;
   }
