@@ -302,12 +302,16 @@ std::vector<std::pair<std::string, std::string>> kafka_client_properties(const k
   props.emplace_back("enable.auto.offset.store", "false");
   props.emplace_back("auto.offset.reset", "error");
   props.emplace_back("enable.partition.eof", "false");
+  // A position taken at CREATE is where the partition ends; reading committed messages only would start at the last
+  // stable offset instead, and messages of a transaction open at CREATE that commits later would be missed.
+  props.emplace_back("isolation.level", "read_uncommitted");
   props.emplace_back("allow.auto.create.topics", "false");
   // A tenant's brokers decide how much they send: every buffer is bounded.
   props.emplace_back("queued.max.messages.kbytes", std::to_string(bounds.queue_kbytes));
   props.emplace_back("fetch.message.max.bytes", std::to_string(bounds.partition_bytes));
   props.emplace_back("fetch.max.bytes", std::to_string(bounds.request_bytes));
   props.emplace_back("receive.message.max.bytes", std::to_string(bounds.response_bytes));
+  props.emplace_back("fetch.wait.max.ms", std::to_string(bounds.wait_ms));
   return props;
 }
 

@@ -96,11 +96,13 @@ struct kafka_fetch_bounds {
   std::size_t partition_bytes = 262'144; ///< fetched per partition and request
   std::size_t request_bytes = 2'097'152; ///< fetched per request
   std::size_t response_bytes = 4'194'816; ///< the largest response read: the largest message batch accepted
+  std::size_t wait_ms = 500; ///< how long a broker may hold a fetch that found nothing new
 };
 
 /// Returns the librdkafka properties of a consumer for `spec`, in the order they are set: the bootstrap list, TLS and
 /// SASL for messageHubFeed, no offset commits or stores (the position is the provider's), errors instead of silent
-/// offset resets, and the fetch bounds.
+/// offset resets, every message as it is written (read_uncommitted, as OpenWhisk's provider reads), and the fetch
+/// bounds.
 std::vector<std::pair<std::string, std::string>> kafka_client_properties(const kafka_spec& spec,
                                                                          const kafka_tls_options& tls,
                                                                          const kafka_fetch_bounds& bounds);

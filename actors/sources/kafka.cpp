@@ -40,6 +40,8 @@ constexpr milliseconds partition_refresh{300'000};
 constexpr milliseconds pause_grace{100};
 /// Messages taken from the client in one go; the source takes again while it has credit.
 constexpr std::size_t take_limit = 1000;
+/// How long reading where the partitions end may take, for a registration without a position.
+constexpr milliseconds baseline_timeout{10'000};
 
 enum class phase {
   opening,  ///< waiting for a consumer: the instance runs its bound of them, or one could not be made
@@ -270,16 +272,21 @@ void on_described(kafka_pointer self, std::uint64_t attempt, kafka_topic_state& 
   describe_after(self, partition_refresh);
 }
 
-/// Asks for the topic's partitions (with their offsets while starting); the answer comes as a message.
+/// Asks for the topic's partitions, and while starting for where each ends (or starts); the answer comes as a
+/// message.
 void describe(kafka_pointer self) {
   auto& st = self->state;
   st.describing = true;
   st.describe_timer = 0;
   auto handle = caf::actor_cast<kafka_private>(self);
   // The answer comes on a thread of the client: it only becomes a message.
-  st.consumer->describe(st.now == phase::starting, [handle, attempt = st.attempt](kafka_topic_state state) {
+  auto done = [handle, attempt = st.attempt](kafka_topic_state state) {
     caf::anon_send(handle, done_atom::value, attempt, std::move(state));
-  });
+  };
+  if (st.now == phase::starting)
+    st.connector->probe(st.spec, baseline_timeout, std::move(done));
+  else
+    st.consumer->describe(std::move(done));
 }
 
 void open_consumer(kafka_pointer self) {

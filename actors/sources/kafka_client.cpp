@@ -44,8 +44,8 @@ constexpr std::size_t take_batch = 1000;
 /// Errors one take() reads at most.
 constexpr std::size_t take_errors = 100;
 
-/// What a probe's short-lived client may buffer: it fetches nothing.
-constexpr kafka_fetch_bounds probe_bounds{64, 65'536, 1'048'576, 1'049'088};
+/// What a probe's short-lived client may buffer: it fetches only to learn where partitions end.
+constexpr kafka_fetch_bounds probe_bounds{64, 16'384, 1'048'576, 1'049'088, 10};
 
 // -- a pool of threads for blocking calls --------------------------------------------------------------------------
 
@@ -234,11 +234,13 @@ void on_queue_event(rd_kafka_t*, void* opaque) {
 
 /// Returns a handle for `spec`, or the error that prevented it.
 handle_ptr make_handle(const kafka_spec& spec, const kafka_connector_options& options, const kafka_fetch_bounds& bounds,
-                       std::function<void()> wake, std::string& error) {
+                       milliseconds socket_timeout, std::function<void()> wake, std::string& error) {
   auto handle = std::make_shared<client_handle>(spec, options.egress, std::move(wake));
   char errstr[512];
   auto* conf = rd_kafka_conf_new();
-  for (const auto& [name, value] : kafka_client_properties(spec, options.tls, bounds)) {
+  auto props = kafka_client_properties(spec, options.tls, bounds);
+  props.emplace_back("socket.timeout.ms", std::to_string(socket_timeout.count()));
+  for (const auto& [name, value] : props) {
     if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
       error = "cannot set " + name + ": " + errstr;
       rd_kafka_conf_destroy(conf);
@@ -285,37 +287,101 @@ constexpr std::string_view credentials_refused = "the brokers refused the SASL c
 constexpr std::string_view topic_not_authorized = "these credentials may not read the topic";
 constexpr std::string_view topic_missing = "the topic does not exist on these brokers";
 
-/// Returns what a failed request to the brokers means: an egress refusal, credentials refused (read from the handle's
-/// error queue when `read_errors`), or brokers that did not answer in time.
-kafka_topic_state failed_request(client_handle& handle, rd_kafka_resp_err_t err, bool read_errors,
-                                 milliseconds timeout) {
-  kafka_topic_state state;
-  state.detail = rd_kafka_err2str(err);
-  if (auto refusal = handle.peek_refusal()) {
-    state.what = kafka_topic_state::kind::refused;
-    state.field = handle.spec.brokers_field;
-    state.error = *refusal;
+/// Why a request to the brokers ended without an answer, as far as the client knows.
+enum class request_end {
+  timed_out,     ///< the time was up
+  refused,       ///< the egress policy refused a broker
+  authentication, ///< the brokers refused the credentials
+  brokers_down,  ///< no broker could be reached at all
+};
+
+/// A request to the brokers in slices of time, so that it can end early: once the egress policy refused a broker, and
+/// (where the handle's errors are the request's to read) once the credentials are refused or every broker is down.
+class sliced_request {
+public:
+  sliced_request(client_handle& handle, bool read_errors, milliseconds timeout)
+    : handle_(handle), read_errors_(read_errors), timeout_(timeout), deadline_(steady::now() + timeout) {
+    // nop
+  }
+
+  /// Calls `call(slice_ms)` until it answers without an error or the request ends; returns its last error.
+  template <class Call>
+  rd_kafka_resp_err_t run(Call call) {
+    for (;;) {
+      auto slice = std::min(remaining_ms(deadline_), slice_ms);
+      auto err = call(slice);
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR || ended(err))
+        return err;
+    }
+  }
+
+  /// Returns what a failed request means for the registration.
+  kafka_topic_state failure(rd_kafka_resp_err_t err) const {
+    kafka_topic_state state;
+    state.detail = rd_kafka_err2str(err);
+    state.field = handle_.spec.brokers_field;
+    switch (end_) {
+      case request_end::refused:
+        state.what = kafka_topic_state::kind::refused;
+        state.error = handle_.peek_refusal().value_or(std::string{egress_refusal_text});
+        return state;
+      case request_end::authentication:
+        state.what = kafka_topic_state::kind::refused;
+        state.field = "user";
+        state.error = std::string{credentials_refused};
+        return state;
+      case request_end::brokers_down:
+        state.what = kafka_topic_state::kind::unreachable;
+        state.error = "no broker could be reached (connection refused, closed or not resolved)";
+        return state;
+      case request_end::timed_out:
+        break;
+    }
+    state.what = kafka_topic_state::kind::unreachable;
+    state.error = "no broker answered within " + std::to_string(timeout_.count() / 1000) + " s";
     return state;
   }
-  auto authentication = is_authentication_error(err);
-  while (read_errors && !authentication) {
-    auto* event = rd_kafka_queue_poll(handle.errors, 0);
-    if (event == nullptr)
-      break;
-    authentication = is_authentication_error(rd_kafka_event_error(event));
-    rd_kafka_event_destroy(event);
+
+private:
+  /// A slice: short enough that a refusal ends the request soon, long enough for one round trip to the brokers.
+  static constexpr int slice_ms = 250;
+
+  bool ended(rd_kafka_resp_err_t err) {
+    if (handle_.peek_refusal()) {
+      end_ = request_end::refused;
+      return true;
+    }
+    if (is_authentication_error(err)) {
+      end_ = request_end::authentication;
+      return true;
+    }
+    while (read_errors_) {
+      auto* event = rd_kafka_queue_poll(handle_.errors, 0);
+      if (event == nullptr)
+        break;
+      auto error = rd_kafka_event_error(event);
+      rd_kafka_event_destroy(event);
+      if (is_authentication_error(error)) {
+        end_ = request_end::authentication;
+        return true;
+      }
+      if (error == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+        end_ = request_end::brokers_down;
+        return true;
+      }
+    }
+    if (steady::now() < deadline_)
+      return false;
+    end_ = request_end::timed_out;
+    return true;
   }
-  if (authentication) {
-    state.what = kafka_topic_state::kind::refused;
-    state.field = "user";
-    state.error = credentials_refused;
-    return state;
-  }
-  state.what = kafka_topic_state::kind::unreachable;
-  state.field = handle.spec.brokers_field;
-  state.error = "no broker answered within " + std::to_string(timeout.count() / 1000) + " s";
-  return state;
-}
+
+  client_handle& handle_;
+  bool read_errors_;
+  milliseconds timeout_;
+  steady::time_point deadline_;
+  request_end end_ = request_end::timed_out;
+};
 
 kafka_topic_state refused_topic(std::string error) {
   kafka_topic_state state;
@@ -325,18 +391,16 @@ kafka_topic_state refused_topic(std::string error) {
   return state;
 }
 
-/// Asks the brokers for the topic's partitions and, with `with_offsets`, the offsets each holds: blocks up to
-/// `timeout`.
-kafka_topic_state describe_topic(client_handle& handle, bool with_offsets, bool read_errors, milliseconds timeout) {
-  auto deadline = steady::now() + timeout;
+/// Asks the brokers for the topic's partitions: blocks up to `request`'s time.
+kafka_topic_state describe_topic(client_handle& handle, sliced_request& request) {
   const rd_kafka_metadata_t* metadata = nullptr;
-  auto err = rd_kafka_metadata(handle.rk, 0, handle.topic, &metadata, remaining_ms(deadline));
+  auto err = request.run([&](int slice) { return rd_kafka_metadata(handle.rk, 0, handle.topic, &metadata, slice); });
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-    return failed_request(handle, err, read_errors, timeout);
+    return request.failure(err);
   std::unique_ptr<const rd_kafka_metadata_t, void (*)(const rd_kafka_metadata_t*)> guard{metadata,
-                                                                                     rd_kafka_metadata_destroy};
+                                                                                         rd_kafka_metadata_destroy};
   if (metadata->topic_cnt != 1)
-    return failed_request(handle, RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC, read_errors, timeout);
+    return request.failure(RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC);
   const auto& topic = metadata->topics[0];
   switch (topic.err) {
     case RD_KAFKA_RESP_ERR_NO_ERROR:
@@ -347,7 +411,7 @@ kafka_topic_state describe_topic(client_handle& handle, bool with_offsets, bool 
     case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
       return refused_topic(std::string{topic_not_authorized});
     default:
-      return failed_request(handle, topic.err, read_errors, timeout);
+      return request.failure(topic.err);
   }
   if (topic.partition_cnt <= 0)
     return refused_topic("the topic has no partitions");
@@ -355,19 +419,37 @@ kafka_topic_state describe_topic(client_handle& handle, bool with_offsets, bool 
     return refused_topic("the topic has " + std::to_string(topic.partition_cnt) + " partitions; a registration reads "
                          + std::to_string(kafka_max_partitions) + " at most");
   kafka_topic_state state;
-  for (int i = 0; i < topic.partition_cnt; ++i) {
-    kafka_partition partition{topic.partitions[i].id, -1, -1};
-    if (with_offsets) {
-      err = rd_kafka_query_watermark_offsets(handle.rk, handle.spec.topic.c_str(), partition.id, &partition.low,
-                                             &partition.high, remaining_ms(deadline));
-      if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-        return failed_request(handle, err, read_errors, timeout);
-    }
-    state.partitions.push_back(partition);
-  }
+  for (int i = 0; i < topic.partition_cnt; ++i)
+    state.partitions.push_back(kafka_partition{topic.partitions[i].id, -1, -1});
   std::sort(state.partitions.begin(), state.partitions.end(),
             [](const kafka_partition& x, const kafka_partition& y) { return x.id < y.id; });
   return state;
+}
+
+/// Learns where each of `state`'s partitions ends (`since: now`) or starts (`since: earliest`) from the answers to
+/// fetches: every partition is read from that end with a client of its own, and each fetch answer carries the offsets
+/// its partition holds. (rd_kafka_query_watermark_offsets would wait for a broker it cannot reach without end.)
+void learn_offsets(client_handle& handle, sliced_request& request, kafka_topic_state& state) {
+  auto from_start = handle.spec.since == "earliest";
+  for (const auto& partition : state.partitions)
+    rd_kafka_consume_start_queue(handle.topic, partition.id,
+                                 from_start ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END, handle.queue);
+  auto known = [&](const kafka_partition& p) { return from_start ? p.low >= 0 : p.high >= 0; };
+  auto err = request.run([&](int slice) {
+    // Fetched messages are of no use here: only the offsets that came with them.
+    rd_kafka_message_t* messages[take_batch];
+    auto n = rd_kafka_consume_batch_queue(handle.queue, slice, messages, take_batch);
+    for (ssize_t i = 0; i < n; ++i)
+      rd_kafka_message_destroy(messages[i]);
+    for (auto& partition : state.partitions)
+      if (!known(partition))
+        rd_kafka_get_watermark_offsets(handle.rk, handle.spec.topic.c_str(), partition.id, &partition.low,
+                                       &partition.high);
+    auto all = std::all_of(state.partitions.begin(), state.partitions.end(), known);
+    return all ? RD_KAFKA_RESP_ERR_NO_ERROR : RD_KAFKA_RESP_ERR__TIMED_OUT;
+  });
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+    state = request.failure(err);
 }
 
 /// Returns what an error the client reports means for the source.
@@ -507,10 +589,11 @@ public:
     });
   }
 
-  void describe(bool with_offsets, std::function<void(kafka_topic_state)> done) override {
-    pool_->run([handle = handle_, with_offsets, timeout = request_timeout_, done = std::move(done)] {
-      // The error queue is the consumer's to read (take()): a refusal shows there.
-      done(describe_topic(*handle, with_offsets, false, timeout));
+  void describe(std::function<void(kafka_topic_state)> done) override {
+    pool_->run([handle = handle_, timeout = request_timeout_, done = std::move(done)] {
+      // The error queue is the consumer's to read (take()).
+      sliced_request request{*handle, false, timeout};
+      done(describe_topic(*handle, request));
     });
   }
 
@@ -563,7 +646,7 @@ public:
       return {nullptr, "this provider runs " + std::to_string(slots_->max)
                          + " kafka feeds at most (--max-kafka-feeds); waiting for one to end"};
     std::string error;
-    auto handle = make_handle(spec, options_, fetch_bounds(), std::move(wake), error);
+    auto handle = make_handle(spec, options_, kafka_fetch_bounds{}, options_.request_timeout, std::move(wake), error);
     if (!handle) {
       slots_->give_back();
       log(log_level::warn, "kafka: cannot make a client for ", spec.topic, ": ", error);
@@ -584,7 +667,7 @@ public:
   void probe(const kafka_spec& spec, milliseconds timeout, std::function<void(kafka_topic_state)> done) override {
     probes_->run([spec, timeout, options = options_, done = std::move(done)] {
       std::string error;
-      auto handle = make_handle(spec, options, probe_bounds, {}, error);
+      auto handle = make_handle(spec, options, probe_bounds, timeout, {}, error);
       if (!handle) {
         kafka_topic_state state;
         state.what = kafka_topic_state::kind::unreachable;
@@ -594,15 +677,15 @@ public:
         done(std::move(state));
         return;
       }
-      done(describe_topic(*handle, true, true, timeout));
+      sliced_request request{*handle, true, timeout};
+      auto state = describe_topic(*handle, request);
+      if (state.ok())
+        learn_offsets(*handle, request, state);
+      done(std::move(state));
     });
   }
 
 private:
-  static kafka_fetch_bounds fetch_bounds() {
-    return kafka_fetch_bounds{};
-  }
-
   kafka_connector_options options_;
   std::shared_ptr<consumer_slots> slots_;
   std::shared_ptr<blocking_pool> requests_;

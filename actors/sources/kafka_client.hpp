@@ -44,8 +44,8 @@ struct kafka_take {
 /// A partition of the topic and the offsets it holds: [low, high) (high is the offset the next message gets).
 struct kafka_partition {
   std::int32_t id = 0;
-  std::int64_t low = -1;  ///< -1 when not asked for
-  std::int64_t high = -1; ///< -1 when not asked for
+  std::int64_t low = -1;  ///< negative when not known
+  std::int64_t high = -1; ///< negative when not known
 };
 
 /// What one bounded request for the topic's partitions found.
@@ -89,9 +89,9 @@ public:
   /// Reads `partition` again from the first message it holds, after an offset_lost fault.
   virtual void restart_at_start(std::int32_t partition) = 0;
 
-  /// Asks the brokers, within the client's request time-out, for the topic's partitions, and with `with_offsets` the
-  /// offsets each holds; `done` is called once, on another thread.
-  virtual void describe(bool with_offsets, std::function<void(kafka_topic_state)> done) = 0;
+  /// Asks the brokers, within the client's request time-out, for the topic's partitions (without their offsets);
+  /// `done` is called once, on another thread.
+  virtual void describe(std::function<void(kafka_topic_state)> done) = 0;
 };
 
 using kafka_consumer_ptr = std::unique_ptr<kafka_consumer>;
@@ -128,8 +128,9 @@ public:
   /// Returns the bound of consumers.
   virtual std::size_t max_consumers() const = 0;
 
-  /// Asks `spec`'s brokers, within `timeout`, for the topic's partitions and the offsets each holds, with a client of
-  /// its own that is gone afterwards; `done` is called once, on another thread.
+  /// Asks `spec`'s brokers, within `timeout`, for the topic's partitions and where each ends (`since: now`: `high`) or
+  /// starts (`since: earliest`: `low`), with a client of its own that is gone afterwards; `done` is called once, on
+  /// another thread.
   virtual void probe(const kafka_spec& spec, std::chrono::milliseconds timeout,
                      std::function<void(kafka_topic_state)> done) = 0;
 };

@@ -115,6 +115,10 @@ std::pair<std::int64_t, std::int64_t> kafka_mock::watermarks(const std::string& 
   return {low, high};
 }
 
+void kafka_mock::set_leader(const std::string& topic, std::int32_t partition, int broker) {
+  check(rd_kafka_mock_partition_set_leader(cluster_, topic.c_str(), partition, broker), "set leader");
+}
+
 void kafka_mock::set_brokers_down() {
   for (int id = 1; id <= brokers_; ++id)
     check(rd_kafka_mock_broker_set_down(cluster_, id), "broker down");

@@ -45,6 +45,9 @@ public:
   /// Returns the offsets `partition` holds: [low, high).
   std::pair<std::int64_t, std::int64_t> watermarks(const std::string& topic, std::int32_t partition);
 
+  /// Makes broker `broker` (1 to the number of brokers) the leader of `partition`: the one a consumer reads it from.
+  void set_leader(const std::string& topic, std::int32_t partition, int broker);
+
   /// Makes every broker refuse connections (and closes those open), or accept them again.
   void set_brokers_down();
   void set_brokers_up();

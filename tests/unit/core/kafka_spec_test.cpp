@@ -118,7 +118,7 @@ TEST_CASE("a position's source is the sorted broker list and the topic", "[kafka
 TEST_CASE("a kafkaFeed client is plaintext, commits nothing, reports lost offsets and bounds its buffers",
           "[kafka_spec]") {
   auto spec = parsed(R"({"brokers": ["b1:9092", "b2:9093"], "topic": "t"})");
-  kafka_fetch_bounds bounds{512, 65'536, 1'048'576, 2'097'664};
+  kafka_fetch_bounds bounds{512, 65'536, 1'048'576, 2'097'664, 100};
   auto props = kafka_client_properties(spec, {}, bounds);
   CHECK(property(props, "bootstrap.servers") == "b1:9092,b2:9093");
   CHECK(property(props, "security.protocol") == "plaintext");
@@ -132,6 +132,8 @@ TEST_CASE("a kafkaFeed client is plaintext, commits nothing, reports lost offset
   CHECK(property(props, "fetch.message.max.bytes") == "65536");
   CHECK(property(props, "fetch.max.bytes") == "1048576");
   CHECK(property(props, "receive.message.max.bytes") == "2097664");
+  CHECK(property(props, "fetch.wait.max.ms") == "100");
+  CHECK(property(props, "isolation.level") == "read_uncommitted");
 }
 
 // The mock cluster of the tests has neither SASL nor TLS: these paths are checked on the configuration only.
