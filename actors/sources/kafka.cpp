@@ -123,7 +123,6 @@ void report_recovery(kafka_pointer self) {
 
 void disable(kafka_pointer self, std::string message) {
   auto& st = self->state;
-  log(log_level::info, "kafka feed of topic ", st.spec.topic, " stops: ", message);
   st.consumer.reset();
   ++st.attempt;
   st.now = phase::stopped;
