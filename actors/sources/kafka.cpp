@@ -40,6 +40,10 @@ constexpr milliseconds partition_refresh{300'000};
 constexpr milliseconds pause_grace{100};
 /// Messages taken from the client in one go; the source takes again while it has credit.
 constexpr std::size_t take_limit = 1000;
+/// How long the client's queue may stay empty while a partition holds more messages before the source has them
+/// fetched: librdkafka 2.0 looks at a full queue again only a second later. A fetch answer under way normally comes
+/// well within this.
+constexpr milliseconds stall_grace{20};
 /// How long reading where the partitions end may take, for a registration without a position.
 constexpr milliseconds baseline_timeout{10'000};
 
@@ -55,6 +59,7 @@ enum class kafka_timer : int {
   retry,    ///< open the consumer, or read the baseline, again
   pause,    ///< the grace without credit is over
   describe, ///< ask for the topic's partitions
+  stall,    ///< the grace of an empty queue while a partition holds more is over
 };
 
 /// The kafka source with its timers, the client's wake-ups and its answers, which are no part of the source protocol.
@@ -77,6 +82,7 @@ struct kafka_source_state {
   std::uint64_t attempt = 0;
   std::uint64_t pause_timer = 0;    ///< the armed pause timer; 0 when none
   std::uint64_t describe_timer = 0; ///< the armed describe timer; 0 when none
+  std::uint64_t stall_timer = 0;    ///< the armed stall timer; 0 when none
   std::uint64_t next_timer = 0;
   bool paused = false;
   bool describing = false;
@@ -199,6 +205,8 @@ void drain(kafka_pointer self) {
   }
   if (st.credit == 0 && !st.paused && st.pause_timer == 0)
     st.pause_timer = arm(self, kafka_timer::pause, pause_grace);
+  if (st.credit > 0 && st.stall_timer == 0 && st.consumer->lagging())
+    st.stall_timer = arm(self, kafka_timer::stall, stall_grace);
 }
 
 /// Reads every partition with a position from it, and asks for the topic's partitions to learn of new ones.
@@ -331,6 +339,13 @@ void on_timer(kafka_pointer self, kafka_timer which, std::uint64_t id) {
         st.paused = true;
         st.consumer->pause();
       }
+      break;
+    case kafka_timer::stall:
+      if (id != st.stall_timer)
+        return;
+      st.stall_timer = 0;
+      if (st.now == phase::reading && st.credit > 0 && st.consumer->lagging())
+        st.consumer->nudge();
       break;
     case kafka_timer::describe:
       if (id == st.describe_timer && st.now == phase::reading && !st.describing)

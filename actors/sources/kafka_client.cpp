@@ -16,7 +16,7 @@
 #include <cstring>
 #include <deque>
 #include <mutex>
-#include <set>
+#include <map>
 #include <thread>
 #include <utility>
 
@@ -517,7 +517,7 @@ public:
   // -- kafka_consumer ----------------------------------------------------------
 
   void read(std::int32_t partition, std::int64_t offset) override {
-    if (!started_.insert(partition).second)
+    if (!next_.emplace(partition, offset).second)
       return;
     if (rd_kafka_consume_start_queue(handle_->topic, partition, offset, handle_->queue) == -1)
       log(log_level::warn, "kafka: cannot start partition ", partition, " of ", handle_->spec.topic, ": ",
@@ -556,6 +556,7 @@ public:
               rd_kafka_message_errstr(message));
           out.faults.push_back(fault_of(message->err, message->partition, message->offset));
         } else {
+          next_[message->partition] = message->offset + 1;
           out.records.push_back(record_of(*message));
           --max;
         }
@@ -569,18 +570,35 @@ public:
     if (paused_)
       return;
     paused_ = true;
-    pause_resume({started_.begin(), started_.end()}, true);
+    pause_resume(partitions(), true);
   }
 
   void resume() override {
     if (!paused_)
       return;
     paused_ = false;
-    pause_resume({started_.begin(), started_.end()}, false);
+    pause_resume(partitions(), false);
+    // librdkafka would fetch again only at its broker thread's next look, up to a second later; a seek to where it
+    // resumes anyway wakes that thread.
+    for (const auto& [partition, next] : next_)
+      seek(partition, next);
+  }
+
+  bool lagging() override {
+    if (paused_ || rd_kafka_queue_length(handle_->queue) > 0)
+      return false;
+    return std::any_of(next_.begin(), next_.end(), [this](const auto& entry) { return behind(entry); });
+  }
+
+  void nudge() override {
+    for (const auto& entry : next_)
+      if (behind(entry))
+        seek(entry.first, entry.second);
   }
 
   void restart_at_start(std::int32_t partition) override {
     // Stopping a partition waits for librdkafka's own thread to answer: not on the actor's thread.
+    next_[partition] = RD_KAFKA_OFFSET_BEGINNING;
     pool_->run([handle = handle_, partition, paused = paused_] {
       rd_kafka_consume_stop(handle->topic, partition);
       rd_kafka_consume_start_queue(handle->topic, partition, RD_KAFKA_OFFSET_BEGINNING, handle->queue);
@@ -609,6 +627,28 @@ private:
     return record;
   }
 
+  std::vector<std::int32_t> partitions() const {
+    std::vector<std::int32_t> ids;
+    for (const auto& entry : next_)
+      ids.push_back(entry.first);
+    return ids;
+  }
+
+  /// Returns whether the brokers' last answer for a partition said that it holds messages after the next one to take.
+  bool behind(const std::pair<const std::int32_t, std::int64_t>& entry) const {
+    if (entry.second < 0)
+      return false;
+    std::int64_t low = -1;
+    std::int64_t high = -1;
+    rd_kafka_get_watermark_offsets(handle_->rk, handle_->spec.topic.c_str(), entry.first, &low, &high);
+    return high > entry.second;
+  }
+
+  void seek(std::int32_t partition, std::int64_t offset) {
+    // Asynchronous (no time-out): the seek is carried out on librdkafka's own thread.
+    rd_kafka_seek(handle_->topic, partition, offset, 0);
+  }
+
   void pause_resume(const std::vector<std::int32_t>& partitions, bool pause) {
     if (partitions.empty())
       return;
@@ -625,7 +665,8 @@ private:
   handle_ptr handle_;
   std::shared_ptr<blocking_pool> pool_;
   milliseconds request_timeout_;
-  std::set<std::int32_t> started_;
+  /// Every partition read, and the offset of the next message to take from it (a logical offset until one is taken).
+  std::map<std::int32_t, std::int64_t> next_;
   bool paused_ = false;
 };
 

@@ -83,8 +83,16 @@ public:
   /// Stops fetching: the source has no credit. Messages fetched but not taken are dropped and fetched again.
   virtual void pause() = 0;
 
-  /// Fetches again after pause().
+  /// Fetches again after pause(), from the message after the last one taken of each partition.
   virtual void resume() = 0;
+
+  /// Returns whether nothing waits to be taken although a partition holds messages after the last one taken, as the
+  /// brokers' last answer said. librdkafka 2.0 stops fetching while its queue is full and looks at it again only a
+  /// second later: a source that emptied the queue and finds this true a little later calls nudge().
+  virtual bool lagging() = 0;
+
+  /// Has the lagging partitions fetched at once, from the message after the last one taken.
+  virtual void nudge() = 0;
 
   /// Reads `partition` again from the first message it holds, after an offset_lost fault.
   virtual void restart_at_start(std::int32_t partition) = 0;

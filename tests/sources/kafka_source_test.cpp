@@ -180,3 +180,25 @@ TEST_CASE_METHOD(source_fixture, "the topic's partitions are asked for again eve
   CHECK(consumer.reads == reads({{0, 4}, {1, kafka_start_of_partition}}));
   CHECK(log->statuses.empty());
 }
+
+TEST_CASE_METHOD(source_fixture, "an empty queue while a partition holds more has it fetched after 20 ms, unless a "
+                                 "message comes first",
+                 "[kafka_source]") {
+  spawn_kafka(orders, orders_at({{0, 0}}));
+  auto& consumer = kafka->consumer();
+  consumer.records = {record(0, 0)};
+  consumer.lagging = true;
+  grant(10);
+  CHECK(log->events.size() == 1);
+  advance(19ms);
+  CHECK(consumer.nudges == 0);
+  advance(1ms);
+  CHECK(consumer.nudges == 1);
+  // A queue that fills again in time needs no nudge.
+  consumer.records = {record(0, 1)};
+  consumer.lagging = false;
+  wake_kafka();
+  advance(50ms);
+  CHECK(consumer.nudges == 1);
+  CHECK(log->events.size() == 2);
+}

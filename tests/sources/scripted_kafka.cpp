@@ -42,6 +42,14 @@ public:
     log_->paused = false;
   }
 
+  bool lagging() override {
+    return log_->lagging;
+  }
+
+  void nudge() override {
+    ++log_->nudges;
+  }
+
   void restart_at_start(std::int32_t partition) override {
     log_->restarts.push_back(partition);
   }

@@ -18,6 +18,8 @@ struct scripted_consumer_log {
   std::vector<std::pair<std::int32_t, std::int64_t>> reads; ///< read(partition, offset), in order
   std::vector<std::int32_t> restarts;                       ///< restart_at_start(partition), in order
   std::size_t pauses = 0;
+  std::size_t nudges = 0;
+  bool lagging = false; ///< what lagging() answers
   std::size_t resumes = 0;
   bool paused = false;
   std::vector<std::size_t> takes; ///< the max of every take()
