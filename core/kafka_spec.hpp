@@ -107,9 +107,9 @@ std::vector<std::pair<std::string, std::string>> kafka_client_properties(const k
                                                                          const kafka_tls_options& tls,
                                                                          const kafka_fetch_bounds& bounds);
 
-/// Returns the host of a broker as librdkafka names it to its connect callback ("host:port/1",
-/// "sasl_ssl://host:port/bootstrap", "[::1]:9092/2"), for the egress policy's host name rules; empty when the name
-/// has no host.
+/// Returns the host of a broker as librdkafka names it: its node name "host:port" (what the connect callback gets),
+/// "[::1]:9092", or a full broker name "sasl_ssl://host:port/1"; for the egress policy's host name rules. Empty when
+/// the name has no host.
 std::string kafka_broker_host(std::string_view broker_name);
 
 } // namespace feedrouter

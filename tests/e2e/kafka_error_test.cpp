@@ -97,3 +97,24 @@ TEST_CASE("brokers the egress policy refuses fail CREATE naming brokers, adverti
     fr->stop_cleanly();
   }
 }
+
+TEST_CASE("at --max-kafka-feeds a further kafka CREATE answers 503 and registers nothing", "[e2e][kafka]") {
+  e2e_fixture fx;
+  kafka_mock kafka;
+  kafka.create_topic("orders", 1);
+  const trigger_ref first{"alice", "first"};
+  const trigger_ref second{"alice", "second"};
+  fx.controller().add_trigger(first, std::string{alice_key});
+  fx.controller().add_trigger(second, std::string{alice_key});
+  auto fr = fx.start_feedrouter({"--max-kafka-feeds", "1"});
+  REQUIRE(fr->call(api_request("PUT", trigger_path(first), alice_key, kafka_create_body(kafka, "orders"))).status
+          == 201);
+  auto refused = fr->call(api_request("PUT", trigger_path(second), alice_key, kafka_create_body(kafka, "orders")));
+  INFO(refused.body);
+  CHECK(refused.status == 503);
+  CHECK(json_string_at(refused.body, "/error").value_or("").find("1 kafka feeds at most") != std::string::npos);
+  CHECK(fr->call(api_request("GET", trigger_path(second), alice_key)).status == 404);
+  // The first one's own UPDATE of its flags still works: it keeps its position and its client.
+  CHECK(fr->call(api_request("PATCH", trigger_path(first), alice_key, R"({"isJSONData":true})")).status == 200);
+  fr->stop_cleanly();
+}

@@ -258,3 +258,20 @@ TEST_CASE("messages retention deleted before they were read show in the status; 
   CHECK(json_string_at(view, "/status/lastSourceError").value_or("").find("from offset 0") != std::string::npos);
   fr->stop_cleanly();
 }
+
+TEST_CASE("the feed-action protocol creates a kafka registration as the REST route does", "[e2e][kafka]") {
+  e2e_fixture fx;
+  kafka_mock kafka;
+  kafka.create_topic("orders", 1);
+  const trigger_ref trigger{"alice", "from-wsk"};
+  fx.controller().add_trigger(trigger, std::string{alice_key});
+  auto fr = fx.start_feedrouter();
+  auto created = fr->call(lifecycle_request("CREATE", trigger, alice_key,
+                                            R"("feed":"kafka","brokers":[")" + kafka.bootstrap()
+                                              + R"("],"topic":"orders","isBinaryValue":"true")"));
+  REQUIRE(created.status == 201);
+  kafka.produce("orders", 0, std::nullopt, std::string{"hi"});
+  REQUIRE(wait_for_messages(fx, trigger, 1));
+  CHECK(fired_messages(fx, trigger)[0].value == "aGk=");
+  fr->stop_cleanly();
+}

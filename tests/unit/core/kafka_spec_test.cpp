@@ -164,6 +164,8 @@ TEST_CASE("a messageHubFeed client uses SASL over TLS and verifies certificates 
 }
 
 TEST_CASE("the host of a broker as librdkafka names it", "[kafka_spec]") {
+  CHECK(kafka_broker_host("kafka-1.example.com:9092") == "kafka-1.example.com");
+  CHECK(kafka_broker_host("[::1]:9092") == "::1");
   CHECK(kafka_broker_host("127.0.0.1:9092/bootstrap") == "127.0.0.1");
   CHECK(kafka_broker_host("kafka-1.example.com:9092/1") == "kafka-1.example.com");
   CHECK(kafka_broker_host("sasl_ssl://broker.example.com:9093/0") == "broker.example.com");
