@@ -7,12 +7,13 @@
 // stdin:
 //
 //   topic NAME PARTITIONS                      -> {"ok": true}
-//   consume NAME CONSUMERS                     -> {"ready": true} once CONSUMERS consumers read every partition of NAME
-//                                                 from its current end, each on a thread of its own
+//   consume NAME CONSUMERS                     -> {"ready": true} once CONSUMERS consumers read every partition of
+//                                                 NAME from its current end, each on a thread of its own
 //   produce NAME COUNT SIZE RATE               -> {"produced", "first_us", "last_us", "seconds"} once the cluster has
 //                                                 them all; message i goes to partition i % PARTITIONS, its value is
 //                                                 {"n":i,"sentUs":<send time, µs since the epoch>,"pad":"..."} of SIZE
-//                                                 bytes; RATE messages per second (0: as fast as the cluster takes them)
+//                                                 bytes; RATE messages per second (0: as fast as the cluster takes
+//                                                 them)
 //   wait COUNT TIMEOUT_S                       -> once every consumer read COUNT messages (or the time is up):
 //                                                 {"consumers", "received", "first_us", "last_us", "latency_us":
 //                                                 {"p50", "p90", "p99", "max"}}; the consumers stop

@@ -13,7 +13,7 @@ const mains = {
   messageHubFeed: require('../messageHubFeed.js').main,
 };
 
-const AUTH_KEY = '23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP';
+const AUTH_KEY = '23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9l';
 const REGISTRATION = { config: { feed: 'kafka' }, status: { state: 'active' } };
 
 describe('kafka feed actions', () => {

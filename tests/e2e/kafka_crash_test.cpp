@@ -97,7 +97,8 @@ TEST_CASE("a restart resumes after the last fired message: what was produced whi
   first.reset();
   CHECK(stored_offsets(fx.store_spec(), trigger) == kafka_offsets{{0, 10}, {1, 10}});
 
-  kafka.produce_many("orders", 10, [](int i) { return i % 2; }, [](int i) { return "while-down-" + std::to_string(i); });
+  kafka.produce_many("orders", 10, [](int i) { return i % 2; },
+                     [](int i) { return "while-down-" + std::to_string(i); });
   auto second = fx.start_feedrouter();
   REQUIRE(wait_for_messages(fx, trigger, 30));
   auto messages = fired_messages(fx, trigger);
@@ -109,7 +110,8 @@ TEST_CASE("a restart resumes after the last fired message: what was produced whi
 // The crash test of the issue: kill -9 in the middle of a burst of 10 000 messages. Every message fires at least
 // once, in offset order within each partition and each run of the provider, and the messages fired twice are only
 // those at or after the position the store held at the kill.
-TEST_CASE("kill -9 in a burst of 10 000 messages: every message fires, in order, repeats only after the stored position",
+TEST_CASE("kill -9 in a burst of 10 000 messages: every message fires, in order, repeats only after the stored "
+          "position",
           "[e2e][kafka][crash]") {
   e2e_fixture fx;
   kafka_mock kafka;

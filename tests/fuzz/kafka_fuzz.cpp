@@ -64,7 +64,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check(!(spec.json_data && spec.binary_value));
   check(config->delivery.envelope.key == "messages" && config->delivery.envelope.max_bytes == spec.batch_bytes);
   // The stored parameters are read again at every start: they must give the same registration.
-  auto again = make_feed_config("kafka", config->params, now, validation_time::restore, "guest/fuzzed", egress_policy{});
+  auto again =
+    make_feed_config("kafka", config->params, now, validation_time::restore, "guest/fuzzed", egress_policy{});
   check(again && kafka_source(again->kafka ? *again->kafka : spec) == kafka_source(spec));
   kafka_offsets offsets;
   for (std::size_t p = 0; p < spec.brokers.size(); ++p)

@@ -33,7 +33,9 @@ kafka_record record(std::int32_t partition, std::int64_t offset) {
   return kafka_record{partition, offset, std::nullopt, "v" + std::to_string(partition) + "-" + std::to_string(offset)};
 }
 
-std::vector<std::pair<std::int32_t, std::int64_t>> reads(std::initializer_list<std::pair<std::int32_t, std::int64_t>> x) {
+using partition_reads = std::vector<std::pair<std::int32_t, std::int64_t>>;
+
+partition_reads reads(std::initializer_list<std::pair<std::int32_t, std::int64_t>> x) {
   return x;
 }
 
@@ -81,7 +83,8 @@ TEST_CASE_METHOD(source_fixture, "since earliest stores where each partition sta
   CHECK(kafka->consumer().reads == reads({{0, 3}}));
 }
 
-TEST_CASE_METHOD(source_fixture, "a kafka baseline the parent refuses is read and offered again a second later, without an error",
+TEST_CASE_METHOD(source_fixture,
+                 "a kafka baseline the parent refuses is read and offered again a second later, without an error",
                  "[kafka_source]") {
   log->refuse_items = true;
   spawn_kafka(orders);

@@ -76,7 +76,8 @@ TEST_CASE("isBinaryKey and isBinaryValue fire base64 without line breaks", "[kaf
 
 TEST_CASE("bytes that are not UTF-8 become U+FFFD; valid text stays as it is", "[kafka_payload]") {
   CHECK(replace_invalid_utf8("plain") == "plain");
-  CHECK(replace_invalid_utf8("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80") == "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80");
+  const std::string text = "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80";
+  CHECK(replace_invalid_utf8(text) == text);
   const std::string fffd = "\xEF\xBF\xBD";
   CHECK(replace_invalid_utf8("a\xFF" "b") == "a" + fffd + "b");
   CHECK(replace_invalid_utf8("\xC0\xAF") == fffd + fffd);           // overlong '/'
