@@ -253,7 +253,8 @@ result_promise ask_trigger(registry_pointer self, const trigger_ref& trigger, du
 
 /// Has the source of `config` prepared (docs/architecture.md section 2: the registry does not know the feed kinds)
 /// and calls `then` with the position it found, or nullopt when the source needs none. A source that cannot work
-/// answers `rp` instead: 400 naming the field to fix, or 503 when the preparer did not answer.
+/// answers `rp` instead: 400 naming the field to fix, or 503 when the preparer did not answer or says the source cannot
+/// be taken on now.
 template <class Then>
 void prepare_source(registry_pointer self, result_promise rp, const feed_config& config, const std::string& checkpoint,
                     Then then) {
@@ -271,6 +272,10 @@ void prepare_source(registry_pointer self, result_promise rp, const feed_config&
       [rp, then = std::move(then)](prepared_source& prepared) mutable {
         if (prepared.error) {
           rp.deliver(invalid_field(*prepared.error));
+          return;
+        }
+        if (prepared.unavailable) {
+          rp.deliver(failure(api_outcome::unavailable, std::move(*prepared.unavailable)));
           return;
         }
         then(std::move(prepared.checkpoint));

@@ -60,6 +60,7 @@ delivery_settings delivery_of(const trigger_env& env, const std::optional<feed_c
     return settings;
   settings.batch_size = config->delivery.batch_size;
   settings.batch_window = config->delivery.batch_window;
+  settings.envelope = config->delivery.envelope;
   if (config->delivery.max_attempts)
     settings.retries.max_attempts = *config->delivery.max_attempts;
   if (config->delivery.max_age)

@@ -140,13 +140,19 @@ std::shared_ptr<trigger_env> make_env(const options& opts, http_client_ptr clien
                                       std::shared_ptr<const egress_policy> egress) {
   auto env = std::make_shared<trigger_env>();
   env->client = std::move(client);
+  // Kafka brokers are checked by the same egress policy, and their TLS by the same CA options, as HTTP endpoints.
+  kafka_connector_options kafka_opts;
+  kafka_opts.egress = egress;
+  kafka_opts.tls = {opts.ca_file, opts.insecure_skip_verify};
+  kafka_opts.max_consumers = opts.max_kafka_feeds;
+  auto kafka = make_kafka_connector(std::move(kafka_opts));
   env->egress = std::move(egress);
   env->api_host = opts.api_host;
   env->store = std::move(store);
   env->stats = std::move(stats);
   env->now = now_ms;
-  env->spawn_source = default_source_spawner(env->client);
-  env->prepare_source = default_source_preparer(env->client);
+  env->spawn_source = default_source_spawner(env->client, kafka);
+  env->prepare_source = default_source_preparer(env->client, kafka);
   env->fire_timeout = opts.fire_timeout;
   env->retries.max_attempts = opts.retry_attempts;
   env->retries.max_age = opts.retry_max_age;

@@ -118,6 +118,11 @@ std::variant<options, exit_request> parse_options(int argc, char** argv) {
     ->envname("FEEDROUTER_FIRE_WINDOW")
     ->check(CLI::Range(std::size_t{1}, std::size_t{64}))
     ->capture_default_str();
+  app.add_option("--max-kafka-feeds", result.max_kafka_feeds,
+                 "kafka registrations that read at once; each runs a Kafka client with threads of its own")
+    ->envname("FEEDROUTER_MAX_KAFKA_FEEDS")
+    ->check(CLI::Range(std::size_t{1}, std::size_t{10'000}))
+    ->capture_default_str();
   double shutdown_grace_s = 10;
   app.add_option("--shutdown-grace", shutdown_grace_s, "seconds SIGTERM waits for fires in flight to finish")
     ->envname("FEEDROUTER_SHUTDOWN_GRACE")

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/delivery_spec.hpp"
 #include "core/lazy_fifo.hpp"
 #include "core/registration.hpp"
 #include "core/retry_policy.hpp"
@@ -37,11 +38,13 @@ struct delivery_settings {
   std::size_t window = 1;                   ///< fires in flight at most; 1 sends the next only after an answer
   std::size_t max_buffered = 1000;          ///< events held at most: queued, in fires, and being stored
   retry_options retries;
+  batch_envelope envelope; ///< how a fire carries several events, and how many bytes of them it may carry
 };
 
 // -- what comes out --------------------------------------------------------------
 
-/// One fire for the firer: a single event's body, or a batch's {"events": [...]}; `id` is new for every attempt.
+/// One fire for the firer: a single event's body, or a batch's {"events": [...]} (the settings' envelope); `id` is new
+/// for every attempt.
 struct fire_unit {
   std::uint64_t id = 0;
   std::string body;
@@ -271,6 +274,7 @@ private:
 
   std::optional<std::size_t> find_unit(std::uint64_t fire_id, phase in) const;
   std::size_t first_event_of(std::size_t index) const;
+  std::size_t fitting_events(std::size_t first, std::size_t count) const;
   std::string body_of(std::size_t index) const;
 
   // -- member variables --------------------------------------------------------------------
