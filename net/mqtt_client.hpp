@@ -37,6 +37,9 @@ std::string_view mqtt_failure_text(mqtt_failure failure) noexcept;
 /// version", "identifier rejected", "server unavailable", "bad user name or password", "not authorized".
 std::string_view mqtt_refusal_text(int return_code) noexcept;
 
+/// A granted QoS in a SUBACK that means the broker refused the topic filter (MQTT 3.1.1 section 3.9.3).
+inline constexpr std::uint8_t mqtt_granted_refusal = 0x80;
+
 /// One connection to make: where, who, and the bounds it keeps.
 struct mqtt_connect_request {
   std::string host; ///< name or address (IPv6 without brackets)
@@ -83,7 +86,7 @@ struct mqtt_update {
   kind what = kind::failed;
   bool session_present = false;
   std::uint8_t return_code = 0;
-  std::vector<std::uint8_t> granted; ///< per filter: the QoS granted, or 0x80 when the broker refused the filter
+  std::vector<std::uint8_t> granted; ///< per filter: the QoS granted, or mqtt_granted_refusal
   std::vector<mqtt_message> messages;
   mqtt_failure failure = mqtt_failure::none;
   /// The operator's detail of a failure, e.g. "connect: Connection refused", "timeout", "PUBLISH with QoS 3"; never
