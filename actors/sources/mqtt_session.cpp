@@ -24,6 +24,9 @@ constexpr std::chrono::seconds mqtt_keepalive{30};
 constexpr std::chrono::milliseconds mqtt_timeout{15'000};
 /// Room for the fixed header, topic and packet id of a PUBLISH around the largest payload fired.
 constexpr std::size_t publish_overhead = 64 * 1024;
+/// Messages one read hands to the source at most: mosquitto's in-flight window, so that the messages a source holds
+/// while its trigger has no room stay within 20 packet bounds also for QoS 0, which the window does not limit.
+constexpr std::size_t messages_per_read = 20;
 
 using preparer_private = source_preparer_actor::extend<caf::reacts_to<done_atom, mqtt_update>>;
 
@@ -146,6 +149,7 @@ mqtt_connect_request make_mqtt_request(const mqtt_spec& spec) {
   req.keepalive = mqtt_keepalive;
   req.timeout = mqtt_timeout;
   req.max_packet = mqtt_max_payload + publish_overhead;
+  req.max_messages_per_read = messages_per_read;
   req.owner = destination_owner::tenant;
   return req;
 }
