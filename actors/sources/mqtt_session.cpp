@@ -24,9 +24,11 @@ constexpr std::chrono::seconds mqtt_keepalive{30};
 constexpr std::chrono::milliseconds mqtt_timeout{15'000};
 /// Room for the fixed header, topic and packet id of a PUBLISH around the largest payload fired.
 constexpr std::size_t publish_overhead = 64 * 1024;
-/// Messages one read hands to the source at most: mosquitto's in-flight window, so that the messages a source holds
-/// while its trigger has no room stay within 20 packet bounds also for QoS 0, which the window does not limit.
-constexpr std::size_t messages_per_read = 20;
+/// Messages one read hands to the source at most, so that what a source holds while its trigger has no room stays
+/// within that many packet bounds, also for QoS 0 messages, which no in-flight window limits. It is also the most the
+/// client takes before a SUBACK (the broker resends its unacknowledged messages first): at least the in-flight window
+/// of common brokers (mosquitto 20, EMQX 32).
+constexpr std::size_t messages_per_read = 32;
 
 using preparer_private = source_preparer_actor::extend<caf::reacts_to<done_atom, mqtt_update>>;
 

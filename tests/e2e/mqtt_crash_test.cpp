@@ -133,7 +133,7 @@ TEST_CASE("a backlog while the controller answers 503 keeps the provider's memor
   std::cout << "mqtt memory test: " << count * padding.size() / 1'000'000 << " MB published, RSS "
             << rss_before / 1024 << " MiB before, at most " << rss_max / 1024
             << " MiB while the controller answered 503\n";
-  // At most --max-buffered-events (1000) messages of 4 KB and one read of 20 messages are held; the broker keeps the
+  // At most --max-buffered-events (1000) messages of 4 KB and one read of 32 messages are held; the broker keeps the
   // rest.
   CHECK(rss_max - rss_before < 48 * 1024);
   auto view = read_registration(*fr, trigger);
