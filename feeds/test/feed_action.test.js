@@ -11,7 +11,7 @@ const path = require('node:path');
 
 const feedAction = require('../lib/feed_action.js');
 
-const KINDS = ['alarm', 'webhook', 'poll', 'changes'];
+const KINDS = ['alarm', 'webhook', 'poll', 'changes', 'mqtt'];
 const mains = Object.fromEntries(KINDS.map((kind) => [kind, require(path.join(__dirname, '..', `${kind}.js`)).main]));
 
 const AUTH_KEY = '23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP';
