@@ -79,6 +79,37 @@ TEST_CASE("a refused login fails CREATE naming username or password; an unreacha
   fr->stop_cleanly();
 }
 
+TEST_CASE("a login the broker refuses later disables the registration (AUTO) with the broker's reason",
+          "[e2e][mqtt]") {
+  e2e_fixture fx;
+  mosquitto_server::options opts;
+  opts.anonymous = false;
+  opts.users = {{"alice", "s3cret"}};
+  mosquitto_server broker{opts};
+  const trigger_ref trigger{"alice", "rotated"};
+  fx.controller().add_trigger(trigger, std::string{alice_key});
+  auto fr = fx.start_feedrouter();
+  REQUIRE(fr->call(api_request("PUT", trigger_path(trigger), alice_key,
+                               mqtt_create_body(broker, "a", R"("username":"alice","password":"s3cret")")))
+            .status
+          == 201);
+  // The password changes on the broker: the next connection is refused.
+  broker.stop();
+  broker.set_users({{"alice", "rotated"}});
+  broker.start();
+  std::string view;
+  CHECK(poll_until(
+    [&] {
+      view = read_registration(*fr, trigger);
+      return json_string_at(view, "/status/state") == std::string{"disabled"};
+    },
+    mqtt_message_timeout));
+  INFO(view);
+  CHECK(json_string_at(view, "/status/reason/kind") == std::string{"AUTO"});
+  CHECK(json_string_at(view, "/status/reason/message").value_or("").find("not authorized") != std::string::npos);
+  fr->stop_cleanly();
+}
+
 TEST_CASE("a broker the egress policy refuses fails CREATE naming url", "[e2e][mqtt]") {
   e2e_fixture fx;
   mosquitto_server broker;

@@ -315,6 +315,14 @@ void mosquitto_server::write_config() const {
   }
 }
 
+void mosquitto_server::set_users(std::vector<std::pair<std::string, std::string>> users) {
+  if (running())
+    throw std::logic_error("mosquitto_server::set_users: stop the broker first");
+  opts_.users = std::move(users);
+  write_config();
+  give_to_broker(dir_);
+}
+
 void mosquitto_server::start() {
   if (running())
     throw std::logic_error("mosquitto_server::start: the broker already runs");

@@ -84,6 +84,10 @@ public:
   /// Kills the broker with SIGKILL: what it did not save is lost.
   void kill();
 
+  /// Replaces the users of the password file (a changed password, say); the broker must be stopped, and takes them on
+  /// its next start().
+  void set_users(std::vector<std::pair<std::string, std::string>> users);
+
   /// Returns whether the broker runs.
   bool running() const;
 
