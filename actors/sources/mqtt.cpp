@@ -125,7 +125,8 @@ void fail(mqtt_pointer self, std::string error) {
 
 void start_reading(mqtt_pointer self) {
   auto& st = self->state;
-  st.session = read_mqtt_checkpoint(to_mqtt_checkpoint(st.spec));
+  // The broker session now holds the registration's subscription: a reconnect need not subscribe again.
+  st.session = mqtt_session_record{mqtt_session_name(st.spec), st.spec.topic, st.spec.qos, st.spec.clean_session};
   report_recovery(self);
   submit(self);
 }

@@ -112,7 +112,8 @@ void on_update(preparer_pointer self, const mqtt_spec& spec, mqtt_update& update
       return; // never read
     case mqtt_update::kind::failed:
       log(log_level::debug, "preparing the mqtt feed of ", mqtt_session_name(spec), " failed: ", update.error);
-      return refuse(self, "url", "cannot connect to the MQTT broker: " + std::string{mqtt_failure_text(update.failure)});
+      return refuse(self, "url",
+                    "cannot connect to the MQTT broker: " + std::string{mqtt_failure_text(update.failure)});
   }
 }
 
