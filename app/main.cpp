@@ -229,8 +229,11 @@ int run(const options& opts, const sigset_t& signals) {
   reg_cfg.env = env;
   reg_cfg.request_timeout = registry_timeout;
   reg_cfg.hash_key = [key](std::string_view auth_key) { return key->hash_auth_key(auth_key); };
+  // Also what deletes triggers for deleteAfterFire, with or without --no-verify-auth.
+  auto controller = spawn_controller_client(sys, client, opts.api_host, registry_timeout);
+  env->controller = controller;
   if (opts.verify_auth)
-    reg_cfg.controller = spawn_controller_client(sys, client, opts.api_host, registry_timeout);
+    reg_cfg.controller = controller;
   auto loaded = records.size();
   auto registry = spawn_registry(sys, reg_cfg, std::move(records));
   control_api api{sys, registry, stats, api_timeout, health};
@@ -252,8 +255,7 @@ int run(const options& opts, const sigset_t& signals) {
   self->request(store, caf::infinite, flush_atom::value).receive([](commit_atom) {}, [](caf::error&) {});
   arm_exit_watchdog(opts.shutdown_grace);
   self->send_exit(store, caf::exit_reason::user_shutdown);
-  if (reg_cfg.controller)
-    self->send_exit(*reg_cfg.controller, caf::exit_reason::user_shutdown);
+  self->send_exit(controller, caf::exit_reason::user_shutdown);
   io.stop();
   return 0;
 }
