@@ -236,7 +236,8 @@ int run(const options& opts, const sigset_t& signals) {
     reg_cfg.controller = controller;
   auto loaded = records.size();
   auto registry = spawn_registry(sys, reg_cfg, std::move(records));
-  control_api api{sys, registry, stats, api_timeout, health};
+  control_api api{sys, registry, stats, api_timeout, health,
+                  feed_defaults{opts.openwhisk_cron_months, opts.limit_cron_fields}};
   api_ptr.store(&api);
   // Tests and scripts read this line to learn the port; it is the only line written to stdout.
   std::cout << "feedrouter listening on " << listen_url << std::endl;
