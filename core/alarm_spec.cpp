@@ -92,6 +92,10 @@ std::optional<field_error> read_date_range(const parse_input& in, alarm_spec& sp
   if (spec.stop_date && spec.start_date && *spec.stop_date <= *spec.start_date) {
     const auto* raw = find_member(in.params, "stopDate");
     const auto* start_raw = find_member(in.params, "startDate");
+    // An UPDATE that moves only startDate past the stored stopDate is about startDate, as OpenWhisk says.
+    if (in.given != nullptr && start_raw != nullptr && in.gives("startDate") && !in.gives("stopDate"))
+      return field_error{"startDate", "startDate parameter '" + quoted_value(*start_raw)
+                                        + "' must be less than the stopDate parameter '" + quoted_value(*raw) + "'"};
     auto start_text = start_raw != nullptr ? quoted_value(*start_raw)
                                            : std::to_string(spec.start_date->time_since_epoch().count());
     return field_error{"stopDate", "stopDate parameter '" + quoted_value(*raw)

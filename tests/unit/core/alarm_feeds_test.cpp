@@ -212,3 +212,19 @@ TEST_CASE("on UPDATE only dates the request gives must lie in the future", "[ala
   auto date = params(R"({"date": "2026-01-01T00:00:00Z"})");
   CHECK_FALSE(parse(fired, validation_time::request, &date));
 }
+
+TEST_CASE("an UPDATE that moves startDate past the stored stopDate names startDate", "[alarm_feeds]") {
+  // Row U5 of the parameter matrix.
+  auto stored = R"({"isInterval": true, "minutes": 5, "startDate": "2026-02-01T00:00:00Z",
+                    "stopDate": "2026-03-01T00:00:00Z"})";
+  auto merged = R"({"isInterval": true, "minutes": 5, "startDate": "2026-03-02T00:00:00Z",
+                    "stopDate": "2026-03-01T00:00:00Z"})";
+  auto changes = params(R"({"startDate": "2026-03-02T00:00:00Z"})");
+  CHECK(parse(stored));
+  auto refused = parse(merged, validation_time::request, &changes);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().field == "startDate");
+  CHECK(refused.error().message
+        == "startDate parameter '2026-03-02T00:00:00Z' must be less than the stopDate parameter "
+           "'2026-03-01T00:00:00Z'");
+}
