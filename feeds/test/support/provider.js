@@ -327,9 +327,10 @@ class Provider {
   }
 
   // Starts it firing at `apiHost`, with `args` added to the command line (e.g. ['--public-url', URL]), and resolves
-  // once it is ready: it prints its URL before the stored registrations run, and answers 503 until then.
-  static async start({ apiHost, args = [] }) {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'feedrouter-feeds-it-'));
+  // once it is ready: it prints its URL before the stored registrations run, and answers 503 until then. With `dir`
+  // (the `dir` of a provider stopped with keepStore) it starts on that provider's store again.
+  static async start({ apiHost, args = [], dir: reused }) {
+    const dir = reused || fs.mkdtempSync(path.join(os.tmpdir(), 'feedrouter-feeds-it-'));
     let proc;
     try {
       proc = await startProcess(FEEDROUTER_BIN, [
@@ -353,9 +354,15 @@ class Provider {
     }
   }
 
-  async stop() {
+  // Stops it; its store is removed unless `keepStore` (then Provider.start({dir}) starts on it again).
+  async stop({ keepStore = false } = {}) {
     await stopProcess(this.child);
-    fs.rmSync(this.dir, { recursive: true, force: true });
+    if (!keepStore) fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  // Returns the store flag value of this provider, for a command run on its store while it is stopped.
+  storeSpec() {
+    return `sqlite:${path.join(this.dir, 'fr.db')}`;
   }
 }
 
