@@ -20,6 +20,7 @@
 #include "actors/registry.hpp"
 #include "actors/store_actor.hpp"
 #include "app/control_api.hpp"
+#include "app/openwhisk_import.hpp"
 #include "app/options.hpp"
 #include "app/routes.hpp"
 #include "app/shutdown.hpp"
@@ -276,6 +277,8 @@ int main(int argc, char** argv) {
       return check_store(opts);
     case run_mode::rotate_key:
       return rotate_key(opts);
+    case run_mode::import_openwhisk:
+      return import_openwhisk(opts, std::cout, std::cerr);
     case run_mode::serve:
       break;
   }
