@@ -400,7 +400,8 @@ trigger_snapshot reconfigure(trigger_pointer self, trigger_update& update) {
     st.record.status.checkpoint = std::move(*update.checkpoint);
     st.accepted_checkpoint.clear();
   }
-  auto busy_deleting = st.deletion.now != trigger_deletion::step::idle && st.deletion.now != trigger_deletion::step::failed;
+  using deletion_step = trigger_deletion::step;
+  auto busy_deleting = st.deletion.now != deletion_step::idle && st.deletion.now != deletion_step::failed;
   if (auto_disabled && !busy_deleting && !schedule_used_up(st)) {
     stop_children(self);
     activate(self);

@@ -53,7 +53,8 @@ void write_status(json_writer& out, const registration_view& record) {
     out.key("message").value(st.reason.message);
     out.end_object();
   }
-  out.key("dateChanged").value(static_cast<std::int64_t>(clamp_to_time_range(st.date_changed).time_since_epoch().count()));
+  const auto changed_ms = clamp_to_time_range(st.date_changed).time_since_epoch().count();
+  out.key("dateChanged").value(static_cast<std::int64_t>(changed_ms));
   out.key("dateChangedISO").value(format_iso8601_seconds(st.date_changed));
   out.key("created").value(format_iso8601(record.created));
   out.key("fires").value(st.fires);

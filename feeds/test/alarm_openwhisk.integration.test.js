@@ -141,7 +141,8 @@ support.integrationSuite('OpenWhisk\'s alarm feeds through the feed actions', { 
   test('UPDATE re-enables an alarm a refused fire disabled; a paused one stays paused', async () => {
     const trigger = '/guest/refused';
     await stack.controller.addTrigger(trigger, authKey, { rule: true });
-    await support.request('PUT', `${stack.controller.url}/_fake/triggers/guest/refused/hold`, { body: { status: 404 } });
+    await support.request('PUT', `${stack.controller.url}/_fake/triggers/guest/refused/hold`,
+      { body: { status: 404 } });
     const run = runner(interval, trigger);
     const startDate = new Date(Date.now() + 1000).toISOString();
     assert.ok(!(await run('CREATE', { minutes: 1, startDate })).error);
@@ -190,7 +191,9 @@ support.integrationSuite('OpenWhisk\'s alarm feeds through the feed actions', { 
   });
 });
 
-support.integrationSuite('numeric cron months: the operator switch, fixed per registration', { timeout: 120000 }, () => {
+const MONTHS_SUITE = 'numeric cron months: the operator switch, fixed per registration';
+
+support.integrationSuite(MONTHS_SUITE, { timeout: 120000 }, () => {
   const authKey = support.makeAuthKey();
   const trigger = '/guest/first-of-december';
   let controller;

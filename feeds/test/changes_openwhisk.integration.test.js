@@ -23,7 +23,9 @@ const TOKEN_SECONDS = 2;
 // How long a test watches for a fire that must not happen; a change fires within milliseconds while the feed is open.
 const QUIET_MS = 1500;
 
-support.integrationSuite('OpenWhisk\'s cloudant parameters through the changes feed action', { timeout: 120000 }, () => {
+const SUITE = 'OpenWhisk\'s cloudant parameters through the changes feed action';
+
+support.integrationSuite(SUITE, { timeout: 120000 }, () => {
   const authKey = support.makeAuthKey();
   let couch;
   let iam;

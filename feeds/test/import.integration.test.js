@@ -24,6 +24,11 @@ const MIGRATED = 'Disabled after migration to feedrouter';
 // How long a test watches for a fire that must not happen.
 const QUIET_MS = 1500;
 
+// The environment without FEEDROUTER_* variables: the command takes its options from flags alone.
+function withoutFeedrouterVariables() {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('FEEDROUTER_')));
+}
+
 support.integrationSuite('import-openwhisk from an OpenWhisk provider\'s database', { timeout: 180000 }, () => {
   const owner = support.makeAuthKey();
   const stranger = support.makeAuthKey(); // a key OpenWhisk does not know: its trigger is gone
@@ -45,7 +50,7 @@ support.integrationSuite('import-openwhisk from an OpenWhisk provider\'s databas
     const couchdb = couch.url.replace('http://', `http://${ADMIN}:${PASSWORD}@`);
     const res = spawnSync(process.env.FEEDROUTER_BIN, ['import-openwhisk', '--couchdb', couchdb, '--db', db,
       '--kind', kind, '--store', store, '--api-host', controller.url, '--allow-egress', '127.0.0.1', ...extra],
-    { encoding: 'utf8', env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FEEDROUTER_'))) });
+    { encoding: 'utf8', env: withoutFeedrouterVariables() });
     assert.ok(!res.stdout.includes(owner) && !res.stderr.includes(owner), 'no report shows a key');
     assert.ok(!res.stdout.includes(PASSWORD), 'no report shows a password');
     return res;

@@ -54,7 +54,8 @@ TEST_CASE_METHOD(actor_fixture, "UPDATE re-enables an alarm a refused fire disab
   CHECK(snapshot(t.trigger).status.fires == 1);
 }
 
-TEST_CASE_METHOD(actor_fixture, "UPDATE leaves disabled an alarm whose new parameters cannot fire", "[trigger_update]") {
+TEST_CASE_METHOD(actor_fixture, "UPDATE leaves disabled an alarm whose new parameters cannot fire",
+                 "[trigger_update]") {
   client->answer_all(200);
   auto params = R"({"fireOnce": true, "date": "2026-01-01T00:00:02Z"})";
   auto t = start_trigger(*this, make_record(ticker, params, now()), alarm_config(params, now(), ticker));

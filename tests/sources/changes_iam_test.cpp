@@ -19,7 +19,7 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr char iam_params[] = R"({"url": "http://127.0.0.1:5984", "dbname": "orders", "heartbeatSeconds": 10,
-                                   "since": 0, "iamApiKey": "key/with:chars", "iamUrl": "http://127.0.0.1:9999/token"})";
+  "since": 0, "iamApiKey": "key/with:chars", "iamUrl": "http://127.0.0.1:9999/token"})";
 
 /// Returns the token service's answer for `token` living `seconds`.
 std::string token_answer(const std::string& token, int seconds = 100) {

@@ -788,9 +788,8 @@ TEST_CASE("scripted answers to deletions come before the usual ones", "[fake_con
 
 TEST_CASE("admin routes add rules, feed annotations and deletion scripts", "[fake_controller]") {
   fixture f;
-  CHECK(f.exchange("PUT", "/_fake/triggers/carol/t", R"({"authKey": "c:k", "rule": false, "feed": "/whisk.system/alarms/once"})")
-          .response.status
-        == 201);
+  auto body = R"({"authKey": "c:k", "rule": false, "feed": "/whisk.system/alarms/once"})";
+  CHECK(f.exchange("PUT", "/_fake/triggers/carol/t", body).response.status == 201);
   CHECK(f.exchange("PUT", "/_fake/rules/carol/r1", R"({"trigger": "carol/t"})").response.status == 201);
   CHECK(f.exchange("PUT", "/_fake/rules/carol/r2", R"({"trigger": "carol/none"})").response.status == 404);
   auto shown = f.exchange("GET", "/_fake/triggers/carol/t");

@@ -73,7 +73,8 @@ TEST_CASE("a one-shot document keeps deleteAfterFire; one whose date passed whil
 
 TEST_CASE("a disabled document keeps its reason; used-up maxTriggers are known by it", "[openwhisk_documents]") {
   auto used_up = alarm(R"("payload":{},"maxTriggers":5,"cron":"* * * * *","status":{"active":false,
-    "dateChanged":1735693200000,"reason":{"kind":"AUTO","message":"Automatically disabled after reaching max triggers"}})");
+    "dateChanged":1735693200000,"reason":{"kind":"AUTO",
+    "message":"Automatically disabled after reaching max triggers"}})");
   CHECK(used_up.state == registration_state::disabled);
   CHECK(used_up.max_triggers_used_up);
   CHECK(used_up.reason.status_code == 0);
