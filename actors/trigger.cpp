@@ -402,6 +402,9 @@ trigger_snapshot reconfigure(trigger_pointer self, trigger_update& update) {
   }
   using deletion_step = trigger_deletion::step;
   auto busy_deleting = st.deletion.now != deletion_step::idle && st.deletion.now != deletion_step::failed;
+  // A deletion that gave up is for the parameters before: the next one-shot fire begins a new one.
+  if (!busy_deleting)
+    reset_trigger_deletion(self);
   if (auto_disabled && !busy_deleting && !schedule_used_up(st)) {
     stop_children(self);
     activate(self);

@@ -206,6 +206,14 @@ void resume_trigger_deletion(trigger_pointer self) {
     begin_trigger_deletion(self);
 }
 
+void reset_trigger_deletion(trigger_pointer self) {
+  auto& deletion = self->state.deletion;
+  deletion.now = step::idle;
+  deletion.rules.clear();
+  deletion.failures = 0;
+  ++deletion.attempt;
+}
+
 void on_deletion_timer(trigger_pointer self, std::uint64_t attempt) {
   auto& deletion = self->state.deletion;
   if (attempt != deletion.attempt || deletion.now == step::idle || deletion.now == step::failed)

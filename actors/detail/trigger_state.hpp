@@ -173,6 +173,9 @@ void resume_trigger_deletion(trigger_pointer self);
 /// The retry timer of a deletion step fell due.
 void on_deletion_timer(trigger_pointer self, std::uint64_t attempt);
 
+/// Forgets a deletion that gave up (UPDATE): its answers and timers no longer apply.
+void reset_trigger_deletion(trigger_pointer self);
+
 // -- dead_letter_replay.cpp ----------------------------------------------------------------
 
 /// Moves dead letters back as pending events (stored as such, in their order) and has them fired; refused, with

@@ -78,7 +78,10 @@ function params(provider, extra) {
 
 const REGISTRATION = {
   config: { feed: 'alarm', cron: '*/5 * * * *' },
-  status: { state: 'active', dateChanged: '2024-01-01T00:00:00Z', fires: 0, failures: 0 },
+  status: {
+    active: true, state: 'active', dateChanged: 1704067200000, dateChangedISO: '2024-01-01T00:00:00Z', fires: 0,
+    failures: 0,
+  },
 };
 
 describe('feed actions against a fake provider', () => {

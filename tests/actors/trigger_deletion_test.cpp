@@ -181,3 +181,26 @@ TEST_CASE_METHOD(deletion_fixture, "a deletion a stop interrupted begins again w
   run();
   CHECK(removed(t));
 }
+
+TEST_CASE_METHOD(deletion_fixture, "an UPDATE with a new date after a deletion gave up deletes after the next fire",
+                 "[trigger_deletion]") {
+  auto t = start_once("true");
+  client->answer(0, 202);
+  run();
+  client->answer(1, 403);
+  run();
+  REQUIRE(snapshot(t.trigger).status.reason.status_code == 403);
+  auto params = R"({"fireOnce": true, "date": "2026-01-01T00:00:20Z", "deleteAfterFire": true})";
+  auto updated = call<trigger_snapshot>(t.trigger, update_atom::value,
+                                        trigger_update{alarm_config(params, now(), once), params, std::nullopt});
+  CHECK(updated.status.state == registration_state::active);
+  advance(15s);
+  REQUIRE(client->calls().size() == 3);
+  client->answer(2, 202);
+  run();
+  REQUIRE(client->calls().size() == 4);
+  CHECK(request_line(3) == "DELETE /api/v1/namespaces/guest/triggers/once");
+  client->answer(3, 200);
+  run();
+  CHECK(removed(t));
+}
