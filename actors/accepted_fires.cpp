@@ -29,7 +29,7 @@ void on_fires_accepted(trigger_pointer self, std::int64_t fired) {
   if (*left > 0)
     return;
   log(log_level::info, "disabling ", st.record.trigger.qualified(), ": its maxTriggers fires are done");
-  disable(self, 0, max_triggers_reached(st.config->max_triggers().value_or(0)));
+  disable_at_max_triggers(self, max_triggers_reached(st.config->max_triggers().value_or(0)));
 }
 
 } // namespace feedrouter

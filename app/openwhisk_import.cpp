@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "actors/sources/changes_position.hpp"
+#include "app/store_check.hpp"
 #include "core/alarm_spec.hpp"
 #include "core/auth_key.hpp"
 #include "core/crypto.hpp"
@@ -442,9 +443,8 @@ int import_openwhisk(const options& opts, std::ostream& out, std::ostream& err) 
   }
   store_admin_ptr store;
   try {
-    store_options store_opts;
-    store_opts.key_file = opts.secrets_key_file;
-    store_opts.init_store = opts.init_store;
+    // Through the store interface, so that it imports into a SQLite or a PostgreSQL store alike.
+    auto store_opts = store_options_of(opts);
     // A dry run writes nothing, and makes no store either.
     store_opts.create = !opts.import.dry_run;
     store = open_store(opts.store, store_opts);
@@ -464,8 +464,8 @@ int import_openwhisk(const options& opts, std::ostream& out, std::ostream& err) 
   client_opts.egress = std::make_shared<const egress_policy>(opts.allow_egress, std::vector<provider_endpoint>{});
   auto client = make_http_client(io, client_opts);
   out << "import-openwhisk: " << (opts.import.kind == openwhisk_provider_kind::alarms ? "alarms" : "cloudant")
-      << " triggers of " << source->shown << " into " << opts.store << (opts.import.dry_run ? " (dry run)" : "")
-      << '\n';
+      << " triggers of " << source->shown << " into " << store_display_name(opts.store)
+      << (opts.import.dry_run ? " (dry run)" : "") << '\n';
   openwhisk_importer importer{opts, std::move(*source), client, store.get(), out};
   if (!importer.run(err))
     return exit_failed;

@@ -10,6 +10,7 @@
 #include "core/changes_spec.hpp"
 #include "core/delivery_spec.hpp"
 #include "core/egress_policy.hpp"
+#include "core/kafka_spec.hpp"
 #include "core/poll_spec.hpp"
 #include "core/webhook_spec.hpp"
 #include "core/json.hpp"
@@ -31,6 +32,7 @@ struct feed_config {
   std::shared_ptr<const webhook_spec> webhook; ///< set for feed "webhook"
   std::shared_ptr<const poll_spec> poll;       ///< set for feed "poll"
   std::shared_ptr<const changes_spec> changes; ///< set for feed "changes"
+  std::shared_ptr<const kafka_spec> kafka;     ///< set for feed "kafka"
 
   /// Returns the registration's `maxTriggers` (alarm cron and interval kinds, changes): how many fires it may have
   /// before it is disabled; nullopt when unlimited.
@@ -42,7 +44,8 @@ bool is_known_feed(std::string_view feed);
 
 /// Validates `params` for feed kind `feed`. Failures name the parameter, or "feed" for an unknown kind. An endpoint
 /// the registration names (`url` of poll and changes, `iamUrl`) that `egress` refuses without resolving it (a literal
-/// address, localhost) fails here; one whose name resolves to a refused address fails when its source connects.
+/// address, localhost) fails here; one whose name resolves to a refused address fails when its source connects. Kafka
+/// brokers likewise.
 ///
 /// `given` are the parameters the request itself carries when `params` merges them over stored ones (UPDATE); null
 /// means all of `params`. Only dates among them must lie in the future (parse_alarm_spec).

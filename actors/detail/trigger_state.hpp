@@ -114,6 +114,10 @@ void set_state(trigger_pointer self, registration_state state, state_reason reas
 /// Disables the registration (AUTO) with `status_code` and `message`: its children stop, its status is stored.
 void disable(trigger_pointer self, int status_code, std::string message);
 
+/// Disables the registration (AUTO) with `message` because its `maxTriggers` fires are done: as disable(), but an
+/// end the owner asked for, which the metrics do not count as the provider disabling it (as an ended schedule).
+void disable_at_max_triggers(trigger_pointer self, std::string message);
+
 /// Sends the status to the store (fire and forget, coalesced with other status updates there).
 void persist(trigger_pointer self);
 
