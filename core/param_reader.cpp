@@ -58,7 +58,8 @@ outcome<std::optional<sys_ms>> read_date_param(const json_members& params, std::
   const auto* raw = find_member(params, field);
   if (raw == nullptr)
     return std::optional<sys_ms>{};
-  if (auto millis = json_as_int(*raw))
+  // Milliseconds name the same instants as the text: one that could not be shown as a date is refused.
+  if (auto millis = json_as_int(*raw); millis && in_iso8601_range(sys_ms{std::chrono::milliseconds{*millis}}))
     return std::optional<sys_ms>{sys_ms{std::chrono::milliseconds{*millis}}};
   if (auto text = json_as_string(*raw))
     if (auto parsed = parse_iso8601(*text))

@@ -22,6 +22,10 @@ constexpr std::size_t max_fraction_digits = 9;
 /// Digits of the fraction that survive; finer ones are truncated, not rounded, so a time never moves forward.
 constexpr std::size_t kept_fraction_digits = 3;
 
+/// The first and the last instant format_iso8601 writes with a four-digit year.
+constexpr sys_ms earliest_written{date::sys_days{date::year{0} / 1 / 1}};
+constexpr sys_ms latest_written{date::sys_days{date::year{10'000} / 1 / 1} - milliseconds{1}};
+
 /// Reads ISO-8601 text left to right; every read fails without consuming on a mismatch.
 using iso_reader = detail::text_reader;
 
@@ -122,7 +126,15 @@ std::optional<sys_ms> parse_iso8601(std::string_view text) {
   auto offset = read_offset(in);
   if (!offset || !in.at_end())
     return std::nullopt;
-  return midnight + hours{*hh} + minutes{*mm} + ss + frac - *offset;
+  // An offset can carry a time across a year's end: 9999-12-31T23:30-01:00 could not be written back.
+  const sys_ms t = midnight + hours{*hh} + minutes{*mm} + ss + frac - *offset;
+  if (!in_iso8601_range(t))
+    return std::nullopt;
+  return t;
+}
+
+bool in_iso8601_range(sys_ms t) noexcept {
+  return t >= earliest_written && t <= latest_written;
 }
 
 sys_ms now_ms() {

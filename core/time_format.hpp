@@ -23,6 +23,10 @@ std::string format_iso8601(sys_ms t);
 /// Also accepted: offsets without the colon ("+0530"), and fractions of 1 to 9 digits, truncated to milliseconds.
 std::optional<sys_ms> parse_iso8601(std::string_view text);
 
+/// Returns whether `t` lies in the years 0000 to 9999 (UTC): the instants parse_iso8601 reads and format_iso8601
+/// writes as text that reads back.
+bool in_iso8601_range(sys_ms t) noexcept;
+
 /// Returns the current wall-clock time at millisecond resolution.
 sys_ms now_ms();
 
