@@ -68,7 +68,7 @@ struct trigger_state {
   bool backing_off = false;
   std::uint64_t next_seq = 1;
   std::int64_t credit = 0;    ///< events the source may still send
-  std::size_t storing = 0;    ///< webhook events whose store write is under way
+  std::size_t storing = 0;    ///< webhook events and counted occurrences whose store write is under way
   std::uint64_t batch_timer = 0;
   bool batch_timer_armed = false;
   bool batch_due = false;     ///< the window of the partial batch at the queue's front has passed
@@ -446,10 +446,36 @@ void end_schedule(trigger_pointer self) {
   persist(self);
   st.draining = true;
   pump(self);
-  if (!st.firing) {
+  // A counted occurrence still being stored fires once it is; its fire's outcome ends the draining.
+  if (!st.firing && st.storing == 0) {
     st.draining = false;
     release(self, st.firer);
   }
+}
+
+/// Fires the event of an occurrence of a schedule with maxTriggers once the count it took is stored: a crash in
+/// between must not give the occurrence back (delivery rule 5.4), as a count stored after the fire would.
+void accept_counted(trigger_pointer self, feed_event event) {
+  auto& st = self->state;
+  ++st.storing;
+  self->request(st.env->store, caf::infinite, write_atom::value, std::vector<store_op>{status_op(st)})
+    .then(
+      [self, event = std::move(event)](commit_atom) mutable {
+        auto& st = self->state;
+        --st.storing;
+        // Paused or replaced meanwhile: the occurrence is dropped, as a queued one would be.
+        if (st.record.status.state == registration_state::active || st.draining)
+          accept(self, std::move(event));
+        if (st.draining && !st.firing && st.storing == 0) {
+          st.draining = false;
+          release(self, st.firer);
+        }
+      },
+      [self, trigger = st.record.trigger](caf::error& err) {
+        --self->state.storing;
+        log(log_level::error, "occurrence of ", trigger.qualified(), " not fired: its count cannot be stored: ",
+            describe_child_error(err));
+      });
 }
 
 void on_occurrence(trigger_pointer self, sys_ms occurrence, std::optional<sys_ms> next) {
@@ -473,18 +499,15 @@ void on_occurrence(trigger_pointer self, sys_ms occurrence, std::optional<sys_ms
     // The controller has not kept up for a while: this occurrence goes to dead letters, visibly, not into memory.
     auto error = "not fired: " + std::to_string(buffered(st)) + " earlier fires are still waiting for the controller";
     dead_letter_events(self, {std::move(event)}, fire_report{fire_verdict::dead, 0, std::move(error), 0, {}});
+  } else if (status.triggers_left) {
+    // A count of maxTriggers must be stored before the fire. last_occurrence needs no haste: it is persisted with
+    // the fire's outcome, since an occurrence that has passed is never taken again after a restart.
+    accept_counted(self, std::move(event));
   } else {
     accept(self, std::move(event));
   }
-  if (status.triggers_left && *status.triggers_left <= 0) {
+  if (status.triggers_left && *status.triggers_left <= 0)
     end_schedule(self);
-    return;
-  }
-  // The occurrence is persisted with the fire's outcome. Only a count of maxTriggers must be stored at once, so a
-  // crash before the answer cannot give an occurrence back; last_occurrence needs no haste, since an occurrence that
-  // has passed is never taken again after a restart.
-  if (status.triggers_left)
-    persist(self);
 }
 
 /// An event from a source that can replay it from its checkpoint (not stored: the checkpoint is its safety).
