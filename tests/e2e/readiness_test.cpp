@@ -55,9 +55,11 @@ TEST_CASE("until its registrations run the provider answers 503 on /ready and th
                                  fx.next_stderr_path());
   opts.hold_stdout = true;
   child_process held{opts};
-  INFO("feedrouter stderr:\n" << held.stderr_text());
   std::vector<std::uint16_t> ports;
-  REQUIRE(poll_until([&] { return !(ports = held.listening_ports()).empty() || !held.running(); }, startup_timeout));
+  auto listening = poll_until([&] { return !(ports = held.listening_ports()).empty() || !held.running(); },
+                              startup_timeout);
+  INFO("feedrouter stderr:\n" << held.stderr_text());
+  REQUIRE(listening);
   REQUIRE(ports.size() == 1);
   const auto base_url = "http://127.0.0.1:" + std::to_string(ports.front());
   io_runtime io{1};
