@@ -5,34 +5,50 @@
 namespace feedrouter {
 
 // Lifecycle and status.
+/// `(snapshot_atom)`: asks a trigger for its status; answered with a trigger_snapshot.
+using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;
+/// `(status_atom, trigger_ref, registration_status)`: asks the store to replace a registration's status.
 using status_atom = caf::atom_constant<caf::atom("status")>;
 using pause_atom = caf::atom_constant<caf::atom("pause")>;
 using resume_atom = caf::atom_constant<caf::atom("resume")>;
 using update_atom = caf::atom_constant<caf::atom("update")>;
 using remove_atom = caf::atom_constant<caf::atom("remove")>;
 using ready_atom = caf::atom_constant<caf::atom("ready")>;
+/// `(start_batch_atom)`: the registry's reminder to itself to start the next batch of stored registrations.
+using start_batch_atom = caf::atom_constant<caf::atom("startbatch")>;
 
 // Store.
 using put_atom = caf::atom_constant<caf::atom("put")>;
 using erase_atom = caf::atom_constant<caf::atom("erase")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using commit_atom = caf::atom_constant<caf::atom("commit")>;
+using watch_atom = caf::atom_constant<caf::atom("watch")>;
 
 // Sources and firing.
+/// `(tick_atom, ...)`: a source's own timer (the next poll, a reconnect) fell due.
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
+/// `(occurrence_atom, generation, sys_ms)`: a trigger's timer for an alarm occurrence fell due.
+using occurrence_atom = caf::atom_constant<caf::atom("occurrence")>;
+/// `(ended_atom, generation)`: a trigger's note to itself that its alarm schedule has no further occurrence.
 using ended_atom = caf::atom_constant<caf::atom("ended")>;
-using fire_atom = caf::atom_constant<caf::atom("fire")>;
-using fired_atom = caf::atom_constant<caf::atom("fired")>;
-using done_atom = caf::atom_constant<caf::atom("done")>;
+/// `(timer_atom, id)`: a trigger's timer of its delivery core (a batch window, a retry back-off) fell due.
+using timer_atom = caf::atom_constant<caf::atom("timer")>;
+/// `(restart_atom, child kind, generation)`: a trigger's timer to restart a crashed child fell due.
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
-using retry_atom = caf::atom_constant<caf::atom("retry")>;
+/// `(fire_atom, fire_unit)`: a trigger hands its firer one fire.
+using fire_atom = caf::atom_constant<caf::atom("fire")>;
+/// `(fired_atom, fire_result)`: the answer to one fire reaches its trigger.
+using fired_atom = caf::atom_constant<caf::atom("fired")>;
+/// `(send_atom, fire_unit)`: a firer's timer to send a fire its namespace's rate held back.
 using send_atom = caf::atom_constant<caf::atom("send")>;
-using backoff_atom = caf::atom_constant<caf::atom("backoff")>;
+/// `(done_atom, ...)`: an HTTP exchange (or a Kafka request) an actor started has finished; the actor sends it to
+/// itself.
+using done_atom = caf::atom_constant<caf::atom("done")>;
 using event_atom = caf::atom_constant<caf::atom("event")>;
 using credit_atom = caf::atom_constant<caf::atom("credit")>;
-using batch_atom = caf::atom_constant<caf::atom("batch")>;
 using hook_atom = caf::atom_constant<caf::atom("hook")>;
 using replay_atom = caf::atom_constant<caf::atom("replay")>;
+/// `(load_atom, trigger_ref, limit)`: asks the store for dead letters.
 using load_atom = caf::atom_constant<caf::atom("load")>;
 using write_atom = caf::atom_constant<caf::atom("write")>;
 using items_atom = caf::atom_constant<caf::atom("items")>;
@@ -40,8 +56,10 @@ using items_atom = caf::atom_constant<caf::atom("items")>;
 using disable_atom = caf::atom_constant<caf::atom("disable")>;
 /// `(source_status_atom, std::string error)`: a source's attempt failed (error set) or works again (error empty).
 using source_status_atom = caf::atom_constant<caf::atom("srcstatus")>;
-/// `(changes_end_atom)`: asks where a database ends now; answered with a changes_end.
-using changes_end_atom = caf::atom_constant<caf::atom("dbend")>;
+/// `(prepare_atom)`: asks a source preparer what a registration's source needs before it starts.
+using prepare_atom = caf::atom_constant<caf::atom("prepare")>;
+/// `(wake_atom)`: a client library's thread says that something waits for the source to take (kafka).
+using wake_atom = caf::atom_constant<caf::atom("wake")>;
 
 // The controller.
 using verify_atom = caf::atom_constant<caf::atom("verify")>;

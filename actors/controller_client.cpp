@@ -9,6 +9,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/atoms.hpp"
+#include "actors/detail/client_messages.hpp"
 #include "actors/messages.hpp"
 #include "core/auth_key.hpp"
 #include "core/json.hpp"
@@ -43,6 +44,8 @@ caf::response_promise call(client_pointer self, url where, const std::string& au
   req.message.method = "GET";
   req.message.fields = {{"Authorization", basic_authorization(auth_key)}, {"Accept", "application/json"}};
   req.timeout = st.timeout;
+  // The controller is the operator's (--api-host), not a tenant's destination: the egress policy does not apply.
+  req.owner = destination_owner::operator_config;
   auto id = st.next_id++;
   auto rp = self->make_response_promise();
   st.pending.emplace(id, pending_call{rp, wants_namespace});

@@ -1,22 +1,25 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <caf/allowed_unsafe_message_type.hpp>
 
-#include "actors/sources/changes_position.hpp"
 #include "core/feed_config.hpp"
 #include "core/json.hpp"
+#include "core/outcome.hpp"
+#include "core/delivery_core.hpp"
 #include "core/registration.hpp"
-#include "core/status_json.hpp"
-#include "store/store.hpp"
 #include "core/retry_policy.hpp"
+#include "core/status_json.hpp"
 #include "core/trigger_ref.hpp"
-#include "net/http_client.hpp"
-#include "net/http_message.hpp"
+#include "core/webhook_delivery.hpp"
+#include "store/store.hpp"
 
 namespace feedrouter {
 
@@ -26,20 +29,75 @@ enum class api_op { create, read, update, remove, pause, resume, list, dead_lett
 /// One lifecycle request, already parsed and checked for form by the control API.
 struct api_command {
   api_op op = api_op::read;
-  trigger_ref trigger;  ///< for list only `ns` is set
-  std::string auth_key; ///< the caller's "uuid:key"
-  std::string feed;     ///< create: the feed kind
-  json_members params;  ///< create: all feed parameters; update: those to change
-  std::string hook_id;  ///< hook: the id in the hook URL
-  http_fields fields;   ///< hook: the request's headers (signature, event kind)
-  std::string body;     ///< hook: the raw request body
+  trigger_ref trigger;   ///< for list only `ns` is set
+  std::string auth_key;  ///< the caller's "uuid:key"
+  std::string feed;      ///< create: the feed kind
+  json_members params;   ///< create: all feed parameters; update: those to change
+  std::string hook_id;   ///< hook: the id in the hook URL
+  webhook_delivery hook; ///< hook: what the sender sent
 };
 
-/// The registry's answer: an HTTP status and a JSON body (empty for 204).
-struct api_reply {
-  int status = 200;
-  std::string body;
+/// How a lifecycle request ended. The control API shows each as an HTTP status (app/api_answers.hpp).
+enum class api_outcome {
+  ok,           ///< done; the body shows the result
+  created,      ///< a new registration
+  replaced,     ///< a CREATE replaced the registration of the same trigger
+  removed,      ///< gone; nothing to show
+  accepted,     ///< taken to be carried out later: a webhook event stored, dead letters queued for firing
+  invalid,      ///< a parameter is wrong; `field` names it
+  unauthorized, ///< the key or the signature was refused
+  forbidden,    ///< the key may not use this trigger
+  not_found,    ///< nothing of that name for this key
+  conflict,     ///< the registration's state does not allow it now; `error` says why
+  too_many,     ///< a bound is reached; the caller may try again after `retry_after`
+  unavailable,  ///< a part the answer depends on (the store, the controller, a trigger) did not answer
 };
+
+/// A webhook event taken: stored under `seq`, or ignored by the registration's event filter.
+struct hook_receipt {
+  bool ignored = false;
+  std::uint64_t seq = 0;
+};
+
+/// Dead letters moved back to be fired.
+struct replay_receipt {
+  std::size_t replayed = 0;
+};
+
+/// What an answer shows besides its outcome.
+using api_body = std::variant<std::monostate, registration_view, std::vector<registration_view>,
+                              std::vector<dead_letter>, hook_receipt, replay_receipt>;
+
+/// The answer to one lifecycle request or webhook event, in the provider's terms; app/ turns it into HTTP.
+struct api_result {
+  api_outcome outcome = api_outcome::ok;
+  api_body body;
+  std::string error; ///< failures: what is wrong, for the caller
+  std::string field; ///< failures: the input field it is about; empty when none
+  std::chrono::seconds retry_after{0}; ///< too_many: how long to wait before trying again; 0 when unknown
+};
+
+/// Returns a failure: `outcome` with `error` about `field`.
+inline api_result failure(api_outcome outcome, std::string error, std::string field = {}) {
+  api_result r;
+  r.outcome = outcome;
+  r.error = std::move(error);
+  r.field = std::move(field);
+  return r;
+}
+
+/// Returns the failure for a parameter that did not validate, naming it.
+inline api_result invalid_field(const field_error& err) {
+  return failure(api_outcome::invalid, err.field + ": " + err.message, err.field);
+}
+
+/// Returns a success: `outcome` showing `body`.
+inline api_result success(api_outcome outcome, api_body body = {}) {
+  api_result r;
+  r.outcome = outcome;
+  r.body = std::move(body);
+  return r;
+}
 
 /// What a trigger actor reports about itself.
 struct trigger_snapshot {
@@ -57,20 +115,6 @@ struct http_outcome {
   }
 };
 
-/// One event on its way through a trigger: what to fire, and what finishing it (fired or dead-lettered) means.
-struct feed_event {
-  stored_event event;
-  bool stored = false;    ///< pending in the store: erased there once the event is done
-  std::string checkpoint; ///< the source position to persist once this event is done; empty when none
-};
-
-/// One fire handed to the firer: a single event's body, or a batch's {"events": [...]}.
-struct fire_unit {
-  std::uint64_t id = 0;
-  std::string body;
-  sys_ms oldest_accepted{}; ///< retries stop once the oldest event in the unit is older than the age limit
-};
-
 /// Keeps one fire counted as in flight (metrics::fires_in_flight, which shutdown waits on) for as long as it lives.
 ///
 /// It travels with the fire's outcome from the HTTP completion to the trigger, which lets it go only once it has
@@ -80,24 +124,26 @@ struct wire_token {
   std::shared_ptr<const void> hold;
 };
 
-/// How a fire ended, as the firer reports it once it stops trying.
-struct fire_report {
-  fire_verdict verdict = fire_verdict::fired;
-  int status_code = 0; ///< the last HTTP status, 0 when no response arrived
-  std::string error;   ///< the last transport error or the controller's error text; empty when fired
-  int attempts = 0;
-  wire_token in_flight; ///< the last attempt, still counted as in flight
+/// The answer to one fire, on its way from the HTTP client to the fire's trigger.
+struct fire_result {
+  std::uint64_t id = 0; ///< the fire_unit's id
+  fire_outcome outcome;
+  wire_token in_flight; ///< the fire, still counted as in flight
+};
+
+/// A trigger's new parameters (UPDATE), and the position its source starts from when the registry prepared one.
+struct trigger_update {
+  feed_config config;
+  std::string params_json;
+  std::optional<std::string> checkpoint;
 };
 
 } // namespace feedrouter
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::api_command)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::api_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::api_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::trigger_snapshot)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::http_outcome)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::client_result)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::stream_update)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::changes_end)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::wire_token)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::feed_config)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::registration_record)
@@ -105,7 +151,9 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::registration_status)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::trigger_ref)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::sys_ms)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::fire_unit)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::fire_report)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::fire_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::trigger_update)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::webhook_delivery)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::stored_event)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::dead_letter)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<feedrouter::dead_letter>)

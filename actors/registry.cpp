@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <memory>
+#include <tuple>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <caf/actor_system.hpp>
@@ -12,16 +14,18 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "actors/trigger.hpp"
 #include "actors/child_error.hpp"
-#include "actors/sources/changes_position.hpp"
+#include "actors/trigger.hpp"
 #include "core/crypto.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
-#include "core/status_json.hpp"
 #include "core/webhook_signature.hpp"
 
 namespace feedrouter {
+
+std::string registry_config::default_key_hash(std::string_view key) {
+  return sha256_hex(key);
+}
 
 namespace {
 
@@ -31,24 +35,39 @@ constexpr std::size_t hook_id_bytes = 16;
 /// Dead letters one GET shows at most.
 constexpr std::size_t dead_letter_page = 1000;
 
+/// Stored registrations started per message at start-up.
+constexpr std::size_t start_batch = 500;
+
+/// The namespace name OpenWhisk users write for "my own namespace".
+constexpr std::string_view default_namespace = "_";
+
+/// Parameters that steer the lifecycle protocol itself and are never stored as feed parameters.
+const std::vector<std::string_view> protocol_params = {"feed", "lifecycleEvent", "triggerName", "authKey"};
+
+/// The registry with its reminder to itself, which is no part of its public protocol.
+using registry_private = registry_actor::extend<caf::reacts_to<start_batch_atom>>;
+
 std::string to_json_string(std::string_view text) {
   std::string out;
   append_json_string(out, text);
   return out;
 }
 
-/// Parameters that steer the lifecycle protocol itself and are never stored as feed parameters.
-const std::vector<std::string_view> protocol_params = {"feed", "lifecycleEvent", "triggerName", "authKey"};
-
 struct registry_entry {
   registration_record record; ///< status as of the trigger's last snapshot; the trigger actor owns the live one
-  caf::actor trigger;
+  trigger_actor trigger;
   std::string hook_id; ///< webhooks: the id in the hook URL
 };
 
 struct registry_state {
   registry_config cfg;
+  /// Registration key ("ns/name") -> its entry. The indexes below point into it: the nodes of an unordered_map stay
+  /// where they are until they are erased.
   std::unordered_map<std::string, registry_entry> entries;
+  /// Trigger actor -> its entry, for the trigger's DOWN message.
+  std::unordered_map<caf::actor_addr, registry_entry*> by_trigger;
+  /// Key hash -> the entries it owns, for listing and for resolving "_".
+  std::unordered_map<std::string, std::unordered_set<registry_entry*>> by_owner;
   /// Registration key -> CREATEs whose store write is under way. A removal the old trigger asks for meanwhile is
   /// dropped: its erase would reach the store after the new registration and delete it.
   std::unordered_map<std::string, int> creating;
@@ -69,70 +88,111 @@ struct registry_state {
   static inline const char* name = "registry";
 };
 
-using registry_pointer = registry_actor::stateful_pointer<registry_state>;
-using reply_promise = caf::typed_response_promise<api_reply>;
+using registry_pointer = registry_private::stateful_pointer<registry_state>;
+using result_promise = caf::typed_response_promise<api_result>;
 
-api_reply error_reply(int status, std::string_view message, std::string_view field = {}) {
-  return {status, render_error(message, field)};
+api_result unavailable(std::string_view what, const caf::error& err) {
+  return failure(api_outcome::unavailable, std::string{what} + ": " + describe_child_error(err));
 }
 
-/// Answers 400 for a parameter that failed validation, naming it.
-api_reply invalid(const field_error& err) {
-  return error_reply(400, err.field + ": " + err.message, err.field);
+api_result not_found(const trigger_ref& trigger) {
+  return failure(api_outcome::not_found, "no registration for trigger " + trigger.qualified() + " with this authKey");
 }
 
-api_reply unavailable(std::string_view what, const caf::error& err) {
-  return error_reply(503, std::string{what} + ": " + describe_child_error(err));
+std::string hook_url(registry_pointer self, const std::string& hook_id) {
+  return self->state.cfg.env->public_url + "/v1/hooks/" + hook_id;
 }
 
-api_reply not_found(const trigger_ref& trigger) {
-  return error_reply(404, "no registration for trigger " + trigger.qualified() + " with this authKey");
+// -- the index ------------------------------------------------------------------------
+
+void start_entry(registry_pointer self, registration_record record, std::optional<feed_config> config) {
+  auto& st = self->state;
+  auto key = record.trigger.key();
+  std::string hook_id;
+  if (config && config->webhook) {
+    hook_id = config->webhook->hook_id;
+    st.hooks[hook_id] = key;
+  }
+  auto trigger = spawn_trigger(self, st.cfg.env, record, std::move(config));
+  self->monitor(trigger);
+  auto owner = record.auth_hash;
+  auto address = trigger.address();
+  auto entry =
+    st.entries.insert_or_assign(key, registry_entry{std::move(record), std::move(trigger), std::move(hook_id)}).first;
+  st.by_trigger[address] = &entry->second;
+  st.by_owner[owner].insert(&entry->second);
 }
 
-/// The namespace name OpenWhisk users write for "my own namespace".
-constexpr std::string_view default_namespace = "_";
+/// Forgets an entry's place in the indexes, not the entry itself.
+void unindex(registry_pointer self, registry_entry& entry) {
+  auto& st = self->state;
+  st.by_trigger.erase(entry.trigger.address());
+  auto owner = st.by_owner.find(entry.record.auth_hash);
+  if (owner != st.by_owner.end()) {
+    owner->second.erase(&entry);
+    if (owner->second.empty())
+      st.by_owner.erase(owner);
+  }
+}
 
-/// Resolves `_/name` for a caller: the namespace of the one registration of that name the key owns. The key's
-/// namespace is whichever the controller verified at CREATE, so no request to the controller is needed here.
-void resolve_default_namespace(registry_pointer self, api_command& cmd) {
-  if (cmd.trigger.ns != default_namespace)
+/// Stops a registration's actors and forgets it.
+void erase_entry(registry_pointer self, std::unordered_map<std::string, registry_entry>::iterator entry) {
+  self->demonitor(entry->second.trigger.address());
+  self->send_exit(entry->second.trigger, caf::exit_reason::user_shutdown);
+  if (!entry->second.hook_id.empty())
+    self->state.hooks.erase(entry->second.hook_id);
+  unindex(self, entry->second);
+  self->state.entries.erase(entry);
+}
+
+/// Resolves `_/name` for the key with hash `hash`: the namespace of the one registration of that name the key owns.
+/// The key's namespace is whichever the controller verified at CREATE, so no request to the controller is needed.
+void resolve_default_namespace(registry_pointer self, trigger_ref& trigger, const std::string& hash) {
+  if (trigger.ns != default_namespace)
     return;
-  auto hash = sha256_hex(cmd.auth_key);
-  for (const auto& [key, entry] : self->state.entries) {
-    if (entry.record.trigger.name == cmd.trigger.name && constant_time_equal(entry.record.auth_hash, hash)) {
-      cmd.trigger.ns = entry.record.trigger.ns;
+  auto owned = self->state.by_owner.find(hash);
+  if (owned == self->state.by_owner.end())
+    return;
+  for (const auto* entry : owned->second) {
+    const auto& record = entry->record;
+    if (record.trigger.name == trigger.name) {
+      trigger.ns = record.trigger.ns;
       return;
     }
   }
 }
 
-/// Returns the entry of `trigger` if `auth_key` owns it. Anyone else is told nothing exists, so a key cannot probe for
-/// other namespaces' triggers.
-registry_entry* find_owned(registry_pointer self, const trigger_ref& trigger, const std::string& auth_key) {
+/// Returns the entry of `trigger` if the key with hash `hash` owns it. Anyone else is told nothing exists, so a key
+/// cannot probe for other namespaces' triggers.
+registry_entry* find_owned(registry_pointer self, const trigger_ref& trigger, const std::string& hash) {
   auto i = self->state.entries.find(trigger.key());
-  if (i == self->state.entries.end())
-    return nullptr;
-  if (!constant_time_equal(i->second.record.auth_hash, sha256_hex(auth_key)))
+  if (i == self->state.entries.end() || !constant_time_equal(i->second.record.auth_hash, hash))
     return nullptr;
   return &i->second;
 }
 
-/// Renders an entry with a fresh snapshot, keeping the snapshot as the registry's copy of the status.
-api_reply view_reply(registry_pointer self, int status, const trigger_ref& trigger, const trigger_snapshot& snap) {
+/// Returns the view of an entry with a fresh snapshot, keeping the snapshot as the registry's copy of the status.
+api_result view_of(registry_pointer self, const trigger_ref& trigger, trigger_snapshot& snap) {
   auto i = self->state.entries.find(trigger.key());
   if (i == self->state.entries.end())
     return not_found(trigger);
   i->second.record.status = snap.status;
-  return {status, render_registration(i->second.record, snap.live)};
+  return success(api_outcome::ok, make_view(i->second.record, std::move(snap.live)));
 }
 
 /// Returns the config of a stored registration, or nullopt (and the record disabled, saying why) when its parameters
 /// no longer validate.
 std::optional<feed_config> restore_config(registry_pointer self, registration_record& record) {
   auto fail = [&](const field_error& err) {
+    // The store loads a row whose secrets it cannot open disabled, without parameters, and says why: keep that.
+    auto loaded_unreadable = record.params_json.empty() && record.status.state == registration_state::disabled;
+    // Disabled by this start (the store's refusal to open the secrets included), not by an earlier one.
+    if (loaded_unreadable || record.status.state != registration_state::disabled)
+      self->state.cfg.env->stats->count_auto_disable(record.feed);
     record.status.state = registration_state::disabled;
-    record.status.reason = {reason_kind::automatic, 0,
-                            "stored parameters are invalid (" + err.field + ": " + err.message + "); update them"};
+    if (!loaded_unreadable)
+      record.status.reason = {reason_kind::automatic, 0,
+                              "stored parameters are invalid (" + err.field + ": " + err.message + "); update them"};
     log(log_level::warn, "registration ", record.trigger.qualified(), " is disabled: ", record.status.reason.message);
   };
   auto params = parse_json_object(record.params_json, "params");
@@ -141,7 +201,7 @@ std::optional<feed_config> restore_config(registry_pointer self, registration_re
     return std::nullopt;
   }
   auto config = make_feed_config(record.feed, std::move(*params), self->state.cfg.env->now(), validation_time::restore,
-                                 record.trigger.key());
+                                 record.trigger.key(), *self->state.cfg.env->egress);
   if (!config) {
     fail(config.error());
     return std::nullopt;
@@ -149,36 +209,17 @@ std::optional<feed_config> restore_config(registry_pointer self, registration_re
   return std::optional<feed_config>{std::move(*config)};
 }
 
-void start_entry(registry_pointer self, registration_record record, std::optional<feed_config> config) {
-  auto key = record.trigger.key();
-  std::string hook_id;
-  if (config && config->webhook) {
-    hook_id = config->webhook->hook_id;
-    self->state.hooks[hook_id] = key;
-  }
-  auto trigger = spawn_trigger(self, self->state.cfg.env, record, std::move(config));
-  self->monitor(trigger);
-  self->state.entries[key] = registry_entry{std::move(record), std::move(trigger), std::move(hook_id)};
-}
-
-/// Stops a registration's actors and forgets it.
-void erase_entry(registry_pointer self, std::unordered_map<std::string, registry_entry>::iterator entry) {
-  self->demonitor(entry->second.trigger);
-  self->send_exit(entry->second.trigger, caf::exit_reason::user_shutdown);
-  if (!entry->second.hook_id.empty())
-    self->state.hooks.erase(entry->second.hook_id);
-  self->state.entries.erase(entry);
-}
+// -- asking triggers ---------------------------------------------------------------------
 
 /// Whether an answer must wait until the change it reports is committed; `resumed` also requires the registration to
 /// be active afterwards (a schedule that is used up, or invalid stored parameters, keep it disabled).
 enum class durability { none, committed, resumed };
 
-/// Sends `msg` to the trigger of `trigger` and answers the API with its snapshot. With durability::committed the
-/// answer waits for a store flush: the trigger sent its status to the store before answering us, so the flush
-/// queues behind it and its commit covers the change.
+/// Sends `msg` to the trigger of `trigger` and answers with its view. With durability::committed the answer waits for
+/// a store flush: the trigger sent its status to the store before answering us, so the flush queues behind it and
+/// its commit covers the change.
 template <class... Ts>
-void ask_trigger_for(registry_pointer self, reply_promise rp, const trigger_ref& trigger, durability wait,
+void ask_trigger_for(registry_pointer self, result_promise rp, const trigger_ref& trigger, durability wait,
                      Ts&&... msg) {
   const auto& entry = self->state.entries.at(trigger.key());
   auto timeout = self->state.cfg.request_timeout;
@@ -186,15 +227,15 @@ void ask_trigger_for(registry_pointer self, reply_promise rp, const trigger_ref&
     .then(
       [self, rp, trigger, wait, timeout](trigger_snapshot& snap) mutable {
         if (wait == durability::resumed && snap.status.state != registration_state::active) {
-          rp.deliver(error_reply(409, "cannot resume: " + snap.status.reason.message, "state"));
+          rp.deliver(failure(api_outcome::conflict, "cannot resume: " + snap.status.reason.message, "state"));
           return;
         }
         if (wait == durability::none) {
-          rp.deliver(view_reply(self, 200, trigger, snap));
+          rp.deliver(view_of(self, trigger, snap));
           return;
         }
         self->request(self->state.cfg.env->store, timeout, flush_atom::value)
-          .then([self, rp, trigger, snap](commit_atom) mutable { rp.deliver(view_reply(self, 200, trigger, snap)); },
+          .then([self, rp, trigger, snap](commit_atom) mutable { rp.deliver(view_of(self, trigger, snap)); },
                 [rp](caf::error& err) mutable { rp.deliver(unavailable("cannot store the change", err)); });
       },
       [rp](caf::error& err) mutable { rp.deliver(unavailable("the registration did not answer", err)); });
@@ -202,31 +243,49 @@ void ask_trigger_for(registry_pointer self, reply_promise rp, const trigger_ref&
 
 /// As ask_trigger_for(), answering a promise of its own.
 template <class... Ts>
-reply_promise ask_trigger(registry_pointer self, const trigger_ref& trigger, durability wait, Ts&&... msg) {
-  auto rp = self->make_response_promise<api_reply>();
+result_promise ask_trigger(registry_pointer self, const trigger_ref& trigger, durability wait, Ts&&... msg) {
+  auto rp = self->make_response_promise<api_result>();
   ask_trigger_for(self, rp, trigger, wait, std::forward<Ts>(msg)...);
   return rp;
 }
 
-// -- CREATE -------------------------------------------------------------------
+// -- preparing a source -----------------------------------------------------------------
 
-/// The answer to CREATE; a webhook's adds `hookUrl` and `secret` at the top, the only time the secret is shown.
-std::string creation_view(registry_pointer self, const registration_record& record, const feed_config& config) {
-  live_status live;
-  if (!config.webhook)
-    return render_registration(record, live);
-  live.hook_url = self->state.cfg.env->public_url + "/v1/hooks/" + config.webhook->hook_id;
-  auto view = render_registration(record, live);
-  json_writer extra;
-  extra.begin_object().key("hookUrl").value(live.hook_url).key("secret").value(config.webhook->secret).end_object();
-  // Both are objects: splice the extra members into the view.
-  view.pop_back();
-  view += ',';
-  view += extra.str().substr(1);
-  return view;
+/// Has the source of `config` prepared (docs/architecture.md section 2: the registry does not know the feed kinds)
+/// and calls `then` with the position it found, or nullopt when the source needs none. A source that cannot work
+/// answers `rp` instead: 400 naming the field to fix, or 503 when the preparer did not answer or says the source cannot
+/// be taken on now.
+template <class Then>
+void prepare_source(registry_pointer self, result_promise rp, const feed_config& config, const std::string& checkpoint,
+                    Then then) {
+  auto& st = self->state;
+  std::optional<source_preparer_actor> preparer;
+  if (st.cfg.env->prepare_source)
+    // Half the registry's patience: the preparer's answer, good or bad, comes back before the caller gives up.
+    preparer = st.cfg.env->prepare_source(self->system(), config, checkpoint, st.cfg.request_timeout / 2);
+  if (!preparer) {
+    then(std::optional<std::string>{});
+    return;
+  }
+  self->request(*preparer, st.cfg.request_timeout, prepare_atom::value)
+    .then(
+      [rp, then = std::move(then)](prepared_source& prepared) mutable {
+        if (prepared.error) {
+          rp.deliver(invalid_field(*prepared.error));
+          return;
+        }
+        if (prepared.unavailable) {
+          rp.deliver(failure(api_outcome::unavailable, std::move(*prepared.unavailable)));
+          return;
+        }
+        then(std::move(prepared.checkpoint));
+      },
+      [rp](caf::error& err) mutable { rp.deliver(unavailable("cannot prepare the source", err)); });
 }
 
-void persist_and_start(registry_pointer self, reply_promise rp, registration_record record, feed_config config) {
+// -- CREATE -------------------------------------------------------------------------------
+
+void persist_and_start(registry_pointer self, result_promise rp, registration_record record, feed_config config) {
   auto key = record.trigger.key();
   ++self->state.creating[key];
   auto done_creating = [self, key] {
@@ -242,9 +301,15 @@ void persist_and_start(registry_pointer self, reply_promise rp, registration_rec
         auto replaced = existing != entries.end();
         if (replaced)
           erase_entry(self, existing);
-        auto view = creation_view(self, record, config);
+        live_status live;
+        auto view = make_view(record, live);
+        if (config.webhook) {
+          // The answer to CREATE is the only time a webhook's secret is shown.
+          view.live.hook_url = hook_url(self, config.webhook->hook_id);
+          view.secret = config.webhook->secret;
+        }
         start_entry(self, std::move(record), std::move(config));
-        rp.deliver(api_reply{replaced ? 200 : 201, std::move(view)});
+        rp.deliver(success(replaced ? api_outcome::replaced : api_outcome::created, std::move(view)));
       },
       [rp, done_creating](caf::error& err) mutable {
         done_creating();
@@ -252,76 +317,47 @@ void persist_and_start(registry_pointer self, reply_promise rp, registration_rec
       });
 }
 
-/// The answer to a CREATE whose database could not tell where it ends; the field says what to fix.
-api_reply database_failure(const changes_end& end) {
-  auto field = end.status_code == 404                               ? "dbname"
-               : end.status_code == 401 || end.status_code == 403 ? "username"
-                                                                   : "url";
-  return error_reply(400, std::string{field} + ": cannot read where the database ends: " + end.error, field);
+/// Stores and starts a registration once its source is prepared (a `changes` feed with `since: now` stores where
+/// its database ends, so that a change written right after CREATE answers fires even if the provider stops before the
+/// feed has connected).
+void prepare_and_start(registry_pointer self, result_promise rp, registration_record record, feed_config config) {
+  auto prepared_config = config;
+  prepare_source(self, rp, prepared_config, {},
+                 [self, rp, record = std::move(record),
+                  config = std::move(config)](std::optional<std::string> checkpoint) mutable {
+                   if (checkpoint)
+                     record.status.checkpoint = std::move(*checkpoint);
+                   persist_and_start(self, rp, std::move(record), std::move(config));
+                 });
 }
 
-/// Reads where `spec`'s database ends and calls `then` with that position as a checkpoint; a database that cannot
-/// say answers `rp` instead (400 naming the field to fix, or 503 when the reader did not answer).
-template <class Then>
-void with_position(registry_pointer self, reply_promise rp, const changes_spec& spec, Then then) {
-  auto& st = self->state;
-  // Half the registry's patience: the database's answer, good or bad, comes back before the caller gives up.
-  auto reader = spawn_changes_end_reader(self->system(), st.cfg.env->client, spec, st.cfg.request_timeout / 2);
-  self->request(reader, st.cfg.request_timeout, changes_end_atom::value)
-    .then(
-      [rp, spec, then = std::move(then)](changes_end& end) mutable {
-        if (!end.ok()) {
-          rp.deliver(database_failure(end));
-          return;
-        }
-        then(to_changes_checkpoint(spec, end.seq));
-      },
-      [rp](caf::error& err) mutable { rp.deliver(unavailable("cannot read where the database ends", err)); });
-}
-
-/// Stores and starts a registration; a `changes` one that starts `since: now` first learns where its database ends
-/// and stores that as its position, so that a change written right after CREATE answers fires even if the provider
-/// stops before the feed has connected.
-void position_and_start(registry_pointer self, reply_promise rp, registration_record record, feed_config config) {
-  auto& st = self->state;
-  if (!config.changes || config.changes->since != "now" || !st.cfg.env->client) {
-    persist_and_start(self, rp, std::move(record), std::move(config));
-    return;
-  }
-  auto spec = config.changes;
-  with_position(self, rp, *spec, [self, rp, record = std::move(record), config = std::move(config)](
-                                   std::string checkpoint) mutable {
-    record.status.checkpoint = std::move(checkpoint);
-    persist_and_start(self, rp, std::move(record), std::move(config));
-  });
-}
-
-api_reply verification_failure(const trigger_ref& trigger, const http_outcome& outcome) {
+api_result verification_failure(const trigger_ref& trigger, const http_outcome& outcome) {
   switch (outcome.status_code) {
     case 0:
-      return error_reply(503, "cannot verify the authKey: OpenWhisk is unreachable: " + outcome.error);
+      return failure(api_outcome::unavailable, "cannot verify the authKey: OpenWhisk is unreachable: " + outcome.error);
     case 401:
-      return error_reply(401, "OpenWhisk rejected the authKey", "authKey");
+      return failure(api_outcome::unauthorized, "OpenWhisk rejected the authKey", "authKey");
     case 403:
-      return error_reply(403, "the authKey may not access trigger " + trigger.qualified(), "authKey");
+      return failure(api_outcome::forbidden, "the authKey may not access trigger " + trigger.qualified(), "authKey");
     case 404:
-      return error_reply(404, "OpenWhisk has no trigger " + trigger.qualified(), "triggerName");
+      return failure(api_outcome::not_found, "OpenWhisk has no trigger " + trigger.qualified(), "triggerName");
     default:
-      return error_reply(503, "cannot verify the authKey: OpenWhisk answered HTTP "
-                                + std::to_string(outcome.status_code));
+      return failure(api_outcome::unavailable,
+                     "cannot verify the authKey: OpenWhisk answered HTTP " + std::to_string(outcome.status_code));
   }
 }
 
-void create_verified(registry_pointer self, reply_promise rp, api_command cmd);
+void create_verified(registry_pointer self, result_promise rp, api_command cmd);
 
 /// CREATE of `_/name`: asks the controller which namespace the key owns, then creates there.
-reply_promise create_in_default_namespace(registry_pointer self, api_command& cmd) {
-  auto rp = self->make_response_promise<api_reply>();
+result_promise create_in_default_namespace(registry_pointer self, api_command& cmd) {
+  auto rp = self->make_response_promise<api_result>();
   auto& st = self->state;
   if (!st.cfg.controller) {
-    rp.deliver(error_reply(400, "triggerName: the namespace \"_\" can only be resolved with authKey verification; "
-                                "give the namespace explicitly",
-                           "triggerName"));
+    rp.deliver(failure(api_outcome::invalid,
+                       "triggerName: the namespace \"_\" can only be resolved with authKey verification; "
+                       "give the namespace explicitly",
+                       "triggerName"));
     return rp;
   }
   self->request(*st.cfg.controller, st.cfg.request_timeout, namespaces_atom::value, cmd.auth_key)
@@ -338,20 +374,20 @@ reply_promise create_in_default_namespace(registry_pointer self, api_command& cm
   return rp;
 }
 
-reply_promise create(registry_pointer self, api_command& cmd) {
+result_promise create(registry_pointer self, api_command& cmd) {
   if (cmd.trigger.ns == default_namespace)
     return create_in_default_namespace(self, cmd);
-  auto rp = self->make_response_promise<api_reply>();
+  auto rp = self->make_response_promise<api_result>();
   create_verified(self, rp, std::move(cmd));
   return rp;
 }
 
-void create_verified(registry_pointer self, reply_promise rp, api_command cmd) {
+void create_verified(registry_pointer self, result_promise rp, api_command cmd) {
   auto& st = self->state;
   auto now = st.cfg.env->now();
   auto params = without_members(std::move(cmd.params), protocol_params);
   if (find_member(params, hook_id_param) != nullptr) {
-    rp.deliver(error_reply(400, "hookId: is set by the provider", "hookId"));
+    rp.deliver(failure(api_outcome::invalid, "hookId: is set by the provider", "hookId"));
     return;
   }
   if (cmd.feed == "webhook") {
@@ -359,9 +395,10 @@ void create_verified(registry_pointer self, reply_promise rp, api_command cmd) {
     if (find_member(params, "secret") == nullptr)
       params.emplace_back("secret", to_json_string(generate_secret()));
   }
-  auto config = make_feed_config(cmd.feed, params, now, validation_time::request, cmd.trigger.key());
+  auto config =
+    make_feed_config(cmd.feed, params, now, validation_time::request, cmd.trigger.key(), *st.cfg.env->egress);
   if (!config) {
-    rp.deliver(invalid(config.error()));
+    rp.deliver(invalid_field(config.error()));
     return;
   }
   registration_record record;
@@ -369,7 +406,7 @@ void create_verified(registry_pointer self, reply_promise rp, api_command cmd) {
   record.feed = cmd.feed;
   record.params_json = to_json_object(config->params);
   record.auth_key = cmd.auth_key;
-  record.auth_hash = sha256_hex(cmd.auth_key);
+  record.auth_hash = st.cfg.hash_key(cmd.auth_key);
   record.created = now;
   record.status.date_changed = now;
   if (config->alarm)
@@ -378,11 +415,11 @@ void create_verified(registry_pointer self, reply_promise rp, api_command cmd) {
     // Without verification a key may not take over another key's registration.
     auto existing = st.entries.find(cmd.trigger.key());
     if (existing != st.entries.end() && !constant_time_equal(existing->second.record.auth_hash, record.auth_hash)) {
-      rp.deliver(error_reply(409, "trigger " + cmd.trigger.qualified() + " is registered with another authKey",
-                             "authKey"));
+      rp.deliver(failure(api_outcome::conflict,
+                         "trigger " + cmd.trigger.qualified() + " is registered with another authKey", "authKey"));
       return;
     }
-    position_and_start(self, rp, std::move(record), std::move(*config));
+    prepare_and_start(self, rp, std::move(record), std::move(*config));
     return;
   }
   self->request(*st.cfg.controller, st.cfg.request_timeout, verify_atom::value, cmd.trigger, cmd.auth_key)
@@ -392,69 +429,61 @@ void create_verified(registry_pointer self, reply_promise rp, api_command cmd) {
           rp.deliver(verification_failure(record.trigger, outcome));
           return;
         }
-        position_and_start(self, rp, std::move(record), std::move(config));
+        prepare_and_start(self, rp, std::move(record), std::move(config));
       },
       [rp](caf::error& err) mutable { rp.deliver(unavailable("cannot verify the authKey", err)); });
 }
 
-// -- UPDATE, DELETE -----------------------------------------------------------
+// -- UPDATE, DELETE -------------------------------------------------------------------
 
-/// Returns whether an UPDATE makes a `since: now` changes registration watch another database (new `url` or
-/// `dbname`): its stored position does not apply there, so a new one is read first, as CREATE does.
-bool needs_new_position(registry_pointer self, const registry_entry& entry, const feed_config& config) {
-  return config.changes && config.changes->since == "now" && self->state.cfg.env->client
-         && !restore_changes_seq(entry.record.status.checkpoint, *config.changes);
-}
-
-/// Reads where the registration's new database ends, then reconfigures its trigger to start there; the answer waits
-/// until the new position is committed with the new parameters.
-reply_promise update_at_new_position(registry_pointer self, trigger_ref trigger, feed_config config,
-                                     std::string params_json) {
-  auto rp = self->make_response_promise<api_reply>();
-  auto spec = config.changes;
-  with_position(self, rp, *spec, [self, rp, trigger, config = std::move(config),
-                                  params_json = std::move(params_json)](std::string checkpoint) mutable {
-    auto entry = self->state.entries.find(trigger.key());
-    if (entry == self->state.entries.end()) {
-      rp.deliver(not_found(trigger));
-      return;
-    }
-    entry->second.record.params_json = params_json;
-    entry->second.record.status.checkpoint = checkpoint;
-    ask_trigger_for(self, rp, trigger, durability::committed, update_atom::value, std::move(config),
-                    std::move(params_json), std::move(checkpoint));
-  });
+/// Reconfigures the registration's trigger once its source is prepared (a `since: now` changes feed moved to another
+/// database reads where that one ends first, as CREATE does); the answer waits until the change is committed.
+result_promise reconfigure(registry_pointer self, trigger_ref trigger, feed_config config, std::string params_json,
+                           const std::string& checkpoint) {
+  auto rp = self->make_response_promise<api_result>();
+  auto prepared_config = config;
+  prepare_source(self, rp, prepared_config, checkpoint,
+                 [self, rp, trigger, config = std::move(config),
+                  params_json = std::move(params_json)](std::optional<std::string> position) mutable {
+                   auto entry = self->state.entries.find(trigger.key());
+                   if (entry == self->state.entries.end()) {
+                     rp.deliver(not_found(trigger));
+                     return;
+                   }
+                   // The trigger stores its record with the new parameters itself; the answer waits for that commit.
+                   entry->second.record.params_json = params_json;
+                   if (position)
+                     entry->second.record.status.checkpoint = *position;
+                   ask_trigger_for(self, rp, trigger, durability::committed, update_atom::value,
+                                   trigger_update{std::move(config), std::move(params_json), std::move(position)});
+                 });
   return rp;
 }
 
-caf::result<api_reply> update(registry_pointer self, api_command& cmd, registry_entry& entry) {
+caf::result<api_result> update(registry_pointer self, api_command& cmd, registry_entry& entry) {
   if (!cmd.feed.empty() && cmd.feed != entry.record.feed)
-    return error_reply(400, "feed: cannot change the feed kind of a registration; delete and create it", "feed");
+    return failure(api_outcome::invalid, "feed: cannot change the feed kind of a registration; delete and create it",
+                   "feed");
   auto changes = without_members(std::move(cmd.params), protocol_params);
   auto parsed = parse_json_object(entry.record.params_json, "params");
   auto stored = parsed ? std::move(*parsed) : json_members{};
   if (const auto* hook_id = find_member(changes, hook_id_param)) {
     const auto* stored_id = find_member(stored, hook_id_param);
     if (stored_id == nullptr || *stored_id != *hook_id)
-      return error_reply(400, "hookId: is set by the provider", "hookId");
+      return failure(api_outcome::invalid, "hookId: is set by the provider", "hookId");
   }
   auto merged = merge_members(std::move(stored), changes);
   auto config = make_feed_config(entry.record.feed, std::move(merged), self->state.cfg.env->now(),
-                                 validation_time::request, cmd.trigger.key());
+                                 validation_time::request, cmd.trigger.key(), *self->state.cfg.env->egress);
   if (!config)
-    return invalid(config.error());
+    return invalid_field(config.error());
   auto params_json = to_json_object(config->params);
-  if (needs_new_position(self, entry, *config))
-    return update_at_new_position(self, cmd.trigger, std::move(*config), std::move(params_json));
-  // The trigger stores its record with the new parameters itself; the answer waits for that commit.
-  entry.record.params_json = params_json;
-  return ask_trigger(self, cmd.trigger, durability::committed, update_atom::value, std::move(*config),
-                     std::move(params_json));
+  return reconfigure(self, cmd.trigger, std::move(*config), std::move(params_json), entry.record.status.checkpoint);
 }
 
 /// Removes a registration from the store first and from memory once that committed, so a failed commit leaves it
 /// running rather than coming back from the store after a restart.
-void remove_registration(registry_pointer self, const trigger_ref& trigger, std::optional<reply_promise> rp) {
+void remove_registration(registry_pointer self, const trigger_ref& trigger, std::optional<result_promise> rp) {
   self->request(self->state.cfg.env->store, self->state.cfg.request_timeout, erase_atom::value, trigger)
     .then(
       [self, trigger, rp](commit_atom) mutable {
@@ -462,7 +491,7 @@ void remove_registration(registry_pointer self, const trigger_ref& trigger, std:
         if (auto i = entries.find(trigger.key()); i != entries.end())
           erase_entry(self, i);
         if (rp)
-          rp->deliver(api_reply{204, {}});
+          rp->deliver(success(api_outcome::removed));
       },
       [trigger, rp](caf::error& err) mutable {
         log(log_level::error, "cannot remove ", trigger.qualified(), ": ", describe_child_error(err));
@@ -471,41 +500,49 @@ void remove_registration(registry_pointer self, const trigger_ref& trigger, std:
       });
 }
 
-// -- list ----------------------------------------------------------------------
+// -- list -------------------------------------------------------------------------------
 
 /// Collects the snapshots of several triggers and answers once all did (or failed to).
 struct list_gather {
-  reply_promise rp;
+  result_promise rp;
   std::vector<std::pair<trigger_ref, std::optional<trigger_snapshot>>> items;
   std::size_t outstanding = 0;
 };
 
 void finish_list(registry_pointer self, list_gather& gather) {
-  json_writer out;
-  out.begin_object().key("triggers").begin_array();
+  std::vector<registration_view> views;
+  views.reserve(gather.items.size());
   for (auto& [trigger, snap] : gather.items) {
     auto i = self->state.entries.find(trigger.key());
     if (i == self->state.entries.end())
       continue;
     if (snap)
       i->second.record.status = snap->status;
-    out.raw(render_registration(i->second.record, snap ? snap->live : live_status{}));
+    views.push_back(make_view(i->second.record, snap ? std::move(snap->live) : live_status{}));
   }
-  out.end_array().end_object();
-  gather.rp.deliver(api_reply{200, out.take()});
+  gather.rp.deliver(success(api_outcome::ok, std::move(views)));
 }
 
-reply_promise list(registry_pointer self, const api_command& cmd) {
+result_promise list(registry_pointer self, const api_command& cmd, const std::string& hash) {
+  auto& st = self->state;
   auto gather = std::make_shared<list_gather>();
-  gather->rp = self->make_response_promise<api_reply>();
-  auto hash = sha256_hex(cmd.auth_key);
-  std::vector<caf::actor> triggers;
-  for (auto& [key, entry] : self->state.entries) {
-    auto in_namespace = cmd.trigger.ns == default_namespace || entry.record.trigger.ns == cmd.trigger.ns;
-    if (!in_namespace || !constant_time_equal(entry.record.auth_hash, hash))
-      continue;
-    gather->items.emplace_back(entry.record.trigger, std::nullopt);
-    triggers.push_back(entry.trigger);
+  gather->rp = self->make_response_promise<api_result>();
+  std::vector<const registry_entry*> listed;
+  if (auto owned = st.by_owner.find(hash); owned != st.by_owner.end())
+    for (const auto* entry : owned->second)
+      if (cmd.trigger.ns == default_namespace || entry->record.trigger.ns == cmd.trigger.ns)
+        listed.push_back(entry);
+  // In the order of their names, whatever the order of the index.
+  std::sort(listed.begin(), listed.end(), [](const registry_entry* a, const registry_entry* b) {
+    const auto& x = a->record.trigger;
+    const auto& y = b->record.trigger;
+    return std::tie(x.ns, x.name) < std::tie(y.ns, y.name);
+  });
+  std::vector<trigger_actor> triggers;
+  triggers.reserve(listed.size());
+  for (const auto* entry : listed) {
+    gather->items.emplace_back(entry->record.trigger, std::nullopt);
+    triggers.push_back(entry->trigger);
   }
   gather->outstanding = triggers.size();
   if (triggers.empty()) {
@@ -517,68 +554,58 @@ reply_promise list(registry_pointer self, const api_command& cmd) {
       if (--gather->outstanding == 0)
         finish_list(self, *gather);
     };
-    self->request(triggers[index], self->state.cfg.request_timeout, status_atom::value)
-      .then([gather, index, done](trigger_snapshot& snap) { gather->items[index].second = std::move(snap);
-                                                            done(); },
-            [done](caf::error&) { done(); });
+    self->request(triggers[index], st.cfg.request_timeout, snapshot_atom::value)
+      .then(
+        [gather, index, done](trigger_snapshot& snap) {
+          gather->items[index].second = std::move(snap);
+          done();
+        },
+        [done](caf::error&) { done(); });
   }
   return gather->rp;
 }
 
-// -- dispatch --------------------------------------------------------------------
+// -- dispatch ------------------------------------------------------------------------------
 
 /// Hands a webhook request to its registration, which checks, stores and answers it. Delegated: the trigger answers
 /// the caller directly, one message fewer per event (the caller's own time-out still applies).
-caf::result<api_reply> hook(registry_pointer self, api_command& cmd) {
+caf::result<api_result> hook(registry_pointer self, api_command& cmd) {
   auto& st = self->state;
   auto key = st.hooks.find(cmd.hook_id);
   auto entry = key == st.hooks.end() ? st.entries.end() : st.entries.find(key->second);
   if (entry == st.entries.end())
-    return error_reply(404, "no webhook registration has this id", "hookId");
-  self->delegate(entry->second.trigger, hook_atom::value, std::move(cmd));
-  return caf::delegated<api_reply>{};
+    return failure(api_outcome::not_found, "no webhook registration has this id", "hookId");
+  return self->delegate(entry->second.trigger, hook_atom::value, std::move(cmd.hook));
 }
 
-reply_promise dead_letters(registry_pointer self, const trigger_ref& trigger) {
-  auto rp = self->make_response_promise<api_reply>();
+result_promise dead_letters(registry_pointer self, const trigger_ref& trigger) {
+  auto rp = self->make_response_promise<api_result>();
   self->request(self->state.cfg.env->store, self->state.cfg.request_timeout, load_atom::value, trigger,
                 dead_letter_page)
-    .then([rp](std::vector<dead_letter>& letters) mutable { rp.deliver(api_reply{200, render_dead_letters(letters)}); },
+    .then([rp](std::vector<dead_letter>& letters) mutable { rp.deliver(success(api_outcome::ok, std::move(letters))); },
           [rp](caf::error& err) mutable { rp.deliver(unavailable("cannot read dead letters", err)); });
   return rp;
 }
 
-reply_promise replay(registry_pointer self, const registry_entry& entry) {
-  auto rp = self->make_response_promise<api_reply>();
-  self->request(entry.trigger, self->state.cfg.request_timeout, replay_atom::value)
-    .then(
-      [rp](std::size_t count) mutable {
-        json_writer out;
-        out.begin_object().key("replayed").value(static_cast<std::int64_t>(count)).end_object();
-        rp.deliver(api_reply{202, out.take()});
-      },
-      [rp](caf::error& err) mutable { rp.deliver(unavailable("cannot replay dead letters", err)); });
-  return rp;
-}
-
-caf::result<api_reply> handle(registry_pointer self, api_command& cmd) {
+caf::result<api_result> handle(registry_pointer self, api_command& cmd) {
   if (cmd.op == api_op::hook)
     return hook(self, cmd);
   if (cmd.op == api_op::create)
     return create(self, cmd);
+  auto hash = self->state.cfg.hash_key(cmd.auth_key);
   if (cmd.op == api_op::list)
-    return list(self, cmd);
-  resolve_default_namespace(self, cmd);
-  auto* entry = find_owned(self, cmd.trigger, cmd.auth_key);
+    return list(self, cmd, hash);
+  resolve_default_namespace(self, cmd.trigger, hash);
+  auto* entry = find_owned(self, cmd.trigger, hash);
   if (entry == nullptr)
     return not_found(cmd.trigger);
   switch (cmd.op) {
     case api_op::read:
-      return ask_trigger(self, cmd.trigger, durability::none, status_atom::value);
+      return ask_trigger(self, cmd.trigger, durability::none, snapshot_atom::value);
     case api_op::update:
       return update(self, cmd, *entry);
     case api_op::remove: {
-      auto rp = self->make_response_promise<api_reply>();
+      auto rp = self->make_response_promise<api_result>();
       remove_registration(self, cmd.trigger, rp);
       return rp;
     }
@@ -589,38 +616,37 @@ caf::result<api_reply> handle(registry_pointer self, api_command& cmd) {
     case api_op::dead_letters:
       return dead_letters(self, cmd.trigger);
     case api_op::replay:
-      return replay(self, *entry);
+      return self->delegate(entry->trigger, replay_atom::value);
     case api_op::create:
     case api_op::list:
     case api_op::hook:
       break;
   }
-  return error_reply(500, "unhandled lifecycle operation");
+  return failure(api_outcome::unavailable, "unhandled lifecycle operation");
 }
 
 void on_trigger_down(registry_pointer self, caf::down_msg& msg) {
-  auto& entries = self->state.entries;
-  for (auto& [key, entry] : entries) {
-    if (entry.trigger.address() != msg.source)
-      continue;
-    // A trigger actor only fails on a bug of ours; keep the registration visible but stopped.
-    auto text = describe_child_error(msg.reason);
-    log(log_level::error, "trigger actor of ", entry.record.trigger.qualified(), " failed: ", text);
-    auto record = entry.record;
-    record.status.state = registration_state::disabled;
-    record.status.reason = {reason_kind::automatic, 0, "trigger actor failed: " + text};
-    record.status.date_changed = self->state.cfg.env->now();
-    self->send(self->state.cfg.env->store, status_atom::value, record.trigger, record.status);
-    auto hook_id = entry.hook_id;
-    start_entry(self, std::move(record), std::nullopt);
-    // The stopped registration keeps its hook URL, so a sender is told 503 (and DELETE forgets the URL).
-    self->state.entries[key].hook_id = hook_id;
+  auto& st = self->state;
+  auto known = st.by_trigger.find(msg.source);
+  if (known == st.by_trigger.end())
     return;
-  }
+  auto& entry = *known->second;
+  auto key = entry.record.trigger.key();
+  // A trigger actor only fails on a bug of ours; keep the registration visible but stopped.
+  auto text = describe_child_error(msg.reason);
+  log(log_level::error, "trigger actor of ", entry.record.trigger.qualified(), " failed: ", text);
+  auto record = entry.record;
+  st.cfg.env->stats->count_auto_disable(record.feed);
+  record.status.state = registration_state::disabled;
+  record.status.reason = {reason_kind::automatic, 0, "trigger actor failed: " + text};
+  record.status.date_changed = st.cfg.env->now();
+  self->send(st.cfg.env->store, status_atom::value, record.trigger, record.status);
+  auto hook_id = entry.hook_id;
+  unindex(self, entry);
+  start_entry(self, std::move(record), std::nullopt);
+  // The stopped registration keeps its hook URL, so a sender is told 503 (and DELETE forgets the URL).
+  st.entries.at(key).hook_id = hook_id;
 }
-
-/// Stored registrations started per message at start-up.
-constexpr std::size_t start_batch = 500;
 
 /// Starts the next batch of stored registrations. Each batch is a message of the registry to itself: in between, the
 /// scheduler runs the triggers started so far (rather than queueing 100 000 of them behind one long loop), so their
@@ -639,7 +665,7 @@ void start_next_batch(registry_pointer self) {
   if (st.started < records.size()) {
     // Through the clock, not a plain send: the registry would take its own message in the same turn (CAF processes
     // a mailbox until it is empty), and the triggers just started would wait behind all the batches.
-    self->delayed_send(self, std::chrono::milliseconds{0}, load_atom::value);
+    self->delayed_send(self, std::chrono::milliseconds{0}, start_batch_atom::value);
     return;
   }
   st.unstarted.reset();
@@ -648,14 +674,14 @@ void start_next_batch(registry_pointer self) {
   st.ready_waiters.clear();
 }
 
-registry_actor::behavior_type registry_impl(registry_pointer self, registry_config cfg,
-                                            std::shared_ptr<std::vector<registration_record>> records) {
+registry_private::behavior_type registry_impl(registry_pointer self, registry_config cfg,
+                                              std::shared_ptr<std::vector<registration_record>> records) {
   self->state.cfg = std::move(cfg);
   self->set_down_handler([self](caf::down_msg& msg) { on_trigger_down(self, msg); });
   self->state.unstarted = std::move(records);
   start_next_batch(self);
   return {
-    [self](api_command& cmd) -> caf::result<api_reply> { return handle(self, cmd); },
+    [self](api_command& cmd) -> caf::result<api_result> { return handle(self, cmd); },
     [self](remove_atom, const trigger_ref& trigger) {
       auto& st = self->state;
       auto key = trigger.key();
@@ -672,7 +698,7 @@ registry_actor::behavior_type registry_impl(registry_pointer self, registry_conf
       st.ready_waiters.push_back(self->make_response_promise<std::size_t>());
       return st.ready_waiters.back();
     },
-    [self](load_atom) { start_next_batch(self); },
+    [self](start_batch_atom) { start_next_batch(self); },
   };
 }
 

@@ -2,7 +2,10 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include <caf/fwd.hpp>
@@ -12,19 +15,18 @@
 #include "actors/atoms.hpp"
 #include "actors/messages.hpp"
 #include "actors/trigger_env.hpp"
+#include "core/crypto.hpp"
 
 namespace feedrouter {
 
 /// The map from trigger to trigger actor, and the only entry point for lifecycle requests.
 using registry_actor = caf::typed_actor<
-  /// Carries out one lifecycle request and answers it as the control API shows it.
-  caf::replies_to<api_command>::with<api_reply>,
+  /// Carries out one lifecycle request (or hands a webhook event to its registration) and answers how it ended.
+  caf::replies_to<api_command>::with<api_result>,
   /// Removes a registration on the provider's own behalf (a one-shot alarm with deleteAfterFire has fired).
   caf::reacts_to<remove_atom, trigger_ref>,
   /// Answers the number of registrations; the registry answers only once every stored one is running.
-  caf::replies_to<ready_atom>::with<std::size_t>,
-  /// Starts the next batch of stored registrations; the registry sends it to itself while it starts up.
-  caf::reacts_to<load_atom>>;
+  caf::replies_to<ready_atom>::with<std::size_t>>;
 
 struct registry_config {
   trigger_env_ptr env;
@@ -32,6 +34,13 @@ struct registry_config {
   std::optional<caf::actor> controller;
   /// How long the registry waits for a trigger, the store or the controller before answering 503.
   std::chrono::milliseconds request_timeout{15'000};
+  /// Returns the lookup hash of an authKey: what registration_record::auth_hash holds and every request is checked
+  /// against. Every hash of a key the registry computes goes through this one function; the service sets the store's
+  /// keyed hash (secrets_key::hash_auth_key).
+  std::function<std::string(std::string_view)> hash_key = default_key_hash;
+
+  /// The hash of a key unless configured otherwise: hex SHA-256.
+  static std::string default_key_hash(std::string_view key);
 };
 
 /// Spawns the registry and one trigger actor per stored registration in its stored state, started in batches.

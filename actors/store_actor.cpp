@@ -24,6 +24,9 @@ struct store_state {
   /// Registration key -> index in `ops` of its put_status still waiting, so a newer status replaces it in place.
   std::unordered_map<std::string, std::size_t> pending_status;
   bool flush_scheduled = false;
+  store_watch watch;
+  /// The store refuses writes for good, and that was reported.
+  bool refusing = false;
 
   static inline const char* name = "store";
 };
@@ -38,13 +41,30 @@ void schedule_flush(store_pointer self) {
   self->send(self, commit_atom::value);
 }
 
+/// Asks the store whether it refuses writes for good and, the first time it does, reports it: one error line and the
+/// health flag. Returns whether it refuses writes.
+bool check_store(store_pointer self) {
+  auto& st = self->state;
+  if (st.refusing)
+    return true;
+  auto problem = st.db->check();
+  if (!problem)
+    return false;
+  st.refusing = true;
+  log(log_level::error, *problem, "; until then /ready answers 503 and changes are refused");
+  if (st.watch.health)
+    st.watch.health->mark_unwritable();
+  return true;
+}
+
 void flush(store_pointer self) {
   auto& st = self->state;
   st.flush_scheduled = false;
   if (st.ops.empty() && st.waiting.empty())
     return;
-  auto failure = st.db->commit(st.ops);
-  if (failure)
+  auto failure = timed_commit(st.watch.stats.get(), [&] { return st.db->commit(st.ops); });
+  // Once the store refuses writes, the one line check_store() wrote says why; every later failure says the same.
+  if (failure && !check_store(self))
     log(log_level::error, "store commit of ", st.ops.size(), " changes failed: ", *failure);
   for (auto& rp : st.waiting) {
     if (failure)
@@ -70,8 +90,16 @@ caf::typed_response_promise<commit_atom> enqueue(store_pointer self, std::vector
   return rp;
 }
 
-store_actor::behavior_type store_impl(store_pointer self, std::shared_ptr<store_ptr> db) {
+void schedule_watch(store_pointer self) {
+  auto interval = self->state.watch.interval;
+  if (interval.count() > 0)
+    self->delayed_send(self, interval, watch_atom::value);
+}
+
+store_actor::behavior_type store_impl(store_pointer self, std::shared_ptr<store_ptr> db, store_watch watch) {
   self->state.db = std::move(*db);
+  self->state.watch = std::move(watch);
+  schedule_watch(self);
   return {
     [self](put_atom, registration_record& record) {
       store_op op;
@@ -103,7 +131,9 @@ store_actor::behavior_type store_impl(store_pointer self, std::shared_ptr<store_
     [self](load_atom, const trigger_ref& trigger, std::size_t limit) {
       // Reads see every write received before them.
       flush(self);
-      return self->state.db->load_dead_letters(trigger, limit);
+      auto letters = self->state.db->load_dead_letters(trigger, limit);
+      check_store(self);
+      return letters;
     },
     [self](flush_atom) {
       auto rp = self->make_response_promise<commit_atom>();
@@ -112,17 +142,21 @@ store_actor::behavior_type store_impl(store_pointer self, std::shared_ptr<store_
       return rp;
     },
     [self](commit_atom) { flush(self); },
+    [self](watch_atom) {
+      if (!check_store(self))
+        schedule_watch(self);
+    },
   };
 }
 
 } // namespace
 
-store_actor spawn_store_actor(caf::actor_system& sys, store_ptr db, store_thread where) {
+store_actor spawn_store_actor(caf::actor_system& sys, store_ptr db, store_thread where, store_watch watch) {
   // The behavior function's arguments must be copyable: hand the unique_ptr over through a shared_ptr.
   auto holder = std::make_shared<store_ptr>(std::move(db));
   if (where == store_thread::dedicated)
-    return sys.spawn<caf::detached>(store_impl, std::move(holder));
-  return sys.spawn(store_impl, std::move(holder));
+    return sys.spawn<caf::detached>(store_impl, std::move(holder), std::move(watch));
+  return sys.spawn(store_impl, std::move(holder), std::move(watch));
 }
 
 } // namespace feedrouter

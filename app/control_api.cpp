@@ -6,6 +6,7 @@
 #include <caf/send.hpp>
 
 #include "actors/child_error.hpp"
+#include "app/api_answers.hpp"
 #include "app/routes.hpp"
 #include "core/json.hpp"
 #include "core/status_json.hpp"
@@ -34,7 +35,7 @@ caf::behavior api_gateway(caf::event_based_actor* self, registry_actor registry,
     [self, registry, timeout](api_call& call) {
       auto respond = std::move(call.respond);
       self->request(registry, timeout, std::move(call.cmd))
-        .then([respond](api_reply& reply) { respond(json_response(reply.status, std::move(reply.body))); },
+        .then([respond](api_result& result) { respond(to_http(result)); },
               [respond](caf::error& err) {
                 respond(json_response(503, render_error("the registry did not answer: " + describe_child_error(err))));
               });
@@ -42,11 +43,20 @@ caf::behavior api_gateway(caf::event_based_actor* self, registry_actor registry,
   };
 }
 
+/// What a request is told while the store refuses writes; the service log names the file and the cause.
+constexpr std::string_view store_refusal
+  = "the provider cannot store changes now (its store refuses writes); retry later";
+
+/// Returns whether `op` only reads, so that it can still be answered while the store refuses writes.
+bool only_reads(api_op op) {
+  return op == api_op::read || op == api_op::list || op == api_op::dead_letters;
+}
+
 } // namespace
 
 control_api::control_api(caf::actor_system& sys, registry_actor registry, std::shared_ptr<metrics> stats,
-                         std::chrono::milliseconds timeout)
-  : gateway_(sys.spawn(api_gateway, std::move(registry), timeout)), stats_(std::move(stats)) {
+                         std::chrono::milliseconds timeout, std::shared_ptr<const store_health> store)
+  : gateway_(sys.spawn(api_gateway, std::move(registry), timeout)), stats_(std::move(stats)), store_(std::move(store)) {
   // nop
 }
 
@@ -66,6 +76,10 @@ void control_api::handle(http_request req, http_server::responder respond) {
       respond(json_response(503, render_error("the provider is starting; retry shortly")));
       return;
     }
+    if (!store_->writable() && !only_reads(cmd->op)) {
+      respond(json_response(503, render_error(store_refusal)));
+      return;
+    }
     ask_registry(std::move(*cmd), std::move(respond));
     return;
   }
@@ -75,16 +89,20 @@ void control_api::handle(http_request req, http_server::responder respond) {
       return;
     case service_route::ready: {
       json_writer out;
-      auto ready = ready_.load();
-      out.begin_object().key("ready").value(ready).key("registrations")
-        .value(static_cast<std::int64_t>(registrations_.load())).end_object();
+      auto writable = store_->writable();
+      auto ready = ready_.load() && writable;
+      // The live count: registrations created or deleted since start-up count too.
+      out.begin_object().key("ready").value(ready).key("registrations").value(stats_->registrations());
+      if (!writable)
+        out.key("error").value(store_refusal);
+      out.end_object();
       respond(json_response(ready ? 200 : 503, out.take()));
       return;
     }
     case service_route::metrics: {
       http_response res;
       res.fields.emplace_back("Content-Type", "text/plain; version=0.0.4");
-      res.body = stats_->render();
+      res.body = stats_->render() + metrics::render_ready(ready());
       respond(std::move(res));
       return;
     }

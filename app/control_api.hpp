@@ -10,6 +10,7 @@
 #include "actors/metrics.hpp"
 #include "actors/registry.hpp"
 #include "net/http_server.hpp"
+#include "store/store_health.hpp"
 
 namespace feedrouter {
 
@@ -17,8 +18,10 @@ namespace feedrouter {
 /// response. Runs on I/O threads and never blocks them.
 class control_api {
 public:
+  /// Creates the API; while `store` is unwritable, /ready answers 503 and every request that would change state
+  /// gets 503 without reaching the registry.
   control_api(caf::actor_system& sys, registry_actor registry, std::shared_ptr<metrics> stats,
-              std::chrono::milliseconds timeout);
+              std::chrono::milliseconds timeout, std::shared_ptr<const store_health> store);
 
   /// Stops the actor that relays requests to the registry.
   ~control_api();
@@ -30,9 +33,13 @@ public:
   void handle(http_request req, http_server::responder respond);
 
   /// Marks the service ready (/ready answers 200) once every stored registration is running.
-  void set_ready(std::size_t registrations) {
-    registrations_.store(registrations);
+  void set_ready() {
     ready_.store(true);
+  }
+
+  /// Returns whether /ready answers 200: every stored registration is running and the store accepts writes.
+  bool ready() const {
+    return ready_.load() && store_->writable();
   }
 
 private:
@@ -40,8 +47,8 @@ private:
 
   caf::actor gateway_; ///< relays each request to the registry and its answer back
   std::shared_ptr<metrics> stats_;
+  std::shared_ptr<const store_health> store_;
   std::atomic<bool> ready_{false};
-  std::atomic<std::size_t> registrations_{0};
 };
 
 } // namespace feedrouter

@@ -5,7 +5,9 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
+#include <string_view>
 #include <thread>
 
 #include <pthread.h>
@@ -18,15 +20,23 @@
 #include "actors/controller_client.hpp"
 #include "actors/registry.hpp"
 #include "actors/store_actor.hpp"
+#include "app/check_config.hpp"
 #include "app/control_api.hpp"
+#include "app/liveness_watchdog.hpp"
 #include "app/options.hpp"
 #include "app/routes.hpp"
 #include "app/shutdown.hpp"
+#include "app/store_check.hpp"
+#include "app/systemd_notify.hpp"
 #include "core/log.hpp"
 #include "core/status_json.hpp"
+#include "net/host_addresses.hpp"
 #include "net/http_server.hpp"
 #include "net/io_runtime.hpp"
+#include "store/key_rotation.hpp"
 #include "store/store.hpp"
+#include "store/store_health.hpp"
+#include "store/store_migration.hpp"
 
 namespace {
 
@@ -45,6 +55,53 @@ constexpr double namespace_burst_seconds = 1.0;
 
 /// Threads running network I/O: one per core of the machines this is sized for (2), with the actors on the same cores.
 constexpr std::size_t io_threads = 2;
+
+/// How often the store actor looks at the store file between writes, so that a deleted or replaced file turns /ready
+/// to 503 soon even while nothing is written (a write looks at it anyway).
+constexpr std::chrono::seconds store_watch_interval{1};
+
+/// --check-store: opens the store as a start would, with SQLite's full integrity check, and reads it whole.
+int check_store(const options& opts) {
+  auto verdict = check_store_soundness(opts);
+  if (verdict.what != store_verdict::kind::sound) {
+    std::cerr << "feedrouter: " << verdict.line << std::endl;
+    return start_error;
+  }
+  std::cout << verdict.line << std::endl;
+  return 0;
+}
+
+/// rotate-key: seals the store's secrets under a new key and tells the operator what follows.
+int rotate_key(const options& opts) {
+  try {
+    auto done = rotate_secrets_key(opts.store, store_options_of(opts));
+    std::cout << "store '" << store_display_name(opts.store) << "': " << done.resealed
+              << " registrations sealed with the new key " << done.new_id << ", now in '" << done.key_file << "'\n"
+              << "the old key " << done.old_id << " is kept in '" << done.retired_file
+              << "': store backups made before now need it; delete it once none of them is kept\n"
+              << "copy '" << done.key_file << "' to every instance that uses this store before starting them"
+              << std::endl;
+    return 0;
+  } catch (const store_open_error& e) {
+    std::cerr << "feedrouter: " << e.what() << std::endl;
+    return start_error;
+  }
+}
+
+/// migrate: copies one store's registrations into another and says what it copied.
+int migrate(const options& opts) {
+  try {
+    auto done = migrate_store(opts.migrate_from, opts.migrate_to, store_options_of(opts));
+    std::cout << "migrated " << done.registrations << " registrations, " << done.pending_events
+              << " pending events, " << done.dead_letters << " dead letters and " << done.checkpoints
+              << " checkpoints from '" << store_display_name(opts.migrate_from) << "' to '"
+              << store_display_name(opts.migrate_to) << "'" << std::endl;
+    return 0;
+  } catch (const store_open_error& e) {
+    std::cerr << "feedrouter: " << e.what() << std::endl;
+    return start_error;
+  }
+}
 
 /// Sizes CAF's scheduler to the machine rather than CAF's default of at least 4 threads, and makes idle workers sleep
 /// sooner: on 2 cores, spinning workers steal CPU time from the I/O threads that do the firing.
@@ -68,15 +125,34 @@ sigset_t block_shutdown_signals() {
   return signals;
 }
 
+/// Returns the egress policy for tenants' endpoints: the default one, widened by --allow-egress, and closed to this
+/// provider's own listen address at `port` (the one it actually listens on, also for --listen HOST:0).
+std::shared_ptr<const egress_policy> make_egress_policy(const options& opts, std::uint16_t port) {
+  auto listen = resolve_host_addresses(opts.listen_host);
+  auto provider = provider_endpoints(listen, port, interface_addresses());
+  for (const auto& rule : opts.allow_egress)
+    log(log_level::info, "egress: tenants' endpoints may also reach ", rule.text);
+  return std::make_shared<const egress_policy>(opts.allow_egress, std::move(provider));
+}
+
 std::shared_ptr<trigger_env> make_env(const options& opts, http_client_ptr client, store_actor store,
-                                      std::shared_ptr<metrics> stats, std::string public_url) {
+                                      std::shared_ptr<metrics> stats, std::string public_url,
+                                      std::shared_ptr<const egress_policy> egress) {
   auto env = std::make_shared<trigger_env>();
   env->client = std::move(client);
+  // Kafka brokers are checked by the same egress policy, and their TLS by the same CA options, as HTTP endpoints.
+  kafka_connector_options kafka_opts;
+  kafka_opts.egress = egress;
+  kafka_opts.tls = {opts.ca_file, opts.insecure_skip_verify};
+  kafka_opts.max_consumers = opts.max_kafka_feeds;
+  auto kafka = make_kafka_connector(std::move(kafka_opts));
+  env->egress = std::move(egress);
   env->api_host = opts.api_host;
   env->store = std::move(store);
   env->stats = std::move(stats);
   env->now = now_ms;
-  env->spawn_source = default_source_spawner(env->client);
+  env->spawn_source = default_source_spawner(env->client, kafka);
+  env->prepare_source = default_source_preparer(env->client, kafka);
   env->fire_timeout = opts.fire_timeout;
   env->retries.max_attempts = opts.retry_attempts;
   env->retries.max_age = opts.retry_max_age;
@@ -84,6 +160,7 @@ std::shared_ptr<trigger_env> make_env(const options& opts, http_client_ptr clien
     env->namespace_limiter = std::make_shared<rate_limiter>(
       opts.namespace_fire_rate, std::max(1.0, opts.namespace_fire_rate * namespace_burst_seconds));
   env->max_buffered_events = opts.max_buffered_events;
+  env->fire_window = opts.fire_window;
   // Jitter needs no cryptographic quality; one generator per process, used from actor threads, so guard it.
   auto generator = std::make_shared<std::pair<std::mutex, std::mt19937_64>>();
   generator->second.seed(std::random_device{}());
@@ -97,10 +174,13 @@ std::shared_ptr<trigger_env> make_env(const options& opts, http_client_ptr clien
 
 int run(const options& opts, const sigset_t& signals) {
   store_ptr db;
+  std::shared_ptr<const secrets_key> key;
   std::vector<registration_record> records;
   try {
-    db = open_store(opts.store);
-    records = db->load_all();
+    auto opened = open_store(opts.store, store_options_of(opts));
+    key = opened->key();
+    records = opened->load_all();
+    db = std::move(opened);
   } catch (const store_open_error& e) {
     std::cerr << "feedrouter: " << e.what() << std::endl;
     return start_error;
@@ -116,6 +196,10 @@ int run(const options& opts, const sigset_t& signals) {
     server_opts.host = opts.listen_host;
     server_opts.port = opts.listen_port;
     server_opts.body_limit = opts.body_limit;
+    // Requests the server refuses on its own get the API's JSON error body, like every other error.
+    server_opts.render_error = [](int status, std::string_view message, std::string_view field) {
+      return json_response(status, render_error(message, field));
+    };
     server = start_http_server(io, server_opts, [&api_ptr](http_request req, http_server::responder respond) {
       if (auto* api = api_ptr.load())
         api->handle(std::move(req), std::move(respond));
@@ -131,9 +215,11 @@ int run(const options& opts, const sigset_t& signals) {
   caf::actor_system_config cfg;
   configure_scheduler(cfg);
   caf::actor_system sys{cfg};
+  auto egress = make_egress_policy(opts, server->port());
   http_client_options client_opts;
   client_opts.ca_file = opts.ca_file;
   client_opts.insecure_skip_verify = opts.insecure_skip_verify;
+  client_opts.egress = egress;
   http_client_ptr client;
   try {
     client = make_http_client(io, client_opts);
@@ -144,27 +230,39 @@ int run(const options& opts, const sigset_t& signals) {
     return start_error;
   }
   auto stats = std::make_shared<metrics>();
-  auto store = spawn_store_actor(sys, std::move(db), store_thread::dedicated);
-  auto env = make_env(opts, client, store, stats, opts.public_url.empty() ? listen_url : opts.public_url);
+  auto health = std::make_shared<store_health>();
+  auto store = spawn_store_actor(sys, std::move(db), store_thread::dedicated, {health, store_watch_interval, stats});
+  auto env = make_env(opts, client, store, stats, opts.public_url.empty() ? listen_url : opts.public_url, egress);
   registry_config reg_cfg;
   reg_cfg.env = env;
   reg_cfg.request_timeout = registry_timeout;
+  reg_cfg.hash_key = [key](std::string_view auth_key) { return key->hash_auth_key(auth_key); };
   if (opts.verify_auth)
     reg_cfg.controller = spawn_controller_client(sys, client, opts.api_host, registry_timeout);
   auto loaded = records.size();
   auto registry = spawn_registry(sys, reg_cfg, std::move(records));
-  control_api api{sys, registry, stats, api_timeout};
+  control_api api{sys, registry, stats, api_timeout, health};
   api_ptr.store(&api);
   // Tests and scripts read this line to learn the port; it is the only line written to stdout.
   std::cout << "feedrouter listening on " << listen_url << std::endl;
   caf::scoped_actor self{sys};
   self->request(registry, caf::infinite, ready_atom::value)
-    .receive([&](std::size_t count) { api.set_ready(count); }, [](caf::error&) {});
-  log(log_level::info, "ready: ", loaded, " registrations running from ", opts.store, "; firing at ",
-      opts.api_host.origin(), opts.verify_auth ? "" : " (authKeys not verified)");
+    .receive([&](std::size_t) { api.set_ready(); }, [](caf::error&) {});
+  log(log_level::info, "ready: ", loaded, " registrations running from ", store_display_name(opts.store),
+      " (secrets key ", key->id(), " from '", secrets_key_file_of(opts.store, store_options_of(opts)),
+      "'); firing at ", opts.api_host.origin(), opts.verify_auth ? "" : " (authKeys not verified)");
+  // systemd (Type=notify) starts what depends on the service once /ready answers 200, and from then on expects the
+  // watchdog to be fed while the actors answer.
+  if (api.ready())
+    notify_ready("ready: " + std::to_string(loaded) + " registrations, listening on " + listen_url);
+  std::optional<liveness_watchdog> watchdog;
+  if (auto interval = watchdog_interval())
+    watchdog.emplace(*interval, registry_probe(sys, registry), notify_watchdog);
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   log(log_level::info, "shutting down on signal ", signal_number);
+  notify_stopping("shutting down on signal " + std::to_string(signal_number));
+  watchdog.reset();
   server->stop();
   wait_for_fires_in_flight(*stats, opts.shutdown_grace);
   self->send_exit(registry, caf::exit_reason::user_shutdown);
@@ -187,6 +285,19 @@ int main(int argc, char** argv) {
   }
   const auto& opts = std::get<options>(parsed);
   set_log_level(opts.level);
+  set_log_format(opts.format);
+  switch (opts.mode) {
+    case run_mode::check_config:
+      return run_check_config(argc, argv, opts, std::cout, std::cerr);
+    case run_mode::check_store:
+      return check_store(opts);
+    case run_mode::rotate_key:
+      return rotate_key(opts);
+    case run_mode::migrate:
+      return migrate(opts);
+    case run_mode::serve:
+      break;
+  }
   auto signals = block_shutdown_signals();
   return run(opts, signals);
 }

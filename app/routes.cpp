@@ -238,8 +238,9 @@ routed_request route_request(const http_request& req) {
       api_command cmd;
       cmd.op = api_op::hook;
       cmd.hook_id = p[2];
-      cmd.fields = req.fields;
-      cmd.body = req.body;
+      // The body and the headers are all a registration checks (signature, event kind): HTTP ends here.
+      cmd.hook.body = req.body;
+      cmd.hook.headers = req.fields;
       return cmd;
     }
   }

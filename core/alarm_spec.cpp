@@ -25,9 +25,6 @@ std::uint64_t stable_hash(std::string_view text) {
   return hash;
 }
 
-/// The longest interval an interval alarm may have; it also keeps the millisecond arithmetic far from overflow.
-constexpr std::chrono::hours max_interval{24 * 366 * 10};
-
 constexpr std::string_view schedule_params[] = {"cron", "minutes", "seconds", "date"};
 
 std::optional<field_error> read_schedule(const json_members& params, sys_ms now, validation_time when,
@@ -63,15 +60,9 @@ std::optional<field_error> read_schedule(const json_members& params, sys_ms now,
     return std::nullopt;
   }
   if (given == "minutes" || given == "seconds") {
-    auto count = read_int_param(params, given);
+    auto count = read_int_param(params, given == "minutes" ? alarm_minutes_param : alarm_seconds_param);
     if (!count)
       return count.error();
-    if (**count < 1)
-      return field_error{std::string{given}, "must be a positive integer"};
-    auto limit = given == "minutes" ? std::chrono::duration_cast<std::chrono::minutes>(max_interval).count()
-                                    : std::chrono::duration_cast<std::chrono::seconds>(max_interval).count();
-    if (**count > limit)
-      return field_error{std::string{given}, "must be at most " + std::to_string(limit) + " (ten years)"};
     spec.schedule = alarm_spec::kind::interval;
     spec.interval = given == "minutes" ? milliseconds{std::chrono::minutes{**count}}
                                        : milliseconds{std::chrono::seconds{**count}};
@@ -109,13 +100,14 @@ std::optional<field_error> read_options(const json_members& params, sys_ms now, 
   if (*delete_after_fire && **delete_after_fire && spec.schedule != alarm_spec::kind::once)
     return field_error{"deleteAfterFire", "applies only to one-shot alarms with date"};
   spec.delete_after_fire = delete_after_fire->value_or(false);
-  auto max_triggers = read_int_param(params, "maxTriggers");
+  auto max_triggers = read_int_param(params, alarm_max_triggers_param);
   if (!max_triggers)
     return max_triggers.error();
   // OpenWhisk's alarms take -1 for "no limit".
   if (*max_triggers && **max_triggers != -1) {
     if (**max_triggers < 1)
-      return field_error{"maxTriggers", "must be a positive integer, or -1 for no limit"};
+      return field_error{"maxTriggers", "must be an integer from 1 to " + std::to_string(alarm_max_triggers_param.max)
+                                          + ", or -1 for no limit"};
     spec.max_triggers = **max_triggers;
   }
   auto strict = read_bool_param(params, "strict");
@@ -125,6 +117,25 @@ std::optional<field_error> read_options(const json_members& params, sys_ms now, 
   if (const auto* raw = find_member(params, "timezone"); raw != nullptr && spec.schedule != alarm_spec::kind::cron)
     return field_error{"timezone", "applies only to cron alarms"};
   return std::nullopt;
+}
+
+/// Refuses a schedule that would never fire: none of its occurrences lies after `now`, after startDate and before
+/// both stopDate and latest_time. Bounded like every search: a cron looks 30 years ahead at most.
+std::optional<field_error> check_fires(const alarm_spec& spec, sys_ms now) {
+  if (first_occurrence(spec, now, now, std::nullopt))
+    return std::nullopt;
+  auto unbounded = spec;
+  unbounded.stop_date.reset();
+  if (auto first = first_occurrence(unbounded, now, now, std::nullopt); first && spec.stop_date)
+    return field_error{"stopDate", "lies before the schedule's first occurrence, " + format_iso8601(*first)};
+  std::string latest = format_iso8601(latest_time);
+  if (spec.start_date)
+    return field_error{"startDate", "leaves the schedule no occurrence up to " + latest + ", the latest time"
+                                    " supported"};
+  // Without startDate only a cron gets here: a date lies in the future and the range, and an interval fires one
+  // interval (ten years at most) after now.
+  return field_error{"cron", "has no occurrence within the next " + std::to_string(cron_schedule::search_horizon_years)
+                               + " years and up to " + latest};
 }
 
 std::optional<sys_ms> next_cron(const alarm_spec& spec, sys_ms after) {
@@ -161,12 +172,21 @@ outcome<alarm_spec> parse_alarm_spec(const json_members& params, sys_ms now, val
     constexpr std::uint64_t seconds_per_minute = 60;
     spec.spread_offset = std::chrono::seconds{stable_hash(trigger_key) % seconds_per_minute};
   }
+  if (when == validation_time::request)
+    if (auto err = check_fires(spec, now))
+      return *err;
   return spec;
 }
 
 std::optional<sys_ms> next_occurrence(const alarm_spec& spec, sys_ms after, sys_ms anchor) {
   if (spec.start_date && after < *spec.start_date)
     after = *spec.start_date - milliseconds{1};
+  // A time from the store or the clock may lie anywhere; only times inside the range are computed with, where nothing
+  // below can overflow.
+  if (after >= latest_time)
+    return std::nullopt;
+  after = std::max(after, earliest_time - milliseconds{1});
+  anchor = clamp_to_time_range(anchor);
   std::optional<sys_ms> next;
   switch (spec.schedule) {
     case alarm_spec::kind::cron:
@@ -180,9 +200,15 @@ std::optional<sys_ms> next_occurrence(const alarm_spec& spec, sys_ms after, sys_
         next = spec.date;
       break;
   }
-  if (next && spec.stop_date && *next > *spec.stop_date)
+  if (!next || *next > latest_time || (spec.stop_date && *next > *spec.stop_date))
     return std::nullopt;
   return next;
+}
+
+std::chrono::milliseconds alarm_timer_delay(sys_ms occurrence, sys_ms now) {
+  // Clamped first, so that the difference cannot overflow whatever the two times are.
+  const auto delay = clamp_to_time_range(occurrence) - clamp_to_time_range(now);
+  return std::clamp<milliseconds>(delay, milliseconds{0}, alarm_max_timer_delay);
 }
 
 std::optional<sys_ms> first_occurrence(const alarm_spec& spec, sys_ms anchor, sys_ms now,

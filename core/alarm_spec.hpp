@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -8,6 +9,7 @@
 #include "core/cron.hpp"
 #include "core/json.hpp"
 #include "core/outcome.hpp"
+#include "core/param_reader.hpp"
 #include "core/time_format.hpp"
 
 namespace feedrouter {
@@ -35,18 +37,39 @@ struct alarm_spec {
   std::chrono::seconds spread_offset{0};
 };
 
+// -- the integer and date parameters and their ranges (docs/alarm-feed.md) --
+
+/// The longest interval an interval alarm may have, ten years; it also keeps the millisecond arithmetic on a time and
+/// an interval far from overflow.
+inline constexpr std::chrono::hours alarm_max_interval{24 * 366 * 10};
+inline constexpr int_param alarm_minutes_param{
+  "minutes", 1, std::chrono::duration_cast<std::chrono::minutes>(alarm_max_interval).count()};
+inline constexpr int_param alarm_seconds_param{
+  "seconds", 1, std::chrono::duration_cast<std::chrono::seconds>(alarm_max_interval).count()};
+/// -1 means no limit, as in OpenWhisk's alarms; 0 is refused.
+inline constexpr int_param alarm_max_triggers_param{"maxTriggers", -1, 1'000'000'000};
+inline constexpr std::array<int_param, 3> alarm_int_params = {alarm_minutes_param, alarm_seconds_param,
+                                                              alarm_max_triggers_param};
+/// The date parameters: ISO-8601 text or epoch milliseconds, from earliest_time to latest_time.
+inline constexpr std::array<std::string_view, 3> alarm_date_params = {"date", "startDate", "stopDate"};
+
 /// When validation happens: on CREATE/UPDATE dates must lie in the future; a stored registration loaded at start-up is
 /// not held to that, since its dates may have passed while the service was down.
 enum class validation_time { request, restore };
 
 /// Validates the alarm parameters in `params`; `now` judges "in the future" and `trigger_key` seeds the spread offset.
-/// Every failure names the parameter.
+/// Every failure names the parameter. On a request the schedule must also have an occurrence: one after `now`, after
+/// startDate, before stopDate and before latest_time; a stored registration is not held to that, since its schedule
+/// may have ended while the service was down.
 outcome<alarm_spec> parse_alarm_spec(const json_members& params, sys_ms now, validation_time when,
                                      std::string_view trigger_key);
 
 /// Returns the first occurrence strictly after `after`, or nullopt when the schedule has ended (one-shot date passed,
-/// stopDate reached, or a cron with no further occurrence). `anchor` is the registration's creation time, from which
-/// interval alarms without startDate count.
+/// stopDate reached, latest_time reached, or a cron with no further occurrence). `anchor` is the registration's
+/// creation time, from which interval alarms without startDate count.
+///
+/// Its work is bounded whatever the times given: at most one cron search (cron_schedule::max_search_steps steps),
+/// and an occurrence always lies in [earliest_time, latest_time].
 std::optional<sys_ms> next_occurrence(const alarm_spec& spec, sys_ms after, sys_ms anchor);
 
 /// How late an alarm's timer may fire and still count as on time; a later one (machine suspended, overload) skips
@@ -57,6 +80,14 @@ inline constexpr std::chrono::milliseconds alarm_late_tolerance{1000};
 /// `last_occurrence`, so that a restart never fires an occurrence twice and skips those that passed meanwhile.
 std::optional<sys_ms> first_occurrence(const alarm_spec& spec, sys_ms anchor, sys_ms now,
                                        std::optional<sys_ms> last_occurrence);
+
+/// The longest delay of one alarm timer. An occurrence further away is reached through several timers, each of which
+/// finds its occurrence still ahead and arms the next without any search: the actor clock counts nanoseconds and
+/// overflows after 292 years, while an occurrence may lie almost 8000 years ahead.
+inline constexpr std::chrono::hours alarm_max_timer_delay{24};
+
+/// Returns the delay of the timer for `occurrence` armed at `now`: the time until it, from 0 to alarm_max_timer_delay.
+std::chrono::milliseconds alarm_timer_delay(sys_ms occurrence, sys_ms now);
 
 /// Returns the occurrence after `occurrence`, whose timer fired at `now` (not before it): the first after
 /// `occurrence`, or, when the timer came more than alarm_late_tolerance late, the first after now minus that

@@ -16,10 +16,15 @@ bool is_valid_auth_key(std::string_view key) {
 }
 
 std::optional<std::string> parse_basic_authorization(std::string_view header) {
-  constexpr std::string_view scheme = "Basic ";
-  if (header.size() <= scheme.size() || !istarts_with(header, scheme))
+  // credentials = auth-scheme [ 1*SP token68 ] (RFC 9110 section 11.4): any run of spaces separates the scheme from
+  // the credentials, and clients that write a tab are read the same way.
+  constexpr std::string_view scheme = "Basic";
+  if (!istarts_with(header, scheme))
     return std::nullopt;
-  auto key = base64_decode(header.substr(scheme.size()));
+  auto rest = header.substr(scheme.size());
+  if (rest.empty() || (rest.front() != ' ' && rest.front() != '\t'))
+    return std::nullopt;
+  auto key = base64_decode(trim_ows(rest));
   if (!key || !is_valid_auth_key(*key))
     return std::nullopt;
   return key;

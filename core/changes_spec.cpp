@@ -12,8 +12,6 @@ namespace {
 
 /// CouchDB's own limit on a database name.
 constexpr std::size_t max_dbname_length = 238;
-constexpr std::int64_t min_heartbeat_seconds = 1;
-constexpr std::int64_t max_heartbeat_seconds = 300;
 constexpr std::int64_t default_heartbeat_seconds = 30;
 constexpr std::size_t max_query_params = 50;
 /// The built-in filter that applies a Mango selector.
@@ -231,7 +229,7 @@ outcome<changes_spec> parse_changes_spec(const json_members& params) {
   if (!since)
     return since.error();
   spec.since = std::move(*since);
-  auto heartbeat = read_int_param(params, "heartbeatSeconds", min_heartbeat_seconds, max_heartbeat_seconds);
+  auto heartbeat = read_int_param(params, changes_heartbeat_param);
   if (!heartbeat)
     return heartbeat.error();
   spec.heartbeat = std::chrono::seconds{heartbeat->value_or(default_heartbeat_seconds)};
@@ -281,7 +279,7 @@ change_line classify_change_line(std::string_view line) {
   using kind = change_line::kind;
   auto members = parse_json_object(line, "line");
   if (!members)
-    return {kind::error, {}, "the feed sent a line that is not a JSON object (" + members.error().message + ")"};
+    return {kind::malformed, {}, "the feed sent a line that is not a JSON object (" + members.error().message + ")"};
   if (const auto* error = find_member(*members, "error")) {
     auto message = json_as_string(*error).value_or(*error);
     if (const auto* reason = find_member(*members, "reason"))
@@ -293,14 +291,14 @@ change_line classify_change_line(std::string_view line) {
   if (const auto* seq = find_member(*members, "seq")) {
     if (auto text = seq_text(*seq))
       return {kind::change, std::move(*text), {}};
-    return {kind::error, {}, "the feed sent a change whose seq is neither a non-negative integer nor a string"};
+    return {kind::malformed, {}, "the feed sent a change whose seq is neither a non-negative integer nor a string"};
   }
   if (const auto* last = find_member(*members, "last_seq")) {
     if (auto text = seq_text(*last))
       return {kind::last_seq, std::move(*text), {}};
-    return {kind::error, {}, "the feed sent a last_seq that is neither a non-negative integer nor a string"};
+    return {kind::malformed, {}, "the feed sent a last_seq that is neither a non-negative integer nor a string"};
   }
-  return {kind::error, {}, "the feed sent an object that is neither a change, a last_seq nor an error"};
+  return {kind::malformed, {}, "the feed sent an object that is neither a change, a last_seq nor an error"};
 }
 
 std::string change_event_body(std::string_view row, std::string_view dbname, std::string_view fire_body) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -9,6 +10,7 @@
 
 #include "core/json.hpp"
 #include "core/outcome.hpp"
+#include "core/param_reader.hpp"
 #include "core/url.hpp"
 
 namespace feedrouter {
@@ -42,6 +44,10 @@ struct changes_spec {
   std::chrono::seconds heartbeat{30};
 };
 
+// -- the integer parameters and their ranges (docs/changes-feed.md) --
+inline constexpr int_param changes_heartbeat_param{"heartbeatSeconds", 1, 300};
+inline constexpr std::array<int_param, 1> changes_int_params = {changes_heartbeat_param};
+
 /// Validates the changes parameters (`url`, `dbname`, `username`, `password`, `filter`, `query_params`, `selector`,
 /// `includeDocs`, `since`, `heartbeatSeconds`); every failure names the parameter.
 outcome<changes_spec> parse_changes_spec(const json_members& params);
@@ -73,13 +79,16 @@ outcome<std::string> read_last_seq(std::string_view document);
 /// classifying, or they come back as errors.
 struct change_line {
   enum class kind {
-    change,   ///< a change row: {"seq":..,"id":..,"changes":[..],...}
-    last_seq, ///< the feed's closing line {"last_seq":..}: reconnect from that seq
-    error,    ///< {"error":..,"reason":..}, or a line that is not a change row nor a last_seq line
+    change,    ///< a change row: {"seq":..,"id":..,"changes":[..],...}
+    last_seq,  ///< the feed's closing line {"last_seq":..}: reconnect from that seq
+    error,     ///< the server's error object {"error":..,"reason":..}
+    malformed, ///< a line that is none of these
   };
   kind what;
-  std::string seq;     ///< change and last_seq: the seq as text (a number's digits, a string's content)
-  std::string message; ///< error: "error: reason", or why the line could not be read
+  std::string seq; ///< change and last_seq: the seq as text (a number's digits, a string's content)
+  /// error: the server's "error: reason", which is the server's own text (for the operator's log, not the tenant);
+  /// malformed: why the line could not be read, in words of ours only.
+  std::string message;
 };
 
 /// Returns what `line` (one line of the feed, without its '\n') is.

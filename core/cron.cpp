@@ -21,8 +21,11 @@ namespace {
 
 using std::chrono::seconds;
 
-/// How far ahead next_after looks; long enough for every Feb 29, even across 2100 which skips it.
-constexpr auto search_horizon = std::chrono::duration_cast<seconds>(date::years{30});
+/// How far ahead next_after and parse look.
+constexpr auto search_horizon = std::chrono::duration_cast<seconds>(date::years{cron_schedule::search_horizon_years});
+
+constexpr auto earliest_second = std::chrono::floor<seconds>(earliest_time.time_since_epoch());
+constexpr auto latest_second = std::chrono::floor<seconds>(latest_time.time_since_epoch());
 
 /// Where parse starts its "can this ever fire" search; any start works because the horizon spans leap years.
 constexpr auto never_fires_probe = date::sys_days{date::year{2000} / date::January / 1}.time_since_epoch();
@@ -209,9 +212,57 @@ std::optional<int> next_set(const std::bitset<N>& bits, int from) {
   return std::nullopt;
 }
 
+/// Files of the zone database directory that are not zones a tenant may name: the machine's own zone, the template
+/// of POSIX rules, the placeholder zone, and the trees of variants (with leap seconds, or POSIX-only).
+constexpr std::array<std::string_view, 3> reserved_zone_names = {"localtime", "posixrules", "Factory"};
+constexpr std::array<std::string_view, 2> reserved_zone_trees = {"posix", "right"};
+
+bool is_zone_name_char(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '+'
+         || c == '-';
+}
+
+/// Returns whether `name` has the form of an IANA zone name ("Europe/Berlin", "Etc/GMT+5", "EST5EDT"): components
+/// of letters, digits, '_', '+' and '-', separated by single '/'s. The zone database is a directory of files, so
+/// this is what keeps a name from reaching anything but a zone file.
+bool is_iana_zone_name(std::string_view name) {
+  if (name.empty() || name.size() > max_time_zone_name_length)
+    return false;
+  if (std::find(reserved_zone_names.begin(), reserved_zone_names.end(), name) != reserved_zone_names.end())
+    return false;
+  bool first_component = true;
+  for (;;) {
+    const auto slash = name.find('/');
+    const auto component = name.substr(0, slash);
+    // The tz project's own rules: no empty component, none starting with '-', and a first one that is no tree of
+    // variants.
+    if (component.empty() || component.front() == '-'
+        || !std::all_of(component.begin(), component.end(), is_zone_name_char))
+      return false;
+    if (first_component && slash != std::string_view::npos
+        && std::find(reserved_zone_trees.begin(), reserved_zone_trees.end(), component) != reserved_zone_trees.end())
+      return false;
+    if (slash == std::string_view::npos)
+      return true;
+    name.remove_prefix(slash + 1);
+    first_component = false;
+  }
+}
+
+/// Returns the first day of the first month in `months` after `month` of `year`, in a later year if need be.
+date::year_month_day first_matching_month_after(const std::bitset<13>& months, date::year year, unsigned month) {
+  if (auto next = next_set(months, static_cast<int>(month) + 1))
+    return year / date::month{static_cast<unsigned>(*next)} / 1;
+  // Every month field has at least one month, so the next year has it.
+  const auto first = next_set(months, 1);
+  return (year + date::years{1}) / date::month{static_cast<unsigned>(first.value_or(1))} / 1;
+}
+
 } // namespace
 
 outcome<cron_schedule> cron_schedule::parse(std::string_view text) {
+  if (text.size() > max_text_length)
+    return cron_error("schedule is longer than " + std::to_string(max_text_length) + " characters");
   auto fields = split_fields(text);
   if (fields.empty())
     return cron_error("schedule is empty (expected 5 fields 'minute hour day-of-month month day-of-week', "
@@ -256,7 +307,7 @@ outcome<cron_schedule> cron_schedule::parse(std::string_view text) {
   result.days_ = narrow<32>(*days);
   result.months_ = narrow<13>(*months);
   result.weekdays_ = narrow<7>(*weekdays);
-  if (!result.next_wall_time(never_fires_probe, never_fires_probe + search_horizon))
+  if (!result.next_wall_time(never_fires_probe, never_fires_probe + search_horizon, max_search_steps).time)
     return cron_error("schedule never fires: no calendar date matches its day-of-month, month and day-of-week "
                       "fields (e.g. February 30)");
   return result;
@@ -271,26 +322,29 @@ bool cron_schedule::day_matches(unsigned day, unsigned weekday) const noexcept {
   return day_ok && weekday_ok;
 }
 
-std::optional<seconds> cron_schedule::next_wall_time(seconds from, seconds limit) const {
+cron_schedule::wall_search cron_schedule::next_wall_time(seconds from, seconds limit, std::size_t budget) const {
   using std::chrono::hours;
   using std::chrono::minutes;
-  // Each mismatch jumps to the start of the next unit that could match, so a rare date such as Feb 29 costs a few
-  // hundred steps instead of one per second.
+  // Each mismatch jumps to the start of the next unit that could match: a month to the next month in the field, a day
+  // to the next matching day of its month. So a month costs at most two steps and a matching day at most a few more,
+  // which is what max_search_steps counts on; a rare date such as February 29 costs two steps a year.
+  wall_search found;
   auto t = from;
-  while (t <= limit) {
+  while (t <= limit && found.steps < budget) {
+    ++found.steps;
     const auto day = date::floor<date::days>(t);
     const date::sys_days civil_day{day};
     const date::year_month_day ymd{civil_day};
-    if (!months_.test(static_cast<unsigned>(ymd.month()))) {
-      const date::year_month_day next_month = ymd.year() / ymd.month() / 1 + date::months{1};
-      t = date::sys_days{next_month}.time_since_epoch();
+    const auto month = static_cast<unsigned>(ymd.month());
+    if (!months_.test(month)) {
+      t = date::sys_days{first_matching_month_after(months_, ymd.year(), month)}.time_since_epoch();
+      continue;
+    }
+    if (!day_matches(static_cast<unsigned>(ymd.day()), date::weekday{civil_day}.c_encoding())) {
+      t = next_matching_day(day);
       continue;
     }
     const auto next_day = day + date::days{1};
-    if (!day_matches(static_cast<unsigned>(ymd.day()), date::weekday{civil_day}.c_encoding())) {
-      t = next_day;
-      continue;
-    }
     const date::hh_mm_ss<seconds> tod{t - day};
     const int hour = static_cast<int>(tod.hours().count());
     const int minute = static_cast<int>(tod.minutes().count());
@@ -308,27 +362,77 @@ std::optional<seconds> cron_schedule::next_wall_time(seconds from, seconds limit
     } else if (auto s = next_set(seconds_, second); !s) {
       t = start_of_minute + minutes{1};
     } else {
-      return start_of_minute + seconds{*s};
+      found.time = start_of_minute + seconds{*s};
+      return found;
     }
   }
-  return std::nullopt;
+  return found;
+}
+
+seconds cron_schedule::next_matching_day(seconds day) const {
+  const date::sys_days civil_day{date::floor<date::days>(day)};
+  const date::year_month_day ymd{civil_day};
+  const auto today = static_cast<unsigned>(ymd.day());
+  const auto last = static_cast<unsigned>((ymd.year() / ymd.month() / date::last).day());
+  auto weekday = date::weekday{civil_day}.c_encoding();
+  auto d = today + 1;
+  for (; d <= last; ++d) {
+    weekday = (weekday + 1) % 7;
+    if (day_matches(d, weekday))
+      break;
+  }
+  // Past the last day this is the first of the next month.
+  return (civil_day + date::days{d - today}).time_since_epoch();
+}
+
+cron_search cron_schedule::search(sys_seconds after, sys_seconds limit, const date::time_zone& tz) const {
+  cron_search result;
+  // The bounds keep every time below within the calendar the date library computes without overflow.
+  if (after >= sys_seconds{latest_second})
+    return result;
+  after = std::max(after, sys_seconds{earliest_second} - seconds{1});
+  limit = std::min({limit, sys_seconds{latest_second}, after + search_horizon});
+  if (after >= limit)
+    return result;
+  // A wall time up to a day past the limit's own may still fall at or before the limit in UTC; fire > limit below
+  // drops the rest.
+  const auto wall_limit = tz.to_local(limit).time_since_epoch() + date::days{1};
+  auto from = tz.to_local(after).time_since_epoch() + seconds{1};
+  while (result.steps < max_search_steps) {
+    auto wall = next_wall_time(from, wall_limit, max_search_steps - result.steps);
+    result.steps += wall.steps;
+    if (!wall.time)
+      break;
+    const date::local_seconds local{*wall.time};
+    const auto info = tz.get_info(local);
+    // earliest maps a skipped wall time to the end of the gap and a repeated one to its first instant.
+    const auto fire = tz.to_sys(local, date::choose::earliest);
+    if (fire > limit)
+      return result;
+    if (fire > after) {
+      result.next = fire;
+      return result;
+    }
+    // Candidates can land at or before `after`: a repeated hour's first pass is already over when `after` lies in
+    // its second pass, and the times of a gap collapse onto the instant `after` may be. Every other wall time in the
+    // same repeated hour or gap does the same, so the search goes on past its end in one step.
+    from = *wall.time + seconds{1};
+    if (info.result == date::local_info::ambiguous)
+      from = std::max(from, (info.first.end + info.first.offset).time_since_epoch());
+    else if (info.result == date::local_info::nonexistent)
+      from = std::max(from, (info.first.end + info.second.offset).time_since_epoch());
+  }
+  result.exhausted = result.steps >= max_search_steps;
+  return result;
 }
 
 std::optional<sys_seconds> cron_schedule::next_after(sys_seconds after, const date::time_zone& tz) const {
-  const auto from = tz.to_local(after).time_since_epoch() + seconds{1};
-  const auto limit = from + search_horizon;
-  for (auto wall = next_wall_time(from, limit); wall; wall = next_wall_time(*wall + seconds{1}, limit)) {
-    // earliest maps a skipped wall time to the end of the gap and a repeated one to its first instant. Candidates
-    // can still land at or before `after`: a repeated hour's first pass is already over when `after` lies in its
-    // second pass, and several gap times collapse onto one instant.
-    const auto fire = tz.to_sys(date::local_seconds{*wall}, date::choose::earliest);
-    if (fire > after)
-      return fire;
-  }
-  return std::nullopt;
+  return search(after, sys_seconds{latest_second}, tz).next;
 }
 
 const date::time_zone* find_time_zone(std::string_view name) {
+  if (!is_iana_zone_name(name))
+    return nullptr;
   try {
     return date::locate_zone(name);
   } catch (const std::exception&) {

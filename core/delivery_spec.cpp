@@ -6,27 +6,23 @@ namespace feedrouter {
 
 namespace {
 
-constexpr std::int64_t max_batch_size = 1000;
-constexpr std::int64_t max_batch_window_ms = 60'000;
 /// With batchSize above 1 and no batchWindowMs, a partial batch waits this long for more events.
 constexpr std::chrono::milliseconds default_batch_window{1000};
-constexpr std::int64_t max_retry_attempts = 100;
-constexpr std::int64_t max_retry_age_seconds = 7 * 24 * 3600;
 
 } // namespace
 
 outcome<delivery_spec> parse_delivery_spec(const json_members& params) {
   delivery_spec spec;
-  auto size = read_int_param(params, "batchSize", 1, max_batch_size);
+  auto size = read_int_param(params, batch_size_param);
   if (!size)
     return size.error();
-  auto window = read_int_param(params, "batchWindowMs", 0, max_batch_window_ms);
+  auto window = read_int_param(params, batch_window_ms_param);
   if (!window)
     return window.error();
-  auto attempts = read_int_param(params, "retryAttempts", 1, max_retry_attempts);
+  auto attempts = read_int_param(params, retry_attempts_param);
   if (!attempts)
     return attempts.error();
-  auto age = read_int_param(params, "retryMaxAgeSeconds", 1, max_retry_age_seconds);
+  auto age = read_int_param(params, retry_max_age_seconds_param);
   if (!age)
     return age.error();
   spec.batch_size = static_cast<std::size_t>(size->value_or(1));

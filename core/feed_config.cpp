@@ -1,5 +1,9 @@
 #include "core/feed_config.hpp"
 
+#include <vector>
+
+#include "core/param_reader.hpp"
+
 namespace feedrouter {
 
 namespace {
@@ -8,6 +12,7 @@ constexpr std::string_view alarm_feed = "alarm";
 constexpr std::string_view webhook_feed = "webhook";
 constexpr std::string_view poll_feed = "poll";
 constexpr std::string_view changes_feed = "changes";
+constexpr std::string_view kafka_feed = "kafka";
 
 /// Returns the fire body for `trigger_payload`: an object as is, a string wrapped as {"payload": "..."}.
 outcome<std::string> make_fire_body(const json_members& params) {
@@ -27,17 +32,55 @@ outcome<std::string> make_fire_body(const json_members& params) {
   return field_error{"trigger_payload", "must be a JSON object or a string"};
 }
 
+/// Returns the parameters of feed kind `feed` read as integers, whose lenient forms ("5", 5.0) are stored normalized.
+std::vector<std::string_view> numeric_params(std::string_view feed) {
+  std::vector<std::string_view> names;
+  auto add = [&names](const auto& table) {
+    for (const auto& param : table)
+      names.push_back(param.name);
+  };
+  add(delivery_int_params);
+  if (feed == alarm_feed) {
+    add(alarm_int_params);
+    names.insert(names.end(), alarm_date_params.begin(), alarm_date_params.end());
+  } else if (feed == poll_feed) {
+    add(poll_int_params);
+  } else if (feed == changes_feed) {
+    add(changes_int_params);
+  } else if (feed == kafka_feed) {
+    add(kafka_int_params);
+  }
+  return names;
+}
+
+/// Returns how a kafka registration delivers: as OpenWhisk's provider, every fire is {"messages": [...]} with the
+/// registration's `trigger_payload` beside it, and carries what is waiting (up to batchSize 1000 and batchBytes)
+/// unless the registration sets its own batchSize or batchWindowMs.
+delivery_spec kafka_delivery(delivery_spec delivery, const json_members& params, const kafka_spec& kafka,
+                             const std::string& fire_body) {
+  if (find_member(params, batch_size_param.name) == nullptr)
+    delivery.batch_size = static_cast<std::size_t>(batch_size_param.max);
+  if (find_member(params, batch_window_ms_param.name) == nullptr)
+    delivery.batch_window = std::chrono::milliseconds{0};
+  delivery.envelope.key = "messages";
+  delivery.envelope.wrap_single = true;
+  delivery.envelope.max_bytes = kafka.batch_bytes;
+  if (auto members = parse_json_object(fire_body, "trigger_payload"))
+    delivery.envelope.members = std::move(*members);
+  return delivery;
+}
+
 } // namespace
 
 bool is_known_feed(std::string_view feed) {
-  return feed == alarm_feed || feed == webhook_feed || feed == poll_feed || feed == changes_feed;
+  return feed == alarm_feed || feed == webhook_feed || feed == poll_feed || feed == changes_feed || feed == kafka_feed;
 }
 
 outcome<feed_config> make_feed_config(std::string_view feed, json_members params, sys_ms now, validation_time when,
-                                      std::string_view trigger_key) {
+                                      std::string_view trigger_key, const egress_policy& egress) {
   if (!is_known_feed(feed))
     return field_error{"feed", "unknown feed kind \"" + std::string{feed}
-                                 + "\"; this provider serves: alarm, webhook, poll, changes"};
+                                 + "\"; this provider serves: alarm, webhook, poll, changes, kafka"};
   auto delivery = parse_delivery_spec(params);
   if (!delivery)
     return delivery.error();
@@ -53,30 +96,43 @@ outcome<feed_config> make_feed_config(std::string_view feed, json_members params
     if (!webhook)
       return webhook.error();
     config.webhook = std::make_shared<const webhook_spec>(std::move(*webhook));
-    config.params = std::move(params);
+    config.params = normalize_int_params(std::move(params), numeric_params(feed));
     return config;
   }
   if (feed == poll_feed) {
     auto poll = parse_poll_spec(params);
     if (!poll)
       return poll.error();
+    if (auto refused = check_url_egress(egress, poll->target, "url"))
+      return *refused;
     config.poll = std::make_shared<const poll_spec>(std::move(*poll));
-    config.params = std::move(params);
+    config.params = normalize_int_params(std::move(params), numeric_params(feed));
     return config;
   }
   if (feed == changes_feed) {
     auto changes = parse_changes_spec(params);
     if (!changes)
       return changes.error();
+    if (auto refused = check_url_egress(egress, changes->server, "url"))
+      return *refused;
     config.changes = std::make_shared<const changes_spec>(std::move(*changes));
-    config.params = std::move(params);
+    config.params = normalize_int_params(std::move(params), numeric_params(feed));
+    return config;
+  }
+  if (feed == kafka_feed) {
+    auto kafka = parse_kafka_spec(params, egress);
+    if (!kafka)
+      return kafka.error();
+    config.delivery = kafka_delivery(config.delivery, params, *kafka, config.fire_body);
+    config.kafka = std::make_shared<const kafka_spec>(std::move(*kafka));
+    config.params = normalize_kafka_flags(normalize_int_params(std::move(params), numeric_params(feed)));
     return config;
   }
   auto alarm = parse_alarm_spec(params, now, when, trigger_key);
   if (!alarm)
     return alarm.error();
   config.alarm = std::make_shared<const alarm_spec>(std::move(*alarm));
-  config.params = std::move(params);
+  config.params = normalize_int_params(std::move(params), numeric_params(feed));
   return config;
 }
 

@@ -11,19 +11,13 @@ namespace feedrouter {
 
 namespace {
 
-constexpr std::int64_t min_interval_seconds = 1;
-constexpr std::int64_t max_interval_seconds = 24 * 3600;
-constexpr std::int64_t min_timeout_seconds = 1;
-constexpr std::int64_t max_timeout_seconds = 300;
 constexpr std::int64_t default_timeout_seconds = 10;
-constexpr std::int64_t max_failures_before_disable = 100;
 constexpr std::int64_t default_failures_before_disable = 3;
 constexpr std::size_t max_headers = 50;
 constexpr std::size_t max_header_value_length = 8192;
 
-/// Headers the transport or the poll itself sets; a user's value would be dropped or would break change detection.
-constexpr std::array<std::string_view, 5> reserved_headers = {"Content-Length", "Transfer-Encoding", "Connection",
-                                                              "If-None-Match", "If-Modified-Since"};
+/// Headers the poll itself sets; a user's value would break change detection.
+constexpr std::array<std::string_view, 2> poll_headers = {"If-None-Match", "If-Modified-Since"};
 
 /// Returns whether `c` may appear in a header name (an RFC 9110 token character).
 bool is_token_char(char c) {
@@ -63,7 +57,14 @@ outcome<std::vector<std::pair<std::string, std::string>>> read_headers(const jso
   for (auto& [name, value_json] : *members) {
     if (!is_header_name(name))
       return field_error{"headers", "\"" + name + "\" is not an HTTP header name"};
-    for (auto reserved : reserved_headers)
+    // Host would pick another site behind a shared front end than the one `url` names and the egress policy
+    // checked; framing and hop-by-hop headers would split or redirect the request.
+    if (iequals(name, "Host"))
+      return field_error{"headers", "\"" + name + "\" cannot be given: the host is the one url names"};
+    if (is_transport_header(name))
+      return field_error{"headers", "\"" + name + "\" is a framing or hop-by-hop header that the provider's HTTP "
+                                    "client sets itself; it cannot be given"};
+    for (auto reserved : poll_headers)
       if (iequals(name, reserved))
         return field_error{"headers", "\"" + name + "\" is set by the poll feed itself and cannot be given"};
     auto value = json_as_string(value_json);
@@ -108,16 +109,16 @@ outcome<poll_spec> parse_poll_spec(const json_members& params) {
   if (!headers)
     return headers.error();
   spec.headers = std::move(*headers);
-  auto interval = read_int_param(params, "intervalSeconds", min_interval_seconds, max_interval_seconds);
+  auto interval = read_int_param(params, poll_interval_param);
   if (!interval)
     return interval.error();
   if (!*interval)
     return field_error{"intervalSeconds", "is required: seconds between polls, from "
-                                            + std::to_string(min_interval_seconds) + " to "
-                                            + std::to_string(max_interval_seconds)};
+                                            + std::to_string(poll_interval_param.min) + " to "
+                                            + std::to_string(poll_interval_param.max)};
   spec.interval = std::chrono::seconds{**interval};
   // A timeout longer than the interval is fine: the next poll starts an interval after the previous one ended.
-  auto timeout = read_int_param(params, "timeoutSeconds", min_timeout_seconds, max_timeout_seconds);
+  auto timeout = read_int_param(params, poll_timeout_param);
   if (!timeout)
     return timeout.error();
   spec.timeout = std::chrono::seconds{timeout->value_or(default_timeout_seconds)};
@@ -129,7 +130,7 @@ outcome<poll_spec> parse_poll_spec(const json_members& params) {
   if (!id)
     return id.error();
   spec.id_pointer = std::move(*id);
-  auto failures = read_int_param(params, "failuresBeforeDisable", 1, max_failures_before_disable);
+  auto failures = read_int_param(params, poll_failures_param);
   if (!failures)
     return failures.error();
   spec.failures_before_disable = static_cast<int>(failures->value_or(default_failures_before_disable));

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <optional>
@@ -10,6 +11,7 @@
 #include "core/json.hpp"
 #include "core/json_pointer.hpp"
 #include "core/outcome.hpp"
+#include "core/param_reader.hpp"
 #include "core/url.hpp"
 
 namespace feedrouter {
@@ -35,6 +37,13 @@ struct poll_spec {
 /// Ids a poll remembers at most; the oldest are forgotten first, but never one the last document listed, so a
 /// document may list up to this many items. Bounds the checkpoint at 16 hex digits per id (about 160 KB).
 inline constexpr std::size_t max_seen_ids = 10'000;
+
+// -- the integer parameters and their ranges (docs/poll-feed.md) --
+inline constexpr int_param poll_interval_param{"intervalSeconds", 1, 24 * 3600};
+inline constexpr int_param poll_timeout_param{"timeoutSeconds", 1, 300};
+inline constexpr int_param poll_failures_param{"failuresBeforeDisable", 1, 100};
+inline constexpr std::array<int_param, 3> poll_int_params = {poll_interval_param, poll_timeout_param,
+                                                             poll_failures_param};
 
 /// Validates the poll parameters (`url`, `headers`, `intervalSeconds`, `timeoutSeconds`, `itemsPointer`,
 /// `idPointer`, `failuresBeforeDisable`); every failure names the parameter.

@@ -52,7 +52,9 @@ public:
   // -- reservations ------------------------------------------------------------------
 
   /// Takes one token of `key`'s bucket and returns how long the caller must wait before sending: zero when a token
-  /// was available, otherwise the time until its reserved token is due (rounded up to whole milliseconds).
+  /// was available, otherwise the time until its reserved token is due (rounded up to whole milliseconds). `now` is
+  /// read by the caller from its monotonic clock; the firer passes its actor clock, so that simulated time in tests
+  /// reaches the limiter.
   std::chrono::milliseconds reserve(std::string_view key, clock::time_point now);
 
   // -- memory --------------------------------------------------------------------------

@@ -14,7 +14,7 @@ void write_time(json_writer& out, std::string_view name, const std::optional<sys
     out.key(name).value(format_iso8601(*t));
 }
 
-void write_config(json_writer& out, const registration_record& record) {
+void write_config(json_writer& out, const registration_view& record) {
   out.key("config").begin_object();
   out.key("feed").value(record.feed);
   out.key("triggerName").value(record.trigger.qualified());
@@ -29,8 +29,9 @@ void write_config(json_writer& out, const registration_record& record) {
   out.end_object();
 }
 
-void write_status(json_writer& out, const registration_record& record, const live_status& live) {
+void write_status(json_writer& out, const registration_view& record) {
   const auto& st = record.status;
+  const auto& live = record.live;
   out.key("status").begin_object();
   out.key("state").value(to_string(st.state));
   if (st.reason.kind != reason_kind::none || !st.reason.message.empty()) {
@@ -69,14 +70,33 @@ void write_status(json_writer& out, const registration_record& record, const liv
   out.end_object();
 }
 
+void write_registration(json_writer& out, const registration_view& view) {
+  out.begin_object();
+  if (!view.secret.empty())
+    out.key("hookUrl").value(view.live.hook_url).key("secret").value(view.secret);
+  write_config(out, view);
+  write_status(out, view);
+  out.end_object();
+}
+
 } // namespace
 
-std::string render_registration(const registration_record& record, const live_status& live) {
+registration_view make_view(const registration_record& record, live_status live) {
+  return {record.trigger, record.feed, record.params_json, record.created, record.status, std::move(live), {}};
+}
+
+std::string render_registration(const registration_view& view) {
   json_writer out;
-  out.begin_object();
-  write_config(out, record);
-  write_status(out, record, live);
-  out.end_object();
+  write_registration(out, view);
+  return out.take();
+}
+
+std::string render_registrations(const std::vector<registration_view>& views) {
+  json_writer out;
+  out.begin_object().key("triggers").begin_array();
+  for (const auto& view : views)
+    write_registration(out, view);
+  out.end_array().end_object();
   return out.take();
 }
 

@@ -22,8 +22,28 @@ struct live_status {
 /// Parameters never shown after CREATE: credentials the owner gave or the provider generated.
 inline constexpr std::string_view redacted_params[] = {"secret", "password", "headers"};
 
-/// Renders the API view of a registration: {"config": {...}, "status": {...}}. Never includes the authKey.
-std::string render_registration(const registration_record& record, const live_status& live);
+/// What the API shows of one registration: its stored parameters and status, and what only its trigger knows. Never
+/// its authKey.
+struct registration_view {
+  trigger_ref trigger;
+  std::string feed;
+  std::string params_json; ///< as stored; rendered without the redacted_params
+  sys_ms created{};
+  registration_status status;
+  live_status live;
+  /// CREATE of a webhook only: the secret, shown this once beside the hook URL.
+  std::string secret;
+};
+
+/// Returns the view of `record` with the live facts `live`.
+registration_view make_view(const registration_record& record, live_status live);
+
+/// Renders the API view of a registration: {"config": {...}, "status": {...}}; a view with a secret (CREATE of a
+/// webhook) adds "hookUrl" and "secret" beside them.
+std::string render_registration(const registration_view& view);
+
+/// Renders a list of registrations: {"triggers": [view, ...]}.
+std::string render_registrations(const std::vector<registration_view>& views);
 
 /// Renders a list of dead letters: {"deadLetters": [{seq, accepted, failed, statusCode, error, attempts, payload}],
 /// "count": N}.

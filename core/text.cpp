@@ -102,4 +102,11 @@ std::string format_host_port(std::string_view host, std::uint16_t port) {
   return result;
 }
 
+bool is_transport_header(std::string_view name) noexcept {
+  constexpr std::string_view owned[] = {"Host",    "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive",
+                                        "TE",      "Trailer",        "Upgrade",           "Expect"};
+  return istarts_with(name, "Proxy-")
+         || std::any_of(std::begin(owned), std::end(owned), [&](std::string_view x) { return iequals(name, x); });
+}
+
 } // namespace feedrouter

@@ -49,4 +49,9 @@ std::optional<std::uint64_t> parse_hex_u64(std::string_view digits) noexcept;
 /// Returns "host:port", with brackets around an IPv6 address.
 std::string format_host_port(std::string_view host, std::uint16_t port);
 
+/// Returns whether `name` is a request header that an HTTP client owns rather than its caller: Host (it picks the
+/// site a shared front end routes to), the framing headers (Content-Length, Transfer-Encoding), the hop-by-hop ones
+/// (Connection, Keep-Alive, TE, Trailer, Upgrade and every Proxy-* header, RFC 9110 section 7.6.1) and Expect.
+bool is_transport_header(std::string_view name) noexcept;
+
 } // namespace feedrouter

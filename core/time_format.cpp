@@ -22,9 +22,9 @@ constexpr std::size_t max_fraction_digits = 9;
 /// Digits of the fraction that survive; finer ones are truncated, not rounded, so a time never moves forward.
 constexpr std::size_t kept_fraction_digits = 3;
 
-/// The first and the last instant format_iso8601 writes with a four-digit year.
-constexpr sys_ms earliest_written{date::sys_days{date::year{0} / 1 / 1}};
-constexpr sys_ms latest_written{date::sys_days{date::year{10'000} / 1 / 1} - milliseconds{1}};
+static_assert(latest_time == sys_ms{date::sys_days{date::year{9999} / date::December / 31}} + std::chrono::hours{24}
+                               - milliseconds{1},
+              "latest_time is the last millisecond of year 9999");
 
 /// Reads ISO-8601 text left to right; every read fails without consuming on a mismatch.
 using iso_reader = detail::text_reader;
@@ -69,10 +69,11 @@ std::optional<minutes> read_offset(iso_reader& in) {
 } // namespace
 
 std::string format_iso8601(sys_ms t) {
+  t = clamp_to_time_range(t);
   const auto day = date::floor<date::days>(t);
   const date::year_month_day ymd{day};
   const date::hh_mm_ss<milliseconds> tod{t - day};
-  // Large enough for any year an int can hold, so snprintf never truncates.
+  // Large enough for any year an int can hold, so snprintf never truncates (the range allows only four digits).
   std::array<char, 48> buf{};
   const int n = std::snprintf(buf.data(), buf.size(), "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(ymd.year()),
                               static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
@@ -99,7 +100,7 @@ std::optional<sys_ms> parse_iso8601(std::string_view text) {
     return std::nullopt;
   const sys_ms midnight{date::sys_days{ymd}};
   if (in.at_end())
-    return midnight;
+    return in_time_range(midnight) ? std::optional<sys_ms>{midnight} : std::nullopt;
   if (!in.skip('T') && !in.skip('t') && !in.skip(' '))
     return std::nullopt;
   auto hh = in.bounded(2, 23);
@@ -126,15 +127,10 @@ std::optional<sys_ms> parse_iso8601(std::string_view text) {
   auto offset = read_offset(in);
   if (!offset || !in.at_end())
     return std::nullopt;
-  // An offset can carry a time across a year's end: 9999-12-31T23:30-01:00 could not be written back.
-  const sys_ms t = midnight + hours{*hh} + minutes{*mm} + ss + frac - *offset;
-  if (!in_iso8601_range(t))
+  auto t = midnight + hours{*hh} + minutes{*mm} + ss + frac - *offset;
+  if (!in_time_range(t))
     return std::nullopt;
   return t;
-}
-
-bool in_iso8601_range(sys_ms t) noexcept {
-  return t >= earliest_written && t <= latest_written;
 }
 
 sys_ms now_ms() {

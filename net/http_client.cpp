@@ -18,9 +18,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "core/text.hpp"
 #include "net/detail/asio_context.hpp"
 #include "net/detail/client_common.hpp"
-#include "net/detail/http_text.hpp"
 #include "net/detail/maybe_tls_stream.hpp"
 #include "net/detail/stream_client.hpp"
 #include "net/detail/tls_context.hpp"
@@ -53,11 +53,17 @@ bool is_stale_connection_error(beast::error_code ec) {
          || ec == asio::ssl::error::stream_truncated;
 }
 
+/// Returns the result of a request that failed with `kind`; `detail` is the operator's text.
+client_result failed(transport_failure kind, std::string detail) {
+  client_result result;
+  result.error = std::move(detail);
+  result.failure = kind;
+  return result;
+}
+
 /// Completes a request with an error; used through asio::post so that `done` runs on an I/O thread.
 void complete_with_error(http_client::completion done, std::string error) {
-  client_result result;
-  result.error = std::move(error);
-  done(std::move(result));
+  done(failed(transport_failure::no_response, std::move(error)));
 }
 
 // -- exchange -----------------------------------------------------------------
@@ -83,6 +89,8 @@ struct origin_info {
   std::string host_field; ///< the Host header: host[:port], the port left out when it is the scheme's default
   std::chrono::seconds idle_timeout;
   tls_context_ptr tls; ///< set for https: connections speak TLS with this context
+  /// Judges every address a connection tries; null for the operator's destinations or a client without a policy.
+  std::shared_ptr<const egress_policy> egress;
 };
 
 // -- connection ---------------------------------------------------------------
@@ -91,7 +99,8 @@ struct origin_info {
 ///
 /// Everything runs on the connection's strand. Steps of an exchange, in run order:
 /// run -> resolve -> connect -> handshake (https only) -> write -> read -> finish (a kept-alive connection starts
-/// at write).
+/// at write). The egress policy judges each address right before connect tries it, so a connection is only ever made
+/// to an allowed address, whichever name, cache entry or DNS answer led there.
 class connection : public std::enable_shared_from_this<connection> {
 public:
   connection(asio::io_context& ioc, std::weak_ptr<origin_pool> pool, std::shared_ptr<const origin_info> origin);
@@ -144,6 +153,7 @@ private:
   std::shared_ptr<const origin_info> origin_;
   maybe_tls_stream stream_;
   tcp::resolver resolver_;
+  egress_gate gate_;
   asio::steady_timer resolve_timer_; ///< the resolver is not a stream operation, so the deadline needs its own timer
   asio::steady_timer idle_timer_;
   exchange x_;
@@ -167,7 +177,8 @@ private:
 /// only for list operations; no user callback and no I/O run under it.
 class origin_pool : public std::enable_shared_from_this<origin_pool> {
 public:
-  origin_pool(asio::io_context& ioc, const url& where, const http_client_options& opts, tls_context_ptr tls)
+  origin_pool(asio::io_context& ioc, const url& where, const http_client_options& opts, tls_context_ptr tls,
+              destination_owner owner)
     : ioc_(ioc), max_connections_(std::max<std::size_t>(opts.max_connections_per_origin, 1)) {
     auto info = std::make_shared<origin_info>();
     info->host = where.host;
@@ -176,6 +187,8 @@ public:
     info->idle_timeout = opts.idle_timeout;
     if (where.scheme == "https")
       info->tls = std::move(tls);
+    if (owner == destination_owner::tenant)
+      info->egress = opts.egress;
     origin_ = std::move(info);
     // An address literal needs no resolver, ever.
     beast::error_code ec;
@@ -309,6 +322,7 @@ connection::connection(asio::io_context& ioc, std::weak_ptr<origin_pool> pool,
     origin_(std::move(origin)),
     stream_(asio::make_strand(ioc)),
     resolver_(stream_.get_executor()),
+    gate_(origin_->egress, origin_->host),
     resolve_timer_(stream_.get_executor()),
     idle_timer_(stream_.get_executor()) {
   if (origin_->tls)
@@ -331,7 +345,7 @@ void connection::run(exchange x) {
 void connection::resolve() {
   auto pool = pool_.lock();
   if (!pool)
-    return finish({client_stopped, {}}, false);
+    return finish(failed(transport_failure::no_response, client_stopped), false);
   if (auto endpoints = pool->cached_endpoints())
     return connect(*endpoints);
   resolve_timer_.expires_at(x_.deadline);
@@ -343,10 +357,10 @@ void connection::resolve() {
 void connection::on_resolve(beast::error_code ec, tcp::resolver::results_type results) {
   // Only the deadline cancels the resolver.
   if (ec == asio::error::operation_aborted)
-    return finish({"timeout", {}}, false);
+    return finish(failed(transport_failure::unresolved, "resolve: timeout"), false);
   resolve_timer_.cancel();
   if (ec)
-    return finish({error_text("resolve", ec), {}}, false);
+    return finish(failed(transport_failure::unresolved, error_text("resolve", ec)), false);
   std::vector<tcp::endpoint> endpoints;
   endpoints.reserve(results.size());
   for (const auto& entry : results)
@@ -364,12 +378,19 @@ void connection::on_resolve_timeout(beast::error_code ec) {
 }
 
 void connection::connect(const std::vector<tcp::endpoint>& endpoints) {
-  stream_.tcp().async_connect(endpoints, beast::bind_front_handler(&connection::on_connect, shared_from_this()));
+  gate_.reset();
+  stream_.tcp().async_connect(
+    endpoints, [self = shared_from_this()](const beast::error_code&, const tcp::endpoint& next) {
+      return self->gate_.allows(next);
+    },
+    beast::bind_front_handler(&connection::on_connect, shared_from_this()));
 }
 
 void connection::on_connect(beast::error_code ec, const tcp::endpoint&) {
+  if (ec && gate_.refused_all())
+    return finish(failed(transport_failure::not_allowed, std::string{egress_refusal_text}), false);
   if (ec)
-    return finish({error_text("connect", ec), {}}, false);
+    return finish(failed(transport_failure::no_response, error_text("connect", ec)), false);
   connected_ = true;
   beast::error_code ignored;
   // Requests are small and latency matters more than packet count.
@@ -382,7 +403,7 @@ void connection::on_connect(beast::error_code ec, const tcp::endpoint&) {
 void connection::handshake() {
   auto* tls = stream_.tls();
   if (auto ec = prepare_client_tls(tls->native_handle(), origin_->host))
-    return finish({error_text("tls handshake", ec), {}}, false);
+    return finish(failed(transport_failure::no_response, error_text("tls handshake", ec)), false);
   // The stream's deadline, set in run(), covers the handshake too.
   tls->async_handshake(asio::ssl::stream_base::client,
                        beast::bind_front_handler(&connection::on_handshake, shared_from_this()));
@@ -390,7 +411,8 @@ void connection::handshake() {
 
 void connection::on_handshake(beast::error_code ec) {
   if (ec)
-    return finish({handshake_error_text(ec, stream_.tls()->native_handle()), {}}, false);
+    return finish(failed(transport_failure::no_response, handshake_error_text(ec, stream_.tls()->native_handle())),
+                  false);
   write();
 }
 
@@ -402,7 +424,7 @@ void connection::on_write(beast::error_code ec, std::size_t) {
   if (ec && may_retry(ec))
     return retry_on_fresh_connection();
   if (ec)
-    return finish({error_text("write", ec), {}}, false);
+    return finish(failed(transport_failure::no_response, error_text("write", ec)), false);
   read();
 }
 
@@ -421,7 +443,7 @@ void connection::on_read(beast::error_code ec, std::size_t) {
   if (ec && may_retry(ec) && !parser_->got_some())
     return retry_on_fresh_connection();
   if (ec)
-    return finish({error_text("read", ec), {}}, false);
+    return finish(failed(read_failure(ec), error_text("read", ec)), false);
   auto reusable = parser_->keep_alive();
   auto msg = parser_->release();
   parser_.reset();
@@ -438,7 +460,7 @@ void connection::retry_on_fresh_connection() {
   do_close();
   auto pool = pool_.lock();
   if (!pool)
-    return finish({client_stopped, {}}, false);
+    return finish(failed(transport_failure::no_response, client_stopped), false);
   // The request body went into req_; take it back for the fresh connection.
   x_.req.message.body = std::move(req_.body());
   x_.retried = true;
@@ -519,14 +541,15 @@ public:
       return fail_later(std::move(done), std::move(problem));
     exchange x;
     x.deadline = steady_clock::now() + req.timeout;
-    auto pool = pool_for(req.destination);
+    auto pool = pool_for(req.destination, req.owner);
     x.req = std::move(req);
     x.done = std::move(done);
     pool->submit(std::move(x));
   }
 
   line_stream_ptr open_stream(stream_request req, stream_handler on_update) override {
-    return open_line_stream(ioc_, tls_, std::move(req), std::move(on_update));
+    auto egress = req.owner == destination_owner::tenant ? opts_.egress : nullptr;
+    return open_line_stream(ioc_, tls_, std::move(egress), std::move(req), std::move(on_update));
   }
 
 private:
@@ -535,12 +558,16 @@ private:
     asio::post(ioc_, beast::bind_front_handler(&complete_with_error, std::move(done), std::move(error)));
   }
 
-  origin_pool_ptr pool_for(const url& where) {
+  /// Returns the pool of `where` for requests of `owner`: a tenant's requests never share a connection that was made
+  /// for the operator without the egress check.
+  origin_pool_ptr pool_for(const url& where, destination_owner owner) {
     auto key = where.origin();
+    if (owner == destination_owner::operator_config)
+      key += " (operator)";
     std::lock_guard<std::mutex> guard{mutex_};
     auto& pool = pools_[key];
     if (!pool)
-      pool = std::make_shared<origin_pool>(ioc_, where, opts_, tls_);
+      pool = std::make_shared<origin_pool>(ioc_, where, opts_, tls_, owner);
     return pool;
   }
 
@@ -552,6 +579,25 @@ private:
 };
 
 } // namespace
+
+std::string_view failure_text(transport_failure failure) noexcept {
+  switch (failure) {
+    case transport_failure::not_allowed:
+      return egress_refusal_text;
+    case transport_failure::unresolved:
+      return "cannot resolve the host name";
+    case transport_failure::none:
+    case transport_failure::no_response:
+      return "no HTTP response (cannot connect, timed out or not HTTP)";
+    case transport_failure::too_large:
+      return "the response is larger than the provider accepts";
+    case transport_failure::connection_lost:
+      return "the connection was lost";
+    case transport_failure::idle:
+      return "nothing arrived within the idle timeout";
+  }
+  return "no HTTP response";
+}
 
 http_client_ptr make_http_client(io_runtime& io, http_client_options opts) {
   // Made up front even if no https URL ever comes, so that a bad CA file is a start-up error.

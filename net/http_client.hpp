@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+#include <string_view>
+
+#include "core/egress_policy.hpp"
 #include "core/url.hpp"
 #include "net/http_message.hpp"
 
@@ -14,19 +17,48 @@ namespace feedrouter {
 
 class io_runtime;
 
+/// Who named a request's destination, which decides whether the client's egress policy applies to it.
+enum class destination_owner {
+  tenant,          ///< a registration's URL: every address connected to must pass the egress policy (the default)
+  operator_config, ///< the operator's configuration, such as the OpenWhisk controller (--api-host): not checked
+};
+
+/// Why a request got no (usable) response, in terms that may be shown to the tenant who named the destination.
+///
+/// Refused, unreachable, filtered (timed out), reset, failed TLS and a server that does not speak HTTP are one kind,
+/// so that a tenant cannot tell an open port from a closed or filtered one; the detail stays in the error text, for
+/// the operator's log.
+enum class transport_failure {
+  none,            ///< a response came
+  not_allowed,     ///< the egress policy refused every address of the destination
+  unresolved,      ///< the host name did not resolve (in time)
+  no_response,     ///< no valid HTTP response: cannot connect, timed out, reset, TLS failure or not HTTP
+  too_large,       ///< the response (or a streamed line) is larger than the client accepts
+  connection_lost, ///< stream: the connection ended or broke after a 2xx head
+  idle,            ///< stream: nothing came within the idle timeout after a 2xx head
+};
+
+/// Returns what a tenant is shown for a request that failed with `failure`: "not allowed by the egress policy",
+/// "cannot resolve the host name", "no HTTP response (cannot connect, timed out or not HTTP)", ... (none, which a
+/// failed request never has but a stand-in client might, reads as no_response).
+std::string_view failure_text(transport_failure failure) noexcept;
+
 /// One request for the client: where it goes, what it carries, how long it may take.
 struct client_request {
   url destination;  ///< scheme, host and port pick the pool; target is the request target
   http_request message; ///< method, fields and body; the target is taken from `destination`
   std::chrono::milliseconds timeout{10'000}; ///< for the whole exchange, connect included
+  destination_owner owner = destination_owner::tenant;
 };
 
 /// The outcome of one request: a response, or a transport error (then `error` is non-empty).
 struct client_result {
-  /// Empty on success; otherwise e.g. "connect: Connection refused", "timeout",
-  /// "tls handshake: certificate verify failed (self-signed certificate)".
+  /// Empty on success; otherwise the detail for the operator, e.g. "connect: Connection refused", "timeout",
+  /// "tls handshake: certificate verify failed (self-signed certificate)". Not for tenants: see `failure`.
   std::string error;
   http_response response;
+  /// What kind of error `error` is; none on success.
+  transport_failure failure = transport_failure::none;
 
   bool ok() const noexcept {
     return error.empty();
@@ -37,6 +69,7 @@ struct client_result {
 struct stream_request {
   url destination;
   http_request message;
+  destination_owner owner = destination_owner::tenant;
   /// For connecting, the TLS handshake, sending the request and receiving the response head.
   std::chrono::milliseconds connect_timeout{10'000};
   /// Longest silence while a read waits for bytes; a feed that sends heartbeats is dead after it.
@@ -48,8 +81,10 @@ struct stream_request {
 /// What an open stream reports; see http_client::open_stream.
 struct stream_update {
   /// Non-empty when the stream failed and is closed: "connect: Connection refused", "timeout", "idle timeout",
-  /// "read: end of stream", "line longer than N bytes", ...
+  /// "read: end of stream", "line longer than N bytes", ... (the operator's detail; `failure` is for tenants)
   std::string error;
+  /// What kind of error `error` is; none while the stream is well.
+  transport_failure failure = transport_failure::none;
   /// The response status, in the first update only (0 in the others and when no response came).
   int status = 0;
   /// A non-2xx response's body (at most 64 KiB); the stream ends with it.
@@ -110,6 +145,10 @@ struct http_client_options {
   /// Accepts any certificate from an https server, for self-signed development controllers. Insecure: the
   /// connection is encrypted but the server is not authenticated.
   bool insecure_skip_verify = false;
+  /// Judges every address a tenant's request (destination_owner::tenant) connects to, on every new connection and
+  /// after DNS; a request whose every address it refuses fails with transport_failure::not_allowed. Null: nothing is
+  /// checked (a client that only reaches the operator's endpoints, and tests).
+  std::shared_ptr<const egress_policy> egress;
 };
 
 /// Returns a client whose sockets live on `io`, which must outlive the client. https connections speak TLS 1.2 or

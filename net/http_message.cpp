@@ -1,6 +1,6 @@
 #include "net/http_message.hpp"
 
-#include "net/detail/http_text.hpp"
+#include "core/text.hpp"
 
 namespace feedrouter {
 

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <array>
 #include <exception>
-#include <limits>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -16,12 +15,14 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "core/text.hpp"
 #include "net/detail/asio_context.hpp"
-#include "net/detail/http_text.hpp"
 #include "net/detail/maybe_tls_stream.hpp"
+#include "net/detail/request_reader.hpp"
 #include "net/detail/tls_context.hpp"
 
 namespace feedrouter {
@@ -50,6 +51,12 @@ constexpr std::size_t linger_limit = 256 * 1024;
 /// Size of the scratch buffer that discarded input is read into.
 constexpr std::size_t linger_chunk = 4096;
 
+/// Most bytes one read from a connection asks for; the request buffer grows towards it as requests need.
+constexpr std::size_t read_chunk_limit = 64 * 1024;
+
+/// The interim answer to "Expect: 100-continue": the head is accepted, the client may send the body.
+constexpr std::string_view continue_response = "HTTP/1.1 100 Continue\r\n\r\n";
+
 /// Pause before accepting again after an accept error, so that a full file descriptor table does not spin a core.
 constexpr std::chrono::milliseconds accept_retry_delay{100};
 
@@ -74,11 +81,6 @@ struct server_config {
 
 using server_config_ptr = std::shared_ptr<const server_config>;
 
-/// Returns the category of Beast's HTTP parse errors, which all mean "malformed request".
-const beast::error_category& http_error_category() {
-  return http::make_error_code(http::error::bad_method).category();
-}
-
 /// Returns whether a response with `status` must not carry a body (RFC 9110 section 6.4.1).
 bool is_bodiless_status(int status) noexcept {
   return (status >= 100 && status < 200) || status == 204 || status == 304;
@@ -86,8 +88,11 @@ bool is_bodiless_status(int status) noexcept {
 
 // -- session ------------------------------------------------------------------
 
-/// One accepted connection: reads a request, hands it to the application, writes the answer, and reads the next.
-/// Over TLS, a handshake comes first: run -> do_handshake -> on_handshake -> do_read -> ...
+/// One accepted connection: reads a request, hands it to the application, writes the answer, and reads the next:
+/// run -> (over TLS: do_handshake -> on_handshake ->) do_read -> parse_buffered, then do_read_some -> on_read_some ->
+/// parse_buffered until the request is read whole -> dispatch_request -> respond -> do_write -> on_write -> do_read.
+/// A request that expects 100-continue gets it once its head is accepted (do_write_continue -> on_write_continue).
+/// A refused request is answered, then the connection closes (reject -> on_write -> start_linger -> do_close).
 ///
 /// Everything runs on the connection's strand. Only one request is in flight: the next one is read after the
 /// response to the current one is written, so responses never need reordering.
@@ -139,58 +144,88 @@ private:
   void do_read() {
     if (closed_)
       return;
-    // A parser reads one message only, so each request gets a fresh one with the limits applied.
-    parser_.emplace();
-    parser_->body_limit(config_->opts.body_limit);
-    parser_->header_limit(static_cast<std::uint32_t>(
-      std::min<std::size_t>(config_->opts.header_limit, std::numeric_limits<std::uint32_t>::max())));
+    // A reader reads one request only, so each request gets a fresh one with the limits applied.
+    reader_.emplace(config_->opts.header_limit, config_->opts.body_limit);
+    continue_sent_ = false;
+    // One deadline for the whole request: a client that trickles its bytes cannot hold the connection longer.
     stream_.tcp().expires_after(config_->opts.idle_timeout);
-    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&session::on_read, shared_from_this()));
+    // The buffer may hold the start of this request already: it came behind the previous one.
+    parse_buffered();
   }
 
-  void on_read(beast::error_code ec, std::size_t) {
+  /// Hands the reader what the buffer holds, drops what it used, and acts on how far the request got.
+  void parse_buffered() {
+    auto data = buffer_.data();
+    auto used = reader_->put({static_cast<const char*>(data.data()), data.size()});
+    buffer_.consume(used);
+    switch (reader_->progress()) {
+      case request_reader::phase::head:
+        return do_read_some();
+      case request_reader::phase::body:
+        if (reader_->expects_continue() && !continue_sent_)
+          return do_write_continue();
+        return do_read_some();
+      case request_reader::phase::done:
+        return dispatch_request();
+      case request_reader::phase::refused:
+        return reject(reader_->refusal());
+    }
+  }
+
+  void do_read_some() {
+    auto room = beast::read_size(buffer_, read_chunk_limit);
+    stream_.async_read_some(buffer_.prepare(room),
+                            beast::bind_front_handler(&session::on_read_some, shared_from_this()));
+  }
+
+  void on_read_some(beast::error_code ec, std::size_t n) {
     if (closed_ || ec == asio::error::operation_aborted)
       return;
-    // The client closed a kept-alive connection between requests.
-    if (ec == http::error::end_of_stream)
+    // The client closed a kept-alive connection between requests, or went away in the middle of one: nobody is left
+    // to answer.
+    if (ec == asio::error::eof)
       return do_close();
-    // The idle timeout expired; the stream is closed already.
+    // The deadline passed; the stream is closed already.
     if (ec == beast::error::timeout)
       return do_close();
-    // The peer went away in the middle of a request: nobody is left to answer.
-    if (ec == http::error::partial_message)
-      return do_close();
-    if (ec == http::error::body_limit)
-      return reject(http::status::payload_too_large,
-                    json_error("request body exceeds " + std::to_string(config_->opts.body_limit) + " bytes",
-                               "body"));
-    if (ec == http::error::header_limit)
-      return reject(http::status::request_header_fields_too_large,
-                    json_error("request header exceeds " + std::to_string(config_->opts.header_limit) + " bytes",
-                               "headers"));
-    if (ec.category() == http_error_category())
-      return reject(http::status::bad_request, json_error("malformed HTTP request: " + ec.message(), "request"));
     if (ec)
       return fail(ec, "read");
-    auto msg = parser_->release();
-    parser_.reset();
-    keep_alive_ = msg.keep_alive();
-    head_request_ = msg.method() == http::verb::head;
-    http_request req;
-    req.method = std::string{msg.method_string()};
-    req.target = std::string{msg.target()};
-    req.fields.reserve(static_cast<std::size_t>(std::distance(msg.begin(), msg.end())));
-    for (const auto& field : msg)
-      req.fields.emplace_back(std::string{field.name_string()}, std::string{field.value()});
-    req.body = std::move(msg.body());
+    buffer_.commit(n);
+    parse_buffered();
+  }
+
+  /// Tells a client that waits before sending its body that the head is accepted (RFC 9110 section 10.1.1).
+  void do_write_continue() {
+    continue_sent_ = true;
+    stream_.tcp().expires_after(write_timeout);
+    asio::async_write(stream_, asio::buffer(continue_response.data(), continue_response.size()),
+                      beast::bind_front_handler(&session::on_write_continue, shared_from_this()));
+  }
+
+  void on_write_continue(beast::error_code ec, std::size_t) {
+    if (closed_ || ec == asio::error::operation_aborted)
+      return;
+    if (ec)
+      return fail(ec, "write");
+    // The client starts sending the body only now: the body gets a deadline of its own.
+    stream_.tcp().expires_after(config_->opts.idle_timeout);
+    do_read_some();
+  }
+
+  void dispatch_request() {
+    keep_alive_ = reader_->keep_alive();
+    http10_ = reader_->http10();
+    auto req = reader_->release();
+    reader_.reset();
+    head_request_ = req.method == "HEAD";
     ++request_id_;
     awaiting_response_ = true;
-    // Last step of on_read: the application may answer inline, which starts do_write right here.
+    // Last step of reading: the application may answer inline, which starts do_write right here.
     try {
       config_->on_request(std::move(req), make_responder());
     } catch (const std::exception&) {
       // A handler should not throw; if it does, the client still gets an answer (ignored if one was sent already).
-      respond(request_id_, internal_error());
+      respond(request_id_, error_response(fallback_status, "internal error", "request"));
     }
   }
 
@@ -211,8 +246,23 @@ private:
   }
 
   void do_write(http_response res) {
+    auto close = prepare_response(std::move(res), !keep_alive_);
+    start_write(close ? after_write::close : after_write::read_next);
+  }
+
+  /// Answers a refused request with the application's rendering of the error, then closes.
+  void reject(const request_refusal& why) {
+    auto res = error_response(why.status, why.message, why.field);
+    reader_.reset();
+    // The answer to a refused HEAD request carries its body too: the request was not understood as a HEAD.
+    head_request_ = false;
+    prepare_response(std::move(res), true);
+    start_write(after_write::linger);
+  }
+
+  /// Fills res_ from `res`; returns whether the connection closes after it (`close`, or the application asked).
+  bool prepare_response(http_response res, bool close) {
     auto status = (res.status >= 100 && res.status <= 999) ? res.status : fallback_status;
-    auto close = !keep_alive_;
     res_ = {};
     res_.version(11);
     res_.result(static_cast<unsigned>(status));
@@ -229,6 +279,9 @@ private:
     }
     res_.set(http::field::server, server_name);
     res_.keep_alive(!close);
+    // An HTTP/1.0 client keeps the connection only when the response says so (RFC 9112 section 9.3).
+    if (!close && http10_)
+      res_.set(http::field::connection, "keep-alive");
     if (is_bodiless_status(status)) {
       // No Content-Length either: these responses end with their header.
     } else {
@@ -238,21 +291,20 @@ private:
       if (head_request_)
         res_.body().clear();
     }
-    start_write(close ? after_write::close : after_write::read_next);
+    return close;
   }
 
-  /// Answers a request that could not be read whole with a JSON error, then closes.
-  void reject(http::status status, std::string body) {
-    parser_.reset();
-    res_ = {};
-    res_.version(11);
-    res_.result(status);
-    res_.set(http::field::server, server_name);
-    res_.set(http::field::content_type, "application/json");
-    res_.keep_alive(false);
-    res_.body() = std::move(body);
-    res_.prepare_payload();
-    start_write(after_write::linger);
+  /// Returns the application's rendering of an error the server answers on its own, with `status` kept.
+  http_response error_response(int status, std::string_view message, std::string_view field) const {
+    http_response res;
+    try {
+      res = config_->opts.render_error(status, message, field);
+    } catch (const std::exception&) {
+      // Also an empty renderer (std::bad_function_call): the client still learns what went wrong.
+      res = plain_text_error(status, message, field);
+    }
+    res.status = status;
+    return res;
   }
 
   void start_write(after_write next) {
@@ -320,24 +372,18 @@ private:
     stream_.tcp().close();
   }
 
-  static http_response internal_error() {
-    http_response res;
-    res.status = fallback_status;
-    res.fields.emplace_back("Content-Type", "application/json");
-    res.body = json_error("internal error", "request");
-    return res;
-  }
-
   maybe_tls_stream stream_;
   server_config_ptr config_;
   beast::flat_buffer buffer_; // (Must persist between reads: it may hold the start of the next request)
-  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<request_reader> reader_;
   http::response<http::string_body> res_; // (Must persist until async_write completes)
   std::array<char, linger_chunk> linger_buffer_;
   std::size_t lingered_ = 0;
   std::uint64_t request_id_ = 0; ///< tells a late or repeated responder call from the current one
   bool awaiting_response_ = false;
+  bool continue_sent_ = false; ///< the current request got its 100 Continue
   bool keep_alive_ = false;
+  bool http10_ = false;
   bool head_request_ = false;
   bool closed_ = false;
 };
@@ -505,6 +551,14 @@ private:
 };
 
 } // namespace
+
+http_response plain_text_error(int status, std::string_view message, std::string_view) {
+  http_response res;
+  res.status = status;
+  res.fields.emplace_back("Content-Type", "text/plain; charset=utf-8");
+  res.body = std::string{message} + '\n';
+  return res;
+}
 
 http_server_ptr start_http_server(io_runtime& io, http_server::options opts, http_server::handler on_request) {
   tls_context_ptr tls;

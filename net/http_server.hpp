@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "net/http_message.hpp"
 
@@ -13,10 +14,22 @@ namespace feedrouter {
 
 class io_runtime;
 
+/// Returns a text/plain response carrying `message`: how the server renders its own error answers unless the
+/// application supplies a renderer.
+http_response plain_text_error(int status, std::string_view message, std::string_view field);
+
 /// An HTTP/1.1 server with keep-alive, optionally over TLS; the application answers each request through a responder,
 /// from any thread.
+///
+/// Requests whose framing another HTTP implementation could read differently are refused before the application sees
+/// them (docs/api.md, "What the server refuses"): each gets a 4xx or 501 and the connection closes after it.
 class http_server {
 public:
+  /// Renders an error the server answers on its own: a refused request (400, 413, 417, 431, 501) or a handler that
+  /// threw (500). `field` names the part of the request at fault ("body", "headers", "Host", ...). The server keeps
+  /// `status` and sets the framing fields; a renderer that throws gets plain_text_error's answer instead.
+  using error_renderer = std::function<http_response(int status, std::string_view message, std::string_view field)>;
+
   struct options {
     std::string host = "127.0.0.1";
     std::uint16_t port = 8080; ///< 0 picks a free port; port() tells which
@@ -27,6 +40,7 @@ public:
     /// neither is, only plain HTTP. (The braces keep `{"127.0.0.1", 0}` free of -Wmissing-field-initializers.)
     std::string tls_cert_file{};
     std::string tls_key_file{};
+    error_renderer render_error{plain_text_error};
   };
 
   /// Sends the response for one request. Call it exactly once, from any thread; calling it after the connection

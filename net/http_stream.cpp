@@ -41,13 +41,15 @@ constexpr std::size_t error_body_limit = 64 * 1024;
 /// One streamed response. Everything runs on the strand of its socket; read() and close() post onto it.
 ///
 /// Steps: start -> resolve -> connect -> handshake (https only) -> write -> read_head, then either read_error_body
-/// (non-2xx) or, per read(), read_lines until at least one line, the end or an error.
+/// (non-2xx) or, per read(), read_lines until at least one line, the end or an error. The egress policy judges each
+/// address right before connect tries it; a reconnect is a new stream, judged again.
 class stream_connection : public line_stream, public std::enable_shared_from_this<stream_connection> {
 public:
-  stream_connection(asio::io_context& ioc, tls_context_ptr tls, stream_request req,
-                    http_client::stream_handler on_update)
+  stream_connection(asio::io_context& ioc, tls_context_ptr tls, std::shared_ptr<const egress_policy> egress,
+                    stream_request req, http_client::stream_handler on_update)
     : stream_(asio::make_strand(ioc)),
       resolver_(stream_.get_executor()),
+      gate_(std::move(egress), req.destination.host),
       timer_(stream_.get_executor()),
       req_(std::move(req)),
       splitter_(req_.max_line),
@@ -65,8 +67,8 @@ public:
 
   /// Fails the stream at once (on an I/O thread, as the interface promises) with `problem`.
   void refuse(std::string problem) {
-    asio::post(stream_.get_executor(),
-               beast::bind_front_handler(&stream_connection::report_error, shared_from_this(), std::move(problem)));
+    asio::post(stream_.get_executor(), beast::bind_front_handler(&stream_connection::report_error, shared_from_this(),
+                                                                 transport_failure::no_response, std::move(problem)));
   }
 
   // line_stream
@@ -126,35 +128,40 @@ private:
 
   void on_resolve(beast::error_code ec, tcp::resolver::results_type results) {
     if (ec)
-      return fail("resolve", ec);
+      return fail(transport_failure::unresolved, "resolve", ec);
     connect(results);
   }
 
   template <class Endpoints>
   void connect(const Endpoints& endpoints) {
-    stream_.tcp().async_connect(endpoints,
-                                [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
-                                  self->on_connect(ec);
-                                });
+    gate_.reset();
+    stream_.tcp().async_connect(
+      endpoints,
+      [self = shared_from_this()](const beast::error_code&, const tcp::endpoint& next) {
+        return self->gate_.allows(next);
+      },
+      [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) { self->on_connect(ec); });
   }
 
   void on_connect(beast::error_code ec) {
+    if (ec && gate_.refused_all() && !expired_)
+      return report_error(transport_failure::not_allowed, std::string{egress_refusal_text});
     if (ec)
-      return fail("connect", ec);
+      return fail(transport_failure::no_response, "connect", ec);
     auto* tls = stream_.tls();
     if (!tls)
       return write();
     if (auto problem = prepare_client_tls(tls->native_handle(), req_.destination.host))
-      return fail("tls handshake", problem);
+      return fail(transport_failure::no_response, "tls handshake", problem);
     tls->async_handshake(asio::ssl::stream_base::client,
                          beast::bind_front_handler(&stream_connection::on_handshake, shared_from_this()));
   }
 
   void on_handshake(beast::error_code ec) {
     if (ec && !expired_)
-      return report_error(handshake_error_text(ec, stream_.tls()->native_handle()));
+      return report_error(transport_failure::no_response, handshake_error_text(ec, stream_.tls()->native_handle()));
     if (ec)
-      return fail("tls handshake", ec);
+      return fail(transport_failure::no_response, "tls handshake", ec);
     write();
   }
 
@@ -164,7 +171,7 @@ private:
 
   void on_write(beast::error_code ec, std::size_t) {
     if (ec)
-      return fail("write", ec);
+      return fail(transport_failure::no_response, "write", ec);
     request_ = {};
     parser_.emplace();
     parser_->header_limit(response_header_limit);
@@ -177,7 +184,7 @@ private:
 
   void on_head(beast::error_code ec, std::size_t) {
     if (ec)
-      return fail("read", ec);
+      return fail(read_failure(ec), "read", ec);
     status_ = static_cast<int>(parser_->get().result_int());
     if (status_ < 200 || status_ >= 300)
       return read_error_body();
@@ -227,11 +234,12 @@ private:
 
   void on_bytes(beast::error_code ec, std::string_view bytes) {
     if (ec)
-      return fail("read", ec);
+      return fail(expired_ ? transport_failure::idle : transport_failure::connection_lost, "read", ec);
     if (!bytes.empty())
       arm(req_.idle_timeout, "idle timeout"); // a heartbeat keeps the stream alive
     if (!splitter_.feed(bytes))
-      return report_error("line longer than " + std::to_string(req_.max_line) + " bytes");
+      return report_error(transport_failure::too_large,
+                          "line longer than " + std::to_string(req_.max_line) + " bytes");
     if (auto lines = splitter_.take_lines(); !lines.empty())
       return finish_lines(std::move(lines), false);
     read_lines();
@@ -267,13 +275,16 @@ private:
 
   // -- endings ----------------------------------------------------------------
 
-  void fail(const char* step, beast::error_code ec) {
-    report_error(expired_ ? std::string{expired_} : error_text(step, ec));
+  /// Fails the stream with the tenant's `kind` and the operator's detail of `step`: the deadline that closed the
+  /// socket ("timeout", "idle timeout") when that is why, otherwise the error.
+  void fail(transport_failure kind, const char* step, beast::error_code ec) {
+    report_error(kind, expired_ ? std::string{expired_} : error_text(step, ec));
   }
 
-  void report_error(std::string error) {
+  void report_error(transport_failure kind, std::string error) {
     disarm();
     stream_update update;
+    update.failure = kind;
     update.error = std::move(error);
     deliver(std::move(update));
     shut();
@@ -296,6 +307,7 @@ private:
 
   maybe_tls_stream stream_;
   tcp::resolver resolver_;
+  egress_gate gate_;
   asio::steady_timer timer_;
   stream_request req_;
   http::request<http::string_body> request_; // (Must persist until async_write completes)
@@ -314,10 +326,12 @@ private:
 
 } // namespace
 
-line_stream_ptr open_line_stream(asio::io_context& ioc, tls_context_ptr tls, stream_request req,
+line_stream_ptr open_line_stream(asio::io_context& ioc, tls_context_ptr tls,
+                                 std::shared_ptr<const egress_policy> egress, stream_request req,
                                  http_client::stream_handler on_update) {
   auto problem = request_problem(req.destination, req.message);
-  auto stream = std::make_shared<stream_connection>(ioc, std::move(tls), std::move(req), std::move(on_update));
+  auto stream = std::make_shared<stream_connection>(ioc, std::move(tls), std::move(egress), std::move(req),
+                                                    std::move(on_update));
   if (problem.empty())
     stream->start();
   else

@@ -1,8 +1,10 @@
 #include "store/sqlite_store.hpp"
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -16,8 +18,14 @@
 #include <utility>
 
 #include "core/log.hpp"
+#include "core/shard.hpp"
+#include "store/detail/loaded_records.hpp"
+#include "store/detail/ops.hpp"
+#include "store/detail/sqlite_rows.hpp"
 
 namespace feedrouter {
+
+using namespace detail;
 
 namespace {
 
@@ -81,6 +89,24 @@ constexpr migration migrations[] = {
       PRIMARY KEY (namespace, name, seq)
     ) STRICT;
   )sql"},
+  // Secrets at rest: params_json and auth_key hold sealed values from here on (sealed by seal_plaintext_rows() in
+  // the same transaction), the bare SHA-256 of the authKey gives way to a keyed hash, and `meta` records which key
+  // sealed the store.
+  {3, R"sql(
+    CREATE TABLE meta (
+      name  TEXT NOT NULL PRIMARY KEY,
+      value TEXT NOT NULL
+    ) STRICT;
+    ALTER TABLE registrations DROP COLUMN auth_hash;
+    ALTER TABLE registrations ADD COLUMN auth_lookup TEXT NOT NULL DEFAULT '';
+  )sql"},
+  // Shards for a cluster of instances (docs/architecture.md section 8): each registration's shard (computed for the
+  // existing rows by assign_shards() in the same transaction) and the shard count in meta. SQLite stays one
+  // instance; the column lets `migrate` and load_shards() treat both stores alike.
+  {4, R"sql(
+    ALTER TABLE registrations ADD COLUMN shard INTEGER NOT NULL DEFAULT 0 CHECK (shard >= 0);
+    CREATE INDEX registrations_by_shard ON registrations (shard);
+  )sql"},
 };
 
 constexpr bool versions_are_consecutive() {
@@ -94,14 +120,49 @@ static_assert(versions_are_consecutive(), "migration versions must be 1, 2, 3, .
 static_assert(std::size(migrations) == sqlite_store::schema_version,
               "sqlite_store::schema_version must name the last migration");
 
+// -- files ----------------------------------------------------------------------
+
+/// The name of SQLite's file beside the database: "-wal", "-shm" or "-journal".
+std::string companion(const std::string& path, std::string_view suffix) {
+  return path + std::string{suffix};
+}
+
+/// The files SQLite may keep beside a database, each private like the database itself.
+constexpr std::string_view companion_suffixes[] = {"-wal", "-shm", "-journal"};
+
+/// Permission bits the store's files must not have: any access by group or others.
+constexpr mode_t group_other_bits = S_IRWXG | S_IRWXO;
+
+/// Sets the process's umask for the scope: SQLite creates the database file with mode 0644 less the umask, and the
+/// WAL with the database file's mode.
+class umask_scope {
+public:
+  explicit umask_scope(mode_t mask) : saved_(::umask(mask)) {
+    // nop
+  }
+
+  ~umask_scope() {
+    ::umask(saved_);
+  }
+
+  umask_scope(const umask_scope&) = delete;
+  umask_scope& operator=(const umask_scope&) = delete;
+
+private:
+  mode_t saved_;
+};
+
+/// Problems an integrity check reports at most: the first few say enough.
+constexpr int integrity_problems_shown = 10;
+
 // -- statements -----------------------------------------------------------------
 
 // The parameters of every write are bound in the order they appear, see binder.
 constexpr const char* put_registration_sql
-  = "INSERT OR REPLACE INTO registrations (namespace, name, feed, params_json, auth_key, auth_hash, created_ms, "
-    "state, reason_kind, reason_code, reason_message, date_changed_ms, fires, failures, last_fired_ms, "
+  = "INSERT OR REPLACE INTO registrations (namespace, name, shard, feed, params_json, auth_key, auth_lookup, "
+    "created_ms, state, reason_kind, reason_code, reason_message, date_changed_ms, fires, failures, last_fired_ms, "
     "triggers_left, last_occurrence_ms, dead_letters, checkpoint) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 constexpr const char* put_status_sql
   = "UPDATE registrations SET state = ?, reason_kind = ?, reason_code = ?, reason_message = ?, "
@@ -130,7 +191,7 @@ constexpr const char* put_dead_letter_sql
 constexpr const char* erase_dead_letter_sql = "DELETE FROM dead_letters WHERE namespace = ? AND name = ? AND seq = ?";
 
 constexpr const char* select_all_sql
-  = "SELECT namespace, name, feed, params_json, auth_key, auth_hash, created_ms, state, reason_kind, reason_code, "
+  = "SELECT namespace, name, feed, params_json, auth_key, auth_lookup, created_ms, state, reason_kind, reason_code, "
     "reason_message, date_changed_ms, fires, failures, last_fired_ms, triggers_left, last_occurrence_ms, "
     "dead_letters, checkpoint FROM registrations";
 
@@ -141,147 +202,37 @@ constexpr const char* select_pending_sql
 constexpr const char* select_dead_letter_seqs_sql
   = "SELECT namespace, name, max(seq) FROM dead_letters GROUP BY namespace, name";
 
+// The same three for the registrations of some shards, given as a JSON array of numbers.
+constexpr const char* select_shards_sql
+  = "SELECT namespace, name, feed, params_json, auth_key, auth_lookup, created_ms, state, reason_kind, reason_code, "
+    "reason_message, date_changed_ms, fires, failures, last_fired_ms, triggers_left, last_occurrence_ms, "
+    "dead_letters, checkpoint FROM registrations WHERE shard IN (SELECT value FROM json_each(?))";
+
+constexpr const char* select_shards_pending_sql
+  = "SELECT p.namespace, p.name, p.seq, p.body, p.accepted_ms FROM pending_events p JOIN registrations r "
+    "ON r.namespace = p.namespace AND r.name = p.name WHERE r.shard IN (SELECT value FROM json_each(?)) "
+    "ORDER BY p.namespace, p.name, p.seq";
+
+constexpr const char* select_shards_dead_letter_seqs_sql
+  = "SELECT d.namespace, d.name, max(d.seq) FROM dead_letters d JOIN registrations r "
+    "ON r.namespace = d.namespace AND r.name = d.name WHERE r.shard IN (SELECT value FROM json_each(?)) "
+    "GROUP BY d.namespace, d.name";
+
+constexpr const char* select_names_sql = "SELECT namespace, name FROM registrations";
+
+constexpr const char* update_shard_sql = "UPDATE registrations SET shard = ? WHERE namespace = ? AND name = ?";
+
+constexpr const char* select_meta_value_sql = "SELECT value FROM meta WHERE name = ?";
+
+constexpr const char* put_meta_sql = "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)";
+
 constexpr const char* select_dead_letters_sql
   = "SELECT seq, body, accepted_ms, failed_ms, status_code, error, attempts FROM dead_letters "
     "WHERE namespace = ? AND name = ? ORDER BY seq LIMIT ?";
 
-/// The largest seq SQLite's signed INTEGER holds; stored_event::seq is unsigned.
-constexpr std::uint64_t max_seq = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
-
-constexpr std::string_view spec_prefix = "sqlite:";
-
 // -- binding and reading ----------------------------------------------------------
 
-/// Binds parameters of a statement in order and keeps the first failure, so a whole row is checked once.
-class binder {
-public:
-  explicit binder(sqlite3_stmt* stmt) : stmt_(stmt) {
-    // nop
-  }
-
-  binder& text(const std::string& x) {
-    // SQLITE_STATIC: the caller's strings outlive the sqlite3_step that reads them.
-    return check(sqlite3_bind_text64(stmt_, index_++, x.data(), x.size(), SQLITE_STATIC, SQLITE_UTF8));
-  }
-
-  binder& text(std::string_view x) {
-    // A default-constructed view has no data pointer, which SQLite would store as NULL instead of ''.
-    const char* data = x.data() != nullptr ? x.data() : "";
-    return check(sqlite3_bind_text64(stmt_, index_++, data, x.size(), SQLITE_STATIC, SQLITE_UTF8));
-  }
-
-  binder& integer(std::int64_t x) {
-    return check(sqlite3_bind_int64(stmt_, index_++, x));
-  }
-
-  binder& time(sys_ms x) {
-    return integer(x.time_since_epoch().count());
-  }
-
-  binder& integer(const std::optional<std::int64_t>& x) {
-    return x ? integer(*x) : null();
-  }
-
-  binder& time(const std::optional<sys_ms>& x) {
-    return x ? time(*x) : null();
-  }
-
-  binder& key(const trigger_ref& x) {
-    return text(x.ns).text(x.name);
-  }
-
-  /// Binds a seq the caller checked against max_seq.
-  binder& seq(std::uint64_t x) {
-    return integer(static_cast<std::int64_t>(x));
-  }
-
-  binder& event(const stored_event& x) {
-    return seq(x.seq).text(x.body).time(x.accepted);
-  }
-
-  binder& status(const registration_status& x) {
-    return text(to_string(x.state))
-      .text(to_string(x.reason.kind))
-      .integer(x.reason.status_code)
-      .text(x.reason.message)
-      .time(x.date_changed)
-      .integer(x.fires)
-      .integer(x.failures)
-      .time(x.last_fired)
-      .integer(x.triggers_left)
-      .time(x.last_occurrence)
-      .integer(x.dead_letters)
-      .text(x.checkpoint);
-  }
-
-  int result() const noexcept {
-    return rc_;
-  }
-
-private:
-  binder& null() {
-    return check(sqlite3_bind_null(stmt_, index_++));
-  }
-
-  binder& check(int rc) {
-    if (rc_ == SQLITE_OK)
-      rc_ = rc;
-    return *this;
-  }
-
-  sqlite3_stmt* stmt_;
-  int index_ = 1;
-  int rc_ = SQLITE_OK;
-};
-
-/// Resets a cached statement when the scope ends, so that it holds no lock and no bound pointer past its use.
-class reset_on_exit {
-public:
-  explicit reset_on_exit(sqlite3_stmt* stmt) : stmt_(stmt) {
-    // nop
-  }
-
-  ~reset_on_exit() {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-  }
-
-  reset_on_exit(const reset_on_exit&) = delete;
-  reset_on_exit& operator=(const reset_on_exit&) = delete;
-
-private:
-  sqlite3_stmt* stmt_;
-};
-
-std::string column_text(sqlite3_stmt* stmt, int col) {
-  const auto* data = sqlite3_column_text(stmt, col);
-  if (data == nullptr)
-    return {};
-  return std::string(reinterpret_cast<const char*>(data), static_cast<std::size_t>(sqlite3_column_bytes(stmt, col)));
-}
-
-std::int64_t column_int(sqlite3_stmt* stmt, int col) {
-  return sqlite3_column_int64(stmt, col);
-}
-
-sys_ms column_time(sqlite3_stmt* stmt, int col) {
-  return sys_ms{std::chrono::milliseconds{column_int(stmt, col)}};
-}
-
-std::optional<std::int64_t> column_opt_int(sqlite3_stmt* stmt, int col) {
-  if (sqlite3_column_type(stmt, col) == SQLITE_NULL)
-    return std::nullopt;
-  return column_int(stmt, col);
-}
-
-std::optional<sys_ms> column_opt_time(sqlite3_stmt* stmt, int col) {
-  if (sqlite3_column_type(stmt, col) == SQLITE_NULL)
-    return std::nullopt;
-  return column_time(stmt, col);
-}
-
-/// Reads one row of select_all_sql. A state or reason this build does not know (a corrupted or hand-edited row)
-/// yields a registration disabled by the provider, so that it neither runs nor stops the start-up.
+/// Reads one row of select_all_sql, params_json and auth_key sealed as stored.
 registration_record read_row(sqlite3_stmt* stmt) {
   registration_record rec;
   rec.trigger.ns = column_text(stmt, 0);
@@ -291,23 +242,9 @@ registration_record read_row(sqlite3_stmt* stmt) {
   rec.auth_key = column_text(stmt, 4);
   rec.auth_hash = column_text(stmt, 5);
   rec.created = column_time(stmt, 6);
+  read_state(rec, column_text(stmt, 7), column_text(stmt, 8), static_cast<int>(column_int(stmt, 9)),
+             column_text(stmt, 10));
   auto& st = rec.status;
-  auto state_text = column_text(stmt, 7);
-  auto kind_text = column_text(stmt, 8);
-  auto state = parse_registration_state(state_text);
-  auto kind = parse_reason_kind(kind_text);
-  if (state && kind) {
-    st.state = *state;
-    st.reason.kind = *kind;
-    st.reason.status_code = static_cast<int>(column_int(stmt, 9));
-    st.reason.message = column_text(stmt, 10);
-  } else {
-    st.state = registration_state::disabled;
-    st.reason.kind = reason_kind::automatic;
-    st.reason.status_code = 0;
-    st.reason.message = state ? "the store holds an unknown reason kind '" + kind_text + "'"
-                              : "the store holds an unknown state '" + state_text + "'";
-  }
   st.date_changed = column_time(stmt, 11);
   st.fires = column_int(stmt, 12);
   st.failures = column_int(stmt, 13);
@@ -344,98 +281,24 @@ dead_letter read_dead_letter(sqlite3_stmt* stmt) {
   return result;
 }
 
-/// Steps `stmt` to its end, calling `on_row(stmt)` for each row, and resets it; returns SQLite's error, if any.
-template <class F>
-std::optional<std::string> for_each_row(sqlite3* db, sqlite3_stmt* stmt, F&& on_row) {
-  reset_on_exit guard{stmt};
-  int rc;
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-    on_row(stmt);
-  if (rc != SQLITE_DONE)
-    return std::string{sqlite3_errmsg(db)}; // read before the reset overwrites it
-  return std::nullopt;
+std::string_view column_view(sqlite3_stmt* stmt, int col) {
+  const auto* data = sqlite3_column_text(stmt, col);
+  if (data == nullptr)
+    return {};
+  return {reinterpret_cast<const char*>(data), static_cast<std::size_t>(sqlite3_column_bytes(stmt, col))};
 }
 
-/// Finds loaded registrations by the (namespace, name) columns of other tables' rows.
-///
-/// Keys are views into the records' own trigger names, which must neither move nor change while the index is used.
-class record_index {
-public:
-  explicit record_index(std::vector<registration_record>& records) {
-    by_key_.reserve(records.size());
-    for (auto& rec : records)
-      by_key_.emplace(key{rec.trigger.ns, rec.trigger.name}, &rec);
-  }
-
-  /// Returns the registration named by columns 0 and 1 of the current row, or nullptr for rows of no registration.
-  registration_record* find(sqlite3_stmt* stmt) {
-    auto i = by_key_.find(key{column_view(stmt, 0), column_view(stmt, 1)});
-    return i != by_key_.end() ? i->second : nullptr;
-  }
-
-private:
-  using key = std::pair<std::string_view, std::string_view>;
-
-  struct key_hash {
-    std::size_t operator()(const key& x) const noexcept {
-      std::hash<std::string_view> hash;
-      return hash(x.first) * 31 + hash(x.second);
-    }
-  };
-
-  static std::string_view column_view(sqlite3_stmt* stmt, int col) {
-    const auto* data = sqlite3_column_text(stmt, col);
-    if (data == nullptr)
-      return {};
-    return {reinterpret_cast<const char*>(data), static_cast<std::size_t>(sqlite3_column_bytes(stmt, col))};
-  }
-
-  std::unordered_map<key, registration_record*, key_hash> by_key_;
-};
-
-std::string_view op_name(store_op::kind x) {
-  switch (x) {
-    case store_op::kind::put_registration:
-      return "put_registration";
-    case store_op::kind::put_status:
-      return "put_status";
-    case store_op::kind::erase:
-      return "erase";
-    case store_op::kind::put_event:
-      return "put_event";
-    case store_op::kind::erase_event:
-      return "erase_event";
-    case store_op::kind::put_dead_letter:
-      return "put_dead_letter";
-    case store_op::kind::erase_dead_letter:
-      return "erase_dead_letter";
-  }
-  return "unknown operation";
+/// Returns the registration named by columns 0 and 1 of the current row, or nullptr for rows of no registration.
+registration_record* find_in(record_index& index, sqlite3_stmt* stmt) {
+  return index.find(column_view(stmt, 0), column_view(stmt, 1));
 }
 
-/// Returns the seq an operation on events or dead letters names, if it names one.
-std::optional<std::uint64_t> op_seq(const store_op& op) {
-  switch (op.op) {
-    case store_op::kind::put_event:
-    case store_op::kind::erase_event:
-      return op.event.seq;
-    case store_op::kind::put_dead_letter:
-    case store_op::kind::erase_dead_letter:
-      return op.letter.event.seq;
-    case store_op::kind::put_registration:
-    case store_op::kind::put_status:
-    case store_op::kind::erase:
-      break;
-  }
-  return std::nullopt;
-}
-
-/// Returns "put_event guest/tick seq 7" for error messages.
-std::string describe(const store_op& op) {
-  auto result = std::string{op_name(op.op)} + " " + op.record.trigger.key();
-  if (auto seq = op_seq(op))
-    result += " seq " + std::to_string(*seq);
-  return result;
+/// Returns `shards` as a JSON array, the form json_each() reads.
+std::string shards_json(const std::vector<std::uint32_t>& shards) {
+  std::string result = "[";
+  for (auto shard : shards)
+    result += (result.size() > 1 ? "," : "") + std::to_string(shard);
+  return result + "]";
 }
 
 } // namespace
@@ -453,28 +316,26 @@ void sqlite_store::stmt_finalizer::operator()(sqlite3_stmt* stmt) const noexcept
 
 // -- opening --------------------------------------------------------------------
 
-sqlite_store::sqlite_store(const std::string& path) : path_(path) {
-  sqlite3* raw = nullptr;
-  constexpr int open_flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
-  auto rc = sqlite3_open_v2(path_.c_str(), &raw, open_flags, nullptr);
-  db_.reset(raw); // closes the handle even when opening failed
-  if (rc != SQLITE_OK) {
-    auto text = std::string{"cannot open store '"} + path_ + "': " + sqlite3_errmsg(raw);
-    if (auto err = sqlite3_system_errno(raw); err != 0)
-      text += " (" + std::generic_category().message(err) + ")";
-    throw store_open_error(text);
-  }
+sqlite_store::sqlite_store(const std::string& path, const store_options& opts) : path_(path) {
+  refuse_empty_file(opts.init_store);
+  open_private(opts.create);
   // SQLite falls back to read-only when it may not write the file; the provider cannot run on that.
-  if (sqlite3_db_readonly(raw, "main") == 1)
+  if (sqlite3_db_readonly(db_.get(), "main") == 1)
     throw store_open_error("cannot open store '" + path_ + "': the file is read-only");
   // Fail at once instead of waiting when another process holds the lock.
-  sqlite3_busy_timeout(raw, 0);
+  sqlite3_busy_timeout(db_.get(), 0);
   // EXCLUSIVE keeps the file lock from the first transaction until close; in WAL mode it also keeps the WAL index in
   // process memory (no -shm file), so no other process can read or write the file while this store is open.
   exec_or_fail("PRAGMA locking_mode = EXCLUSIVE", "setting the locking mode");
+  // Deleted rows (an old sealed value, an event) are overwritten, not left in free pages.
+  exec_or_fail("PRAGMA secure_delete = ON", "setting secure_delete");
   lock_and_check_version();
+  check_integrity(opts.full_check);
+  restrict_file_modes();
   enable_wal();
+  load_key(opts.key_file);
   migrate();
+  check_shard_count();
   begin_ = prepare("BEGIN IMMEDIATE");
   commit_ = prepare("COMMIT");
   rollback_ = prepare("ROLLBACK");
@@ -490,6 +351,9 @@ sqlite_store::sqlite_store(const std::string& path) : path_(path) {
   select_all_ = prepare(select_all_sql);
   select_pending_ = prepare(select_pending_sql);
   select_dead_letter_seqs_ = prepare(select_dead_letter_seqs_sql);
+  select_shards_ = prepare(select_shards_sql);
+  select_shards_pending_ = prepare(select_shards_pending_sql);
+  select_shards_dead_letter_seqs_ = prepare(select_shards_dead_letter_seqs_sql);
   select_dead_letters_ = prepare(select_dead_letters_sql);
 }
 
@@ -499,12 +363,50 @@ void sqlite_store::fail_open(int rc, const std::string& doing) const {
   switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-      throw store_open_error("store '" + path_ + "' is locked by another process");
+      throw store_in_use_error("store '" + path_ + "' is locked by another process");
     case SQLITE_NOTADB:
       throw store_open_error("cannot open store '" + path_ + "': the file is not a SQLite database");
+    case SQLITE_CORRUPT:
+      throw store_open_error("store '" + path_ + "' is damaged (" + doing + ": " + sqlite3_errmsg(db_.get())
+                             + "): restore it from a backup");
     default:
       throw store_open_error("cannot open store '" + path_ + "': " + doing + " failed: " + sqlite3_errmsg(db_.get()));
   }
+}
+
+void sqlite_store::refuse_empty_file(bool init_store) const {
+  // SQLite takes an empty file for a new database, and deletes a WAL beside it: a store truncated to nothing would
+  // start empty without a word. A store file is never empty once created: switching it to WAL writes its header.
+  struct stat info {};
+  if (init_store || path_ == ":memory:" || ::stat(path_.c_str(), &info) != 0 || !S_ISREG(info.st_mode)
+      || info.st_size != 0)
+    return;
+  throw store_open_error("store '" + path_ + "' is an empty file (0 bytes): it was truncated or never written; restore "
+                         "it from a backup, or start once with --init-store to begin with an empty store");
+}
+
+void sqlite_store::open_private(bool create) {
+  sqlite3* raw = nullptr;
+  constexpr int base_flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+  auto open_flags = create ? base_flags | SQLITE_OPEN_CREATE : base_flags;
+  int rc = SQLITE_OK;
+  {
+    // A new file is created here: private from its first byte. The process's umask is restored right after.
+    umask_scope private_files{group_other_bits};
+    rc = sqlite3_open_v2(path_.c_str(), &raw, open_flags, nullptr);
+  }
+  db_.reset(raw); // closes the handle even when opening failed
+  if (rc != SQLITE_OK) {
+    auto text = std::string{"cannot open store '"} + path_ + "': " + sqlite3_errmsg(raw);
+    auto err = sqlite3_system_errno(raw);
+    if (err != 0)
+      text += " (" + std::generic_category().message(err) + ")";
+    if (!create && err == ENOENT)
+      throw store_missing_error(text);
+    throw store_open_error(text);
+  }
+  if (path_ != ":memory:")
+    identity_ = read_identity();
 }
 
 void sqlite_store::exec_or_fail(const char* sql, const std::string& doing) {
@@ -546,6 +448,49 @@ void sqlite_store::lock_and_check_version() {
   exec_or_fail("COMMIT", "locking the file");
 }
 
+void sqlite_store::check_integrity(bool full) {
+  // quick_check reads every page and checks each b-tree's structure, in time linear in the file's size;
+  // integrity_check also matches every index against its table.
+  auto sql = std::string{"PRAGMA "} + (full ? "integrity_check(" : "quick_check(")
+             + std::to_string(integrity_problems_shown) + ")";
+  const auto* check = full ? "integrity_check" : "quick_check";
+  auto stmt = prepare(sql.c_str());
+  std::vector<std::string> problems;
+  int rc;
+  while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
+    // A problem may span lines ("*** in database main ***\nPage 3: ..."); the operator gets one line.
+    auto problem = column_text(stmt.get(), 0);
+    std::replace(problem.begin(), problem.end(), '\n', ' ');
+    problems.push_back(std::move(problem));
+  }
+  if (rc != SQLITE_DONE)
+    fail_open(rc, std::string{"SQLite "} + check);
+  if (problems.size() == 1 && problems.front() == "ok")
+    return;
+  auto more = problems.size() > 1 ? " (and " + std::to_string(problems.size() - 1) + " more)" : std::string{};
+  throw store_open_error("store '" + path_ + "' is damaged (SQLite " + check + ": "
+                         + (problems.empty() ? std::string{"no answer"} : problems.front()) + more
+                         + "): restore it from a backup");
+}
+
+void sqlite_store::restrict_file_modes() const {
+  // The file may come from an older feedrouter or a copy with another mode. SQLite gives a new WAL the database
+  // file's mode, so the database goes first.
+  if (path_ == ":memory:")
+    return;
+  std::vector<std::string> files{path_};
+  for (auto suffix : companion_suffixes)
+    files.push_back(companion(path_, suffix));
+  for (const auto& file : files) {
+    struct stat info {};
+    if (::stat(file.c_str(), &info) != 0 || !S_ISREG(info.st_mode) || (info.st_mode & group_other_bits) == 0)
+      continue;
+    if (::chmod(file.c_str(), info.st_mode & ~group_other_bits & 07777) != 0)
+      throw store_open_error("cannot make store file '" + file + "' private to its owner: "
+                             + std::generic_category().message(errno));
+  }
+}
+
 void sqlite_store::enable_wal() {
   // journal_mode cannot change inside a transaction, hence its own step between the check and the migration.
   auto stmt = prepare("PRAGMA journal_mode = WAL");
@@ -563,14 +508,87 @@ void sqlite_store::enable_wal() {
 void sqlite_store::migrate() {
   exec_or_fail("BEGIN IMMEDIATE", "starting the migration");
   auto from = read_user_version();
-  for (const auto& step : migrations)
-    if (step.version > from)
-      exec_or_fail(step.sql, "migrating the schema to version " + std::to_string(step.version));
+  for (const auto& step : migrations) {
+    if (step.version <= from)
+      continue;
+    exec_or_fail(step.sql, "migrating the schema to version " + std::to_string(step.version));
+    if (step.version == sealed_since_version)
+      seal_plaintext_rows();
+    if (step.version == sharded_since_version)
+      assign_shards();
+  }
   if (from < schema_version) {
     auto sql = "PRAGMA user_version = " + std::to_string(schema_version);
     exec_or_fail(sql.c_str(), "setting the schema version");
   }
   exec_or_fail("COMMIT", "committing the migration");
+  if (from > 0 && from < sealed_since_version) {
+    log(log_level::info, "store '", path_, "': sealed the secrets of schema ", from, " under key ", key_->id());
+    erase_free_space();
+  } else if (from < schema_version) {
+    // A new store's schema goes into the file at once rather than waiting in the WAL for the first checkpoint.
+    exec_or_fail("PRAGMA wal_checkpoint(TRUNCATE)", "writing the schema into the file");
+  }
+}
+
+void sqlite_store::erase_free_space() {
+  // secure_delete zeroes what a statement deletes; VACUUM also drops whatever else a page held before it was rewritten
+  // (the plaintext an UPDATE replaced, a dropped column) by writing every live page anew, and the checkpoint moves
+  // that into the file and empties the WAL, so that no old value stays readable in either file.
+  for (const char* sql : {"VACUUM", "PRAGMA wal_checkpoint(TRUNCATE)"}) {
+    if (sqlite3_exec(db_.get(), sql, nullptr, nullptr, nullptr) == SQLITE_OK)
+      continue;
+    // What it follows is committed, and must not be reported as failed: the new values are in place, only traces of
+    // the old ones may remain. VACUUM needs as much free disk space as the file takes.
+    log(log_level::warn, "store '", path_, "': ", sql, " failed (", sqlite3_errmsg(db_.get()),
+        "): the values just replaced may stay readable in the file's free space until it is rewritten; free disk "
+        "space, then run feedrouter rotate-key");
+    return;
+  }
+}
+
+void sqlite_store::assign_shards() {
+  std::vector<trigger_ref> triggers;
+  auto select = prepare(select_names_sql);
+  if (auto err = for_each_row(db_.get(), select.get(), [&](sqlite3_stmt* row) {
+        triggers.push_back({column_text(row, 0), column_text(row, 1)});
+      }))
+    fail_open(err->rc, "reading the registrations to shard");
+  auto update = prepare(update_shard_sql);
+  for (const auto& trigger : triggers) {
+    binder args{update.get()};
+    args.integer(shard_of(trigger)).key(trigger);
+    if (auto err = run(update.get(), args.result()))
+      throw store_open_error("cannot open store '" + path_ + "': computing the shard of " + trigger.key()
+                             + " failed: " + *err);
+  }
+  if (auto err = write_meta(shard_count_meta, std::to_string(shard_count)))
+    throw store_open_error("cannot open store '" + path_ + "': recording the shard count failed: " + *err);
+}
+
+std::optional<std::string> sqlite_store::write_meta(std::string_view name, std::string_view value) {
+  auto put = prepare(put_meta_sql);
+  binder args{put.get()};
+  args.text(name).text(value);
+  return run(put.get(), args.result());
+}
+
+void sqlite_store::check_shard_count() {
+  auto stored = read_meta(shard_count_meta);
+  if (stored != std::to_string(shard_count))
+    throw store_open_error("store '" + path_ + "' spreads its registrations over "
+                           + stored.value_or("an unknown number of") + " shards, this build over "
+                           + std::to_string(shard_count) + ": use the feedrouter build that made it");
+}
+
+std::optional<std::string> sqlite_store::read_meta(std::string_view name) {
+  auto stmt = prepare(select_meta_value_sql);
+  binder args{stmt.get()};
+  args.text(name);
+  std::optional<std::string> result;
+  if (auto err = for_each_row(db_.get(), stmt.get(), [&](sqlite3_stmt* row) { result = column_text(row, 0); }))
+    fail_open(err->rc, "reading the meta table");
+  return result;
 }
 
 sqlite_store::stmt_ptr sqlite_store::prepare(const char* sql) {
@@ -585,34 +603,50 @@ sqlite_store::stmt_ptr sqlite_store::prepare(const char* sql) {
 // -- store ----------------------------------------------------------------------
 
 std::vector<registration_record> sqlite_store::load_all() {
-  auto fail = [this](const std::string& error) {
-    throw store_open_error("cannot read store '" + path_ + "': " + error);
+  return load(select_all_.get(), select_pending_.get(), select_dead_letter_seqs_.get(), {});
+}
+
+std::vector<registration_record> sqlite_store::load_shards(const std::vector<std::uint32_t>& shards) {
+  return load(select_shards_.get(), select_shards_pending_.get(), select_shards_dead_letter_seqs_.get(),
+              shards_json(shards));
+}
+
+std::vector<registration_record> sqlite_store::load(sqlite3_stmt* registrations, sqlite3_stmt* pending,
+                                                    sqlite3_stmt* dead_letter_seqs, const std::string& shards_json) {
+  auto fail = [this](const sqlite_error& err) {
+    note_failure(err.rc);
+    throw store_open_error("cannot read store '" + path_ + "': " + err.message);
+  };
+  // The statements of load_shards() take the shards as their one parameter; for_each_row() clears it again.
+  auto select = [&](sqlite3_stmt* stmt, auto&& on_row) {
+    if (!shards_json.empty()) {
+      binder args{stmt};
+      args.text(shards_json);
+      if (args.result() != SQLITE_OK)
+        fail({args.result(), sqlite3_errstr(args.result())});
+    }
+    if (auto err = for_each_row(db_.get(), stmt, on_row))
+      fail(*err);
   };
   std::vector<registration_record> result;
-  if (auto err = for_each_row(db_.get(), select_all_.get(), [&](sqlite3_stmt* row) { result.push_back(read_row(row)); }))
-    fail(*err);
+  select(registrations, [&](sqlite3_stmt* row) { result.push_back(read_row(row)); });
+  unreadable_ = open_loaded_secrets(result, *key_, path_);
   // Scanned in table order, which reads each page once, and sorted here: walking the key index instead seeks one row
   // at a time across a table larger than SQLite's page cache. The order matches SQLite's BINARY collation.
-  std::sort(result.begin(), result.end(), [](const auto& x, const auto& y) {
-    return std::tie(x.trigger.ns, x.trigger.name) < std::tie(y.trigger.ns, y.trigger.name);
-  });
+  sort_by_trigger(result);
   // Most registrations have no events: one ordered pass over each table, joined in memory, instead of a query per
   // registration. Rows of no registration cannot exist (see put_event_sql) and would be skipped.
   record_index index{result};
-  auto on_pending = [&](sqlite3_stmt* row) {
-    if (auto* rec = index.find(row)) {
+  select(pending, [&](sqlite3_stmt* row) {
+    if (auto* rec = find_in(index, row)) {
       rec->pending.push_back(read_event(row, 2));
       rec->last_seq = rec->pending.back().seq; // ordered by seq
     }
-  };
-  if (auto err = for_each_row(db_.get(), select_pending_.get(), on_pending))
-    fail(*err);
-  auto on_dead_seq = [&](sqlite3_stmt* row) {
-    if (auto* rec = index.find(row))
+  });
+  select(dead_letter_seqs, [&](sqlite3_stmt* row) {
+    if (auto* rec = find_in(index, row))
       rec->last_seq = std::max(rec->last_seq, column_seq(row, 2));
-  };
-  if (auto err = for_each_row(db_.get(), select_dead_letter_seqs_.get(), on_dead_seq))
-    fail(*err);
+  });
   return result;
 }
 
@@ -624,10 +658,12 @@ std::vector<dead_letter> sqlite_store::load_dead_letters(const trigger_ref& trig
   // LIMIT takes a signed integer, where a negative one means no limit.
   args.key(trigger).integer(static_cast<std::int64_t>(std::min<std::uint64_t>(limit, max_seq)));
   auto err = args.result() != SQLITE_OK
-               ? std::optional<std::string>{sqlite3_errstr(args.result())}
+               ? std::optional<sqlite_error>{sqlite_error{args.result(), sqlite3_errstr(args.result())}}
                : for_each_row(db_.get(), stmt, [&](sqlite3_stmt* row) { result.push_back(read_dead_letter(row)); });
   if (err) {
-    log(log_level::error, "cannot read the dead letters of ", trigger.key(), " from store '", path_, "': ", *err);
+    log(log_level::error, "cannot read the dead letters of ", trigger.key(), " from store '", path_, "': ",
+        err->message);
+    note_failure(err->rc);
     result.clear();
   }
   return result;
@@ -636,6 +672,11 @@ std::vector<dead_letter> sqlite_store::load_dead_letters(const trigger_ref& trig
 std::optional<std::string> sqlite_store::commit(const std::vector<store_op>& ops) {
   if (ops.empty())
     return std::nullopt;
+  // The file is looked at before and after: a batch is reported committed only if it went into the file that a
+  // restart opens.
+  check();
+  if (!refusal_.empty())
+    return "the store refuses writes: " + refusal_;
   if (auto err = run(begin_.get(), SQLITE_OK))
     return "BEGIN: " + *err;
   for (const auto& op : ops) {
@@ -648,25 +689,45 @@ std::optional<std::string> sqlite_store::commit(const std::vector<store_op>& ops
     rollback();
     return "COMMIT: " + *err;
   }
+  check();
+  if (!refusal_.empty())
+    return "the store refuses writes: " + refusal_;
   return std::nullopt;
+}
+
+std::optional<std::string> sqlite_store::check() {
+  if (refusal_.empty() && identity_) {
+    auto now = read_identity();
+    if (!now)
+      refuse_writes("its file is gone (" + std::generic_category().message(errno) + ")");
+    else if (!(*now == *identity_))
+      refuse_writes("its file was replaced by another file");
+  }
+  if (refusal_.empty())
+    return std::nullopt;
+  return "store '" + path_ + "' refuses every write from now on: " + refusal_
+         + "; restore the file (or a backup) and restart the service";
 }
 
 // -- committing -----------------------------------------------------------------
 
 std::optional<std::string> sqlite_store::apply(const store_op& op) {
-  // stored_event::seq is unsigned; SQLite's INTEGER is signed.
-  if (auto seq = op_seq(op); seq && *seq > max_seq)
-    return std::string{"seq out of range"};
+  if (auto err = check_seq_range(op))
+    return err;
   const auto& rec = op.record;
   switch (op.op) {
     case store_op::kind::put_registration: {
       auto* stmt = put_registration_.get();
+      auto params = key_->seal(rec.params_json, rec.trigger, secret_column::params_json);
+      auto auth_key = key_->seal(rec.auth_key, rec.trigger, secret_column::auth_key);
+      auto lookup = key_->hash_auth_key(rec.auth_key);
       binder args{stmt};
       args.key(rec.trigger)
+        .integer(shard_of(rec.trigger))
         .text(rec.feed)
-        .text(rec.params_json)
-        .text(rec.auth_key)
-        .text(rec.auth_hash)
+        .text(params)
+        .text(auth_key)
+        .text(lookup)
         .time(rec.created)
         .status(rec.status);
       return run(stmt, args.result());
@@ -727,8 +788,11 @@ std::optional<std::string> sqlite_store::run(sqlite3_stmt* stmt, int bind_rc) {
   reset_on_exit guard{stmt};
   if (bind_rc != SQLITE_OK)
     return std::string{sqlite3_errstr(bind_rc)};
-  if (sqlite3_step(stmt) != SQLITE_DONE)
-    return std::string{sqlite3_errmsg(db_.get())}; // read before the reset overwrites it
+  if (auto rc = sqlite3_step(stmt); rc != SQLITE_DONE) {
+    std::string message = sqlite3_errmsg(db_.get()); // read before the reset overwrites it
+    note_failure(rc);
+    return message;
+  }
   return std::nullopt;
 }
 
@@ -738,13 +802,34 @@ void sqlite_store::rollback() {
     run(rollback_.get(), SQLITE_OK);
 }
 
-// -- factory --------------------------------------------------------------------
+// -- watching -------------------------------------------------------------------
 
-store_ptr open_store(const std::string& spec) {
-  std::string_view text{spec};
-  if (text.substr(0, spec_prefix.size()) != spec_prefix || text.size() == spec_prefix.size())
-    throw store_open_error("invalid --store value '" + spec + "': expected sqlite:PATH");
-  return std::make_unique<sqlite_store>(std::string{text.substr(spec_prefix.size())});
+std::optional<sqlite_store::file_identity> sqlite_store::read_identity() const {
+  struct stat info {};
+  if (::stat(path_.c_str(), &info) != 0)
+    return std::nullopt;
+  return file_identity{static_cast<std::uint64_t>(info.st_dev), static_cast<std::uint64_t>(info.st_ino)};
+}
+
+void sqlite_store::refuse_writes(const std::string& reason) {
+  if (refusal_.empty())
+    refusal_ = reason;
+}
+
+void sqlite_store::note_failure(int rc) {
+  switch (rc & 0xff) {
+    // Damage, a failing disk, a file moved away (SQLITE_READONLY_DBMOVED) or gone: nothing written from here on can
+    // be trusted to be there after a restart. A full disk (SQLITE_FULL) or a refused row is not among them.
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+      refuse_writes(std::string{"SQLite reported "} + sqlite3_errstr(rc) + " (" + sqlite3_errmsg(db_.get()) + ")");
+      break;
+    default:
+      break;
+  }
 }
 
 } // namespace feedrouter

@@ -9,15 +9,17 @@
 #include <utility>
 #include <vector>
 
-#include <caf/event_based_actor.hpp>
 #include <caf/local_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include "actors/atoms.hpp"
 #include "actors/child_error.hpp"
+#include "actors/detail/client_messages.hpp"
 #include "actors/messages.hpp"
 #include "actors/sources/changes_position.hpp"
+#include "core/log.hpp"
 #include "core/retry_policy.hpp"
 
 namespace feedrouter {
@@ -46,8 +48,13 @@ enum class phase {
   stopped,    ///< disabling was asked for: nothing more until the source is released
 };
 
+/// The changes source with its own timer and HTTP completions, which are no part of the source protocol.
+using changes_private = source_actor::extend<caf::reacts_to<tick_atom, std::uint64_t>,
+                                             caf::reacts_to<done_atom, std::uint64_t, stream_update>,
+                                             caf::reacts_to<done_atom, std::uint64_t, client_result>>;
+
 struct changes_source_state {
-  caf::actor parent;
+  source_listener parent;
   changes_spec spec;
   std::string fire_body;
   http_client_ptr client;
@@ -70,7 +77,7 @@ struct changes_source_state {
   static inline const char* name = "changes_source";
 };
 
-using changes_pointer = caf::stateful_actor<changes_source_state>*;
+using changes_pointer = changes_private::stateful_pointer<changes_source_state>;
 
 void connect(changes_pointer self);
 
@@ -140,7 +147,12 @@ std::optional<std::string> take_lines(changes_pointer self, std::vector<std::str
         // The server is closing the feed; the end of the stream follows and reconnects.
         break;
       case change_line::kind::error:
-        return "the changes feed sent an error: " + kind.message;
+        // The server's own words stay in the operator's log.
+        log(log_level::debug, "changes feed of ", st.spec.server.origin(), " database ", st.spec.dbname,
+            " sent an error line: ", quoted_excerpt(kind.message));
+        return std::string{"the changes feed sent an error line"};
+      case change_line::kind::malformed:
+        return "changes feed: " + kind.message;
     }
   }
   return std::nullopt;
@@ -150,13 +162,18 @@ void on_update(changes_pointer self, std::uint64_t attempt, stream_update& updat
   auto& st = self->state;
   if (attempt != st.attempt || (st.now != phase::connecting && st.now != phase::streaming))
     return;
-  if (!update.error.empty())
-    return on_failure(self, "changes feed: " + update.error);
+  if (!update.error.empty()) {
+    log(log_level::debug, "changes feed of ", st.spec.server.origin(), " database ", st.spec.dbname, " failed: ",
+        update.error);
+    return on_failure(self, "changes feed: " + std::string{failure_text(update.failure)});
+  }
   if (st.now == phase::connecting) {
     if (update.status < 200 || update.status >= 300) {
+      log(log_level::debug, "changes feed of ", st.spec.server.origin(), " database ", st.spec.dbname,
+          ": the database answered ", update.status, ": ", quoted_excerpt(update.body));
       if (is_database_refusal(update.status))
-        return disable(self, update.status, database_answer_text(update.status, update.body));
-      return on_failure(self, database_answer_text(update.status, update.body));
+        return disable(self, update.status, database_answer_text(update.status));
+      return on_failure(self, database_answer_text(update.status));
     }
     st.now = phase::streaming;
     if (st.failing) {
@@ -192,8 +209,8 @@ void open_feed(changes_pointer self) {
   // Two heartbeats missed in a row mean the connection is dead, even if TCP has not noticed.
   req.idle_timeout = 2 * std::chrono::duration_cast<milliseconds>(st.spec.heartbeat);
   // The completion runs on an I/O thread: it only turns the update into a message.
-  st.stream = st.client->open_stream(std::move(req), [handle = caf::actor{self}, attempt = st.attempt](
-                                                       stream_update update) {
+  auto handle = caf::actor_cast<changes_private>(self);
+  st.stream = st.client->open_stream(std::move(req), [handle, attempt = st.attempt](stream_update update) {
     caf::anon_send(handle, done_atom::value, attempt, std::move(update));
   });
 }
@@ -203,7 +220,8 @@ void read_baseline(changes_pointer self) {
   auto& st = self->state;
   st.now = phase::starting;
   auto req = changes_end_request(st.spec, connect_timeout);
-  st.client->send(std::move(req), [handle = caf::actor{self}, attempt = st.attempt](client_result result) {
+  auto handle = caf::actor_cast<changes_private>(self);
+  st.client->send(std::move(req), [handle, attempt = st.attempt](client_result result) {
     caf::anon_send(handle, done_atom::value, attempt, std::move(result));
   });
 }
@@ -213,6 +231,9 @@ void on_baseline(changes_pointer self, std::uint64_t attempt, client_result& res
   if (attempt != st.attempt || st.now != phase::starting)
     return;
   auto end = read_changes_end(result);
+  if (!end.ok())
+    log(log_level::debug, "reading where ", st.spec.server.origin(), " database ", st.spec.dbname,
+        " ends failed: ", end.detail);
   if (!end.ok() && is_database_refusal(end.status_code))
     return disable(self, end.status_code, std::move(end.error));
   if (!end.ok())
@@ -249,8 +270,9 @@ void connect(changes_pointer self) {
     read_baseline(self);
 }
 
-caf::behavior changes_source_impl(changes_pointer self, caf::actor parent, changes_spec spec, std::string fire_body,
-                                  std::string checkpoint, http_client_ptr client) {
+changes_private::behavior_type changes_source_impl(changes_pointer self, source_listener parent, changes_spec spec,
+                                                   std::string fire_body, std::string checkpoint,
+                                                   http_client_ptr client) {
   report_exceptions_as_errors(self);
   auto& st = self->state;
   st.parent = std::move(parent);
@@ -280,9 +302,9 @@ caf::behavior changes_source_impl(changes_pointer self, caf::actor parent, chang
 
 } // namespace
 
-caf::actor spawn_changes_source(caf::local_actor* parent, changes_spec spec, std::string fire_body,
-                                std::string checkpoint, http_client_ptr client) {
-  return parent->spawn<caf::linked>(changes_source_impl, caf::actor_cast<caf::actor>(parent), std::move(spec),
+source_actor spawn_changes_source(caf::local_actor* parent, changes_spec spec, std::string fire_body,
+                                  std::string checkpoint, http_client_ptr client) {
+  return parent->spawn<caf::linked>(changes_source_impl, caf::actor_cast<source_listener>(parent), std::move(spec),
                                     std::move(fire_body), std::move(checkpoint), std::move(client));
 }
 

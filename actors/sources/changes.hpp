@@ -4,13 +4,14 @@
 
 #include <caf/fwd.hpp>
 
+#include "actors/source_protocol.hpp"
 #include "core/changes_spec.hpp"
 #include "net/http_client.hpp"
 
 namespace feedrouter {
 
-/// Spawns the changes source of a trigger, linked to `parent`: it holds `{url}/{dbname}/_changes?feed=continuous`
-/// open and hands each change to the parent as credit allows.
+/// Spawns the changes source of a trigger, linked to `parent` (which speaks the source_listener protocol): it holds
+/// `{url}/{dbname}/_changes?feed=continuous` open and hands each change to the parent as credit allows.
 ///
 /// Where it starts: the seq in `checkpoint` when that is from this database; otherwise `spec.since`. `since=now`
 /// without a checkpoint first reads the database's current end and has the parent store it as the checkpoint, so
@@ -30,7 +31,7 @@ namespace feedrouter {
 ///
 /// After a failure it reconnects from the seq of the last change it handed over, after a back-off with full jitter
 /// (1 s doubling to 30 s; reset by the first change that arrives).
-caf::actor spawn_changes_source(caf::local_actor* parent, changes_spec spec, std::string fire_body,
-                                std::string checkpoint, http_client_ptr client);
+source_actor spawn_changes_source(caf::local_actor* parent, changes_spec spec, std::string fire_body,
+                                  std::string checkpoint, http_client_ptr client);
 
 } // namespace feedrouter

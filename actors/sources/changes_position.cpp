@@ -6,24 +6,34 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include "actors/atoms.hpp"
+#include "actors/detail/client_messages.hpp"
 #include "actors/messages.hpp"
 #include "core/crypto.hpp"
 #include "core/json.hpp"
+#include "core/log.hpp"
 
 namespace feedrouter {
 
-std::string database_answer_text(int status, const std::string& body) {
-  auto text = "the database answered " + std::to_string(status);
-  // Only CouchDB's own {"error": ..., "reason": ...} says why; a proxy's HTML page or an empty body does not.
-  auto members = parse_json_object(body, "body");
-  if (!members || find_member(*members, "error") == nullptr)
-    return text;
-  auto line = classify_change_line(body);
-  if (!line.message.empty())
-    text += ": " + line.message;
-  return text;
+namespace {
+
+/// How much of a server's answer a debug log line shows.
+constexpr std::size_t excerpt_limit = 512;
+
+} // namespace
+
+std::string database_answer_text(int status) {
+  return "the database answered " + std::to_string(status);
+}
+
+std::string quoted_excerpt(std::string_view body) {
+  std::string quoted;
+  append_json_string(quoted, body.substr(0, excerpt_limit));
+  if (body.size() > excerpt_limit)
+    quoted += "...";
+  return quoted;
 }
 
 http_fields database_fields(const changes_spec& spec) {
@@ -46,12 +56,14 @@ client_request changes_end_request(const changes_spec& spec, std::chrono::millis
 changes_end read_changes_end(const client_result& result) {
   changes_end end;
   if (!result.ok()) {
-    end.error = result.error;
+    end.error = std::string{failure_text(result.failure)};
+    end.detail = result.error;
     return end;
   }
   end.status_code = result.response.status;
   if (end.status_code < 200 || end.status_code >= 300) {
-    end.error = database_answer_text(end.status_code, result.response.body);
+    end.error = database_answer_text(end.status_code);
+    end.detail = end.error + ": " + quoted_excerpt(result.response.body);
     return end;
   }
   auto seq = read_last_seq(result.response.body);
@@ -63,25 +75,47 @@ changes_end read_changes_end(const client_result& result) {
   return end;
 }
 
+std::string_view failed_field(const changes_end& end) {
+  if (end.status_code == 404)
+    return "dbname";
+  if (end.status_code == 401 || end.status_code == 403)
+    return "username";
+  return "url";
+}
+
 namespace {
 
-struct end_reader_state {
-  caf::response_promise answer;
-  static inline const char* name = "changes_end_reader";
+using preparer_private = source_preparer_actor::extend<caf::reacts_to<done_atom, client_result>>;
+
+struct preparer_state {
+  caf::typed_response_promise<prepared_source> answer;
+  static inline const char* name = "changes_preparer";
 };
 
-caf::behavior end_reader_impl(caf::stateful_actor<end_reader_state>* self, http_client_ptr client, changes_spec spec,
-                              std::chrono::milliseconds timeout) {
+preparer_private::behavior_type preparer_impl(preparer_private::stateful_pointer<preparer_state> self,
+                                              http_client_ptr client, changes_spec spec,
+                                              std::chrono::milliseconds timeout) {
   return {
-    [=](changes_end_atom) {
-      self->state.answer = self->make_response_promise();
+    [=](prepare_atom) -> caf::typed_response_promise<prepared_source> {
+      self->state.answer = self->make_response_promise<prepared_source>();
       // The completion runs on an I/O thread: it only turns the result into a message.
-      client->send(changes_end_request(spec, timeout), [handle = caf::actor{self}](client_result result) {
+      client->send(changes_end_request(spec, timeout), [handle = preparer_private{self}](client_result result) {
         caf::anon_send(handle, done_atom::value, std::move(result));
       });
+      return self->state.answer;
     },
     [=](done_atom, client_result& result) {
-      self->state.answer.deliver(read_changes_end(result));
+      auto end = read_changes_end(result);
+      prepared_source prepared;
+      if (end.ok()) {
+        prepared.checkpoint = to_changes_checkpoint(spec, end.seq);
+      } else {
+        log(log_level::debug, "reading where ", spec.server.origin(), " database ", spec.dbname, " ends failed: ",
+            end.detail);
+        auto field = failed_field(end);
+        prepared.error = field_error{std::string{field}, "cannot read where the database ends: " + end.error};
+      }
+      self->state.answer.deliver(std::move(prepared));
       self->quit();
     },
   };
@@ -89,9 +123,9 @@ caf::behavior end_reader_impl(caf::stateful_actor<end_reader_state>* self, http_
 
 } // namespace
 
-caf::actor spawn_changes_end_reader(caf::actor_system& sys, http_client_ptr client, changes_spec spec,
-                                    std::chrono::milliseconds timeout) {
-  return sys.spawn(end_reader_impl, std::move(client), std::move(spec), timeout);
+source_preparer_actor spawn_changes_preparer(caf::actor_system& sys, http_client_ptr client, changes_spec spec,
+                                             std::chrono::milliseconds timeout) {
+  return sys.spawn(preparer_impl, std::move(client), std::move(spec), timeout);
 }
 
 } // namespace feedrouter

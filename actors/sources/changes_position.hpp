@@ -5,6 +5,7 @@
 
 #include <caf/fwd.hpp>
 
+#include "actors/source_protocol.hpp"
 #include "core/changes_spec.hpp"
 #include "net/http_client.hpp"
 
@@ -14,9 +15,11 @@ namespace feedrouter {
 struct changes_end {
   int status_code = 0; ///< the HTTP status; 0 when no response came
   std::string seq;     ///< the database's last seq, when it could be read
-  /// Empty on success; otherwise e.g. "connect: Connection refused" or
-  /// "the database answered 404: not_found: no_db_file".
+  /// Empty on success; otherwise what the tenant is shown, e.g. "the database answered 404", "not allowed by the
+  /// egress policy" or "no HTTP response (cannot connect, timed out or not HTTP)": never the server's own words.
   std::string error;
+  /// The operator's detail of a failure, for the debug log: the transport error, or the server's answer quoted.
+  std::string detail;
 
   bool ok() const noexcept {
     return error.empty();
@@ -29,9 +32,14 @@ inline bool is_database_refusal(int status) noexcept {
   return status == 401 || status == 403 || status == 404;
 }
 
-/// Returns the text for a database's non-2xx answer: "the database answered 404", plus CouchDB's reason from `body`
-/// when it has one (": not_found: no_db_file").
-std::string database_answer_text(int status, const std::string& body);
+/// Returns the text for a database's non-2xx answer: "the database answered 404". The body is not part of it: a
+/// tenant may point the feed at any server, and what that server says in an error (a stack trace, a token) is not for
+/// the tenant to read through the provider.
+std::string database_answer_text(int status);
+
+/// Returns the start of a server's answer `body` as a quoted JSON string, for a debug log line: quoting keeps its line
+/// breaks from forging log lines.
+std::string quoted_excerpt(std::string_view body);
 
 /// Returns the request that reads where `spec`'s database ends now (the position `since=now` means), with the
 /// registration's credentials.
@@ -43,9 +51,13 @@ changes_end read_changes_end(const client_result& result);
 /// Returns the headers every request to `spec`'s database carries: Accept, and Basic auth when it has credentials.
 http_fields database_fields(const changes_spec& spec);
 
-/// Spawns a one-shot actor that answers one `(changes_end_atom)` request with a `changes_end` for `spec`'s database
-/// and then quits. The registry uses it to fix the position of a `since=now` registration before CREATE answers.
-caf::actor spawn_changes_end_reader(caf::actor_system& sys, http_client_ptr client, changes_spec spec,
-                                    std::chrono::milliseconds timeout);
+/// Returns the field a database's failure to say where it ends is about: `dbname` for 404, `username` for 401 and
+/// 403, `url` for anything else.
+std::string_view failed_field(const changes_end& end);
+
+/// Spawns the preparer of a `changes` registration with `since: now`: it reads where `spec`'s database ends within
+/// `timeout` and answers that position as the checkpoint, or an error naming the field to fix, then quits.
+source_preparer_actor spawn_changes_preparer(caf::actor_system& sys, http_client_ptr client, changes_spec spec,
+                                             std::chrono::milliseconds timeout);
 
 } // namespace feedrouter

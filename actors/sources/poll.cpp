@@ -5,14 +5,16 @@
 #include <utility>
 #include <vector>
 
-#include <caf/event_based_actor.hpp>
 #include <caf/local_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include "actors/atoms.hpp"
 #include "actors/child_error.hpp"
+#include "actors/detail/client_messages.hpp"
 #include "actors/messages.hpp"
+#include "core/log.hpp"
 #include "core/poll_state.hpp"
 
 namespace feedrouter {
@@ -22,8 +24,12 @@ namespace {
 constexpr int http_not_modified = 304;
 constexpr int http_no_content = 204;
 
+/// The poll source with its own timer and HTTP completions, which are no part of the source protocol.
+using poll_private = source_actor::extend<caf::reacts_to<tick_atom>,
+                                          caf::reacts_to<done_atom, std::uint64_t, client_result>>;
+
 struct poll_source_state {
-  caf::actor parent;
+  source_listener parent;
   poll_spec spec;
   std::string fire_body;
   http_client_ptr client;
@@ -44,7 +50,7 @@ struct poll_source_state {
   static inline const char* name = "poll_source";
 };
 
-using poll_pointer = caf::stateful_actor<poll_source_state>*;
+using poll_pointer = poll_private::stateful_pointer<poll_source_state>;
 
 /// Returns whether `status` says that the URL will not serve this registration as configured.
 bool is_refusal(int status) {
@@ -149,8 +155,10 @@ void on_response(poll_pointer self, std::uint64_t id, client_result& result) {
   auto& st = self->state;
   if (id != st.poll_id || !st.polling)
     return;
-  if (!result.ok())
-    return on_failure(self, 0, "GET failed: " + result.error);
+  if (!result.ok()) {
+    log(log_level::debug, "poll of ", st.spec.target.origin(), " failed: ", result.error);
+    return on_failure(self, 0, "GET failed: " + std::string{failure_text(result.failure)});
+  }
   auto status = result.response.status;
   if (status == http_not_modified || status == http_no_content)
     return on_success(self);
@@ -180,13 +188,13 @@ void start_poll(poll_pointer self) {
     req.message.fields.emplace_back("If-Modified-Since", st.position.last_modified);
   req.timeout = st.spec.timeout;
   // The completion runs on an I/O thread: it only turns the result into a message.
-  st.client->send(std::move(req), [handle = caf::actor{self}, id](client_result result) {
+  st.client->send(std::move(req), [handle = caf::actor_cast<poll_private>(self), id](client_result result) {
     caf::anon_send(handle, done_atom::value, id, std::move(result));
   });
 }
 
-caf::behavior poll_source_impl(poll_pointer self, caf::actor parent, poll_spec spec, std::string fire_body,
-                               std::string checkpoint, http_client_ptr client) {
+poll_private::behavior_type poll_source_impl(poll_pointer self, source_listener parent, poll_spec spec,
+                                             std::string fire_body, std::string checkpoint, http_client_ptr client) {
   report_exceptions_as_errors(self);
   auto& st = self->state;
   st.parent = std::move(parent);
@@ -206,9 +214,9 @@ caf::behavior poll_source_impl(poll_pointer self, caf::actor parent, poll_spec s
 
 } // namespace
 
-caf::actor spawn_poll_source(caf::local_actor* parent, poll_spec spec, std::string fire_body, std::string checkpoint,
-                             http_client_ptr client) {
-  return parent->spawn<caf::linked>(poll_source_impl, caf::actor_cast<caf::actor>(parent), std::move(spec),
+source_actor spawn_poll_source(caf::local_actor* parent, poll_spec spec, std::string fire_body,
+                               std::string checkpoint, http_client_ptr client) {
+  return parent->spawn<caf::linked>(poll_source_impl, caf::actor_cast<source_listener>(parent), std::move(spec),
                                     std::move(fire_body), std::move(checkpoint), std::move(client));
 }
 

@@ -5,13 +5,14 @@
 
 #include <caf/fwd.hpp>
 
+#include "actors/source_protocol.hpp"
 #include "core/poll_spec.hpp"
 #include "net/http_client.hpp"
 
 namespace feedrouter {
 
-/// Spawns the poll source of a trigger, linked to `parent`: it GETs `spec.target` every `spec.interval` and hands
-/// the items it has not seen before to the parent.
+/// Spawns the poll source of a trigger, linked to `parent` (which speaks the source_listener protocol): it GETs
+/// `spec.target` every `spec.interval` and hands the items it has not seen before to the parent.
 ///
 /// It polls once at start, then an interval after each poll ends (so polls never overlap), sending If-None-Match and
 /// If-Modified-Since once it has validators; a 304 changes nothing. It continues from `checkpoint` (see
@@ -31,8 +32,8 @@ namespace feedrouter {
 ///
 /// `fire_body` (the registration's `trigger_payload` object) is merged into each item's payload. Without a `client`
 /// every poll fails with an error saying so.
-caf::actor spawn_poll_source(caf::local_actor* parent, poll_spec spec, std::string fire_body, std::string checkpoint,
-                             http_client_ptr client);
+source_actor spawn_poll_source(caf::local_actor* parent, poll_spec spec, std::string fire_body,
+                               std::string checkpoint, http_client_ptr client);
 
 /// New items a poll source hands to its parent in one request at most: stays well below the trigger's buffer bound
 /// (trigger_env::max_buffered_events), which refuses a request that would exceed it.

@@ -5,18 +5,25 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/beast/core/error.hpp>
+#include <boost/beast/http/error.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/message.hpp>
 
+#include "core/egress_policy.hpp"
+#include "core/log.hpp"
+#include "core/text.hpp"
 #include "core/url.hpp"
 #include "net/detail/asio_context.hpp"
-#include "net/detail/http_text.hpp"
 #include "net/detail/tls_context.hpp"
+#include "net/http_client.hpp"
 #include "net/http_message.hpp"
 
 namespace feedrouter::client_detail {
@@ -41,6 +48,66 @@ inline std::string error_text(const char* step, beast::error_code ec) {
   result += ec.message();
   return result;
 }
+
+/// Returns the tenant's kind of a failed read of a response: too_large past a limit, otherwise no_response.
+inline transport_failure read_failure(beast::error_code ec) {
+  if (ec == http::error::body_limit || ec == http::error::header_limit)
+    return transport_failure::too_large;
+  return transport_failure::no_response;
+}
+
+/// Returns the address of `address` as core/ judges it.
+inline ip_address to_ip_address(const asio::ip::address& address) {
+  if (address.is_v4())
+    return ip_address::v4(address.to_v4().to_bytes());
+  return ip_address::v6(address.to_v6().to_bytes());
+}
+
+/// The egress check of one connection attempt: asked before each address of a destination is tried (an Asio
+/// connect condition), it lets through the addresses the policy allows and counts the ones it refused, so that a
+/// connect that tried none can say why. Without a policy every address passes.
+class egress_gate {
+public:
+  egress_gate() = default;
+
+  egress_gate(std::shared_ptr<const egress_policy> policy, std::string host)
+    : policy_(std::move(policy)), host_(std::move(host)) {
+    // nop
+  }
+
+  /// Starts a new connect: forgets the counts of the previous one.
+  void reset() noexcept {
+    refused_ = 0;
+    tried_ = 0;
+  }
+
+  /// Returns whether `next` may be connected to; the refusal goes to the debug log with the policy's reason.
+  bool allows(const asio::ip::tcp::endpoint& next) {
+    if (!policy_) {
+      ++tried_;
+      return true;
+    }
+    auto verdict = policy_->check_connection(host_, to_ip_address(next.address()), next.port());
+    if (!verdict.allowed) {
+      ++refused_;
+      log(log_level::debug, "egress policy: refused a connection for ", host_, ": ", describe_refusal(verdict));
+      return false;
+    }
+    ++tried_;
+    return true;
+  }
+
+  /// Returns whether the connect failed because the policy refused every address it had.
+  bool refused_all() const noexcept {
+    return refused_ > 0 && tried_ == 0;
+  }
+
+private:
+  std::shared_ptr<const egress_policy> policy_;
+  std::string host_;
+  std::size_t refused_ = 0;
+  std::size_t tried_ = 0;
+};
 
 /// Returns the error text for a failed TLS handshake; a rejected certificate also says why, e.g.
 /// "tls handshake: certificate verify failed (self-signed certificate)".
@@ -95,27 +162,24 @@ inline std::string request_problem(const url& where, const http_request& msg) {
 
 /// Fills `req` (fresh) from `msg` for `target` on `host_field`; the body is moved out of `msg`.
 ///
-/// The transport owns framing and the connection, so Content-Length, Transfer-Encoding and Connection from `msg` are
-/// dropped, and so is any field with a line break, which would split the request. Host and User-Agent are set unless
-/// `msg` has them.
+/// The transport owns the destination, framing and the connection, so Host, the framing and hop-by-hop headers
+/// (is_transport_header) from `msg` are dropped: the Host is always the one the connection was made (and the egress
+/// policy checked) for. So is any field with a line break, which would split the request. User-Agent is set unless
+/// `msg` has it.
 inline void build_request(http::request<http::string_body>& req, http_request& msg, const std::string& target,
                           const std::string& host_field, bool keep_alive) {
   req = {};
   req.version(11);
   req.method_string(msg.method.empty() ? "GET" : msg.method);
   req.target(target);
-  bool has_host = false;
   bool has_user_agent = false;
   for (const auto& [name, value] : msg.fields) {
-    if (iequals(name, "content-length") || iequals(name, "transfer-encoding") || iequals(name, "connection")
-        || has_line_break(name) || has_line_break(value))
+    if (is_transport_header(name) || has_line_break(name) || has_line_break(value))
       continue;
-    has_host = has_host || iequals(name, "host");
     has_user_agent = has_user_agent || iequals(name, "user-agent");
     req.insert(name, value);
   }
-  if (!has_host)
-    req.set(http::field::host, host_field);
+  req.set(http::field::host, host_field);
   if (!has_user_agent)
     req.set(http::field::user_agent, user_agent);
   req.set(http::field::connection, keep_alive ? "keep-alive" : "close");

@@ -8,8 +8,10 @@
 
 namespace feedrouter {
 
-/// Opens a stream for `req` on a connection of its own; see http_client::open_stream. `tls` serves https URLs.
-line_stream_ptr open_line_stream(asio::io_context& ioc, tls_context_ptr tls, stream_request req,
+/// Opens a stream for `req` on a connection of its own; see http_client::open_stream. `tls` serves https URLs;
+/// `egress` (null: none) judges every address the connection tries.
+line_stream_ptr open_line_stream(asio::io_context& ioc, tls_context_ptr tls,
+                                 std::shared_ptr<const egress_policy> egress, stream_request req,
                                  http_client::stream_handler on_update);
 
 } // namespace feedrouter

@@ -181,15 +181,15 @@ TEST_CASE_METHOD(actor_fixture, "create with a key the controller accepts answer
 
 TEST_CASE_METHOD(actor_fixture, "create answers 503 when the controller does not answer in time", "[registry]") {
   auto registry = spawn_registry({}, spawn_silent_controller(*this), 2s);
-  auto reply = ask<api_reply>(registry, command(api_op::create, t1, owner_key, R"({"seconds": 1})"));
+  auto reply = ask<api_result>(registry, command(api_op::create, t1, owner_key, R"({"seconds": 1})"));
   run();
   CHECK_FALSE(reply->arrived());
   advance(1900ms);
   CHECK_FALSE(reply->arrived());
   advance(100ms);
   REQUIRE(reply->value);
-  CHECK(reply->value->status == 503);
-  CHECK_THAT(json_string_at(reply->value->body, "error").value_or(""), Catch::Contains("verify the authKey"));
+  CHECK(reply_of(*reply->value).status == 503);
+  CHECK_THAT(json_string_at(reply_of(*reply->value).body, "error").value_or(""), Catch::Contains("verify the authKey"));
   CHECK(journal->attempts == 0);
 }
 
@@ -234,14 +234,14 @@ TEST_CASE_METHOD(actor_fixture, "a late removal request of a replaced one-shot a
   auto registry = spawn_registry();
   REQUIRE(create(*this, registry, t1, R"({"date": "2026-01-01T00:00:30Z", "deleteAfterFire": true})").status == 201);
   REQUIRE(triggers->size() == 1);
-  auto reply = ask<api_reply>(registry, command(api_op::create, t1, owner_key, R"({"seconds": 1})"));
+  auto reply = ask<api_result>(registry, command(api_op::create, t1, owner_key, R"({"seconds": 1})"));
   sched.run_once(); // the probe sends the CREATE
   sched.run_once(); // the registry asks the store to put the new registration
   // The old trigger's removal request (its fire succeeded just now) arrives while the put is being committed.
   caf::send_as(triggers->at(0), registry, remove_atom::value, t1);
   run();
   REQUIRE(reply->value);
-  CHECK(reply->value->status == 200);
+  CHECK(reply_of(*reply->value).status == 200);
   auto ops = journal->ops_for(t1);
   REQUIRE_FALSE(ops.empty());
   CHECK(ops.back().op == store_op::kind::put_registration);

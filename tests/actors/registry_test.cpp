@@ -199,6 +199,39 @@ TEST_CASE_METHOD(actor_fixture, "list shows only the caller's registrations in t
   CHECK(json_at(empty.body, "triggers") == "[]");
 }
 
+TEST_CASE_METHOD(actor_fixture, "the namespace _ resolves to the namespace of the caller's own registration of that "
+                                "name", "[registry]") {
+  auto registry = spawn_registry();
+  REQUIRE(create(*this, registry, {"guest", "same"}, R"({"seconds": 60})").status == 201);
+  REQUIRE(create(*this, registry, {"other", "same"}, R"({"seconds": 60})", other_key).status == 201);
+  auto mine = simple(*this, registry, api_op::read, {"_", "same"});
+  CHECK(mine.status == 200);
+  CHECK(json_string_at(mine.body, "config.triggerName") == "/guest/same");
+  auto theirs = simple(*this, registry, api_op::read, {"_", "same"}, other_key);
+  CHECK(json_string_at(theirs.body, "config.triggerName") == "/other/same");
+  CHECK(simple(*this, registry, api_op::read, {"_", "nothing"}).status == 404);
+}
+
+TEST_CASE_METHOD(actor_fixture, "a registry hashes every key through its configured hash_key", "[registry]") {
+  registry_config cfg;
+  cfg.env = env;
+  cfg.hash_key = [](std::string_view key) { return "keyed:" + std::string{key}; };
+  auto registry = feedrouter::spawn_registry(sys, cfg, {});
+  stop_at_teardown(caf::actor_cast<caf::actor>(registry));
+  run();
+  REQUIRE(create(*this, registry, t1, R"({"seconds": 60})").status == 201);
+  std::string stored_hash;
+  for (const auto& op : journal->ops_for(t1))
+    if (op.op == store_op::kind::put_registration)
+      stored_hash = op.record.auth_hash;
+  CHECK(stored_hash == "keyed:" + owner_key);
+  CHECK(simple(*this, registry, api_op::read, t1).status == 200);
+  CHECK(simple(*this, registry, api_op::read, {"_", "t1"}).status == 200);
+  auto listed = api(registry, command(api_op::list, {"guest", ""}, owner_key, "{}", ""));
+  CHECK(occurrences_of(listed.body, "\"/guest/t1\"") == 1);
+  CHECK(simple(*this, registry, api_op::read, t1, other_key).status == 404);
+}
+
 TEST_CASE_METHOD(actor_fixture, "a registry started with stored registrations runs each in its stored state",
                  "[registry]") {
   client->answer_all(200);

@@ -6,6 +6,7 @@
 #include "actor_fixture.hpp"
 #include "actors/atoms.hpp"
 #include "core/webhook_signature.hpp"
+#include "metrics_sample.hpp"
 #include "printers.hpp"
 #include "registry_harness.hpp"
 #include "trigger_harness.hpp"
@@ -114,15 +115,15 @@ TEST_CASE_METHOD(actor_fixture, "a correctly signed webhook request is answered 
                                 "the event is fired and then erased", "[registry][webhook][delivery]") {
   auto registry = spawn_registry();
   auto hook = create_hook(*this, registry);
-  auto reply = ask<api_reply>(registry, hook_command(hook.id, event_body(1), hook.secret));
+  auto reply = ask<api_result>(registry, hook_command(hook.id, event_body(1), hook.secret));
   while (!reply->arrived())
     REQUIRE(sched.try_run_once());
   // At the moment the sender learns 202 the event is durable.
   CHECK(journal->pending_seqs(gh) == std::vector<std::uint64_t>{1});
   REQUIRE(reply->value);
-  CHECK(reply->value->status == 202);
-  CHECK(json_at(reply->value->body, "accepted") == "true");
-  CHECK(json_int_at(reply->value->body, "seq") == 1);
+  CHECK(reply_of(*reply->value).status == 202);
+  CHECK(json_at(reply_of(*reply->value).body, "accepted") == "true");
+  CHECK(json_int_at(reply_of(*reply->value).body, "seq") == 1);
   run();
   REQUIRE(client->calls().size() == 1);
   CHECK(client->calls()[0].request.message.body == event_body(1));
@@ -165,18 +166,18 @@ TEST_CASE_METHOD(actor_fixture, "a webhook request with a missing or wrong signa
   api_command cmd;
   SECTION("no signature") {
     cmd = hook_command(hook.id, event_body(1), hook.secret);
-    cmd.fields.clear();
+    cmd.hook.headers.clear();
   }
   SECTION("signed with another secret") {
     cmd = hook_command(hook.id, event_body(1), "some-other-secret-entirely");
   }
   SECTION("the body changed after signing") {
     cmd = hook_command(hook.id, event_body(1), hook.secret);
-    cmd.body = event_body(2);
+    cmd.hook.body = event_body(2);
   }
   SECTION("a malformed signature") {
     cmd = hook_command(hook.id, event_body(1), hook.secret);
-    cmd.fields = {{"X-Hub-Signature-256", "sha1=" + sign_hmac_sha256(hook.secret, event_body(1)).substr(7)}};
+    cmd.hook.headers = {{"X-Hub-Signature-256", "sha1=" + sign_hmac_sha256(hook.secret, event_body(1)).substr(7)}};
   }
   auto reply = api(registry, std::move(cmd));
   CHECK(reply.status == 401);
@@ -193,12 +194,12 @@ TEST_CASE_METHOD(actor_fixture, "a webhook with token signatures takes the share
   api_command cmd;
   cmd.op = api_op::hook;
   cmd.hook_id = hook.id;
-  cmd.body = event_body(1);
-  cmd.fields = {{"X-Feedrouter-Token", "wrong-token-wrong-token"}};
+  cmd.hook.body = event_body(1);
+  cmd.hook.headers = {{"X-Feedrouter-Token", "wrong-token-wrong-token"}};
   auto refused = api(registry, cmd);
   CHECK(refused.status == 401);
   CHECK(json_string_at(refused.body, "field") == "X-Feedrouter-Token");
-  cmd.fields = {{"X-Feedrouter-Token", hook.secret}};
+  cmd.hook.headers = {{"X-Feedrouter-Token", hook.secret}};
   CHECK(api(registry, cmd).status == 202);
   CHECK(client->bodies() == std::vector<std::string>{event_body(1)});
 }
@@ -268,6 +269,7 @@ TEST_CASE_METHOD(actor_fixture, "a webhook answers 429 while its buffer is full 
   auto full = post(*this, registry, hook, event_body(3));
   CHECK(full.status == 429);
   CHECK(json_string_at(full.body, "error"));
+  CHECK(full.retry_after == "1"); // the sender is told when to try again
   CHECK(journal->pending_seqs(gh) == std::vector<std::uint64_t>{1, 2});
   client->answer(0, 202);
   run();
@@ -361,13 +363,15 @@ TEST_CASE_METHOD(actor_fixture, "two replays at once fire each dead letter once"
   REQUIRE(post(*this, registry, hook, event_body(1)).status == 202);
   REQUIRE(journal->dead_letters(gh).size() == 1);
   client->answer_all(202);
-  auto first = ask<api_reply>(registry, command(api_op::replay, gh, owner_key, "{}", ""));
-  auto second = ask<api_reply>(registry, command(api_op::replay, gh, owner_key, "{}", ""));
+  auto first = ask<api_result>(registry, command(api_op::replay, gh, owner_key, "{}", ""));
+  auto second = ask<api_result>(registry, command(api_op::replay, gh, owner_key, "{}", ""));
   run();
   REQUIRE(first->value);
   REQUIRE(second->value);
-  CHECK(json_int_at(first->value->body, "replayed").value_or(0) + json_int_at(second->value->body, "replayed").value_or(0)
-        == 1);
+  auto replayed = [](const reply_slot_ptr<api_result>& slot) {
+    return json_int_at(reply_of(*slot->value).body, "replayed").value_or(0);
+  };
+  CHECK(replayed(first) + replayed(second) == 1);
   CHECK(client->bodies() == std::vector<std::string>{event_body(1), event_body(1)}); // the failure, then one replay
   CHECK(json_int_at(simple(*this, registry, api_op::read).body, "status.deadLetters") == 0);
 }
@@ -464,12 +468,15 @@ TEST_CASE_METHOD(actor_fixture, "the hook id of a webhook whose trigger actor fa
   auto read = simple(*this, registry, api_op::read);
   REQUIRE(read.status == 200);
   CHECK(json_string_at(read.body, "status.state") == "disabled");
+  CHECK(metric_sample(*stats, R"(feedrouter_registrations_auto_disabled_total{feed="webhook"})") == 1);
+  CHECK(metric_sample(*stats, R"(feedrouter_registrations{feed="webhook",state="disabled"})") == 1);
+  CHECK(metric_sample(*stats, R"(feedrouter_registrations{feed="webhook",state="active"})") == 0);
   // Disabled registrations answer 503, so that the sender's own retry keeps the event.
   CHECK(post(*this, registry, hook, event_body(2)).status == 503);
   REQUIRE(simple(*this, registry, api_op::remove).status == 204);
-  auto reply = ask<api_reply>(registry, hook_command(hook.id, event_body(3), hook.secret));
+  auto reply = ask<api_result>(registry, hook_command(hook.id, event_body(3), hook.secret));
   run();
   REQUIRE(reply->value);
-  CHECK(reply->value->status == 404);
+  CHECK(reply_of(*reply->value).status == 404);
   CHECK(simple(*this, registry, api_op::read).status == 404);
 }

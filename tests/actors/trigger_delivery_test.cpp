@@ -115,6 +115,49 @@ TEST_CASE_METHOD(actor_fixture, "a trigger retries a fire the controller cannot 
   CHECK(snap.status.dead_letters == 0);
 }
 
+TEST_CASE_METHOD(actor_fixture, "a trigger's retries wait the full-jitter delay its jitter source draws",
+                 "[trigger][delivery]") {
+  random_value = GENERATE(std::uint64_t{0}, std::uint64_t{12345}, half_random, max_random - 1, max_random);
+  CAPTURE(random_value);
+  // Full jitter as core/retry_policy computes it: uniform in [0, ceiling] by scaling the 64-bit draw.
+  auto jitter = [this](std::int64_t ceiling_ms) {
+    __extension__ using uint128 = unsigned __int128;
+    return std::chrono::milliseconds{static_cast<std::int64_t>(
+      (static_cast<uint128>(random_value) * static_cast<uint128>(ceiling_ms + 1)) >> 64)};
+  };
+  client->respond_with([](const client_request&, std::size_t index) {
+    return index < 2 ? http_answer(503, "busy") : http_answer(202);
+  });
+  auto t = start_webhook_trigger(*this, hook1);
+  REQUIRE(post_event(*this, t.trigger, event_body(1)).status == 202);
+  advance(3s, 1ms);
+  auto first = jitter(500);
+  CHECK(client->sent_times() == std::vector<sys_ms>{at(0ms), at(first), at(first + jitter(1000))});
+  auto snap = snapshot(t.trigger);
+  CHECK(snap.status.fires == 1);
+  CHECK(snap.status.failures == 0);
+}
+
+TEST_CASE_METHOD(actor_fixture, "a trigger honours Retry-After in seconds and as an HTTP-date", "[trigger][delivery]") {
+  auto t = start_webhook_trigger(*this, hook1);
+  REQUIRE(post_event(*this, t.trigger, event_body(1)).status == 202);
+  client->answer(0, 429, "slow down", {{"Retry-After", "3"}});
+  run();
+  advance(2999ms, 1ms);
+  CHECK(client->calls().size() == 1);
+  advance(1ms, 1ms);
+  REQUIRE(client->calls().size() == 2);
+  CHECK(client->calls()[1].sent == at(3s));
+  // An HTTP-date counts from now.
+  client->answer(1, 503, "", {{"Retry-After", "Thu, 01 Jan 2026 00:00:10 GMT"}});
+  run();
+  advance(6900ms, 100ms);
+  CHECK(client->calls().size() == 2);
+  advance(100ms, 100ms);
+  REQUIRE(client->calls().size() == 3);
+  CHECK(client->calls()[2].sent == at(10s));
+}
+
 TEST_CASE_METHOD(actor_fixture, "a stored event whose fire was in flight when the registration was paused and that "
                                 "the controller accepted is not fired again after the resume",
                  "[trigger][webhook][delivery]") {
@@ -135,6 +178,31 @@ TEST_CASE_METHOD(actor_fixture, "a stored event whose fire was in flight when th
   CHECK(snapshot(t.trigger).status.fires == 1);
 }
 
+TEST_CASE_METHOD(actor_fixture, "with a fire window of 3 three events are on the wire at once and leave the store "
+                                "only as a prefix of them is done", "[trigger][webhook][delivery]") {
+  env->fire_window = 3;
+  auto t = start_webhook_trigger(*this, hook1);
+  for (int n = 1; n <= 4; ++n)
+    REQUIRE(post_event(*this, t.trigger, event_body(n)).status == 202);
+  REQUIRE(client->calls().size() == 3);
+  CHECK(client->bodies() == event_bodies(1, 3)); // first sent in the order accepted
+  // The third and then the second are answered before the first: nothing is settled yet, and event 4 goes out.
+  client->answer(2, 202);
+  client->answer(1, 202);
+  run();
+  CHECK(journal->pending_seqs(hook1) == std::vector<std::uint64_t>{1, 2, 3, 4});
+  CHECK(snapshot(t.trigger).status.fires == 0);
+  REQUIRE(client->calls().size() == 4);
+  client->answer(0, 202);
+  run();
+  CHECK(journal->pending_seqs(hook1) == std::vector<std::uint64_t>{4});
+  CHECK(snapshot(t.trigger).status.fires == 3);
+  client->answer(3, 202);
+  run();
+  CHECK(journal->pending_seqs(hook1).empty());
+  CHECK(snapshot(t.trigger).status.fires == 4);
+}
+
 // -- batching ---------------------------------------------------------------------------------
 
 TEST_CASE_METHOD(actor_fixture, "with batchSize 3 seven events are fired as batches of 3, 3 and, after the window, 1",
@@ -146,13 +214,13 @@ TEST_CASE_METHOD(actor_fixture, "with batchSize 3 seven events are fired as batc
       REQUIRE(post_event(*this, t.trigger, event_body(n)).status == 202);
   }
   SECTION("events arriving together while a batch is in flight") {
-    std::vector<reply_slot_ptr<api_reply>> replies;
+    std::vector<reply_slot_ptr<api_result>> replies;
     for (int n = 1; n <= 7; ++n)
-      replies.push_back(ask<api_reply>(t.trigger, hook_atom::value, hook_command("hook-1", event_body(n))));
+      replies.push_back(ask<api_result>(t.trigger, hook_atom::value, hook_command("hook-1", event_body(n)).hook));
     run();
     for (const auto& reply : replies) {
       REQUIRE(reply->value);
-      CHECK(reply->value->status == 202);
+      CHECK(reply_of(*reply->value).status == 202);
     }
   }
   REQUIRE(client->calls().size() == 2);

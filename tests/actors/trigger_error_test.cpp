@@ -22,21 +22,22 @@ using spawn_times = std::shared_ptr<std::vector<sys_ms>>;
 
 /// Returns a spawner whose sources throw as soon as they start, recording when each was spawned.
 source_spawner crashing_at_start(actor_fixture& f, spawn_times spawns) {
-  return [&f, spawns](caf::local_actor* trigger, const source_args&) -> caf::actor {
+  return [&f, spawns](caf::local_actor* trigger, const source_args&) -> source_actor {
     spawns->push_back(f.now());
-    return trigger->spawn<caf::linked>([](caf::event_based_actor* self) -> caf::behavior {
+    auto source = trigger->spawn<caf::linked>([](caf::event_based_actor* self) -> caf::behavior {
       // What every real source does, so that its supervisor can show the exception's text.
       report_exceptions_as_errors(self);
       throw std::runtime_error("source exploded at start");
     });
+    return caf::actor_cast<source_actor>(source);
   };
 }
 
 /// Returns a spawner whose sources run for `lifetime` and then throw on a message to themselves.
 source_spawner crashing_after(actor_fixture& f, spawn_times spawns, caf::timespan lifetime) {
-  return [&f, spawns, lifetime](caf::local_actor* trigger, const source_args&) -> caf::actor {
+  return [&f, spawns, lifetime](caf::local_actor* trigger, const source_args&) -> source_actor {
     spawns->push_back(f.now());
-    return trigger->spawn<caf::linked>([lifetime](caf::event_based_actor* self) -> caf::behavior {
+    auto source = trigger->spawn<caf::linked>([lifetime](caf::event_based_actor* self) -> caf::behavior {
       report_exceptions_as_errors(self);
       self->delayed_send(self, lifetime, tick_atom::value, std::int64_t{0});
       return {
@@ -46,6 +47,7 @@ source_spawner crashing_after(actor_fixture& f, spawn_times spawns, caf::timespa
         },
       };
     });
+    return caf::actor_cast<source_actor>(source);
   };
 }
 

@@ -57,7 +57,7 @@ using source_probe_ptr = std::shared_ptr<source_probe>;
 /// Returns a spawner of replayable sources: each starts after the item its checkpoint names and sends
 /// `(event_atom, {"k":k}, "cp-k")` for the following items as fast as its credit allows.
 source_spawner eager_source(actor_fixture& f, source_probe_ptr probe) {
-  return [&f, probe](caf::local_actor* trigger, const source_args& args) -> caf::actor {
+  return [&f, probe](caf::local_actor* trigger, const source_args& args) -> source_actor {
     probe->starts.push_back(args);
     auto parent = caf::actor_cast<caf::actor>(trigger);
     auto first = checkpoint_index(args.checkpoint) + 1;
@@ -74,7 +74,7 @@ source_spawner eager_source(actor_fixture& f, source_probe_ptr probe) {
       };
     });
     probe->sources.push_back(src);
-    return src;
+    return caf::actor_cast<source_actor>(src);
   };
 }
 

@@ -219,9 +219,10 @@ TEST_CASE_METHOD(actor_fixture, "a trigger updated in place keeps its counters a
   auto t = start(*this, every1, R"({"seconds": 2, "maxTriggers": 10})");
   advance(5s);
   REQUIRE(client->sent_times() == every(at(2s), 2s, 2));
-  auto updated = call<trigger_snapshot>(t.trigger, update_atom::value,
-                                        alarm_config(R"({"seconds": 3, "maxTriggers": 10})", now(), every1),
-                                        std::string{R"({"seconds":3,"maxTriggers":10})"});
+  auto updated = call<trigger_snapshot>(
+    t.trigger, update_atom::value,
+    trigger_update{alarm_config(R"({"seconds": 3, "maxTriggers": 10})", now(), every1),
+                   std::string{R"({"seconds":3,"maxTriggers":10})"}, std::nullopt});
   CHECK(updated.status.fires == 2);
   CHECK(updated.status.triggers_left == 8); // maxTriggers unchanged: the count left is kept
   advance(5s);
@@ -237,7 +238,7 @@ TEST_CASE_METHOD(actor_fixture, "a trigger actor outlives the end of its schedul
   advance(5s);
   CHECK(client->sent_times() == every(at(1s), 1s, 2));
   CHECK(t.registry_log->exits.empty());
-  auto snap = ask<trigger_snapshot>(t.trigger, status_atom::value);
+  auto snap = ask<trigger_snapshot>(t.trigger, snapshot_atom::value);
   run();
   REQUIRE(snap->value);
   CHECK(snap->value->status.state == registration_state::disabled);

@@ -1,5 +1,7 @@
 #include "tests/e2e/e2e_fixture.hpp"
 
+#include <algorithm>
+
 namespace feedrouter::test {
 
 namespace {
@@ -14,7 +16,11 @@ e2e_fixture::e2e_fixture() : io_(io_threads), controller_(io_), client_(io_) {
 }
 
 std::string e2e_fixture::store_spec() const {
-  return "sqlite:" + dir_.file("feedrouter.db");
+  return "sqlite:" + store_path();
+}
+
+std::string e2e_fixture::store_path() const {
+  return dir_.file("feedrouter.db");
 }
 
 std::string e2e_fixture::next_stderr_path() {
@@ -22,7 +28,14 @@ std::string e2e_fixture::next_stderr_path() {
 }
 
 feedrouter_process_ptr e2e_fixture::start_feedrouter(std::vector<std::string> extra_args) {
-  std::vector<std::string> args{"--api-host", controller_.url(), "--store", store_spec()};
+  extra_args.insert(extra_args.begin(), {"--allow-egress", "127.0.0.1"});
+  return start_feedrouter_with_default_egress(std::move(extra_args));
+}
+
+feedrouter_process_ptr e2e_fixture::start_feedrouter_with_default_egress(std::vector<std::string> extra_args) {
+  std::vector<std::string> args{"--api-host", controller_.url()};
+  if (std::find(extra_args.begin(), extra_args.end(), "--store") == extra_args.end())
+    args.insert(args.end(), {"--store", store_spec()});
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   return std::make_unique<feedrouter_process>(client_, std::move(args), next_stderr_path());
 }

@@ -37,12 +37,25 @@ public:
   /// Returns "sqlite:PATH" of this test's store.
   std::string store_spec() const;
 
+  /// Returns the PATH of this test's store file.
+  std::string store_path() const;
+
+  /// Returns the path of `name` in this test's directory.
+  std::string file(const std::string& name) const {
+    return dir_.file(name);
+  }
+
   /// Returns a fresh file for one process's stderr.
   std::string next_stderr_path();
 
-  /// Starts feedrouter against the fake controller and this test's store, with `extra_args` appended, and waits
-  /// until it is ready.
+  /// Starts feedrouter against the fake controller and this test's store (unless `extra_args` name another with
+  /// --store), with `extra_args` appended, and waits until it is ready. Tenants' endpoints may be on 127.0.0.1
+  /// (`--allow-egress 127.0.0.1`), where the tests run their servers.
   feedrouter_process_ptr start_feedrouter(std::vector<std::string> extra_args = {});
+
+  /// Starts feedrouter as start_feedrouter() does, but with the default egress policy: no tenant endpoint on
+  /// loopback.
+  feedrouter_process_ptr start_feedrouter_with_default_egress(std::vector<std::string> extra_args = {});
 
   /// Returns the fires the fake controller recorded for `trigger`, oldest first.
   std::vector<fake_controller::fire> fires_of(const trigger_ref& trigger) const;

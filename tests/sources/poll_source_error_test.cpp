@@ -33,7 +33,7 @@ TEST_CASE_METHOD(source_fixture, "5xx and network errors are shown and retried a
   client->fail("connect: Connection refused");
   run();
   REQUIRE(log->statuses.size() == 2);
-  CHECK(log->statuses[1].find("Connection refused") != std::string::npos);
+  CHECK(log->statuses[1] == "GET failed: no HTTP response (cannot connect, timed out or not HTTP)");
   advance(10s);
   respond(200, one_item);
   CHECK(log->statuses.size() == 3);
@@ -176,4 +176,31 @@ TEST_CASE_METHOD(source_fixture, "without an HTTP client every poll fails visibl
   advance(10s);
   CHECK(log->statuses.size() == 2);
   CHECK(log->disables.empty());
+}
+
+TEST_CASE_METHOD(source_fixture, "a server's error body is never shown, only its status", "[poll_source][egress]") {
+  spawn_poll(feed_params);
+  respond(500, "internal stacktrace: SECRET_TOKEN=abc123");
+  REQUIRE(log->statuses.size() == 1);
+  CHECK(log->statuses[0] == "the polled URL answered 500");
+  advance(10s);
+  respond(403, R"({"error": "forbidden", "reason": "SECRET_TOKEN=abc123"})");
+  REQUIRE(log->statuses.size() == 2);
+  CHECK(log->statuses[1] == "the polled URL answered 403");
+}
+
+TEST_CASE_METHOD(source_fixture, "refused, timed out and not-HTTP failures read the same; the policy's refusal apart",
+                 "[poll_source][egress]") {
+  spawn_poll(feed_params);
+  for (const auto* detail : {"connect: Connection refused", "timeout", "read: bad version", "read: end of stream"}) {
+    client->fail(detail);
+    run();
+    advance(10s);
+  }
+  client->fail("not allowed by the egress policy", transport_failure::not_allowed);
+  run();
+  REQUIRE(log->statuses.size() == 5);
+  for (std::size_t i = 0; i < 4; ++i)
+    CHECK(log->statuses[i] == "GET failed: no HTTP response (cannot connect, timed out or not HTTP)");
+  CHECK(log->statuses[4] == "GET failed: not allowed by the egress policy");
 }

@@ -47,10 +47,11 @@ void scripted_stream::lines(std::vector<std::string> lines, bool ended) {
   deliver(std::move(update));
 }
 
-void scripted_stream::fail(std::string error) {
+void scripted_stream::fail(std::string error, transport_failure kind) {
   read_pending_ = false;
   stream_update update;
   update.error = std::move(error);
+  update.failure = kind;
   deliver(std::move(update));
 }
 
@@ -92,9 +93,10 @@ void scripted_http_client::respond(int status, std::string body, http_fields fie
   take()(std::move(result));
 }
 
-void scripted_http_client::fail(std::string error) {
+void scripted_http_client::fail(std::string error, transport_failure kind) {
   client_result result;
   result.error = std::move(error);
+  result.failure = kind;
   take()(std::move(result));
 }
 

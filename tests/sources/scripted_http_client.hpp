@@ -46,8 +46,8 @@ public:
   /// Answers the pending read with `lines` (and the end of the stream when `ended`); requires a pending read.
   void lines(std::vector<std::string> lines, bool ended = false);
 
-  /// Fails the stream with a transport error such as "idle timeout".
-  void fail(std::string error);
+  /// Fails the stream with a transport error such as "idle timeout" (the operator's detail) of kind `kind`.
+  void fail(std::string error, transport_failure kind = transport_failure::no_response);
 
 private:
   void deliver(stream_update update);
@@ -92,8 +92,8 @@ public:
   /// Answers the oldest unanswered request with a response; requires one.
   void respond(int status, std::string body = {}, http_fields fields = {});
 
-  /// Fails the oldest unanswered request with a transport error; requires one.
-  void fail(std::string error);
+  /// Fails the oldest unanswered request with a transport error (the operator's detail) of kind `kind`; requires one.
+  void fail(std::string error, transport_failure kind = transport_failure::no_response);
 
   /// Requests sent so far, answered or not.
   std::size_t sent() const noexcept {

@@ -27,6 +27,8 @@ struct process_options {
   std::string program;           ///< path of the executable; PATH is not searched
   std::vector<std::string> args; ///< the arguments after argv[0]
   std::string stderr_path;       ///< file that receives the child's stderr; created or truncated
+  /// Changes to the environment the child inherits: "NAME=VALUE" sets NAME, a bare "NAME" removes it.
+  std::vector<std::string> env{};
   /// Starts the child with its stdout pipe already full, so that its first write to stdout blocks until the test
   /// calls read_line(): a way to hold a child at the point where it writes its first line, without any timing.
   bool hold_stdout = false;

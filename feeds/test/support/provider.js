@@ -314,6 +314,8 @@ class Provider {
         '--api-host', apiHost,
         '--store', `sqlite:${path.join(dir, 'fr.db')}`,
         '--shutdown-grace', SHUTDOWN_GRACE_SECONDS,
+        // The tests' poll servers and CouchDB listen on 127.0.0.1, which the default egress policy refuses.
+        '--allow-egress', '127.0.0.1',
         ...args,
       ], /^feedrouter listening on (http:\/\/127\.0\.0\.1:\d+)$/);
       const provider = new Provider(proc, dir);

@@ -21,6 +21,11 @@ using never_atom = caf::atom_constant<caf::atom("never")>;
 
 // -- free functions -------------------------------------------------------------
 
+api_reply reply_of(const api_result& result) {
+  auto res = to_http(result);
+  return {res.status, res.body, std::string{res.field("Retry-After")}};
+}
+
 sys_ms test_epoch() {
   static const auto epoch = *parse_iso8601("2026-01-01T00:00:00Z");
   return epoch;
@@ -38,7 +43,8 @@ json_members params(std::string_view json) {
 }
 
 feed_config alarm_config(std::string_view params_json, sys_ms now, const trigger_ref& trigger) {
-  auto config = make_feed_config("alarm", params(params_json), now, validation_time::request, trigger.key());
+  auto config =
+    make_feed_config("alarm", params(params_json), now, validation_time::request, trigger.key(), egress_policy{});
   if (!config)
     throw std::invalid_argument("test alarm params are invalid: " + config.error().field + ": "
                                 + config.error().message);
@@ -61,7 +67,8 @@ registration_record make_record(const trigger_ref& trigger, std::string_view par
 }
 
 feed_config webhook_config(std::string_view params_json, sys_ms now, const trigger_ref& trigger) {
-  auto config = make_feed_config("webhook", params(params_json), now, validation_time::request, trigger.key());
+  auto config =
+    make_feed_config("webhook", params(params_json), now, validation_time::request, trigger.key(), egress_policy{});
   if (!config)
     throw std::invalid_argument("test webhook params are invalid: " + config.error().field + ": "
                                 + config.error().message);
@@ -91,8 +98,8 @@ api_command hook_command(const std::string& hook_id, std::string body, const std
   cmd.op = api_op::hook;
   cmd.hook_id = hook_id;
   fields.emplace_back("X-Hub-Signature-256", sign_hmac_sha256(secret, body));
-  cmd.fields = std::move(fields);
-  cmd.body = std::move(body);
+  cmd.hook.headers = std::move(fields);
+  cmd.hook.body = std::move(body);
   return cmd;
 }
 
@@ -171,6 +178,7 @@ actor_fixture::actor_fixture()
   env->stats = stats;
   env->now = [this] { return now(); };
   env->spawn_source = default_source_spawner(env->client);
+  env->prepare_source = default_source_preparer(env->client);
   env->restarts.max_restarts = 3;
   env->restarts.window = 60s;
   env->restarts.first_delay = 100ms;
@@ -276,11 +284,11 @@ registry_actor actor_fixture::spawn_registry(std::vector<registration_record> re
 }
 
 api_reply actor_fixture::api(const registry_actor& registry, api_command cmd) {
-  return call<api_reply>(registry, std::move(cmd));
+  return reply_of(call<api_result>(registry, std::move(cmd)));
 }
 
 trigger_snapshot actor_fixture::snapshot(const caf::actor& trigger) {
-  return call<trigger_snapshot>(trigger, status_atom::value);
+  return call<trigger_snapshot>(trigger, snapshot_atom::value);
 }
 
 } // namespace feedrouter::test

@@ -22,6 +22,7 @@
 #include "actors/registry.hpp"
 #include "actors/store_actor.hpp"
 #include "actors/trigger_env.hpp"
+#include "app/api_answers.hpp"
 #include "core/json.hpp"
 #include "core/registration.hpp"
 #include "core/time_format.hpp"
@@ -52,6 +53,16 @@ inline constexpr std::uint64_t max_random = ~std::uint64_t{0};
 
 /// A webhook secret for tests (webhook secrets need at least 16 characters).
 inline const std::string test_secret = "0123456789abcdef-test-secret";
+
+/// An answer of the registry or a trigger as the control API sends it: status and JSON body (app/api_answers.hpp).
+struct api_reply {
+  int status = 0;
+  std::string body;
+  std::string retry_after; ///< the Retry-After header; empty when none
+};
+
+/// Returns `result` as the control API would answer it.
+api_reply reply_of(const api_result& result);
 
 /// Returns where the simulated wall clock starts: 2026-01-01T00:00:00Z.
 sys_ms test_epoch();
@@ -206,8 +217,14 @@ public:
     return std::move(*slot->value);
   }
 
-  /// Carries out one lifecycle request on `registry` and returns its answer.
+  /// Carries out one lifecycle request on `registry` and returns its answer as the control API shows it.
   api_reply api(const registry_actor& registry, api_command cmd);
+
+  /// Sends one lifecycle request to `registry` (or a webhook event to `trigger`) from a probe; run() delivers it.
+  template <class Handle>
+  reply_slot_ptr<api_result> ask_api(const Handle& dst, api_command cmd) {
+    return ask<api_result>(dst, std::move(cmd));
+  }
 
   /// Returns the status of the trigger actor `trigger`.
   trigger_snapshot snapshot(const caf::actor& trigger);

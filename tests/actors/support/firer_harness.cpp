@@ -9,34 +9,23 @@ namespace feedrouter::test {
 
 std::vector<fired_report> fired_reports(const parent_log& log) {
   std::vector<fired_report> result;
-  for (auto i : log.find(fired_atom::value))
-    result.push_back({log.messages[i].get_as<std::uint64_t>(1), log.messages[i].get_as<fire_report>(2),
-                      log.received[i]});
+  for (auto i : log.find(fired_atom::value)) {
+    const auto& answer = log.messages[i].get_as<fire_result>(1);
+    result.push_back({answer.id, answer.outcome, log.received[i]});
+  }
   return result;
 }
 
-std::vector<backoff_report> backoff_reports(const parent_log& log) {
-  std::vector<backoff_report> result;
-  for (auto i : log.find(backoff_atom::value))
-    result.push_back({log.messages[i].get_as<std::uint64_t>(1), log.messages[i].get_as<int>(2),
-                      log.messages[i].get_as<std::int64_t>(3), log.received[i]});
-  return result;
-}
-
-caf::actor spawn_firer_under(actor_fixture& f, const parent_log_ptr& log, const trigger_ref& trigger,
-                             const retry_options& retries) {
-  f.spawn_parent(log, [env = trigger_env_ptr{f.env}, trigger, retries](caf::event_based_actor* self) {
-    return spawn_firer(self, env, trigger, owner_key, retries);
+caf::actor spawn_firer_under(actor_fixture& f, const parent_log_ptr& log, const trigger_ref& trigger) {
+  f.spawn_parent(log, [env = trigger_env_ptr{f.env}, trigger](caf::event_based_actor* self) {
+    auto listener = caf::actor_cast<fire_listener>(self);
+    return caf::actor_cast<caf::actor>(spawn_firer(self, listener, env, trigger, owner_key, "webhook"));
   });
   return log->child;
 }
 
-void fire(const caf::actor& firer, std::uint64_t id, std::string body, sys_ms oldest_accepted) {
-  fire_unit unit;
-  unit.id = id;
-  unit.body = std::move(body);
-  unit.oldest_accepted = oldest_accepted;
-  caf::anon_send(firer, fire_atom::value, std::move(unit));
+void fire(const caf::actor& firer, std::uint64_t id, std::string body) {
+  caf::anon_send(firer, fire_atom::value, fire_unit{id, std::move(body)});
 }
 
 } // namespace feedrouter::test

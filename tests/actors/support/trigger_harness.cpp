@@ -8,7 +8,7 @@ trigger_harness start_trigger(actor_fixture& f, registration_record record, std:
   auto log = std::make_shared<parent_log>();
   f.spawn_parent(log, [env = trigger_env_ptr{f.env}, record, config](caf::event_based_actor* self) {
     // The registry monitors its triggers (they are not linked to it): so does the stand-in.
-    auto trigger = spawn_trigger(self, env, record, config);
+    auto trigger = caf::actor_cast<caf::actor>(spawn_trigger(self, env, record, config));
     self->monitor(trigger);
     return trigger;
   });
@@ -22,8 +22,8 @@ trigger_harness start_webhook_trigger(actor_fixture& f, const trigger_ref& trigg
 }
 
 api_reply post_event(actor_fixture& f, const caf::actor& trigger, std::string body, http_fields fields) {
-  return f.call<api_reply>(trigger, hook_atom::value, hook_command("hook-1", std::move(body), test_secret,
-                                                                   std::move(fields)));
+  auto cmd = hook_command("hook-1", std::move(body), test_secret, std::move(fields));
+  return reply_of(f.call<api_result>(trigger, hook_atom::value, std::move(cmd.hook)));
 }
 
 std::string batch_of(const std::vector<std::string>& bodies) {

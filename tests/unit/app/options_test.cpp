@@ -1,5 +1,6 @@
 #include "app/options.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <initializer_list>
 #include <optional>
@@ -48,7 +49,9 @@ public:
 private:
   static constexpr const char* names_[] = {"FEEDROUTER_LISTEN",    "FEEDROUTER_API_HOST",  "FEEDROUTER_STORE",
                                            "FEEDROUTER_NO_VERIFY_AUTH", "FEEDROUTER_LOG_LEVEL",
-                                           "FEEDROUTER_BODY_LIMIT"};
+                                           "FEEDROUTER_LOG_FORMAT",
+                                           "FEEDROUTER_BODY_LIMIT", "FEEDROUTER_SECRETS_KEY_FILE",
+                                           "FEEDROUTER_ALLOW_EGRESS", "FEEDROUTER_STORE_PASSWORD_FILE"};
   std::vector<std::pair<const char*, std::optional<std::string>>> saved_;
 };
 
@@ -277,6 +280,16 @@ TEST_CASE("a --body-limit out of range or not a number is a usage error naming -
   }
 }
 
+TEST_CASE("the --fire-window flag sets the fires of one registration on the wire, 1 unless given", "[options]") {
+  env_guard env;
+  CHECK(run({}).fire_window == 1);
+  CHECK(run({"--fire-window", "8"}).fire_window == 8);
+  for (const auto* value : {"0", "65", "many"}) {
+    INFO("'" << value << "'");
+    check_usage_error({"--fire-window", value}, "--fire-window");
+  }
+}
+
 TEST_CASE("an unknown flag or a stray argument is a usage error naming it", "[options]") {
   env_guard env;
   check_usage_error({"--bogus"}, "--bogus");
@@ -288,4 +301,134 @@ TEST_CASE("a flag without its value is a usage error naming the flag", "[options
   env_guard env;
   check_usage_error({"--listen"}, "--listen");
   check_usage_error({"--log-level"}, "--log-level");
+}
+
+// -- the store's secrets and integrity ---------------------------------------------------------------------
+
+TEST_CASE("the store flags name the key file and accept an empty store; by default neither", "[options]") {
+  env_guard env;
+  auto defaults = run({});
+  CHECK(defaults.secrets_key_file.empty());
+  CHECK_FALSE(defaults.init_store);
+  CHECK(defaults.mode == run_mode::serve);
+  auto opts = run({"--secrets-key-file", "/etc/feedrouter/secrets.key", "--init-store"});
+  CHECK(opts.secrets_key_file == "/etc/feedrouter/secrets.key");
+  CHECK(opts.init_store);
+  env.set("FEEDROUTER_SECRETS_KEY_FILE", "/run/secrets/feedrouter.key");
+  CHECK(run({}).secrets_key_file == "/run/secrets/feedrouter.key");
+  CHECK(run({"--secrets-key-file", "flag.key"}).secrets_key_file == "flag.key");
+}
+
+TEST_CASE("the --store-password-file flag names the PostgreSQL password's file; by default none", "[options]") {
+  env_guard env;
+  CHECK(run({}).store_password_file.empty());
+  auto opts = run({"--store", "postgresql://feedrouter@db.example:5432/feedrouter", "--store-password-file",
+                   "/run/secrets/pg"});
+  CHECK(opts.store == "postgresql://feedrouter@db.example:5432/feedrouter");
+  CHECK(opts.store_password_file == "/run/secrets/pg");
+  env.set("FEEDROUTER_STORE_PASSWORD_FILE", "/env/pg");
+  CHECK(run({}).store_password_file == "/env/pg");
+}
+
+TEST_CASE("the migrate subcommand takes the store to copy from and the store to copy into", "[options]") {
+  env_guard env;
+  auto opts = run({"migrate", "--from", "sqlite:/x.db", "--to", "postgresql://feedrouter@db/feedrouter",
+                   "--store-password-file", "/pg", "--secrets-key-file", "/x.key"});
+  CHECK(opts.mode == run_mode::migrate);
+  CHECK(opts.migrate_from == "sqlite:/x.db");
+  CHECK(opts.migrate_to == "postgresql://feedrouter@db/feedrouter");
+  CHECK(opts.store_password_file == "/pg");
+  CHECK(opts.secrets_key_file == "/x.key");
+  check_usage_error({"migrate", "--from", "sqlite:/x.db"}, "--to");
+  check_usage_error({"migrate", "--to", "sqlite:/x.db"}, "--from");
+  check_usage_error({"--check-store", "migrate", "--from", "sqlite:/x.db", "--to", "sqlite:/y.db"}, "--check-store");
+}
+
+TEST_CASE("the --check-store flag and the rotate-key subcommand choose what the program does", "[options]") {
+  env_guard env;
+  CHECK(run({"--check-store"}).mode == run_mode::check_store);
+  auto rotate = run({"rotate-key"});
+  CHECK(rotate.mode == run_mode::rotate_key);
+  // The store flags may come before or after the subcommand.
+  for (auto opts : {run({"rotate-key", "--store", "sqlite:/x.db", "--secrets-key-file", "/x.key"}),
+                    run({"--store", "sqlite:/x.db", "rotate-key", "--secrets-key-file", "/x.key"})}) {
+    CHECK(opts.mode == run_mode::rotate_key);
+    CHECK(opts.store == "sqlite:/x.db");
+    CHECK(opts.secrets_key_file == "/x.key");
+  }
+}
+
+TEST_CASE("the --check-store flag with rotate-key, or an unknown subcommand, is a usage error", "[options]") {
+  env_guard env;
+  check_usage_error({"--check-store", "rotate-key"}, "--check-store");
+  check_usage_error({"rotate-keys"}, "rotate-keys");
+  check_usage_error({"rotate-key", "now"}, "now");
+}
+
+TEST_CASE("the --log-format flag and FEEDROUTER_LOG_FORMAT choose text or json; text by default", "[options]") {
+  env_guard env;
+  CHECK(run({}).format == log_format::text);
+  CHECK(run({"--log-format", "json"}).format == log_format::json);
+  env.set("FEEDROUTER_LOG_FORMAT", "json");
+  CHECK(run({}).format == log_format::json);
+  CHECK(run({"--log-format", "text"}).format == log_format::text);
+}
+
+TEST_CASE("an unknown --log-format is a usage error naming --log-format", "[options]") {
+  env_guard env;
+  check_usage_error({"--log-format", "xml"}, "--log-format");
+}
+
+TEST_CASE("the check-config subcommand takes the service's flags and a --config file", "[options]") {
+  env_guard env;
+  auto opts = run({"check-config", "--config", "/etc/feedrouter/feedrouter.conf", "--store", "sqlite:/x.db"});
+  CHECK(opts.mode == run_mode::check_config);
+  CHECK(opts.config_file == "/etc/feedrouter/feedrouter.conf");
+  CHECK(opts.store == "sqlite:/x.db");
+  check_usage_error({"--check-store", "check-config"}, "--check-store");
+}
+
+TEST_CASE("the options name every FEEDROUTER_* variable a flag reads", "[options]") {
+  env_guard env;
+  auto names = run({}).environment_names;
+  for (const auto* name : {"FEEDROUTER_LISTEN", "FEEDROUTER_STORE", "FEEDROUTER_LOG_FORMAT", "FEEDROUTER_CA_FILE"})
+    CHECK(std::find(names.begin(), names.end(), name) != names.end());
+  CHECK(std::all_of(names.begin(), names.end(), [](const auto& name) { return name.rfind("FEEDROUTER_", 0) == 0; }));
+}
+
+// -- --allow-egress ----------------------------------------------------------------------------------
+
+TEST_CASE("without --allow-egress tenants get the default egress policy", "[options][egress]") {
+  env_guard env;
+  CHECK(run({}).allow_egress.empty());
+}
+
+TEST_CASE("the --allow-egress flag is repeatable and keeps its rules in order", "[options][egress]") {
+  env_guard env;
+  auto opts = run({"--allow-egress", "127.0.0.1", "--allow-egress=10.0.0.0/8", "--allow-egress", "db.internal:5984"});
+  REQUIRE(opts.allow_egress.size() == 3);
+  CHECK(opts.allow_egress[0].text == "127.0.0.1");
+  REQUIRE(opts.allow_egress[1].network);
+  CHECK(opts.allow_egress[1].network->to_string() == "10.0.0.0/8");
+  CHECK(opts.allow_egress[2].host == "db.internal");
+  CHECK(opts.allow_egress[2].port == 5984);
+}
+
+TEST_CASE("FEEDROUTER_ALLOW_EGRESS takes comma-separated rules", "[options][egress]") {
+  env_guard env;
+  env.set("FEEDROUTER_ALLOW_EGRESS", "127.0.0.1, [::1]:5984,fd00::/8");
+  auto opts = run({});
+  REQUIRE(opts.allow_egress.size() == 3);
+  CHECK(opts.allow_egress[0].text == "127.0.0.1");
+  CHECK(opts.allow_egress[1].text == "[::1]:5984");
+  CHECK(opts.allow_egress[2].text == "fd00::/8");
+}
+
+TEST_CASE("an invalid --allow-egress is a usage error naming the flag and the value", "[options][egress]") {
+  env_guard env;
+  for (const auto* value : {"127.1", "10.1.0.0/8", "127.0.0.1:0", "[::1", "::ffff:10.0.0.1"}) {
+    INFO(value);
+    check_usage_error({"--allow-egress", value}, "--allow-egress");
+    CHECK_THAT(exit_with({"--allow-egress", value}).text, Contains(std::string{"'"} + value + "'"));
+  }
 }

@@ -227,7 +227,7 @@ TEST_CASE("webhook ingress needs no Basic auth and carries the hook id headers a
   auto cmd = command(req);
   CHECK(cmd.op == api_op::hook);
   CHECK(cmd.hook_id == "abc-123");
-  CHECK(cmd.body == "not json");
-  CHECK(find_field(cmd.fields, "x-hub-signature-256") == "sha256=00");
+  CHECK(cmd.hook.body == "not json");
+  CHECK(find_header(cmd.hook, "x-hub-signature-256") == "sha256=00");
   CHECK(cmd.auth_key.empty());
 }

@@ -32,7 +32,8 @@ void check_rejected(const std::vector<bad_params>& cases) {
     CHECK(parsed.error().field == c.field);
     CHECK_FALSE(parsed.error().message.empty());
     // The feed config reports the same error for the same parameters.
-    auto cfg = make_feed_config("alarm", params(c.json), now, validation_time::request, "guest/alarm");
+    auto cfg =
+      make_feed_config("alarm", params(c.json), now, validation_time::request, "guest/alarm", egress_policy{});
     REQUIRE_FALSE(cfg);
     CHECK(cfg.error().field == c.field);
   }
@@ -159,6 +160,99 @@ TEST_CASE("a malformed maxTriggers names maxTriggers", "[alarm_spec]") {
   });
 }
 
+TEST_CASE("dates outside 1970 to 9999 are refused in both forms, naming the field", "[alarm_spec]") {
+  check_rejected({
+    {R"({"cron": "0 0 1 1 *", "startDate": 9223372036854775807})", "startDate"},
+    {R"({"cron": "0 0 1 1 *", "startDate": 8640000000000000})", "startDate"},
+    {R"({"cron": "0 0 1 1 *", "startDate": 253402300800000})", "startDate"},
+    {R"({"cron": "0 0 1 1 *", "startDate": -1})", "startDate"},
+    {R"({"cron": "0 0 1 1 *", "startDate": -9223372036854775808})", "startDate"},
+    {R"({"cron": "0 0 1 1 *", "startDate": 1e300})", "startDate"},
+    {R"({"cron": "0 0 1 1 *", "startDate": "1969-12-31T23:59:59Z"})", "startDate"},
+    {R"({"date": 9223372036854775807})", "date"},
+    {R"({"date": 253402300800000})", "date"},
+    {R"({"date": "10000-01-01T00:00:00Z"})", "date"},
+    {R"({"date": "9999-12-31T23:59:59.999-00:01"})", "date"},
+    {R"({"date": 1780000000000.5})", "date"},
+    {R"({"date": "1780000000000"})", "date"},
+    {R"({"minutes": 5, "stopDate": 253402300800000})", "stopDate"},
+    {R"({"minutes": 5, "stopDate": "+10000-01-01T00:00:00Z"})", "stopDate"},
+  });
+}
+
+TEST_CASE("a schedule without an occurrence before the end of the range is refused", "[alarm_spec]") {
+  check_rejected({
+    {R"({"cron": "0 0 1 1 *", "startDate": "9999-12-31T23:59:59Z"})", "startDate"},
+    {R"({"cron": "0 0 1 1 *", "startDate": "9999-01-01T00:01:00Z", "strict": true})", "startDate"},
+    // 9996 is the last leap year of the range.
+    {R"({"cron": "0 0 29 2 *", "startDate": "9996-03-01T00:00:00Z"})", "startDate"},
+    // New Year's Eve at 23:00 in New York is the year 10000 in UTC.
+    {R"({"cron": "0 23 31 12 *", "timezone": "America/New_York", "startDate": "9999-06-01"})", "startDate"},
+  });
+}
+
+TEST_CASE("a schedule whose first occurrence is after stopDate is refused, naming stopDate", "[alarm_spec]") {
+  check_rejected({
+    {R"({"cron": "0 0 1 1 *", "stopDate": "2026-06-01T00:00:00Z"})", "stopDate"},
+    {R"({"cron": "0 0 29 2 *", "startDate": "2026-03-01", "stopDate": "2028-02-28T23:59:59Z"})", "stopDate"},
+    {R"({"minutes": 60, "stopDate": "2026-01-15T10:30:00Z"})", "stopDate"},
+  });
+}
+
+TEST_CASE("intervals and maxTriggers just outside their ranges are refused", "[alarm_spec]") {
+  check_rejected({
+    {R"({"minutes": 5270401})", "minutes"},
+    {R"({"seconds": 316224001})", "seconds"},
+    {R"({"cron": "* * * * *", "maxTriggers": 1000000001})", "maxTriggers"},
+    {R"({"cron": "* * * * *", "maxTriggers": 9223372036854775807})", "maxTriggers"},
+    {R"({"cron": "* * * * *", "maxTriggers": -2})", "maxTriggers"},
+  });
+}
+
+TEST_CASE("numbers in forms OpenWhisk does not take are refused, naming the field", "[alarm_spec]") {
+  for (auto field : {"minutes", "seconds", "maxTriggers"}) {
+    for (auto value : {R"(" 5")", R"("5 ")", R"("0x5")", R"("+5")", R"("5.0")", R"("1e3")", R"("")", R"("-")",
+                       "5.5", "1e300", "-1e300", "18446744073709551615", R"("99999999999999999999")"}) {
+      // maxTriggers needs a schedule beside it; minutes and seconds are one.
+      auto json = std::string{R"({"cron": "* * * * *", ")"} + field + R"(": )" + value + "}";
+      if (std::string_view{field} != "maxTriggers")
+        json = std::string{R"({")"} + field + R"(": )" + value + "}";
+      check_rejected({{json, field}});
+    }
+  }
+}
+
+TEST_CASE("time zones that are no IANA zone names are refused", "[alarm_spec]") {
+  check_rejected({
+    {R"({"cron": "* * * * *", "timezone": "localtime"})", "timezone"},
+    {R"({"cron": "* * * * *", "timezone": "posixrules"})", "timezone"},
+    {R"({"cron": "* * * * *", "timezone": "Factory"})", "timezone"},
+    {R"({"cron": "* * * * *", "timezone": "right/UTC"})", "timezone"},
+    {R"({"cron": "* * * * *", "timezone": "/etc/localtime"})", "timezone"},
+    {R"({"cron": "* * * * *", "timezone": "../../../../etc/passwd"})", "timezone"},
+    {R"({"cron": "* * * * *", "timezone": "Europe/../UTC"})", "timezone"},
+  });
+}
+
+TEST_CASE("stored parameters out of range are refused at start-up too, naming the field", "[alarm_spec]") {
+  // The registry then starts the registration disabled (AUTO) with this field in its reason.
+  const std::vector<bad_params> stored = {
+    {R"({"cron": "0 0 1 1 *", "startDate": 9223372036854775807})", "startDate"},
+    {R"({"cron": "0 0 1 1 *", "startDate": 8640000000000000})", "startDate"},
+    {R"({"date": 9223372036854775807})", "date"},
+    {R"({"minutes": 5, "stopDate": 253402300800000})", "stopDate"},
+    {R"({"cron": "* * * * *", "timezone": "localtime"})", "timezone"},
+    {R"({"cron": "* * * * *", "maxTriggers": " 5"})", "maxTriggers"},
+    {R"({"cron": "* * * * *", "maxTriggers": 10000000000})", "maxTriggers"},
+  };
+  for (const auto& c : stored) {
+    INFO("params: " << c.json);
+    auto parsed = parse_alarm_spec(params(c.json), now, validation_time::restore, "guest/alarm");
+    REQUIRE_FALSE(parsed);
+    CHECK(parsed.error().field == c.field);
+  }
+}
+
 TEST_CASE("a malformed or misplaced deleteAfterFire names deleteAfterFire", "[alarm_spec]") {
   check_rejected({
     {R"({"date": "2026-06-01T00:00:00Z", "deleteAfterFire": "yes"})", "deleteAfterFire"},
@@ -182,7 +276,8 @@ TEST_CASE("a trigger_payload that is neither an object nor a string names trigge
   for (auto json : {R"({"minutes": 1, "trigger_payload": 5})", R"({"minutes": 1, "trigger_payload": [1, 2]})",
                     R"({"minutes": 1, "trigger_payload": true})", R"({"minutes": 1, "trigger_payload": null})"}) {
     INFO(json);
-    auto cfg = make_feed_config("alarm", params(json), now, validation_time::request, "guest/alarm");
+    auto cfg =
+      make_feed_config("alarm", params(json), now, validation_time::request, "guest/alarm", egress_policy{});
     REQUIRE_FALSE(cfg);
     CHECK(cfg.error().field == "trigger_payload");
   }
@@ -191,7 +286,8 @@ TEST_CASE("a trigger_payload that is neither an object nor a string names trigge
 TEST_CASE("an unknown feed kind names feed", "[alarm_spec]") {
   for (auto feed : {"", "alarms", "Alarm", "no-such-feed"}) {
     INFO("feed: '" << feed << "'");
-    auto cfg = make_feed_config(feed, params(R"({"minutes": 1})"), now, validation_time::request, "guest/alarm");
+    auto cfg = make_feed_config(feed, params(R"({"minutes": 1})"), now, validation_time::request, "guest/alarm",
+                                egress_policy{});
     REQUIRE_FALSE(cfg);
     CHECK(cfg.error().field == "feed");
   }

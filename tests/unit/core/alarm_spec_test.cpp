@@ -44,7 +44,8 @@ std::string next(const alarm_spec& s, sys_ms after, sys_ms anchor = now) {
 }
 
 feed_config config(std::string_view json) {
-  auto made = make_feed_config("alarm", params(json), now, validation_time::request, "guest/alarm");
+  auto made =
+    make_feed_config("alarm", params(json), now, validation_time::request, "guest/alarm", egress_policy{});
   INFO(json << ": " << (made ? std::string{} : made.error().field + ": " + made.error().message));
   REQUIRE(made);
   return *made;
@@ -291,6 +292,97 @@ TEST_CASE("a restored one-shot alarm whose date has passed has no next occurrenc
 TEST_CASE("a startDate in the past is accepted on request", "[alarm_spec]") {
   auto s = spec(R"({"minutes": 5, "startDate": "2026-01-15T09:58:00Z"})");
   CHECK(next(s, now) == "2026-01-15T10:03:00.000Z");
+}
+
+// -- the time range and bounded schedules ---------------------------------------------
+
+TEST_CASE("a date at the end of the time range is accepted in both forms", "[alarm_spec]") {
+  for (auto json : {R"({"date": "9999-12-31T23:59:59.999Z"})", R"({"date": 253402300799999})",
+                    R"({"date": "9999-12-31T22:59:59.999-01:00"})"}) {
+    auto s = spec(json);
+    REQUIRE(s.date);
+    CHECK(*s.date == latest_time);
+    CHECK(next(s, now) == "9999-12-31T23:59:59.999Z");
+    CHECK_FALSE(next_occurrence(s, latest_time, now));
+  }
+}
+
+TEST_CASE("a cron whose startDate lies in the last year of the range fires there, then ends", "[alarm_spec]") {
+  auto s = spec(R"({"cron": "0 0 1 1 *", "strict": true, "startDate": "9999-01-01T00:00:00Z"})");
+  CHECK(next(s, now) == "9999-01-01T00:00:00.000Z");
+  CHECK_FALSE(next_occurrence(s, at("9999-01-01T00:00:00Z"), now));
+}
+
+TEST_CASE("an interval whose startDate is the last instant of the range fires once", "[alarm_spec]") {
+  auto s = spec(R"({"seconds": 1, "startDate": "9999-12-31T23:59:59.999Z"})");
+  CHECK(next(s, now) == "9999-12-31T23:59:59.999Z");
+  CHECK_FALSE(next_occurrence(s, latest_time, now));
+}
+
+TEST_CASE("the spread second never moves an occurrence past the range", "[alarm_spec]") {
+  for (int i = 0; i < 20; ++i) {
+    auto s = spec(R"({"cron": "59 23 31 12 *", "startDate": "9999-12-31T00:00:00Z"})",
+                  "guest/late-" + std::to_string(i));
+    auto t = next_occurrence(s, now, now);
+    REQUIRE(t);
+    CHECK(*t <= latest_time);
+    CHECK(format_iso8601(*t).substr(0, 17) == "9999-12-31T23:59:");
+  }
+}
+
+TEST_CASE("next_occurrence takes any time from the store or the clock without overflow", "[alarm_spec]") {
+  auto cron = spec(R"({"cron": "0 0 1 1 *", "strict": true})");
+  auto interval = spec(R"({"minutes": 5})");
+  for (const auto& s : {cron, interval}) {
+    CHECK_FALSE(next_occurrence(s, sys_ms::max(), now));
+    CHECK_FALSE(next_occurrence(s, latest_time, now));
+    auto first = next_occurrence(s, sys_ms::min(), sys_ms::min());
+    REQUIRE(first);
+    CHECK(in_time_range(*first));
+  }
+  CHECK(format_iso8601(*next_occurrence(cron, sys_ms::min(), now)) == "1970-01-01T00:00:00.000Z");
+  // An interval anchored beyond the range has nothing left in it.
+  CHECK_FALSE(next_occurrence(interval, now, sys_ms::max()));
+  CHECK(first_occurrence(interval, now, now, sys_ms::max()) == std::nullopt);
+}
+
+TEST_CASE("an alarm timer waits for its occurrence, a day at most", "[alarm_spec]") {
+  CHECK(alarm_timer_delay(now + 90s, now) == 90s);
+  CHECK(alarm_timer_delay(now + 24h - 1ms, now) == 24h - 1ms);
+  CHECK(alarm_timer_delay(now + 24h, now) == 24h);
+  CHECK(alarm_timer_delay(now + 24h + 1ms, now) == 24h);
+  CHECK(alarm_timer_delay(now, now) == 0ms);
+  CHECK(alarm_timer_delay(now - 1s, now) == 0ms);
+  // An occurrence in year 9999 is eight millennia away: far beyond the nanoseconds an actor clock counts.
+  CHECK(alarm_timer_delay(latest_time, now) == alarm_max_timer_delay);
+  CHECK(alarm_timer_delay(sys_ms::max(), sys_ms::min()) == alarm_max_timer_delay);
+  CHECK(alarm_timer_delay(sys_ms::min(), sys_ms::max()) == 0ms);
+}
+
+TEST_CASE("intervals and maxTriggers are accepted at the ends of their ranges", "[alarm_spec]") {
+  CHECK(spec(R"({"minutes": 1})").interval == std::chrono::milliseconds{1min});
+  CHECK(spec(R"({"minutes": 5270400})").interval == std::chrono::milliseconds{std::chrono::hours{24 * 366 * 10}});
+  CHECK(spec(R"({"seconds": 1})").interval == std::chrono::milliseconds{1s});
+  CHECK(spec(R"({"seconds": 316224000})").interval == std::chrono::milliseconds{std::chrono::hours{24 * 366 * 10}});
+  CHECK(spec(R"({"cron": "* * * * *", "maxTriggers": 1})").max_triggers == 1);
+  CHECK(spec(R"({"cron": "* * * * *", "maxTriggers": 1000000000})").max_triggers == 1'000'000'000);
+  CHECK_FALSE(spec(R"({"cron": "* * * * *", "maxTriggers": -1})").max_triggers);
+}
+
+TEST_CASE("lenient numbers are stored normalized", "[alarm_spec]") {
+  auto cfg = config(R"({"minutes": "5", "maxTriggers": 1000.0, "startDate": 1.7695e12, "stopDate": "2027-01-01",)"
+                    R"( "batchSize": "3", "name": "5"})");
+  CHECK(cfg.params == params(R"({"minutes": 5, "maxTriggers": 1000, "startDate": 1769500000000,)"
+                             R"( "stopDate": "2027-01-01", "batchSize": 3, "name": "5"})"));
+  REQUIRE(cfg.alarm->max_triggers);
+  CHECK(*cfg.alarm->max_triggers == 1000);
+}
+
+TEST_CASE("a stored schedule that has no occurrence left is still restored", "[alarm_spec]") {
+  // Its trigger ends it (disabled, saying why) instead of the registry refusing its parameters.
+  auto s = spec(R"({"cron": "0 0 1 1 *", "startDate": "9999-12-31T23:59:59Z"})", "guest/alarm",
+                validation_time::restore);
+  CHECK_FALSE(next_occurrence(s, now, now));
 }
 
 // -- feed config and trigger_payload ------------------------------------------------

@@ -50,11 +50,24 @@ TEST_CASE("parse_basic_authorization reads the scheme case-insensitively", "[aut
   }
 }
 
+TEST_CASE("parse_basic_authorization accepts several spaces or a tab between scheme and credentials", "[auth_key]") {
+  for (auto separator : {"  ", "   ", "\t", " \t ", "\t\t"}) {
+    INFO("'" << separator << "'");
+    CHECK(parse_basic_authorization("Basic" + std::string{separator} + base64_encode(guest_key))
+          == std::string{guest_key});
+  }
+  CHECK(parse_basic_authorization("Basic YTpi  ") == std::string{"a:b"});
+}
+
 TEST_CASE("parse_basic_authorization rejects other schemes and malformed credentials", "[auth_key]") {
   for (const std::string& header : {
          std::string{},
          std::string{"Basic"},
          std::string{"Basic "},
+         std::string{"Basic \t "},
+         "Basic " + base64_encode(guest_key) + " x",
+         std::string{"Basic YT pi"},
+         "Basic\n" + base64_encode(guest_key),
          "Bearer " + base64_encode(guest_key),
          "Basi " + base64_encode(guest_key),
          "Basicx" + base64_encode(guest_key),

@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "core/feed_config.hpp"
 #include "core/json.hpp"
 
 using namespace feedrouter;
@@ -191,7 +192,7 @@ TEST_CASE("an error line carries error and reason", "[changes]") {
   CHECK(bare.message == "not_found");
 }
 
-TEST_CASE("lines that are not rows, last_seq or errors are errors with a reason", "[changes]") {
+TEST_CASE("lines that are not rows, last_seq or errors are malformed, with a reason", "[changes]") {
   for (std::string_view text : {
          "garbage",
          R"({"seq":"1-a","id":)",
@@ -204,7 +205,7 @@ TEST_CASE("lines that are not rows, last_seq or errors are errors with a reason"
        }) {
     INFO("line: " << text);
     auto line = classify_change_line(text);
-    CHECK(line.what == change_line::kind::error);
+    CHECK(line.what == change_line::kind::malformed);
     CHECK(line.seq.empty());
     CHECK_FALSE(line.message.empty());
   }
@@ -248,4 +249,22 @@ TEST_CASE("an empty or unreadable checkpoint gives no seq", "[changes]") {
     INFO("checkpoint: " << text);
     CHECK_FALSE(restore_changes_seq(text, *s));
   }
+}
+
+TEST_CASE("a changes feed of a loopback or private server is refused by the default egress policy",
+          "[changes][egress]") {
+  for (std::string_view url : {"http://127.0.0.1:5984", "http://[::1]:5984", "http://localhost:5984",
+                               "http://0x7f.1:5984", "https://192.168.1.10/couch", "http://[fd00::1]:5984"}) {
+    INFO(url);
+    auto members = parse_json_object(R"({"url": ")" + std::string{url} + R"(", "dbname": "d"})", "params");
+    REQUIRE(members);
+    auto config =
+      make_feed_config("changes", *members, sys_ms{}, validation_time::request, "guest/db", egress_policy{});
+    REQUIRE_FALSE(config);
+    CHECK(config.error().field == "url");
+    CHECK(config.error().message.find("not allowed by the egress policy") == 0);
+  }
+  auto members = parse_json_object(R"({"url": "https://account.cloudant.com", "dbname": "d"})", "params");
+  REQUIRE(members);
+  CHECK(make_feed_config("changes", *members, sys_ms{}, validation_time::request, "guest/db", egress_policy{}));
 }

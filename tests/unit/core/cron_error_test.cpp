@@ -118,6 +118,34 @@ TEST_CASE("a schedule whose dates never exist is rejected as never firing", "[cr
   });
 }
 
+TEST_CASE("a schedule longer than max_text_length is rejected before it is read", "[cron]") {
+  std::string longest(cron_schedule::max_text_length - 8, ' ');
+  longest += "* * * * *";
+  longest.erase(0, 1);
+  REQUIRE(longest.size() == cron_schedule::max_text_length);
+  CHECK(cron_schedule::parse(longest));
+  check_rejected({{longest + " ", "longer than 1024 characters"}});
+}
+
+TEST_CASE("find_time_zone refuses names that are files of the zone database but no zones", "[cron]") {
+  for (auto name : {"localtime", "posixrules", "Factory", "posix/Europe/Berlin", "right/UTC", "right/Europe/Berlin",
+                    "zone.tab", "tzdata.zi", "leapseconds", "iso3166.tab", "+VERSION"}) {
+    INFO(name);
+    CHECK(find_time_zone(name) == nullptr);
+  }
+}
+
+TEST_CASE("find_time_zone refuses path-like names", "[cron]") {
+  for (auto name : {"/etc/localtime", "/usr/share/zoneinfo/UTC", "../UTC", "./UTC", "Europe/../UTC", "Europe/./Berlin",
+                    "Europe//Berlin", "Europe/Berlin/", "/UTC", "UTC/", "Europe\\Berlin", "Europe/Berlin\n", " UTC",
+                    "-UTC", "Europe/-Berlin", "..", "."}) {
+    INFO(name);
+    CHECK(find_time_zone(name) == nullptr);
+  }
+  CHECK(find_time_zone(std::string_view{"UTC\0junk", 8}) == nullptr);
+  CHECK(find_time_zone(std::string(max_time_zone_name_length + 1, 'A')) == nullptr);
+}
+
 TEST_CASE("the first bad field is the one reported", "[cron]") {
   check_rejected({
     {"60 25 * * *", "minute field"},

@@ -1,5 +1,6 @@
 #include "core/cron.hpp"
 
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -215,6 +216,81 @@ TEST_CASE("a seconds schedule inside the repeated hour fires once per wall time"
         == strings{"2026-11-01T05:00:00.000Z", "2026-11-02T06:00:00.000Z"});
 }
 
+// -- bounds -------------------------------------------------------------------
+
+TEST_CASE("the last occurrence of the time range is found, and none after it", "[cron]") {
+  CHECK(next("59 23 31 12 *", "UTC", "9999-01-01T00:00:00Z") == "9999-12-31T23:59:00.000Z");
+  CHECK(next("59 59 23 31 12 *", "UTC", "9999-12-31T23:59:58Z") == "9999-12-31T23:59:59.000Z");
+  auto yearly = schedule("0 0 1 1 *");
+  CHECK_FALSE(yearly.next_after(at("9999-01-01T00:00:00Z"), zone("UTC")));
+  CHECK_FALSE(yearly.next_after(at("9999-12-31T23:59:59Z"), zone("UTC")));
+  // New Year's Eve at 23:00 in New York is already the year 10000 in UTC.
+  CHECK_FALSE(schedule("0 23 31 12 *").next_after(at("9999-06-01T00:00:00Z"), zone("America/New_York")));
+}
+
+TEST_CASE("times outside the range are taken as its ends, never computed with", "[cron]") {
+  auto yearly = schedule("0 0 1 1 *");
+  using limits = std::numeric_limits<sys_seconds::rep>;
+  CHECK_FALSE(yearly.next_after(sys_seconds{sys_seconds::duration{limits::max()}}, zone("UTC")));
+  CHECK_FALSE(yearly.next_after(sys_seconds{std::chrono::seconds{8'640'000'000'000}}, zone("Europe/Berlin")));
+  auto first = yearly.next_after(sys_seconds{sys_seconds::duration{limits::min()}}, zone("UTC"));
+  REQUIRE(first);
+  CHECK(format_iso8601(*first) == "1970-01-01T00:00:00.000Z");
+}
+
+TEST_CASE("next_after looks thirty years ahead at most", "[cron]") {
+  auto leap_day = schedule("0 0 29 2 *");
+  auto found = leap_day.search(at("2097-01-01T00:00:00Z"), at("2104-02-28T23:59:59Z"), zone("UTC"));
+  CHECK_FALSE(found.next);
+  CHECK_FALSE(found.exhausted);
+  found = leap_day.search(at("2097-01-01T00:00:00Z"), at("2104-02-29T00:00:00Z"), zone("UTC"));
+  REQUIRE(found.next);
+  CHECK(format_iso8601(*found.next) == "2104-02-29T00:00:00.000Z");
+  // A limit further away than the horizon is cut to it.
+  auto far = leap_day.search(at("2026-03-01T00:00:00Z"), at("9000-01-01T00:00:00Z"), zone("UTC"));
+  CHECK(far.next);
+}
+
+TEST_CASE("every search stays within its step budget and is never cut short by it", "[cron]") {
+  // The rarest schedules (one day in four or eight years), the most frequent, and each kind of day field, from the
+  // range's first instant, an ordinary one, the long gap in leap years around 2100, and the range's last year.
+  const std::vector<std::string_view> schedules = {
+    "0 0 29 2 *", "59 59 23 29 2 *", "0 0 29 2 MON", "0 0 31 * *", "0 0 31 1,3 *", "* * * * * *", "0 0 1 1 *",
+    "0 0 * * SUN", "0 0 13 * FRI", "*/7 */5 */3 */9 */5 *", "0 0 1,15 2/3 1-5", "59 23 31 12 *",
+  };
+  const std::vector<std::string_view> starts = {"1970-01-01T00:00:00Z", "2026-01-15T10:00:00Z",
+                                                "2096-03-01T00:00:00Z", "2026-11-01T06:10:00Z",
+                                                "9996-03-01T00:00:00Z", "9999-12-31T23:59:59Z"};
+  for (auto text : schedules) {
+    auto cron = schedule(text);
+    for (auto tz : {"UTC", "America/New_York", "Pacific/Kiritimati", "Pacific/Pago_Pago"}) {
+      for (auto start : starts) {
+        INFO(text << " in " << tz << " after " << start);
+        auto found = cron.search(at(start), at("9999-12-31T23:59:59Z"), zone(tz));
+        CHECK(found.steps <= cron_schedule::max_search_steps);
+        CHECK_FALSE(found.exhausted);
+      }
+    }
+  }
+}
+
+TEST_CASE("a rare schedule costs a few steps a year", "[cron]") {
+  // From just after one leap day to the next across 2100: eight years, two steps for each.
+  auto found = schedule("0 0 29 2 *").search(at("2096-03-01T00:00:00Z"), at("2200-01-01T00:00:00Z"), zone("UTC"));
+  REQUIRE(found.next);
+  CHECK(format_iso8601(*found.next) == "2104-02-29T00:00:00.000Z");
+  CHECK(found.steps <= 3 * 8 + 4);
+}
+
+TEST_CASE("a search inside a repeated hour jumps past it in one step", "[cron]") {
+  // 06:10Z is 01:10 EST, the second pass of New York's repeated hour: every second up to 02:00 was in the first pass.
+  auto found = schedule("* * * * * *").search(at("2026-11-01T06:10:00Z"), at("2027-01-01T00:00:00Z"),
+                                              zone("America/New_York"));
+  REQUIRE(found.next);
+  CHECK(format_iso8601(*found.next) == "2026-11-01T07:00:00.000Z");
+  CHECK(found.steps <= 8);
+}
+
 // -- find_time_zone -----------------------------------------------------------
 
 TEST_CASE("find_time_zone knows IANA names including UTC aliases", "[cron]") {
@@ -222,6 +298,14 @@ TEST_CASE("find_time_zone knows IANA names including UTC aliases", "[cron]") {
   CHECK(find_time_zone("Etc/UTC") != nullptr);
   CHECK(find_time_zone("Europe/Berlin") != nullptr);
   CHECK(find_time_zone("America/New_York") != nullptr);
+}
+
+TEST_CASE("find_time_zone knows names with digits, signs and several components", "[cron]") {
+  for (auto name : {"Etc/GMT+5", "Etc/GMT-14", "EST5EDT", "America/Argentina/Buenos_Aires", "America/Port-au-Prince",
+                    "US/Eastern"}) {
+    INFO(name);
+    CHECK(find_time_zone(name) != nullptr);
+  }
 }
 
 TEST_CASE("find_time_zone returns null for unknown names", "[cron]") {

@@ -1,6 +1,7 @@
 #include "core/crypto.hpp"
 
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -17,6 +18,24 @@ constexpr std::string_view guest_key =
 bool is_lower_hex(std::string_view text) {
   return text.find_first_not_of("0123456789abcdef") == std::string_view::npos;
 }
+
+/// Returns the bytes of lower-case hex digits (test vectors are written in hex).
+std::string from_hex(std::string_view hex) {
+  std::string out;
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
+    out += static_cast<char>(std::stoi(std::string{hex.substr(i, 2)}, nullptr, 16));
+  return out;
+}
+
+/// Test case 16 of the GCM specification (McGrew and Viega): AES-256, a 96-bit IV, additional data, 60 bytes.
+const std::string gcm_key = from_hex("feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308");
+const std::string gcm_nonce = from_hex("cafebabefacedbaddecaf888");
+const std::string gcm_aad = from_hex("feedfacedeadbeeffeedfacedeadbeefabaddad2");
+const std::string gcm_plaintext = from_hex("d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
+                                           "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39");
+const std::string gcm_sealed = from_hex("522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa"
+                                        "8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662"
+                                        "76fc6ece0f4e1768cddf8853bb2d551b");
 
 } // namespace
 
@@ -145,4 +164,73 @@ TEST_CASE("hmac_sha256_hex matches the RFC 4231 test vectors", "[crypto]") {
 
 TEST_CASE("hmac_sha256_hex takes an empty key", "[crypto]") {
   CHECK(hmac_sha256_hex("", "") == "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+}
+
+TEST_CASE("hmac_sha256 returns the 32 bytes whose hex hmac_sha256_hex returns", "[crypto]") {
+  auto raw = hmac_sha256("Jefe", "what do ya want for nothing?");
+  CHECK(raw.size() == 32);
+  CHECK(raw == from_hex("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"));
+}
+
+// -- random_bytes ------------------------------------------------------------------------------
+
+TEST_CASE("random_bytes returns as many bytes as asked, different each time", "[crypto]") {
+  CHECK(random_bytes(0).empty());
+  CHECK(random_bytes(12).size() == 12);
+  constexpr int draws = 200;
+  std::set<std::string> seen;
+  for (int i = 0; i < draws; ++i)
+    seen.insert(random_bytes(12));
+  CHECK(seen.size() == draws);
+}
+
+// -- AES-256-GCM -------------------------------------------------------------------------------
+
+TEST_CASE("aes256_gcm_seal matches the GCM specification's AES-256 test vector", "[crypto]") {
+  CHECK(aes256_gcm_seal(gcm_key, gcm_nonce, gcm_aad, gcm_plaintext) == gcm_sealed);
+  // Test case 13: an all-zero key and nonce, nothing to encrypt; the result is the tag alone.
+  CHECK(aes256_gcm_seal(std::string(32, '\0'), std::string(12, '\0'), "", "")
+        == from_hex("530f8afbc74536b9a963b4f1c4cb738b"));
+}
+
+TEST_CASE("aes256_gcm_open returns the plaintext of the test vector", "[crypto]") {
+  CHECK(aes256_gcm_open(gcm_key, gcm_nonce, gcm_aad, gcm_sealed) == gcm_plaintext);
+  CHECK(aes256_gcm_open(std::string(32, '\0'), std::string(12, '\0'), "", from_hex("530f8afbc74536b9a963b4f1c4cb738b"))
+        == std::string{});
+}
+
+TEST_CASE("aes256_gcm_open refuses any altered input", "[crypto]") {
+  SECTION("a flipped bit anywhere in the ciphertext or the tag") {
+    for (std::size_t i = 0; i < gcm_sealed.size(); ++i) {
+      auto altered = gcm_sealed;
+      altered[i] = static_cast<char>(altered[i] ^ 0x01);
+      INFO("byte " << i);
+      CHECK_FALSE(aes256_gcm_open(gcm_key, gcm_nonce, gcm_aad, altered));
+    }
+  }
+  SECTION("other additional data") {
+    CHECK_FALSE(aes256_gcm_open(gcm_key, gcm_nonce, gcm_aad + "x", gcm_sealed));
+    CHECK_FALSE(aes256_gcm_open(gcm_key, gcm_nonce, "", gcm_sealed));
+  }
+  SECTION("another key or nonce") {
+    auto key = gcm_key;
+    key[0] = static_cast<char>(key[0] ^ 0x80);
+    CHECK_FALSE(aes256_gcm_open(key, gcm_nonce, gcm_aad, gcm_sealed));
+    auto nonce = gcm_nonce;
+    nonce[11] = static_cast<char>(nonce[11] ^ 0x01);
+    CHECK_FALSE(aes256_gcm_open(gcm_key, nonce, gcm_aad, gcm_sealed));
+  }
+  SECTION("a truncated or extended text") {
+    CHECK_FALSE(aes256_gcm_open(gcm_key, gcm_nonce, gcm_aad, gcm_sealed.substr(0, gcm_sealed.size() - 1)));
+    CHECK_FALSE(aes256_gcm_open(gcm_key, gcm_nonce, gcm_aad, gcm_sealed + '\0'));
+    CHECK_FALSE(aes256_gcm_open(gcm_key, gcm_nonce, gcm_aad, gcm_sealed.substr(0, 15)));
+    CHECK_FALSE(aes256_gcm_open(gcm_key, gcm_nonce, gcm_aad, ""));
+  }
+}
+
+TEST_CASE("AES-256-GCM refuses keys and nonces of the wrong size", "[crypto]") {
+  CHECK_THROWS_AS(aes256_gcm_seal(std::string(16, 'k'), gcm_nonce, "", "x"), std::invalid_argument);
+  CHECK_THROWS_AS(aes256_gcm_seal(gcm_key, std::string(16, 'n'), "", "x"), std::invalid_argument);
+  CHECK_THROWS_AS(aes256_gcm_open(std::string(31, 'k'), gcm_nonce, "", gcm_sealed), std::invalid_argument);
+  CHECK_THROWS_AS(aes256_gcm_open(gcm_key, std::string(8, 'n'), "", gcm_sealed), std::invalid_argument);
 }

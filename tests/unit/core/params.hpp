@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "core/egress_policy.hpp"
 #include "core/json.hpp"
 
 namespace feedrouter::test {
@@ -17,6 +18,13 @@ inline json_members params(std::string_view json) {
   INFO(json << ": " << (parsed ? std::string{} : parsed.error().message));
   REQUIRE(parsed);
   return *parsed;
+}
+
+/// Returns an egress policy that also lets tenants reach 127.0.0.1, as the tests' --allow-egress 127.0.0.1 does.
+inline egress_policy loopback_allowed() {
+  auto rule = parse_egress_rule("127.0.0.1", "--allow-egress");
+  REQUIRE(rule);
+  return egress_policy{{*rule}, {}};
 }
 
 } // namespace feedrouter::test

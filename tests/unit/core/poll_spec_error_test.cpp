@@ -105,14 +105,46 @@ TEST_CASE("a header value longer than 8192 characters is refused", "[poll_spec]"
 TEST_CASE("make_feed_config passes a poll error through with its field", "[poll_spec]") {
   auto members = parse_json_object(R"({"url": "http://127.0.0.1/"})", "params");
   REQUIRE(members);
-  auto config = make_feed_config("poll", *members, sys_ms{}, validation_time::request, "guest/poll");
+  auto config =
+    make_feed_config("poll", *members, sys_ms{}, validation_time::request, "guest/poll", egress_policy{});
   REQUIRE_FALSE(config);
   CHECK(config.error().field == "intervalSeconds");
 }
 
 TEST_CASE("an unknown feed kind lists poll among the served ones", "[poll_spec]") {
-  auto config = make_feed_config("rss", {}, sys_ms{}, validation_time::request, "guest/x");
+  auto config = make_feed_config("rss", {}, sys_ms{}, validation_time::request, "guest/x", egress_policy{});
   REQUIRE_FALSE(config);
   CHECK(config.error().field == "feed");
   CHECK(config.error().message.find("poll") != std::string::npos);
+}
+
+TEST_CASE("Host and hop-by-hop headers cannot be set by the tenant, and the refusal names them", "[poll_spec]") {
+  for (std::string_view name : {"Host", "host", "Connection", "Keep-Alive", "Proxy-Authorization", "Proxy-Connection",
+                                "TE", "Trailer", "Transfer-Encoding", "Upgrade", "Content-Length", "Expect"}) {
+    INFO(name);
+    auto json = R"({"url": "http://127.0.0.1/", "intervalSeconds": 5, "headers": {")" + std::string{name}
+                + R"(": "x"}})";
+    auto members = parse_json_object(json, "params");
+    REQUIRE(members);
+    auto parsed = parse_poll_spec(*members);
+    REQUIRE_FALSE(parsed);
+    CHECK(parsed.error().field == "headers");
+    CHECK(parsed.error().message.find("\"" + std::string{name} + "\"") == 0);
+  }
+}
+
+TEST_CASE("a poll of a loopback, private or metadata address is refused by the default egress policy",
+          "[poll_spec][egress]") {
+  for (std::string_view url : {"http://127.0.0.1:8080/", "http://[::1]/", "http://0.0.0.0/", "http://localhost/",
+                               "http://2130706433/", "http://127.1/", "http://169.254.169.254/latest/meta-data/",
+                               "http://10.0.0.1/", "http://[::ffff:192.168.0.1]/"}) {
+    INFO(url);
+    auto members = parse_json_object(R"({"url": ")" + std::string{url} + R"(", "intervalSeconds": 5})", "params");
+    REQUIRE(members);
+    auto config =
+      make_feed_config("poll", *members, sys_ms{}, validation_time::request, "guest/poll", egress_policy{});
+    REQUIRE_FALSE(config);
+    CHECK(config.error().field == "url");
+    CHECK(config.error().message.find("not allowed by the egress policy") == 0);
+  }
 }

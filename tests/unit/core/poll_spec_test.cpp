@@ -11,6 +11,7 @@
 #include "params.hpp"
 
 using namespace feedrouter;
+using feedrouter::test::loopback_allowed;
 using feedrouter::test::params;
 using namespace std::chrono_literals;
 
@@ -80,7 +81,7 @@ TEST_CASE("a timeout longer than the interval is accepted", "[poll_spec]") {
 TEST_CASE("make_feed_config serves poll and merges trigger_payload into its fire body", "[poll_spec]") {
   auto config = make_feed_config("poll", params(R"({"url": "http://127.0.0.1/", "intervalSeconds": 5,
                                                      "trigger_payload": {"team": "a"}})"),
-                                 sys_ms{}, validation_time::request, "guest/poll");
+                                 sys_ms{}, validation_time::request, "guest/poll", loopback_allowed());
   REQUIRE(config);
   CHECK(is_known_feed("poll"));
   REQUIRE(config->poll);

@@ -34,8 +34,42 @@ TEST_CASE("format_iso8601 writes UTC with milliseconds and a Z", "[time_format]"
   CHECK(format_iso8601(utc(2026_y / 1 / 1, 7ms)) == "2026-01-01T00:00:00.007Z");
 }
 
-TEST_CASE("format_iso8601 handles times before the epoch", "[time_format]") {
-  CHECK(format_iso8601(sys_ms{-1ms}) == "1969-12-31T23:59:59.999Z");
+TEST_CASE("format_iso8601 writes the ends of the time range", "[time_format]") {
+  CHECK(format_iso8601(earliest_time) == "1970-01-01T00:00:00.000Z");
+  CHECK(format_iso8601(latest_time) == "9999-12-31T23:59:59.999Z");
+  CHECK(format_iso8601(latest_time - 1ms) == "9999-12-31T23:59:59.998Z");
+}
+
+TEST_CASE("format_iso8601 writes a time outside the range as the nearer end of it", "[time_format]") {
+  // Whatever arithmetic produced a time, its text is a date that parses back: never "2404-04-06T199591895:12:55Z".
+  CHECK(format_iso8601(sys_ms{-1ms}) == "1970-01-01T00:00:00.000Z");
+  CHECK(format_iso8601(sys_ms::min()) == "1970-01-01T00:00:00.000Z");
+  CHECK(format_iso8601(latest_time + 1ms) == "9999-12-31T23:59:59.999Z");
+  CHECK(format_iso8601(sys_ms{std::chrono::milliseconds{8'640'000'000'000'000}}) == "9999-12-31T23:59:59.999Z");
+  CHECK(format_iso8601(sys_ms::max()) == "9999-12-31T23:59:59.999Z");
+}
+
+// -- the time range ---------------------------------------------------------------
+
+TEST_CASE("in_time_range holds from 1970 to the end of 9999, ends included", "[time_format]") {
+  using date::literals::operator""_y;
+  CHECK(in_time_range(earliest_time));
+  CHECK(in_time_range(earliest_time + 1ms));
+  CHECK(in_time_range(utc(2026_y / 1 / 15)));
+  CHECK(in_time_range(latest_time - 1ms));
+  CHECK(in_time_range(latest_time));
+  CHECK(latest_time == utc(10000_y / 1 / 1) - 1ms);
+}
+
+TEST_CASE("clamp_to_time_range keeps times inside and moves the others to the nearer end", "[time_format]") {
+  using date::literals::operator""_y;
+  CHECK(clamp_to_time_range(utc(2026_y / 1 / 15)) == utc(2026_y / 1 / 15));
+  CHECK(clamp_to_time_range(earliest_time) == earliest_time);
+  CHECK(clamp_to_time_range(latest_time) == latest_time);
+  CHECK(clamp_to_time_range(sys_ms{-1ms}) == earliest_time);
+  CHECK(clamp_to_time_range(sys_ms::min()) == earliest_time);
+  CHECK(clamp_to_time_range(latest_time + 1ms) == latest_time);
+  CHECK(clamp_to_time_range(sys_ms::max()) == latest_time);
 }
 
 // -- parse_iso8601 ------------------------------------------------------------
@@ -105,6 +139,15 @@ TEST_CASE("parse_iso8601 rejects malformed text", "[time_format]") {
     INFO("input: '" << text << "'");
     CHECK_FALSE(parse_iso8601(text));
   }
+}
+
+TEST_CASE("parse_iso8601 reads the ends of the time range in any form", "[time_format]") {
+  CHECK(parse_iso8601("1970-01-01") == earliest_time);
+  CHECK(parse_iso8601("1970-01-01T00:00:00Z") == earliest_time);
+  CHECK(parse_iso8601("1970-01-01T01:00:00+01:00") == earliest_time);
+  CHECK(parse_iso8601("9999-12-31T23:59:59.999Z") == latest_time);
+  CHECK(parse_iso8601("9999-12-31T23:59:59.999999999Z") == latest_time);
+  CHECK(parse_iso8601("9999-12-31T22:59:59.999-01:00") == latest_time);
 }
 
 TEST_CASE("parse_iso8601 tolerates text that is not null-terminated", "[time_format]") {

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -13,6 +14,7 @@
 
 #include "net/http_client.hpp"
 #include "net/io_runtime.hpp"
+#include "http_server_fixture.hpp"
 #include "raw_http_client.hpp"
 
 using namespace std::chrono_literals;
@@ -22,53 +24,13 @@ using feedrouter::http_response;
 using feedrouter::http_server;
 using feedrouter::io_runtime;
 using feedrouter::start_http_server;
+using feedrouter::test::echo_handler;
+using feedrouter::test::get_request;
+using feedrouter::test::local_options;
+using feedrouter::test::parking_handler;
 using feedrouter::test::raw_http_client;
-
-namespace {
-
-/// Bound on every wait in these tests; reached only when something is broken.
-constexpr auto test_deadline = 5s;
-
-http_server::options local_options() {
-  http_server::options opts;
-  opts.host = "127.0.0.1";
-  opts.port = 0;
-  return opts;
-}
-
-std::string get_request(const std::string& target) {
-  return "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-}
-
-http_response text_response(int status, std::string body) {
-  http_response res;
-  res.status = status;
-  res.fields.emplace_back("Content-Type", "text/plain");
-  res.body = std::move(body);
-  return res;
-}
-
-/// A handler that answers every request at once with its target and counts the calls.
-struct echo_handler {
-  std::shared_ptr<std::atomic<int>> calls = std::make_shared<std::atomic<int>>(0);
-
-  void operator()(http_request req, http_server::responder respond) const {
-    ++*calls;
-    respond(text_response(200, req.method + " " + req.target + " " + req.body));
-  }
-};
-
-/// A handler that hands each responder to the test instead of answering.
-struct parking_handler {
-  std::shared_ptr<std::promise<http_server::responder>> parked
-    = std::make_shared<std::promise<http_server::responder>>();
-
-  void operator()(http_request, http_server::responder respond) const {
-    parked->set_value(std::move(respond));
-  }
-};
-
-} // namespace
+using feedrouter::test::test_deadline;
+using feedrouter::test::text_response;
 
 TEST_CASE("the server listens on an ephemeral port and answers with the handler's response", "[http_server]") {
   io_runtime io{1};
@@ -157,8 +119,8 @@ TEST_CASE("the server answers 413 to an oversized body without calling the handl
   auto res = client.read_response();
   REQUIRE(res);
   CHECK(res->status == 413);
-  CHECK(res->body == R"({"error":"request body exceeds 16 bytes","field":"body"})");
-  CHECK(res->field("Content-Type") == "application/json");
+  CHECK(res->body == "request body exceeds 16 bytes\n");
+  CHECK(res->field("Content-Type") == "text/plain; charset=utf-8");
   CHECK(client.wait_closed(test_deadline));
   CHECK(*handler.calls == 0);
 }
@@ -205,10 +167,63 @@ TEST_CASE("the server answers 400 to a malformed request and closes the connecti
   auto res = client.read_response();
   REQUIRE(res);
   CHECK(res->status == 400);
-  CHECK(res->field("Content-Type") == "application/json");
-  CHECK(res->body.find(R"("field":"request")") != std::string::npos);
+  CHECK_THAT(res->body, Catch::StartsWith("malformed HTTP request: "));
   CHECK(client.wait_closed(test_deadline));
   CHECK(*handler.calls == 0);
+}
+
+TEST_CASE("the server's own error answers are rendered by the application's renderer", "[http_server]") {
+  io_runtime io{1};
+  auto opts = local_options();
+  opts.body_limit = 4;
+  std::vector<std::string> fields;
+  std::mutex fields_mutex;
+  opts.render_error = [&](int status, std::string_view message, std::string_view field) {
+    std::lock_guard<std::mutex> guard{fields_mutex};
+    fields.emplace_back(field);
+    // The status the renderer puts in is not what the client sees: the server keeps its own.
+    return text_response(299, std::to_string(status) + " " + std::string{message});
+  };
+  auto server = start_http_server(io, opts, [](http_request req, http_server::responder) {
+    if (req.target == "/throw")
+      throw std::runtime_error("bug");
+  });
+  auto exchange = [&](const std::string& request) {
+    raw_http_client client{server->port()};
+    client.send(request);
+    auto res = client.read_response();
+    REQUIRE(res);
+    return *res;
+  };
+  auto too_large = exchange("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello");
+  CHECK(too_large.status == 413);
+  CHECK(too_large.body == "413 request body exceeds 4 bytes");
+  CHECK(too_large.field("Content-Type") == "text/plain");
+  auto no_host = exchange("GET / HTTP/1.1\r\n\r\n");
+  CHECK(no_host.status == 400);
+  CHECK(no_host.body == "400 an HTTP/1.1 request needs a Host field");
+  auto thrown = exchange(get_request("/throw"));
+  CHECK(thrown.status == 500);
+  CHECK(thrown.body == "500 internal error");
+  std::lock_guard<std::mutex> guard{fields_mutex};
+  CHECK(fields == std::vector<std::string>{"body", "Host", "request"});
+}
+
+TEST_CASE("a renderer that throws leaves the client a plain-text answer", "[http_server]") {
+  io_runtime io{1};
+  auto opts = local_options();
+  opts.render_error = [](int, std::string_view, std::string_view) -> http_response {
+    throw std::runtime_error("renderer bug");
+  };
+  echo_handler handler;
+  auto server = start_http_server(io, opts, handler);
+  raw_http_client client{server->port()};
+  client.send("GET / HTTP/1.1\r\n\r\n");
+  auto res = client.read_response();
+  REQUIRE(res);
+  CHECK(res->status == 400);
+  CHECK(res->body == "an HTTP/1.1 request needs a Host field\n");
+  CHECK(client.wait_closed(test_deadline));
 }
 
 TEST_CASE("a responder may be called from another thread", "[http_server]") {

@@ -1,9 +1,14 @@
+// What only the SQLite store refuses: specs, files that are not a store, a locked file, damage, a file deleted or
+// replaced while open. The errors every store shares are in store_error_test.cpp.
+
 #include "store/sqlite_store.hpp"
 
 #include <catch2/catch.hpp>
 #include <sqlite3.h>
 
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "store_files.hpp"
 #include "store_rows.hpp"
 
 using namespace feedrouter;
@@ -31,40 +37,6 @@ using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
 
 namespace {
-
-/// A fresh directory under /tmp, removed with its contents when the test ends.
-class temp_dir {
-public:
-  temp_dir() {
-    std::string pattern = "/tmp/feedrouter-store-test-XXXXXX";
-    if (mkdtemp(pattern.data()) == nullptr)
-      throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-
-  ~temp_dir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-
-  const std::string& path() const {
-    return path_;
-  }
-
-  std::string file(const std::string& name) const {
-    return path_ + '/' + name;
-  }
-
-  std::string spec(const std::string& name) const {
-    return "sqlite:" + file(name);
-  }
-
-private:
-  std::string path_;
-};
 
 /// Closes a file descriptor when the test ends, also when a REQUIRE fails half-way.
 class fd_guard {
@@ -94,50 +66,66 @@ private:
   int fd_;
 };
 
-/// The bytes and modification time of a file and the names in its directory: what a refused open must not change.
-struct file_snapshot {
-  std::string bytes;
-  std::int64_t mtime_ns = 0;
-  std::vector<std::string> names;
+/// What a child process reported: its exit code and the text it wrote.
+struct child_report {
+  int code = -1;
+  std::string text;
 };
 
-file_snapshot take_snapshot(const temp_dir& dir, const std::string& name) {
-  file_snapshot result;
-  std::ifstream in{dir.file(name), std::ios::binary};
-  result.bytes.assign(std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{});
-  struct stat info {};
-  if (::stat(dir.file(name).c_str(), &info) == 0)
-    result.mtime_ns = std::int64_t{info.st_mtim.tv_sec} * 1'000'000'000 + info.st_mtim.tv_nsec;
+/// The user and group a child runs as when this process is root; nullopt when it is not root.
+struct unprivileged_ids {
+  uid_t uid;
+  gid_t gid;
+};
+
+/// Code of a child that could not give up root: the test fails then, it never passes without having tested.
+constexpr int cannot_drop_root = 3;
+
+/// When this process is root (as in CI), makes `dir` and its files belong to the user `nobody`, for whom file
+/// permissions hold as they do for the service's own user, and returns that user; otherwise returns nullopt.
+std::optional<unprivileged_ids> give_to_unprivileged_user(const temp_dir& dir) {
+  if (::geteuid() != 0)
+    return std::nullopt;
+  const auto* nobody = ::getpwnam("nobody");
+  REQUIRE(nobody != nullptr);
+  unprivileged_ids ids{nobody->pw_uid, nobody->pw_gid};
+  REQUIRE(::chown(dir.path().c_str(), ids.uid, ids.gid) == 0);
   for (const auto& entry : std::filesystem::directory_iterator{dir.path()})
-    result.names.push_back(entry.path().filename().string());
-  std::sort(result.names.begin(), result.names.end());
-  return result;
+    REQUIRE(::chown(entry.path().c_str(), ids.uid, ids.gid) == 0);
+  return ids;
 }
 
-void check_unchanged(const file_snapshot& before, const file_snapshot& after) {
-  CHECK(before.bytes.size() == after.bytes.size());
-  CHECK((before.bytes == after.bytes));
-  CHECK(before.mtime_ns == after.mtime_ns);
-  CHECK(before.names == after.names);
-}
-
-/// Runs `sql` on `path` with a plain SQLite connection (the store must be closed); returns SQLite's error, if any.
-std::optional<std::string> raw_exec(const std::string& path, const char* sql) {
-  sqlite3* db = nullptr;
-  std::optional<std::string> error;
-  char* text = nullptr;
-  if (sqlite3_open(path.c_str(), &db) != SQLITE_OK)
-    error = sqlite3_errmsg(db);
-  else if (sqlite3_exec(db, sql, nullptr, nullptr, &text) != SQLITE_OK)
-    error = text != nullptr ? text : "unknown error";
-  sqlite3_free(text);
-  sqlite3_close(db);
-  return error;
-}
-
-void write_file(const std::string& path, const std::string& bytes) {
-  std::ofstream out{path, std::ios::binary};
-  out << bytes;
+/// Runs `body` in a forked child, as `ids` when given (dropping root first), and returns its exit code (0 once
+/// `body` returned) and the text `body` returned.
+template <class F>
+child_report run_unprivileged(const std::optional<unprivileged_ids>& ids, F body) {
+  int pipe_fds[2];
+  REQUIRE(::pipe(pipe_fds) == 0);
+  fd_guard read_end{pipe_fds[0]};
+  fd_guard write_end{pipe_fds[1]};
+  auto child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    read_end.close();
+    auto say = [&](const std::string& text) { return ::write(write_end.get(), text.data(), text.size()); };
+    if (ids && (::setgroups(0, nullptr) != 0 || ::setgid(ids->gid) != 0 || ::setuid(ids->uid) != 0
+                || ::setuid(0) == 0)) {
+      say("cannot give up root");
+      ::_exit(cannot_drop_root);
+    }
+    say(body());
+    ::_exit(0);
+  }
+  write_end.close();
+  child_report report;
+  char buffer[512];
+  ssize_t got;
+  while ((got = ::read(read_end.get(), buffer, sizeof buffer)) > 0)
+    report.text.append(buffer, static_cast<std::size_t>(got));
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  report.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return report;
 }
 
 registration_record make_record(std::string name) {
@@ -146,31 +134,9 @@ registration_record make_record(std::string name) {
   rec.feed = "alarm";
   rec.params_json = R"({"cron":"* * * * *"})";
   rec.auth_key = "uuid:key";
-  rec.auth_hash = "abcdef";
   rec.created = sys_ms{1'700'000'000'000ms};
   rec.status.date_changed = sys_ms{1'700'000'000'000ms};
   return rec;
-}
-
-/// Returns the single integer `sql` yields, read with a plain SQLite connection (the store must be closed).
-std::int64_t query_int(const std::string& path, const char* sql) {
-  sqlite3* db = nullptr;
-  std::int64_t result = -1;
-  sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK
-      && sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW)
-    result = sqlite3_column_int64(stmt, 0);
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return result;
-}
-
-/// Overwrites page `page` (1-based) of a closed database file with bytes no b-tree page can start with.
-void clobber_page(const std::string& path, std::int64_t page, std::int64_t page_size) {
-  std::fstream file{path, std::ios::in | std::ios::out | std::ios::binary};
-  file.seekp((page - 1) * page_size);
-  std::string garbage(static_cast<std::size_t>(page_size), '\xff');
-  file.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
 }
 
 /// Sends what this process writes to stderr into a file until it is destroyed, so a test can read its log lines.
@@ -222,13 +188,13 @@ std::vector<std::string> names_of(const std::vector<registration_record>& recs) 
 } // namespace
 
 // -- specs ----------------------------------------------------------------------
-
-TEST_CASE("a store spec other than sqlite:PATH is refused", "[store]") {
-  for (std::string spec : {"", "sqlite:", "sqlite", "SQLITE:/tmp/x.db", "postgres://localhost/feedrouter", "/tmp/x.db",
-                           " sqlite:/tmp/x.db"}) {
+TEST_CASE("a store spec other than sqlite:PATH or a PostgreSQL URI is refused", "[store]") {
+  for (std::string spec : {"", "sqlite:", "sqlite", "SQLITE:/tmp/x.db", "mysql://localhost/feedrouter", "/tmp/x.db",
+                           " sqlite:/tmp/x.db", "postgresql:/localhost/feedrouter", "postgres:x"}) {
     INFO("spec: '" << spec << "'");
     CHECK_THROWS_MATCHES(open_store(spec), store_open_error,
-                         Catch::Matchers::Message("invalid --store value '" + spec + "': expected sqlite:PATH"));
+                         Catch::Matchers::Message("invalid --store value '" + spec
+                                                  + "': expected sqlite:PATH or postgresql://..."));
   }
 }
 
@@ -250,16 +216,71 @@ TEST_CASE("a directory cannot be opened as a store", "[store]") {
 }
 
 TEST_CASE("a read-only store file is refused", "[store]") {
-  if (::geteuid() == 0) {
-    WARN("skipped: root may write any file");
-    return;
-  }
   temp_dir dir;
   open_store(dir.spec("a.db"));
+  auto unprivileged = give_to_unprivileged_user(dir);
   std::filesystem::permissions(dir.file("a.db"), std::filesystem::perms::owner_read);
   auto before = take_snapshot(dir, "a.db");
-  CHECK_THROWS_WITH(open_store(dir.spec("a.db")), Contains("read-only"));
+  auto report = run_unprivileged(unprivileged, [&]() -> std::string {
+    try {
+      open_store(dir.spec("a.db"));
+      return "opened";
+    } catch (const store_open_error& e) {
+      return e.what();
+    }
+  });
+  INFO(report.text);
+  CHECK(report.code == 0);
+  CHECK(report.text == "cannot open store '" + dir.file("a.db") + "': the file is read-only");
   check_unchanged(before, take_snapshot(dir, "a.db"));
+}
+
+TEST_CASE("an empty store file is refused and left unchanged, unless the store is to be initialised", "[store]") {
+  temp_dir dir;
+  write_file(dir.file("a.db"), "");
+  auto before = take_snapshot(dir, "a.db");
+  CHECK_THROWS_MATCHES(open_store(dir.spec("a.db")), store_open_error,
+                       Catch::Matchers::Message("store '" + dir.file("a.db")
+                                                + "' is an empty file (0 bytes): it was truncated or never written; "
+                                                  "restore it from a backup, or start once with --init-store to "
+                                                  "begin with an empty store"));
+  check_unchanged(before, take_snapshot(dir, "a.db"));
+  SECTION("with init_store it becomes a new, empty store") {
+    store_options opts;
+    opts.init_store = true;
+    auto db = open_store(dir.spec("a.db"), opts);
+    CHECK(db->load_all().empty());
+    REQUIRE(db->commit({put(make_record("a"))}) == std::nullopt);
+    db.reset();
+    CHECK(names_of(open_store(dir.spec("a.db"))->load_all()) == std::vector<std::string>{"a"});
+  }
+}
+
+TEST_CASE("a store file truncated to nothing is refused, and the WAL beside it is kept", "[store]") {
+  temp_dir dir;
+  auto path = dir.file("a.db");
+  // A process that dies leaves its last transactions in the WAL; SQLite would delete that WAL beside an empty file.
+  auto child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    auto code = 1;
+    try {
+      auto db = open_store(dir.spec("a.db"));
+      code = db->commit({put(make_record("a"))}) ? 2 : 0;
+      ::_exit(code); // without closing: no checkpoint
+    } catch (...) {
+      ::_exit(code);
+    }
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  std::filesystem::resize_file(path, 0);
+  auto wal = read_file(path + "-wal");
+  REQUIRE_FALSE(wal.empty());
+  CHECK_THROWS_WITH(open_store(dir.spec("a.db")), Contains("is an empty file (0 bytes)"));
+  CHECK(read_file(path + "-wal") == wal);
 }
 
 TEST_CASE("a file that is not a SQLite database is refused and left unchanged", "[store]") {
@@ -375,191 +396,108 @@ TEST_CASE("a store file open in another process is reported locked", "[store]") 
   CHECK_NOTHROW(open_store(spec));
 }
 
-// -- commit -----------------------------------------------------------------------
+// -- damage -----------------------------------------------------------------------
 
-TEST_CASE("a failing batch leaves nothing applied", "[store]") {
-  temp_dir dir;
-  auto db = open_store(dir.spec("a.db"));
-  auto a = make_record("a");
-  auto b = make_record("b");
-  REQUIRE(db->commit({put(a), put(b)}) == std::nullopt);
-  auto a_status = a;
-  a_status.status.state = registration_state::paused;
-  a_status.status.fires = 3;
-  auto bad = make_record("bad");
-  bad.status.fires = -1; // refused by a CHECK constraint of the schema
-
-  auto error = db->commit({put(make_record("c")), put_status(a_status), erase(b.trigger), put(bad)});
-  REQUIRE(error);
-  CHECK_THAT(*error, Contains("put_registration guest/bad") && Contains("CHECK constraint failed"));
-  auto all = db->load_all();
-  CHECK(names_of(all) == std::vector<std::string>{"a", "b"});
-  CHECK(all[0].status.state == registration_state::active);
-  CHECK(all[0].status.fires == 0);
-
-  SECTION("and the store accepts the next batch") {
-    REQUIRE(db->commit({put_status(a_status), erase(b.trigger)}) == std::nullopt);
-    all = db->load_all();
-    CHECK(names_of(all) == std::vector<std::string>{"a"});
-    CHECK(all[0].status.fires == 3);
-  }
-  SECTION("and the failed batch stays unapplied after reopening") {
-    db.reset();
-    db = open_store(dir.spec("a.db"));
-    CHECK(names_of(db->load_all()) == std::vector<std::string>{"a", "b"});
-  }
-}
-
-TEST_CASE("a batch failing at its first operation reports it and applies nothing", "[store]") {
-  auto db = open_store("sqlite::memory:");
-  auto nameless = make_record("");
-  auto error = db->commit({put(nameless), put(make_record("a"))});
-  REQUIRE(error);
-  CHECK_THAT(*error, StartsWith("put_registration guest/: ") && Contains("CHECK constraint failed"));
-  CHECK(db->load_all().empty());
-}
-
-TEST_CASE("a duplicate pending event fails the batch and applies nothing", "[store]") {
-  temp_dir dir;
-  auto db = open_store(dir.spec("a.db"));
-  auto a = make_record("a");
-  auto b = make_record("b");
-  REQUIRE(db->commit({put(a), put(b), put_event(a.trigger, make_event(1)), put_event(b.trigger, make_event(1)),
-                      put_dead_letter(b.trigger, make_letter(2))})
-          == std::nullopt);
-  auto a_status = a;
-  a_status.status.dead_letters = 1;
-  a_status.status.checkpoint = "moved";
-
-  // Every kind of operation before the failing one, the cascading erase among them.
-  auto error = db->commit({put(make_record("c")), put_event(a.trigger, make_event(2)), erase_event(a.trigger, 1),
-                           put_dead_letter(a.trigger, make_letter(1)), put_status(a_status), erase(b.trigger),
-                           put_event(a.trigger, make_event(2))});
-  REQUIRE(error);
-  CHECK_THAT(*error, StartsWith("put_event guest/a seq 2: ") && Contains("UNIQUE constraint failed"));
-
-  auto check_unapplied = [&] {
-    auto all = db->load_all();
-    REQUIRE(names_of(all) == std::vector<std::string>{"a", "b"});
-    CHECK(seqs_of(all[0].pending) == std::vector<std::uint64_t>{1});
-    CHECK(all[0].last_seq == 1);
-    CHECK(all[0].status.dead_letters == 0);
-    CHECK(all[0].status.checkpoint.empty());
-    CHECK(seqs_of(all[1].pending) == std::vector<std::uint64_t>{1});
-    CHECK(all[1].last_seq == 2);
-    CHECK(db->load_dead_letters(a.trigger, 10).empty());
-    CHECK(seqs_of(db->load_dead_letters(b.trigger, 10)) == std::vector<std::uint64_t>{2});
-  };
-  check_unapplied();
-  SECTION("and the failed batch stays unapplied after reopening") {
-    db.reset();
-    db = open_store(dir.spec("a.db"));
-    check_unapplied();
-  }
-}
-
-TEST_CASE("a duplicate dead letter fails the batch and applies nothing", "[store]") {
-  auto db = open_store("sqlite::memory:");
-  auto a = make_record("a");
-  REQUIRE(db->commit({put(a), put_dead_letter(a.trigger, make_letter(1))}) == std::nullopt);
-  auto error = db->commit({put_event(a.trigger, make_event(2)), put_dead_letter(a.trigger, make_letter(1))});
-  REQUIRE(error);
-  CHECK_THAT(*error, StartsWith("put_dead_letter guest/a seq 1: ") && Contains("UNIQUE constraint failed"));
-  auto all = db->load_all();
-  REQUIRE(all.size() == 1);
-  CHECK(all[0].pending.empty());
-  CHECK(seqs_of(db->load_dead_letters(a.trigger, 10)) == std::vector<std::uint64_t>{1});
-}
-
-TEST_CASE("a seq beyond SQLite's integer range fails the batch and applies nothing", "[store]") {
-  auto db = open_store("sqlite::memory:");
-  auto a = make_record("a");
-  REQUIRE(db->commit({put(a)}) == std::nullopt);
-  constexpr auto too_large = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) + 1;
-  auto op = GENERATE_COPY(put_event(a.trigger, make_event(too_large)), erase_event(a.trigger, too_large),
-                          put_dead_letter(a.trigger, make_letter(too_large)), erase_dead_letter(a.trigger, too_large));
-  auto error = db->commit({put_event(a.trigger, make_event(1)), op});
-  REQUIRE(error);
-  CHECK_THAT(*error, Contains("guest/a seq " + std::to_string(too_large) + ": seq out of range"));
-  auto all = db->load_all();
-  REQUIRE(all.size() == 1);
-  CHECK(all[0].pending.empty());
-  CHECK(db->load_dead_letters(a.trigger, 10).empty());
-}
-
-TEST_CASE("a dead letter with negative attempts is refused", "[store]") {
-  auto db = open_store("sqlite::memory:");
-  auto a = make_record("a");
-  REQUIRE(db->commit({put(a)}) == std::nullopt);
-  auto letter = make_letter(1);
-  letter.attempts = -1;
-  auto error = db->commit({put_dead_letter(a.trigger, letter)});
-  REQUIRE(error);
-  CHECK_THAT(*error, Contains("CHECK constraint failed"));
-  CHECK(db->load_dead_letters(a.trigger, 10).empty());
-}
-
-// -- load_dead_letters --------------------------------------------------------------
-
-TEST_CASE("load_dead_letters returns nothing and logs one error line when the table cannot be read", "[store]") {
+TEST_CASE("a store with a damaged page is refused at open, naming the damage, and left unchanged", "[store]") {
   temp_dir dir;
   auto path = dir.file("a.db");
-  auto a = make_record("a");
   {
     auto db = open_store(dir.spec("a.db"));
+    auto a = make_record("a");
     REQUIRE(db->commit({put(a), put_dead_letter(a.trigger, make_letter(1))}) == std::nullopt);
   } // closing checkpoints the WAL into the file
   auto page_size = query_int(path, "PRAGMA page_size");
   auto table_page = query_int(path, "SELECT rootpage FROM sqlite_schema WHERE name = 'dead_letters'");
-  auto index_page = query_int(path, "SELECT rootpage FROM sqlite_schema WHERE tbl_name = 'dead_letters' AND type = "
-                                    "'index'");
   REQUIRE(page_size > 0);
   REQUIRE(table_page > 1);
-  REQUIRE(index_page > 1);
   clobber_page(path, table_page, page_size);
-  clobber_page(path, index_page, page_size);
+  auto before = take_snapshot(dir, "a.db");
+  store_options opts;
+  opts.full_check = GENERATE(false, true);
+  INFO("full check: " << opts.full_check);
+  CHECK_THROWS_WITH(open_store(dir.spec("a.db"), opts),
+                    StartsWith("store '" + path + "' is damaged (SQLite " + (opts.full_check ? "integrity" : "quick")
+                               + "_check: ")
+                      && Contains("): restore it from a backup"));
+  check_unchanged(before, take_snapshot(dir, "a.db"));
+}
 
-  auto db = open_store(dir.spec("a.db"));
+TEST_CASE("damage found while running is logged once and makes the store refuse every write", "[store]") {
+  temp_dir dir;
+  auto path = dir.file("a.db");
+  auto a = make_record("a");
+  // Several times SQLite's page cache (2 MiB), so that a read after the damage needs pages from the file.
+  constexpr int letters = 3000;
+  constexpr std::size_t body_size = 4096;
+  {
+    auto db = open_store(dir.spec("a.db"));
+    std::vector<store_op> ops{put(a)};
+    for (int i = 1; i <= letters; ++i) {
+      auto letter = make_letter(static_cast<std::uint64_t>(i));
+      letter.event.body = std::string(body_size, 'b');
+      ops.push_back(put_dead_letter(a.trigger, letter));
+    }
+    REQUIRE(db->commit(ops) == std::nullopt);
+  }
+  auto page_size = query_int(path, "PRAGMA page_size");
+  auto pages = query_ints(path, "SELECT pageno FROM dbstat WHERE name IN ('dead_letters', "
+                                "'sqlite_autoindex_dead_letters_1')");
+  REQUIRE(pages.size() > static_cast<std::size_t>(letters));
+  auto db = open_store(dir.spec("a.db")); // sound when opened
+  REQUIRE(db->check() == std::nullopt);
+  for (auto page : pages)
+    clobber_page(path, page, page_size);
+
   stderr_capture capture{dir.file("stderr.txt")};
-  auto letters = db->load_dead_letters(a.trigger, 10);
+  auto loaded = db->load_dead_letters(a.trigger, 10);
   auto logged = capture.finish();
-  CHECK(letters.empty());
+  CHECK(loaded.empty());
   CHECK(std::count(logged.begin(), logged.end(), '\n') == 1);
   CHECK_THAT(logged, Contains(" error cannot read the dead letters of guest/a from store '" + path + "': "));
-  SECTION("and the store keeps working") {
-    REQUIRE(db->commit({put_event(a.trigger, make_event(5))}) == std::nullopt);
-    CHECK_THROWS_WITH(db->load_all(), StartsWith("cannot read store '" + path + "': "));
+  auto problem = db->check();
+  REQUIRE(problem);
+  CHECK_THAT(*problem, StartsWith("store '" + path + "' refuses every write from now on: SQLite reported ")
+                         && Contains("malformed"));
+  auto error = db->commit({put_event(a.trigger, make_event(letters + 1))});
+  REQUIRE(error);
+  CHECK_THAT(*error, StartsWith("the store refuses writes: SQLite reported "));
+}
+
+// -- the file while open ------------------------------------------------------------
+
+TEST_CASE("a store whose file is deleted while open refuses every write from then on", "[store]") {
+  temp_dir dir;
+  auto path = dir.file("a.db");
+  auto db = open_store(dir.spec("a.db"));
+  REQUIRE(db->commit({put(make_record("a"))}) == std::nullopt);
+  REQUIRE(db->check() == std::nullopt);
+  std::filesystem::remove(path);
+  auto problem = db->check();
+  REQUIRE(problem);
+  CHECK(*problem
+        == "store '" + path + "' refuses every write from now on: its file is gone (No such file or directory); "
+                              "restore the file (or a backup) and restart the service");
+  auto error = db->commit({put(make_record("b"))});
+  REQUIRE(error);
+  CHECK(*error == "the store refuses writes: its file is gone (No such file or directory)");
+  SECTION("also once a file of that name is back") {
+    open_store(dir.spec("a.db"));
+    CHECK(db->commit({put(make_record("c"))}) == error);
+    CHECK(db->check() == problem);
   }
 }
 
-// -- load_all ---------------------------------------------------------------------
-
-TEST_CASE("a stored row with an unknown state loads as disabled by the provider", "[store]") {
+TEST_CASE("a store whose file is replaced while open refuses every write from then on", "[store]") {
   temp_dir dir;
-  auto rec = make_record("tick");
-  rec.status.fires = 5;
-  rec.status.last_fired = sys_ms{1'700'000'060'000ms};
-  {
-    auto db = open_store(dir.spec("a.db"));
-    REQUIRE(db->commit({put(rec), put(make_record("tock"))}) == std::nullopt);
-  }
-  REQUIRE(raw_exec(dir.file("a.db"), "UPDATE registrations SET state = 'hibernating' WHERE name = 'tick'")
-          == std::nullopt);
-  REQUIRE(raw_exec(dir.file("a.db"), "UPDATE registrations SET reason_kind = 'ALIENS' WHERE name = 'tock'")
-          == std::nullopt);
+  auto path = dir.file("a.db");
   auto db = open_store(dir.spec("a.db"));
-  auto all = db->load_all();
-  REQUIRE(names_of(all) == std::vector<std::string>{"tick", "tock"});
-  for (const auto& loaded : all) {
-    INFO(loaded.trigger.name);
-    CHECK(loaded.status.state == registration_state::disabled);
-    CHECK(loaded.status.reason.kind == reason_kind::automatic);
-    CHECK(loaded.status.reason.status_code == 0);
-  }
-  CHECK_THAT(all[0].status.reason.message, Contains("'hibernating'"));
-  CHECK_THAT(all[1].status.reason.message, Contains("'ALIENS'"));
-  // the rest of the row is kept
-  CHECK(all[0].auth_key == rec.auth_key);
-  CHECK(all[0].status.fires == 5);
-  CHECK(all[0].status.last_fired == rec.status.last_fired);
+  REQUIRE(db->commit({put(make_record("a"))}) == std::nullopt);
+  std::filesystem::copy_file(path, dir.file("copy.db"));
+  std::filesystem::rename(dir.file("copy.db"), path);
+  auto error = db->commit({put(make_record("b"))});
+  REQUIRE(error);
+  CHECK(*error == "the store refuses writes: its file was replaced by another file");
+  auto problem = db->check();
+  REQUIRE(problem);
+  CHECK_THAT(*problem, StartsWith("store '" + path + "' refuses every write from now on: its file was replaced"));
 }

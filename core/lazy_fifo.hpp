@@ -1,6 +1,5 @@
 #pragma once
 
-#include <algorithm>
 #include <cstddef>
 #include <utility>
 #include <vector>
@@ -9,8 +8,8 @@ namespace feedrouter {
 
 /// A first-in first-out queue that allocates nothing while it has never held anything.
 ///
-/// Every registration keeps two event queues that are empty nearly all the time; libstdc++'s std::deque allocates
-/// about 600 bytes on construction, which across 100 000 registrations is most of their memory.
+/// Every registration's delivery core keeps its events in one that is empty nearly all the time; libstdc++'s std::deque
+/// allocates about 600 bytes on construction, which across 100 000 registrations would be most of their memory.
 template <class T>
 class lazy_fifo {
 public:
@@ -24,6 +23,14 @@ public:
 
   T& front() {
     return items_[head_];
+  }
+
+  T& operator[](std::size_t index) {
+    return items_[head_ + index];
+  }
+
+  const T& operator[](std::size_t index) const {
+    return items_[head_ + index];
   }
 
   auto begin() {
@@ -46,13 +53,6 @@ public:
     items_.push_back(std::move(x));
   }
 
-  void push_front(T x) {
-    if (head_ > 0)
-      items_[--head_] = std::move(x);
-    else
-      items_.insert(items_.begin(), std::move(x));
-  }
-
   void pop_front() {
     ++head_;
     if (head_ == items_.size()) {
@@ -61,13 +61,6 @@ public:
     } else if (head_ >= compact_threshold && head_ * 2 >= items_.size()) {
       compact();
     }
-  }
-
-  /// Removes the elements for which `pred` holds, keeping the order of the others.
-  template <class Predicate>
-  void remove_if(Predicate pred) {
-    compact();
-    items_.erase(std::remove_if(items_.begin(), items_.end(), pred), items_.end());
   }
 
 private:

@@ -1,0 +1,142 @@
+#pragma once
+
+// The state of a trigger actor and the functions its files share: actors/trigger.cpp (supervision, the glue around
+// the delivery core, the behavior), actors/alarm_schedule.cpp, actors/webhook_intake.cpp and
+// actors/dead_letter_replay.cpp. Private to actors/.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/firer.hpp"
+#include "actors/messages.hpp"
+#include "actors/source_protocol.hpp"
+#include "actors/trigger.hpp"
+#include "core/delivery_core.hpp"
+#include "core/restart_policy.hpp"
+
+namespace feedrouter {
+
+/// The children a trigger supervises.
+enum class child_kind : int { source, firer };
+
+/// The trigger with what its children and it itself send it: fire answers, source events, and its own timers. Only
+/// trigger_actor is public; the rest reaches it from its firer, its source and itself.
+using trigger_private = trigger_actor::extend_with<fire_listener, source_listener>::extend<
+  /// An alarm occurrence's timer (generation of the children it was armed for, the occurrence).
+  caf::reacts_to<occurrence_atom, std::uint64_t, sys_ms>,
+  /// The alarm schedule has no further occurrence (generation).
+  caf::reacts_to<ended_atom, std::uint64_t>,
+  /// A timer of the delivery core (its id).
+  caf::reacts_to<timer_atom, std::uint64_t>,
+  /// Restart a crashed child (its child_kind, generation).
+  caf::reacts_to<restart_atom, int, std::uint64_t>>;
+
+struct trigger_state {
+  trigger_owner registry;
+  caf::actor_addr registry_address;
+  trigger_env_ptr env;
+  registration_record record;
+  std::optional<feed_config> config;
+  source_actor source;
+  firer_actor firer;
+  restart_policy source_restarts;
+  restart_policy firer_restarts;
+  std::optional<sys_ms> next_fire;
+  /// Bumped whenever children are released, so timers armed before no longer apply.
+  std::uint64_t generation = 0;
+  /// deleteAfterFire: remove the registration once the fire of its one occurrence succeeded.
+  bool remove_after_fire = false;
+  /// The alarm schedule has no further occurrence: the registration is disabled, and still fires what it holds (what
+  /// was queued, replayed dead letters), since firing does not depend on the schedule.
+  bool source_ended = false;
+  /// The last fire failed; the next failure is not logged again until a fire succeeds.
+  bool failing = false;
+  /// The state as the metrics count it, shared with the exit hook that uncounts it (which outlives this struct).
+  std::shared_ptr<registration_state> counted_state;
+  /// The pipeline of the registration's events (docs/architecture.md section 5).
+  delivery_core delivery;
+  /// Checkpoint of the newest event the running source sent: a restarted source goes on from there, since the
+  /// events before it are held here already. Cleared when those events are dropped (the source then starts from the
+  /// stored checkpoint, which only moves past events that are done).
+  std::string accepted_checkpoint;
+  bool replaying = false;         ///< a replay of dead letters is under way; a second one would load the same letters
+  std::int64_t source_errors = 0; ///< failed attempts of the source (polls), shown in status
+  std::string source_error;       ///< the last one's error; cleared when the source works again
+
+  static inline const char* name = "trigger";
+};
+
+using trigger_pointer = trigger_private::stateful_pointer<trigger_state>;
+
+// -- trigger.cpp ------------------------------------------------------------------------
+
+/// Returns whether the registration may fire now: it is active, or its schedule ended and it fires what it holds.
+bool may_fire(const trigger_state& st);
+
+/// Lets a disabled registration fire what it holds when it was disabled by the end of its schedule (also one stored
+/// before a restart); returns whether it may fire now.
+bool fire_after_schedule_end(trigger_pointer self);
+
+/// Carries out what the delivery core asked for: the store changes with the status (one transaction), the disabling
+/// after a refusal, then the fires, timers and credit.
+void carry_out(trigger_pointer self, delivery_actions out);
+
+/// Changes the registration's state and reason, counted in the metrics and dated.
+void set_state(trigger_pointer self, registration_state state, state_reason reason);
+
+/// Sends the status to the store (fire and forget, coalesced with other status updates there).
+void persist(trigger_pointer self);
+
+/// Commits `ops` together with the current status, in one transaction.
+void write(trigger_pointer self, std::vector<store_op> ops);
+
+/// Returns a store change of `kind` for this registration.
+store_op make_op(const trigger_state& st, store_op::kind kind);
+
+/// Returns the store change that stores `event` as pending.
+store_op put_event_op(const trigger_state& st, const stored_event& event);
+
+/// Releases a child: unlinked first, so its exit is no crash to handle.
+template <class Handle>
+void release(trigger_pointer self, Handle& child) {
+  if (!child)
+    return;
+  self->unlink_from(child);
+  self->send_exit(child, caf::exit_reason::user_shutdown);
+  child = nullptr;
+}
+
+// -- alarm_schedule.cpp -------------------------------------------------------------------
+
+/// Starts an alarm's schedule: arms the first occurrence, or ends the schedule when none is left.
+void start_alarm(trigger_pointer self);
+
+/// An occurrence's timer fell due.
+void on_alarm_tick(trigger_pointer self, std::uint64_t generation, sys_ms occurrence);
+
+/// The schedule has no further occurrence: the registration becomes disabled, and what it holds still goes out.
+void end_schedule(trigger_pointer self);
+
+/// Returns whether a stored registration's alarm schedule is used up (no occurrence left, or maxTriggers reached):
+/// then its disabling was the schedule's end, and what it holds may still fire.
+bool schedule_used_up(const trigger_state& st);
+
+// -- dead_letter_replay.cpp ----------------------------------------------------------------
+
+/// Moves dead letters back as pending events (stored as such, in their order) and has them fired; refused, with
+/// nothing moved, when the registration cannot fire.
+caf::result<api_result> replay_dead_letters(trigger_pointer self);
+
+// -- webhook_intake.cpp -------------------------------------------------------------------
+
+/// Takes one webhook request: checks its signature first, then stores the event before answering, so that a crash
+/// after the answer still fires it.
+caf::result<api_result> take_webhook(trigger_pointer self, webhook_delivery& delivery);
+
+} // namespace feedrouter

@@ -1,0 +1,72 @@
+// Webhook intake of a trigger actor: a webhook registration owns no connection, so its events arrive from the HTTP
+// server through the registry (docs/architecture.md section 2), are checked here and stored before the sender is
+// answered (section 5.1), and then go through the delivery core like any other event.
+
+#include <string>
+#include <vector>
+
+#include "actors/child_error.hpp"
+#include "actors/detail/trigger_state.hpp"
+#include "core/webhook_delivery.hpp"
+
+namespace feedrouter {
+
+namespace {
+
+/// What a sender refused with 429 (the registration holds as many events as it may) is told to wait.
+constexpr std::chrono::seconds full_retry_after{1};
+
+/// Returns why a registration that is not active takes no events: its state and reason.
+std::string why_inactive(const trigger_state& st) {
+  auto state = std::string{to_string(st.record.status.state)};
+  const auto& reason = st.record.status.reason.message;
+  return "the registration is " + state + ": " + (reason.empty() ? state : reason);
+}
+
+} // namespace
+
+caf::result<api_result> take_webhook(trigger_pointer self, webhook_delivery& delivery) {
+  auto& st = self->state;
+  if (!st.config)
+    return failure(api_outcome::unavailable, "the registration is disabled: " + st.record.status.reason.message);
+  if (!st.config->webhook)
+    return failure(api_outcome::not_found, "no webhook registration has this id", "hookId");
+  auto verdict = judge_webhook(*st.config->webhook, delivery, st.config->fire_body);
+  if (verdict.what == webhook_verdict::kind::bad_signature)
+    return failure(api_outcome::unauthorized, "missing or wrong " + verdict.header, verdict.header);
+  if (st.record.status.state != registration_state::active) {
+    st.env->stats->count_dropped(drop_reason::inactive, st.record.feed);
+    return failure(api_outcome::unavailable, why_inactive(st));
+  }
+  if (verdict.what == webhook_verdict::kind::ignore) {
+    st.env->stats->count_dropped(drop_reason::filtered, st.record.feed);
+    return success(api_outcome::accepted, hook_receipt{true, 0});
+  }
+  if (!st.delivery.has_room(1)) {
+    st.env->stats->count_dropped(drop_reason::overloaded, st.record.feed);
+    auto full = failure(api_outcome::too_many, "too many events are waiting for the controller; retry later");
+    full.retry_after = full_retry_after;
+    return full;
+  }
+  auto event = st.delivery.new_event(std::move(verdict.payload), st.env->now(), true);
+  st.delivery.reserve(1);
+  auto rp = self->make_response_promise<api_result>();
+  self->request(st.env->store, caf::infinite, write_atom::value, std::vector<store_op>{put_event_op(st, event.event)})
+    .then(
+      [self, rp, event](commit_atom) mutable {
+        auto& st = self->state;
+        auto seq = event.event.seq;
+        std::vector<feed_event> events;
+        events.push_back(std::move(event));
+        st.env->stats->count_events(event_outcome::accepted, st.record.feed);
+        carry_out(self, st.delivery.accept_reserved(std::move(events)));
+        rp.deliver(success(api_outcome::accepted, hook_receipt{false, seq}));
+      },
+      [self, rp](caf::error& err) mutable {
+        self->state.delivery.cancel_reservation(1);
+        rp.deliver(failure(api_outcome::unavailable, "cannot store the event: " + describe_child_error(err)));
+      });
+  return rp;
+}
+
+} // namespace feedrouter

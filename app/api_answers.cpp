@@ -1,0 +1,89 @@
+#include "app/api_answers.hpp"
+
+#include <string>
+#include <type_traits>
+
+#include "app/routes.hpp"
+#include "core/json.hpp"
+#include "core/status_json.hpp"
+
+namespace feedrouter {
+
+namespace {
+
+std::string render_receipt(const hook_receipt& receipt) {
+  json_writer out;
+  out.begin_object();
+  if (receipt.ignored)
+    out.key("ignored").value(true);
+  else
+    out.key("accepted").value(true).key("seq").value(static_cast<std::int64_t>(receipt.seq));
+  out.end_object();
+  return out.take();
+}
+
+std::string render_receipt(const replay_receipt& receipt) {
+  json_writer out;
+  out.begin_object().key("replayed").value(static_cast<std::int64_t>(receipt.replayed)).end_object();
+  return out.take();
+}
+
+/// Renders what a successful answer shows.
+std::string render_body(const api_body& body) {
+  return std::visit(
+    [](const auto& x) -> std::string {
+      using T = std::decay_t<decltype(x)>;
+      if constexpr (std::is_same_v<T, std::monostate>)
+        return {};
+      else if constexpr (std::is_same_v<T, registration_view>)
+        return render_registration(x);
+      else if constexpr (std::is_same_v<T, std::vector<registration_view>>)
+        return render_registrations(x);
+      else if constexpr (std::is_same_v<T, std::vector<dead_letter>>)
+        return render_dead_letters(x);
+      else
+        return render_receipt(x);
+    },
+    body);
+}
+
+} // namespace
+
+int http_status(api_outcome outcome) {
+  switch (outcome) {
+    case api_outcome::ok:
+    case api_outcome::replaced:
+      return 200;
+    case api_outcome::created:
+      return 201;
+    case api_outcome::accepted:
+      return 202;
+    case api_outcome::removed:
+      return 204;
+    case api_outcome::invalid:
+      return 400;
+    case api_outcome::unauthorized:
+      return 401;
+    case api_outcome::forbidden:
+      return 403;
+    case api_outcome::not_found:
+      return 404;
+    case api_outcome::conflict:
+      return 409;
+    case api_outcome::too_many:
+      return 429;
+    case api_outcome::unavailable:
+      return 503;
+  }
+  return 500;
+}
+
+http_response to_http(const api_result& result) {
+  auto status = http_status(result.outcome);
+  auto res = json_response(status, status >= 400 ? render_error(result.error, result.field) : render_body(result.body));
+  if (result.retry_after.count() > 0)
+    res.fields.emplace_back("Retry-After", std::to_string(result.retry_after.count()));
+  return res;
+}
+
+} // namespace feedrouter

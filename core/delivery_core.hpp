@@ -1,0 +1,301 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/delivery_spec.hpp"
+#include "core/lazy_fifo.hpp"
+#include "core/registration.hpp"
+#include "core/retry_policy.hpp"
+
+namespace feedrouter {
+
+// -- what goes in ----------------------------------------------------------------
+
+/// One event on its way through a registration's delivery: what to fire, and what finishing it means.
+struct feed_event {
+  stored_event event;
+  bool stored = false;    ///< pending in the store: erased there once the event is done
+  std::string checkpoint; ///< the source position to persist once this event and every one before it is done
+};
+
+/// What one attempt of a fire got back from the controller.
+struct fire_outcome {
+  int status_code = 0; ///< the HTTP status; 0 when no response arrived (refused, reset, timed out)
+  std::string error;   ///< the transport error, or "HTTP 503: <the start of the body>"; empty on 2xx
+  std::optional<std::chrono::milliseconds> retry_after; ///< what a Retry-After header asked for
+};
+
+/// How a registration delivers: batching, pipelining, the memory bound and the retry schedule.
+struct delivery_settings {
+  std::size_t batch_size = 1;               ///< events per fire; above 1 a fire carries {"events": [...]}
+  std::chrono::milliseconds batch_window{0}; ///< how long a partial batch waits for more events
+  std::size_t window = 1;                   ///< fires in flight at most; 1 sends the next only after an answer
+  std::size_t max_buffered = 1000;          ///< events held at most: queued, in fires, and being stored
+  retry_options retries;
+  batch_envelope envelope; ///< how a fire carries several events, and how many bytes of them it may carry
+};
+
+// -- what comes out --------------------------------------------------------------
+
+/// One fire for the firer: a single event's body, or a batch's {"events": [...]} (the settings' envelope); `id` is new
+/// for every attempt.
+struct fire_unit {
+  std::uint64_t id = 0;
+  std::string body;
+  int attempt = 1; ///< which attempt of these events this fire is, from 1 (for the fire's log line)
+};
+
+/// A timer the core needs; `on_timer(id)` when it falls due. Timers the core no longer needs are ignored then.
+struct delivery_timer {
+  std::uint64_t id = 0;
+  std::chrono::milliseconds delay{0};
+};
+
+/// The controller refused a fire in a way that retrying cannot fix (400, 401, 403, 404).
+struct delivery_refusal {
+  int status_code = 0;
+  std::string error;
+  int attempts = 0;
+};
+
+/// What the registration's actor must carry out after one input, in this order: commit the store changes together
+/// with the status (one transaction), then hand the fires to the firer, arm the timers and grant the credit.
+struct delivery_actions {
+  // -- outcomes applied, oldest first ---------------------------------------------
+
+  std::vector<std::uint64_t> erase;      ///< seqs of stored events that are done: erase them from the pending ones
+  std::vector<dead_letter> dead_letters; ///< events that cannot be delivered: store them as dead letters
+  std::optional<std::string> checkpoint; ///< every event up to this source position is done: persist it
+  std::int64_t fired = 0;                ///< fires the controller took (any 2xx), now settled
+  std::size_t fired_events = 0;          ///< the events those fires carried
+  std::int64_t failed = 0;               ///< fires that ended without a 2xx: dead letters and refusals
+  std::optional<delivery_refusal> refusal; ///< disable the registration; its events are kept for the resume
+  /// Events that were not stored and were let go at a stop: their source must start again from the stored checkpoint.
+  std::size_t dropped = 0;
+
+  // -- what to do next ------------------------------------------------------------
+
+  std::vector<fire_unit> fires;          ///< send each, in order
+  std::vector<delivery_timer> timers;    ///< arm each
+  std::int64_t credit = 0;               ///< the source may send this many more events
+  bool release_firer = false;            ///< nothing is on the wire and nothing may be sent: the firer may go
+
+  /// Returns whether the outcomes changed what the store holds (events, dead letters or the position).
+  bool changes_store() const noexcept {
+    return !erase.empty() || !dead_letters.empty() || checkpoint.has_value();
+  }
+
+  /// Returns whether the registration's status counters changed (fires, failures, dead letters, position).
+  bool changes_status() const noexcept {
+    return changes_store() || fired > 0 || failed > 0;
+  }
+};
+
+// -- the core ----------------------------------------------------------------------
+
+/// The delivery pipeline of one registration (docs/architecture.md section 5), without actors or I/O: it takes
+/// accepted events, orders and batches them into fires, keeps up to `window` fires in flight, applies their outcomes in
+/// sequence (retry with back-off, split on 413, dead letters, refusal), and grants its source credit within the
+/// memory bound. Every input returns the delivery_actions its owner (the trigger actor) carries out.
+///
+/// Events are held in one line in acceptance order. The front of the line is cut into units (one fire each); the rest
+/// is the queue. A unit is waiting (cut, not sent: split halves, or taken back), on the wire, waiting for its retry,
+/// or settled (fired or dead) but behind an unsettled one. Outcomes are applied only to the settled prefix, so the
+/// checkpoint and the acknowledgements move past events that are all done, in order, however the answers of several
+/// fires in flight arrive. With a window of 1 this is one fire at a time.
+///
+/// Where a global byte budget goes (`--max-buffered-bytes`, docs/delivery.md): `accept` would keep an event beyond the
+/// budget with its body released (it is stored before it is accepted anyway), and `send`, through `body_of`, the one
+/// place that reads bodies, would return a `load` action with the unit's seqs instead of a fire and send the unit once
+/// an input brings the bodies back. `has_room` and `grant` would count bytes beside events; ordering, settling and
+/// retries need no change, since they deal in positions in the line, not in bodies.
+class delivery_core {
+public:
+  // -- member types ------------------------------------------------------------------
+
+  /// Where the pipeline stands.
+  enum class state {
+    stopped,     ///< may not send (paused, disabled, not started); nothing on the wire; events kept
+    running,     ///< sends as the window allows; the source gets credit
+    backing_off, ///< a fire is being retried: nothing new is sent and the source gets no credit
+    stopping,    ///< may not send; waits for the answers of the fires still on the wire
+  };
+
+  // -- construction ------------------------------------------------------------------
+
+  explicit delivery_core(delivery_settings settings = {});
+
+  /// Takes events a previous run left pending in the store (oldest first) and the highest seq it used.
+  void restore(std::vector<stored_event> pending, std::uint64_t last_seq);
+
+  /// Replaces the settings (UPDATE); units cut from now on follow them.
+  void configure(delivery_settings settings);
+
+  // -- events in ---------------------------------------------------------------------
+
+  /// Returns a new event with the next seq: `stored` when it is written to the store before it is accepted.
+  feed_event new_event(std::string body, sys_ms accepted, bool stored, std::string checkpoint = {});
+
+  /// Returns whether `n` more events fit within max_buffered.
+  bool has_room(std::size_t n) const noexcept;
+
+  /// Holds room for `n` events whose store write is under way; accept_reserved or cancel_reservation ends it.
+  void reserve(std::size_t n) noexcept;
+
+  /// Gives back room reserved for `n` events whose store write failed.
+  void cancel_reservation(std::size_t n) noexcept;
+
+  /// Takes an event at the end of the queue.
+  delivery_actions accept(feed_event event);
+
+  /// Takes events whose room was reserved, at the end of the queue, in order.
+  delivery_actions accept_reserved(std::vector<feed_event> events);
+
+  /// Takes an event the source sent on its credit.
+  delivery_actions accept_from_source(feed_event event);
+
+  /// Dead-letters an event at once, without queueing it (an alarm occurrence that finds the buffer full).
+  delivery_actions reject(feed_event event, sys_ms now, std::string error);
+
+  // -- the registration's state --------------------------------------------------------
+
+  /// The registration may fire: sends what it holds and grants credit to a running source.
+  delivery_actions start();
+
+  /// The registration may not fire: nothing more is sent and retries are called off (their events wait for the next
+  /// start). Fires on the wire are awaited; once none is left, events that were not stored are dropped (their source
+  /// sends them again from its checkpoint; an alarm occurrence is not fired late).
+  delivery_actions stop();
+
+  /// A source started (again): it has no credit yet; it gets what the bound allows while running.
+  delivery_actions source_started();
+
+  /// The source stopped: its credit is void.
+  void source_stopped() noexcept;
+
+  /// The firer is gone (it crashed): the fires it held are taken back and go out again once `firer_ready`.
+  delivery_actions firer_lost();
+
+  /// A firer may be used again.
+  delivery_actions firer_ready();
+
+  // -- answers and time ----------------------------------------------------------------
+
+  /// Applies the outcome of fire `id`; answers of fires the core no longer waits for are ignored. `now` dates the
+  /// outcome and ages its events; `random` draws the back-off's jitter.
+  delivery_actions on_outcome(std::uint64_t id, const fire_outcome& outcome, sys_ms now, std::uint64_t random);
+
+  /// A timer armed earlier fell due.
+  delivery_actions on_timer(std::uint64_t id);
+
+  // -- queries -------------------------------------------------------------------------
+
+  state current() const noexcept {
+    return state_;
+  }
+
+  /// Returns the events held: queued, in units, and reserved.
+  std::size_t buffered() const noexcept {
+    return events_.size() + reserved_;
+  }
+
+  /// Returns the fires on the wire.
+  std::size_t in_flight() const noexcept {
+    return on_wire_;
+  }
+
+  /// Returns the credit the source has not used yet.
+  std::int64_t credit() const noexcept {
+    return credit_;
+  }
+
+  /// Returns whether nothing is held and nothing is on the wire.
+  bool idle() const noexcept {
+    return events_.empty() && reserved_ == 0 && on_wire_ == 0;
+  }
+
+  const delivery_settings& settings() const noexcept {
+    return settings_;
+  }
+
+private:
+  // -- member types ------------------------------------------------------------------
+
+  enum class phase {
+    waiting,    ///< cut, not sent
+    on_wire,    ///< sent; its answer is awaited
+    retry_wait, ///< failed; sent again when its timer falls due
+    fired,      ///< the controller took it; settles once every unit before it did
+    dead,       ///< goes to dead letters once every unit before it settled
+  };
+
+  /// One fire's worth of events at the front of the line.
+  struct unit {
+    /// A fresh unit of `n` events, never sent.
+    explicit unit(std::size_t n) : count(n) {
+      // nop
+    }
+
+    std::size_t count = 0;  ///< events of the line this unit covers, after those of the units before it
+    phase now = phase::waiting;
+    std::uint64_t fire_id = 0; ///< the attempt on the wire; also the id of its retry timer
+    int attempts = 0;          ///< attempts made
+    bool retried = false;      ///< an attempt failed and was retried: the pipeline is backing off
+    int status_code = 0;       ///< dead: the last status
+    std::string error;         ///< dead: the last error
+    sys_ms dead_at{};          ///< dead: when it was given up
+  };
+
+  // -- transitions -----------------------------------------------------------------------
+
+  void halt(delivery_actions& out);
+  void finish_stop(delivery_actions& out);
+  void pump(delivery_actions& out);
+  void cut_unit(delivery_actions& out);
+  void send(std::size_t index, delivery_actions& out);
+  void settle(delivery_actions& out);
+  void grant(delivery_actions& out);
+  void retry_or_bury(std::size_t index, const fire_outcome& outcome, sys_ms now, std::uint64_t random,
+                     delivery_actions& out);
+  static void bury(unit& u, const fire_outcome& outcome, sys_ms now);
+  void split(std::size_t index);
+  void take_back(std::size_t index);
+  std::size_t drop_unstored();
+  void after_answer(delivery_actions& out);
+  void update_backoff() noexcept;
+
+  // -- helpers -----------------------------------------------------------------------------
+
+  std::optional<std::size_t> find_unit(std::uint64_t fire_id, phase in) const;
+  std::size_t first_event_of(std::size_t index) const;
+  std::size_t fitting_events(std::size_t first, std::size_t count) const;
+  std::string body_of(std::size_t index) const;
+
+  // -- member variables --------------------------------------------------------------------
+
+  delivery_settings settings_;
+  state state_ = state::stopped;
+  lazy_fifo<feed_event> events_; ///< every event held, in acceptance order: the units' first, then the queue
+  std::vector<unit> units_;      ///< the front of events_ cut into fires, in order
+  std::size_t in_units_ = 0;     ///< events covered by units_; the rest of events_ is the queue
+  std::size_t on_wire_ = 0;
+  std::size_t reserved_ = 0;
+  std::int64_t credit_ = 0;
+  bool has_source_ = false;
+  bool firer_ready_ = true;
+  std::uint64_t next_seq_ = 1;
+  std::uint64_t next_id_ = 0;     ///< fire ids and timer ids, from one counter
+  std::uint64_t batch_timer_ = 0; ///< the window timer of the partial batch at the queue's front; 0 when none
+  bool batch_due_ = false;        ///< that window has passed
+};
+
+/// Returns the name of `x` ("running", ...), for logs and test messages.
+std::string_view to_string(delivery_core::state x);
+
+} // namespace feedrouter

@@ -1,0 +1,75 @@
+#include "app/api_answers.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace feedrouter;
+using namespace std::chrono_literals;
+
+TEST_CASE("each outcome of a lifecycle request has its HTTP status", "[api_answers]") {
+  CHECK(http_status(api_outcome::ok) == 200);
+  CHECK(http_status(api_outcome::created) == 201);
+  CHECK(http_status(api_outcome::replaced) == 200);
+  CHECK(http_status(api_outcome::removed) == 204);
+  CHECK(http_status(api_outcome::accepted) == 202);
+  CHECK(http_status(api_outcome::invalid) == 400);
+  CHECK(http_status(api_outcome::unauthorized) == 401);
+  CHECK(http_status(api_outcome::forbidden) == 403);
+  CHECK(http_status(api_outcome::not_found) == 404);
+  CHECK(http_status(api_outcome::conflict) == 409);
+  CHECK(http_status(api_outcome::too_many) == 429);
+  CHECK(http_status(api_outcome::unavailable) == 503);
+}
+
+TEST_CASE("a failure is answered as {error, field}", "[api_answers]") {
+  auto res = to_http(failure(api_outcome::invalid, "cron: must have 5 or 6 fields", "cron"));
+  CHECK(res.status == 400);
+  CHECK(res.field("Content-Type") == "application/json");
+  CHECK(res.body == R"({"error":"cron: must have 5 or 6 fields","field":"cron"})");
+  CHECK(res.field("Retry-After").empty());
+}
+
+TEST_CASE("too many is answered with Retry-After in seconds", "[api_answers]") {
+  auto full = failure(api_outcome::too_many, "too many events are waiting for the controller; retry later");
+  full.retry_after = 1s;
+  auto res = to_http(full);
+  CHECK(res.status == 429);
+  CHECK(res.field("Retry-After") == "1");
+}
+
+TEST_CASE("a removal is answered 204 without a body", "[api_answers]") {
+  auto res = to_http(success(api_outcome::removed));
+  CHECK(res.status == 204);
+  CHECK(res.body.empty());
+  CHECK(res.field("Content-Type").empty());
+}
+
+TEST_CASE("webhook and replay receipts are answered as JSON", "[api_answers]") {
+  CHECK(to_http(success(api_outcome::accepted, hook_receipt{false, 7})).body == R"({"accepted":true,"seq":7})");
+  CHECK(to_http(success(api_outcome::accepted, hook_receipt{true, 0})).body == R"({"ignored":true})");
+  CHECK(to_http(success(api_outcome::accepted, replay_receipt{3})).body == R"({"replayed":3})");
+}
+
+TEST_CASE("a registration is shown without its redacted parameters, and a webhook's CREATE shows its secret once",
+          "[api_answers]") {
+  registration_view view;
+  view.trigger = {"guest", "gh"};
+  view.feed = "webhook";
+  view.params_json = R"({"hookId":"abc","secret":"s3cr3t-s3cr3t-s3cr3t"})";
+  view.live.hook_url = "https://feeds.test/v1/hooks/abc";
+  auto read = to_http(success(api_outcome::ok, view)).body;
+  CHECK(read.find("s3cr3t") == std::string::npos);
+  view.secret = "s3cr3t-s3cr3t-s3cr3t";
+  auto created = to_http(success(api_outcome::created, view));
+  CHECK(created.status == 201);
+  CHECK(created.body.find(R"("secret":"s3cr3t-s3cr3t-s3cr3t")") != std::string::npos);
+  CHECK(created.body.find(R"("hookUrl":"https://feeds.test/v1/hooks/abc")") != std::string::npos);
+}
+
+TEST_CASE("a list of registrations is shown under triggers", "[api_answers]") {
+  registration_view one;
+  one.trigger = {"guest", "a"};
+  one.feed = "alarm";
+  one.params_json = R"({"minutes":1})";
+  auto body = to_http(success(api_outcome::ok, std::vector<registration_view>{one, one})).body;
+  CHECK(body.rfind(R"({"triggers":[{"config":{"feed":"alarm","triggerName":"/guest/a","minutes":1})", 0) == 0);
+}
