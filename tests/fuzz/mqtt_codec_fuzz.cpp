@@ -17,10 +17,12 @@
 #include <vector>
 
 #include "net/detail/mqtt_codec.hpp"
+#include "tests/fuzz/fuzz_input.hpp"
 
 namespace {
 
 using feedrouter::encode_mqtt_publish;
+using feedrouter::fuzz::require;
 using feedrouter::mqtt_decoded;
 using feedrouter::mqtt_decoder;
 using feedrouter::mqtt_packet;
@@ -28,12 +30,6 @@ using feedrouter::mqtt_packet_type;
 
 /// The largest head an oversized PUBLISH may make the decoder hold: fixed header, topic length, topic, packet id.
 constexpr std::size_t publish_head_limit = 5 + 2 + feedrouter::mqtt_max_string + 2;
-
-/// Stops the run with a finding when `condition` is false.
-void require(bool condition) {
-  if (!condition)
-    __builtin_trap();
-}
 
 /// Returns piece sizes from 1 to 31, from a linear congruential generator seeded with `seed`.
 auto seeded_pieces(std::uint8_t seed) {
@@ -57,10 +53,11 @@ decode_outcome decode(std::string_view stream, std::size_t max_packet, NextPiece
     auto piece = std::min(next_piece(), stream.size() - at);
     decoder.feed(stream.substr(at, piece));
     at += piece;
-    require(decoder.buffered() <= std::max(max_packet, publish_head_limit) + piece);
+    require(decoder.buffered() <= std::max(max_packet, publish_head_limit) + piece,
+            "the decoder holds at most one packet (or a PUBLISH head) and the piece fed");
     for (auto next = decoder.next(); next.what != mqtt_decoded::kind::need_more; next = decoder.next()) {
       if (next.what == mqtt_decoded::kind::malformed) {
-        require(!next.error.empty());
+        require(!next.error.empty(), "!next.error.empty()");
         out.error = next.error;
         break;
       }
@@ -78,28 +75,29 @@ bool same_packet(const mqtt_packet& x, const mqtt_packet& y) {
 }
 
 void require_same(const decode_outcome& x, const decode_outcome& y) {
-  require(x.error == y.error);
-  require(x.packets.size() == y.packets.size());
+  require(x.error == y.error, "x.error == y.error");
+  require(x.packets.size() == y.packets.size(), "x.packets.size() == y.packets.size()");
   for (std::size_t i = 0; i < x.packets.size(); ++i)
-    require(same_packet(x.packets[i], y.packets[i]));
+    require(same_packet(x.packets[i], y.packets[i]), "same_packet(x.packets[i], y.packets[i])");
 }
 
 void check_publish(const mqtt_packet& packet, std::size_t max_packet) {
   if (packet.type != mqtt_packet_type::publish)
     return;
-  require(packet.qos <= 2);
-  require(!packet.dup || packet.qos > 0);
-  require(packet.qos == 0 || packet.packet_id != 0);
+  require(packet.qos <= 2, "packet.qos <= 2");
+  require(!packet.dup || packet.qos > 0, "!packet.dup || packet.qos > 0");
+  require(packet.qos == 0 || packet.packet_id != 0, "packet.qos == 0 || packet.packet_id != 0");
   if (packet.oversized) {
-    require(packet.payload.empty());
+    require(packet.payload.empty(), "packet.payload.empty()");
     return;
   }
-  require(packet.payload.size() == packet.payload_size);
+  require(packet.payload.size() == packet.payload_size, "packet.payload.size() == packet.payload_size");
   auto again = encode_mqtt_publish(packet.topic, packet.payload, packet.qos, packet.retain, packet.dup,
                                    packet.packet_id);
-  require(again.size() <= max_packet);
+  require(again.size() <= max_packet, "again.size() <= max_packet");
   auto round = decode(again, max_packet, [&] { return again.size(); });
-  require(round.error.empty() && round.packets.size() == 1 && same_packet(round.packets[0], packet));
+  require(round.error.empty() && round.packets.size() == 1 && same_packet(round.packets[0], packet),
+          "a decoded PUBLISH encodes and decodes again as the same packet");
 }
 
 } // namespace
