@@ -55,7 +55,7 @@ void on_occurrence(trigger_pointer self, sys_ms occurrence, std::optional<sys_ms
   if (st.config->alarm->delete_after_fire)
     st.remove_after_fire = true;
   auto now = st.env->now();
-  auto event = st.delivery.new_event(st.config->fire_body, now, false);
+  auto event = st.delivery.new_shared_event(st.alarm_body, now);
   if (st.delivery.has_room(1)) {
     carry_out(self, st.delivery.accept(std::move(event)));
   } else {
