@@ -277,6 +277,7 @@ void set_state(trigger_pointer self, registration_state state, state_reason reas
   *self->state.counted_state = state;
   status.reason = std::move(reason);
   status.date_changed = self->state.env->now();
+  self->send(self->state.registry, status_atom::value, self->state.record.trigger, status);
 }
 
 void persist(trigger_pointer self) {

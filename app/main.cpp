@@ -152,6 +152,7 @@ std::shared_ptr<trigger_env> make_env(const options& opts, http_client_ptr clien
     env->namespace_limiter = std::make_shared<rate_limiter>(
       opts.namespace_fire_rate, std::max(1.0, opts.namespace_fire_rate * namespace_burst_seconds));
   env->max_buffered_events = opts.max_buffered_events;
+  env->budget = std::make_shared<byte_budget>(byte_budget::limits_for(opts.max_buffered_bytes));
   env->fire_window = opts.fire_window;
   // Jitter needs no cryptographic quality; one generator per process, used from actor threads, so guard it.
   auto generator = std::make_shared<std::pair<std::mutex, std::mt19937_64>>();
@@ -228,12 +229,13 @@ int run(const options& opts, const sigset_t& signals) {
   registry_config reg_cfg;
   reg_cfg.env = env;
   reg_cfg.request_timeout = registry_timeout;
+  reg_cfg.max_registrations_per_namespace = opts.max_registrations_per_namespace;
   reg_cfg.hash_key = [key](std::string_view auth_key) { return key->hash_auth_key(auth_key); };
   if (opts.verify_auth)
     reg_cfg.controller = spawn_controller_client(sys, client, opts.api_host, registry_timeout);
   auto loaded = records.size();
   auto registry = spawn_registry(sys, reg_cfg, std::move(records));
-  control_api api{sys, registry, stats, api_timeout, health};
+  control_api api{sys, registry, stats, api_timeout, health, env->budget};
   api_ptr.store(&api);
   // Tests and scripts read this line to learn the port; it is the only line written to stdout.
   std::cout << "feedrouter listening on " << listen_url << std::endl;
@@ -242,7 +244,8 @@ int run(const options& opts, const sigset_t& signals) {
     .receive([&](std::size_t) { api.set_ready(); }, [](caf::error&) {});
   log(log_level::info, "ready: ", loaded, " registrations running from ", opts.store, " (secrets key ", key->id(),
       " from '", secrets_key_file_of(opts.store, store_options_of(opts)), "'); firing at ", opts.api_host.origin(),
-      opts.verify_auth ? "" : " (authKeys not verified)");
+      opts.verify_auth ? "" : " (authKeys not verified)", "; event bodies held in memory up to ",
+      opts.max_buffered_bytes / (1024 * 1024), " MiB");
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   log(log_level::info, "shutting down on signal ", signal_number);
