@@ -50,6 +50,11 @@ constexpr double namespace_burst_seconds = 1.0;
 /// Threads running network I/O: one per core of the machines this is sized for (2), with the actors on the same cores.
 constexpr std::size_t io_threads = 2;
 
+/// Connections to the controller that lifecycle requests (the authKey checks of CREATE) have to themselves. Fires
+/// queue by the thousand for the pool of the controller's origin when it is slow; a check queued behind them waited
+/// for all of them (docs/operations.md, "The lifecycle API under load").
+constexpr std::size_t control_connections = 8;
+
 /// How often the store actor looks at the store file between writes, so that a deleted or replaced file turns /ready
 /// to 503 soon even while nothing is written (a write looks at it anyway).
 constexpr std::chrono::seconds store_watch_interval{1};
@@ -214,8 +219,12 @@ int run(const options& opts, const sigset_t& signals) {
   client_opts.insecure_skip_verify = opts.insecure_skip_verify;
   client_opts.egress = egress;
   http_client_ptr client;
+  http_client_ptr control_client;
   try {
     client = make_http_client(io, client_opts);
+    auto control_opts = client_opts;
+    control_opts.max_connections_per_origin = control_connections;
+    control_client = make_http_client(io, control_opts);
   } catch (const std::exception& e) {
     std::cerr << "feedrouter: --ca-file: " << e.what() << std::endl;
     server->stop();
@@ -232,7 +241,7 @@ int run(const options& opts, const sigset_t& signals) {
   reg_cfg.max_registrations_per_namespace = opts.max_registrations_per_namespace;
   reg_cfg.hash_key = [key](std::string_view auth_key) { return key->hash_auth_key(auth_key); };
   if (opts.verify_auth)
-    reg_cfg.controller = spawn_controller_client(sys, client, opts.api_host, registry_timeout);
+    reg_cfg.controller = spawn_controller_client(sys, control_client, opts.api_host, registry_timeout);
   auto loaded = records.size();
   auto registry = spawn_registry(sys, reg_cfg, std::move(records));
   control_api api{sys, registry, stats, api_timeout, health, env->budget};
