@@ -153,3 +153,21 @@ TEST_CASE_METHOD(actor_fixture, "creates whose store writes are under way count 
   CHECK(std::count(statuses.begin(), statuses.end(), 201) == 2);
   CHECK(std::count(statuses.begin(), statuses.end(), 403) == 1);
 }
+
+TEST_CASE_METHOD(actor_fixture, "a list is answered by the registry alone, asking none of the key's registrations",
+                 "[registry][limits]") {
+  auto registry = spawn_registry();
+  for (int i = 1; i <= 200; ++i)
+    REQUIRE(create(*this, registry, {"guest", name_of(i)}).status == 201);
+  auto cmd = command(api_op::list, {"guest", ""}, owner_key, "{}", "");
+  cmd.limit = 1000;
+  auto reply = ask<api_result>(registry, std::move(cmd));
+  // The probe sends, the registry answers, the probe takes the answer: no trigger runs in between, however many
+  // registrations the key has.
+  int steps = 0;
+  while (!reply->arrived() && steps < 1000 && sched.try_run_once())
+    ++steps;
+  REQUIRE(reply->value);
+  CHECK(steps <= 3);
+  CHECK(std::get<registration_page>(reply->value->body).views.size() == 200);
+}
