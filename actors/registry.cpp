@@ -6,6 +6,7 @@
 #include <tuple>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <caf/actor_system.hpp>
@@ -127,7 +128,12 @@ void start_entry(registry_pointer self, registration_record record, std::optiona
     hook_id = config->webhook->hook_id;
     st.hooks[hook_id] = key;
   }
-  auto trigger = spawn_trigger(self, st.cfg.env, record, std::move(config));
+  // The pending events loaded at start-up are the trigger's to hold (within the byte budget): the registry's copy of
+  // the record keeps none of their bodies.
+  auto pending = std::exchange(record.pending, {});
+  auto for_trigger = record;
+  for_trigger.pending = std::move(pending);
+  auto trigger = spawn_trigger(self, st.cfg.env, std::move(for_trigger), std::move(config));
   self->monitor(trigger);
   auto owner = record.auth_hash;
   auto address = trigger.address();
