@@ -149,6 +149,10 @@ std::variant<options, exit_request> parse_options(int argc, char** argv) {
     ->envname("FEEDROUTER_ALLOW_EGRESS")
     ->delimiter(',')
     ->type_name("CIDR|HOST[:PORT]");
+  app.add_option("--admin-key-file", result.admin_key_file,
+                 "file (mode 0600 or stricter) with the key operators send as \"Authorization: Bearer KEY\" to the "
+                 "admin routes (/v1/admin/); without it there are none")
+    ->envname("FEEDROUTER_ADMIN_KEY_FILE");
   app.add_flag("--version", version, "print the version and exit");
   // The flags above may also follow the subcommand: `feedrouter rotate-key --store sqlite:PATH`.
   app.fallthrough();

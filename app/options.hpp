@@ -46,6 +46,7 @@ struct options {
   std::string ca_file;                          ///< PEM bundle that verifies an https API host; empty: system store
   bool insecure_skip_verify = false;            ///< accept any certificate (self-signed development controllers)
   std::vector<egress_rule> allow_egress;        ///< destinations tenants may reach beyond the default egress policy
+  std::string admin_key_file;                   ///< file with the key of the admin routes; empty: no admin routes
 };
 
 /// What the command line asks for: run with options, or print text (help, version) and exit with a code.
