@@ -337,11 +337,16 @@ std::optional<api_result> over_quota(registry_pointer self, const trigger_ref& t
 
 // -- ADMIN disables -------------------------------------------------------------------------
 
+/// Returns whether an operator disabled the registration with `status`: then only an operator changes its state.
+bool admin_disabled(const registration_status& status) {
+  return status.state == registration_state::disabled && status.reason.kind == reason_kind::admin;
+}
+
 /// Returns the refusal of an owner's request that would change or replace a registration an operator disabled (409
 /// naming the reason), or nullopt when no operator did.
 std::optional<api_result> refuse_if_admin_disabled(const registry_entry& entry) {
   const auto& status = entry.record.status;
-  if (status.state != registration_state::disabled || status.reason.kind != reason_kind::admin)
+  if (!admin_disabled(status))
     return std::nullopt;
   auto message = status.reason.message.empty() ? std::string{} : ": " + status.reason.message;
   return failure(api_outcome::conflict,
@@ -746,10 +751,13 @@ void on_trigger_down(registry_pointer self, caf::down_msg& msg) {
   auto text = describe_child_error(msg.reason);
   log(log_level::error, "trigger actor of ", entry.record.trigger.qualified(), " failed: ", text);
   auto record = entry.record;
-  record.status.state = registration_state::disabled;
-  record.status.reason = {reason_kind::automatic, 0, "trigger actor failed: " + text};
-  record.status.date_changed = st.cfg.env->now();
-  self->send(st.cfg.env->store, status_atom::value, record.trigger, record.status);
+  // An operator's disable stays as it is: stored as AUTO, it would let the owner resume after a restart.
+  if (!admin_disabled(record.status)) {
+    record.status.state = registration_state::disabled;
+    record.status.reason = {reason_kind::automatic, 0, "trigger actor failed: " + text};
+    record.status.date_changed = st.cfg.env->now();
+    self->send(st.cfg.env->store, status_atom::value, record.trigger, record.status);
+  }
   auto hook_id = entry.hook_id;
   unindex(self, entry);
   start_entry(self, std::move(record), std::nullopt);

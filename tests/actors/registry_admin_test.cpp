@@ -230,3 +230,42 @@ TEST_CASE_METHOD(actor_fixture, "an operator's request for a registration that d
     CHECK(json_string_at(missing.body, "field") == "trigger");
   }
 }
+
+TEST_CASE_METHOD(actor_fixture, "a registration disabled ADMIN whose trigger actor fails stays disabled ADMIN, in "
+                                "memory and in the store", "[registry][admin]") {
+  // The store is reached through a stand-in that tells which actor stores a status: the registration's trigger.
+  auto writers = std::make_shared<std::vector<caf::actor>>();
+  auto real_store = caf::actor_cast<caf::actor>(store);
+  auto proxy = sys.spawn([real_store, writers](caf::event_based_actor* self) -> caf::behavior {
+    self->set_default_handler(
+      [real_store, writers](caf::scheduled_actor* s, caf::message_view& x) -> caf::result<caf::message> {
+        auto msg = x.move_content_to_message();
+        if (msg.match_element<caf::atom_value>(0) && msg.get_as<caf::atom_value>(0) == status_atom::value)
+          writers->push_back(caf::actor_cast<caf::actor>(s->current_sender()));
+        s->delegate(real_store, std::move(msg));
+        return caf::message{};
+      });
+    return {
+      [](ready_atom) {
+        // nop: everything else is forwarded by the default handler
+      },
+    };
+  });
+  stop_at_teardown(proxy);
+  env->store = caf::actor_cast<store_actor>(proxy);
+  auto registry = spawn_registry();
+  trigger_ref trigger{"guest", "t"};
+  REQUIRE(create(*this, registry, trigger).status == 201);
+  REQUIRE(admin(*this, registry, admin_on(admin_op::disable, trigger, "abuse")).status == 200);
+  REQUIRE_FALSE(writers->empty());
+  // The trigger actor fails (only a bug of ours could make it).
+  caf::anon_send(writers->back(), caf::make_error(caf::sec::runtime_error, std::string{"trigger bug"}));
+  run();
+  auto read = admin(*this, registry, admin_on(admin_op::read, trigger));
+  CHECK(json_string_at(read.body, "status.reason.kind") == "ADMIN");
+  CHECK(json_string_at(read.body, "status.reason.message") == "abuse");
+  CHECK(api(registry, command(api_op::resume, trigger, owner_key, "{}", "")).status == 409);
+  auto stored = stored_reason(*journal, trigger);
+  REQUIRE(stored);
+  CHECK(stored->kind == reason_kind::admin);
+}
