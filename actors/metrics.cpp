@@ -1,6 +1,7 @@
 #include "actors/metrics.hpp"
 
 #include <sstream>
+#include <utility>
 
 namespace feedrouter {
 
@@ -58,6 +59,11 @@ std::string metrics::render() const {
   out << "# HELP feedrouter_api_requests_total Requests to the control API.\n"
       << "# TYPE feedrouter_api_requests_total counter\n"
       << "feedrouter_api_requests_total " << load(api_requests_) << '\n';
+  out << "# HELP feedrouter_admin_actions_total Registrations operators disabled (ADMIN) or enabled.\n"
+      << "# TYPE feedrouter_admin_actions_total counter\n";
+  for (auto [action, name] : {std::pair{admin_action::disable, "disable"}, std::pair{admin_action::enable, "enable"}})
+    out << "feedrouter_admin_actions_total{action=\"" << name << "\"} "
+        << load(admin_actions_[static_cast<std::size_t>(action)]) << '\n';
   return out.str();
 }
 

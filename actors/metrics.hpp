@@ -11,6 +11,12 @@
 
 namespace feedrouter {
 
+/// What an operator did to a registration through the admin routes.
+enum class admin_action {
+  disable, ///< disabled it with reason ADMIN
+  enable,  ///< made it active again
+};
+
 /// Process-wide counters for /metrics.
 ///
 /// Plain atomics rather than a metrics actor: the per-fire path only increments a counter, instead of paying one
@@ -43,6 +49,11 @@ public:
   /// Returns the number of registrations running, in any state.
   std::int64_t registrations() const;
 
+  /// Counts an operator's `action` on a registration.
+  void count_admin_action(admin_action action) {
+    admin_actions_[static_cast<std::size_t>(action)].fetch_add(1, std::memory_order_relaxed);
+  }
+
   /// Counts one request to the control API.
   void record_api_request() {
     api_requests_.fetch_add(1, std::memory_order_relaxed);
@@ -59,6 +70,7 @@ private:
   std::array<std::atomic<std::uint64_t>, latency_bounds_ms.size() + 1> latency_buckets_{};
   std::atomic<std::uint64_t> latency_sum_us_{0};
   std::array<std::atomic<std::int64_t>, 3> registrations_{}; ///< by registration_state
+  std::array<std::atomic<std::uint64_t>, 2> admin_actions_{}; ///< by admin_action
 };
 
 } // namespace feedrouter

@@ -728,10 +728,12 @@ caf::result<api_result> handle_admin(registry_pointer self, admin_command& cmd) 
     case admin_op::disable: {
       auto message = cmd.message.empty() ? std::string{default_admin_message} : std::move(cmd.message);
       log(log_level::info, "an administrator disabled ", cmd.trigger.qualified(), ": ", message);
+      self->state.cfg.env->stats->count_admin_action(admin_action::disable);
       return ask_trigger(self, cmd.trigger, durability::committed, admin_disable_atom::value, std::move(message));
     }
     case admin_op::enable:
       log(log_level::info, "an administrator enabled ", cmd.trigger.qualified());
+      self->state.cfg.env->stats->count_admin_action(admin_action::enable);
       return ask_trigger(self, cmd.trigger, durability::resumed, admin_enable_atom::value);
     case admin_op::list:
     case admin_op::namespaces:

@@ -202,6 +202,9 @@ TEST_CASE_METHOD(actor_fixture, "an operator's enable makes the registration act
   CHECK(client->calls().size() > fired);
   // The owner's own requests work again.
   CHECK(api(registry, command(api_op::pause, trigger, owner_key, "{}", "")).status == 200);
+  auto exposition = stats->render();
+  CHECK_THAT(exposition, Catch::Contains("feedrouter_admin_actions_total{action=\"disable\"} 1\n")
+                           && Catch::Contains("feedrouter_admin_actions_total{action=\"enable\"} 1\n"));
 }
 
 TEST_CASE_METHOD(actor_fixture, "a registration stored disabled ADMIN starts disabled, and its owner cannot resume it",
