@@ -58,12 +58,12 @@ inline constexpr std::size_t max_admin_message = 1024;
 /// One request of an operator, already authenticated and checked for form by the control API.
 struct admin_command {
   admin_op op = admin_op::list;
-  trigger_ref trigger;                  ///< read, disable, enable: the registration
-  std::string ns;                       ///< list: only this namespace; empty for all
+  trigger_ref trigger;                    ///< read, disable, enable: the registration
+  std::string ns;                         ///< list: only this namespace; empty for all
   std::size_t limit = default_list_limit; ///< list, namespaces: entries in the answer at most
-  std::optional<trigger_ref> after;     ///< list: the answer starts after this registration (the cursor)
-  std::optional<std::string> after_ns;  ///< namespaces: the answer starts after this namespace (the cursor)
-  std::string message;                  ///< disable: why, shown to the owner; may be empty
+  std::optional<trigger_ref> after;       ///< list: the answer starts after this registration (the cursor)
+  std::optional<std::string> after_ns;    ///< namespaces: the answer starts after this namespace (the cursor)
+  std::string message;                    ///< disable: why, shown to the owner; may be empty
 };
 
 /// How a lifecycle request ended. The control API shows each as an HTTP status (app/api_answers.hpp).
