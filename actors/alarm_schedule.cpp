@@ -56,6 +56,8 @@ void on_occurrence(trigger_pointer self, sys_ms occurrence, std::optional<sys_ms
     st.remove_after_fire = true;
   auto now = st.env->now();
   auto event = st.delivery.new_shared_event(st.alarm_body, now);
+  // Accepted either way: the metrics then count it once more when it is fired or dead-lettered.
+  st.env->stats->count_events(event_outcome::accepted, st.record.feed);
   if (st.delivery.has_room(1)) {
     carry_out(self, st.delivery.accept(std::move(event)));
   } else {

@@ -6,6 +6,7 @@
 #include <tuple>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <caf/actor_system.hpp>
@@ -132,7 +133,12 @@ void start_entry(registry_pointer self, registration_record record, std::optiona
     hook_id = config->webhook->hook_id;
     st.hooks[hook_id] = key;
   }
-  auto trigger = spawn_trigger(self, st.cfg.env, record, std::move(config));
+  // The pending events loaded at start-up are the trigger's to hold (within the byte budget): the registry's copy of
+  // the record keeps none of their bodies.
+  auto pending = std::exchange(record.pending, {});
+  auto for_trigger = record;
+  for_trigger.pending = std::move(pending);
+  auto trigger = spawn_trigger(self, st.cfg.env, std::move(for_trigger), std::move(config));
   self->monitor(trigger);
   auto owner = record.auth_hash;
   auto address = trigger.address();
@@ -215,6 +221,9 @@ std::optional<feed_config> restore_config(registry_pointer self, registration_re
   auto fail = [&](const field_error& err) {
     // The store loads a row whose secrets it cannot open disabled, without parameters, and says why: keep that.
     auto loaded_unreadable = record.params_json.empty() && record.status.state == registration_state::disabled;
+    // Disabled by this start (the store's refusal to open the secrets included), not by an earlier one.
+    if (loaded_unreadable || record.status.state != registration_state::disabled)
+      self->state.cfg.env->stats->count_auto_disable(record.feed);
     record.status.state = registration_state::disabled;
     if (!loaded_unreadable)
       record.status.reason = {reason_kind::automatic, 0,
@@ -279,7 +288,8 @@ result_promise ask_trigger(registry_pointer self, const trigger_ref& trigger, du
 
 /// Has the source of `config` prepared (docs/architecture.md section 2: the registry does not know the feed kinds)
 /// and calls `then` with the position it found, or nullopt when the source needs none. A source that cannot work
-/// answers `rp` instead: 400 naming the field to fix, or 503 when the preparer did not answer.
+/// answers `rp` instead: 400 naming the field to fix, or 503 when the preparer did not answer or says the source cannot
+/// be taken on now.
 template <class Then>
 void prepare_source(registry_pointer self, result_promise rp, const feed_config& config, const std::string& checkpoint,
                     Then then) {
@@ -297,6 +307,10 @@ void prepare_source(registry_pointer self, result_promise rp, const feed_config&
       [rp, then = std::move(then)](prepared_source& prepared) mutable {
         if (prepared.error) {
           rp.deliver(invalid_field(*prepared.error));
+          return;
+        }
+        if (prepared.unavailable) {
+          rp.deliver(failure(api_outcome::unavailable, std::move(*prepared.unavailable)));
           return;
         }
         then(std::move(prepared.checkpoint));
@@ -755,6 +769,7 @@ void on_trigger_down(registry_pointer self, caf::down_msg& msg) {
   auto record = entry.record;
   // An operator's disable stays as it is: stored as AUTO, it would let the owner resume after a restart.
   if (!admin_disabled(record.status)) {
+    st.cfg.env->stats->count_auto_disable(record.feed);
     record.status.state = registration_state::disabled;
     record.status.reason = {reason_kind::automatic, 0, "trigger actor failed: " + text};
     record.status.date_changed = st.cfg.env->now();

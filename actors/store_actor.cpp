@@ -62,7 +62,7 @@ void flush(store_pointer self) {
   st.flush_scheduled = false;
   if (st.ops.empty() && st.waiting.empty())
     return;
-  auto failure = st.db->commit(st.ops);
+  auto failure = timed_commit(st.watch.stats.get(), [&] { return st.db->commit(st.ops); });
   // Once the store refuses writes, the one line check_store() wrote says why; every later failure says the same.
   if (failure && !check_store(self))
     log(log_level::error, "store commit of ", st.ops.size(), " changes failed: ", *failure);

@@ -142,7 +142,7 @@ void control_api::handle(http_request req, http_server::responder respond) {
     case service_route::metrics: {
       http_response res;
       res.fields.emplace_back("Content-Type", "text/plain; version=0.0.4");
-      res.body = stats_->render();
+      res.body = stats_->render() + metrics::render_ready(ready());
       if (budget_)
         res.body += render_budget(*budget_);
       respond(std::move(res));

@@ -41,6 +41,11 @@ public:
     ready_.store(true);
   }
 
+  /// Returns whether /ready answers 200: every stored registration is running and the store accepts writes.
+  bool ready() const {
+    return ready_.load() && store_->writable();
+  }
+
 private:
   void ask_registry(api_command cmd, http_server::responder respond);
 

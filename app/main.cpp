@@ -5,6 +5,7 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string_view>
 #include <thread>
@@ -20,10 +21,14 @@
 #include "actors/registry.hpp"
 #include "actors/store_actor.hpp"
 #include "app/admin_key.hpp"
+#include "app/check_config.hpp"
 #include "app/control_api.hpp"
+#include "app/liveness_watchdog.hpp"
 #include "app/options.hpp"
 #include "app/routes.hpp"
 #include "app/shutdown.hpp"
+#include "app/store_check.hpp"
+#include "app/systemd_notify.hpp"
 #include "core/log.hpp"
 #include "core/status_json.hpp"
 #include "net/host_addresses.hpp"
@@ -32,6 +37,7 @@
 #include "store/key_rotation.hpp"
 #include "store/store.hpp"
 #include "store/store_health.hpp"
+#include "store/store_migration.hpp"
 
 namespace {
 
@@ -60,29 +66,27 @@ constexpr std::size_t control_connections = 8;
 /// to 503 soon even while nothing is written (a write looks at it anyway).
 constexpr std::chrono::seconds store_watch_interval{1};
 
-store_options store_options_of(const options& opts) {
-  store_options result;
-  result.key_file = opts.secrets_key_file;
-  result.init_store = opts.init_store;
-  result.full_check = opts.mode == run_mode::check_store;
-  // Checking or rotating a store that is not there must not make one.
-  result.create = opts.mode == run_mode::serve;
-  return result;
-}
-
 /// --check-store: opens the store as a start would, with SQLite's full integrity check, and reads it whole.
 int check_store(const options& opts) {
+  auto verdict = check_store_soundness(opts);
+  if (verdict.what != store_verdict::kind::sound) {
+    std::cerr << "feedrouter: " << verdict.line << std::endl;
+    return start_error;
+  }
+  std::cout << verdict.line << std::endl;
+  return 0;
+}
+
+/// rotate-key: seals the store's secrets under a new key and tells the operator what follows.
+int rotate_key(const options& opts) {
   try {
-    auto db = open_store(opts.store, store_options_of(opts));
-    auto records = db->load_all();
-    if (auto unreadable = db->unreadable_secrets(); unreadable > 0) {
-      std::cerr << "feedrouter: store '" << opts.store << "': the secrets of " << unreadable << " of "
-                << records.size() << " registrations do not open with key " << db->key()->id()
-                << " (altered or damaged rows)" << std::endl;
-      return start_error;
-    }
-    std::cout << "store '" << opts.store << "' is sound: " << records.size() << " registrations, secrets key "
-              << db->key()->id() << std::endl;
+    auto done = rotate_secrets_key(opts.store, store_options_of(opts));
+    std::cout << "store '" << store_display_name(opts.store) << "': " << done.resealed
+              << " registrations sealed with the new key " << done.new_id << ", now in '" << done.key_file << "'\n"
+              << "the old key " << done.old_id << " is kept in '" << done.retired_file
+              << "': store backups made before now need it; delete it once none of them is kept\n"
+              << "copy '" << done.key_file << "' to every instance that uses this store before starting them"
+              << std::endl;
     return 0;
   } catch (const store_open_error& e) {
     std::cerr << "feedrouter: " << e.what() << std::endl;
@@ -90,16 +94,14 @@ int check_store(const options& opts) {
   }
 }
 
-/// rotate-key: seals the store's secrets under a new key and tells the operator what follows.
-int rotate_key(const options& opts) {
+/// migrate: copies one store's registrations into another and says what it copied.
+int migrate(const options& opts) {
   try {
-    auto done = rotate_secrets_key(opts.store, store_options_of(opts));
-    std::cout << "store '" << opts.store << "': " << done.resealed << " registrations sealed with the new key "
-              << done.new_id << ", now in '" << done.key_file << "'\n"
-              << "the old key " << done.old_id << " is kept in '" << done.retired_file
-              << "': store backups made before now need it; delete it once none of them is kept\n"
-              << "copy '" << done.key_file << "' to every instance that uses this store before starting them"
-              << std::endl;
+    auto done = migrate_store(opts.migrate_from, opts.migrate_to, store_options_of(opts));
+    std::cout << "migrated " << done.registrations << " registrations, " << done.pending_events
+              << " pending events, " << done.dead_letters << " dead letters and " << done.checkpoints
+              << " checkpoints from '" << store_display_name(opts.migrate_from) << "' to '"
+              << store_display_name(opts.migrate_to) << "'" << std::endl;
     return 0;
   } catch (const store_open_error& e) {
     std::cerr << "feedrouter: " << e.what() << std::endl;
@@ -144,13 +146,19 @@ std::shared_ptr<trigger_env> make_env(const options& opts, http_client_ptr clien
                                       std::shared_ptr<const egress_policy> egress) {
   auto env = std::make_shared<trigger_env>();
   env->client = std::move(client);
+  // Kafka brokers are checked by the same egress policy, and their TLS by the same CA options, as HTTP endpoints.
+  kafka_connector_options kafka_opts;
+  kafka_opts.egress = egress;
+  kafka_opts.tls = {opts.ca_file, opts.insecure_skip_verify};
+  kafka_opts.max_consumers = opts.max_kafka_feeds;
+  auto kafka = make_kafka_connector(std::move(kafka_opts));
   env->egress = std::move(egress);
   env->api_host = opts.api_host;
   env->store = std::move(store);
   env->stats = std::move(stats);
   env->now = now_ms;
-  env->spawn_source = default_source_spawner(env->client);
-  env->prepare_source = default_source_preparer(env->client);
+  env->spawn_source = default_source_spawner(env->client, kafka);
+  env->prepare_source = default_source_preparer(env->client, kafka);
   env->fire_timeout = opts.fire_timeout;
   env->retries.max_attempts = opts.retry_attempts;
   env->retries.max_age = opts.retry_max_age;
@@ -243,7 +251,7 @@ int run(const options& opts, const sigset_t& signals) {
   }
   auto stats = std::make_shared<metrics>();
   auto health = std::make_shared<store_health>();
-  auto store = spawn_store_actor(sys, std::move(db), store_thread::dedicated, {health, store_watch_interval});
+  auto store = spawn_store_actor(sys, std::move(db), store_thread::dedicated, {health, store_watch_interval, stats});
   auto env = make_env(opts, client, store, stats, opts.public_url.empty() ? listen_url : opts.public_url, egress);
   registry_config reg_cfg;
   reg_cfg.env = env;
@@ -261,13 +269,23 @@ int run(const options& opts, const sigset_t& signals) {
   caf::scoped_actor self{sys};
   self->request(registry, caf::infinite, ready_atom::value)
     .receive([&](std::size_t) { api.set_ready(); }, [](caf::error&) {});
-  log(log_level::info, "ready: ", loaded, " registrations running from ", opts.store, " (secrets key ", key->id(),
-      " from '", secrets_key_file_of(opts.store, store_options_of(opts)), "'); firing at ", opts.api_host.origin(),
-      opts.verify_auth ? "" : " (authKeys not verified)", "; event bodies held in memory up to ",
-      opts.max_buffered_bytes / (1024 * 1024), " MiB", opts.admin_key_file.empty() ? "" : "; admin routes on");
+  log(log_level::info, "ready: ", loaded, " registrations running from ", store_display_name(opts.store),
+      " (secrets key ", key->id(), " from '", secrets_key_file_of(opts.store, store_options_of(opts)),
+      "'); firing at ", opts.api_host.origin(), opts.verify_auth ? "" : " (authKeys not verified)",
+      "; event bodies held in memory up to ", opts.max_buffered_bytes / (1024 * 1024), " MiB",
+      opts.admin_key_file.empty() ? "" : "; admin routes on");
+  // systemd (Type=notify) starts what depends on the service once /ready answers 200, and from then on expects the
+  // watchdog to be fed while the actors answer.
+  if (api.ready())
+    notify_ready("ready: " + std::to_string(loaded) + " registrations, listening on " + listen_url);
+  std::optional<liveness_watchdog> watchdog;
+  if (auto interval = watchdog_interval())
+    watchdog.emplace(*interval, registry_probe(sys, registry), notify_watchdog);
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   log(log_level::info, "shutting down on signal ", signal_number);
+  notify_stopping("shutting down on signal " + std::to_string(signal_number));
+  watchdog.reset();
   server->stop();
   wait_for_fires_in_flight(*stats, opts.shutdown_grace);
   self->send_exit(registry, caf::exit_reason::user_shutdown);
@@ -290,11 +308,16 @@ int main(int argc, char** argv) {
   }
   const auto& opts = std::get<options>(parsed);
   set_log_level(opts.level);
+  set_log_format(opts.format);
   switch (opts.mode) {
+    case run_mode::check_config:
+      return run_check_config(argc, argv, opts, std::cout, std::cerr);
     case run_mode::check_store:
       return check_store(opts);
     case run_mode::rotate_key:
       return rotate_key(opts);
+    case run_mode::migrate:
+      return migrate(opts);
     case run_mode::serve:
       break;
   }

@@ -62,12 +62,16 @@ std::variant<options, exit_request> parse_options(int argc, char** argv) {
   app.add_option("--api-host", api_host, "OpenWhisk API base URL that triggers are fired at")
     ->envname("FEEDROUTER_API_HOST")
     ->capture_default_str();
-  app.add_option("--store", result.store, "where registrations are kept: sqlite:PATH")
+  app.add_option("--store", result.store,
+                 "where registrations are kept: sqlite:PATH, or postgresql://USER@HOST:PORT/DB for a cluster")
     ->envname("FEEDROUTER_STORE")
     ->capture_default_str();
+  app.add_option("--store-password-file", result.store_password_file,
+                 "file whose first line is the PostgreSQL password (mode 0600); or the URI's, or PGPASSFILE")
+    ->envname("FEEDROUTER_STORE_PASSWORD_FILE");
   app.add_option("--secrets-key-file", result.secrets_key_file,
                  "file with the key that seals the store's secrets; created (0600) when missing for a new store "
-                 "(default: the store's PATH.key)")
+                 "(default: PATH.key beside a sqlite:PATH store; a PostgreSQL store needs it named)")
     ->envname("FEEDROUTER_SECRETS_KEY_FILE");
   // No environment variables for these two: set in a deployment, they would act on every start.
   app.add_flag("--init-store", result.init_store,
@@ -80,6 +84,10 @@ std::variant<options, exit_request> parse_options(int argc, char** argv) {
     ->envname("FEEDROUTER_NO_VERIFY_AUTH");
   app.add_option("--log-level", level, "error, warn, info or debug")
     ->envname("FEEDROUTER_LOG_LEVEL")
+    ->capture_default_str();
+  std::string format = "text";
+  app.add_option("--log-format", format, "text, or json: one JSON object per line")
+    ->envname("FEEDROUTER_LOG_FORMAT")
     ->capture_default_str();
   app.add_option("--body-limit", result.body_limit, "largest request body in bytes; larger ones get 413")
     ->envname("FEEDROUTER_BODY_LIMIT")
@@ -132,6 +140,11 @@ std::variant<options, exit_request> parse_options(int argc, char** argv) {
     ->envname("FEEDROUTER_FIRE_WINDOW")
     ->check(CLI::Range(std::size_t{1}, std::size_t{64}))
     ->capture_default_str();
+  app.add_option("--max-kafka-feeds", result.max_kafka_feeds,
+                 "kafka registrations that read at once; each runs a Kafka client with threads of its own")
+    ->envname("FEEDROUTER_MAX_KAFKA_FEEDS")
+    ->check(CLI::Range(std::size_t{1}, std::size_t{10'000}))
+    ->capture_default_str();
   double shutdown_grace_s = 10;
   app.add_option("--shutdown-grace", shutdown_grace_s, "seconds SIGTERM waits for fires in flight to finish")
     ->envname("FEEDROUTER_SHUTDOWN_GRACE")
@@ -160,6 +173,17 @@ std::variant<options, exit_request> parse_options(int argc, char** argv) {
   auto* rotate_key = app.add_subcommand(
     "rotate-key", "seal every secret of the store under a new key (stop the service first); the old key file is kept "
                   "as KEY_FILE.ID.old");
+  auto* check_config = app.add_subcommand(
+    "check-config", "check the settings (flags, FEEDROUTER_* variables) and the store without starting, then exit: 0 "
+                    "when sound, 2 with one line per problem");
+  check_config->add_option("--config", result.config_file,
+                           "also check FILE, KEY=VALUE lines as systemd's EnvironmentFile= reads them, and apply it");
+  auto* migrate = app.add_subcommand(
+    "migrate", "copy every registration with its events, dead letters and checkpoint from one store into another, "
+               "in one transaction; a registration already there is replaced (stop the service first)");
+  migrate->add_option("--from", result.migrate_from, "the store to copy from, e.g. sqlite:PATH")->required();
+  migrate->add_option("--to", result.migrate_to, "the store to copy into, e.g. postgresql://USER@HOST:PORT/DB")
+    ->required();
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -169,9 +193,19 @@ std::variant<options, exit_request> parse_options(int argc, char** argv) {
   }
   if (version)
     return exit_request{0, std::string{"feedrouter "} + feedrouter_version};
-  if (check_store && rotate_key->parsed())
-    return usage("--check-store: cannot be combined with rotate-key");
-  result.mode = rotate_key->parsed() ? run_mode::rotate_key : check_store ? run_mode::check_store : run_mode::serve;
+  if (check_store && (rotate_key->parsed() || migrate->parsed()))
+    return usage(std::string{"--check-store: cannot be combined with "}
+                 + (migrate->parsed() ? "migrate" : "rotate-key"));
+  if (check_store && check_config->parsed())
+    return usage("--check-store: cannot be combined with check-config (which checks the store too)");
+  result.mode = rotate_key->parsed()     ? run_mode::rotate_key
+                : migrate->parsed()      ? run_mode::migrate
+                : check_config->parsed() ? run_mode::check_config
+                : check_store            ? run_mode::check_store
+                                         : run_mode::serve;
+  for (const auto* option : app.get_options())
+    if (!option->get_envname().empty())
+      result.environment_names.push_back(option->get_envname());
   auto where = split_listen(listen);
   if (!where)
     return usage("--listen: expected HOST:PORT with a port from 0 to 65535, got '" + listen + "'");
@@ -185,6 +219,10 @@ std::variant<options, exit_request> parse_options(int argc, char** argv) {
   if (!parsed_level)
     return usage("--log-level: expected error, warn, info or debug, got '" + level + "'");
   result.level = *parsed_level;
+  auto parsed_format = parse_log_format(format);
+  if (!parsed_format)
+    return usage("--log-format: expected text or json, got '" + format + "'");
+  result.format = *parsed_format;
   result.verify_auth = !no_verify_auth;
   if (result.max_buffered_bytes / bodies_per_budget < result.body_limit)
     return usage("--max-buffered-bytes: " + std::to_string(result.max_buffered_bytes) + " is less than "

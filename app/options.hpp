@@ -16,9 +16,11 @@ namespace feedrouter {
 
 /// What the command line asks the program to do.
 enum class run_mode {
-  serve,       ///< run the service
-  check_store, ///< --check-store: open the store with a full integrity check, then exit 0 (sound) or 2
-  rotate_key,  ///< rotate-key: seal the store's secrets under a new key, then exit
+  serve,        ///< run the service
+  check_store,  ///< --check-store: open the store with a full integrity check, then exit 0 (sound) or 2
+  rotate_key,   ///< rotate-key: seal the store's secrets under a new key, then exit
+  migrate,      ///< migrate: copy a store's registrations into another store, then exit
+  check_config, ///< check-config: check the settings and the store, print one line per problem, exit 0 or 2
 };
 
 /// The service's settings, from flags or their environment variables (flags win).
@@ -28,10 +30,16 @@ struct options {
   std::uint16_t listen_port = 8080;
   url api_host;                                 ///< OpenWhisk API base URL
   std::string store = "sqlite:./feedrouter.db"; ///< where registrations are kept
+  std::string store_password_file;              ///< PostgreSQL: file whose first line is the password
+  std::string migrate_from;                     ///< migrate: the store copied from
+  std::string migrate_to;                       ///< migrate: the store copied into
   std::string secrets_key_file;                 ///< key that seals the store's secrets; empty: PATH.key beside it
   bool init_store = false;                      ///< accept an existing empty store file as a new store
   bool verify_auth = true;                      ///< check each CREATE's authKey with the controller
   log_level level = log_level::info;
+  log_format format = log_format::text;         ///< how log lines are written (--log-format)
+  std::string config_file;                      ///< check-config --config: an environment file to check and apply
+  std::vector<std::string> environment_names;   ///< every FEEDROUTER_* variable a flag reads (check-config)
   std::size_t body_limit = 1024 * 1024;         ///< largest request body the API accepts
   std::string public_url;                       ///< base of hook URLs; empty: http://HOST:PORT the server listens on
   std::chrono::milliseconds fire_timeout{10'000};
@@ -42,6 +50,7 @@ struct options {
   std::size_t max_buffered_bytes = 0;           ///< bytes of event bodies all registrations hold in memory
   std::size_t max_registrations_per_namespace = 10'000; ///< registrations one namespace may have
   std::size_t fire_window = 1;                  ///< fires of one registration on the wire at once
+  std::size_t max_kafka_feeds = 200;            ///< kafka registrations reading at once (each runs librdkafka threads)
   std::chrono::milliseconds shutdown_grace{10'000}; ///< how long SIGTERM waits for fires in flight
   std::string ca_file;                          ///< PEM bundle that verifies an https API host; empty: system store
   bool insecure_skip_verify = false;            ///< accept any certificate (self-signed development controllers)

@@ -370,13 +370,28 @@ void delivery_core::pump(delivery_actions& out) {
   prefetch(out);
 }
 
-/// Cuts a unit of the next `count` queued events and sends it. The window belonged to the batch that goes out now; a
-/// later partial batch gets a window of its own.
+/// Cuts a unit of the next `count` queued events, or as many of them as one fire may carry, and sends it. The window
+/// belonged to the batch that goes out now; a later partial batch gets a window of its own.
 void delivery_core::cut_unit(std::size_t count, delivery_actions& out) {
-  batch_due_ = false;
-  batch_timer_ = 0;
+  count = fitting_events(in_units_, count);
   units_.push_back(unit{count});
   in_units_ += count;
+  const auto& first = events_[in_units_ - count];
+  auto max_bytes = settings_.envelope.max_bytes;
+  if (max_bytes > 0 && body_size(first) > max_bytes) {
+    // Too large for any fire: given up as it arrives, and settled in its turn like any dead letter.
+    bury(units_.back(),
+         fire_outcome{0,
+                      "the event's " + std::to_string(body_size(first)) + " bytes exceed the "
+                        + std::to_string(max_bytes) + " bytes one fire may carry",
+                      std::nullopt},
+         first.e.event.accepted);
+    // The batch's window, if it passed, still holds for the events behind it: nothing went out.
+    settle(out);
+    return;
+  }
+  batch_due_ = false;
+  batch_timer_ = 0;
   send(units_.size() - 1, out);
 }
 
@@ -386,7 +401,7 @@ void delivery_core::send(std::size_t index, delivery_actions& out) {
   u.fire_id = ++next_id_;
   ++u.attempts;
   ++on_wire_;
-  out.fires.push_back(fire_unit{u.fire_id, take_fire_body(index)});
+  out.fires.push_back(fire_unit{u.fire_id, take_fire_body(index), u.attempts});
 }
 
 /// Applies the outcomes of the settled units at the front, in order.
@@ -416,6 +431,8 @@ void delivery_core::settle(delivery_actions& out) {
     }
     in_units_ -= u.count;
     (dead ? out.failed : out.fired) += 1;
+    if (!dead)
+      out.fired_events += u.count;
   }
 }
 
@@ -440,7 +457,8 @@ void delivery_core::retry_or_bury(std::size_t index, const fire_outcome& outcome
                                   delivery_actions& out) {
   auto& u = units_[index];
   // Events are held in acceptance order: the unit's first is its oldest.
-  auto age = std::chrono::duration_cast<std::chrono::milliseconds>(now - events_[first_event_of(index)].e.event.accepted);
+  auto oldest = events_[first_event_of(index)].e.event.accepted;
+  auto age = std::chrono::duration_cast<std::chrono::milliseconds>(now - oldest);
   auto delay = next_retry_delay(settings_.retries, u.attempts, age, outcome.retry_after, random);
   if (!delay) {
     bury(u, outcome, now);
@@ -829,14 +847,37 @@ bool delivery_core::evict(bool units_too) {
   return account_.held() < before;
 }
 
-/// Returns the body of the fire of unit `index`: a single event's own body, or a batch's {"events": [...]}. With a
-/// budget, the bodies of stored events move into the fire (the store has them if they are needed again); others are
-/// copied.
+/// Returns how many of the `count` events from `first` on one fire carries within the envelope's byte bound: at
+/// least one. The events are in memory (see queue_ready), so their sizes are known.
+std::size_t delivery_core::fitting_events(std::size_t first, std::size_t count) const {
+  auto max_bytes = settings_.envelope.max_bytes;
+  if (max_bytes == 0)
+    return count;
+  std::size_t taken = 1;
+  auto bytes = body_size(events_[first]);
+  while (taken < count) {
+    bytes += 1 + body_size(events_[first + taken]);
+    if (bytes > max_bytes)
+      break;
+    ++taken;
+  }
+  return taken;
+}
+
+/// Returns the size of an entry's body, wherever the body is (0 for a spill, which stands for several).
+std::size_t delivery_core::body_size(const held_event& h) noexcept {
+  return h.e.shared_body ? h.e.shared_body->size() : h.bytes;
+}
+
+/// Returns the body of the fire of unit `index`: a single event's own body, or a batch in the settings' envelope.
+/// With a budget, the bodies of stored events move into the fire (the store has them if they are needed again);
+/// others are copied.
 std::string delivery_core::take_fire_body(std::size_t index) {
   const auto& u = units_[index];
+  const auto& envelope = settings_.envelope;
   auto first = first_event_of(index);
   auto moves = [this](const held_event& h) { return account_.limited() && h.e.stored; };
-  if (settings_.batch_size <= 1 && u.count == 1) {
+  if (settings_.batch_size <= 1 && u.count == 1 && !envelope.wrap_single) {
     auto& h = events_[first];
     if (!moves(h))
       return body_copy(h);
@@ -844,7 +885,7 @@ std::string delivery_core::take_fire_body(std::size_t index) {
     return std::exchange(h.e.event.body, std::string{});
   }
   json_writer out;
-  out.begin_object().key("events").begin_array();
+  out.begin_object().key(envelope.key).begin_array();
   for (auto i = first; i < first + u.count; ++i) {
     auto& h = events_[i];
     out.raw(h.e.shared_body ? *h.e.shared_body : h.e.event.body);
@@ -853,7 +894,11 @@ std::string delivery_core::take_fire_body(std::size_t index) {
       h.at = body_at::fire;
     }
   }
-  out.end_array().end_object();
+  out.end_array();
+  for (const auto& [name, raw] : envelope.members)
+    if (name != envelope.key)
+      out.key(name).raw(raw);
+  out.end_object();
   return out.take();
 }
 

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -17,8 +18,10 @@
 #include <utility>
 
 #include "core/log.hpp"
+#include "core/shard.hpp"
+#include "store/detail/loaded_records.hpp"
+#include "store/detail/ops.hpp"
 #include "store/detail/sqlite_rows.hpp"
-#include "store/secrets_key_file.hpp"
 
 namespace feedrouter {
 
@@ -97,6 +100,13 @@ constexpr migration migrations[] = {
     ALTER TABLE registrations DROP COLUMN auth_hash;
     ALTER TABLE registrations ADD COLUMN auth_lookup TEXT NOT NULL DEFAULT '';
   )sql"},
+  // Shards for a cluster of instances (docs/architecture.md section 8): each registration's shard (computed for the
+  // existing rows by assign_shards() in the same transaction) and the shard count in meta. SQLite stays one
+  // instance; the column lets `migrate` and load_shards() treat both stores alike.
+  {4, R"sql(
+    ALTER TABLE registrations ADD COLUMN shard INTEGER NOT NULL DEFAULT 0 CHECK (shard >= 0);
+    CREATE INDEX registrations_by_shard ON registrations (shard);
+  )sql"},
 };
 
 constexpr bool versions_are_consecutive() {
@@ -109,7 +119,6 @@ constexpr bool versions_are_consecutive() {
 static_assert(versions_are_consecutive(), "migration versions must be 1, 2, 3, ...");
 static_assert(std::size(migrations) == sqlite_store::schema_version,
               "sqlite_store::schema_version must name the last migration");
-static_assert(sqlite_store::sealed_since_version <= sqlite_store::schema_version, "sealing is one of the migrations");
 
 // -- files ----------------------------------------------------------------------
 
@@ -150,10 +159,10 @@ constexpr int integrity_problems_shown = 10;
 
 // The parameters of every write are bound in the order they appear, see binder.
 constexpr const char* put_registration_sql
-  = "INSERT OR REPLACE INTO registrations (namespace, name, feed, params_json, auth_key, auth_lookup, created_ms, "
-    "state, reason_kind, reason_code, reason_message, date_changed_ms, fires, failures, last_fired_ms, "
+  = "INSERT OR REPLACE INTO registrations (namespace, name, shard, feed, params_json, auth_key, auth_lookup, "
+    "created_ms, state, reason_kind, reason_code, reason_message, date_changed_ms, fires, failures, last_fired_ms, "
     "triggers_left, last_occurrence_ms, dead_letters, checkpoint) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 constexpr const char* put_status_sql
   = "UPDATE registrations SET state = ?, reason_kind = ?, reason_code = ?, reason_message = ?, "
@@ -193,6 +202,30 @@ constexpr const char* select_pending_sql
 constexpr const char* select_dead_letter_seqs_sql
   = "SELECT namespace, name, max(seq) FROM dead_letters GROUP BY namespace, name";
 
+// The same three for the registrations of some shards, given as a JSON array of numbers.
+constexpr const char* select_shards_sql
+  = "SELECT namespace, name, feed, params_json, auth_key, auth_lookup, created_ms, state, reason_kind, reason_code, "
+    "reason_message, date_changed_ms, fires, failures, last_fired_ms, triggers_left, last_occurrence_ms, "
+    "dead_letters, checkpoint FROM registrations WHERE shard IN (SELECT value FROM json_each(?))";
+
+constexpr const char* select_shards_pending_sql
+  = "SELECT p.namespace, p.name, p.seq, p.body, p.accepted_ms FROM pending_events p JOIN registrations r "
+    "ON r.namespace = p.namespace AND r.name = p.name WHERE r.shard IN (SELECT value FROM json_each(?)) "
+    "ORDER BY p.namespace, p.name, p.seq";
+
+constexpr const char* select_shards_dead_letter_seqs_sql
+  = "SELECT d.namespace, d.name, max(d.seq) FROM dead_letters d JOIN registrations r "
+    "ON r.namespace = d.namespace AND r.name = d.name WHERE r.shard IN (SELECT value FROM json_each(?)) "
+    "GROUP BY d.namespace, d.name";
+
+constexpr const char* select_names_sql = "SELECT namespace, name FROM registrations";
+
+constexpr const char* update_shard_sql = "UPDATE registrations SET shard = ? WHERE namespace = ? AND name = ?";
+
+constexpr const char* select_meta_value_sql = "SELECT value FROM meta WHERE name = ?";
+
+constexpr const char* put_meta_sql = "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)";
+
 constexpr const char* select_dead_letters_sql
   = "SELECT seq, body, accepted_ms, failed_ms, status_code, error, attempts FROM dead_letters "
     "WHERE namespace = ? AND name = ? ORDER BY seq LIMIT ?";
@@ -202,15 +235,9 @@ constexpr const char* select_pending_of_sql
   = "SELECT seq, body, accepted_ms FROM pending_events WHERE namespace = ? AND name = ? AND seq >= ? ORDER BY seq "
     "LIMIT ?";
 
-/// The largest seq SQLite's signed INTEGER holds; stored_event::seq is unsigned.
-constexpr std::uint64_t max_seq = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
-
-constexpr std::string_view spec_prefix = "sqlite:";
-
 // -- binding and reading ----------------------------------------------------------
 
-/// Reads one row of select_all_sql, params_json and auth_key sealed as stored. A state or reason this build does not
-/// know (a corrupted or hand-edited row) yields a registration disabled by the provider.
+/// Reads one row of select_all_sql, params_json and auth_key sealed as stored.
 registration_record read_row(sqlite3_stmt* stmt) {
   registration_record rec;
   rec.trigger.ns = column_text(stmt, 0);
@@ -220,20 +247,9 @@ registration_record read_row(sqlite3_stmt* stmt) {
   rec.auth_key = column_text(stmt, 4);
   rec.auth_hash = column_text(stmt, 5);
   rec.created = column_time(stmt, 6);
+  read_state(rec, column_text(stmt, 7), column_text(stmt, 8), static_cast<int>(column_int(stmt, 9)),
+             column_text(stmt, 10));
   auto& st = rec.status;
-  auto state_text = column_text(stmt, 7);
-  auto kind_text = column_text(stmt, 8);
-  auto state = parse_registration_state(state_text);
-  auto kind = parse_reason_kind(kind_text);
-  if (state && kind) {
-    st.state = *state;
-    st.reason.kind = *kind;
-    st.reason.status_code = static_cast<int>(column_int(stmt, 9));
-    st.reason.message = column_text(stmt, 10);
-  } else {
-    disable_loaded(rec, state ? "the store holds an unknown reason kind '" + kind_text + "'"
-                              : "the store holds an unknown state '" + state_text + "'");
-  }
   st.date_changed = column_time(stmt, 11);
   st.fires = column_int(stmt, 12);
   st.failures = column_int(stmt, 13);
@@ -270,86 +286,24 @@ dead_letter read_dead_letter(sqlite3_stmt* stmt) {
   return result;
 }
 
-/// Finds loaded registrations by the (namespace, name) columns of other tables' rows.
-///
-/// Keys are views into the records' own trigger names, which must neither move nor change while the index is used.
-class record_index {
-public:
-  explicit record_index(std::vector<registration_record>& records) {
-    by_key_.reserve(records.size());
-    for (auto& rec : records)
-      by_key_.emplace(key{rec.trigger.ns, rec.trigger.name}, &rec);
-  }
-
-  /// Returns the registration named by columns 0 and 1 of the current row, or nullptr for rows of no registration.
-  registration_record* find(sqlite3_stmt* stmt) {
-    auto i = by_key_.find(key{column_view(stmt, 0), column_view(stmt, 1)});
-    return i != by_key_.end() ? i->second : nullptr;
-  }
-
-private:
-  using key = std::pair<std::string_view, std::string_view>;
-
-  struct key_hash {
-    std::size_t operator()(const key& x) const noexcept {
-      std::hash<std::string_view> hash;
-      return hash(x.first) * 31 + hash(x.second);
-    }
-  };
-
-  static std::string_view column_view(sqlite3_stmt* stmt, int col) {
-    const auto* data = sqlite3_column_text(stmt, col);
-    if (data == nullptr)
-      return {};
-    return {reinterpret_cast<const char*>(data), static_cast<std::size_t>(sqlite3_column_bytes(stmt, col))};
-  }
-
-  std::unordered_map<key, registration_record*, key_hash> by_key_;
-};
-
-std::string_view op_name(store_op::kind x) {
-  switch (x) {
-    case store_op::kind::put_registration:
-      return "put_registration";
-    case store_op::kind::put_status:
-      return "put_status";
-    case store_op::kind::erase:
-      return "erase";
-    case store_op::kind::put_event:
-      return "put_event";
-    case store_op::kind::erase_event:
-      return "erase_event";
-    case store_op::kind::put_dead_letter:
-      return "put_dead_letter";
-    case store_op::kind::erase_dead_letter:
-      return "erase_dead_letter";
-  }
-  return "unknown operation";
+std::string_view column_view(sqlite3_stmt* stmt, int col) {
+  const auto* data = sqlite3_column_text(stmt, col);
+  if (data == nullptr)
+    return {};
+  return {reinterpret_cast<const char*>(data), static_cast<std::size_t>(sqlite3_column_bytes(stmt, col))};
 }
 
-/// Returns the seq an operation on events or dead letters names, if it names one.
-std::optional<std::uint64_t> op_seq(const store_op& op) {
-  switch (op.op) {
-    case store_op::kind::put_event:
-    case store_op::kind::erase_event:
-      return op.event.seq;
-    case store_op::kind::put_dead_letter:
-    case store_op::kind::erase_dead_letter:
-      return op.letter.event.seq;
-    case store_op::kind::put_registration:
-    case store_op::kind::put_status:
-    case store_op::kind::erase:
-      break;
-  }
-  return std::nullopt;
+/// Returns the registration named by columns 0 and 1 of the current row, or nullptr for rows of no registration.
+registration_record* find_in(record_index& index, sqlite3_stmt* stmt) {
+  return index.find(column_view(stmt, 0), column_view(stmt, 1));
 }
 
-/// Returns "put_event guest/tick seq 7" for error messages.
-std::string describe(const store_op& op) {
-  auto result = std::string{op_name(op.op)} + " " + op.record.trigger.key();
-  if (auto seq = op_seq(op))
-    result += " seq " + std::to_string(*seq);
-  return result;
+/// Returns `shards` as a JSON array, the form json_each() reads.
+std::string shards_json(const std::vector<std::uint32_t>& shards) {
+  std::string result = "[";
+  for (auto shard : shards)
+    result += (result.size() > 1 ? "," : "") + std::to_string(shard);
+  return result + "]";
 }
 
 } // namespace
@@ -386,6 +340,7 @@ sqlite_store::sqlite_store(const std::string& path, const store_options& opts) :
   enable_wal();
   load_key(opts.key_file);
   migrate();
+  check_shard_count();
   begin_ = prepare("BEGIN IMMEDIATE");
   commit_ = prepare("COMMIT");
   rollback_ = prepare("ROLLBACK");
@@ -401,6 +356,9 @@ sqlite_store::sqlite_store(const std::string& path, const store_options& opts) :
   select_all_ = prepare(select_all_sql);
   select_pending_ = prepare(select_pending_sql);
   select_dead_letter_seqs_ = prepare(select_dead_letter_seqs_sql);
+  select_shards_ = prepare(select_shards_sql);
+  select_shards_pending_ = prepare(select_shards_pending_sql);
+  select_shards_dead_letter_seqs_ = prepare(select_shards_dead_letter_seqs_sql);
   select_dead_letters_ = prepare(select_dead_letters_sql);
   select_pending_of_ = prepare(select_pending_of_sql);
 }
@@ -411,7 +369,7 @@ void sqlite_store::fail_open(int rc, const std::string& doing) const {
   switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-      throw store_open_error("store '" + path_ + "' is locked by another process");
+      throw store_in_use_error("store '" + path_ + "' is locked by another process");
     case SQLITE_NOTADB:
       throw store_open_error("cannot open store '" + path_ + "': the file is not a SQLite database");
     case SQLITE_CORRUPT:
@@ -446,8 +404,11 @@ void sqlite_store::open_private(bool create) {
   db_.reset(raw); // closes the handle even when opening failed
   if (rc != SQLITE_OK) {
     auto text = std::string{"cannot open store '"} + path_ + "': " + sqlite3_errmsg(raw);
-    if (auto err = sqlite3_system_errno(raw); err != 0)
+    auto err = sqlite3_system_errno(raw);
+    if (err != 0)
       text += " (" + std::generic_category().message(err) + ")";
+    if (!create && err == ENOENT)
+      throw store_missing_error(text);
     throw store_open_error(text);
   }
   if (path_ != ":memory:")
@@ -559,6 +520,8 @@ void sqlite_store::migrate() {
     exec_or_fail(step.sql, "migrating the schema to version " + std::to_string(step.version));
     if (step.version == sealed_since_version)
       seal_plaintext_rows();
+    if (step.version == sharded_since_version)
+      assign_shards();
   }
   if (from < schema_version) {
     auto sql = "PRAGMA user_version = " + std::to_string(schema_version);
@@ -590,6 +553,50 @@ void sqlite_store::erase_free_space() {
   }
 }
 
+void sqlite_store::assign_shards() {
+  std::vector<trigger_ref> triggers;
+  auto select = prepare(select_names_sql);
+  if (auto err = for_each_row(db_.get(), select.get(), [&](sqlite3_stmt* row) {
+        triggers.push_back({column_text(row, 0), column_text(row, 1)});
+      }))
+    fail_open(err->rc, "reading the registrations to shard");
+  auto update = prepare(update_shard_sql);
+  for (const auto& trigger : triggers) {
+    binder args{update.get()};
+    args.integer(shard_of(trigger)).key(trigger);
+    if (auto err = run(update.get(), args.result()))
+      throw store_open_error("cannot open store '" + path_ + "': computing the shard of " + trigger.key()
+                             + " failed: " + *err);
+  }
+  if (auto err = write_meta(shard_count_meta, std::to_string(shard_count)))
+    throw store_open_error("cannot open store '" + path_ + "': recording the shard count failed: " + *err);
+}
+
+std::optional<std::string> sqlite_store::write_meta(std::string_view name, std::string_view value) {
+  auto put = prepare(put_meta_sql);
+  binder args{put.get()};
+  args.text(name).text(value);
+  return run(put.get(), args.result());
+}
+
+void sqlite_store::check_shard_count() {
+  auto stored = read_meta(shard_count_meta);
+  if (stored != std::to_string(shard_count))
+    throw store_open_error("store '" + path_ + "' spreads its registrations over "
+                           + stored.value_or("an unknown number of") + " shards, this build over "
+                           + std::to_string(shard_count) + ": use the feedrouter build that made it");
+}
+
+std::optional<std::string> sqlite_store::read_meta(std::string_view name) {
+  auto stmt = prepare(select_meta_value_sql);
+  binder args{stmt.get()};
+  args.text(name);
+  std::optional<std::string> result;
+  if (auto err = for_each_row(db_.get(), stmt.get(), [&](sqlite3_stmt* row) { result = column_text(row, 0); }))
+    fail_open(err->rc, "reading the meta table");
+  return result;
+}
+
 sqlite_store::stmt_ptr sqlite_store::prepare(const char* sql) {
   sqlite3_stmt* raw = nullptr;
   auto rc = sqlite3_prepare_v3(db_.get(), sql, -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
@@ -602,36 +609,50 @@ sqlite_store::stmt_ptr sqlite_store::prepare(const char* sql) {
 // -- store ----------------------------------------------------------------------
 
 std::vector<registration_record> sqlite_store::load_all() {
+  return load(select_all_.get(), select_pending_.get(), select_dead_letter_seqs_.get(), {});
+}
+
+std::vector<registration_record> sqlite_store::load_shards(const std::vector<std::uint32_t>& shards) {
+  return load(select_shards_.get(), select_shards_pending_.get(), select_shards_dead_letter_seqs_.get(),
+              shards_json(shards));
+}
+
+std::vector<registration_record> sqlite_store::load(sqlite3_stmt* registrations, sqlite3_stmt* pending,
+                                                    sqlite3_stmt* dead_letter_seqs, const std::string& shards_json) {
   auto fail = [this](const sqlite_error& err) {
     note_failure(err.rc);
     throw store_open_error("cannot read store '" + path_ + "': " + err.message);
   };
+  // The statements of load_shards() take the shards as their one parameter; for_each_row() clears it again.
+  auto select = [&](sqlite3_stmt* stmt, auto&& on_row) {
+    if (!shards_json.empty()) {
+      binder args{stmt};
+      args.text(shards_json);
+      if (args.result() != SQLITE_OK)
+        fail({args.result(), sqlite3_errstr(args.result())});
+    }
+    if (auto err = for_each_row(db_.get(), stmt, on_row))
+      fail(*err);
+  };
   std::vector<registration_record> result;
-  if (auto err = for_each_row(db_.get(), select_all_.get(), [&](sqlite3_stmt* row) { result.push_back(read_row(row)); }))
-    fail(*err);
-  open_secrets(result);
+  select(registrations, [&](sqlite3_stmt* row) { result.push_back(read_row(row)); });
+  unreadable_ = open_loaded_secrets(result, *key_, path_);
   // Scanned in table order, which reads each page once, and sorted here: walking the key index instead seeks one row
   // at a time across a table larger than SQLite's page cache. The order matches SQLite's BINARY collation.
-  std::sort(result.begin(), result.end(), [](const auto& x, const auto& y) {
-    return std::tie(x.trigger.ns, x.trigger.name) < std::tie(y.trigger.ns, y.trigger.name);
-  });
+  sort_by_trigger(result);
   // Most registrations have no events: one ordered pass over each table, joined in memory, instead of a query per
   // registration. Rows of no registration cannot exist (see put_event_sql) and would be skipped.
   record_index index{result};
-  auto on_pending = [&](sqlite3_stmt* row) {
-    if (auto* rec = index.find(row)) {
+  select(pending, [&](sqlite3_stmt* row) {
+    if (auto* rec = find_in(index, row)) {
       rec->pending.push_back(read_event(row, 2));
       rec->last_seq = rec->pending.back().seq; // ordered by seq
     }
-  };
-  if (auto err = for_each_row(db_.get(), select_pending_.get(), on_pending))
-    fail(*err);
-  auto on_dead_seq = [&](sqlite3_stmt* row) {
-    if (auto* rec = index.find(row))
+  });
+  select(dead_letter_seqs, [&](sqlite3_stmt* row) {
+    if (auto* rec = find_in(index, row))
       rec->last_seq = std::max(rec->last_seq, column_seq(row, 2));
-  };
-  if (auto err = for_each_row(db_.get(), select_dead_letter_seqs_.get(), on_dead_seq))
-    fail(*err);
+  });
   return result;
 }
 
@@ -729,9 +750,8 @@ std::optional<std::string> sqlite_store::check() {
 // -- committing -----------------------------------------------------------------
 
 std::optional<std::string> sqlite_store::apply(const store_op& op) {
-  // stored_event::seq is unsigned; SQLite's INTEGER is signed.
-  if (auto seq = op_seq(op); seq && *seq > max_seq)
-    return std::string{"seq out of range"};
+  if (auto err = check_seq_range(op))
+    return err;
   const auto& rec = op.record;
   switch (op.op) {
     case store_op::kind::put_registration: {
@@ -741,6 +761,7 @@ std::optional<std::string> sqlite_store::apply(const store_op& op) {
       auto lookup = key_->hash_auth_key(rec.auth_key);
       binder args{stmt};
       args.key(rec.trigger)
+        .integer(shard_of(rec.trigger))
         .text(rec.feed)
         .text(params)
         .text(auth_key)
@@ -847,33 +868,6 @@ void sqlite_store::note_failure(int rc) {
     default:
       break;
   }
-}
-
-// -- factory --------------------------------------------------------------------
-
-namespace {
-
-/// Returns the PATH of a "sqlite:PATH" spec; throws store_open_error for any other spec.
-std::string sqlite_path_of(const std::string& spec) {
-  std::string_view text{spec};
-  if (text.substr(0, spec_prefix.size()) != spec_prefix || text.size() == spec_prefix.size())
-    throw store_open_error("invalid --store value '" + spec + "': expected sqlite:PATH");
-  return std::string{text.substr(spec_prefix.size())};
-}
-
-} // namespace
-
-std::string secrets_key_file_of(const std::string& spec, const store_options& opts) {
-  auto path = sqlite_path_of(spec);
-  if (!opts.key_file.empty() || path == ":memory:")
-    return opts.key_file;
-  return default_key_file(path);
-}
-
-store_admin_ptr open_store(const std::string& spec, const store_options& opts) {
-  auto resolved = opts;
-  resolved.key_file = secrets_key_file_of(spec, opts);
-  return std::make_unique<sqlite_store>(sqlite_path_of(spec), resolved);
 }
 
 } // namespace feedrouter

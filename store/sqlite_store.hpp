@@ -5,8 +5,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "store/detail/schema.hpp"
+#include "store/detail/store_key.hpp"
 #include "store/store.hpp"
 
 struct sqlite3;
@@ -28,10 +31,13 @@ public:
 
   /// The schema version (PRAGMA user_version) this build creates and reads; the last step in sqlite_store.cpp's
   /// migration list.
-  static constexpr int schema_version = 3;
+  static constexpr int schema_version = detail::schema_version;
 
   /// The first schema version whose secrets are sealed; migrating to it seals the plaintext of older files.
-  static constexpr int sealed_since_version = 3;
+  static constexpr int sealed_since_version = detail::sealed_since_version;
+
+  /// The first schema version with a shard column; migrating to it computes the shard of every registration.
+  static constexpr int sharded_since_version = detail::sharded_since_version;
 
   // -- constructors, destructors, and assignment operators --------------------
 
@@ -49,6 +55,7 @@ public:
 
   // store
   std::vector<registration_record> load_all() override;
+  std::vector<registration_record> load_shards(const std::vector<std::uint32_t>& shards) override;
   std::vector<dead_letter> load_dead_letters(const trigger_ref& trigger, std::size_t limit) override;
   std::optional<pending_page> load_pending(const trigger_ref& trigger, std::uint64_t from_seq, std::size_t max_rows,
                                            std::size_t max_bytes) override;
@@ -81,12 +88,6 @@ private:
     }
   };
 
-  /// Which key a store is sealed with, as its meta table records it.
-  struct sealing_key {
-    std::string id;
-    std::string check_value;
-  };
-
   /// A registration's secrets in plaintext, on their way to be sealed.
   struct plain_secrets {
     trigger_ref trigger;
@@ -108,10 +109,14 @@ private:
   void check_integrity(bool full);
   void restrict_file_modes() const;
   void enable_wal();
-  std::optional<sealing_key> read_sealing_key();
+  std::optional<std::string> read_meta(std::string_view name);
+  std::optional<std::string> write_meta(std::string_view name, std::string_view value);
+  std::optional<detail::sealing_key> read_sealing_key();
   void load_key(const std::string& file);
   void migrate();
   void seal_plaintext_rows();
+  void assign_shards();
+  void check_shard_count();
   std::optional<std::string> write_sealed(const std::vector<plain_secrets>& rows, const secrets_key& key);
   std::optional<std::string> write_sealing_key(const secrets_key& key);
   void erase_free_space();
@@ -125,7 +130,8 @@ private:
 
   // -- reading ----------------------------------------------------------------
 
-  void open_secrets(std::vector<registration_record>& records);
+  std::vector<registration_record> load(sqlite3_stmt* registrations, sqlite3_stmt* pending,
+                                        sqlite3_stmt* dead_letter_seqs, const std::string& shards_json);
 
   // -- committing -------------------------------------------------------------
 
@@ -160,6 +166,9 @@ private:
   stmt_ptr select_all_;
   stmt_ptr select_pending_;
   stmt_ptr select_dead_letter_seqs_;
+  stmt_ptr select_shards_;
+  stmt_ptr select_shards_pending_;
+  stmt_ptr select_shards_dead_letter_seqs_;
   stmt_ptr select_dead_letters_;
   stmt_ptr select_pending_of_;
 };

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -10,6 +11,13 @@
 #include "core/secrets_key.hpp"
 
 namespace feedrouter {
+
+/// The lease a trigger runs under in cluster mode: its shard and the epoch of the lease its instance holds on that
+/// shard. A write carrying it is applied only while that lease is still held at that epoch (see store::commit_fenced).
+struct fencing_token {
+  std::uint32_t shard = 0;
+  std::int64_t epoch = 0;
+};
 
 /// One change to the store; a batch of them is committed as one transaction.
 ///
@@ -30,17 +38,34 @@ struct store_op {
   registration_record record; ///< for every op but put_registration only record.trigger (and status) are read
   stored_event event;         ///< put_event, erase_event
   dead_letter letter;         ///< put_dead_letter, erase_dead_letter
+  /// The lease of the trigger that makes the change (cluster mode); unset: applied without a lease (one instance,
+  /// a change the service makes on its own behalf, migrate).
+  std::optional<fencing_token> fence;
 };
 
-/// Persistent state of the provider behind one interface (SQLite now, PostgreSQL later).
+/// What commit_fenced() did with a batch.
+struct commit_result {
+  /// Why the batch failed; then nothing of it was applied.
+  std::optional<std::string> error;
+  /// The triggers whose changes were refused because their fencing token is stale (the lease moved on, or names
+  /// another shard than the trigger's), each once, in batch order; every other change was applied.
+  std::vector<trigger_ref> fenced;
+};
+
+/// Persistent state of the provider behind one interface: SQLite for one instance, PostgreSQL for a cluster.
 ///
 /// Not thread-safe: one owner (the store actor) calls it; disk I/O happens nowhere else.
 class store {
 public:
   virtual ~store() = default;
 
-  /// Returns every stored registration with its pending events (oldest first) and last_seq.
+  /// Returns every stored registration with its pending events (oldest first) and last_seq, ordered by namespace,
+  /// then name (bytewise). Throws store_open_error when the store cannot be read.
   virtual std::vector<registration_record> load_all() = 0;
+
+  /// Returns what load_all() returns, for the registrations of `shards` only (shard_of() in core/shard.hpp).
+  /// This default filters load_all(); a store with a shard column reads only those rows.
+  virtual std::vector<registration_record> load_shards(const std::vector<std::uint32_t>& shards);
 
   /// Returns up to `limit` dead letters of `trigger`, oldest first; an empty list on a read failure (logged).
   virtual std::vector<dead_letter> load_dead_letters(const trigger_ref& trigger, std::size_t limit) = 0;
@@ -53,7 +78,16 @@ public:
                                                    std::size_t max_rows, std::size_t max_bytes) = 0;
 
   /// Applies `ops` in order in one transaction; returns an error text when it failed, and then nothing was applied.
+  /// A change whose fencing token is stale fails the whole batch.
   virtual std::optional<std::string> commit(const std::vector<store_op>& ops) = 0;
+
+  /// Applies `ops` in order in one transaction, except the changes whose fencing token is stale: those are left out
+  /// and their triggers reported, so that one stale owner's changes do not fail the other triggers' in a group
+  /// commit. The check and the changes are one transaction: a lease cannot move between them. This default, for a
+  /// store of one instance (which holds every lease), is commit().
+  virtual commit_result commit_fenced(const std::vector<store_op>& ops) {
+    return {commit(ops), {}};
+  }
 
   /// Returns why the store refuses every write from now on (its file was deleted or replaced, the database reported
   /// damage or an I/O error), as one line for the operator; nullopt while it is sound. Looks at the file again, so
@@ -72,8 +106,8 @@ public:
   /// Returns the key the store seals secrets with and hashes authKeys with.
   virtual std::shared_ptr<const secrets_key> key() const = 0;
 
-  /// Returns how many registrations the last load_all() loaded disabled because their secrets did not open (an altered
-  /// or damaged row).
+  /// Returns how many registrations the last load_all() (or load_shards()) loaded disabled because their secrets did
+  /// not open (an altered or damaged row).
   virtual std::size_t unreadable_secrets() const = 0;
 
   /// Seals every secret again under `next`, recomputes every authKey hash with it and makes it the store's key, all
@@ -87,8 +121,15 @@ using store_admin_ptr = std::unique_ptr<store_admin>;
 /// How open_store() finds the secrets key and which files it accepts.
 struct store_options {
   /// The secrets key file; empty: default_key_file() beside a sqlite:PATH store, or for ":memory:" a key that lives
-  /// as long as the store. A missing file is created with a new key unless the store holds sealed values already.
+  /// as long as the store; a PostgreSQL store needs one named. A missing file is created with a new key unless the
+  /// store holds sealed values already.
   std::string key_file;
+  /// PostgreSQL: a file whose first line is the password (--store-password-file); empty: the URI's password, or
+  /// libpq's own sources (PGPASSFILE, ~/.pgpass).
+  std::string password_file;
+  /// PostgreSQL in cluster mode: the id this instance holds shard leases under. A change carrying a fencing token is
+  /// applied only while the token's lease names this id at the token's epoch; empty: no lease is held.
+  std::string instance_id;
   /// Accept an existing zero-byte store file as a new, empty store; without it such a file (a truncated store) is
   /// refused.
   bool init_store = false;
@@ -103,15 +144,31 @@ struct store_open_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// Thrown by open_store() when another process holds the store (a running feedrouter): `check-config` reports it as
+/// such and checks the rest.
+struct store_in_use_error : store_open_error {
+  using store_open_error::store_open_error;
+};
+
+/// Thrown by open_store() without store_options::create when the store does not exist.
+struct store_missing_error : store_open_error {
+  using store_open_error::store_open_error;
+};
+
 /// Returns the secrets key file open_store() uses for `spec`: opts.key_file, else default_key_file() of a sqlite:PATH
-/// store; empty for ":memory:" without one. Throws store_open_error when the spec is malformed.
+/// store; empty for ":memory:" without one. Throws store_open_error when the spec is malformed, and for a PostgreSQL
+/// store without opts.key_file.
 std::string secrets_key_file_of(const std::string& spec, const store_options& opts);
 
-/// Opens the store named by `spec`: "sqlite:PATH" (":memory:" for a private in-memory database). Creates the file
-/// (mode 0600) and schema when missing, checks the database's integrity, loads the secrets key (see store_options) and
-/// migrates an older schema, sealing its secrets. Throws store_open_error when the spec is malformed, the file cannot
-/// be opened, is locked by another process, is empty, damaged, or has a newer schema than this build knows, or when
-/// the key does not match the store; the file is never modified then.
+/// Returns `spec` as messages and logs name the store: a PostgreSQL URI without its password and options.
+std::string store_display_name(const std::string& spec);
+
+/// Opens the store named by `spec`: "sqlite:PATH" (":memory:" for a private in-memory database), or a PostgreSQL
+/// connection URI "postgresql://..." / "postgres://..." (postgres_store.hpp). Creates the file (mode 0600) or the
+/// schema when missing, checks the store's integrity, loads the secrets key (see store_options) and migrates an
+/// older schema, sealing its secrets. Throws store_open_error when the spec is malformed, the store cannot be opened
+/// or reached, is locked by another process, is empty, damaged, or has a newer schema than this build knows, or
+/// when the key does not match the store; the store is never modified then.
 store_admin_ptr open_store(const std::string& spec, const store_options& opts = {});
 
 } // namespace feedrouter

@@ -1176,7 +1176,12 @@ def changes(b):
         sink.terminate()
 
 
-# -- scenario 6: lifecycle requests while the controller is saturated --------------------------------------------------
+# -- scenario 6: the kafka feed (a module of its own) -----------------------------------------------------------------
+
+from kafka_scenario import kafka  # noqa: E402,F401
+
+
+# -- scenario 7: lifecycle requests while the controller is saturated --------------------------------------------------
 
 def _lifecycle_round(b, server, prefix, count):
     """CREATEs, READs and DELETEs registrations {prefix}0..{count-1}, one request at a time on one keep-alive
@@ -1249,7 +1254,7 @@ def lifecycle(b):
         out["target_met"] = met
         note = (f"load average {load0[0]} on {os.cpu_count()} cores: other work shares this machine"
                 if load0[0] > (os.cpu_count() or 1) else None)
-        sc = "6 lifecycle"
+        sc = "7 lifecycle"
         for op in ("create", "read", "delete"):
             for p in ("p50", "p99"):
                 b.figure(sc, f"{op} {p} while {cfg.lifecycle_alarms} alarms/s saturate the controller "

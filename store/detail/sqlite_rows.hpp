@@ -161,11 +161,4 @@ std::optional<sqlite_error> for_each_row(sqlite3* db, sqlite3_stmt* stmt, F&& on
   return std::nullopt;
 }
 
-/// Disables a loaded registration on the provider's behalf, saying why, so that it neither runs nor stops the
-/// start-up.
-inline void disable_loaded(registration_record& rec, std::string why) {
-  rec.status.state = registration_state::disabled;
-  rec.status.reason = {reason_kind::automatic, 0, std::move(why)};
-}
-
 } // namespace feedrouter::detail

@@ -1,5 +1,7 @@
 #include "tests/e2e/e2e_fixture.hpp"
 
+#include <algorithm>
+
 namespace feedrouter::test {
 
 namespace {
@@ -31,7 +33,9 @@ feedrouter_process_ptr e2e_fixture::start_feedrouter(std::vector<std::string> ex
 }
 
 feedrouter_process_ptr e2e_fixture::start_feedrouter_with_default_egress(std::vector<std::string> extra_args) {
-  std::vector<std::string> args{"--api-host", controller_.url(), "--store", store_spec()};
+  std::vector<std::string> args{"--api-host", controller_.url()};
+  if (std::find(extra_args.begin(), extra_args.end(), "--store") == extra_args.end())
+    args.insert(args.end(), {"--store", store_spec()});
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   return std::make_unique<feedrouter_process>(client_, std::move(args), next_stderr_path());
 }

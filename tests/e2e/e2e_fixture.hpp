@@ -48,9 +48,9 @@ public:
   /// Returns a fresh file for one process's stderr.
   std::string next_stderr_path();
 
-  /// Starts feedrouter against the fake controller and this test's store, with `extra_args` appended, and waits
-  /// until it is ready. Tenants' endpoints may be on 127.0.0.1 (`--allow-egress 127.0.0.1`), where the tests run
-  /// their servers.
+  /// Starts feedrouter against the fake controller and this test's store (unless `extra_args` name another with
+  /// --store), with `extra_args` appended, and waits until it is ready. Tenants' endpoints may be on 127.0.0.1
+  /// (`--allow-egress 127.0.0.1`), where the tests run their servers.
   feedrouter_process_ptr start_feedrouter(std::vector<std::string> extra_args = {});
 
   /// Starts feedrouter as start_feedrouter() does, but with the default egress policy: no tenant endpoint on

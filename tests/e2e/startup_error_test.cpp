@@ -13,6 +13,8 @@
 #include "store/secrets_key_file.hpp"
 #include "tests/e2e/api_requests.hpp"
 #include "tests/e2e/e2e_fixture.hpp"
+#include "tests/e2e/e2e_postgres.hpp"
+#include "tests/support/free_port.hpp"
 #include "tests/support/process.hpp"
 
 using namespace feedrouter;
@@ -88,7 +90,7 @@ TEST_CASE("a bad flag makes feedrouter exit with code 2 and one line on stderr",
     {"--log-level", "loud"},
     {"--body-limit", "5"},
     {"--body-limit", "lots"},
-    {"--store", "postgres://somewhere"},
+    {"--store", "mysql://somewhere"},
   };
   for (auto args : bad_command_lines) {
     INFO("args: " << args.front() << ' ' << (args.size() > 1 ? args[1] : ""));
@@ -240,4 +242,47 @@ TEST_CASE("an admin key file that group or others may read, that is empty or mis
     CHECK_THAT(text, Catch::Contains("admin key file '" + key_file + "': cannot open"));
   }
   CHECK_FALSE(std::filesystem::exists(fx.store_path()));
+}
+
+// -- PostgreSQL -----------------------------------------------------------------------------------------------
+
+TEST_CASE("a PostgreSQL store that does not answer makes feedrouter exit with code 2 and one line, without the "
+          "password",
+          "[e2e][pg]") {
+  e2e_fixture fx;
+  auto port = std::to_string(pick_free_port());
+  const std::string password = "Never-Shown-0123456789";
+  auto text = expect_start_error(fx, {"--listen", "127.0.0.1:0", "--api-host", fx.controller().url(), "--store",
+                                      "postgresql://feedrouter:" + password + "@127.0.0.1:" + port + "/feedrouter",
+                                      "--secrets-key-file", fx.file("secrets.key")});
+  CHECK_THAT(text, Catch::StartsWith("feedrouter: cannot connect to store 'postgresql://feedrouter@127.0.0.1:" + port
+                                     + "/feedrouter': connection to server at \"127.0.0.1\", port " + port
+                                     + " failed: Connection refused"));
+  CHECK(text.find(password) == std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(fx.file("secrets.key")));
+}
+
+TEST_CASE("a wrong PostgreSQL password makes feedrouter exit with code 2 and one line, without the password",
+          "[e2e][pg]") {
+  e2e_fixture fx;
+  auto args = postgres_store_args(fx);
+  const std::string wrong = "Wrong-Password-0123456789";
+  std::ofstream{fx.file("wrong-password")} << wrong << '\n';
+  std::filesystem::permissions(fx.file("wrong-password"), std::filesystem::perms::owner_read);
+  args[3] = fx.file("wrong-password"); // the value of --store-password-file
+  args.insert(args.end(), {"--listen", "127.0.0.1:0", "--api-host", fx.controller().url()});
+  auto text = expect_start_error(fx, args);
+  CHECK_THAT(text, Catch::StartsWith("feedrouter: cannot connect to store '" + args[1] + "': ")
+                     && Catch::Contains("password authentication failed for user \"feedrouter\""));
+  CHECK(text.find(wrong) == std::string::npos);
+}
+
+TEST_CASE("a PostgreSQL store without --secrets-key-file makes feedrouter exit with code 2 naming the flag",
+          "[e2e][pg]") {
+  e2e_fixture fx;
+  auto args = postgres_store_args(fx);
+  args.resize(4); // without --secrets-key-file
+  args.insert(args.end(), {"--listen", "127.0.0.1:0", "--api-host", fx.controller().url()});
+  auto text = expect_start_error(fx, args);
+  CHECK_THAT(text, Catch::StartsWith("feedrouter: store '" + args[1] + "' needs --secrets-key-file"));
 }

@@ -21,6 +21,7 @@
 #include "core/auth_key.hpp"
 #include "core/json.hpp"
 #include "core/url.hpp"
+#include "tests/support/free_port.hpp"
 #include "tests/support/process.hpp"
 #include "core/text.hpp"
 
@@ -87,18 +88,6 @@ sockaddr_in loopback_address(std::uint16_t port) {
   address.sin_port = htons(port);
   ::inet_pton(AF_INET, loopback.data(), &address.sin_addr);
   return address;
-}
-
-/// Returns a port that was free a moment ago: the kernel picks it for a socket bound to port 0, which is closed again.
-std::uint16_t pick_free_port() {
-  unique_socket probe{::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)};
-  auto address = loopback_address(0);
-  if (::bind(probe.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0)
-    throw_errno("bind 127.0.0.1:0");
-  socklen_t length = sizeof address;
-  if (::getsockname(probe.get(), reinterpret_cast<sockaddr*>(&address), &length) != 0)
-    throw_errno("getsockname");
-  return ntohs(address.sin_port);
 }
 
 /// Returns the path of pouchdb-server's start script; throws when `scripts/dev build` has not installed it.

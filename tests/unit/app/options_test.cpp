@@ -1,5 +1,6 @@
 #include "app/options.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <initializer_list>
 #include <optional>
@@ -49,9 +50,11 @@ public:
 private:
   static constexpr const char* names_[] = {"FEEDROUTER_LISTEN",    "FEEDROUTER_API_HOST",  "FEEDROUTER_STORE",
                                            "FEEDROUTER_NO_VERIFY_AUTH", "FEEDROUTER_LOG_LEVEL",
+                                           "FEEDROUTER_LOG_FORMAT",
                                            "FEEDROUTER_BODY_LIMIT", "FEEDROUTER_SECRETS_KEY_FILE",
                                            "FEEDROUTER_ALLOW_EGRESS", "FEEDROUTER_MAX_BUFFERED_BYTES",
-                                           "FEEDROUTER_MAX_REGISTRATIONS_PER_NAMESPACE"};
+                                           "FEEDROUTER_MAX_REGISTRATIONS_PER_NAMESPACE",
+                                           "FEEDROUTER_STORE_PASSWORD_FILE"};
   std::vector<std::pair<const char*, std::optional<std::string>>> saved_;
 };
 
@@ -361,6 +364,31 @@ TEST_CASE("the store flags name the key file and accept an empty store; by defau
   CHECK(run({"--secrets-key-file", "flag.key"}).secrets_key_file == "flag.key");
 }
 
+TEST_CASE("the --store-password-file flag names the PostgreSQL password's file; by default none", "[options]") {
+  env_guard env;
+  CHECK(run({}).store_password_file.empty());
+  auto opts = run({"--store", "postgresql://feedrouter@db.example:5432/feedrouter", "--store-password-file",
+                   "/run/secrets/pg"});
+  CHECK(opts.store == "postgresql://feedrouter@db.example:5432/feedrouter");
+  CHECK(opts.store_password_file == "/run/secrets/pg");
+  env.set("FEEDROUTER_STORE_PASSWORD_FILE", "/env/pg");
+  CHECK(run({}).store_password_file == "/env/pg");
+}
+
+TEST_CASE("the migrate subcommand takes the store to copy from and the store to copy into", "[options]") {
+  env_guard env;
+  auto opts = run({"migrate", "--from", "sqlite:/x.db", "--to", "postgresql://feedrouter@db/feedrouter",
+                   "--store-password-file", "/pg", "--secrets-key-file", "/x.key"});
+  CHECK(opts.mode == run_mode::migrate);
+  CHECK(opts.migrate_from == "sqlite:/x.db");
+  CHECK(opts.migrate_to == "postgresql://feedrouter@db/feedrouter");
+  CHECK(opts.store_password_file == "/pg");
+  CHECK(opts.secrets_key_file == "/x.key");
+  check_usage_error({"migrate", "--from", "sqlite:/x.db"}, "--to");
+  check_usage_error({"migrate", "--to", "sqlite:/x.db"}, "--from");
+  check_usage_error({"--check-store", "migrate", "--from", "sqlite:/x.db", "--to", "sqlite:/y.db"}, "--check-store");
+}
+
 TEST_CASE("the --check-store flag and the rotate-key subcommand choose what the program does", "[options]") {
   env_guard env;
   CHECK(run({"--check-store"}).mode == run_mode::check_store);
@@ -380,6 +408,37 @@ TEST_CASE("the --check-store flag with rotate-key, or an unknown subcommand, is 
   check_usage_error({"--check-store", "rotate-key"}, "--check-store");
   check_usage_error({"rotate-keys"}, "rotate-keys");
   check_usage_error({"rotate-key", "now"}, "now");
+}
+
+TEST_CASE("the --log-format flag and FEEDROUTER_LOG_FORMAT choose text or json; text by default", "[options]") {
+  env_guard env;
+  CHECK(run({}).format == log_format::text);
+  CHECK(run({"--log-format", "json"}).format == log_format::json);
+  env.set("FEEDROUTER_LOG_FORMAT", "json");
+  CHECK(run({}).format == log_format::json);
+  CHECK(run({"--log-format", "text"}).format == log_format::text);
+}
+
+TEST_CASE("an unknown --log-format is a usage error naming --log-format", "[options]") {
+  env_guard env;
+  check_usage_error({"--log-format", "xml"}, "--log-format");
+}
+
+TEST_CASE("the check-config subcommand takes the service's flags and a --config file", "[options]") {
+  env_guard env;
+  auto opts = run({"check-config", "--config", "/etc/feedrouter/feedrouter.conf", "--store", "sqlite:/x.db"});
+  CHECK(opts.mode == run_mode::check_config);
+  CHECK(opts.config_file == "/etc/feedrouter/feedrouter.conf");
+  CHECK(opts.store == "sqlite:/x.db");
+  check_usage_error({"--check-store", "check-config"}, "--check-store");
+}
+
+TEST_CASE("the options name every FEEDROUTER_* variable a flag reads", "[options]") {
+  env_guard env;
+  auto names = run({}).environment_names;
+  for (const auto* name : {"FEEDROUTER_LISTEN", "FEEDROUTER_STORE", "FEEDROUTER_LOG_FORMAT", "FEEDROUTER_CA_FILE"})
+    CHECK(std::find(names.begin(), names.end(), name) != names.end());
+  CHECK(std::all_of(names.begin(), names.end(), [](const auto& name) { return name.rfind("FEEDROUTER_", 0) == 0; }));
 }
 
 // -- --allow-egress ----------------------------------------------------------------------------------

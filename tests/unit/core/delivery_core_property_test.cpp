@@ -371,6 +371,7 @@ private:
       load_ = out.load;
     }
     source_credit_ += out.credit;
+    events_fired_ += out.fired_events;
     if (out.credit > 0)
       CHECK(source_running_);
     for (auto seq : out.erase) {
@@ -465,6 +466,8 @@ private:
         storing += events.size();
       auto settled = fired_.size() + dead_.size();
       CHECK(accepted_.size() == settled + core_.buffered());
+      // The count of fired events the metrics take from the actions is exact: each event once, when it settles.
+      CHECK(events_fired_ == fired_.size());
       CHECK(core_.buffered() >= storing);
     }
   }
@@ -508,6 +511,7 @@ private:
   std::size_t max_pad_ = 0;
   std::map<std::int64_t, std::string> bodies_; ///< every event's body, by its number
   std::size_t loaded_ = 0;
+  std::size_t events_fired_ = 0; ///< the sum of the actions' fired_events
   std::uint64_t last_settled_ = 0;
   // Order of first sends.
   std::set<std::int64_t> first_sent_;

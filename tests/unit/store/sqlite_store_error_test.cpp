@@ -1,3 +1,6 @@
+// What only the SQLite store refuses: specs, files that are not a store, a locked file, damage, a file deleted or
+// replaced while open. The errors every store shares are in store_error_test.cpp.
+
 #include "store/sqlite_store.hpp"
 
 #include <catch2/catch.hpp>
@@ -185,13 +188,13 @@ std::vector<std::string> names_of(const std::vector<registration_record>& recs) 
 } // namespace
 
 // -- specs ----------------------------------------------------------------------
-
-TEST_CASE("a store spec other than sqlite:PATH is refused", "[store]") {
-  for (std::string spec : {"", "sqlite:", "sqlite", "SQLITE:/tmp/x.db", "postgres://localhost/feedrouter", "/tmp/x.db",
-                           " sqlite:/tmp/x.db"}) {
+TEST_CASE("a store spec other than sqlite:PATH or a PostgreSQL URI is refused", "[store]") {
+  for (std::string spec : {"", "sqlite:", "sqlite", "SQLITE:/tmp/x.db", "mysql://localhost/feedrouter", "/tmp/x.db",
+                           " sqlite:/tmp/x.db", "postgresql:/localhost/feedrouter", "postgres:x"}) {
     INFO("spec: '" << spec << "'");
     CHECK_THROWS_MATCHES(open_store(spec), store_open_error,
-                         Catch::Matchers::Message("invalid --store value '" + spec + "': expected sqlite:PATH"));
+                         Catch::Matchers::Message("invalid --store value '" + spec
+                                                  + "': expected sqlite:PATH or postgresql://..."));
   }
 }
 
@@ -393,130 +396,6 @@ TEST_CASE("a store file open in another process is reported locked", "[store]") 
   CHECK_NOTHROW(open_store(spec));
 }
 
-// -- commit -----------------------------------------------------------------------
-
-TEST_CASE("a failing batch leaves nothing applied", "[store]") {
-  temp_dir dir;
-  auto db = open_store(dir.spec("a.db"));
-  auto a = make_record("a");
-  auto b = make_record("b");
-  REQUIRE(db->commit({put(a), put(b)}) == std::nullopt);
-  auto a_status = a;
-  a_status.status.state = registration_state::paused;
-  a_status.status.fires = 3;
-  auto bad = make_record("bad");
-  bad.status.fires = -1; // refused by a CHECK constraint of the schema
-
-  auto error = db->commit({put(make_record("c")), put_status(a_status), erase(b.trigger), put(bad)});
-  REQUIRE(error);
-  CHECK_THAT(*error, Contains("put_registration guest/bad") && Contains("CHECK constraint failed"));
-  auto all = db->load_all();
-  CHECK(names_of(all) == std::vector<std::string>{"a", "b"});
-  CHECK(all[0].status.state == registration_state::active);
-  CHECK(all[0].status.fires == 0);
-
-  SECTION("and the store accepts the next batch") {
-    REQUIRE(db->commit({put_status(a_status), erase(b.trigger)}) == std::nullopt);
-    all = db->load_all();
-    CHECK(names_of(all) == std::vector<std::string>{"a"});
-    CHECK(all[0].status.fires == 3);
-  }
-  SECTION("and the failed batch stays unapplied after reopening") {
-    db.reset();
-    db = open_store(dir.spec("a.db"));
-    CHECK(names_of(db->load_all()) == std::vector<std::string>{"a", "b"});
-  }
-}
-
-TEST_CASE("a batch failing at its first operation reports it and applies nothing", "[store]") {
-  auto db = open_store("sqlite::memory:");
-  auto nameless = make_record("");
-  auto error = db->commit({put(nameless), put(make_record("a"))});
-  REQUIRE(error);
-  CHECK_THAT(*error, StartsWith("put_registration guest/: ") && Contains("CHECK constraint failed"));
-  CHECK(db->load_all().empty());
-}
-
-TEST_CASE("a duplicate pending event fails the batch and applies nothing", "[store]") {
-  temp_dir dir;
-  auto db = open_store(dir.spec("a.db"));
-  auto a = make_record("a");
-  auto b = make_record("b");
-  REQUIRE(db->commit({put(a), put(b), put_event(a.trigger, make_event(1)), put_event(b.trigger, make_event(1)),
-                      put_dead_letter(b.trigger, make_letter(2))})
-          == std::nullopt);
-  auto a_status = a;
-  a_status.status.dead_letters = 1;
-  a_status.status.checkpoint = "moved";
-
-  // Every kind of operation before the failing one, the cascading erase among them.
-  auto error = db->commit({put(make_record("c")), put_event(a.trigger, make_event(2)), erase_event(a.trigger, 1),
-                           put_dead_letter(a.trigger, make_letter(1)), put_status(a_status), erase(b.trigger),
-                           put_event(a.trigger, make_event(2))});
-  REQUIRE(error);
-  CHECK_THAT(*error, StartsWith("put_event guest/a seq 2: ") && Contains("UNIQUE constraint failed"));
-
-  auto check_unapplied = [&] {
-    auto all = db->load_all();
-    REQUIRE(names_of(all) == std::vector<std::string>{"a", "b"});
-    CHECK(seqs_of(all[0].pending) == std::vector<std::uint64_t>{1});
-    CHECK(all[0].last_seq == 1);
-    CHECK(all[0].status.dead_letters == 0);
-    CHECK(all[0].status.checkpoint.empty());
-    CHECK(seqs_of(all[1].pending) == std::vector<std::uint64_t>{1});
-    CHECK(all[1].last_seq == 2);
-    CHECK(db->load_dead_letters(a.trigger, 10).empty());
-    CHECK(seqs_of(db->load_dead_letters(b.trigger, 10)) == std::vector<std::uint64_t>{2});
-  };
-  check_unapplied();
-  SECTION("and the failed batch stays unapplied after reopening") {
-    db.reset();
-    db = open_store(dir.spec("a.db"));
-    check_unapplied();
-  }
-}
-
-TEST_CASE("a duplicate dead letter fails the batch and applies nothing", "[store]") {
-  auto db = open_store("sqlite::memory:");
-  auto a = make_record("a");
-  REQUIRE(db->commit({put(a), put_dead_letter(a.trigger, make_letter(1))}) == std::nullopt);
-  auto error = db->commit({put_event(a.trigger, make_event(2)), put_dead_letter(a.trigger, make_letter(1))});
-  REQUIRE(error);
-  CHECK_THAT(*error, StartsWith("put_dead_letter guest/a seq 1: ") && Contains("UNIQUE constraint failed"));
-  auto all = db->load_all();
-  REQUIRE(all.size() == 1);
-  CHECK(all[0].pending.empty());
-  CHECK(seqs_of(db->load_dead_letters(a.trigger, 10)) == std::vector<std::uint64_t>{1});
-}
-
-TEST_CASE("a seq beyond SQLite's integer range fails the batch and applies nothing", "[store]") {
-  auto db = open_store("sqlite::memory:");
-  auto a = make_record("a");
-  REQUIRE(db->commit({put(a)}) == std::nullopt);
-  constexpr auto too_large = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) + 1;
-  auto op = GENERATE_COPY(put_event(a.trigger, make_event(too_large)), erase_event(a.trigger, too_large),
-                          put_dead_letter(a.trigger, make_letter(too_large)), erase_dead_letter(a.trigger, too_large));
-  auto error = db->commit({put_event(a.trigger, make_event(1)), op});
-  REQUIRE(error);
-  CHECK_THAT(*error, Contains("guest/a seq " + std::to_string(too_large) + ": seq out of range"));
-  auto all = db->load_all();
-  REQUIRE(all.size() == 1);
-  CHECK(all[0].pending.empty());
-  CHECK(db->load_dead_letters(a.trigger, 10).empty());
-}
-
-TEST_CASE("a dead letter with negative attempts is refused", "[store]") {
-  auto db = open_store("sqlite::memory:");
-  auto a = make_record("a");
-  REQUIRE(db->commit({put(a)}) == std::nullopt);
-  auto letter = make_letter(1);
-  letter.attempts = -1;
-  auto error = db->commit({put_dead_letter(a.trigger, letter)});
-  REQUIRE(error);
-  CHECK_THAT(*error, Contains("CHECK constraint failed"));
-  CHECK(db->load_dead_letters(a.trigger, 10).empty());
-}
-
 // -- damage -----------------------------------------------------------------------
 
 TEST_CASE("a store with a damaged page is refused at open, naming the damage, and left unchanged", "[store]") {
@@ -652,36 +531,4 @@ TEST_CASE("a store whose file is replaced while open refuses every write from th
   auto problem = db->check();
   REQUIRE(problem);
   CHECK_THAT(*problem, StartsWith("store '" + path + "' refuses every write from now on: its file was replaced"));
-}
-
-// -- load_all ---------------------------------------------------------------------
-
-TEST_CASE("a stored row with an unknown state loads as disabled by the provider", "[store]") {
-  temp_dir dir;
-  auto rec = make_record("tick");
-  rec.status.fires = 5;
-  rec.status.last_fired = sys_ms{1'700'000'060'000ms};
-  {
-    auto db = open_store(dir.spec("a.db"));
-    REQUIRE(db->commit({put(rec), put(make_record("tock"))}) == std::nullopt);
-  }
-  REQUIRE(raw_exec(dir.file("a.db"), "UPDATE registrations SET state = 'hibernating' WHERE name = 'tick'")
-          == std::nullopt);
-  REQUIRE(raw_exec(dir.file("a.db"), "UPDATE registrations SET reason_kind = 'ALIENS' WHERE name = 'tock'")
-          == std::nullopt);
-  auto db = open_store(dir.spec("a.db"));
-  auto all = db->load_all();
-  REQUIRE(names_of(all) == std::vector<std::string>{"tick", "tock"});
-  for (const auto& loaded : all) {
-    INFO(loaded.trigger.name);
-    CHECK(loaded.status.state == registration_state::disabled);
-    CHECK(loaded.status.reason.kind == reason_kind::automatic);
-    CHECK(loaded.status.reason.status_code == 0);
-  }
-  CHECK_THAT(all[0].status.reason.message, Contains("'hibernating'"));
-  CHECK_THAT(all[1].status.reason.message, Contains("'ALIENS'"));
-  // the rest of the row is kept
-  CHECK(all[0].auth_key == rec.auth_key);
-  CHECK(all[0].status.fires == 5);
-  CHECK(all[0].status.last_fired == rec.status.last_fired);
 }

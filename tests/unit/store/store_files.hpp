@@ -116,6 +116,23 @@ inline std::vector<std::int64_t> query_ints(const std::string& path, const char*
   return result;
 }
 
+/// Returns the text of the first column of every row `sql` yields, read with a plain SQLite connection (the store
+/// must be closed).
+inline std::vector<std::string> query_texts(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  std::vector<std::string> result;
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK
+      && sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK)
+    while (sqlite3_step(stmt) == SQLITE_ROW)
+      result.emplace_back(sqlite3_column_text(stmt, 0) != nullptr
+                            ? reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0))
+                            : "");
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return result;
+}
+
 /// Returns the bytes of a file; empty when it does not exist.
 inline std::string read_file(const std::string& path) {
   std::ifstream in{path, std::ios::binary};
