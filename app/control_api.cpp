@@ -55,6 +55,12 @@ caf::behavior api_gateway(caf::event_based_actor* self, registry_actor registry,
 }
 
 /// What a request is told while the store refuses writes; the service log names the file and the cause.
+/// The body of /health: the process is alive and answers.
+constexpr std::string_view health_body = R"({"status":"ok"})";
+
+/// The refusal of every API request until the stored registrations run.
+constexpr std::string_view starting_refusal = "the provider is starting; retry shortly";
+
 constexpr std::string_view store_refusal
   = "the provider cannot store changes now (its store refuses writes); retry later";
 
@@ -114,7 +120,7 @@ void control_api::handle(http_request req, http_server::responder respond) {
   }
   if (auto* cmd = std::get_if<api_command>(&routed)) {
     if (!ready_.load()) {
-      respond(json_response(503, render_error("the provider is starting; retry shortly")));
+      respond(json_response(503, render_error(starting_refusal)));
       return;
     }
     if (!store_->writable() && !only_reads(cmd->op)) {
@@ -127,7 +133,7 @@ void control_api::handle(http_request req, http_server::responder respond) {
   }
   switch (std::get<service_route>(routed)) {
     case service_route::health:
-      respond(json_response(200, R"({"status":"ok"})"));
+      respond(json_response(200, std::string{health_body}));
       return;
     case service_route::ready: {
       json_writer out;
@@ -153,6 +159,15 @@ void control_api::handle(http_request req, http_server::responder respond) {
   }
 }
 
+void control_api::handle_before_start(const http_request& req, http_server::responder respond) {
+  auto routed = route_request(req);
+  auto* route = std::get_if<service_route>(&routed);
+  if (route && *route == service_route::health)
+    respond(json_response(200, std::string{health_body}));
+  else
+    respond(json_response(503, render_error(starting_refusal)));
+}
+
 void control_api::ask_registry(api_command cmd, http_server::responder respond) {
   caf::anon_send(gateway_, api_call{std::move(cmd), std::move(respond)});
 }
@@ -165,7 +180,7 @@ void control_api::handle_admin(const http_request& req, http_server::responder r
   }
   auto& cmd = std::get<admin_command>(routed);
   if (!ready_.load()) {
-    respond(json_response(503, render_error("the provider is starting; retry shortly")));
+    respond(json_response(503, render_error(starting_refusal)));
     return;
   }
   if (!store_->writable() && !only_reads(cmd.op)) {

@@ -39,6 +39,10 @@ public:
   /// Answers one request (the http_server's handler).
   void handle(http_request req, http_server::responder respond);
 
+  /// Answers a request that arrives before the API exists (the server listens while the store loads): /health is
+  /// 200, since the process is alive, and everything else 503.
+  static void handle_before_start(const http_request& req, http_server::responder respond);
+
   /// Marks the service ready (/ready answers 200) once every stored registration is running.
   void set_ready() {
     ready_.store(true);

@@ -221,7 +221,7 @@ int run(const options& opts, const sigset_t& signals) {
       if (auto* api = api_ptr.load())
         api->handle(std::move(req), std::move(respond));
       else
-        respond(json_response(503, render_error("the provider is starting; retry shortly")));
+        control_api::handle_before_start(req, std::move(respond));
     });
   } catch (const std::exception& e) {
     std::cerr << "feedrouter: " << e.what() << std::endl;
