@@ -37,7 +37,7 @@ std::int64_t resident_kib(pid_t pid) {
 
 } // namespace
 
-TEST_CASE("kill -9 in a burst of 10 000 messages: every message fires, in order before the kill; repeats are bounded",
+TEST_CASE("kill -9 in a burst of 10 000 messages: every message fires, in order before the kill, repeats are bounded",
           "[e2e][mqtt][crash]") {
   e2e_fixture fx;
   mosquitto_server broker;
@@ -106,7 +106,7 @@ TEST_CASE("kill -9 in a burst of 10 000 messages: every message fires, in order 
   second->stop_cleanly();
 }
 
-TEST_CASE("a backlog while the controller answers 503 keeps the provider's memory bounded; it all fires afterwards",
+TEST_CASE("a backlog while the controller answers 503 keeps the provider's memory bounded, it all fires afterwards",
           "[e2e][mqtt][memory]") {
   e2e_fixture fx;
   mosquitto_server broker;

@@ -49,7 +49,7 @@ TEST_CASE("bad mqtt parameters are refused naming the parameter", "[e2e][mqtt]")
   fr->stop_cleanly();
 }
 
-TEST_CASE("a refused login fails CREATE naming username or password; an unreachable broker names url",
+TEST_CASE("a refused login fails CREATE naming username or password, an unreachable broker names url",
           "[e2e][mqtt]") {
   e2e_fixture fx;
   mosquitto_server::options opts;

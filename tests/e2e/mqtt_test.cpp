@@ -66,7 +66,7 @@ TEST_CASE("messages published after CREATE fire once each, in order, with their 
   fr->stop_cleanly();
 }
 
-TEST_CASE("PAUSE disconnects and keeps the broker session; UNPAUSE fires what was published meanwhile, each once",
+TEST_CASE("PAUSE disconnects and keeps the broker session, UNPAUSE fires what was published meanwhile, each once",
           "[e2e][mqtt]") {
   e2e_fixture fx;
   mosquitto_server broker;
@@ -94,7 +94,7 @@ TEST_CASE("PAUSE disconnects and keeps the broker session; UNPAUSE fires what wa
   fr->stop_cleanly();
 }
 
-TEST_CASE("a restart of feedrouter fires what was published while it was down; a broker restart is reported and "
+TEST_CASE("a restart of feedrouter fires what was published while it was down, a broker restart is reported and "
           "overcome",
           "[e2e][mqtt]") {
   e2e_fixture fx;
@@ -136,7 +136,7 @@ TEST_CASE("a restart of feedrouter fires what was published while it was down; a
   second->stop_cleanly();
 }
 
-TEST_CASE("a message larger than the payload bound fires without its payload; the messages around it fire",
+TEST_CASE("a message larger than the payload bound fires without its payload, the messages around it fire",
           "[e2e][mqtt]") {
   e2e_fixture fx;
   mosquitto_server broker;

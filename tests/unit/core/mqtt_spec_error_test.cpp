@@ -84,7 +84,7 @@ TEST_CASE("a client id that is empty, too long or not printable ASCII names clie
                               with(R"("clientId": ")" + std::string(mqtt_max_client_id + 1, 'c') + "\"")});
 }
 
-TEST_CASE("a password without a user name names username; bad credentials name their field", "[mqtt_spec]") {
+TEST_CASE("a password without a user name names username, bad credentials name their field", "[mqtt_spec]") {
   check_rejected("username", {with(R"("password": "secret")"), with(R"("username": "", "password": "x")"),
                               with(R"("username": 5)"),
                               with(R"("username": ")" + std::string(mqtt_max_username + 1, 'u') + "\"")});

@@ -28,7 +28,7 @@ mqtt_spec spec(std::string_view json) {
 
 // -- parse_mqtt_spec -----------------------------------------------------------------------------------------------
 
-TEST_CASE("an mqtt feed needs only url and topic; QoS 1 and a persistent session by default", "[mqtt_spec]") {
+TEST_CASE("an mqtt feed needs only url and topic, QoS 1 and a persistent session by default", "[mqtt_spec]") {
   auto s = spec(R"({"url": "mqtt://broker.example.com", "topic": "sensors/+/temperature"})");
   CHECK(s.broker.scheme == "mqtt");
   CHECK(s.broker.host == "broker.example.com");
@@ -113,7 +113,7 @@ TEST_CASE("a payload that is neither JSON nor UTF-8 still fires as valid JSON", 
   CHECK(json_is_object(body));
 }
 
-TEST_CASE("trigger_payload is merged in; the message's own members win", "[mqtt_spec]") {
+TEST_CASE("trigger_payload is merged in, the message's own members win", "[mqtt_spec]") {
   auto s = spec(R"({"url": "mqtt://b", "topic": "#"})");
   auto body = mqtt_event_body(s, "t", "1", 1, false, R"({"site":"berlin","topic":"ignored"})");
   CHECK(body == R"({"topic":"t","qos":1,"retain":false,"payload":1,"site":"berlin"})");

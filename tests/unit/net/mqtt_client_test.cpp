@@ -177,7 +177,7 @@ TEST_CASE_METHOD(mqtt_client_fixture, "unsubscribing stops the messages of a fil
   CHECK(payloads(conn.read_messages(1)) == std::vector<std::string>{"here"});
 }
 
-TEST_CASE_METHOD(mqtt_client_fixture, "user name and password log in; wrong ones are refused with CONNACK 5",
+TEST_CASE_METHOD(mqtt_client_fixture, "user name and password log in, wrong ones are refused with CONNACK 5",
                  "[mqtt_client]") {
   mosquitto_server::options opts;
   opts.anonymous = false;
