@@ -17,10 +17,15 @@ struct live_status {
   std::string hook_url;            ///< webhooks: where senders POST
   std::int64_t source_errors = 0;  ///< failed attempts of the source (polls) since the registration started
   std::string source_error;        ///< the last one's error; empty once the source works again
+  /// github: a DELETE whose hook GitHub has not removed yet: the attempts made, the last one's error, and when the next
+  /// one is due (none: no more are made until the next DELETE).
+  std::int64_t hook_removal_attempts = 0;
+  std::string hook_removal_error;
+  std::optional<sys_ms> next_hook_removal;
 };
 
 /// Parameters never shown after CREATE: credentials the owner gave or the provider generated.
-inline constexpr std::string_view redacted_params[] = {"secret", "password", "headers"};
+inline constexpr std::string_view redacted_params[] = {"secret", "password", "headers", "accessToken"};
 
 /// What the API shows of one registration: its stored parameters and status, and what only its trigger knows. Never
 /// its authKey.
