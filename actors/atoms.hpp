@@ -64,5 +64,9 @@ using wake_atom = caf::atom_constant<caf::atom("wake")>;
 // The controller.
 using verify_atom = caf::atom_constant<caf::atom("verify")>;
 using namespaces_atom = caf::atom_constant<caf::atom("namespaces")>;
+/// `(github_atom, github_hook_task)`: asks the GitHub hook keeper to install, change or remove a repository hook.
+using github_atom = caf::atom_constant<caf::atom("github")>;
+/// `(unhook_atom, trigger_ref, attempt)`: the registry's timer to try again to remove a registration's remote hook.
+using unhook_atom = caf::atom_constant<caf::atom("unhook")>;
 
 } // namespace feedrouter

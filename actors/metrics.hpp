@@ -31,6 +31,7 @@ enum class drop_reason {
   filtered,   ///< a webhook event whose kind the registration's `events` does not list (answered 202, ignored)
   overloaded, ///< the registration holds max-buffered-events already (answered 429)
   inactive,   ///< the registration is paused or disabled (answered 503)
+  duplicate,  ///< a webhook delivery whose id the registration took already (answered 202, ignored)
 };
 
 /// Process-wide counters for /metrics.
@@ -113,7 +114,7 @@ private:
   static constexpr std::size_t state_count = 3;    ///< registration_state values
   static constexpr std::size_t verdict_count = 5;  ///< fire_verdict values
   static constexpr std::size_t outcome_count = 3;  ///< event_outcome values
-  static constexpr std::size_t drop_count = 3;     ///< drop_reason values
+  static constexpr std::size_t drop_count = 4;     ///< drop_reason values
 
   using counter = std::atomic<std::uint64_t>;
   template <std::size_t N>

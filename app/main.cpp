@@ -18,6 +18,7 @@
 #include <caf/scoped_actor.hpp>
 
 #include "actors/controller_client.hpp"
+#include "actors/github_hooks.hpp"
 #include "actors/registry.hpp"
 #include "actors/store_actor.hpp"
 #include "app/check_config.hpp"
@@ -49,6 +50,10 @@ constexpr std::chrono::seconds api_timeout{30};
 
 /// How long the registry waits for the controller, the store or a trigger actor.
 constexpr std::chrono::seconds registry_timeout{15};
+
+/// How long one request to GitHub's API may take: a hook task of the usual three requests (create or adopt, list,
+/// update) then ends within the registry's patience.
+constexpr std::chrono::seconds github_request_timeout{4};
 
 /// A namespace may fire this many times at once beyond its rate before the limit spaces its fires.
 constexpr double namespace_burst_seconds = 1.0;
@@ -239,6 +244,8 @@ int run(const options& opts, const sigset_t& signals) {
   reg_cfg.hash_key = [key](std::string_view auth_key) { return key->hash_auth_key(auth_key); };
   if (opts.verify_auth)
     reg_cfg.controller = spawn_controller_client(sys, client, opts.api_host, registry_timeout);
+  // Each request to GitHub's API goes through the tenants' egress policy, like a poll's.
+  reg_cfg.github_hooks = spawn_github_hooks(sys, client, github_request_timeout);
   auto loaded = records.size();
   auto registry = spawn_registry(sys, reg_cfg, std::move(records));
   control_api api{sys, registry, stats, api_timeout, health};
