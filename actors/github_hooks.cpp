@@ -29,8 +29,9 @@ enum class step {
   remove,       ///< DELETE the hook
 };
 
-/// A task's worker, with the completion of its HTTP requests as a message to itself.
-using task_worker = caf::typed_actor<caf::reacts_to<done_atom, client_result>>;
+/// A task's worker: it takes one task (delegated by the keeper), with the completion of its HTTP requests as a message
+/// to itself.
+using task_worker = github_hooks_actor::extend<caf::reacts_to<done_atom, client_result>>;
 
 struct task_state {
   http_client_ptr client;
@@ -179,15 +180,18 @@ void on_answer(task_pointer self, client_result& result) {
   }
 }
 
-task_worker::behavior_type task_impl(task_pointer self, http_client_ptr client, std::chrono::milliseconds timeout,
-                                     github_hook_task task, caf::typed_response_promise<github_hook_result> rp) {
+task_worker::behavior_type task_impl(task_pointer self, http_client_ptr client, std::chrono::milliseconds timeout) {
   auto& st = self->state;
   st.client = std::move(client);
   st.timeout = timeout;
-  st.task = std::move(task);
-  st.rp = std::move(rp);
-  start(self);
   return {
+    [self](github_atom, github_hook_task& task) -> caf::result<github_hook_result> {
+      auto& st = self->state;
+      st.task = std::move(task);
+      st.rp = self->make_response_promise<github_hook_result>();
+      start(self);
+      return st.rp;
+    },
     [self](done_atom, client_result& result) { on_answer(self, result); },
   };
 }
@@ -209,10 +213,10 @@ github_hooks_actor::behavior_type keeper_impl(keeper_pointer self, http_client_p
   self->state.timeout = timeout;
   return {
     [self](github_atom, github_hook_task& task) -> caf::result<github_hook_result> {
-      // A worker per task: tasks of different registrations do not wait for each other's round trips.
-      auto rp = self->make_response_promise<github_hook_result>();
-      self->spawn(task_impl, self->state.client, self->state.timeout, std::move(task), rp);
-      return rp;
+      // A worker per task: tasks of different registrations do not wait for each other's round trips. It answers
+      // the asker itself and quits.
+      auto worker = self->spawn(task_impl, self->state.client, self->state.timeout);
+      return self->delegate(worker, github_atom::value, std::move(task));
     },
   };
 }

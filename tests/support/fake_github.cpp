@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <functional>
 #include <future>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -168,6 +170,63 @@ struct fake_github::state : std::enable_shared_from_this<state> {
     });
   }
 
+  /// POSTs `event` with `body` to every active hook of `repository` that takes it; calls `done` with the deliveries
+  /// and their answers once every receiver answered.
+  void deliver_async(const std::string& repository, const std::string& event, const std::string& body,
+                     std::function<void(std::vector<delivery>)> done) {
+    std::vector<hook> targets;
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      for (const auto& h : hooks) {
+        auto takes = std::find(h.events.begin(), h.events.end(), event) != h.events.end()
+                     || std::find(h.events.begin(), h.events.end(), "*") != h.events.end();
+        if (h.repository == repository && h.active && takes)
+          targets.push_back(h);
+      }
+    }
+    if (targets.empty())
+      return done({});
+    struct gather {
+      std::mutex mtx;
+      std::vector<delivery> answers;
+      std::size_t outstanding;
+      std::function<void(std::vector<delivery>)> done;
+    };
+    auto all = std::make_shared<gather>();
+    all->outstanding = targets.size();
+    all->done = std::move(done);
+    for (const auto& h : targets)
+      send_delivery({new_delivery_id(), h.id, event, body, 0, {}}, h, [all](delivery d) {
+        std::unique_lock<std::mutex> guard{all->mtx};
+        all->answers.push_back(std::move(d));
+        if (--all->outstanding > 0)
+          return;
+        auto answers = std::move(all->answers);
+        guard.unlock();
+        all->done(std::move(answers));
+      });
+  }
+
+  /// POSTs the delivery `id` again; calls `done` with the answer, or with nullopt when there is no such delivery.
+  void redeliver_async(const std::string& id, std::function<void(std::optional<delivery>)> done) {
+    std::optional<delivery> original;
+    std::optional<hook> target;
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      for (const auto& d : sent)
+        if (d.id == id)
+          original = d;
+      if (original)
+        for (const auto& h : hooks)
+          if (h.id == original->hook_id)
+            target = h;
+    }
+    if (!original || !target)
+      return done(std::nullopt);
+    send_delivery({original->id, original->hook_id, original->event, original->body, 0, {}}, *target,
+                  [done = std::move(done)](delivery d) { done(std::move(d)); });
+  }
+
   static std::string new_delivery_id() {
     auto hex = random_hex(16);
     return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" + hex.substr(16, 4) + "-"
@@ -191,6 +250,9 @@ struct fake_github::state : std::enable_shared_from_this<state> {
   }
 
   void route(http_request& req, http_server::responder respond) {
+    auto admin = split_path(req.target);
+    if (!admin.empty() && admin[0] == "_fake")
+      return route_admin(req, admin, std::move(respond));
     std::unique_lock<std::mutex> guard{mtx};
     if (down) {
       guard.unlock();
@@ -234,6 +296,61 @@ struct fake_github::state : std::enable_shared_from_this<state> {
     if (req.method == "PATCH")
       return respond(update(req, *found));
     return respond(github_error(404, "Not Found"));
+  }
+
+  // -- admin routes (no auth) ------------------------------------------------------
+
+  static std::string delivery_json(const delivery& d) {
+    json_writer out;
+    out.begin_object().key("id").value(d.id).key("hookId").value(d.hook_id).key("event").value(d.event);
+    out.key("status").value(d.status).key("answer").value(d.answer).end_object();
+    return out.take();
+  }
+
+  void route_admin(http_request& req, const std::vector<std::string>& s, http_server::responder respond) {
+    if (s.size() == 5 && s[1] == "repos" && s[4] == "hooks" && req.method == "GET") {
+      std::lock_guard<std::mutex> guard{mtx};
+      json_writer out;
+      out.begin_array();
+      for (const auto& h : hooks) {
+        if (h.repository != s[2] + "/" + s[3])
+          continue;
+        out.begin_object().key("id").value(h.id).key("url").value(h.url).key("secret").value(h.secret);
+        out.key("active").value(h.active).key("contentType").value(h.content_type);
+        out.key("insecureSsl").value(h.insecure_ssl).key("events").begin_array();
+        for (const auto& event : h.events)
+          out.value(event);
+        out.end_array().end_object();
+      }
+      out.end_array();
+      return respond(json_answer(200, out.take()));
+    }
+    if (s.size() == 6 && s[1] == "repos" && s[4] == "events" && req.method == "POST")
+      return deliver_async(s[2] + "/" + s[3], s[5], req.body, [respond](std::vector<delivery> answers) {
+        std::string body = "[";
+        for (const auto& d : answers)
+          body += (body.size() > 1 ? "," : "") + delivery_json(d);
+        respond(json_answer(200, body + "]"));
+      });
+    if (s.size() == 4 && s[1] == "deliveries" && s[3] == "redeliver" && req.method == "POST")
+      return redeliver_async(s[2], [respond](std::optional<delivery> d) {
+        respond(d ? json_answer(200, delivery_json(*d)) : github_error(404, "Not Found"));
+      });
+    if (s.size() == 2 && s[1] == "down" && req.method == "PUT") {
+      auto members = parse_json_object(req.body, "body");
+      const auto* down_flag = members ? find_member(*members, "down") : nullptr;
+      auto value = down_flag ? json_as_bool(*down_flag) : std::nullopt;
+      if (!value)
+        return respond(github_error(400, "the body must be {\"down\": true|false}"));
+      {
+        std::lock_guard<std::mutex> guard{mtx};
+        down = *value;
+      }
+      http_response res;
+      res.status = 204;
+      return respond(std::move(res));
+    }
+    respond(github_error(404, "Not Found"));
   }
 
   /// Reads `active`, `events` and `config` of a create or update body into `h`; returns an error answer if invalid.
@@ -399,45 +516,18 @@ std::vector<fake_github::delivery> fake_github::deliveries() const {
 
 std::vector<fake_github::delivery> fake_github::deliver(const std::string& full_name, const std::string& event,
                                                         const std::string& body) {
-  std::vector<std::future<delivery>> answers;
-  for (const auto& h : hooks(full_name)) {
-    if (!h.active)
-      continue;
-    auto takes = std::find(h.events.begin(), h.events.end(), event) != h.events.end()
-                 || std::find(h.events.begin(), h.events.end(), "*") != h.events.end();
-    if (!takes)
-      continue;
-    auto promise = std::make_shared<std::promise<delivery>>();
-    answers.push_back(promise->get_future());
-    state_->send_delivery({state::new_delivery_id(), h.id, event, body, 0, {}}, h,
-                          [promise](delivery d) { promise->set_value(std::move(d)); });
-  }
-  std::vector<delivery> result;
-  for (auto& answer : answers)
-    result.push_back(answer.get());
-  return result;
+  auto promise = std::make_shared<std::promise<std::vector<delivery>>>();
+  auto answers = promise->get_future();
+  state_->deliver_async(full_name, event, body,
+                        [promise](std::vector<delivery> sent) { promise->set_value(std::move(sent)); });
+  return answers.get();
 }
 
 fake_github::delivery fake_github::redeliver(const std::string& id) {
-  std::optional<delivery> original;
-  std::optional<hook> target;
-  {
-    std::lock_guard<std::mutex> guard{state_->mtx};
-    for (const auto& d : state_->sent)
-      if (d.id == id)
-        original = d;
-    if (original)
-      for (const auto& h : state_->hooks)
-        if (h.id == original->hook_id)
-          target = h;
-  }
-  if (!original || !target)
-    return {};
-  auto promise = std::make_shared<std::promise<delivery>>();
+  auto promise = std::make_shared<std::promise<std::optional<delivery>>>();
   auto answer = promise->get_future();
-  state_->send_delivery({original->id, original->hook_id, original->event, original->body, 0, {}}, *target,
-                        [promise](delivery d) { promise->set_value(std::move(d)); });
-  return answer.get();
+  state_->redeliver_async(id, [promise](std::optional<delivery> d) { promise->set_value(std::move(d)); });
+  return answer.get().value_or(delivery{});
 }
 
 } // namespace feedrouter

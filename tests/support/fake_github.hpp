@@ -21,6 +21,14 @@ class io_runtime;
 /// - `PATCH  /repos/{owner}/{repo}/hooks/{id}`   -> 200 the hook with `active`, `events` and `config` changed; 404
 /// - `DELETE /repos/{owner}/{repo}/hooks/{id}`   -> 204; 404 when there is no such hook
 ///
+/// Admin routes for tests in other processes (no auth):
+/// - `GET  /_fake/repos/{owner}/{repo}/hooks`          -> 200 [{"id", "url", "secret", "active", "events",
+///   "contentType", "insecureSsl"}]
+/// - `POST /_fake/repos/{owner}/{repo}/events/{event}` body: the event's JSON -> 200 [{"id", "hookId", "event",
+///   "status", "answer"}], the deliveries to every active hook that takes the event, once the receivers answered
+/// - `POST /_fake/deliveries/{id}/redeliver`           -> 200 {"id", ...} as above; 404 for an unknown delivery
+/// - `PUT  /_fake/down` body {"down": true|false}      -> 204 (see set_down())
+///
 /// Every API request needs a User-Agent (403 without) and `Authorization: Bearer TOKEN` or `token TOKEN` with a
 /// token given to add_token() (401 "Bad credentials" otherwise); a repository not added with add_repository() is 404,
 /// as GitHub answers for a repository the token may not see. While set_down() holds, every API request is answered
