@@ -6,6 +6,7 @@
 // Input: the parameters as a JSON object on the first line, an HTTP status (three digits) and the API's answer body
 // on the second, then the delivery: its X-GitHub-Event, X-GitHub-Delivery and body, separated by NUL bytes.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -33,10 +34,12 @@ void check(bool condition) {
     __builtin_trap();
 }
 
+/// Returns the part of `rest` before `separator` and drops it from `rest`. Views keep pointing into the input, never
+/// null, as the provider's own strings never are.
 std::string_view next_part(std::string_view& rest, char separator) {
-  auto end = rest.find(separator);
+  auto end = std::min(rest.find(separator), rest.size());
   auto part = rest.substr(0, end);
-  rest = end == std::string_view::npos ? std::string_view{} : rest.substr(end + 1);
+  rest.remove_prefix(std::min(end + 1, rest.size()));
   return part;
 }
 
@@ -44,7 +47,7 @@ void check_answer(std::string_view answer_line) {
   int status = 0;
   for (char c : answer_line.substr(0, 3))
     status = status * 10 + (c >= '0' && c <= '9' ? c - '0' : 0);
-  auto body = answer_line.size() > 3 ? answer_line.substr(3) : std::string_view{};
+  auto body = answer_line.substr(std::min<std::size_t>(3, answer_line.size()));
   for (auto op : {github_operation::create, github_operation::list, github_operation::update,
                   github_operation::remove}) {
     auto answer = judge_github_answer(op, status, body, "no HTTP response");
@@ -59,7 +62,9 @@ void check_answer(std::string_view answer_line) {
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  std::string_view rest{reinterpret_cast<const char*>(data), size};
+  // A copy: an empty input may come as a null pointer, which the parsers must never see.
+  const std::string input{reinterpret_cast<const char*>(data), size};
+  std::string_view rest{input};
   auto params_text = next_part(rest, '\n');
   check_answer(next_part(rest, '\n'));
   auto params = parse_json_object(params_text, "params");
