@@ -21,6 +21,7 @@
 #include "core/time_format.hpp"
 #include "core/url.hpp"
 #include "net/http_client.hpp"
+#include "net/mqtt_client.hpp"
 
 namespace feedrouter {
 
@@ -77,12 +78,15 @@ struct trigger_env {
 
 using trigger_env_ptr = std::shared_ptr<const trigger_env>;
 
-/// Returns the spawner that starts the source actor of each feed kind that owns a connection (poll, changes, kafka);
-/// their requests go through `client`, and kafka's consumers come from `kafka`.
-source_spawner default_source_spawner(http_client_ptr client, kafka_connector_ptr kafka = nullptr);
+/// Returns the spawner that starts the source actor of each feed kind that owns a connection (poll, changes, kafka,
+/// mqtt); their requests go through `client`, kafka's consumers come from `kafka` and MQTT connections from `mqtt`.
+source_spawner default_source_spawner(http_client_ptr client, kafka_connector_ptr kafka = nullptr,
+                                      mqtt_connector_ptr mqtt = nullptr);
 
 /// Returns the preparer of each feed kind whose source needs one (changes with `since: now`, kafka without a position
-/// from its brokers and topic); its requests go through `client` and `kafka`, and without them nothing is prepared.
-source_preparer default_source_preparer(http_client_ptr client, kafka_connector_ptr kafka = nullptr);
+/// from its brokers and topic, mqtt without a position from its broker session); its requests go through `client`,
+/// `kafka` and `mqtt`, and without them nothing is prepared.
+source_preparer default_source_preparer(http_client_ptr client, kafka_connector_ptr kafka = nullptr,
+                                        mqtt_connector_ptr mqtt = nullptr);
 
 } // namespace feedrouter

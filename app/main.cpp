@@ -36,6 +36,7 @@
 #include "net/host_addresses.hpp"
 #include "net/http_server.hpp"
 #include "net/io_runtime.hpp"
+#include "net/mqtt_client.hpp"
 #include "store/key_rotation.hpp"
 #include "store/store.hpp"
 #include "store/store_health.hpp"
@@ -147,8 +148,8 @@ std::shared_ptr<const egress_policy> make_egress_policy(const options& opts, std
   return std::make_shared<const egress_policy>(opts.allow_egress, std::move(provider));
 }
 
-std::shared_ptr<trigger_env> make_env(const options& opts, http_client_ptr client, store_actor store,
-                                      std::shared_ptr<metrics> stats, std::string public_url,
+std::shared_ptr<trigger_env> make_env(const options& opts, http_client_ptr client, mqtt_connector_ptr mqtt,
+                                      store_actor store, std::shared_ptr<metrics> stats, std::string public_url,
                                       std::shared_ptr<const egress_policy> egress) {
   auto env = std::make_shared<trigger_env>();
   env->client = std::move(client);
@@ -163,8 +164,8 @@ std::shared_ptr<trigger_env> make_env(const options& opts, http_client_ptr clien
   env->store = std::move(store);
   env->stats = std::move(stats);
   env->now = now_ms;
-  env->spawn_source = default_source_spawner(env->client, kafka);
-  env->prepare_source = default_source_preparer(env->client, kafka);
+  env->spawn_source = default_source_spawner(env->client, kafka, mqtt);
+  env->prepare_source = default_source_preparer(env->client, kafka, std::move(mqtt));
   env->fire_timeout = opts.fire_timeout;
   env->retries.max_attempts = opts.retry_attempts;
   env->retries.max_age = opts.retry_max_age;
@@ -244,11 +245,14 @@ int run(const options& opts, const sigset_t& signals) {
   client_opts.egress = egress;
   http_client_ptr client;
   http_client_ptr control_client;
+  mqtt_connector_ptr mqtt;
   try {
     client = make_http_client(io, client_opts);
     auto control_opts = client_opts;
     control_opts.max_connections_per_origin = control_connections;
     control_client = make_http_client(io, control_opts);
+    // MQTT brokers are checked by the same egress policy, and mqtts by the same CA options, as HTTP endpoints.
+    mqtt = make_mqtt_connector(io, {opts.ca_file, opts.insecure_skip_verify, egress});
   } catch (const std::exception& e) {
     std::cerr << "feedrouter: --ca-file: " << e.what() << std::endl;
     server->stop();
@@ -258,7 +262,8 @@ int run(const options& opts, const sigset_t& signals) {
   auto stats = std::make_shared<metrics>();
   auto health = std::make_shared<store_health>();
   auto store = spawn_store_actor(sys, std::move(db), store_thread::dedicated, {health, store_watch_interval, stats});
-  auto env = make_env(opts, client, store, stats, opts.public_url.empty() ? listen_url : opts.public_url, egress);
+  auto env = make_env(opts, client, std::move(mqtt), store, stats,
+                      opts.public_url.empty() ? listen_url : opts.public_url, egress);
   registry_config reg_cfg;
   reg_cfg.env = env;
   reg_cfg.request_timeout = registry_timeout;

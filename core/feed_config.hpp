@@ -12,6 +12,7 @@
 #include "core/egress_policy.hpp"
 #include "core/github_spec.hpp"
 #include "core/kafka_spec.hpp"
+#include "core/mqtt_spec.hpp"
 #include "core/poll_spec.hpp"
 #include "core/webhook_spec.hpp"
 #include "core/json.hpp"
@@ -34,6 +35,7 @@ struct feed_config {
   std::shared_ptr<const github_spec> github;   ///< set for feed "github" (beside `webhook`): its hook at GitHub
   std::shared_ptr<const poll_spec> poll;       ///< set for feed "poll"
   std::shared_ptr<const changes_spec> changes; ///< set for feed "changes"
+  std::shared_ptr<const mqtt_spec> mqtt;       ///< set for feed "mqtt"
   std::shared_ptr<const kafka_spec> kafka;     ///< set for feed "kafka"
 
   /// Returns the registration's `maxTriggers` (alarm cron and interval kinds, changes): how many fires it may have
@@ -49,9 +51,9 @@ bool is_known_feed(std::string_view feed);
 bool is_hook_feed(std::string_view feed);
 
 /// Validates `params` for feed kind `feed`. Failures name the parameter, or "feed" for an unknown kind. An endpoint
-/// the registration names (`url` of poll and changes, `iamUrl`) that `egress` refuses without resolving it (a literal
-/// address, localhost) fails here; one whose name resolves to a refused address fails when its source connects. Kafka
-/// brokers likewise.
+/// the registration names (`url` of poll, changes and mqtt, `iamUrl`) that `egress` refuses without resolving it (a
+/// literal address, localhost) fails here; one whose name resolves to a refused address fails when its source
+/// connects. Kafka brokers likewise.
 ///
 /// `given` are the parameters the request itself carries when `params` merges them over stored ones (UPDATE); null
 /// means all of `params`. Only dates among them must lie in the future (parse_alarm_spec).

@@ -6,13 +6,15 @@
 #include "actors/sources/changes_position.hpp"
 #include "actors/sources/kafka.hpp"
 #include "actors/sources/kafka_position.hpp"
+#include "actors/sources/mqtt.hpp"
+#include "actors/sources/mqtt_session.hpp"
 #include "actors/sources/poll.hpp"
 
 namespace feedrouter {
 
-source_spawner default_source_spawner(http_client_ptr client, kafka_connector_ptr kafka) {
-  return [client = std::move(client), kafka = std::move(kafka)](caf::local_actor* trigger,
-                                                                const source_args& args) -> source_actor {
+source_spawner default_source_spawner(http_client_ptr client, kafka_connector_ptr kafka, mqtt_connector_ptr mqtt) {
+  return [client = std::move(client), kafka = std::move(kafka),
+          mqtt = std::move(mqtt)](caf::local_actor* trigger, const source_args& args) -> source_actor {
     // Only the kinds that own a connection have a source actor; make_feed_config rejects unknown kinds before any
     // spawn. An alarm's schedule runs in its trigger, and webhook events arrive through the registry.
     if (args.config.poll)
@@ -21,12 +23,14 @@ source_spawner default_source_spawner(http_client_ptr client, kafka_connector_pt
       return spawn_changes_source(trigger, *args.config.changes, args.config.fire_body, args.checkpoint, client);
     if (args.config.kafka)
       return spawn_kafka_source(trigger, *args.config.kafka, args.checkpoint, kafka);
+    if (args.config.mqtt)
+      return spawn_mqtt_source(trigger, *args.config.mqtt, args.config.fire_body, args.checkpoint, mqtt);
     return source_actor{};
   };
 }
 
-source_preparer default_source_preparer(http_client_ptr client, kafka_connector_ptr kafka) {
-  return [client = std::move(client), kafka = std::move(kafka)](
+source_preparer default_source_preparer(http_client_ptr client, kafka_connector_ptr kafka, mqtt_connector_ptr mqtt) {
+  return [client = std::move(client), kafka = std::move(kafka), mqtt = std::move(mqtt)](
            caf::actor_system& sys, const feed_config& config, const std::string& checkpoint,
            std::chrono::milliseconds timeout) -> std::optional<source_preparer_actor> {
     // A kafka feed reads where each partition ends (or starts) unless its position is from its brokers and topic;
@@ -35,6 +39,13 @@ source_preparer default_source_preparer(http_client_ptr client, kafka_connector_
       if (!kafka || restore_kafka_offsets(checkpoint, *config.kafka))
         return std::nullopt;
       return spawn_kafka_preparer(sys, kafka, *config.kafka, timeout);
+    }
+    // An mqtt feed checks the login and subscribes in its broker session unless its position says that the session
+    // has its subscription: from then on the broker keeps what is published, even before the source connects.
+    if (config.mqtt) {
+      if (!mqtt || mqtt_session_is_current(checkpoint, *config.mqtt))
+        return std::nullopt;
+      return spawn_mqtt_preparer(sys, mqtt, *config.mqtt, checkpoint, timeout);
     }
     // Only `since: now` needs a position before the registration is stored, and only when the one it has (none for a
     // new registration) is not from its database: a change written right after the answer must fire even if the
