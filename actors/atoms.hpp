@@ -82,5 +82,9 @@ using delete_rule_atom = caf::atom_constant<caf::atom("delrule")>;
 using deactivate_rule_atom = caf::atom_constant<caf::atom("deactrule")>;
 /// `(deletion_atom, attempt)`: a trigger's timer to retry deleting its OpenWhisk trigger (deleteAfterFire).
 using deletion_atom = caf::atom_constant<caf::atom("deletion")>;
+/// `(github_atom, github_hook_task)`: asks the GitHub hook keeper to install, change or remove a repository hook.
+using github_atom = caf::atom_constant<caf::atom("github")>;
+/// `(unhook_atom, trigger_ref, attempt)`: the registry's timer to try again to remove a registration's remote hook.
+using unhook_atom = caf::atom_constant<caf::atom("unhook")>;
 
 } // namespace feedrouter

@@ -84,10 +84,18 @@ enum class api_outcome {
   unavailable,  ///< a part the answer depends on (the store, the controller, a trigger) did not answer
 };
 
-/// A webhook event taken: stored under `seq`, or ignored by the registration's event filter.
+/// Why a webhook request was answered without storing an event.
+enum class hook_skip {
+  filtered,  ///< the event kind is not among the registration's `events`
+  ping,      ///< GitHub's `ping`, which checks that the hook URL answers
+  duplicate, ///< the registration took this delivery id already (a redelivery or a replay)
+};
+
+/// A webhook event taken: stored under `seq`, or not stored (`ignored`) for the reason `skip`.
 struct hook_receipt {
   bool ignored = false;
   std::uint64_t seq = 0;
+  hook_skip skip = hook_skip::filtered;
 };
 
 /// Dead letters moved back to be fired.

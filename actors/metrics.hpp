@@ -31,6 +31,7 @@ enum class drop_reason {
   filtered,   ///< a webhook event whose kind the registration's `events` does not list (answered 202, ignored)
   overloaded, ///< the registration holds max-buffered-events already (answered 429)
   inactive,   ///< the registration is paused or disabled (answered 503)
+  duplicate,  ///< a webhook delivery whose id the registration took already (answered 202, ignored)
 };
 
 /// What an operator did to a registration through the admin routes.
@@ -124,7 +125,7 @@ private:
   static constexpr std::size_t state_count = 3;    ///< registration_state values
   static constexpr std::size_t verdict_count = 5;  ///< fire_verdict values
   static constexpr std::size_t outcome_count = 3;  ///< event_outcome values
-  static constexpr std::size_t drop_count = 3;     ///< drop_reason values
+  static constexpr std::size_t drop_count = 4;     ///< drop_reason values
   static constexpr std::size_t admin_action_count = 2; ///< admin_action values
 
   using counter = std::atomic<std::uint64_t>;

@@ -14,6 +14,7 @@
 
 #include "actors/atoms.hpp"
 #include "actors/controller_client.hpp"
+#include "actors/github_hooks.hpp"
 #include "actors/messages.hpp"
 #include "actors/trigger_env.hpp"
 #include "core/crypto.hpp"
@@ -45,6 +46,8 @@ struct registry_config {
   /// against. Every hash of a key the registry computes goes through this one function; the service sets the store's
   /// keyed hash (secrets_key::hash_auth_key).
   std::function<std::string(std::string_view)> hash_key = default_key_hash;
+  /// Keeps the repository hooks of github registrations at GitHub; without it a github CREATE answers 503.
+  std::optional<github_hooks_actor> github_hooks;
 
   /// The hash of a key unless configured otherwise: hex SHA-256.
   static std::string default_key_hash(std::string_view key);

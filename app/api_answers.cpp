@@ -50,9 +50,13 @@ std::string render_page(const namespace_page& page) {
 std::string render_receipt(const hook_receipt& receipt) {
   json_writer out;
   out.begin_object();
-  if (receipt.ignored)
+  if (receipt.ignored) {
     out.key("ignored").value(true);
-  else
+    if (receipt.skip == hook_skip::ping)
+      out.key("reason").value("ping");
+    else if (receipt.skip == hook_skip::duplicate)
+      out.key("reason").value("duplicate");
+  } else
     out.key("accepted").value(true).key("seq").value(static_cast<std::int64_t>(receipt.seq));
   out.end_object();
   return out.take();

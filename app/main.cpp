@@ -18,6 +18,7 @@
 #include <caf/scoped_actor.hpp>
 
 #include "actors/controller_client.hpp"
+#include "actors/github_hooks.hpp"
 #include "actors/registry.hpp"
 #include "actors/store_actor.hpp"
 #include "app/admin_key.hpp"
@@ -52,6 +53,10 @@ constexpr std::chrono::seconds api_timeout{30};
 
 /// How long the registry waits for the controller, the store or a trigger actor.
 constexpr std::chrono::seconds registry_timeout{15};
+
+/// How long one request to GitHub's API may take: a hook task of the usual three requests (create or adopt, list,
+/// update) then ends within the registry's patience.
+constexpr std::chrono::seconds github_request_timeout{4};
 
 /// A namespace may fire this many times at once beyond its rate before the limit spaces its fires.
 constexpr double namespace_burst_seconds = 1.0;
@@ -270,6 +275,9 @@ int run(const options& opts, const sigset_t& signals) {
   if (opts.verify_auth)
     // The authKey checks of CREATEs on connections of their own, so that they never wait behind fires.
     reg_cfg.controller = spawn_controller_client(sys, control_client, opts.api_host, registry_timeout);
+  // Each request to GitHub's API goes through the tenants' egress policy, like a poll's, and on the control
+  // connections: a CREATE's hook does not wait behind fires.
+  reg_cfg.github_hooks = spawn_github_hooks(sys, control_client, github_request_timeout);
   auto loaded = records.size();
   auto registry = spawn_registry(sys, reg_cfg, std::move(records));
   control_api api{sys, registry, stats, api_timeout, health,

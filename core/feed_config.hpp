@@ -10,6 +10,7 @@
 #include "core/changes_spec.hpp"
 #include "core/delivery_spec.hpp"
 #include "core/egress_policy.hpp"
+#include "core/github_spec.hpp"
 #include "core/kafka_spec.hpp"
 #include "core/mqtt_spec.hpp"
 #include "core/poll_spec.hpp"
@@ -30,7 +31,8 @@ struct feed_config {
   // The spec of the feed kind: exactly one is set. Shared and immutable, so that a config costs little to copy and a
   // registration holds only its own kind's spec (100 000 registrations keep 100 000 configs).
   std::shared_ptr<const alarm_spec> alarm;     ///< set for feed "alarm"
-  std::shared_ptr<const webhook_spec> webhook; ///< set for feed "webhook"
+  std::shared_ptr<const webhook_spec> webhook; ///< set for feed "webhook", and for "github" (its ingress)
+  std::shared_ptr<const github_spec> github;   ///< set for feed "github" (beside `webhook`): its hook at GitHub
   std::shared_ptr<const poll_spec> poll;       ///< set for feed "poll"
   std::shared_ptr<const changes_spec> changes; ///< set for feed "changes"
   std::shared_ptr<const mqtt_spec> mqtt;       ///< set for feed "mqtt"
@@ -43,6 +45,10 @@ struct feed_config {
 
 /// Returns whether this build serves feed kind `feed`.
 bool is_known_feed(std::string_view feed);
+
+/// Returns whether registrations of feed kind `feed` receive events at a hook URL of their own (webhook, github): the
+/// provider makes their `hookId` and, unless given, their `secret`.
+bool is_hook_feed(std::string_view feed);
 
 /// Validates `params` for feed kind `feed`. Failures name the parameter, or "feed" for an unknown kind. An endpoint
 /// the registration names (`url` of poll, changes and mqtt, `iamUrl`) that `egress` refuses without resolving it (a

@@ -81,6 +81,13 @@ void write_status(json_writer& out, const registration_view& record) {
     out.key("lastSourceError").value(live.source_error);
   if (!live.hook_url.empty())
     out.key("hookUrl").value(live.hook_url);
+  if (live.hook_removal_attempts > 0) {
+    out.key("hookRemoval").begin_object();
+    out.key("attempts").value(live.hook_removal_attempts);
+    out.key("lastError").value(live.hook_removal_error);
+    write_time(out, "nextAttempt", live.next_hook_removal);
+    out.end_object();
+  }
   out.end_object();
 }
 

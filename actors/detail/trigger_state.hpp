@@ -18,6 +18,7 @@
 #include "actors/source_protocol.hpp"
 #include "actors/trigger.hpp"
 #include "core/delivery_core.hpp"
+#include "core/replay_window.hpp"
 #include "core/restart_policy.hpp"
 
 namespace feedrouter {
@@ -93,6 +94,9 @@ struct trigger_state {
   bool replaying = false;         ///< a replay of dead letters is under way; a second one would load the same letters
   std::int64_t source_errors = 0; ///< failed attempts of the source (polls), shown in status
   std::string source_error;       ///< the last one's error; cleared when the source works again
+  /// Webhooks with a delivery id header: the ids of the latest deliveries, made on the first one (a registration
+  /// without the header, and one that never got a delivery, pay nothing for it).
+  std::unique_ptr<replay_window> replays;
 
   static inline const char* name = "trigger";
 };

@@ -16,7 +16,7 @@ const FEEDS = path.join(__dirname, '..');
 const INSTALL = path.join(FEEDS, 'install.sh');
 const UNINSTALL = path.join(FEEDS, 'uninstall.sh');
 const KINDS = ['alarm', 'interval', 'once', 'webhook', 'poll', 'changes', 'kafka', 'kafkaFeed', 'messageHubFeed',
-  'mqtt'];
+  'github', 'mqtt'];
 // The feed kind an action registers, where it is not the action's own name (OpenWhisk's names of the kafka feed).
 const FEED_OF = { kafkaFeed: 'kafka', messageHubFeed: 'kafka' };
 const AUTH = '23bc46b1-71f6-4ed5-8c54-816aa4f8c502:secretkey';
