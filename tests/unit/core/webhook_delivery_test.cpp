@@ -58,7 +58,7 @@ TEST_CASE("a token registration takes the shared token in its header", "[webhook
   CHECK(wrong.header == "X-Feedrouter-Token");
 }
 
-TEST_CASE("an event kind the registration does not list is ignored; a listed one is added to the payload",
+TEST_CASE("an event kind the registration does not list is ignored, a listed one is added to the payload",
           "[webhook_delivery]") {
   auto spec = hmac_spec();
   spec.event_header = "X-GitHub-Event";
