@@ -99,7 +99,7 @@ TEST_CASE_METHOD(github_fixture, "GitHub's ping during CREATE is answered, and C
   auto bodies = client->bodies();
   CHECK(bodies.back() == R"({"n":1,"event":"push"})");
   CHECK(std::count(bodies.begin(), bodies.end(), R"({"n":1,"event":"push"})") == 1);
-  CHECK(metric_sample(*stats, R"(feedrouter_events_dropped_total{feed="other",reason="duplicate"})") == 1);
+  CHECK(metric_sample(*stats, R"(feedrouter_events_dropped_total{feed="github",reason="duplicate"})") == 1);
   // A delivery without its id is refused: the replay window could not judge it.
   auto anonymous = api(registry, hook_command(hook_id, R"({"n":2})", secret, {{"X-GitHub-Event", "push"}}));
   CHECK(anonymous.status == 400);
@@ -131,7 +131,7 @@ TEST_CASE_METHOD(github_fixture, "a provider set githubHookId cannot be given", 
   CHECK(client->calls().empty());
 }
 
-TEST_CASE_METHOD(github_fixture, "PAUSE and UNPAUSE set the hook inactive and active; a refused PATCH changes nothing",
+TEST_CASE_METHOD(github_fixture, "PAUSE and UNPAUSE set the hook inactive and active, a refused PATCH changes nothing",
                  "[registry][github]") {
   client->answer_all(201, R"({"id":8})");
   REQUIRE(lifecycle(api_op::create, github_params).status == 201);
