@@ -4,19 +4,25 @@
 // (docs/architecture.md section 2): an actor per alarm would cost about 1.6 KiB of each of 100 000 registrations.
 // Each occurrence is a delayed (occurrence_atom, generation, occurrence) to the trigger itself; stopping the children
 // bumps the generation, which makes the occurrences armed before it void. An occurrence becomes an event of the
-// delivery core like any other; it is not stored (docs/architecture.md section 5.4: at most once).
+// delivery core like any other; it is not stored (docs/architecture.md section 5.4: at most once). In a cluster it is
+// recorded as taken (last_occurrence committed under the trigger's lease) before it is accepted for firing, so that
+// no later run of the registration, on this instance or another, takes it again.
 
 #include <algorithm>
 #include <string>
 
+#include "actors/child_error.hpp"
 #include "actors/detail/trigger_state.hpp"
 #include "core/alarm_spec.hpp"
+#include "core/json.hpp"
 #include "core/log.hpp"
 
 namespace feedrouter {
 
 namespace {
 
+/// What a late occurrence of a catchUp registration adds to its payload.
+constexpr std::string_view late_member = R"({"late":true})";
 
 std::string schedule_end_reason(const trigger_state& st) {
   const auto& alarm = *st.config->alarm;
@@ -38,8 +44,37 @@ void arm_alarm(trigger_pointer self, sys_ms occurrence) {
                      occurrence);
 }
 
+/// Accepts an occurrence for firing once it is recorded as taken: its status (last_occurrence, triggers_left) is
+/// committed first, under the trigger's lease in a cluster. An occurrence whose record fails is not fired (at most
+/// once), nor one whose registration stopped meanwhile.
+void take_occurrence(trigger_pointer self, feed_event event) {
+  auto& st = self->state;
+  st.delivery.reserve(1);
+  auto status = make_op(st, store_op::kind::put_status);
+  status.record.status = st.record.status;
+  self->request(st.env->store, caf::infinite, write_atom::value, std::vector<store_op>{std::move(status)})
+    .then(
+      [self, event, generation = st.generation](commit_atom) mutable {
+        auto& st = self->state;
+        if (generation != st.generation && !st.source_ended) {
+          st.delivery.cancel_reservation(1);
+          return;
+        }
+        std::vector<feed_event> events;
+        events.push_back(std::move(event));
+        carry_out(self, st.delivery.accept_reserved(std::move(events)));
+      },
+      [self](caf::error& err) {
+        self->state.delivery.cancel_reservation(1);
+        if (!stop_if_fenced(self, err))
+          log(log_level::warn, "alarm occurrence of ", self->state.record.trigger.qualified(),
+              " not fired: it could not be recorded as taken: ", describe_child_error(err));
+      });
+}
+
 /// Takes one occurrence: an event for the delivery core, or a dead letter when the registration holds as many events
-/// as it may (the controller has not kept up for a while: visibly, not into memory).
+/// as it may (the controller has not kept up for a while: visibly, not into memory). A catchUp registration's
+/// occurrence that fell due before its schedule started (missed while no instance ran it) carries "late": true.
 void on_occurrence(trigger_pointer self, sys_ms occurrence, std::optional<sys_ms> next) {
   auto& st = self->state;
   auto& status = st.record.status;
@@ -55,30 +90,49 @@ void on_occurrence(trigger_pointer self, sys_ms occurrence, std::optional<sys_ms
   if (st.config->alarm->delete_after_fire)
     st.remove_after_fire = true;
   auto now = st.env->now();
-  auto event = st.delivery.new_event(st.config->fire_body, now, false);
-  if (st.delivery.has_room(1)) {
-    carry_out(self, st.delivery.accept(std::move(event)));
-  } else {
+  auto late = st.config->alarm->catch_up && occurrence < st.schedule_started;
+  auto body = late ? merge_object_defaults(late_member, st.config->fire_body) : st.config->fire_body;
+  auto event = st.delivery.new_event(std::move(body), now, false);
+  if (!st.delivery.has_room(1)) {
     auto error = "not fired: " + std::to_string(st.delivery.buffered())
                  + " earlier fires are still waiting for the controller";
+    // Stored as a dead letter, together with the status that records it as taken.
     carry_out(self, st.delivery.reject(std::move(event), now, std::move(error)));
+  } else if (st.fence) {
+    take_occurrence(self, std::move(event));
+  } else {
+    carry_out(self, st.delivery.accept(std::move(event)));
+    // One instance needs no record before the fire: a restart only takes occurrences after its own start, so the
+    // occurrence is persisted with the fire's outcome. Only a count of maxTriggers must be stored at once, so a crash
+    // before the answer cannot give an occurrence back.
+    if (status.triggers_left && *status.triggers_left > 0)
+      persist(self);
   }
-  if (status.triggers_left && *status.triggers_left <= 0) {
+  if (status.triggers_left && *status.triggers_left <= 0)
     end_schedule(self);
-    return;
-  }
-  // The occurrence is persisted with the fire's outcome. Only a count of maxTriggers must be stored at once, so a
-  // crash before the answer cannot give an occurrence back; last_occurrence needs no haste, since an occurrence that
-  // has passed is never taken again after a restart.
-  if (status.triggers_left)
-    persist(self);
 }
 
 } // namespace
 
 void start_alarm(trigger_pointer self) {
   auto& st = self->state;
-  auto first = first_occurrence(*st.config->alarm, st.record.created, st.env->now(), st.record.status.last_occurrence);
+  const auto& alarm = *st.config->alarm;
+  auto now = st.env->now();
+  st.schedule_started = now;
+  const auto& last = st.record.status.last_occurrence;
+  if (alarm.catch_up) {
+    if (auto missed = latest_missed_occurrence(alarm, st.record.created, now, last)) {
+      // Taken as a timer that fell due long ago: late, and the schedule goes on from now.
+      st.next_fire = missed;
+      self->send(self, occurrence_atom::value, st.generation, *missed);
+      return;
+    }
+  }
+  // A registration handed over between instances of a cluster starts where the previous one stopped: an occurrence
+  // that fell due within the late tolerance before this start still fires, as a late timer would. Its record as
+  // taken (last_occurrence) is what keeps it from firing twice, which one instance's restarts do not need.
+  auto since = st.fence ? now - alarm_late_tolerance : now;
+  auto first = first_occurrence(alarm, st.record.created, since, last);
   if (first) {
     arm_alarm(self, *first);
     return;

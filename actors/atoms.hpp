@@ -23,6 +23,14 @@ using erase_atom = caf::atom_constant<caf::atom("erase")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using commit_atom = caf::atom_constant<caf::atom("commit")>;
 using watch_atom = caf::atom_constant<caf::atom("watch")>;
+/// `(load_shards_atom, shards)`: asks the store for the registrations of some shards (a cluster's takeover).
+using load_shards_atom = caf::atom_constant<caf::atom("loadshards")>;
+/// `(lookup_atom, trigger_ref)`: asks the store for one registration as stored.
+using lookup_atom = caf::atom_constant<caf::atom("lookup")>;
+/// `(owned_atom, auth_hash, ns)`: asks the store for a key's registrations.
+using owned_atom = caf::atom_constant<caf::atom("owned")>;
+/// `(count_atom, ns)`: asks the store how many registrations a namespace holds in every shard.
+using count_atom = caf::atom_constant<caf::atom("count")>;
 
 // Sources and firing.
 /// `(tick_atom, ...)`: a source's own timer (the next poll, a reconnect) fell due.

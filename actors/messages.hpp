@@ -51,6 +51,7 @@ enum class api_outcome {
   conflict,     ///< the registration's state does not allow it now; `error` says why
   too_many,     ///< a bound is reached; the caller may try again after `retry_after`
   unavailable,  ///< a part the answer depends on (the store, the controller, a trigger) did not answer
+  not_owner,    ///< cluster: this instance does not run the registration's shard (any more); ask its owner
 };
 
 /// A webhook event taken: stored under `seq`, or ignored by the registration's event filter.
@@ -158,3 +159,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::stored_event)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::dead_letter)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<feedrouter::dead_letter>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<feedrouter::store_op>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::fencing_token)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<feedrouter::registration_record>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::optional<feedrouter::registration_record>)

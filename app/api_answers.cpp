@@ -74,6 +74,8 @@ int http_status(api_outcome outcome) {
       return 429;
     case api_outcome::unavailable:
       return 503;
+    case api_outcome::not_owner:
+      return 421;
   }
   return 500;
 }

@@ -114,6 +114,10 @@ std::optional<field_error> read_options(const json_members& params, sys_ms now, 
   if (!strict)
     return strict.error();
   spec.strict = strict->value_or(false);
+  auto catch_up = read_bool_param(params, "catchUp");
+  if (!catch_up)
+    return catch_up.error();
+  spec.catch_up = catch_up->value_or(false);
   if (const auto* raw = find_member(params, "timezone"); raw != nullptr && spec.schedule != alarm_spec::kind::cron)
     return field_error{"timezone", "applies only to cron alarms"};
   return std::nullopt;
@@ -214,6 +218,27 @@ std::chrono::milliseconds alarm_timer_delay(sys_ms occurrence, sys_ms now) {
 std::optional<sys_ms> first_occurrence(const alarm_spec& spec, sys_ms anchor, sys_ms now,
                                        std::optional<sys_ms> last_occurrence) {
   return next_occurrence(spec, std::max(now, last_occurrence.value_or(sys_ms{})), anchor);
+}
+
+std::optional<sys_ms> latest_missed_occurrence(const alarm_spec& spec, sys_ms anchor, sys_ms now,
+                                               std::optional<sys_ms> last_occurrence) {
+  now = clamp_to_time_range(now);
+  auto lo = std::max(last_occurrence.value_or(anchor - milliseconds{1}), earliest_time - milliseconds{1});
+  auto first = next_occurrence(spec, lo, anchor);
+  if (!first || *first > now)
+    return std::nullopt;
+  // next_occurrence() never decreases as its `after` grows: the latest occurrence up to `now` is the one after the
+  // largest `after` whose next occurrence is still not after `now`. Invariant: next(lo) <= now < next(hi).
+  auto hi = now;
+  while (hi - lo > milliseconds{1}) {
+    auto mid = lo + (hi - lo) / 2;
+    auto next = next_occurrence(spec, mid, anchor);
+    if (next && *next <= now)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  return next_occurrence(spec, lo, anchor);
 }
 
 std::optional<sys_ms> occurrence_after(const alarm_spec& spec, sys_ms anchor, sys_ms occurrence, sys_ms now) {
