@@ -10,6 +10,7 @@
 
 #include <caf/allowed_unsafe_message_type.hpp>
 
+#include "actors/cluster_view.hpp"
 #include "core/feed_config.hpp"
 #include "core/json.hpp"
 #include "core/outcome.hpp"
@@ -67,7 +68,7 @@ struct replay_receipt {
 
 /// What an answer shows besides its outcome.
 using api_body = std::variant<std::monostate, registration_view, std::vector<registration_view>,
-                              std::vector<dead_letter>, hook_receipt, replay_receipt>;
+                              std::vector<dead_letter>, hook_receipt, replay_receipt, cluster_report>;
 
 /// The answer to one lifecycle request or webhook event, in the provider's terms; app/ turns it into HTTP.
 struct api_result {
@@ -150,6 +151,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::feed_config)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::registration_record)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::registration_status)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::trigger_ref)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<feedrouter::trigger_ref>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::sys_ms)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::fire_unit)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::fire_result)

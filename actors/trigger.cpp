@@ -51,7 +51,8 @@ void persist_record(trigger_pointer self) {
           describe_child_error(err));
   };
   if (st.fence)
-    self->request(st.env->store, caf::infinite, put_atom::value, st.record, *st.fence).then([](commit_atom) {}, on_error);
+    self->request(st.env->store, caf::infinite, put_atom::value, st.record, *st.fence)
+      .then([](commit_atom) {}, on_error);
   else
     self->request(st.env->store, caf::infinite, put_atom::value, st.record).then([](commit_atom) {}, on_error);
 }

@@ -7,7 +7,9 @@
 
 #include "actors/child_error.hpp"
 #include "app/api_answers.hpp"
+#include "app/forwarding.hpp"
 #include "app/routes.hpp"
+#include "core/auth_key.hpp"
 #include "core/json.hpp"
 #include "core/status_json.hpp"
 
@@ -19,17 +21,25 @@ struct api_call {
   http_server::responder respond;
 };
 
+/// GET /v1/cluster on its way to the actor that answers it.
+struct cluster_info_call {
+  cluster_info_actor info;
+  std::string auth_key;
+  http_server::responder respond;
+};
+
 } // namespace feedrouter
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::api_call)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::cluster_info_call)
 
 namespace feedrouter {
 
 namespace {
 
-/// Relays requests from the I/O threads to the registry and its answers back, without blocking an I/O thread. One
-/// long-lived actor rather than one per request: spawning and tearing down an actor per webhook event cost more
-/// than everything else the request did on its way through.
+/// Relays requests from the I/O threads to the registry (and GET /v1/cluster to its actor) and the answers back,
+/// without blocking an I/O thread. One long-lived actor rather than one per request: spawning and tearing down an
+/// actor per webhook event cost more than everything else the request did on its way through.
 caf::behavior api_gateway(caf::event_based_actor* self, registry_actor registry, std::chrono::milliseconds timeout) {
   return {
     [self, registry, timeout](api_call& call) {
@@ -38,6 +48,14 @@ caf::behavior api_gateway(caf::event_based_actor* self, registry_actor registry,
         .then([respond](api_result& result) { respond(to_http(result)); },
               [respond](caf::error& err) {
                 respond(json_response(503, render_error("the registry did not answer: " + describe_child_error(err))));
+              });
+    },
+    [self, timeout](cluster_info_call& call) {
+      auto respond = std::move(call.respond);
+      self->request(call.info, timeout, cluster_atom::value, std::move(call.auth_key))
+        .then([respond](api_result& result) { respond(to_http(result)); },
+              [respond](caf::error& err) {
+                respond(json_response(503, render_error("no answer about the cluster: " + describe_child_error(err))));
               });
     },
   };
@@ -56,12 +74,28 @@ bool only_reads(api_op op) {
 
 control_api::control_api(caf::actor_system& sys, registry_actor registry, std::shared_ptr<metrics> stats,
                          std::chrono::milliseconds timeout, std::shared_ptr<const store_health> store)
-  : gateway_(sys.spawn(api_gateway, std::move(registry), timeout)), stats_(std::move(stats)), store_(std::move(store)) {
+  : gateway_(sys.spawn(api_gateway, std::move(registry), timeout)),
+    stats_(std::move(stats)),
+    store_(std::move(store)),
+    timeout_(timeout) {
   // nop
+}
+
+control_api::control_api(caf::actor_system& sys, registry_actor registry, std::shared_ptr<metrics> stats,
+                         std::chrono::milliseconds timeout, std::shared_ptr<const store_health> store,
+                         cluster_info_actor info, std::optional<cluster_routing> cluster)
+  : control_api(sys, registry, std::move(stats), timeout, std::move(store)) {
+  info_ = std::move(info);
+  if (cluster) {
+    cluster_ = std::move(cluster);
+    cluster_gateway_ = spawn_cluster_gateway(sys, std::move(registry), timeout, *cluster_);
+  }
 }
 
 control_api::~control_api() {
   caf::anon_send_exit(gateway_, caf::exit_reason::user_shutdown);
+  if (cluster_gateway_)
+    caf::anon_send_exit(cluster_gateway_, caf::exit_reason::user_shutdown);
 }
 
 void control_api::handle(http_request req, http_server::responder respond) {
@@ -80,33 +114,78 @@ void control_api::handle(http_request req, http_server::responder respond) {
       respond(json_response(503, render_error(store_refusal)));
       return;
     }
-    ask_registry(std::move(*cmd), std::move(respond));
+    if (cluster_)
+      ask_cluster(std::move(*cmd), std::move(req), std::move(respond));
+    else
+      ask_registry(std::move(*cmd), std::move(respond));
     return;
   }
   switch (std::get<service_route>(routed)) {
     case service_route::health:
       respond(json_response(200, R"({"status":"ok"})"));
       return;
-    case service_route::ready: {
-      json_writer out;
-      auto writable = store_->writable();
-      auto ready = ready_.load() && writable;
-      // The live count: registrations created or deleted since start-up count too.
-      out.begin_object().key("ready").value(ready).key("registrations").value(stats_->registrations());
-      if (!writable)
-        out.key("error").value(store_refusal);
-      out.end_object();
-      respond(json_response(ready ? 200 : 503, out.take()));
+    case service_route::ready:
+      answer_ready(respond);
       return;
-    }
     case service_route::metrics: {
       http_response res;
       res.fields.emplace_back("Content-Type", "text/plain; version=0.0.4");
       res.body = stats_->render();
+      if (cluster_)
+        res.body += cluster_->stats->render();
       respond(std::move(res));
       return;
     }
+    case service_route::cluster:
+      answer_cluster(req, std::move(respond));
+      return;
   }
+}
+
+void control_api::answer_ready(http_server::responder& respond) {
+  json_writer out;
+  auto writable = store_->writable();
+  auto ready = ready_.load() && writable;
+  // Cluster mode: the shards this instance holds run, and none of their leases passed its deadline.
+  auto shards_running = !cluster_ || (cluster_->view->shards_running()
+                                      && cluster_->fence->all_usable(std::chrono::steady_clock::now()));
+  ready = ready && shards_running;
+  // The live count: registrations created or deleted since start-up count too.
+  out.begin_object().key("ready").value(ready).key("registrations").value(stats_->registrations());
+  if (cluster_)
+    out.key("shards").value(static_cast<std::int64_t>(cluster_->fence->open_count()));
+  if (!writable)
+    out.key("error").value(store_refusal);
+  else if (!shards_running)
+    out.key("error").value(cluster_->view->leases_reachable()
+                             ? "the shards this instance took over are starting"
+                             : "the store cannot be reached for the shard leases; shards stop at their lease's deadline");
+  out.end_object();
+  respond(json_response(ready ? 200 : 503, out.take()));
+}
+
+void control_api::answer_cluster(const http_request& req, http_server::responder respond) {
+  auto key = parse_basic_authorization(req.field("Authorization"));
+  if (!key) {
+    auto res = json_response(401, render_error("missing or malformed \"Authorization: Basic base64(uuid:key)\" header",
+                                               "authorization"));
+    res.fields.emplace_back("WWW-Authenticate", "Basic realm=\"feedrouter\"");
+    respond(std::move(res));
+    return;
+  }
+  caf::anon_send(gateway_, cluster_info_call{info_, std::move(*key), std::move(respond)});
+}
+
+void control_api::ask_cluster(api_command cmd, http_request req, http_server::responder respond) {
+  auto checked = check_forwarding(req, cluster_->forwarding_key, now_ms());
+  if (checked.what == forwarding_check::kind::refused) {
+    respond(json_response(401, render_error(checked.error, forwarded_signature_field)));
+    return;
+  }
+  cluster_call call{std::move(cmd), std::move(req), std::move(respond),
+                    checked.what == forwarding_check::kind::forwarded,
+                    std::chrono::steady_clock::now() + cluster_->timing.ttl};
+  caf::anon_send(cluster_gateway_, std::move(call));
 }
 
 void control_api::ask_registry(api_command cmd, http_server::responder respond) {

@@ -7,8 +7,10 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include "actors/cluster_info.hpp"
 #include "actors/metrics.hpp"
 #include "actors/registry.hpp"
+#include "app/cluster_gateway.hpp"
 #include "net/http_server.hpp"
 #include "store/store_health.hpp"
 
@@ -22,6 +24,13 @@ public:
   /// gets 503 without reaching the registry.
   control_api(caf::actor_system& sys, registry_actor registry, std::shared_ptr<metrics> stats,
               std::chrono::milliseconds timeout, std::shared_ptr<const store_health> store);
+
+  /// Creates the API of an instance that answers GET /v1/cluster through `info` and, in cluster mode (`cluster`),
+  /// routes every request to the instance running its registration; /ready then also requires this instance's shards
+  /// to run.
+  control_api(caf::actor_system& sys, registry_actor registry, std::shared_ptr<metrics> stats,
+              std::chrono::milliseconds timeout, std::shared_ptr<const store_health> store, cluster_info_actor info,
+              std::optional<cluster_routing> cluster);
 
   /// Stops the actor that relays requests to the registry.
   ~control_api();
@@ -39,11 +48,19 @@ public:
 
 private:
   void ask_registry(api_command cmd, http_server::responder respond);
+  void ask_cluster(api_command cmd, http_request req, http_server::responder respond);
+  void answer_ready(http_server::responder& respond);
+  void answer_cluster(const http_request& req, http_server::responder respond);
 
   caf::actor gateway_; ///< relays each request to the registry and its answer back
   std::shared_ptr<metrics> stats_;
   std::shared_ptr<const store_health> store_;
   std::atomic<bool> ready_{false};
+  cluster_info_actor info_;
+  /// Cluster mode: how requests are routed, and the actor that routes them.
+  std::optional<cluster_routing> cluster_;
+  caf::actor cluster_gateway_;
+  std::chrono::milliseconds timeout_;
 };
 
 } // namespace feedrouter

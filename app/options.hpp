@@ -48,6 +48,8 @@ struct options {
   std::string ca_file;                          ///< PEM bundle that verifies an https API host; empty: system store
   bool insecure_skip_verify = false;            ///< accept any certificate (self-signed development controllers)
   std::vector<egress_rule> allow_egress;        ///< destinations tenants may reach beyond the default egress policy
+  std::chrono::milliseconds lease_ttl{10'000};  ///< cluster: how long a shard lease lasts unrenewed
+  std::string advertise_url;                    ///< cluster: where the others forward requests; empty: public URL
 };
 
 /// What the command line asks for: run with options, or print text (help, version) and exit with a code.

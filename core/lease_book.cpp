@@ -65,12 +65,12 @@ std::vector<shard_lease_ref> lease_book::expire(mono_time now) {
   return result;
 }
 
-bool lease_book::begin_release(std::uint32_t shard) {
+std::optional<shard_lease_ref> lease_book::begin_release(std::uint32_t shard) {
   auto i = leases_.find(shard);
   if (i == leases_.end() || i->second.releasing)
-    return false;
+    return std::nullopt;
   i->second.releasing = true;
-  return true;
+  return shard_lease_ref{shard, i->second.epoch};
 }
 
 std::optional<shard_lease_ref> lease_book::finish_release(std::uint32_t shard) {

@@ -94,8 +94,9 @@ public:
   /// (self-fencing), before the server may give the lease to another instance.
   std::vector<shard_lease_ref> expire(mono_time now);
 
-  /// Marks the lease of `shard` as being released; returns whether the book held it (and not already so).
-  bool begin_release(std::uint32_t shard);
+  /// Marks the lease of `shard` as being released and returns it; nullopt when the book does not hold it, or is
+  /// releasing it already.
+  std::optional<shard_lease_ref> begin_release(std::uint32_t shard);
 
   /// Forgets the lease of `shard` once it was released (or could not be); returns it, or nullopt when the book no
   /// longer held it (it was lost meanwhile).

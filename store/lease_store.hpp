@@ -87,8 +87,8 @@ public:
   virtual lease_reply<std::vector<shard_lease_ref>> renew(const std::vector<shard_lease_ref>& leases) = 0;
 
   /// Takes up to `n` leases that nobody holds or whose holder let them expire, the lowest shards first, each at its
-  /// epoch + 1 until the server's now() + ttl; returns those it took. Shards other instances are taking at the same
-  /// moment are skipped, not waited for.
+  /// epoch + 1 until the server's now() + ttl; returns those it took, and notifies the other instances when it took
+  /// any. Shards other instances are taking at the same moment are skipped, not waited for.
   virtual lease_reply<std::vector<acquired_lease>> acquire(std::size_t n) = 0;
 
   /// Gives up each of `leases` this instance still holds at that epoch (its shard is free at once, its epoch kept) and

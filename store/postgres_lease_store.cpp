@@ -185,6 +185,9 @@ public:
       result.value->push_back({lease_at(*answer.rows, row), answer.rows->view(row, 2) == "t"});
     std::sort(result.value->begin(), result.value->end(),
               [](const acquired_lease& x, const acquired_lease& y) { return x.lease.shard < y.lease.shard; });
+    // The others learn the new owner at once: requests waiting for a takeover go there.
+    if (!result.value->empty())
+      notify("acquired " + std::to_string(result.value->size()) + " shards");
     return result;
   }
 

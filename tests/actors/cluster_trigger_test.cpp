@@ -54,7 +54,8 @@ TEST_CASE_METHOD(actor_fixture, "a trigger under a lease records each occurrence
     CHECK(op.fence);
 }
 
-TEST_CASE_METHOD(actor_fixture, "one instance fires an occurrence without waiting for its record", "[trigger][cluster]") {
+TEST_CASE_METHOD(actor_fixture, "one instance fires an occurrence without waiting for its record",
+                 "[trigger][cluster]") {
   client->answer_none();
   start_alarm(*this, R"({"seconds": 1})", std::nullopt);
   advance(1s);

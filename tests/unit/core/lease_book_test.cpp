@@ -145,7 +145,7 @@ TEST_CASE("a lease being released is still renewed but no longer counts towards 
   lease_book book{ten_seconds};
   book.acquired({{1, 1}, {2, 1}, {3, 1}}, at(0ms));
   CHECK(book.pick_release(2) == std::vector<std::uint32_t>{3, 2});
-  CHECK(book.begin_release(3));
+  CHECK(book.begin_release(3) == shard_lease_ref{3, 1});
   CHECK_FALSE(book.begin_release(3));
   CHECK_FALSE(book.begin_release(8));
   CHECK(book.holding() == 2);
