@@ -93,6 +93,8 @@ void on_occurrence(trigger_pointer self, sys_ms occurrence, std::optional<sys_ms
   auto late = st.config->alarm->catch_up && occurrence < st.schedule_started;
   auto body = late ? merge_object_defaults(late_member, st.config->fire_body) : st.config->fire_body;
   auto event = st.delivery.new_event(std::move(body), now, false);
+  // Accepted either way: the metrics then count it once more when it is fired or dead-lettered.
+  st.env->stats->count_events(event_outcome::accepted, st.record.feed);
   if (!st.delivery.has_room(1)) {
     auto error = "not fired: " + std::to_string(st.delivery.buffered())
                  + " earlier fires are still waiting for the controller";

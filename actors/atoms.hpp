@@ -74,7 +74,8 @@ using fire_atom = caf::atom_constant<caf::atom("fire")>;
 using fired_atom = caf::atom_constant<caf::atom("fired")>;
 /// `(send_atom, fire_unit)`: a firer's timer to send a fire its namespace's rate held back.
 using send_atom = caf::atom_constant<caf::atom("send")>;
-/// `(done_atom, ...)`: an HTTP exchange an actor started has finished; the actor sends it to itself.
+/// `(done_atom, ...)`: an HTTP exchange (or a Kafka request) an actor started has finished; the actor sends it to
+/// itself.
 using done_atom = caf::atom_constant<caf::atom("done")>;
 using event_atom = caf::atom_constant<caf::atom("event")>;
 using credit_atom = caf::atom_constant<caf::atom("credit")>;
@@ -90,6 +91,8 @@ using disable_atom = caf::atom_constant<caf::atom("disable")>;
 using source_status_atom = caf::atom_constant<caf::atom("srcstatus")>;
 /// `(prepare_atom)`: asks a source preparer what a registration's source needs before it starts.
 using prepare_atom = caf::atom_constant<caf::atom("prepare")>;
+/// `(wake_atom)`: a client library's thread says that something waits for the source to take (kafka).
+using wake_atom = caf::atom_constant<caf::atom("wake")>;
 
 // The controller.
 using verify_atom = caf::atom_constant<caf::atom("verify")>;

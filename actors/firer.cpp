@@ -1,6 +1,7 @@
 #include "actors/firer.hpp"
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -12,7 +13,9 @@
 #include "actors/child_error.hpp"
 #include "actors/controller_client.hpp"
 #include "actors/detail/client_messages.hpp"
+#include "actors/fire_log.hpp"
 #include "core/auth_key.hpp"
+#include "core/retry_policy.hpp"
 #include "core/shard.hpp"
 
 namespace feedrouter {
@@ -28,11 +31,17 @@ constexpr std::size_t error_text_limit = 256;
 /// The firer with its timer for fires the namespace's rate held back, which is no part of its public protocol.
 using firer_private = firer_actor::extend<caf::reacts_to<send_atom, fire_unit>>;
 
+/// Whom a firer fires for, as each fire's log line names it: shared with the fires' completions, not copied into each.
+struct fire_subject {
+  trigger_ref trigger;
+  std::string feed; ///< the registration's feed kind
+};
+
 struct firer_state {
   fire_listener listener;
   trigger_env_ptr env;
   std::uint32_t shard = 0;
-  std::string ns;
+  std::shared_ptr<const fire_subject> subject;
   url destination;
   std::string authorization;
 
@@ -91,11 +100,13 @@ void send_now(firer_pointer self, fire_unit& unit) {
   auto uncount = [stats = st.env->stats](const void*) { stats->fire_finished(); };
   wire_token token{std::shared_ptr<const void>{nullptr, std::move(uncount)}};
   // The completion runs on an I/O thread: it only reads the result and sends it on, straight to the trigger.
-  st.env->client->send(std::move(req), [listener = st.listener, env = st.env, id = unit.id, sent_at = steady::now(),
+  st.env->client->send(std::move(req), [listener = st.listener, env = st.env, subject = st.subject, id = unit.id,
+                                        attempt = unit.attempt, sent_at = steady::now(),
                                         token = std::move(token)](client_result result) mutable {
-    auto outcome = read_outcome(result, env->now());
     auto took = std::chrono::duration_cast<std::chrono::microseconds>(steady::now() - sent_at);
-    env->stats->record_fire(outcome.status_code >= 200 && outcome.status_code < 300, took);
+    log_fire_attempt(subject->trigger, subject->feed, attempt, result, took);
+    auto outcome = read_outcome(result, env->now());
+    env->stats->record_fire(classify(outcome.status_code, outcome.status_code == 0), took);
     caf::anon_send(listener, fired_atom::value, fire_result{id, std::move(outcome), std::move(token)});
   });
 }
@@ -104,7 +115,7 @@ void send_now(firer_pointer self, fire_unit& unit) {
 void fire(firer_pointer self, fire_unit& unit) {
   auto& st = self->state;
   if (st.env->namespace_limiter) {
-    auto wait = st.env->namespace_limiter->reserve(st.ns, self->clock().now());
+    auto wait = st.env->namespace_limiter->reserve(st.subject->trigger.ns, self->clock().now());
     if (wait > milliseconds{0}) {
       self->delayed_send(self, wait, send_atom::value, std::move(unit));
       return;
@@ -114,13 +125,13 @@ void fire(firer_pointer self, fire_unit& unit) {
 }
 
 firer_private::behavior_type firer_impl(firer_pointer self, fire_listener listener, trigger_env_ptr env,
-                                        trigger_ref trigger, std::string auth_key) {
+                                        trigger_ref trigger, std::string auth_key, std::string feed) {
   report_exceptions_as_errors(self);
   auto& st = self->state;
   st.listener = std::move(listener);
   st.shard = shard_of(trigger);
-  st.ns = trigger.ns;
   st.destination = trigger_url(env->api_host, trigger);
+  st.subject = std::make_shared<const fire_subject>(fire_subject{std::move(trigger), std::move(feed)});
   st.authorization = basic_authorization(auth_key);
   st.env = std::move(env);
   return {
@@ -132,8 +143,9 @@ firer_private::behavior_type firer_impl(firer_pointer self, fire_listener listen
 } // namespace
 
 firer_actor spawn_firer(caf::local_actor* parent, fire_listener listener, trigger_env_ptr env,
-                        const trigger_ref& trigger, const std::string& auth_key) {
-  return parent->spawn<caf::linked>(firer_impl, std::move(listener), std::move(env), trigger, auth_key);
+                        const trigger_ref& trigger, const std::string& auth_key, std::string_view feed) {
+  return parent->spawn<caf::linked>(firer_impl, std::move(listener), std::move(env), trigger, auth_key,
+                                    std::string{feed});
 }
 
 } // namespace feedrouter

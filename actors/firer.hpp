@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include <caf/fwd.hpp>
 #include <caf/replies_to.hpp>
@@ -30,7 +31,9 @@ using fire_listener = caf::typed_actor<
 /// core's (docs/architecture.md section 5). Its only waiting is for the namespace's rate (--namespace-fire-rate),
 /// measured on the actor clock, so simulated time reaches it in tests. The answer goes from the HTTP completion to
 /// `listener` directly, not through the firer: one message per fire. Connections come from the client's shared pool.
+/// Each fire is counted in the metrics and logged at debug (log_fire_attempt) with `feed`, the registration's feed
+/// kind.
 firer_actor spawn_firer(caf::local_actor* parent, fire_listener listener, trigger_env_ptr env,
-                        const trigger_ref& trigger, const std::string& auth_key);
+                        const trigger_ref& trigger, const std::string& auth_key, std::string_view feed);
 
 } // namespace feedrouter

@@ -237,6 +237,9 @@ std::optional<feed_config> restore_config(registry_pointer self, registration_re
   auto fail = [&](const field_error& err) {
     // The store loads a row whose secrets it cannot open disabled, without parameters, and says why: keep that.
     auto loaded_unreadable = record.params_json.empty() && record.status.state == registration_state::disabled;
+    // Disabled by this start (the store's refusal to open the secrets included), not by an earlier one.
+    if (loaded_unreadable || record.status.state != registration_state::disabled)
+      self->state.cfg.env->stats->count_auto_disable(record.feed);
     record.status.state = registration_state::disabled;
     if (!loaded_unreadable)
       record.status.reason = {reason_kind::automatic, 0,
@@ -301,7 +304,8 @@ result_promise ask_trigger(registry_pointer self, const trigger_ref& trigger, du
 
 /// Has the source of `config` prepared (docs/architecture.md section 2: the registry does not know the feed kinds)
 /// and calls `then` with the position it found, or nullopt when the source needs none. A source that cannot work
-/// answers `rp` instead: 400 naming the field to fix, or 503 when the preparer did not answer.
+/// answers `rp` instead: 400 naming the field to fix, or 503 when the preparer did not answer or says the source cannot
+/// be taken on now.
 template <class Then>
 void prepare_source(registry_pointer self, result_promise rp, const feed_config& config, const std::string& checkpoint,
                     Then then) {
@@ -319,6 +323,10 @@ void prepare_source(registry_pointer self, result_promise rp, const feed_config&
       [rp, then = std::move(then)](prepared_source& prepared) mutable {
         if (prepared.error) {
           rp.deliver(invalid_field(*prepared.error));
+          return;
+        }
+        if (prepared.unavailable) {
+          rp.deliver(failure(api_outcome::unavailable, std::move(*prepared.unavailable)));
           return;
         }
         then(std::move(prepared.checkpoint));
@@ -722,6 +730,7 @@ void on_trigger_down(registry_pointer self, caf::down_msg& msg) {
   auto text = describe_child_error(msg.reason);
   log(log_level::error, "trigger actor of ", entry.record.trigger.qualified(), " failed: ", text);
   auto record = entry.record;
+  st.cfg.env->stats->count_auto_disable(record.feed);
   record.status.state = registration_state::disabled;
   record.status.reason = {reason_kind::automatic, 0, "trigger actor failed: " + text};
   record.status.date_changed = st.cfg.env->now();

@@ -35,6 +35,8 @@ using source_listener = caf::typed_actor<
 struct prepared_source {
   std::optional<std::string> checkpoint; ///< where the source is to start; nullopt keeps the registration's own
   std::optional<field_error> error;      ///< the parameters cannot work (e.g. no such database): the field to fix
+  /// The source cannot be taken on now, whatever its parameters (this instance runs its bound of such sources): why.
+  std::optional<std::string> unavailable;
 };
 
 /// A one-shot actor that prepares the source of one registration (e.g. reads where a database ends for a `changes`

@@ -104,8 +104,11 @@ void flush(store_pointer self) {
   if (st.ops.empty() && st.waiting.empty())
     return;
   // A store of one instance holds every lease: commit_fenced() is commit() there.
-  auto result = st.db->commit_fenced(st.ops);
-  const auto& failure = result.error;
+  commit_result result;
+  auto failure = timed_commit(st.watch.stats.get(), [&] {
+    result = st.db->commit_fenced(st.ops);
+    return result.error;
+  });
   // Once the store refuses writes, the one line check_store() wrote says why; every later failure says the same.
   if (failure && !check_store(self))
     log(log_level::error, "store commit of ", st.ops.size(), " changes failed: ", *failure);

@@ -13,6 +13,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "actors/atoms.hpp"
+#include "actors/metrics.hpp"
 #include "actors/messages.hpp"
 #include "store/store.hpp"
 #include "store/store_health.hpp"
@@ -76,6 +77,8 @@ struct store_watch {
   std::shared_ptr<store_health> health;
   /// How often the store is asked without a write; zero: only after a failed write or read.
   std::chrono::milliseconds interval{0};
+  /// Where each commit's duration and failure are counted; nullptr: nowhere.
+  std::shared_ptr<metrics> stats{};
 };
 
 /// How the store actor runs: on a thread of its own (production: disk I/O must not hold a scheduler thread), or on the

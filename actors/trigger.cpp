@@ -67,6 +67,7 @@ delivery_settings delivery_of(const trigger_env& env, const std::optional<feed_c
     return settings;
   settings.batch_size = config->delivery.batch_size;
   settings.batch_window = config->delivery.batch_window;
+  settings.envelope = config->delivery.envelope;
   if (config->delivery.max_attempts)
     settings.retries.max_attempts = *config->delivery.max_attempts;
   if (config->delivery.max_age)
@@ -102,6 +103,7 @@ void stop_children(trigger_pointer self) {
 }
 
 void disable(trigger_pointer self, int status_code, std::string message) {
+  self->state.env->stats->count_auto_disable(self->state.record.feed);
   set_state(self, registration_state::disabled, {reason_kind::automatic, status_code, std::move(message)});
   stop_children(self);
   persist(self);
@@ -196,10 +198,15 @@ void note_failures(trigger_pointer self, const delivery_actions& out) {
 }
 
 /// Applies the settled outcomes to the status and the store: events that are done leave the pending ones, dead
-/// letters are put, the checkpoint moves, all in one transaction with the status.
+/// letters are put, the checkpoint moves, all in one transaction with the status. Each event is counted in the
+/// metrics here, once, when its outcome settles, however many fires are in flight.
 void record_outcomes(trigger_pointer self, delivery_actions& out) {
   auto& st = self->state;
   auto& status = st.record.status;
+  if (out.fired_events > 0)
+    st.env->stats->count_events(event_outcome::fired, st.record.feed, out.fired_events);
+  if (!out.dead_letters.empty())
+    st.env->stats->count_events(event_outcome::dead_lettered, st.record.feed, out.dead_letters.size());
   if (out.fired > 0) {
     status.fires += out.fired;
     status.last_fired = st.env->now();
@@ -247,7 +254,7 @@ void carry_out(trigger_pointer self, delivery_actions out) {
     disable(self, out.refusal->status_code, "the controller refused the fire: " + out.refusal->error);
   }
   if (!out.fires.empty() && !st.firer)
-    st.firer = spawn_firer(self, self, st.env, st.record.trigger, st.record.auth_key);
+    st.firer = spawn_firer(self, self, st.env, st.record.trigger, st.record.auth_key, st.record.feed);
   for (auto& unit : out.fires)
     self->send(st.firer, fire_atom::value, std::move(unit));
   for (const auto& timer : out.timers)
@@ -264,7 +271,7 @@ void carry_out(trigger_pointer self, delivery_actions out) {
 void set_state(trigger_pointer self, registration_state state, state_reason reason) {
   auto& status = self->state.record.status;
   if (status.state != state)
-    self->state.env->stats->record_state_change(status.state, state);
+    self->state.env->stats->record_state_change(self->state.record.feed, status.state, state);
   status.state = state;
   *self->state.counted_state = state;
   status.reason = std::move(reason);
@@ -343,6 +350,7 @@ void on_source_event(trigger_pointer self, std::string& body, std::string& check
   if (!checkpoint.empty())
     st.accepted_checkpoint = checkpoint;
   auto event = st.delivery.new_event(std::move(body), st.env->now(), false, std::move(checkpoint));
+  st.env->stats->count_events(event_outcome::accepted, st.record.feed);
   carry_out(self, st.delivery.accept_from_source(std::move(event)));
 }
 
@@ -373,7 +381,9 @@ caf::result<commit_atom> on_source_items(trigger_pointer self, std::vector<std::
   self->request(st.env->store, caf::infinite, write_atom::value, std::move(ops))
     .then(
       [self, rp, events = std::move(events)](commit_atom) mutable {
-        carry_out(self, self->state.delivery.accept_reserved(std::move(events)));
+        auto& st = self->state;
+        st.env->stats->count_events(event_outcome::accepted, st.record.feed, events.size());
+        carry_out(self, st.delivery.accept_reserved(std::move(events)));
         rp.deliver(commit_atom::value);
       },
       [self, rp, count, previous_checkpoint](caf::error& err) mutable {
@@ -468,10 +478,10 @@ trigger_private::behavior_type trigger_impl(trigger_pointer self, caf::actor reg
   st.config = std::move(config);
   st.source_restarts = restart_policy{st.env->restarts};
   st.firer_restarts = restart_policy{st.env->restarts};
-  st.env->stats->record_state_change(std::nullopt, st.record.status.state);
+  st.env->stats->record_state_change(st.record.feed, std::nullopt, st.record.status.state);
   st.counted_state = std::make_shared<registration_state>(st.record.status.state);
-  self->attach_functor([stats = st.env->stats, counted = st.counted_state] {
-    stats->record_state_change(*counted, std::nullopt);
+  self->attach_functor([stats = st.env->stats, counted = st.counted_state, feed = st.record.feed] {
+    stats->record_state_change(feed, *counted, std::nullopt);
   });
   self->set_exit_handler([self](caf::exit_msg& msg) { on_exit(self, msg); });
   if (st.record.status.state == registration_state::active && st.config) {
@@ -511,6 +521,7 @@ trigger_private::behavior_type trigger_impl(trigger_pointer self, caf::actor reg
         return;
       if (!error.empty())
         ++st.source_errors;
+      st.env->stats->record_source_report(st.record.feed, !st.source_error.empty(), !error.empty());
       st.source_error = std::move(error);
     },
     [self](occurrence_atom, std::uint64_t generation, sys_ms occurrence) {

@@ -9,6 +9,7 @@
 
 #include "actors/metrics.hpp"
 #include "actors/source_protocol.hpp"
+#include "actors/sources/kafka_client.hpp"
 #include "actors/store_actor.hpp"
 #include "core/egress_policy.hpp"
 #include "core/feed_config.hpp"
@@ -37,7 +38,8 @@ using source_spawner = std::function<source_actor(caf::local_actor* trigger, con
 
 /// Returns the actor that prepares the source of `config` before its registration is stored, or nullopt when the source
 /// needs nothing: a `changes` feed with `since: now` whose `checkpoint` (the registration's position, "" for a new one)
-/// is not from its database learns where the database ends. The registry asks it without knowing the feed kind;
+/// is not from its database learns where the database ends; a `kafka` feed whose checkpoint is not from its brokers
+/// and topic learns where each partition ends (or starts). The registry asks it without knowing the feed kind;
 /// `timeout` bounds the preparer's own work.
 using source_preparer = std::function<std::optional<source_preparer_actor>(
   caf::actor_system& sys, const feed_config& config, const std::string& checkpoint, std::chrono::milliseconds timeout)>;
@@ -73,12 +75,12 @@ struct trigger_env {
 
 using trigger_env_ptr = std::shared_ptr<const trigger_env>;
 
-/// Returns the spawner that starts the source actor of each feed kind that owns a connection (poll, changes); their
-/// requests go through `client`.
-source_spawner default_source_spawner(http_client_ptr client);
+/// Returns the spawner that starts the source actor of each feed kind that owns a connection (poll, changes, kafka);
+/// their requests go through `client`, and kafka's consumers come from `kafka`.
+source_spawner default_source_spawner(http_client_ptr client, kafka_connector_ptr kafka = nullptr);
 
-/// Returns the preparer of each feed kind whose source needs one (changes with `since: now`); its requests go through
-/// `client`, and without a client nothing is prepared.
-source_preparer default_source_preparer(http_client_ptr client);
+/// Returns the preparer of each feed kind whose source needs one (changes with `since: now`, kafka without a position
+/// from its brokers and topic); its requests go through `client` and `kafka`, and without them nothing is prepared.
+source_preparer default_source_preparer(http_client_ptr client, kafka_connector_ptr kafka = nullptr);
 
 } // namespace feedrouter

@@ -42,11 +42,16 @@ caf::result<api_result> take_webhook(trigger_pointer self, webhook_delivery& del
   auto verdict = judge_webhook(*st.config->webhook, delivery, st.config->fire_body);
   if (verdict.what == webhook_verdict::kind::bad_signature)
     return failure(api_outcome::unauthorized, "missing or wrong " + verdict.header, verdict.header);
-  if (st.record.status.state != registration_state::active)
+  if (st.record.status.state != registration_state::active) {
+    st.env->stats->count_dropped(drop_reason::inactive, st.record.feed);
     return failure(api_outcome::unavailable, why_inactive(st));
-  if (verdict.what == webhook_verdict::kind::ignore)
+  }
+  if (verdict.what == webhook_verdict::kind::ignore) {
+    st.env->stats->count_dropped(drop_reason::filtered, st.record.feed);
     return success(api_outcome::accepted, hook_receipt{true, 0});
+  }
   if (!st.delivery.has_room(1)) {
+    st.env->stats->count_dropped(drop_reason::overloaded, st.record.feed);
     auto full = failure(api_outcome::too_many, "too many events are waiting for the controller; retry later");
     full.retry_after = full_retry_after;
     return full;
@@ -57,10 +62,12 @@ caf::result<api_result> take_webhook(trigger_pointer self, webhook_delivery& del
   self->request(st.env->store, caf::infinite, write_atom::value, std::vector<store_op>{put_event_op(st, event.event)})
     .then(
       [self, rp, event](commit_atom) mutable {
+        auto& st = self->state;
         auto seq = event.event.seq;
         std::vector<feed_event> events;
         events.push_back(std::move(event));
-        carry_out(self, self->state.delivery.accept_reserved(std::move(events)));
+        st.env->stats->count_events(event_outcome::accepted, st.record.feed);
+        carry_out(self, st.delivery.accept_reserved(std::move(events)));
         rp.deliver(success(api_outcome::accepted, hook_receipt{false, seq}));
       },
       [self, rp](caf::error& err) mutable {

@@ -130,7 +130,7 @@ void control_api::handle(http_request req, http_server::responder respond) {
     case service_route::metrics: {
       http_response res;
       res.fields.emplace_back("Content-Type", "text/plain; version=0.0.4");
-      res.body = stats_->render();
+      res.body = stats_->render() + metrics::render_ready(ready());
       if (cluster_)
         res.body += cluster_->stats->render();
       respond(std::move(res));
@@ -142,14 +142,16 @@ void control_api::handle(http_request req, http_server::responder respond) {
   }
 }
 
+bool control_api::shards_running() const {
+  return !cluster_
+         || (cluster_->view->shards_running() && cluster_->fence->all_usable(std::chrono::steady_clock::now()));
+}
+
 void control_api::answer_ready(http_server::responder& respond) {
   json_writer out;
   auto writable = store_->writable();
-  auto ready = ready_.load() && writable;
-  // Cluster mode: the shards this instance holds run, and none of their leases passed its deadline.
-  auto shards_running = !cluster_ || (cluster_->view->shards_running()
-                                      && cluster_->fence->all_usable(std::chrono::steady_clock::now()));
-  ready = ready && shards_running;
+  auto shards_running = this->shards_running();
+  auto ready = ready_.load() && writable && shards_running;
   // The live count: registrations created or deleted since start-up count too.
   out.begin_object().key("ready").value(ready).key("registrations").value(stats_->registrations());
   if (cluster_)

@@ -46,7 +46,16 @@ public:
     ready_.store(true);
   }
 
+  /// Returns whether /ready answers 200: every stored registration is running and the store accepts writes; in a
+  /// cluster, every shard this instance holds is running too.
+  bool ready() const {
+    return ready_.load() && store_->writable() && shards_running();
+  }
+
 private:
+  /// Cluster mode: whether the shards this instance holds run and none of their leases passed its deadline; always
+  /// true on one instance.
+  bool shards_running() const;
   void ask_registry(api_command cmd, http_server::responder respond);
   void ask_cluster(api_command cmd, http_request req, http_server::responder respond);
   void answer_ready(http_server::responder& respond);

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string_view>
 #include <thread>
@@ -23,10 +24,14 @@
 #include "actors/shard_runner.hpp"
 #include "actors/store_actor.hpp"
 #include "actors/store_reader.hpp"
+#include "app/check_config.hpp"
 #include "app/control_api.hpp"
+#include "app/liveness_watchdog.hpp"
 #include "app/options.hpp"
 #include "app/routes.hpp"
 #include "app/shutdown.hpp"
+#include "app/store_check.hpp"
+#include "app/systemd_notify.hpp"
 #include "core/crypto.hpp"
 #include "core/log.hpp"
 #include "core/status_json.hpp"
@@ -95,35 +100,15 @@ cluster_parts start_cluster(caf::actor_system& sys, cluster_sessions sessions, c
   return {lease_manager, runner, reader, std::move(routing)};
 }
 
-store_options store_options_of(const options& opts) {
-  store_options result;
-  result.key_file = opts.secrets_key_file;
-  result.password_file = opts.store_password_file;
-  result.init_store = opts.init_store;
-  result.full_check = opts.mode == run_mode::check_store;
-  // Checking or rotating a store that is not there must not make one.
-  result.create = opts.mode == run_mode::serve;
-  return result;
-}
-
 /// --check-store: opens the store as a start would, with SQLite's full integrity check, and reads it whole.
 int check_store(const options& opts) {
-  try {
-    auto db = open_store(opts.store, store_options_of(opts));
-    auto records = db->load_all();
-    if (auto unreadable = db->unreadable_secrets(); unreadable > 0) {
-      std::cerr << "feedrouter: store '" << store_display_name(opts.store) << "': the secrets of " << unreadable
-                << " of " << records.size() << " registrations do not open with key " << db->key()->id()
-                << " (altered or damaged rows)" << std::endl;
-      return start_error;
-    }
-    std::cout << "store '" << store_display_name(opts.store) << "' is sound: " << records.size()
-              << " registrations, secrets key " << db->key()->id() << std::endl;
-    return 0;
-  } catch (const store_open_error& e) {
-    std::cerr << "feedrouter: " << e.what() << std::endl;
+  auto verdict = check_store_soundness(opts);
+  if (verdict.what != store_verdict::kind::sound) {
+    std::cerr << "feedrouter: " << verdict.line << std::endl;
     return start_error;
   }
+  std::cout << verdict.line << std::endl;
+  return 0;
 }
 
 /// rotate-key: seals the store's secrets under a new key and tells the operator what follows.
@@ -195,13 +180,19 @@ std::shared_ptr<trigger_env> make_env(const options& opts, http_client_ptr clien
                                       std::shared_ptr<const egress_policy> egress) {
   auto env = std::make_shared<trigger_env>();
   env->client = std::move(client);
+  // Kafka brokers are checked by the same egress policy, and their TLS by the same CA options, as HTTP endpoints.
+  kafka_connector_options kafka_opts;
+  kafka_opts.egress = egress;
+  kafka_opts.tls = {opts.ca_file, opts.insecure_skip_verify};
+  kafka_opts.max_consumers = opts.max_kafka_feeds;
+  auto kafka = make_kafka_connector(std::move(kafka_opts));
   env->egress = std::move(egress);
   env->api_host = opts.api_host;
   env->store = std::move(store);
   env->stats = std::move(stats);
   env->now = now_ms;
-  env->spawn_source = default_source_spawner(env->client);
-  env->prepare_source = default_source_preparer(env->client);
+  env->spawn_source = default_source_spawner(env->client, kafka);
+  env->prepare_source = default_source_preparer(env->client, kafka);
   env->fire_timeout = opts.fire_timeout;
   env->retries.max_attempts = opts.retry_attempts;
   env->retries.max_age = opts.retry_max_age;
@@ -302,7 +293,7 @@ int run(const options& opts, const sigset_t& signals) {
   }
   auto stats = std::make_shared<metrics>();
   auto health = std::make_shared<store_health>();
-  auto store = spawn_store_actor(sys, std::move(db), store_thread::dedicated, {health, store_watch_interval});
+  auto store = spawn_store_actor(sys, std::move(db), store_thread::dedicated, {health, store_watch_interval, stats});
   auto env = make_env(opts, client, store, stats, public_url, egress);
   auto fence = std::make_shared<fire_fence>();
   if (cluster)
@@ -338,9 +329,23 @@ int run(const options& opts, const sigset_t& signals) {
     log(log_level::info, "ready: ", loaded, " registrations running from ", store_display_name(opts.store),
         " (secrets key ", key->id(), " from '", secrets_key_file_of(opts.store, store_options_of(opts)),
         "'); firing at ", opts.api_host.origin(), opts.verify_auth ? "" : " (authKeys not verified)");
+  if (parts)
+    // An instance is up once its lease manager had its first look at the leases: /ready then says whether the shards
+    // it took are running yet.
+    self->request(parts->lease_manager, opts.lease_ttl, cluster_atom::value)
+      .receive([](cluster_report&) {}, [](caf::error&) {});
+  // systemd (Type=notify) starts what depends on the service once it is up, and from then on expects the watchdog to
+  // be fed while the actors answer. A cluster's instance is up even while the shards it just took are starting.
+  if (api.ready() || parts)
+    notify_ready("ready: " + std::to_string(loaded) + " registrations, listening on " + listen_url);
+  std::optional<liveness_watchdog> watchdog;
+  if (auto interval = watchdog_interval())
+    watchdog.emplace(*interval, registry_probe(sys, registry), notify_watchdog);
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   log(log_level::info, "shutting down on signal ", signal_number);
+  notify_stopping("shutting down on signal " + std::to_string(signal_number));
+  watchdog.reset();
   server->stop();
   wait_for_fires_in_flight(*stats, opts.shutdown_grace);
   if (parts) {
@@ -352,9 +357,9 @@ int run(const options& opts, const sigset_t& signals) {
                  log(log_level::warn, "cluster: could not release every shard (they expire by themselves): ",
                      caf::to_string(err));
                });
-    for (const auto& actor : {caf::actor_cast<caf::actor>(parts->lease_manager), caf::actor_cast<caf::actor>(parts->runner),
-                              caf::actor_cast<caf::actor>(parts->reader)})
-      self->send_exit(actor, caf::exit_reason::user_shutdown);
+    self->send_exit(parts->lease_manager, caf::exit_reason::user_shutdown);
+    self->send_exit(parts->runner, caf::exit_reason::user_shutdown);
+    self->send_exit(parts->reader, caf::exit_reason::user_shutdown);
   }
   self->send_exit(info, caf::exit_reason::user_shutdown);
   self->send_exit(registry, caf::exit_reason::user_shutdown);
@@ -377,7 +382,10 @@ int main(int argc, char** argv) {
   }
   const auto& opts = std::get<options>(parsed);
   set_log_level(opts.level);
+  set_log_format(opts.format);
   switch (opts.mode) {
+    case run_mode::check_config:
+      return run_check_config(argc, argv, opts, std::cout, std::cerr);
     case run_mode::check_store:
       return check_store(opts);
     case run_mode::rotate_key:

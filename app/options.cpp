@@ -77,6 +77,10 @@ std::variant<options, exit_request> parse_options(int argc, char** argv) {
   app.add_option("--log-level", level, "error, warn, info or debug")
     ->envname("FEEDROUTER_LOG_LEVEL")
     ->capture_default_str();
+  std::string format = "text";
+  app.add_option("--log-format", format, "text, or json: one JSON object per line")
+    ->envname("FEEDROUTER_LOG_FORMAT")
+    ->capture_default_str();
   app.add_option("--body-limit", result.body_limit, "largest request body in bytes; larger ones get 413")
     ->envname("FEEDROUTER_BODY_LIMIT")
     ->check(CLI::Range(std::size_t{1024}, std::size_t{64} * 1024 * 1024))
@@ -114,6 +118,11 @@ std::variant<options, exit_request> parse_options(int argc, char** argv) {
     ->envname("FEEDROUTER_FIRE_WINDOW")
     ->check(CLI::Range(std::size_t{1}, std::size_t{64}))
     ->capture_default_str();
+  app.add_option("--max-kafka-feeds", result.max_kafka_feeds,
+                 "kafka registrations that read at once; each runs a Kafka client with threads of its own")
+    ->envname("FEEDROUTER_MAX_KAFKA_FEEDS")
+    ->check(CLI::Range(std::size_t{1}, std::size_t{10'000}))
+    ->capture_default_str();
   double shutdown_grace_s = 10;
   app.add_option("--shutdown-grace", shutdown_grace_s, "seconds SIGTERM waits for fires in flight to finish")
     ->envname("FEEDROUTER_SHUTDOWN_GRACE")
@@ -147,6 +156,11 @@ std::variant<options, exit_request> parse_options(int argc, char** argv) {
   auto* rotate_key = app.add_subcommand(
     "rotate-key", "seal every secret of the store under a new key (stop the service first); the old key file is kept "
                   "as KEY_FILE.ID.old");
+  auto* check_config = app.add_subcommand(
+    "check-config", "check the settings (flags, FEEDROUTER_* variables) and the store without starting, then exit: 0 "
+                    "when sound, 2 with one line per problem");
+  check_config->add_option("--config", result.config_file,
+                           "also check FILE, KEY=VALUE lines as systemd's EnvironmentFile= reads them, and apply it");
   auto* migrate = app.add_subcommand(
     "migrate", "copy every registration with its events, dead letters and checkpoint from one store into another, "
                "in one transaction; a registration already there is replaced (stop the service first)");
@@ -165,10 +179,16 @@ std::variant<options, exit_request> parse_options(int argc, char** argv) {
   if (check_store && (rotate_key->parsed() || migrate->parsed()))
     return usage(std::string{"--check-store: cannot be combined with "}
                  + (migrate->parsed() ? "migrate" : "rotate-key"));
-  result.mode = rotate_key->parsed() ? run_mode::rotate_key
-                : migrate->parsed()  ? run_mode::migrate
-                : check_store        ? run_mode::check_store
-                                     : run_mode::serve;
+  if (check_store && check_config->parsed())
+    return usage("--check-store: cannot be combined with check-config (which checks the store too)");
+  result.mode = rotate_key->parsed()     ? run_mode::rotate_key
+                : migrate->parsed()      ? run_mode::migrate
+                : check_config->parsed() ? run_mode::check_config
+                : check_store            ? run_mode::check_store
+                                         : run_mode::serve;
+  for (const auto* option : app.get_options())
+    if (!option->get_envname().empty())
+      result.environment_names.push_back(option->get_envname());
   auto where = split_listen(listen);
   if (!where)
     return usage("--listen: expected HOST:PORT with a port from 0 to 65535, got '" + listen + "'");
@@ -182,6 +202,10 @@ std::variant<options, exit_request> parse_options(int argc, char** argv) {
   if (!parsed_level)
     return usage("--log-level: expected error, warn, info or debug, got '" + level + "'");
   result.level = *parsed_level;
+  auto parsed_format = parse_log_format(format);
+  if (!parsed_format)
+    return usage("--log-format: expected text or json, got '" + format + "'");
+  result.format = *parsed_format;
   result.verify_auth = !no_verify_auth;
   auto to_ms = [](double seconds) { return std::chrono::milliseconds{static_cast<std::int64_t>(seconds * 1000)}; };
   result.fire_timeout = to_ms(fire_timeout_s);

@@ -16,10 +16,11 @@ namespace feedrouter {
 
 /// What the command line asks the program to do.
 enum class run_mode {
-  serve,       ///< run the service
-  check_store, ///< --check-store: open the store with a full integrity check, then exit 0 (sound) or 2
-  rotate_key,  ///< rotate-key: seal the store's secrets under a new key, then exit
-  migrate,     ///< migrate: copy a store's registrations into another store, then exit
+  serve,        ///< run the service
+  check_store,  ///< --check-store: open the store with a full integrity check, then exit 0 (sound) or 2
+  rotate_key,   ///< rotate-key: seal the store's secrets under a new key, then exit
+  migrate,      ///< migrate: copy a store's registrations into another store, then exit
+  check_config, ///< check-config: check the settings and the store, print one line per problem, exit 0 or 2
 };
 
 /// The service's settings, from flags or their environment variables (flags win).
@@ -36,6 +37,9 @@ struct options {
   bool init_store = false;                      ///< accept an existing empty store file as a new store
   bool verify_auth = true;                      ///< check each CREATE's authKey with the controller
   log_level level = log_level::info;
+  log_format format = log_format::text;         ///< how log lines are written (--log-format)
+  std::string config_file;                      ///< check-config --config: an environment file to check and apply
+  std::vector<std::string> environment_names;   ///< every FEEDROUTER_* variable a flag reads (check-config)
   std::size_t body_limit = 1024 * 1024;         ///< largest request body the API accepts
   std::string public_url;                       ///< base of hook URLs; empty: http://HOST:PORT the server listens on
   std::chrono::milliseconds fire_timeout{10'000};
@@ -44,6 +48,7 @@ struct options {
   double namespace_fire_rate = 0;               ///< fires per second per namespace; 0 means unlimited
   std::size_t max_buffered_events = 1000;       ///< events one registration holds in memory
   std::size_t fire_window = 1;                  ///< fires of one registration on the wire at once
+  std::size_t max_kafka_feeds = 200;            ///< kafka registrations reading at once (each runs librdkafka threads)
   std::chrono::milliseconds shutdown_grace{10'000}; ///< how long SIGTERM waits for fires in flight
   std::string ca_file;                          ///< PEM bundle that verifies an https API host; empty: system store
   bool insecure_skip_verify = false;            ///< accept any certificate (self-signed development controllers)

@@ -269,12 +269,26 @@ void delivery_core::pump(delivery_actions& out) {
 /// Cuts the next unit from the queue and sends it. The window belonged to the batch that goes out now; a later
 /// partial batch gets a window of its own.
 void delivery_core::cut_unit(delivery_actions& out) {
-  batch_due_ = false;
-  batch_timer_ = 0;
   auto size = std::max<std::size_t>(settings_.batch_size, 1);
-  auto count = std::min(size, events_.size() - in_units_);
+  auto count = fitting_events(in_units_, std::min(size, events_.size() - in_units_));
   units_.push_back(unit{count});
   in_units_ += count;
+  const auto& first = events_[in_units_ - count];
+  auto max_bytes = settings_.envelope.max_bytes;
+  if (max_bytes > 0 && first.event.body.size() > max_bytes) {
+    // Too large for any fire: given up as it arrives, and settled in its turn like any dead letter.
+    bury(units_.back(),
+         fire_outcome{0,
+                      "the event's " + std::to_string(first.event.body.size()) + " bytes exceed the "
+                        + std::to_string(max_bytes) + " bytes one fire may carry",
+                      std::nullopt},
+         first.event.accepted);
+    // The batch's window, if it passed, still holds for the events behind it: nothing went out.
+    settle(out);
+    return;
+  }
+  batch_due_ = false;
+  batch_timer_ = 0;
   send(units_.size() - 1, out);
 }
 
@@ -284,7 +298,7 @@ void delivery_core::send(std::size_t index, delivery_actions& out) {
   u.fire_id = ++next_id_;
   ++u.attempts;
   ++on_wire_;
-  out.fires.push_back(fire_unit{u.fire_id, body_of(index)});
+  out.fires.push_back(fire_unit{u.fire_id, body_of(index), u.attempts});
 }
 
 /// Applies the outcomes of the settled units at the front, in order.
@@ -305,6 +319,8 @@ void delivery_core::settle(delivery_actions& out) {
     }
     in_units_ -= u.count;
     (dead ? out.failed : out.fired) += 1;
+    if (!dead)
+      out.fired_events += u.count;
   }
 }
 
@@ -432,16 +448,38 @@ std::size_t delivery_core::first_event_of(std::size_t index) const {
   return first;
 }
 
+/// Returns how many of the `count` events from `first` on one fire carries within the envelope's byte bound: at
+/// least one.
+std::size_t delivery_core::fitting_events(std::size_t first, std::size_t count) const {
+  auto max_bytes = settings_.envelope.max_bytes;
+  if (max_bytes == 0)
+    return count;
+  std::size_t taken = 1;
+  auto bytes = events_[first].event.body.size();
+  while (taken < count) {
+    bytes += 1 + events_[first + taken].event.body.size();
+    if (bytes > max_bytes)
+      break;
+    ++taken;
+  }
+  return taken;
+}
+
 std::string delivery_core::body_of(std::size_t index) const {
   const auto& u = units_[index];
+  const auto& envelope = settings_.envelope;
   auto first = first_event_of(index);
-  if (settings_.batch_size <= 1 && u.count == 1)
+  if (settings_.batch_size <= 1 && u.count == 1 && !envelope.wrap_single)
     return events_[first].event.body;
   json_writer out;
-  out.begin_object().key("events").begin_array();
+  out.begin_object().key(envelope.key).begin_array();
   for (std::size_t i = first; i < first + u.count; ++i)
     out.raw(events_[i].event.body);
-  out.end_array().end_object();
+  out.end_array();
+  for (const auto& [name, raw] : envelope.members)
+    if (name != envelope.key)
+      out.key(name).raw(raw);
+  out.end_object();
   return out.take();
 }
 

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/delivery_spec.hpp"
 #include "core/lazy_fifo.hpp"
 #include "core/registration.hpp"
 #include "core/retry_policy.hpp"
@@ -37,14 +38,17 @@ struct delivery_settings {
   std::size_t window = 1;                   ///< fires in flight at most; 1 sends the next only after an answer
   std::size_t max_buffered = 1000;          ///< events held at most: queued, in fires, and being stored
   retry_options retries;
+  batch_envelope envelope; ///< how a fire carries several events, and how many bytes of them it may carry
 };
 
 // -- what comes out --------------------------------------------------------------
 
-/// One fire for the firer: a single event's body, or a batch's {"events": [...]}; `id` is new for every attempt.
+/// One fire for the firer: a single event's body, or a batch's {"events": [...]} (the settings' envelope); `id` is new
+/// for every attempt.
 struct fire_unit {
   std::uint64_t id = 0;
   std::string body;
+  int attempt = 1; ///< which attempt of these events this fire is, from 1 (for the fire's log line)
 };
 
 /// A timer the core needs; `on_timer(id)` when it falls due. Timers the core no longer needs are ignored then.
@@ -69,6 +73,7 @@ struct delivery_actions {
   std::vector<dead_letter> dead_letters; ///< events that cannot be delivered: store them as dead letters
   std::optional<std::string> checkpoint; ///< every event up to this source position is done: persist it
   std::int64_t fired = 0;                ///< fires the controller took (any 2xx), now settled
+  std::size_t fired_events = 0;          ///< the events those fires carried
   std::int64_t failed = 0;               ///< fires that ended without a 2xx: dead letters and refusals
   std::optional<delivery_refusal> refusal; ///< disable the registration; its events are kept for the resume
   /// Events that were not stored and were let go at a stop: their source must start again from the stored checkpoint.
@@ -269,6 +274,7 @@ private:
 
   std::optional<std::size_t> find_unit(std::uint64_t fire_id, phase in) const;
   std::size_t first_event_of(std::size_t index) const;
+  std::size_t fitting_events(std::size_t first, std::size_t count) const;
   std::string body_of(std::size_t index) const;
 
   // -- member variables --------------------------------------------------------------------

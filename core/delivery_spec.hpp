@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <array>
 #include <optional>
+#include <string>
 
 #include "core/json.hpp"
 #include "core/outcome.hpp"
@@ -11,12 +12,24 @@
 
 namespace feedrouter {
 
+/// How a fire carries several events: {"<key>": [body, ...], <members>...}. The feed kind decides it; `kafka` fires
+/// every message in {"messages": [...]}, as OpenWhisk's kafka provider does.
+struct batch_envelope {
+  std::string key = "events"; ///< the member that holds the events' bodies
+  bool wrap_single = false;   ///< a fire of one event is wrapped too (with batchSize 1 as well)
+  /// The bodies one fire carries at most, with a comma between two; 0: no bound. An event larger than this on its own
+  /// is dead-lettered without a fire: the controller could not take it either.
+  std::size_t max_bytes = 0;
+  json_members members; ///< added after the events (`trigger_payload`); a member named `key` is left out
+};
+
 /// How a registration's events are delivered: batching, and its own retry limits where it overrides the provider's.
 struct delivery_spec {
   std::size_t batch_size = 1;              ///< events per fire; above 1 a fire carries {"events": [...]}
   std::chrono::milliseconds batch_window{0}; ///< how long a partial batch waits for more events
   std::optional<int> max_attempts;         ///< `retryAttempts`: attempts per fire before dead letters
   std::optional<std::chrono::milliseconds> max_age; ///< `retryMaxAgeSeconds`: how old an event may get while retried
+  batch_envelope envelope; ///< set by the feed kind, not a parameter
 };
 
 // -- the integer parameters and their ranges (docs/delivery.md) --

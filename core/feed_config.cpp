@@ -12,6 +12,7 @@ constexpr std::string_view alarm_feed = "alarm";
 constexpr std::string_view webhook_feed = "webhook";
 constexpr std::string_view poll_feed = "poll";
 constexpr std::string_view changes_feed = "changes";
+constexpr std::string_view kafka_feed = "kafka";
 
 /// Returns the fire body for `trigger_payload`: an object as is, a string wrapped as {"payload": "..."}.
 outcome<std::string> make_fire_body(const json_members& params) {
@@ -46,21 +47,40 @@ std::vector<std::string_view> numeric_params(std::string_view feed) {
     add(poll_int_params);
   } else if (feed == changes_feed) {
     add(changes_int_params);
+  } else if (feed == kafka_feed) {
+    add(kafka_int_params);
   }
   return names;
+}
+
+/// Returns how a kafka registration delivers: as OpenWhisk's provider, every fire is {"messages": [...]} with the
+/// registration's `trigger_payload` beside it, and carries what is waiting (up to batchSize 1000 and batchBytes)
+/// unless the registration sets its own batchSize or batchWindowMs.
+delivery_spec kafka_delivery(delivery_spec delivery, const json_members& params, const kafka_spec& kafka,
+                             const std::string& fire_body) {
+  if (find_member(params, batch_size_param.name) == nullptr)
+    delivery.batch_size = static_cast<std::size_t>(batch_size_param.max);
+  if (find_member(params, batch_window_ms_param.name) == nullptr)
+    delivery.batch_window = std::chrono::milliseconds{0};
+  delivery.envelope.key = "messages";
+  delivery.envelope.wrap_single = true;
+  delivery.envelope.max_bytes = kafka.batch_bytes;
+  if (auto members = parse_json_object(fire_body, "trigger_payload"))
+    delivery.envelope.members = std::move(*members);
+  return delivery;
 }
 
 } // namespace
 
 bool is_known_feed(std::string_view feed) {
-  return feed == alarm_feed || feed == webhook_feed || feed == poll_feed || feed == changes_feed;
+  return feed == alarm_feed || feed == webhook_feed || feed == poll_feed || feed == changes_feed || feed == kafka_feed;
 }
 
 outcome<feed_config> make_feed_config(std::string_view feed, json_members params, sys_ms now, validation_time when,
                                       std::string_view trigger_key, const egress_policy& egress) {
   if (!is_known_feed(feed))
     return field_error{"feed", "unknown feed kind \"" + std::string{feed}
-                                 + "\"; this provider serves: alarm, webhook, poll, changes"};
+                                 + "\"; this provider serves: alarm, webhook, poll, changes, kafka"};
   auto delivery = parse_delivery_spec(params);
   if (!delivery)
     return delivery.error();
@@ -97,6 +117,15 @@ outcome<feed_config> make_feed_config(std::string_view feed, json_members params
       return *refused;
     config.changes = std::make_shared<const changes_spec>(std::move(*changes));
     config.params = normalize_int_params(std::move(params), numeric_params(feed));
+    return config;
+  }
+  if (feed == kafka_feed) {
+    auto kafka = parse_kafka_spec(params, egress);
+    if (!kafka)
+      return kafka.error();
+    config.delivery = kafka_delivery(config.delivery, params, *kafka, config.fire_body);
+    config.kafka = std::make_shared<const kafka_spec>(std::move(*kafka));
+    config.params = normalize_kafka_flags(normalize_int_params(std::move(params), numeric_params(feed)));
     return config;
   }
   auto alarm = parse_alarm_spec(params, now, when, trigger_key);

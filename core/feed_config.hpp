@@ -9,6 +9,7 @@
 #include "core/changes_spec.hpp"
 #include "core/delivery_spec.hpp"
 #include "core/egress_policy.hpp"
+#include "core/kafka_spec.hpp"
 #include "core/poll_spec.hpp"
 #include "core/webhook_spec.hpp"
 #include "core/json.hpp"
@@ -30,6 +31,7 @@ struct feed_config {
   std::shared_ptr<const webhook_spec> webhook; ///< set for feed "webhook"
   std::shared_ptr<const poll_spec> poll;       ///< set for feed "poll"
   std::shared_ptr<const changes_spec> changes; ///< set for feed "changes"
+  std::shared_ptr<const kafka_spec> kafka;     ///< set for feed "kafka"
 };
 
 /// Returns whether this build serves feed kind `feed`.
@@ -37,7 +39,8 @@ bool is_known_feed(std::string_view feed);
 
 /// Validates `params` for feed kind `feed`. Failures name the parameter, or "feed" for an unknown kind. An endpoint
 /// the registration names (`url` of poll and changes) that `egress` refuses without resolving it (a literal address,
-/// localhost) fails here; one whose name resolves to a refused address fails when its source connects.
+/// localhost) fails here; one whose name resolves to a refused address fails when its source connects. Kafka brokers
+/// likewise.
 outcome<feed_config> make_feed_config(std::string_view feed, json_members params, sys_ms now, validation_time when,
                                       std::string_view trigger_key, const egress_policy& egress);
 

@@ -143,6 +143,10 @@ bool json_is_object(std::string_view raw) {
   return !doc.error() && doc.value_unsafe().is_object();
 }
 
+bool json_is_value(std::string_view text) {
+  return !parse_raw(text).error();
+}
+
 void append_json_string(std::string& out, std::string_view text) {
   static constexpr char hex[] = "0123456789abcdef";
   // Bytes of invalid UTF-8 (a binary webhook body, say) are escaped one by one as Latin-1, so the output stays valid

@@ -51,6 +51,10 @@ std::optional<std::vector<std::string>> json_as_string_array(std::string_view ra
 /// Returns whether a raw JSON value is an object.
 bool json_is_object(std::string_view raw);
 
+/// Returns whether `text` is one JSON value of any type (an object, an array, a string, a number, true, false or
+/// null), with blanks around it at most.
+bool json_is_value(std::string_view text);
+
 // -- writing JSON --------------------------------------------------------------
 
 /// Appends `text` to `out` as a quoted, escaped JSON string.

@@ -467,7 +467,7 @@ void postgres_store::migrate(const store_options& opts) {
     throw store_open_error("store '" + name_ + "' was written by a newer feedrouter (schema " + std::to_string(from)
                            + ", this build knows " + std::to_string(schema_version) + ")");
   if (from == 0 && !opts.create)
-    throw store_open_error("cannot open store '" + name_ + "': the database holds no feedrouter store");
+    throw store_missing_error("cannot open store '" + name_ + "': the database holds no feedrouter store");
   key_ = load_store_key(opts.key_file, read_sealing_key(), name_);
   for (const auto& step : migrations) {
     if (step.version <= from)

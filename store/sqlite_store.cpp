@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -362,7 +363,7 @@ void sqlite_store::fail_open(int rc, const std::string& doing) const {
   switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-      throw store_open_error("store '" + path_ + "' is locked by another process");
+      throw store_in_use_error("store '" + path_ + "' is locked by another process");
     case SQLITE_NOTADB:
       throw store_open_error("cannot open store '" + path_ + "': the file is not a SQLite database");
     case SQLITE_CORRUPT:
@@ -397,8 +398,11 @@ void sqlite_store::open_private(bool create) {
   db_.reset(raw); // closes the handle even when opening failed
   if (rc != SQLITE_OK) {
     auto text = std::string{"cannot open store '"} + path_ + "': " + sqlite3_errmsg(raw);
-    if (auto err = sqlite3_system_errno(raw); err != 0)
+    auto err = sqlite3_system_errno(raw);
+    if (err != 0)
       text += " (" + std::generic_category().message(err) + ")";
+    if (!create && err == ENOENT)
+      throw store_missing_error(text);
     throw store_open_error(text);
   }
   if (path_ != ":memory:")

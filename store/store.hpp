@@ -151,6 +151,17 @@ struct store_open_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// Thrown by open_store() when another process holds the store (a running feedrouter): `check-config` reports it as
+/// such and checks the rest.
+struct store_in_use_error : store_open_error {
+  using store_open_error::store_open_error;
+};
+
+/// Thrown by open_store() without store_options::create when the store does not exist.
+struct store_missing_error : store_open_error {
+  using store_open_error::store_open_error;
+};
+
 /// Returns the secrets key file open_store() uses for `spec`: opts.key_file, else default_key_file() of a sqlite:PATH
 /// store; empty for ":memory:" without one. Throws store_open_error when the spec is malformed, and for a PostgreSQL
 /// store without opts.key_file.

@@ -4,25 +4,38 @@
 
 #include "actors/sources/changes.hpp"
 #include "actors/sources/changes_position.hpp"
+#include "actors/sources/kafka.hpp"
+#include "actors/sources/kafka_position.hpp"
 #include "actors/sources/poll.hpp"
 
 namespace feedrouter {
 
-source_spawner default_source_spawner(http_client_ptr client) {
-  return [client = std::move(client)](caf::local_actor* trigger, const source_args& args) -> source_actor {
+source_spawner default_source_spawner(http_client_ptr client, kafka_connector_ptr kafka) {
+  return [client = std::move(client), kafka = std::move(kafka)](caf::local_actor* trigger,
+                                                                const source_args& args) -> source_actor {
     // Only the kinds that own a connection have a source actor; make_feed_config rejects unknown kinds before any
     // spawn. An alarm's schedule runs in its trigger, and webhook events arrive through the registry.
     if (args.config.poll)
       return spawn_poll_source(trigger, *args.config.poll, args.config.fire_body, args.checkpoint, client);
     if (args.config.changes)
       return spawn_changes_source(trigger, *args.config.changes, args.config.fire_body, args.checkpoint, client);
+    if (args.config.kafka)
+      return spawn_kafka_source(trigger, *args.config.kafka, args.checkpoint, kafka);
     return source_actor{};
   };
 }
 
-source_preparer default_source_preparer(http_client_ptr client) {
-  return [client = std::move(client)](caf::actor_system& sys, const feed_config& config, const std::string& checkpoint,
-                                      std::chrono::milliseconds timeout) -> std::optional<source_preparer_actor> {
+source_preparer default_source_preparer(http_client_ptr client, kafka_connector_ptr kafka) {
+  return [client = std::move(client), kafka = std::move(kafka)](
+           caf::actor_system& sys, const feed_config& config, const std::string& checkpoint,
+           std::chrono::milliseconds timeout) -> std::optional<source_preparer_actor> {
+    // A kafka feed reads where each partition ends (or starts) unless its position is from its brokers and topic;
+    // that also checks the brokers and the topic before the registration is stored.
+    if (config.kafka) {
+      if (!kafka || restore_kafka_offsets(checkpoint, *config.kafka))
+        return std::nullopt;
+      return spawn_kafka_preparer(sys, kafka, *config.kafka, timeout);
+    }
     // Only `since: now` needs a position before the registration is stored, and only when the one it has (none for a
     // new registration) is not from its database: a change written right after the answer must fire even if the
     // provider stops before the feed has connected.

@@ -3,7 +3,7 @@
 
     bench/run [--quick] [--only SCENARIO]... [--no-build] [--keep-workdir] [--no-readme]
 
-Scenarios: throughput, latency, alarms, restart, changes (all by default, in that order). Writes
+Scenarios: throughput, latency, alarms, restart, changes, kafka (all by default, in that order). Writes
 bench/results/run-<UTC timestamp>.json, latest.json and the chart latest.png; a full run of every scenario also rewrites
 the results table in bench/README.md. Exit code 0 when every sanity check passed, 1 when one failed (events lost, a
 scenario broke), 2 for bad arguments.
@@ -32,7 +32,7 @@ from common import (BenchError, install_signal_handlers, kill_all_children, mach
 import common  # noqa: E402
 from context import Bench  # noqa: E402
 
-SCENARIOS = ["throughput", "latency", "alarms", "restart", "changes"]
+SCENARIOS = ["throughput", "latency", "alarms", "restart", "changes", "kafka"]
 
 
 class NoiseMonitor:
@@ -106,7 +106,7 @@ def versions(bench, root):
                 if line.startswith("CMAKE_CXX_COMPILER:"):
                     compiler = line.split("=", 1)[1].strip()
     out["compiler"] = ((_run([compiler or "c++", "--version"]) or "").splitlines() or [None])[0]
-    for package in ("libcaf-dev", "libboost-dev", "libsqlite3-dev", "libsimdjson-dev", "libssl-dev"):
+    for package in ("libcaf-dev", "libboost-dev", "libsqlite3-dev", "libsimdjson-dev", "libssl-dev", "librdkafka-dev"):
         out[package] = _run(["dpkg-query", "-W", "-f=${Version}", package])
     out["loadgen"] = "bench/loadgen (this repository)"
     # Scenario 5's database: pouchdb-server as npm ci installed it, and the Node.js that runs it.

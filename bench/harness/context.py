@@ -60,6 +60,14 @@ class Config:
         # Docs of an unmeasured first burst that warms pouchdb-server up.
         self.changes_warmup_docs = 1000
         self.changes_heartbeat_s = 5
+        # Scenario 6: kafka feed against librdkafka's mock cluster. One registration on a topic of N messages; as many
+        # registrations as in the changes fan-out on one topic of N / registrations messages (N deliveries in all);
+        # the latency at half the rate one registration reached.
+        self.kafka_messages = 20000 if quick else 100000
+        self.kafka_partitions = 4
+        self.kafka_message_bytes = 100
+        self.kafka_fanout_registrations = 20 if quick else 100
+        self.kafka_latency_seconds = 4 if quick else 8
 
 
 class Bench:
@@ -71,6 +79,8 @@ class Bench:
         self.feedrouter_bin = os.path.join(self.build_dir, "app", "feedrouter")
         self.sink_bin = os.path.join(self.build_dir, "tests", "support", "fake-controller")
         self.loadgen_bin = loadgen
+        # Scenario 6's mock cluster, producer and raw consumers: built beside the load generator (bench/CMakeLists.txt).
+        self.kafka_tool_bin = os.path.join(os.path.dirname(loadgen), "kafka-tool")
         self.wrk_script = os.path.join(root, "bench", "wrk", "post.lua")
         # The CouchDB-compatible server of scenario 5: scripts/dev build installs it with npm ci (bench/run calls that
         # unless --no-build); checked when the scenario starts, so the others run without it.

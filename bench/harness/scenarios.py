@@ -1174,3 +1174,8 @@ def changes(b):
         if couch is not None:
             couch.terminate(timeout=15)
         sink.terminate()
+
+
+# -- scenario 6: the kafka feed (a module of its own) -----------------------------------------------------------------
+
+from kafka_scenario import kafka  # noqa: E402,F401

@@ -98,6 +98,8 @@ TEST_CASE_METHOD(actor_fixture, "a firer reports the controller's status, its te
   CHECK_FALSE(reports[2].outcome.retry_after);
   CHECK(log->exits.empty()); // failures are values, not crashes
   CHECK_THAT(stats->render(), Catch::Contains("feedrouter_fires_total{outcome=\"failed\"} 3"));
+  CHECK_THAT(stats->render(), Catch::Contains("feedrouter_fire_failures_total{reason=\"unavailable\"} 2"));
+  CHECK_THAT(stats->render(), Catch::Contains("feedrouter_fire_failures_total{reason=\"refused\"} 1"));
 }
 
 TEST_CASE_METHOD(actor_fixture, "the firers of one namespace keep to its fire rate, measured on the actor clock",

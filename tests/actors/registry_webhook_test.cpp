@@ -6,6 +6,7 @@
 #include "actor_fixture.hpp"
 #include "actors/atoms.hpp"
 #include "core/webhook_signature.hpp"
+#include "metrics_sample.hpp"
 #include "printers.hpp"
 #include "registry_harness.hpp"
 #include "trigger_harness.hpp"
@@ -467,6 +468,9 @@ TEST_CASE_METHOD(actor_fixture, "the hook id of a webhook whose trigger actor fa
   auto read = simple(*this, registry, api_op::read);
   REQUIRE(read.status == 200);
   CHECK(json_string_at(read.body, "status.state") == "disabled");
+  CHECK(metric_sample(*stats, R"(feedrouter_registrations_auto_disabled_total{feed="webhook"})") == 1);
+  CHECK(metric_sample(*stats, R"(feedrouter_registrations{feed="webhook",state="disabled"})") == 1);
+  CHECK(metric_sample(*stats, R"(feedrouter_registrations{feed="webhook",state="active"})") == 0);
   // Disabled registrations answer 503, so that the sender's own retry keeps the event.
   CHECK(post(*this, registry, hook, event_body(2)).status == 503);
   REQUIRE(simple(*this, registry, api_op::remove).status == 204);

@@ -1,16 +1,13 @@
-#include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include <catch2/catch.hpp>
 
-#include "net/http_server.hpp"
-#include "net/io_runtime.hpp"
 #include "tests/e2e/api_requests.hpp"
 #include "tests/e2e/e2e_fixture.hpp"
+#include "tests/e2e/item_list_server.hpp"
 #include "tests/e2e/json_probe.hpp"
 #include "tests/e2e/webhook_client.hpp"
 
@@ -22,58 +19,6 @@ namespace {
 
 /// How long a poll cycle may take to show (1 s interval); reached only when something is broken.
 constexpr auto poll_timeout = 10s;
-
-/// The polled endpoint: a JSON list of items, newest first, that the test grows; counts the polls it answers.
-class item_list_server {
-public:
-  item_list_server() {
-    http_server::options opts;
-    opts.port = 0;
-    server_ = start_http_server(io_, opts, [this](http_request, http_server::responder respond) {
-      http_response res;
-      res.fields.emplace_back("Content-Type", "application/json");
-      {
-        std::lock_guard<std::mutex> guard{mutex_};
-        res.body = body_locked();
-      }
-      ++polls_;
-      respond(std::move(res));
-    });
-  }
-
-  ~item_list_server() {
-    server_->stop();
-    io_.stop();
-  }
-
-  std::string url() const {
-    return "http://127.0.0.1:" + std::to_string(server_->port()) + "/items";
-  }
-
-  /// Adds an item at the head of the list, as a feed that lists the newest first does.
-  void add(int id) {
-    std::lock_guard<std::mutex> guard{mutex_};
-    ids_.insert(ids_.begin(), id);
-  }
-
-  int polls() const {
-    return polls_.load();
-  }
-
-private:
-  std::string body_locked() const {
-    std::string body = R"({"items":[)";
-    for (std::size_t i = 0; i < ids_.size(); ++i)
-      body += (i == 0 ? "" : ",") + std::string{R"({"id":)"} + std::to_string(ids_[i]) + "}";
-    return body + "]}";
-  }
-
-  io_runtime io_{1};
-  http_server_ptr server_;
-  mutable std::mutex mutex_;
-  std::vector<int> ids_;
-  std::atomic<int> polls_{0};
-};
 
 std::vector<std::int64_t> fired_ids(const e2e_fixture& fx, const trigger_ref& trigger) {
   std::vector<std::int64_t> ids;

@@ -1,4 +1,5 @@
 #include <chrono>
+#include <fstream>
 #include <optional>
 #include <string>
 
@@ -7,6 +8,7 @@
 #include "tests/e2e/api_requests.hpp"
 #include "tests/e2e/e2e_fixture.hpp"
 #include "tests/e2e/json_probe.hpp"
+#include "tests/support/process.hpp"
 
 using namespace feedrouter;
 using namespace feedrouter::test;
@@ -56,6 +58,19 @@ TEST_CASE("/health and /ready and /metrics answer 200 and /metrics counts fires"
   auto ok = sample(metrics.body, R"(feedrouter_fires_total{outcome="ok"})");
   REQUIRE(ok);
   CHECK(std::stoll(*ok) >= 1);
-  CHECK(sample(metrics.body, R"(feedrouter_registrations{state="active"})") == "1");
+  CHECK(sample(metrics.body, R"(feedrouter_registrations{feed="alarm",state="active"})") == "1");
+  auto fired = sample(metrics.body, R"(feedrouter_events_fired_total{feed="alarm"})");
+  REQUIRE(fired);
+  CHECK(std::stoll(*fired) >= 1);
+  CHECK(sample(metrics.body, "feedrouter_ready") == "1");
   fr->stop_cleanly();
+
+  // The exposition of the running service, read by the Prometheus client's own parser.
+  auto exposition = fx.file("metrics.txt");
+  std::ofstream{exposition} << metrics.body;
+  child_process checker{{DEBIAN_PYTHON3, {METRICS_CHECKER, "--file", exposition}, fx.next_stderr_path()}};
+  auto checked = checker.wait(feedrouter_process::exit_timeout);
+  INFO("checker: " << checker.stderr_text());
+  REQUIRE(checked);
+  CHECK(checked->code == 0);
 }

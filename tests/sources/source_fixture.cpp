@@ -13,9 +13,12 @@
 
 #include "actors/atoms.hpp"
 #include "actors/sources/changes.hpp"
+#include "actors/sources/kafka.hpp"
 #include "actors/sources/poll.hpp"
 #include "core/changes_spec.hpp"
+#include "core/egress_policy.hpp"
 #include "core/json.hpp"
+#include "core/kafka_spec.hpp"
 #include "core/poll_spec.hpp"
 
 namespace feedrouter::test {
@@ -115,6 +118,7 @@ source_fixture::source_fixture()
   : sys(cfg),
     sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())),
     client(std::make_shared<scripted_http_client>()),
+    kafka(std::make_shared<scripted_kafka_connector>()),
     log(std::make_shared<parent_log>()) {
   // Sources keep a timer armed for their next poll: do not wait for them at shutdown.
   sys.await_actors_before_shutdown(false);
@@ -162,6 +166,22 @@ caf::actor source_fixture::spawn_changes_parent(std::string_view params_json, st
                          checkpoint = std::move(checkpoint), with = std::move(with)](caf::local_actor* parent) {
     return caf::actor_cast<caf::actor>(spawn_changes_source(parent, spec, fire_body, checkpoint, with));
   });
+}
+
+caf::actor source_fixture::spawn_kafka(std::string_view params_json, std::string checkpoint) {
+  const egress_policy loopback{{*parse_egress_rule("127.0.0.1", "rule")}, {}};
+  auto spec = parse_kafka_spec(read_params(params_json), loopback);
+  if (!spec)
+    throw std::invalid_argument(spec.error().field + ": " + spec.error().message);
+  return spawn_stand_in([spec = std::move(*spec), checkpoint = std::move(checkpoint),
+                         connector = kafka](caf::local_actor* parent) {
+    return caf::actor_cast<caf::actor>(spawn_kafka_source(parent, spec, checkpoint, connector));
+  });
+}
+
+void source_fixture::wake_kafka() {
+  kafka->consumer().wake();
+  run();
 }
 
 caf::actor source_fixture::spawn_stand_in(std::function<caf::actor(caf::local_actor*)> start) {

@@ -15,6 +15,7 @@
 #include <caf/scheduler/test_coordinator.hpp>
 
 #include "scripted_http_client.hpp"
+#include "scripted_kafka.hpp"
 
 namespace feedrouter::test {
 
@@ -82,6 +83,15 @@ public:
   /// Spawns a changes source as spawn_changes() does, but without an HTTP client.
   caf::actor spawn_changes_without_client(std::string_view params_json);
 
+  /// Spawns a stand-in trigger that starts a kafka source with `params_json` (validated by parse_kafka_spec with
+  /// 127.0.0.1 allowed), starting from `checkpoint`, with `kafka` as its connector, and runs until the source waits for
+  /// something. The parent grants no credit of its own: call grant().
+  caf::actor spawn_kafka(std::string_view params_json, std::string checkpoint = {});
+
+  /// Has the newest kafka consumer wake its source, as librdkafka's threads do when messages arrive, then runs what
+  /// follows.
+  void wake_kafka();
+
   /// Has the newest parent grant its source `n` more events, then runs what follows.
   void grant(std::int64_t n);
 
@@ -116,6 +126,7 @@ public:
   caf::actor_system sys;
   caf::scheduler::test_coordinator& sched;
   std::shared_ptr<scripted_http_client> client;
+  std::shared_ptr<scripted_kafka_connector> kafka;
   parent_log_ptr log;
 
 private:

@@ -13,6 +13,7 @@
 #include <climits>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 #include <system_error>
 #include <thread>
 
@@ -122,7 +123,7 @@ exit_status decode(int raw) {
 }
 
 /// Runs in the forked child: only async-signal-safe calls until exec, since the parent may have other threads.
-[[noreturn]] void exec_child(char* const* argv, int stdout_fd, int stderr_fd, int error_fd) {
+[[noreturn]] void exec_child(char* const* argv, char* const* envp, int stdout_fd, int stderr_fd, int error_fd) {
   // The test may block or ignore signals; the child starts as a freshly started program would.
   sigset_t none;
   sigemptyset(&none);
@@ -146,8 +147,28 @@ exit_status decode(int raw) {
     for (int fd = kept_fd + 1; fd < 1024; ++fd)
       ::close(fd);
   }
-  ::execv(argv[0], argv);
+  ::execve(argv[0], argv, envp);
   fail_child(error_fd);
+}
+
+/// Returns the name of an environment entry "NAME=VALUE" (or of a bare "NAME").
+std::string_view env_name(std::string_view entry) {
+  return entry.substr(0, entry.find('='));
+}
+
+/// Returns this process's environment with `changes` applied (see process_options::env).
+std::vector<std::string> child_environment(const std::vector<std::string>& changes) {
+  std::vector<std::string> result;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    auto overridden = std::any_of(changes.begin(), changes.end(),
+                                  [&](const std::string& change) { return env_name(change) == env_name(*entry); });
+    if (!overridden)
+      result.emplace_back(*entry);
+  }
+  for (const auto& change : changes)
+    if (change.find('=') != std::string::npos)
+      result.push_back(change);
+  return result;
 }
 
 } // namespace
@@ -167,11 +188,16 @@ child_process::child_process(const process_options& opts) : stderr_path_(opts.st
   for (auto& text : strings)
     argv.push_back(text.data());
   argv.push_back(nullptr);
+  auto env_strings = child_environment(opts.env);
+  std::vector<char*> envp;
+  for (auto& entry : env_strings)
+    envp.push_back(entry.data());
+  envp.push_back(nullptr);
   pid_ = ::fork();
   if (pid_ < 0)
     throw_errno("fork");
   if (pid_ == 0)
-    exec_child(argv.data(), out.write.get(), stderr_file.get(), exec_error.write.get());
+    exec_child(argv.data(), envp.data(), out.write.get(), stderr_file.get(), exec_error.write.get());
   out.write.reset();
   exec_error.write.reset();
   stdout_fd_ = out.read.release();

@@ -25,6 +25,8 @@ struct process_options {
   std::string program;           ///< path of the executable; PATH is not searched
   std::vector<std::string> args; ///< the arguments after argv[0]
   std::string stderr_path;       ///< file that receives the child's stderr; created or truncated
+  /// Changes to the environment the child inherits: "NAME=VALUE" sets NAME, a bare "NAME" removes it.
+  std::vector<std::string> env{};
 };
 
 /// A child process for end-to-end tests: its stdout is a pipe read line by line, its stderr goes to a file, and it is

@@ -19,7 +19,7 @@ std::vector<fired_report> fired_reports(const parent_log& log) {
 caf::actor spawn_firer_under(actor_fixture& f, const parent_log_ptr& log, const trigger_ref& trigger) {
   f.spawn_parent(log, [env = trigger_env_ptr{f.env}, trigger](caf::event_based_actor* self) {
     auto listener = caf::actor_cast<fire_listener>(self);
-    return caf::actor_cast<caf::actor>(spawn_firer(self, listener, env, trigger, owner_key));
+    return caf::actor_cast<caf::actor>(spawn_firer(self, listener, env, trigger, owner_key, "webhook"));
   });
   return log->child;
 }

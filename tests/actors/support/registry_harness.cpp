@@ -12,12 +12,16 @@ std::size_t occurrences_of(std::string_view text, std::string_view needle) {
 }
 
 std::int64_t registrations_in(const metrics& stats, registration_state state) {
-  auto prefix = "feedrouter_registrations{state=\"" + std::string{to_string(state)} + "\"} ";
+  // Summed over the feed label: feedrouter_registrations{feed="...",state="..."} N
+  auto state_label = ",state=\"" + std::string{to_string(state)} + "\"} ";
   std::istringstream lines{stats.render()};
-  for (std::string line; std::getline(lines, line);)
-    if (line.rfind(prefix, 0) == 0)
-      return std::stoll(line.substr(prefix.size()));
-  return -1;
+  std::int64_t sum = 0;
+  for (std::string line; std::getline(lines, line);) {
+    auto at = line.find(state_label);
+    if (line.rfind("feedrouter_registrations{", 0) == 0 && at != std::string::npos)
+      sum += std::stoll(line.substr(at + state_label.size()));
+  }
+  return sum;
 }
 
 } // namespace feedrouter::test

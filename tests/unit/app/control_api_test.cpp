@@ -29,15 +29,15 @@ TEST_CASE("/ready answers 503 until the stored registrations run, then 200 with 
   // /ready is answered by the API itself; no registry is asked.
   control_api api{sys, registry_actor{}, stats, std::chrono::seconds{1}, std::make_shared<store_health>()};
   for (int i = 0; i < 3; ++i)
-    stats->record_state_change(std::nullopt, registration_state::active);
+    stats->record_state_change("alarm", std::nullopt, registration_state::active);
   auto starting = ready(api);
   CHECK(starting.status == 503);
   CHECK(starting.body == R"({"ready":false,"registrations":3})");
   api.set_ready();
   // Registrations created and deleted after start-up count too.
-  stats->record_state_change(std::nullopt, registration_state::paused);
-  stats->record_state_change(registration_state::active, std::nullopt);
-  stats->record_state_change(std::nullopt, registration_state::disabled);
+  stats->record_state_change("webhook", std::nullopt, registration_state::paused);
+  stats->record_state_change("alarm", registration_state::active, std::nullopt);
+  stats->record_state_change("poll", std::nullopt, registration_state::disabled);
   auto running = ready(api);
   CHECK(running.status == 200);
   CHECK(running.body == R"({"ready":true,"registrations":4})");

@@ -1,5 +1,6 @@
 #include "app/options.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <initializer_list>
 #include <optional>
@@ -48,6 +49,7 @@ public:
 private:
   static constexpr const char* names_[] = {"FEEDROUTER_LISTEN",    "FEEDROUTER_API_HOST",  "FEEDROUTER_STORE",
                                            "FEEDROUTER_NO_VERIFY_AUTH", "FEEDROUTER_LOG_LEVEL",
+                                           "FEEDROUTER_LOG_FORMAT",
                                            "FEEDROUTER_BODY_LIMIT", "FEEDROUTER_SECRETS_KEY_FILE",
                                            "FEEDROUTER_ALLOW_EGRESS", "FEEDROUTER_STORE_PASSWORD_FILE"};
   std::vector<std::pair<const char*, std::optional<std::string>>> saved_;
@@ -361,6 +363,37 @@ TEST_CASE("the --check-store flag with rotate-key, or an unknown subcommand, is 
   check_usage_error({"--check-store", "rotate-key"}, "--check-store");
   check_usage_error({"rotate-keys"}, "rotate-keys");
   check_usage_error({"rotate-key", "now"}, "now");
+}
+
+TEST_CASE("the --log-format flag and FEEDROUTER_LOG_FORMAT choose text or json; text by default", "[options]") {
+  env_guard env;
+  CHECK(run({}).format == log_format::text);
+  CHECK(run({"--log-format", "json"}).format == log_format::json);
+  env.set("FEEDROUTER_LOG_FORMAT", "json");
+  CHECK(run({}).format == log_format::json);
+  CHECK(run({"--log-format", "text"}).format == log_format::text);
+}
+
+TEST_CASE("an unknown --log-format is a usage error naming --log-format", "[options]") {
+  env_guard env;
+  check_usage_error({"--log-format", "xml"}, "--log-format");
+}
+
+TEST_CASE("the check-config subcommand takes the service's flags and a --config file", "[options]") {
+  env_guard env;
+  auto opts = run({"check-config", "--config", "/etc/feedrouter/feedrouter.conf", "--store", "sqlite:/x.db"});
+  CHECK(opts.mode == run_mode::check_config);
+  CHECK(opts.config_file == "/etc/feedrouter/feedrouter.conf");
+  CHECK(opts.store == "sqlite:/x.db");
+  check_usage_error({"--check-store", "check-config"}, "--check-store");
+}
+
+TEST_CASE("the options name every FEEDROUTER_* variable a flag reads", "[options]") {
+  env_guard env;
+  auto names = run({}).environment_names;
+  for (const auto* name : {"FEEDROUTER_LISTEN", "FEEDROUTER_STORE", "FEEDROUTER_LOG_FORMAT", "FEEDROUTER_CA_FILE"})
+    CHECK(std::find(names.begin(), names.end(), name) != names.end());
+  CHECK(std::all_of(names.begin(), names.end(), [](const auto& name) { return name.rfind("FEEDROUTER_", 0) == 0; }));
 }
 
 // -- --allow-egress ----------------------------------------------------------------------------------

@@ -260,6 +260,7 @@ private:
     for (const auto& t : out.timers)
       timers_[t.id] = now_ + t.delay;
     source_credit_ += out.credit;
+    events_fired_ += out.fired_events;
     if (out.credit > 0)
       CHECK(source_running_);
     for (auto seq : out.erase) {
@@ -343,6 +344,8 @@ private:
         storing += events.size();
       auto settled = fired_.size() + dead_.size();
       CHECK(accepted_.size() == settled + core_.buffered());
+      // The count of fired events the metrics take from the actions is exact: each event once, when it settles.
+      CHECK(events_fired_ == fired_.size());
       CHECK(core_.buffered() >= storing);
     }
   }
@@ -372,6 +375,7 @@ private:
   std::uint64_t tickets_ = 0;
   std::vector<std::uint64_t> accepted_;
   std::set<std::uint64_t> fired_, dead_, erased_;
+  std::size_t events_fired_ = 0; ///< the sum of the actions' fired_events
   std::uint64_t last_settled_ = 0;
   // Order of first sends.
   std::set<std::int64_t> first_sent_;

@@ -51,6 +51,7 @@ TEST_CASE("a running core sends an accepted event at once as a fire of its body"
   REQUIRE(out.fires.size() == 1);
   CHECK(out.fires[0].body == body_of_event(1));
   CHECK(out.fires[0].id != 0);
+  CHECK(out.fires[0].attempt == 1);
 }
 
 TEST_CASE("with a window of 1 the next fire goes out only once the one on the wire is answered", "[delivery_core]") {
@@ -106,15 +107,35 @@ TEST_CASE("with a window of 3 three fires are on the wire and answers out of ord
   auto out = core.on_outcome(ids[2], answer(202), core_epoch, half_jitter);
   CHECK_FALSE(out.checkpoint);
   CHECK(out.fired == 0);
+  CHECK(out.fired_events == 0);
   CHECK(fired_events(out.fires) == std::vector<std::vector<std::int64_t>>{{4}});
   // The first answers: event 1 settles alone.
   out = core.on_outcome(ids[0], answer(202), core_epoch, half_jitter);
   CHECK(out.checkpoint == "cp-1");
   CHECK(out.fired == 1);
+  CHECK(out.fired_events == 1);
   // The second answers: events 2 and 3 settle together.
   out = core.on_outcome(ids[1], answer(202), core_epoch, half_jitter);
   CHECK(out.checkpoint == "cp-3");
   CHECK(out.fired == 2);
+  CHECK(out.fired_events == 2);
+}
+
+TEST_CASE("a settled batch counts each of its events as fired, and a dead one none", "[delivery_core]") {
+  auto settings = default_delivery();
+  settings.batch_size = 3;
+  settings.retries.max_attempts = 1;
+  delivery_core core{settings};
+  core.start();
+  auto id = accept_stored(core, 1, 3).fires.at(0).id;
+  auto out = core.on_outcome(id, answer(202), core_epoch, half_jitter);
+  CHECK(out.fired == 1);
+  CHECK(out.fired_events == 3);
+  id = accept_stored(core, 4, 6).fires.at(0).id;
+  out = core.on_outcome(id, answer(503), core_epoch, half_jitter);
+  CHECK(out.failed == 1);
+  CHECK(out.dead_letters.size() == 3);
+  CHECK(out.fired_events == 0);
 }
 
 TEST_CASE("stop with nothing on the wire stops at once and releases the firer", "[delivery_core]") {
@@ -224,6 +245,7 @@ TEST_CASE("a retried fire backs off: a jittered timer, the same body again, noth
   REQUIRE(out.fires.size() == 1);
   CHECK(out.fires[0].body == body_of_event(1));
   CHECK(out.fires[0].id != id);
+  CHECK(out.fires[0].attempt == 2); // for the fire's log line
   CHECK(core.current() == state::backing_off); // until the retried fire is done
   out = core.on_outcome(out.fires[0].id, answer(202), core_epoch + 250ms, half_jitter);
   CHECK(core.current() == state::running);

@@ -68,10 +68,11 @@ TEST_CASE("the documented ranges are the ranges the feed specs enforce", "[feed_
     CHECK((has_range(alarm_int_params, param.name, param.min, param.max)
            || has_range(delivery_int_params, param.name, param.min, param.max)
            || has_range(poll_int_params, param.name, param.min, param.max)
-           || has_range(changes_int_params, param.name, param.min, param.max)));
+           || has_range(changes_int_params, param.name, param.min, param.max)
+           || has_range(kafka_int_params, param.name, param.min, param.max)));
   }
   const auto in_tables = alarm_int_params.size() + delivery_int_params.size() + poll_int_params.size()
-              + changes_int_params.size();
+              + changes_int_params.size() + kafka_int_params.size();
   // A parameter added to a spec without its documented range here would go untested.
   CHECK(in_tables == documented_int_params().size());
 }
@@ -87,4 +88,32 @@ TEST_CASE("normalizing leaves parameters that are not integers as given", "[feed
   auto alarm = make("alarm", R"({"date": "2026-06-01T12:00:00Z", "trigger_payload": {"minutes": "5"}})");
   REQUIRE(alarm);
   CHECK(alarm->params == params(R"({"date": "2026-06-01T12:00:00Z", "trigger_payload": {"minutes": "5"}})"));
+}
+
+TEST_CASE("a kafka registration fires {\"messages\": [...]} with trigger_payload beside it, batched as OpenWhisk does",
+          "[feed_config]") {
+  auto kafka = make("kafka", R"({"brokers": "kafka.example.com:9092", "topic": "orders", "isJSONData": "TRUE",
+                                 "batchBytes": "65536", "trigger_payload": {"team": "a"}})");
+  REQUIRE(kafka);
+  REQUIRE(kafka->kafka);
+  CHECK(kafka->kafka->topic == "orders");
+  CHECK(kafka->delivery.batch_size == 1000);
+  CHECK(kafka->delivery.batch_window == std::chrono::milliseconds{0});
+  CHECK(kafka->delivery.envelope.key == "messages");
+  CHECK(kafka->delivery.envelope.wrap_single);
+  CHECK(kafka->delivery.envelope.max_bytes == 65'536);
+  CHECK(kafka->delivery.envelope.members == params(R"({"team": "a"})"));
+  CHECK(*find_member(kafka->params, "isJSONData") == "true");
+  CHECK(*find_member(kafka->params, "batchBytes") == "65536");
+  auto own = make("kafka", R"({"brokers": "kafka.example.com:9092", "topic": "orders", "batchSize": 10})");
+  REQUIRE(own);
+  CHECK(own->delivery.batch_size == 10);
+  CHECK(own->delivery.batch_window == std::chrono::milliseconds{0});
+  CHECK(own->delivery.envelope.wrap_single);
+  // Other kinds keep {"events": [...]} for batches only.
+  auto changes = make("changes", R"({"url": "https://couch.example.com", "dbname": "orders", "batchSize": 2})");
+  REQUIRE(changes);
+  CHECK(changes->delivery.envelope.key == "events");
+  CHECK_FALSE(changes->delivery.envelope.wrap_single);
+  CHECK(changes->delivery.envelope.max_bytes == 0);
 }

@@ -21,7 +21,8 @@ struct documented_int_param {
 /// What the registry adds to every webhook CREATE before it is validated.
 constexpr std::string_view webhook_base = R"("hookId": "h-numbers", "secret": "0123456789abcdef")";
 
-/// Every integer parameter of every feed kind (docs/alarm-feed.md, delivery.md, poll-feed.md, changes-feed.md).
+/// Every integer parameter of every feed kind (docs/alarm-feed.md, delivery.md, poll-feed.md, changes-feed.md,
+/// kafka-feed.md).
 inline const std::vector<documented_int_param>& documented_int_params() {
   static const std::vector<documented_int_param> all = {
     {"alarm", "", "minutes", 1, 5'270'400},
@@ -35,6 +36,7 @@ inline const std::vector<documented_int_param>& documented_int_params() {
     {"poll", R"("url": "https://api.example.com/items", "intervalSeconds": 60)", "timeoutSeconds", 1, 300},
     {"poll", R"("url": "https://api.example.com/items", "intervalSeconds": 60)", "failuresBeforeDisable", 1, 100},
     {"changes", R"("url": "https://couch.example.com", "dbname": "orders")", "heartbeatSeconds", 1, 300},
+    {"kafka", R"("brokers": "kafka.example.com:9092", "topic": "orders")", "batchBytes", 1'024, 900'000},
   };
   return all;
 }
