@@ -167,9 +167,8 @@ void start_entry(registry_pointer self, registration_record record, std::optiona
   self->monitor(trigger);
   auto owner = record.auth_hash;
   auto address = trigger.address();
-  auto entry = st.entries
-                 .insert_or_assign(key, registry_entry{std::move(record), std::move(trigger), std::move(hook_id), fence})
-                 .first;
+  registry_entry fresh{std::move(record), std::move(trigger), std::move(hook_id), fence};
+  auto entry = st.entries.insert_or_assign(key, std::move(fresh)).first;
   st.by_trigger[address] = &entry->second;
   st.by_owner[owner].insert(&entry->second);
 }

@@ -159,9 +159,10 @@ void control_api::answer_ready(http_server::responder& respond) {
   if (!writable)
     out.key("error").value(store_refusal);
   else if (!shards_running)
-    out.key("error").value(cluster_->view->leases_reachable()
-                             ? "the shards this instance took over are starting"
-                             : "the store cannot be reached for the shard leases; shards stop at their lease's deadline");
+    out.key("error").value(
+      cluster_->view->leases_reachable()
+        ? "the shards this instance took over are starting"
+        : "the store cannot be reached for the shard leases; shards stop at their lease's deadline");
   out.end_object();
   respond(json_response(ready ? 200 : 503, out.take()));
 }
