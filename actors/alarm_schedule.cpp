@@ -27,7 +27,7 @@ constexpr std::string_view late_member = R"({"late":true})";
 std::string schedule_end_reason(const trigger_state& st) {
   const auto& alarm = *st.config->alarm;
   if (st.record.status.triggers_left && *st.record.status.triggers_left <= 0)
-    return "maxTriggers (" + std::to_string(*alarm.max_triggers) + ") reached";
+    return max_triggers_reached(alarm.max_triggers.value_or(0));
   if (alarm.schedule == alarm_spec::kind::once)
     return "the one-shot alarm's date has passed";
   if (alarm.stop_date)
@@ -44,19 +44,22 @@ void arm_alarm(trigger_pointer self, sys_ms occurrence) {
                      occurrence);
 }
 
-/// Accepts an occurrence for firing once it is recorded as taken: its status (last_occurrence, triggers_left) is
-/// committed first, under the trigger's lease in a cluster. An occurrence whose record fails is not fired (at most
-/// once), nor one whose registration stopped meanwhile.
-void take_occurrence(trigger_pointer self, feed_event event) {
+/// Hands the event of an occurrence to the delivery core once it is recorded as taken: the count of a schedule with
+/// maxTriggers, and in a cluster its last_occurrence too, committed under the trigger's lease. A crash or a takeover
+/// in between must not give the occurrence back (docs/architecture.md section 5.4), as a record stored after the fire
+/// would. Its room is reserved meanwhile, so a schedule that ends keeps its firer for it. An occurrence whose record
+/// fails is not fired (at most once), nor one whose registration stopped meanwhile.
+void accept_recorded(trigger_pointer self, feed_event event) {
   auto& st = self->state;
   st.delivery.reserve(1);
   auto status = make_op(st, store_op::kind::put_status);
   status.record.status = st.record.status;
   self->request(st.env->store, caf::infinite, write_atom::value, std::vector<store_op>{std::move(status)})
     .then(
-      [self, event, generation = st.generation](commit_atom) mutable {
+      [self, event = std::move(event), generation = st.generation](commit_atom) mutable {
         auto& st = self->state;
-        if (generation != st.generation && !st.source_ended) {
+        if (!may_fire(st) || (generation != st.generation && !st.source_ended)) {
+          // Paused, disabled or stopped (its shard given away) meanwhile: dropped, as a queued occurrence is.
           st.delivery.cancel_reservation(1);
           return;
         }
@@ -65,10 +68,15 @@ void take_occurrence(trigger_pointer self, feed_event event) {
         carry_out(self, st.delivery.accept_reserved(std::move(events)));
       },
       [self](caf::error& err) {
-        self->state.delivery.cancel_reservation(1);
-        if (!stop_if_fenced(self, err))
-          log(log_level::warn, "alarm occurrence of ", self->state.record.trigger.qualified(),
-              " not fired: it could not be recorded as taken: ", describe_child_error(err));
+        auto& st = self->state;
+        st.delivery.cancel_reservation(1);
+        // A stale lease: the registration runs on another instance now, and this trigger stops.
+        if (stop_if_fenced(self, err))
+          return;
+        log(log_level::error, "occurrence of ", st.record.trigger.qualified(),
+            " not fired: its count cannot be stored: ", describe_child_error(err));
+        // A schedule that ended waited for this occurrence to release its firer.
+        carry_out(self, {});
       });
 }
 
@@ -87,8 +95,6 @@ void on_occurrence(trigger_pointer self, sys_ms occurrence, std::optional<sys_ms
     }
     --*status.triggers_left;
   }
-  if (st.config->alarm->delete_after_fire)
-    st.remove_after_fire = true;
   auto now = st.env->now();
   auto late = st.config->alarm->catch_up && occurrence < st.schedule_started;
   auto body = late ? merge_object_defaults(late_member, st.config->fire_body) : st.config->fire_body;
@@ -96,19 +102,17 @@ void on_occurrence(trigger_pointer self, sys_ms occurrence, std::optional<sys_ms
   // Accepted either way: the metrics then count it once more when it is fired or dead-lettered.
   st.env->stats->count_events(event_outcome::accepted, st.record.feed);
   if (!st.delivery.has_room(1)) {
+    // The dead letter is stored together with the status, count included.
     auto error = "not fired: " + std::to_string(st.delivery.buffered())
                  + " earlier fires are still waiting for the controller";
-    // Stored as a dead letter, together with the status that records it as taken.
     carry_out(self, st.delivery.reject(std::move(event), now, std::move(error)));
-  } else if (st.fence) {
-    take_occurrence(self, std::move(event));
+  } else if (st.fence || status.triggers_left) {
+    // A count of maxTriggers is stored before its fire, and so is last_occurrence in a cluster. One instance's
+    // last_occurrence needs no haste: it is persisted with the fire's outcome, since an occurrence that has passed is
+    // never taken again after a restart.
+    accept_recorded(self, std::move(event));
   } else {
     carry_out(self, st.delivery.accept(std::move(event)));
-    // One instance needs no record before the fire: a restart only takes occurrences after its own start, so the
-    // occurrence is persisted with the fire's outcome. Only a count of maxTriggers must be stored at once, so a crash
-    // before the answer cannot give an occurrence back.
-    if (status.triggers_left && *status.triggers_left > 0)
-      persist(self);
   }
   if (status.triggers_left && *status.triggers_left <= 0)
     end_schedule(self);

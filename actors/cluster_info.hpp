@@ -11,6 +11,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "actors/atoms.hpp"
+#include "actors/controller_client.hpp"
 #include "actors/lease_manager.hpp"
 #include "actors/messages.hpp"
 #include "actors/metrics.hpp"
@@ -26,7 +27,7 @@ using cluster_info_actor = caf::typed_actor<
 
 struct cluster_info_config {
   /// Checks the caller's key; nullopt (--no-verify-auth): any well-formed key.
-  std::optional<caf::actor> controller;
+  std::optional<controller_actor> controller;
   /// Cluster mode: the lease manager that reads the leases and instances; nullopt: one instance (SQLite), which holds
   /// every shard.
   std::optional<lease_manager_actor> leases;

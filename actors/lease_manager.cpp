@@ -116,6 +116,9 @@ struct lease_manager_state {
   std::optional<caf::typed_response_promise<std::size_t>> leave_promise;
   /// Leases released since leaving began.
   std::size_t left = 0;
+  /// Left the cluster: its row is gone from the instances table, and no later round may put it back (a heartbeat
+  /// would make the others count this instance as live, and hold back their shares, for a whole TTL).
+  bool departed = false;
 
   static inline const char* name = "lease_manager";
 };
@@ -183,6 +186,7 @@ void finish_leave(manager_pointer self) {
     return;
   if (auto err = st.store->leave())
     log(log_level::warn, "cluster: cannot remove this instance from the instances table: ", *err);
+  st.departed = true;
   st.leave_promise->deliver(st.left);
   st.leave_promise.reset();
 }
@@ -298,6 +302,9 @@ void publish_owners(manager_pointer self, const lease_picture& picture, mono_tim
 /// One round: heartbeat, renewal, a look at every lease, balance; then the next round a renewal interval later.
 void run_round(manager_pointer self) {
   auto& st = self->state;
+  // A notification or a tick still queued when this instance left, its own "left" among them.
+  if (st.departed)
+    return;
   auto sent = now(self);
   std::string error;
   if (auto err = st.store->heartbeat()) {

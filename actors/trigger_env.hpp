@@ -7,6 +7,7 @@
 
 #include <caf/fwd.hpp>
 
+#include "actors/controller_client.hpp"
 #include "actors/metrics.hpp"
 #include "actors/source_protocol.hpp"
 #include "actors/sources/kafka_client.hpp"
@@ -71,6 +72,8 @@ struct trigger_env {
   /// Cluster mode: until when this instance may fire each shard's registrations, checked before every attempt; null
   /// for one instance, which fires every shard forever.
   std::shared_ptr<const fire_fence> fence;
+  /// Deletes OpenWhisk triggers and rules for deleteAfterFire; without one, only the registration is removed.
+  std::optional<controller_actor> controller;
 };
 
 using trigger_env_ptr = std::shared_ptr<const trigger_env>;

@@ -10,6 +10,7 @@
 
 #include "actors/cluster_metrics.hpp"
 #include "actors/cluster_view.hpp"
+#include "actors/controller_client.hpp"
 #include "actors/lease_manager.hpp"
 #include "actors/messages.hpp"
 #include "actors/registry.hpp"
@@ -28,7 +29,7 @@ struct cluster_routing {
   lease_manager_actor leases;
   store_reader_actor reader;
   /// Resolves the namespace "_" of a CREATE; nullopt (--no-verify-auth): the registry refuses it.
-  std::optional<caf::actor> controller;
+  std::optional<controller_actor> controller;
   /// Forwards requests: the operator's destinations, not subject to the tenants' egress policy.
   http_client_ptr client;
   std::string forwarding_key;

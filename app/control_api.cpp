@@ -73,18 +73,20 @@ bool only_reads(api_op op) {
 } // namespace
 
 control_api::control_api(caf::actor_system& sys, registry_actor registry, std::shared_ptr<metrics> stats,
-                         std::chrono::milliseconds timeout, std::shared_ptr<const store_health> store)
+                         std::chrono::milliseconds timeout, std::shared_ptr<const store_health> store,
+                         feed_defaults defaults)
   : gateway_(sys.spawn(api_gateway, std::move(registry), timeout)),
     stats_(std::move(stats)),
     store_(std::move(store)),
+    defaults_(defaults),
     timeout_(timeout) {
   // nop
 }
 
 control_api::control_api(caf::actor_system& sys, registry_actor registry, std::shared_ptr<metrics> stats,
                          std::chrono::milliseconds timeout, std::shared_ptr<const store_health> store,
-                         cluster_info_actor info, std::optional<cluster_routing> cluster)
-  : control_api(sys, registry, std::move(stats), timeout, std::move(store)) {
+                         feed_defaults defaults, cluster_info_actor info, std::optional<cluster_routing> cluster)
+  : control_api(sys, registry, std::move(stats), timeout, std::move(store), defaults) {
   info_ = std::move(info);
   if (cluster) {
     cluster_ = std::move(cluster);
@@ -114,6 +116,7 @@ void control_api::handle(http_request req, http_server::responder respond) {
       respond(json_response(503, render_error(store_refusal)));
       return;
     }
+    apply_feed_defaults(*cmd, defaults_);
     if (cluster_)
       ask_cluster(std::move(*cmd), std::move(req), std::move(respond));
     else
