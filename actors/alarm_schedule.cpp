@@ -96,9 +96,11 @@ void on_occurrence(trigger_pointer self, sys_ms occurrence, std::optional<sys_ms
     --*status.triggers_left;
   }
   auto now = st.env->now();
+  // A late occurrence's body differs from the shared one; it is rare (once per takeover at most).
   auto late = st.config->alarm->catch_up && occurrence < st.schedule_started;
-  auto body = late ? merge_object_defaults(late_member, st.config->fire_body) : st.config->fire_body;
-  auto event = st.delivery.new_event(std::move(body), now, false);
+  auto body = late ? std::make_shared<const std::string>(merge_object_defaults(late_member, st.config->fire_body))
+                   : st.alarm_body;
+  auto event = st.delivery.new_shared_event(std::move(body), now);
   // Accepted either way: the metrics then count it once more when it is fired or dead-lettered.
   st.env->stats->count_events(event_outcome::accepted, st.record.feed);
   if (!st.delivery.has_room(1)) {

@@ -14,6 +14,10 @@ using resume_atom = caf::atom_constant<caf::atom("resume")>;
 using update_atom = caf::atom_constant<caf::atom("update")>;
 using remove_atom = caf::atom_constant<caf::atom("remove")>;
 using ready_atom = caf::atom_constant<caf::atom("ready")>;
+/// `(admin_disable_atom, std::string message)`: an operator disables a registration (reason ADMIN).
+using admin_disable_atom = caf::atom_constant<caf::atom("admdisable")>;
+/// `(admin_enable_atom)`: an operator makes a registration active again, an ADMIN disable included.
+using admin_enable_atom = caf::atom_constant<caf::atom("admenable")>;
 /// `(start_batch_atom)`: the registry's reminder to itself to start the next batch of stored registrations.
 using start_batch_atom = caf::atom_constant<caf::atom("startbatch")>;
 
@@ -83,6 +87,10 @@ using hook_atom = caf::atom_constant<caf::atom("hook")>;
 using replay_atom = caf::atom_constant<caf::atom("replay")>;
 /// `(load_atom, trigger_ref, limit)`: asks the store for dead letters.
 using load_atom = caf::atom_constant<caf::atom("load")>;
+/// `(pending_atom, trigger_ref, from_seq, max_rows, max_bytes)`: asks the store for pending events' bodies.
+using pending_atom = caf::atom_constant<caf::atom("pending")>;
+/// `(budget_atom)`: the byte budget tells a waiting trigger that what it waits for may fit now.
+using budget_atom = caf::atom_constant<caf::atom("budget")>;
 using write_atom = caf::atom_constant<caf::atom("write")>;
 using items_atom = caf::atom_constant<caf::atom("items")>;
 /// `(disable_atom, int status_code, std::string message)`: a source asks its trigger to disable the registration.

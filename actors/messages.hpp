@@ -27,16 +27,45 @@ namespace feedrouter {
 /// What the control API asks the registry to do; one per lifecycle route.
 enum class api_op { create, read, update, remove, pause, resume, list, dead_letters, replay, hook };
 
+/// Registrations one list answer shows unless the caller asks for fewer or more, and at most.
+inline constexpr std::size_t default_list_limit = 100;
+inline constexpr std::size_t max_list_limit = 1000;
+
 /// One lifecycle request, already parsed and checked for form by the control API.
 struct api_command {
   api_op op = api_op::read;
   trigger_ref trigger;   ///< for list only `ns` is set
+  std::size_t limit = default_list_limit; ///< list: registrations in the answer at most
+  std::optional<trigger_ref> after;       ///< list: the answer starts after this registration (the cursor)
   std::string auth_key;  ///< the caller's "uuid:key"
   std::string feed;      ///< create: the feed kind
   json_members params;   ///< create: all feed parameters; update: those to change
   std::string hook_id;   ///< hook: the id in the hook URL
   webhook_delivery hook; ///< hook: what the sender sent
   bool from_feed_action = false; ///< came through the feed-action protocol (POST /v1/lifecycle)
+};
+
+/// What an operator with the admin key asks the registry to do (docs/operations.md, "Admin key").
+enum class admin_op {
+  list,       ///< a page of the registrations of every namespace, or of one
+  namespaces, ///< a page of the namespaces with how many registrations each has
+  read,       ///< one registration
+  disable,    ///< disables one registration with reason ADMIN; only an operator lifts it
+  enable,     ///< makes one registration active again, whatever stopped it
+};
+
+/// Characters an operator's message for an ADMIN disable may have at most.
+inline constexpr std::size_t max_admin_message = 1024;
+
+/// One request of an operator, already authenticated and checked for form by the control API.
+struct admin_command {
+  admin_op op = admin_op::list;
+  trigger_ref trigger;                    ///< read, disable, enable: the registration
+  std::string ns;                         ///< list: only this namespace; empty for all
+  std::size_t limit = default_list_limit; ///< list, namespaces: entries in the answer at most
+  std::optional<trigger_ref> after;       ///< list: the answer starts after this registration (the cursor)
+  std::optional<std::string> after_ns;    ///< namespaces: the answer starts after this namespace (the cursor)
+  std::string message;                    ///< disable: why, shown to the owner; may be empty
 };
 
 /// How a lifecycle request ended. The control API shows each as an HTTP status (app/api_answers.hpp).
@@ -52,6 +81,7 @@ enum class api_outcome {
   not_found,    ///< nothing of that name for this key
   conflict,     ///< the registration's state does not allow it now; `error` says why
   too_many,     ///< a bound is reached; the caller may try again after `retry_after`
+  over_quota,   ///< a quota of the namespace is reached; waiting does not help, removing registrations does
   unavailable,  ///< a part the answer depends on (the store, the controller, a trigger) did not answer
   not_owner,    ///< cluster: this instance does not run the registration's shard (any more); ask its owner
 };
@@ -67,9 +97,29 @@ struct replay_receipt {
   std::size_t replayed = 0;
 };
 
+/// One page of a list of registrations, in the order of their names.
+struct registration_page {
+  std::vector<registration_view> views;
+  /// The last registration shown, when more follow: the next page starts after it. nullopt on the last page.
+  std::optional<trigger_ref> next;
+};
+
+/// How many registrations one namespace has.
+struct namespace_count {
+  std::string ns;
+  std::size_t registrations = 0;
+};
+
+/// One page of the namespaces that have registrations, in the order of their names.
+struct namespace_page {
+  std::vector<namespace_count> namespaces;
+  /// The last namespace shown, when more follow: the next page starts after it. nullopt on the last page.
+  std::optional<std::string> next;
+};
+
 /// What an answer shows besides its outcome.
-using api_body = std::variant<std::monostate, registration_view, std::vector<registration_view>,
-                              std::vector<dead_letter>, hook_receipt, replay_receipt, cluster_report>;
+using api_body = std::variant<std::monostate, registration_view, registration_page, std::vector<dead_letter>,
+                              hook_receipt, replay_receipt, namespace_page, cluster_report>;
 
 /// The answer to one lifecycle request or webhook event, in the provider's terms; app/ turns it into HTTP.
 struct api_result {
@@ -145,6 +195,7 @@ struct trigger_update {
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::api_command)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::api_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::admin_command)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::trigger_snapshot)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::http_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::wire_token)
@@ -160,6 +211,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::trigger_update)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::webhook_delivery)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::stored_event)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::dead_letter)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::pending_page)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<feedrouter::dead_letter>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<feedrouter::store_op>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::fencing_token)

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <deque>
+#include <map>
 #include <memory>
 #include <tuple>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include <caf/actor_system.hpp>
@@ -53,7 +55,8 @@ std::string to_json_string(std::string_view text) {
 }
 
 struct registry_entry {
-  registration_record record; ///< status as of the trigger's last snapshot; the trigger actor owns the live one
+  /// Status as of the trigger's last snapshot or change of state; the trigger actor owns the live one.
+  registration_record record;
   trigger_actor trigger;
   std::string hook_id; ///< webhooks: the id in the hook URL
   std::optional<fencing_token> fence; ///< cluster mode: the lease it runs under
@@ -75,6 +78,19 @@ struct shard_stop_wait {
   std::size_t outstanding = 0;
 };
 
+/// Orders registrations by namespace, then name: the order a list answers in.
+struct name_order {
+  bool operator()(const trigger_ref& x, const trigger_ref& y) const {
+    return std::tie(x.ns, x.name) < std::tie(y.ns, y.name);
+  }
+};
+
+/// Registrations in name order (one key's, or all of them): a page of a list is a range of it.
+using name_index = std::map<trigger_ref, registry_entry*, name_order>;
+
+/// Namespace -> a count of its registrations, in name order: a page of the admin's namespace list is a range of it.
+using namespace_counts = std::map<std::string, std::size_t>;
+
 struct registry_state {
   registry_config cfg;
   /// Registration key ("ns/name") -> its entry. The indexes below point into it: the nodes of an unordered_map stay
@@ -83,7 +99,12 @@ struct registry_state {
   /// Trigger actor -> its entry, for the trigger's DOWN message.
   std::unordered_map<caf::actor_addr, registry_entry*> by_trigger;
   /// Key hash -> the entries it owns, for listing and for resolving "_".
-  std::unordered_map<std::string, std::unordered_set<registry_entry*>> by_owner;
+  std::unordered_map<std::string, name_index> by_owner;
+  /// Every registration, for the admin's list.
+  name_index all;
+  /// Namespace -> its registrations, and the new ones whose store write is under way: what its quota counts.
+  namespace_counts per_namespace;
+  namespace_counts new_in_namespace;
   /// Registration key -> CREATEs whose store write is under way. A removal the old trigger asks for meanwhile is
   /// dropped: its erase would reach the store after the new registration and delete it.
   std::unordered_map<std::string, int> creating;
@@ -163,14 +184,21 @@ void start_entry(registry_pointer self, registration_record record, std::optiona
     hook_id = config->webhook->hook_id;
     st.hooks[hook_id] = key;
   }
-  auto trigger = spawn_trigger(self, st.cfg.env, record, std::move(config), fence);
+  // The pending events loaded at start-up (or with a shard) are the trigger's to hold (within the byte budget): the
+  // registry's copy of the record keeps none of their bodies.
+  auto pending = std::exchange(record.pending, {});
+  auto for_trigger = record;
+  for_trigger.pending = std::move(pending);
+  auto trigger = spawn_trigger(self, st.cfg.env, std::move(for_trigger), std::move(config), fence);
   self->monitor(trigger);
   auto owner = record.auth_hash;
   auto address = trigger.address();
   registry_entry fresh{std::move(record), std::move(trigger), std::move(hook_id), fence};
   auto entry = st.entries.insert_or_assign(key, std::move(fresh)).first;
   st.by_trigger[address] = &entry->second;
-  st.by_owner[owner].insert(&entry->second);
+  st.by_owner[owner][entry->second.record.trigger] = &entry->second;
+  st.all[entry->second.record.trigger] = &entry->second;
+  ++st.per_namespace[entry->second.record.trigger.ns];
 }
 
 /// Forgets an entry's place in the indexes, not the entry itself.
@@ -179,10 +207,14 @@ void unindex(registry_pointer self, registry_entry& entry) {
   st.by_trigger.erase(entry.trigger.address());
   auto owner = st.by_owner.find(entry.record.auth_hash);
   if (owner != st.by_owner.end()) {
-    owner->second.erase(&entry);
+    owner->second.erase(entry.record.trigger);
     if (owner->second.empty())
       st.by_owner.erase(owner);
   }
+  st.all.erase(entry.record.trigger);
+  auto ns = st.per_namespace.find(entry.record.trigger.ns);
+  if (ns != st.per_namespace.end() && --ns->second == 0)
+    st.per_namespace.erase(ns);
 }
 
 /// Stops a registration's actors and forgets it.
@@ -203,12 +235,16 @@ void resolve_default_namespace(registry_pointer self, trigger_ref& trigger, cons
   auto owned = self->state.by_owner.find(hash);
   if (owned == self->state.by_owner.end())
     return;
-  for (const auto* entry : owned->second) {
-    const auto& record = entry->record;
-    if (record.trigger.name == trigger.name) {
-      trigger.ns = record.trigger.ns;
+  // One lookup per namespace the key has registrations in, not one per registration.
+  const auto& index = owned->second;
+  for (auto i = index.begin(); i != index.end();) {
+    auto ns = i->first.ns;
+    if (index.count(trigger_ref{ns, trigger.name}) > 0) {
+      trigger.ns = std::move(ns);
       return;
     }
+    // The first registration of the next namespace: every name sorts after "".
+    i = index.lower_bound(trigger_ref{ns + '\0', ""});
   }
 }
 
@@ -333,19 +369,124 @@ void prepare_source(registry_pointer self, result_promise rp, const feed_config&
       [rp](caf::error& err) mutable { rp.deliver(unavailable("cannot prepare the source", err)); });
 }
 
+// -- the namespace quota ------------------------------------------------------------------
+
+/// Returns how many registrations namespace `ns` has, new ones being stored included: the one count its quota is
+/// checked against.
+std::size_t registrations_in(registry_pointer self, const std::string& ns) {
+  auto& st = self->state;
+  auto count = [&ns](const namespace_counts& counts) -> std::size_t {
+    auto i = counts.find(ns);
+    return i == counts.end() ? 0 : i->second;
+  };
+  return count(st.per_namespace) + count(st.new_in_namespace);
+}
+
+/// Returns whether a CREATE of `trigger` makes a new registration rather than replacing one (stored or being stored).
+bool is_new_registration(registry_pointer self, const trigger_ref& trigger) {
+  auto key = trigger.key();
+  return self->state.entries.count(key) == 0 && self->state.creating.count(key) == 0;
+}
+
+api_result quota_refusal(registry_pointer self, const trigger_ref& trigger);
+
+/// Returns the refusal of a CREATE of `trigger` that would take its namespace beyond its quota: not a passing
+/// condition, so 403 (app/api_answers.cpp), not 429. In a cluster this instance's count is a lower bound of the
+/// namespace's: what it refuses is over the quota, and persist_and_start asks the store for the rest.
+std::optional<api_result> over_quota(registry_pointer self, const trigger_ref& trigger) {
+  auto quota = self->state.cfg.max_registrations_per_namespace;
+  if (!is_new_registration(self, trigger) || registrations_in(self, trigger.ns) < quota)
+    return std::nullopt;
+  return quota_refusal(self, trigger);
+}
+
+api_result quota_refusal(registry_pointer self, const trigger_ref& trigger) {
+  auto quota = self->state.cfg.max_registrations_per_namespace;
+  return failure(api_outcome::over_quota,
+                 "namespace " + trigger.ns + " has " + std::to_string(quota)
+                   + " registrations, the most this provider allows per namespace (--max-registrations-per-namespace)"
+                   + "; delete one before creating another");
+}
+
+// -- ADMIN disables -------------------------------------------------------------------------
+
+/// Returns whether an operator disabled the registration with `status`: then only an operator changes its state.
+bool admin_disabled(const registration_status& status) {
+  return status.state == registration_state::disabled && status.reason.kind == reason_kind::admin;
+}
+
+/// Returns the refusal of an owner's request that would change or replace a registration an operator disabled (409
+/// naming the reason), or nullopt when no operator did.
+std::optional<api_result> refuse_if_admin_disabled(const registry_entry& entry) {
+  const auto& status = entry.record.status;
+  if (!admin_disabled(status))
+    return std::nullopt;
+  auto message = status.reason.message.empty() ? std::string{} : ": " + status.reason.message;
+  return failure(api_outcome::conflict,
+                 "trigger " + entry.record.trigger.qualified() + " is disabled by an administrator (reason ADMIN"
+                   + message + "); only an administrator can enable it",
+                 "state");
+}
+
 // -- CREATE -------------------------------------------------------------------------------
 
+void persist_checked(registry_pointer self, result_promise rp, registration_record record, feed_config config);
+
 void persist_and_start(registry_pointer self, result_promise rp, registration_record record, feed_config config) {
+  auto& st = self->state;
+  if (st.cfg.cluster && is_new_registration(self, record.trigger)) {
+    // A namespace's registrations lie in every shard: its quota is checked against the store's count, which holds
+    // every instance's (docs/cluster.md, "Limits"). This instance's CREATEs whose write is under way count too.
+    auto ns = record.trigger.ns;
+    self->request(st.cfg.env->store, st.cfg.request_timeout, count_atom::value, ns)
+      .then(
+        [self, rp, record, config](std::size_t stored) mutable {
+          auto& ns = record.trigger.ns;
+          auto i = self->state.new_in_namespace.find(ns);
+          auto writing = i == self->state.new_in_namespace.end() ? 0 : i->second;
+          if (is_new_registration(self, record.trigger)
+              && stored + writing >= self->state.cfg.max_registrations_per_namespace) {
+            rp.deliver(quota_refusal(self, record.trigger));
+            return;
+          }
+          persist_checked(self, rp, std::move(record), std::move(config));
+        },
+        [rp](caf::error& err) mutable { rp.deliver(unavailable("cannot count the namespace's registrations", err)); });
+    return;
+  }
+  // Checked again here, where the count includes every CREATE whose store write is under way.
+  if (auto refused = over_quota(self, record.trigger)) {
+    rp.deliver(std::move(*refused));
+    return;
+  }
+  persist_checked(self, std::move(rp), std::move(record), std::move(config));
+}
+
+/// Stores and starts a registration within its namespace's quota.
+void persist_checked(registry_pointer self, result_promise rp, registration_record record, feed_config config) {
   auto key = record.trigger.key();
   auto fence = lease_for(self, record.trigger);
   if (self->state.cfg.cluster && !fence) {
     rp.deliver(not_owner(shard_of(record.trigger)));
     return;
   }
+  if (auto existing = self->state.entries.find(key); existing != self->state.entries.end()) {
+    if (auto refused = refuse_if_admin_disabled(existing->second)) {
+      rp.deliver(std::move(*refused));
+      return;
+    }
+  }
+  auto ns = record.trigger.ns;
+  auto fresh = is_new_registration(self, record.trigger);
+  if (fresh)
+    ++self->state.new_in_namespace[ns];
   ++self->state.creating[key];
-  auto done_creating = [self, key] {
-    if (--self->state.creating[key] == 0)
-      self->state.creating.erase(key);
+  auto done_creating = [self, key, ns, fresh] {
+    auto& st = self->state;
+    if (--st.creating[key] == 0)
+      st.creating.erase(key);
+    if (fresh && --st.new_in_namespace[ns] == 0)
+      st.new_in_namespace.erase(ns);
   };
   auto on_commit = [self, rp, record, config, key, done_creating, fence](commit_atom) mutable {
     done_creating();
@@ -454,6 +595,11 @@ void create_verified(registry_pointer self, result_promise rp, api_command cmd) 
   auto& st = self->state;
   if (!runs_shard(self, shard_of(cmd.trigger))) {
     rp.deliver(not_owner(shard_of(cmd.trigger)));
+    return;
+  }
+  // Before asking the controller: a namespace at its quota costs no request to it.
+  if (auto refused = over_quota(self, cmd.trigger)) {
+    rp.deliver(std::move(*refused));
     return;
   }
   auto now = st.cfg.env->now();
@@ -585,67 +731,41 @@ void remove_registration(registry_pointer self, const trigger_ref& trigger, std:
 
 // -- list -------------------------------------------------------------------------------
 
-/// Collects the snapshots of several triggers and answers once all did (or failed to).
-struct list_gather {
-  result_promise rp;
-  std::vector<std::pair<trigger_ref, std::optional<trigger_snapshot>>> items;
-  std::size_t outstanding = 0;
-};
-
-void finish_list(registry_pointer self, list_gather& gather) {
-  std::vector<registration_view> views;
-  views.reserve(gather.items.size());
-  for (auto& [trigger, snap] : gather.items) {
-    auto i = self->state.entries.find(trigger.key());
-    if (i == self->state.entries.end())
-      continue;
-    if (snap)
-      i->second.record.status = snap->status;
-    views.push_back(make_view(i->second.record, snap ? std::move(snap->live) : live_status{}));
-  }
-  gather.rp.deliver(success(api_outcome::ok, std::move(views)));
+/// Returns the view of an entry from the registry's own record: its state as of its last change or snapshot; live
+/// facts only a READ asks the trigger for are left out, but for the hook URL.
+registration_view listed_view(registry_pointer self, const registry_entry& entry) {
+  live_status live;
+  if (!entry.hook_id.empty())
+    live.hook_url = hook_url(self, entry.hook_id);
+  return make_view(entry.record, std::move(live));
 }
 
-result_promise list(registry_pointer self, const api_command& cmd, const std::string& hash) {
-  auto& st = self->state;
-  auto gather = std::make_shared<list_gather>();
-  gather->rp = self->make_response_promise<api_result>();
-  std::vector<const registry_entry*> listed;
-  if (auto owned = st.by_owner.find(hash); owned != st.by_owner.end())
-    for (const auto* entry : owned->second)
-      if (cmd.trigger.ns == default_namespace || entry->record.trigger.ns == cmd.trigger.ns)
-        listed.push_back(entry);
-  // In the order of their names, whatever the order of the index.
-  std::sort(listed.begin(), listed.end(), [](const registry_entry* a, const registry_entry* b) {
-    const auto& x = a->record.trigger;
-    const auto& y = b->record.trigger;
-    return std::tie(x.ns, x.name) < std::tie(y.ns, y.name);
-  });
-  std::vector<trigger_actor> triggers;
-  triggers.reserve(listed.size());
-  for (const auto* entry : listed) {
-    gather->items.emplace_back(entry->record.trigger, std::nullopt);
-    triggers.push_back(entry->trigger);
-  }
-  gather->outstanding = triggers.size();
-  if (triggers.empty()) {
-    finish_list(self, *gather);
-    return gather->rp;
-  }
-  for (std::size_t index = 0; index < triggers.size(); ++index) {
-    auto done = [self, gather] {
-      if (--gather->outstanding == 0)
-        finish_list(self, *gather);
-    };
-    self->request(triggers[index], st.cfg.request_timeout, snapshot_atom::value)
-      .then(
-        [gather, index, done](trigger_snapshot& snap) {
-          gather->items[index].second = std::move(snap);
-          done();
-        },
-        [done](caf::error&) { done(); });
-  }
-  return gather->rp;
+/// Returns one page of `index`: the registrations of namespace `ns` (of every namespace when `ns` is empty), in name
+/// order, from after `after` on, at most `limit`: a range of the index, without asking any trigger (O(limit log n)).
+registration_page page_of(registry_pointer self, const name_index& index, const std::string& ns,
+                          const std::optional<trigger_ref>& after, std::size_t limit) {
+  registration_page page;
+  auto all = ns.empty();
+  auto start = trigger_ref{ns, ""};
+  auto i = index.lower_bound(start);
+  // A cursor names the last registration shown; it need not exist any more.
+  if (after && !name_order{}(*after, start))
+    i = index.upper_bound(*after);
+  auto listed = [&](name_index::const_iterator x) { return x != index.end() && (all || x->first.ns == ns); };
+  for (; listed(i) && page.views.size() < limit; ++i)
+    page.views.push_back(listed_view(self, *i->second));
+  if (listed(i) && !page.views.empty())
+    page.next = page.views.back().trigger;
+  return page;
+}
+
+/// Answers one page of the key's registrations in a namespace (or in all of its namespaces for "_").
+api_result list(registry_pointer self, const api_command& cmd, const std::string& hash) {
+  auto owned = self->state.by_owner.find(hash);
+  if (owned == self->state.by_owner.end())
+    return success(api_outcome::ok, registration_page{});
+  auto ns = cmd.trigger.ns == default_namespace ? std::string{} : cmd.trigger.ns;
+  return success(api_outcome::ok, page_of(self, owned->second, ns, cmd.after, cmd.limit));
 }
 
 // -- dispatch ------------------------------------------------------------------------------
@@ -687,6 +807,9 @@ caf::result<api_result> handle(registry_pointer self, api_command& cmd) {
   auto* entry = find_owned(self, cmd.trigger, hash);
   if (entry == nullptr)
     return not_found(cmd.trigger);
+  if (cmd.op == api_op::update || cmd.op == api_op::pause || cmd.op == api_op::resume)
+    if (auto refused = refuse_if_admin_disabled(*entry))
+      return std::move(*refused);
   switch (cmd.op) {
     case api_op::read:
       return ask_trigger(self, cmd.trigger, durability::none, snapshot_atom::value);
@@ -715,6 +838,51 @@ caf::result<api_result> handle(registry_pointer self, api_command& cmd) {
 
 bool on_stopped_trigger_down(registry_pointer self, const caf::down_msg& msg);
 
+// -- administration ----------------------------------------------------------------------------
+
+/// What a registration an operator disabled without a message shows as the reason.
+constexpr std::string_view default_admin_message = "disabled by an administrator";
+
+/// Answers one page of the namespaces that have registrations, with their counts, from after the cursor on.
+api_result admin_namespaces(registry_pointer self, const admin_command& cmd) {
+  namespace_page page;
+  const auto& counts = self->state.per_namespace;
+  auto i = cmd.after_ns ? counts.upper_bound(*cmd.after_ns) : counts.begin();
+  for (; i != counts.end() && page.namespaces.size() < cmd.limit; ++i)
+    page.namespaces.push_back({i->first, i->second});
+  if (i != counts.end() && !page.namespaces.empty())
+    page.next = page.namespaces.back().ns;
+  return success(api_outcome::ok, std::move(page));
+}
+
+/// Carries out an operator's request: any registration, whoever owns it (docs/architecture.md section 9).
+caf::result<api_result> handle_admin(registry_pointer self, admin_command& cmd) {
+  if (cmd.op == admin_op::list)
+    return success(api_outcome::ok, page_of(self, self->state.all, cmd.ns, cmd.after, cmd.limit));
+  if (cmd.op == admin_op::namespaces)
+    return admin_namespaces(self, cmd);
+  if (self->state.entries.count(cmd.trigger.key()) == 0)
+    return failure(api_outcome::not_found, "no registration for trigger " + cmd.trigger.qualified(), "trigger");
+  switch (cmd.op) {
+    case admin_op::read:
+      return ask_trigger(self, cmd.trigger, durability::none, snapshot_atom::value);
+    case admin_op::disable: {
+      auto message = cmd.message.empty() ? std::string{default_admin_message} : std::move(cmd.message);
+      log(log_level::info, "an administrator disabled ", cmd.trigger.qualified(), ": ", message);
+      self->state.cfg.env->stats->count_admin_action(admin_action::disable);
+      return ask_trigger(self, cmd.trigger, durability::committed, admin_disable_atom::value, std::move(message));
+    }
+    case admin_op::enable:
+      log(log_level::info, "an administrator enabled ", cmd.trigger.qualified());
+      self->state.cfg.env->stats->count_admin_action(admin_action::enable);
+      return ask_trigger(self, cmd.trigger, durability::resumed, admin_enable_atom::value);
+    case admin_op::list:
+    case admin_op::namespaces:
+      break;
+  }
+  return failure(api_outcome::unavailable, "unhandled admin operation");
+}
+
 void on_trigger_down(registry_pointer self, caf::down_msg& msg) {
   auto& st = self->state;
   if (on_stopped_trigger_down(self, msg))
@@ -728,15 +896,18 @@ void on_trigger_down(registry_pointer self, caf::down_msg& msg) {
   auto text = describe_child_error(msg.reason);
   log(log_level::error, "trigger actor of ", entry.record.trigger.qualified(), " failed: ", text);
   auto record = entry.record;
-  st.cfg.env->stats->count_auto_disable(record.feed);
-  record.status.state = registration_state::disabled;
-  record.status.reason = {reason_kind::automatic, 0, "trigger actor failed: " + text};
-  record.status.date_changed = st.cfg.env->now();
   auto fence = entry.fence;
-  if (fence)
-    self->send(st.cfg.env->store, status_atom::value, record.trigger, record.status, *fence);
-  else
-    self->send(st.cfg.env->store, status_atom::value, record.trigger, record.status);
+  // An operator's disable stays as it is: stored as AUTO, it would let the owner resume after a restart.
+  if (!admin_disabled(record.status)) {
+    st.cfg.env->stats->count_auto_disable(record.feed);
+    record.status.state = registration_state::disabled;
+    record.status.reason = {reason_kind::automatic, 0, "trigger actor failed: " + text};
+    record.status.date_changed = st.cfg.env->now();
+    if (fence)
+      self->send(st.cfg.env->store, status_atom::value, record.trigger, record.status, *fence);
+    else
+      self->send(st.cfg.env->store, status_atom::value, record.trigger, record.status);
+  }
   auto hook_id = entry.hook_id;
   unindex(self, entry);
   start_entry(self, std::move(record), std::nullopt, fence);
@@ -866,6 +1037,13 @@ registry_private::behavior_type registry_impl(registry_pointer self, registry_co
   start_next_batch(self);
   return {
     [self](api_command& cmd) -> caf::result<api_result> { return handle(self, cmd); },
+    [self](admin_command& cmd) -> caf::result<api_result> { return handle_admin(self, cmd); },
+    [self](status_atom, const trigger_ref& trigger, registration_status& status) {
+      // Only the registration's current trigger speaks for it.
+      auto i = self->state.entries.find(trigger.key());
+      if (i != self->state.entries.end() && i->second.trigger.address() == self->current_sender())
+        i->second.record.status = std::move(status);
+    },
     [self](remove_atom, const trigger_ref& trigger) {
       auto& st = self->state;
       auto key = trigger.key();

@@ -241,6 +241,16 @@ store_actor::behavior_type store_impl(store_pointer self, std::shared_ptr<store_
     [self](count_atom, const std::string& ns) {
       return read_after_flush(self, [&](store& db) { return db.count_registrations(ns); });
     },
+    [self](pending_atom, const trigger_ref& trigger, std::uint64_t from_seq, std::size_t max_rows,
+           std::size_t max_bytes) -> caf::result<pending_page> {
+      // Reads see every write received before them.
+      flush(self);
+      auto page = self->state.db->load_pending(trigger, from_seq, max_rows, max_bytes);
+      check_store(self);
+      if (!page)
+        return caf::make_error(caf::sec::runtime_error, std::string{"cannot read the pending events"});
+      return std::move(*page);
+    },
     [self](flush_atom) {
       auto rp = self->make_response_promise<commit_atom>();
       auto end = self->state.ops.size();

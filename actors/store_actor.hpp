@@ -52,6 +52,9 @@ using store_actor = caf::typed_actor<
   caf::replies_to<owned_atom, std::string, std::string>::with<std::vector<registration_record>>,
   /// Answers how many registrations a namespace holds in every shard (store::count_registrations).
   caf::replies_to<count_atom, std::string>::with<std::size_t>,
+  /// Answers a registration's pending events from a seq on, within rows and bytes (store::load_pending), after
+  /// committing what is queued; an error when the read fails.
+  caf::replies_to<pending_atom, trigger_ref, std::uint64_t, std::size_t, std::size_t>::with<pending_page>,
   /// Answers once every write received before it is committed.
   caf::replies_to<flush_atom>::with<commit_atom>,
   /// Internal: commits what has queued up; the store actor sends it to itself.

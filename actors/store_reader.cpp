@@ -1,5 +1,8 @@
 #include "actors/store_reader.hpp"
 
+#include <algorithm>
+#include <tuple>
+
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
@@ -47,6 +50,30 @@ registration_view view_of(reader_pointer self, const registration_record& record
   return view;
 }
 
+/// Returns one page of `records`, as the registry's list pages: in name order, from after `after` on, at most
+/// `limit`, with the cursor of the next page when more follow.
+registration_page page_of(reader_pointer self, std::vector<registration_record>& records,
+                          const std::optional<trigger_ref>& after, std::size_t limit) {
+  auto by_name = [](const registration_record& x, const registration_record& y) {
+    return std::tie(x.trigger.ns, x.trigger.name) < std::tie(y.trigger.ns, y.trigger.name);
+  };
+  std::sort(records.begin(), records.end(), by_name);
+  auto i = records.begin();
+  // A cursor names the last registration shown; it need not exist any more.
+  if (after) {
+    auto is_after = [&](const registration_record& x) {
+      return std::tie(x.trigger.ns, x.trigger.name) > std::tie(after->ns, after->name);
+    };
+    i = std::find_if(records.begin(), records.end(), is_after);
+  }
+  registration_page page;
+  for (; i != records.end() && page.views.size() < limit; ++i)
+    page.views.push_back(view_of(self, *i, false));
+  if (i != records.end() && !page.views.empty())
+    page.next = page.views.back().trigger;
+  return page;
+}
+
 result_promise list(reader_pointer self, const api_command& cmd) {
   auto rp = self->make_response_promise<api_result>();
   auto& cfg = self->state.cfg;
@@ -54,12 +81,8 @@ result_promise list(reader_pointer self, const api_command& cmd) {
   auto ns = cmd.trigger.ns == "_" ? std::string{} : cmd.trigger.ns;
   self->request(cfg.store, cfg.request_timeout, owned_atom::value, cfg.hash_key(cmd.auth_key), ns)
     .then(
-      [self, rp](std::vector<registration_record>& records) mutable {
-        std::vector<registration_view> views;
-        views.reserve(records.size());
-        for (const auto& record : records)
-          views.push_back(view_of(self, record, false));
-        rp.deliver(success(api_outcome::ok, std::move(views)));
+      [self, rp, after = cmd.after, limit = cmd.limit](std::vector<registration_record>& records) mutable {
+        rp.deliver(success(api_outcome::ok, page_of(self, records, after, limit)));
       },
       [rp](caf::error& err) mutable { rp.deliver(unavailable(err)); });
   return rp;

@@ -8,9 +8,11 @@
 #include <string>
 #include <vector>
 
+#include <caf/actor_cast.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/local_actor.hpp>
 #include <caf/sec.hpp>
+#include <caf/send.hpp>
 
 #include "actors/child_error.hpp"
 #include "actors/detail/trigger_state.hpp"
@@ -259,6 +261,17 @@ bool fire_after_schedule_end(trigger_pointer self) {
   return true;
 }
 
+/// Reads the bodies the delivery core needs back from the store; the answer goes into the core. A failed read is
+/// logged by the store and tried again by the core.
+void load_bodies(trigger_pointer self, const load_request& load) {
+  auto& st = self->state;
+  self
+    ->request(st.env->store, caf::infinite, pending_atom::value, st.record.trigger, load.from_seq, load.max_rows,
+              load.max_bytes)
+    .then([self](pending_page& page) { carry_out(self, self->state.delivery.on_loaded(std::move(page))); },
+          [self](caf::error&) { carry_out(self, self->state.delivery.on_load_failed()); });
+}
+
 void carry_out(trigger_pointer self, delivery_actions out) {
   auto& st = self->state;
   record_outcomes(self, out);
@@ -272,6 +285,8 @@ void carry_out(trigger_pointer self, delivery_actions out) {
     self->send(st.firer, fire_atom::value, std::move(unit));
   for (const auto& timer : out.timers)
     self->delayed_send(self, timer.delay, timer_atom::value, timer.id);
+  if (out.load)
+    load_bodies(self, *out.load);
   if (out.credit > 0 && st.source)
     self->send(st.source, credit_atom::value, out.credit);
   // A registration whose schedule ended keeps its firer only while it has something to fire.
@@ -289,6 +304,7 @@ void set_state(trigger_pointer self, registration_state state, state_reason reas
   *self->state.counted_state = state;
   status.reason = std::move(reason);
   status.date_changed = self->state.env->now();
+  self->send(self->state.registry, status_atom::value, self->state.record.trigger, status);
 }
 
 void persist(trigger_pointer self) {
@@ -327,6 +343,12 @@ store_op put_event_op(const trigger_state& st, const stored_event& event) {
   auto op = make_op(st, store_op::kind::put_event);
   op.event = event;
   return op;
+}
+
+void set_config(trigger_pointer self, std::optional<feed_config> config) {
+  auto& st = self->state;
+  st.config = std::move(config);
+  st.alarm_body = st.config && st.config->alarm ? std::make_shared<const std::string>(st.config->fire_body) : nullptr;
 }
 
 void write(trigger_pointer self, std::vector<store_op> ops) {
@@ -411,9 +433,14 @@ caf::result<commit_atom> on_source_items(trigger_pointer self, std::vector<std::
 
 // -- the registry's requests ---------------------------------------------------------------------
 
+/// Returns whether an operator disabled the registration: then only an operator may change its state.
+bool held_by_admin(const trigger_state& st) {
+  return st.record.status.state == registration_state::disabled && st.record.status.reason.kind == reason_kind::admin;
+}
+
 trigger_snapshot on_pause(trigger_pointer self) {
   auto& st = self->state;
-  if (st.record.status.state != registration_state::paused) {
+  if (st.record.status.state != registration_state::paused && !held_by_admin(st)) {
     set_state(self, registration_state::paused, {reason_kind::user, 0, "paused by the owner"});
     stop_children(self);
     persist(self);
@@ -421,13 +448,31 @@ trigger_snapshot on_pause(trigger_pointer self) {
   return snapshot(self);
 }
 
-trigger_snapshot on_resume(trigger_pointer self) {
+/// Activates the registration unless it is active, cannot run (invalid stored parameters) or used up its schedule.
+trigger_snapshot enable(trigger_pointer self) {
   auto& st = self->state;
   auto exhausted = st.record.status.triggers_left && *st.record.status.triggers_left <= 0;
   if (st.record.status.state != registration_state::active && st.config && !exhausted) {
     activate(self);
     persist(self);
   }
+  return snapshot(self);
+}
+
+trigger_snapshot on_resume(trigger_pointer self) {
+  // The registry refuses an owner's resume of an ADMIN disable; one that passed it as the disable was under way
+  // ends here.
+  if (held_by_admin(self->state))
+    return snapshot(self);
+  return enable(self);
+}
+
+/// Disables on an operator's behalf, also a registration that only fires what its ended schedule left; a second
+/// disable replaces the message.
+trigger_snapshot on_admin_disable(trigger_pointer self, std::string& message) {
+  set_state(self, registration_state::disabled, {reason_kind::admin, 0, std::move(message)});
+  stop_children(self);
+  persist(self);
   return snapshot(self);
 }
 
@@ -441,7 +486,7 @@ trigger_snapshot reconfigure(trigger_pointer self, trigger_update& update) {
   auto max_changed = !st.config || st.config->max_triggers() != update.config.max_triggers();
   auto auto_disabled = st.record.status.state == registration_state::disabled
                        && st.record.status.reason.kind == reason_kind::automatic;
-  st.config = std::move(update.config);
+  set_config(self, std::move(update.config));
   st.delivery.configure(delivery_of(*st.env, st.config));
   if (max_changed || auto_disabled)
     st.record.status.triggers_left = st.config->max_triggers();
@@ -470,6 +515,15 @@ trigger_snapshot reconfigure(trigger_pointer self, trigger_update& update) {
 
 // -- the behavior ------------------------------------------------------------------------------
 
+/// Returns what the byte budget calls when bytes the trigger waits for may fit: a message to the trigger, if it is
+/// still there (the budget holds no strong reference to it).
+std::function<void()> budget_waker(trigger_pointer self) {
+  return [trigger = caf::actor_cast<caf::actor_addr>(self)] {
+    if (auto alive = caf::actor_cast<caf::actor>(trigger))
+      caf::anon_send(alive, budget_atom::value);
+  };
+}
+
 void on_exit(trigger_pointer self, caf::exit_msg& msg) {
   auto& st = self->state;
   if (st.source && msg.source == st.source.address()) {
@@ -495,10 +549,12 @@ trigger_private::behavior_type trigger_impl(trigger_pointer self, caf::actor reg
   st.registry = caf::actor_cast<trigger_owner>(std::move(registry));
   st.env = std::move(env);
   st.delivery.configure(delivery_of(*st.env, config));
+  if (st.env->budget)
+    st.delivery.use_budget(byte_account{st.env->budget, budget_waker(self)});
   st.delivery.restore(std::move(record.pending), record.last_seq);
   record.pending.clear();
   st.record = std::move(record);
-  st.config = std::move(config);
+  set_config(self, std::move(config));
   st.source_restarts = restart_policy{st.env->restarts};
   st.firer_restarts = restart_policy{st.env->restarts};
   st.env->stats->record_state_change(st.record.feed, std::nullopt, st.record.status.state);
@@ -519,6 +575,8 @@ trigger_private::behavior_type trigger_impl(trigger_pointer self, caf::actor reg
     [self](snapshot_atom) { return snapshot(self); },
     [self](pause_atom) { return on_pause(self); },
     [self](resume_atom) { return on_resume(self); },
+    [self](admin_disable_atom, std::string& message) { return on_admin_disable(self, message); },
+    [self](admin_enable_atom) { return enable(self); },
     [self](update_atom, trigger_update& update) { return reconfigure(self, update); },
     [self](hook_atom, webhook_delivery& delivery) { return take_webhook(self, delivery); },
     [self](replay_atom) { return replay_dead_letters(self); },
@@ -557,6 +615,7 @@ trigger_private::behavior_type trigger_impl(trigger_pointer self, caf::actor reg
         end_schedule(self);
     },
     [self](timer_atom, std::uint64_t id) { carry_out(self, self->state.delivery.on_timer(id)); },
+    [self](budget_atom) { carry_out(self, self->state.delivery.on_budget()); },
     [self](restart_atom, int kind, std::uint64_t generation) {
       on_restart(self, static_cast<child_kind>(kind), generation);
     },

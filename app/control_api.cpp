@@ -1,11 +1,14 @@
 #include "app/control_api.hpp"
 
+#include <sstream>
+
 #include <caf/actor_system.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 
 #include "actors/child_error.hpp"
+#include "app/admin_routes.hpp"
 #include "app/api_answers.hpp"
 #include "app/forwarding.hpp"
 #include "app/routes.hpp"
@@ -21,6 +24,12 @@ struct api_call {
   http_server::responder respond;
 };
 
+/// One request of an operator on its way to the registry.
+struct admin_call {
+  admin_command cmd;
+  http_server::responder respond;
+};
+
 /// GET /v1/cluster on its way to the actor that answers it.
 struct cluster_info_call {
   cluster_info_actor info;
@@ -31,6 +40,7 @@ struct cluster_info_call {
 } // namespace feedrouter
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::api_call)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::admin_call)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::cluster_info_call)
 
 namespace feedrouter {
@@ -41,15 +51,16 @@ namespace {
 /// without blocking an I/O thread. One long-lived actor rather than one per request: spawning and tearing down an
 /// actor per webhook event cost more than everything else the request did on its way through.
 caf::behavior api_gateway(caf::event_based_actor* self, registry_actor registry, std::chrono::milliseconds timeout) {
+  auto relay = [self, registry, timeout](auto cmd, http_server::responder respond) {
+    self->request(registry, timeout, std::move(cmd))
+      .then([respond](api_result& result) { respond(to_http(result)); },
+            [respond](caf::error& err) {
+              respond(json_response(503, render_error("the registry did not answer: " + describe_child_error(err))));
+            });
+  };
   return {
-    [self, registry, timeout](api_call& call) {
-      auto respond = std::move(call.respond);
-      self->request(registry, timeout, std::move(call.cmd))
-        .then([respond](api_result& result) { respond(to_http(result)); },
-              [respond](caf::error& err) {
-                respond(json_response(503, render_error("the registry did not answer: " + describe_child_error(err))));
-              });
-    },
+    [relay](api_call& call) { relay(std::move(call.cmd), std::move(call.respond)); },
+    [relay](admin_call& call) { relay(std::move(call.cmd), std::move(call.respond)); },
     [self, timeout](cluster_info_call& call) {
       auto respond = std::move(call.respond);
       self->request(call.info, timeout, cluster_atom::value, std::move(call.auth_key))
@@ -61,32 +72,65 @@ caf::behavior api_gateway(caf::event_based_actor* self, registry_actor registry,
   };
 }
 
+/// The body of /health: the process is alive and answers.
+constexpr std::string_view health_body = R"({"status":"ok"})";
+
+/// The refusal of every API request until the stored registrations run.
+constexpr std::string_view starting_refusal = "the provider is starting; retry shortly";
+
+/// The answer of the admin routes in cluster mode.
+constexpr std::string_view cluster_admin_refusal
+  = "the admin routes (--admin-key-file) are not available with a postgresql:// store (cluster mode) yet";
+
 /// What a request is told while the store refuses writes; the service log names the file and the cause.
 constexpr std::string_view store_refusal
   = "the provider cannot store changes now (its store refuses writes); retry later";
+
+/// Returns the Prometheus text of the memory budget for event bodies (docs/operations.md).
+std::string render_budget(const byte_budget& budget) {
+  std::ostringstream out;
+  out << "# HELP feedrouter_buffered_bytes Bytes of event bodies all registrations hold in memory.\n"
+      << "# TYPE feedrouter_buffered_bytes gauge\n"
+      << "feedrouter_buffered_bytes " << budget.held() << '\n'
+      << "# HELP feedrouter_buffered_bytes_limit The memory budget for event bodies (--max-buffered-bytes).\n"
+      << "# TYPE feedrouter_buffered_bytes_limit gauge\n"
+      << "feedrouter_buffered_bytes_limit " << budget.bounds().total << '\n'
+      << "# HELP feedrouter_buffered_bytes_waiting Registrations waiting for room in the memory budget.\n"
+      << "# TYPE feedrouter_buffered_bytes_waiting gauge\n"
+      << "feedrouter_buffered_bytes_waiting " << budget.waiting() << '\n';
+  return out.str();
+}
 
 /// Returns whether `op` only reads, so that it can still be answered while the store refuses writes.
 bool only_reads(api_op op) {
   return op == api_op::read || op == api_op::list || op == api_op::dead_letters;
 }
 
+bool only_reads(admin_op op) {
+  return op != admin_op::disable && op != admin_op::enable;
+}
+
 } // namespace
 
 control_api::control_api(caf::actor_system& sys, registry_actor registry, std::shared_ptr<metrics> stats,
                          std::chrono::milliseconds timeout, std::shared_ptr<const store_health> store,
-                         feed_defaults defaults)
+                         feed_defaults defaults, std::shared_ptr<const byte_budget> budget, std::string admin_key)
   : gateway_(sys.spawn(api_gateway, std::move(registry), timeout)),
     stats_(std::move(stats)),
     store_(std::move(store)),
     defaults_(defaults),
+    budget_(std::move(budget)),
+    admin_key_(std::move(admin_key)),
     timeout_(timeout) {
   // nop
 }
 
 control_api::control_api(caf::actor_system& sys, registry_actor registry, std::shared_ptr<metrics> stats,
                          std::chrono::milliseconds timeout, std::shared_ptr<const store_health> store,
-                         feed_defaults defaults, cluster_info_actor info, std::optional<cluster_routing> cluster)
-  : control_api(sys, registry, std::move(stats), timeout, std::move(store), defaults) {
+                         feed_defaults defaults, std::shared_ptr<const byte_budget> budget, std::string admin_key,
+                         cluster_info_actor info, std::optional<cluster_routing> cluster)
+  : control_api(sys, registry, std::move(stats), timeout, std::move(store), defaults, std::move(budget),
+                std::move(admin_key)) {
   info_ = std::move(info);
   if (cluster) {
     cluster_ = std::move(cluster);
@@ -102,6 +146,11 @@ control_api::~control_api() {
 
 void control_api::handle(http_request req, http_server::responder respond) {
   stats_->record_api_request();
+  // Without an admin key the admin routes are unknown routes, answered as route_request() answers any.
+  if (!admin_key_.empty() && is_admin_target(req.target)) {
+    handle_admin(req, std::move(respond));
+    return;
+  }
   auto routed = route_request(req);
   if (auto* answer = std::get_if<http_response>(&routed)) {
     respond(std::move(*answer));
@@ -109,7 +158,7 @@ void control_api::handle(http_request req, http_server::responder respond) {
   }
   if (auto* cmd = std::get_if<api_command>(&routed)) {
     if (!ready_.load()) {
-      respond(json_response(503, render_error("the provider is starting; retry shortly")));
+      respond(json_response(503, render_error(starting_refusal)));
       return;
     }
     if (!store_->writable() && !only_reads(cmd->op)) {
@@ -125,7 +174,7 @@ void control_api::handle(http_request req, http_server::responder respond) {
   }
   switch (std::get<service_route>(routed)) {
     case service_route::health:
-      respond(json_response(200, R"({"status":"ok"})"));
+      respond(json_response(200, std::string{health_body}));
       return;
     case service_route::ready:
       answer_ready(respond);
@@ -134,6 +183,8 @@ void control_api::handle(http_request req, http_server::responder respond) {
       http_response res;
       res.fields.emplace_back("Content-Type", "text/plain; version=0.0.4");
       res.body = stats_->render() + metrics::render_ready(ready());
+      if (budget_)
+        res.body += render_budget(*budget_);
       if (cluster_)
         res.body += cluster_->stats->render();
       respond(std::move(res));
@@ -194,8 +245,41 @@ void control_api::ask_cluster(api_command cmd, http_request req, http_server::re
   caf::anon_send(cluster_gateway_, std::move(call));
 }
 
+void control_api::handle_before_start(const http_request& req, http_server::responder respond) {
+  auto routed = route_request(req);
+  auto* route = std::get_if<service_route>(&routed);
+  if (route && *route == service_route::health)
+    respond(json_response(200, std::string{health_body}));
+  else
+    respond(json_response(503, render_error(starting_refusal)));
+}
+
 void control_api::ask_registry(api_command cmd, http_server::responder respond) {
   caf::anon_send(gateway_, api_call{std::move(cmd), std::move(respond)});
+}
+
+void control_api::handle_admin(const http_request& req, http_server::responder respond) {
+  auto routed = route_admin_request(req, admin_key_);
+  if (auto* answer = std::get_if<http_response>(&routed)) {
+    respond(std::move(*answer));
+    return;
+  }
+  auto& cmd = std::get<admin_command>(routed);
+  if (cluster_) {
+    // This instance's registry holds only its own shards: a list would miss the others', and a disable of another
+    // instance's registration has no forwarded path yet (docs/cluster.md, "Limits and the admin key").
+    respond(json_response(501, render_error(std::string{cluster_admin_refusal})));
+    return;
+  }
+  if (!ready_.load()) {
+    respond(json_response(503, render_error(starting_refusal)));
+    return;
+  }
+  if (!store_->writable() && !only_reads(cmd.op)) {
+    respond(json_response(503, render_error(store_refusal)));
+    return;
+  }
+  caf::anon_send(gateway_, admin_call{std::move(cmd), std::move(respond)});
 }
 
 } // namespace feedrouter

@@ -24,6 +24,7 @@
 #include "actors/shard_runner.hpp"
 #include "actors/store_actor.hpp"
 #include "actors/store_reader.hpp"
+#include "app/admin_key.hpp"
 #include "app/check_config.hpp"
 #include "app/control_api.hpp"
 #include "app/liveness_watchdog.hpp"
@@ -62,6 +63,11 @@ constexpr double namespace_burst_seconds = 1.0;
 
 /// Threads running network I/O: one per core of the machines this is sized for (2), with the actors on the same cores.
 constexpr std::size_t io_threads = 2;
+
+/// Connections to the controller that lifecycle requests (the authKey checks of CREATE) have to themselves. Fires
+/// queue by the thousand for the pool of the controller's origin when it is slow; a check queued behind them waited
+/// for all of them (docs/operations.md, "The lifecycle API under load").
+constexpr std::size_t control_connections = 8;
 
 /// How often the store actor looks at the store file between writes, so that a deleted or replaced file turns /ready
 /// to 503 soon even while nothing is written (a write looks at it anyway).
@@ -201,6 +207,7 @@ std::shared_ptr<trigger_env> make_env(const options& opts, http_client_ptr clien
     env->namespace_limiter = std::make_shared<rate_limiter>(
       opts.namespace_fire_rate, std::max(1.0, opts.namespace_fire_rate * namespace_burst_seconds));
   env->max_buffered_events = opts.max_buffered_events;
+  env->budget = std::make_shared<byte_budget>(byte_budget::limits_for(opts.max_buffered_bytes));
   env->fire_window = opts.fire_window;
   // Jitter needs no cryptographic quality; one generator per process, used from actor threads, so guard it.
   auto generator = std::make_shared<std::pair<std::mutex, std::mt19937_64>>();
@@ -220,6 +227,15 @@ int run(const options& opts, const sigset_t& signals) {
   auto store_opts = store_options_of(opts);
   if (cluster)
     store_opts.instance_id = instance_id;
+  std::string admin_key;
+  if (!opts.admin_key_file.empty()) {
+    try {
+      admin_key = read_admin_key_file(opts.admin_key_file);
+    } catch (const std::runtime_error& e) {
+      std::cerr << "feedrouter: --admin-key-file: " << e.what() << std::endl;
+      return start_error;
+    }
+  }
   store_ptr db;
   std::shared_ptr<const secrets_key> key;
   std::vector<registration_record> records;
@@ -253,7 +269,7 @@ int run(const options& opts, const sigset_t& signals) {
       if (auto* api = api_ptr.load())
         api->handle(std::move(req), std::move(respond));
       else
-        respond(json_response(503, render_error("the provider is starting; retry shortly")));
+        control_api::handle_before_start(req, std::move(respond));
     });
   } catch (const std::exception& e) {
     std::cerr << "feedrouter: " << e.what() << std::endl;
@@ -284,8 +300,12 @@ int run(const options& opts, const sigset_t& signals) {
   client_opts.insecure_skip_verify = opts.insecure_skip_verify;
   client_opts.egress = egress;
   http_client_ptr client;
+  http_client_ptr control_client;
   try {
     client = make_http_client(io, client_opts);
+    auto control_opts = client_opts;
+    control_opts.max_connections_per_origin = control_connections;
+    control_client = make_http_client(io, control_opts);
   } catch (const std::exception& e) {
     std::cerr << "feedrouter: --ca-file: " << e.what() << std::endl;
     server->stop();
@@ -303,12 +323,14 @@ int run(const options& opts, const sigset_t& signals) {
   reg_cfg.cluster = cluster;
   reg_cfg.env = env;
   reg_cfg.request_timeout = registry_timeout;
+  reg_cfg.max_registrations_per_namespace = opts.max_registrations_per_namespace;
   reg_cfg.hash_key = [key](std::string_view auth_key) { return key->hash_auth_key(auth_key); };
   // Also what deletes triggers for deleteAfterFire, with or without --no-verify-auth.
   auto controller = spawn_controller_client(sys, client, opts.api_host, registry_timeout);
   env->controller = controller;
   if (opts.verify_auth)
-    reg_cfg.controller = controller;
+    // The authKey checks of CREATEs on connections of their own, so that they never wait behind fires.
+    reg_cfg.controller = spawn_controller_client(sys, control_client, opts.api_host, registry_timeout);
   auto loaded = records.size();
   auto registry = spawn_registry(sys, reg_cfg, std::move(records));
   std::optional<cluster_parts> parts;
@@ -317,12 +339,15 @@ int run(const options& opts, const sigset_t& signals) {
   auto info = spawn_cluster_info(sys, {reg_cfg.controller,
                                        parts ? std::optional<lease_manager_actor>{parts->lease_manager} : std::nullopt,
                                        instance_id, advertise_url, now_ms(), stats, registry_timeout});
+  auto admin_routes_on = !admin_key.empty();
   control_api api{sys,
                   registry,
                   stats,
                   api_timeout,
                   health,
                   feed_defaults{opts.openwhisk_cron_months, opts.limit_cron_fields},
+                  env->budget,
+                  std::move(admin_key),
                   info,
                   parts ? std::optional<cluster_routing>{parts->routing} : std::nullopt};
   api_ptr.store(&api);
@@ -331,21 +356,25 @@ int run(const options& opts, const sigset_t& signals) {
   caf::scoped_actor self{sys};
   self->request(registry, caf::infinite, ready_atom::value)
     .receive([&](std::size_t) { api.set_ready(); }, [](caf::error&) {});
+  auto budget_text = "; event bodies held in memory up to " + std::to_string(opts.max_buffered_bytes / (1024 * 1024))
+                     + " MiB" + (admin_routes_on ? "; admin routes on" : "");
   if (cluster)
     log(log_level::info, "joined the cluster on ", store_display_name(opts.store), " as instance ", instance_id,
         " (advertised at ", advertise_url, ", lease TTL ", opts.lease_ttl.count(), " ms; secrets key ", key->id(),
-        "); firing at ", opts.api_host.origin(), opts.verify_auth ? "" : " (authKeys not verified)");
+        "); firing at ", opts.api_host.origin(), opts.verify_auth ? "" : " (authKeys not verified)", budget_text,
+        admin_routes_on ? " (refused in cluster mode: 501)" : "");
   else
     log(log_level::info, "ready: ", loaded, " registrations running from ", store_display_name(opts.store),
         " (secrets key ", key->id(), " from '", secrets_key_file_of(opts.store, store_options_of(opts)),
-        "'); firing at ", opts.api_host.origin(), opts.verify_auth ? "" : " (authKeys not verified)");
+        "'); firing at ", opts.api_host.origin(), opts.verify_auth ? "" : " (authKeys not verified)", budget_text);
   if (parts)
     // An instance is up once its lease manager had its first look at the leases: /ready then says whether the shards
     // it took are running yet.
     self->request(parts->lease_manager, opts.lease_ttl, cluster_atom::value)
       .receive([](cluster_report&) {}, [](caf::error&) {});
-  // systemd (Type=notify) starts what depends on the service once it is up, and from then on expects the watchdog to
-  // be fed while the actors answer. A cluster's instance is up even while the shards it just took are starting.
+  // systemd (Type=notify) starts what depends on the service once /ready answers 200, and from then on expects the
+  // watchdog to be fed while the actors answer. A cluster's instance is up even while the shards it just took are
+  // starting.
   if (api.ready() || parts)
     notify_ready("ready: " + std::to_string(loaded) + " registrations, listening on " + listen_url);
   std::optional<liveness_watchdog> watchdog;

@@ -59,7 +59,9 @@ struct options {
   int retry_attempts = 10;                      ///< attempts per fire before its events go to dead letters
   std::chrono::milliseconds retry_max_age{3'600'000}; ///< events older than this are not retried
   double namespace_fire_rate = 0;               ///< fires per second per namespace; 0 means unlimited
-  std::size_t max_buffered_events = 1000;       ///< events one registration holds in memory
+  std::size_t max_buffered_events = 1000;       ///< events one registration holds pending, in memory or the store
+  std::size_t max_buffered_bytes = 0;           ///< bytes of event bodies all registrations hold in memory
+  std::size_t max_registrations_per_namespace = 10'000; ///< registrations one namespace may have
   std::size_t fire_window = 1;                  ///< fires of one registration on the wire at once
   std::size_t max_kafka_feeds = 200;            ///< kafka registrations reading at once (each runs librdkafka threads)
   std::chrono::milliseconds shutdown_grace{10'000}; ///< how long SIGTERM waits for fires in flight
@@ -71,6 +73,7 @@ struct options {
   bool limit_cron_fields = false;               ///< alarm crons may not have a seconds field other than 0
   std::chrono::milliseconds lease_ttl{10'000};  ///< cluster: how long a shard lease lasts unrenewed
   std::string advertise_url;                    ///< cluster: where the others forward requests; empty: public URL
+  std::string admin_key_file;                   ///< file with the key of the admin routes; empty: no admin routes
 };
 
 /// What the command line asks for: run with options, or print text (help, version) and exit with a code.

@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "app/list_cursor.hpp"
+#include "app/request_parts.hpp"
 #include "core/auth_key.hpp"
 #include "core/json.hpp"
 #include "core/status_json.hpp"
@@ -16,75 +18,11 @@ namespace feedrouter {
 
 namespace {
 
-http_response error_response(int status, std::string_view message, std::string_view field = {}) {
-  return json_response(status, render_error(message, field));
-}
-
-http_response bad_field(const field_error& err) {
-  return error_response(400, err.field + ": " + err.message, err.field);
-}
-
-http_response method_not_allowed(std::string_view allowed) {
-  auto res = error_response(405, "method not allowed; use " + std::string{allowed}, "method");
-  res.fields.emplace_back("Allow", std::string{allowed});
-  return res;
-}
-
 http_response unauthorized() {
   auto res = error_response(401, "missing or malformed \"Authorization: Basic base64(uuid:key)\" header",
                             "authorization");
   res.fields.emplace_back("WWW-Authenticate", "Basic realm=\"feedrouter\"");
   return res;
-}
-
-/// Splits the path of `target` into percent-decoded segments; nullopt on a malformed escape. Empty segments ("//",
-/// a trailing "/") are kept, so they match no route instead of shifting the others.
-std::optional<std::vector<std::string>> path_segments(std::string_view target) {
-  target = target.substr(0, target.find('?'));
-  if (!target.empty() && target.front() == '/')
-    target.remove_prefix(1);
-  std::vector<std::string> segments;
-  while (!target.empty()) {
-    auto end = std::min(target.find('/'), target.size());
-    auto segment = percent_decode(target.substr(0, end));
-    if (!segment)
-      return std::nullopt;
-    segments.push_back(std::move(*segment));
-    target.remove_prefix(end);
-    if (!target.empty()) {
-      target.remove_prefix(1);
-      if (target.empty())
-        segments.emplace_back();
-    }
-  }
-  return segments;
-}
-
-/// Checks that a body, if its type is declared, is JSON.
-std::optional<http_response> check_content_type(const http_request& req) {
-  auto type = req.field("Content-Type");
-  if (type.empty())
-    return std::nullopt;
-  if (iequals(trim_ows(type.substr(0, type.find(';'))), "application/json"))
-    return std::nullopt;
-  return error_response(415, "the body must be JSON (Content-Type: application/json)", "Content-Type");
-}
-
-outcome<json_members> read_body(const http_request& req) {
-  if (req.body.empty())
-    return field_error{"body", "must be a JSON object"};
-  return parse_json_object(req.body, "body");
-}
-
-/// Reads a string member; nullopt member means absent.
-outcome<std::optional<std::string>> string_member(const json_members& body, std::string_view name) {
-  const auto* raw = find_member(body, name);
-  if (raw == nullptr)
-    return std::optional<std::string>{};
-  auto text = json_as_string(*raw);
-  if (!text)
-    return field_error{std::string{name}, "must be a string"};
-  return std::optional<std::string>{std::move(*text)};
 }
 
 routed_request route_lifecycle(const http_request& req) {
@@ -134,6 +72,24 @@ routed_request route_lifecycle(const http_request& req) {
   return cmd;
 }
 
+/// Reads `limit` and `cursor` of a list request into `cmd`; the error names the one that is wrong.
+std::optional<field_error> read_page_params(std::string_view target, api_command& cmd) {
+  auto limit = read_limit(target, default_list_limit, max_list_limit);
+  if (!limit)
+    return limit.error();
+  cmd.limit = *limit;
+  auto cursor = query_param(target, "cursor");
+  if (!cursor)
+    return cursor.error();
+  if (*cursor) {
+    auto after = decode_list_cursor(**cursor);
+    if (!after)
+      return field_error{"cursor", "is not a cursor this provider gave (use the \"next\" of the previous page)"};
+    cmd.after = std::move(*after);
+  }
+  return std::nullopt;
+}
+
 /// Routes /v1/triggers/{ns}[/{trigger}[/{action}[/replay]]].
 routed_request route_triggers(const http_request& req, const std::vector<std::string>& path) {
   auto key = parse_basic_authorization(req.field("Authorization"));
@@ -148,6 +104,8 @@ routed_request route_triggers(const http_request& req, const std::vector<std::st
       return bad_field({"namespace", "is not a valid OpenWhisk namespace name"});
     cmd.op = api_op::list;
     cmd.trigger.ns = path[2];
+    if (auto bad = read_page_params(req.target, cmd))
+      return bad_field(*bad);
     return cmd;
   }
   auto trigger = make_trigger_ref(path[2], path[3]);

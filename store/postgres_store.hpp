@@ -56,6 +56,8 @@ public:
   std::vector<registration_record> load_owned(const std::string& auth_hash, const std::string& ns) override;
   std::size_t count_registrations(const std::string& ns) override;
   std::vector<dead_letter> load_dead_letters(const trigger_ref& trigger, std::size_t limit) override;
+  std::optional<pending_page> load_pending(const trigger_ref& trigger, std::uint64_t from_seq, std::size_t max_rows,
+                                           std::size_t max_bytes) override;
   std::optional<std::string> commit(const std::vector<store_op>& ops) override;
   commit_result commit_fenced(const std::vector<store_op>& ops) override;
   std::optional<std::string> check() override;

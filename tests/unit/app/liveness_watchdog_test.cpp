@@ -52,7 +52,9 @@ struct silent_registry_state {
 registry_actor::behavior_type silent_registry(registry_actor::stateful_pointer<silent_registry_state> self) {
   return {
     [](api_command&) { return api_result{}; },
+    [](admin_command&) { return api_result{}; },
     [](remove_atom, const trigger_ref&) {},
+    [](status_atom, const trigger_ref&, const registration_status&) {},
     [self](ready_atom) -> caf::result<std::size_t> {
       self->state.unanswered.push_back(self->make_response_promise<std::size_t>());
       return self->state.unanswered.back();
@@ -65,7 +67,9 @@ registry_actor::behavior_type silent_registry(registry_actor::stateful_pointer<s
 registry_actor::behavior_type answering_registry() {
   return {
     [](api_command&) { return api_result{}; },
+    [](admin_command&) { return api_result{}; },
     [](remove_atom, const trigger_ref&) {},
+    [](status_atom, const trigger_ref&, const registration_status&) {},
     [](ready_atom) { return std::size_t{7}; },
     [](start_shards_atom, const shard_start&) { return std::size_t{0}; },
     [](stop_shards_atom, const std::vector<std::uint32_t>&) { return std::size_t{0}; },
