@@ -2,8 +2,12 @@
 // the shards whose leases it holds. The tests wait for conditions (the cluster's own answers, the fake controller's
 // fires, the lease rows), never for a time; the lease TTL only sets how soon those conditions come.
 
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <csignal>
 #include <cstdint>
+#include <fstream>
 #include <map>
 #include <set>
 #include <string>
@@ -155,6 +159,17 @@ bool wait_for_more_fires(const e2e_fixture& fx, const std::vector<trigger_ref>& 
     if (!fx.wait_for_fires_of(triggers[i], since[i] + more, cluster_wait))
       return false;
   return true;
+}
+
+/// Returns the trigger names a list answer shows, in order.
+std::vector<std::string> listed_names(const std::string& body) {
+  std::vector<std::string> names;
+  for (int i = 0;; ++i) {
+    auto name = json_string_at(body, "/triggers/" + std::to_string(i) + "/config/name");
+    if (!name)
+      return names;
+    names.push_back(*name);
+  }
 }
 
 std::vector<trigger_ref> joined(std::vector<trigger_ref> a, const std::vector<trigger_ref>& b) {
@@ -486,6 +501,68 @@ TEST_CASE("PostgreSQL restarted under a cluster: the instances stop their shards
       cluster_wait));
     CHECK(static_cast<std::int64_t>(fx.fires_of(trigger).size()) <= counted_fires);
   }
+  for (std::size_t i = 0; i < 2; ++i)
+    cluster.at(i).stop_cleanly();
+}
+
+TEST_CASE("in a cluster the namespace quota counts every instance's registrations, list pages are read from the "
+          "store, and the admin routes answer 501",
+          "[e2e][pg][cluster]") {
+  e2e_fixture fx;
+  constexpr std::string_view admin_key = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c";
+  auto key_file = fx.file("admin.key");
+  std::ofstream{key_file} << admin_key << '\n';
+  REQUIRE(::chmod(key_file.c_str(), 0600) == 0);
+  test_cluster cluster{fx, short_ttl, {"--max-registrations-per-namespace", "3", "--admin-key-file", key_file}};
+  std::vector<std::string> ids;
+  for (int i = 0; i < 2; ++i)
+    ids.push_back(cluster.id_of(cluster.start()));
+  REQUIRE(poll_until([&] { return cluster.balanced_over(ids); }, cluster_wait));
+  // Two registrations on instance 0's shards and one on instance 1's: the namespace is at its quota of 3, though
+  // neither instance runs 3.
+  auto on_first = cluster.names_owned_by(ids[0], "quota", 3);
+  auto on_second = cluster.names_owned_by(ids[1], "quota", 2);
+  create_alarm(fx, cluster.at(0), on_first[0], alarm_body(yearly, "{}"));
+  create_alarm(fx, cluster.at(1), on_first[1], alarm_body(yearly, "{}"));
+  create_alarm(fx, cluster.at(0), on_second[0], alarm_body(yearly, "{}"));
+  for (const auto& fresh : {on_first[2], on_second[1]}) {
+    fx.controller().add_trigger(fresh, std::string{alice_key});
+    for (std::size_t i = 0; i < 2; ++i) {
+      auto refused = cluster.at(i).call(api_request("PUT", trigger_path(fresh), alice_key, alarm_body(yearly, "{}")));
+      INFO(fresh.qualified() << " through instance " << i << ": " << refused.body);
+      CHECK(refused.status == 403);
+      CHECK_THAT(refused.body, Catch::Contains("--max-registrations-per-namespace"));
+    }
+  }
+  // Replacing a registration adds none; a DELETE makes room.
+  CHECK(cluster.at(1).call(api_request("PUT", trigger_path(on_first[0]), alice_key, alarm_body(yearly, "{}"))).status
+        == 200);
+  REQUIRE(cluster.at(1).call(api_request("DELETE", trigger_path(on_second[0]), alice_key)).status == 204);
+  create_alarm(fx, cluster.at(0), on_second[1], alarm_body(yearly, "{}"));
+  // A key's list in pages, through either instance, in name order with the cursor of the next page.
+  std::vector<std::string> expected{on_first[0].name, on_first[1].name, on_second[1].name};
+  std::sort(expected.begin(), expected.end());
+  for (std::size_t i = 0; i < 2; ++i) {
+    auto first = cluster.at(i).call(api_request("GET", "/v1/triggers/alice?limit=2", alice_key));
+    REQUIRE(first.status == 200);
+    INFO(first.body);
+    CHECK(listed_names(first.body) == std::vector<std::string>{expected[0], expected[1]});
+    auto cursor = json_string_at(first.body, "/next");
+    REQUIRE(cursor);
+    auto second = cluster.at(i).call(api_request("GET", "/v1/triggers/alice?limit=2&cursor=" + *cursor, alice_key));
+    REQUIRE(second.status == 200);
+    CHECK(listed_names(second.body) == std::vector<std::string>{expected[2]});
+    CHECK_FALSE(json_string_at(second.body, "/next"));
+  }
+  // The admin routes: the key is checked, then refused as not available in cluster mode.
+  auto admin = api_request("GET", "/v1/admin/namespaces");
+  admin.fields.emplace_back("Authorization", "Bearer " + std::string{admin_key});
+  auto refused = cluster.at(0).call(admin);
+  CHECK(refused.status == 501);
+  CHECK_THAT(refused.body, Catch::Contains("cluster mode"));
+  auto wrong = api_request("GET", "/v1/admin/namespaces");
+  wrong.fields.emplace_back("Authorization", "Bearer not-the-key");
+  CHECK(cluster.at(1).call(wrong).status == 401);
   for (std::size_t i = 0; i < 2; ++i)
     cluster.at(i).stop_cleanly();
 }
