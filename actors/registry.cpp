@@ -1,11 +1,13 @@
 #include "actors/registry.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <map>
 #include <memory>
 #include <tuple>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -21,6 +23,7 @@
 #include "core/json.hpp"
 #include "core/log.hpp"
 #include "core/retry_policy.hpp"
+#include "core/shard.hpp"
 #include "core/webhook_signature.hpp"
 
 namespace feedrouter {
@@ -30,9 +33,6 @@ std::string registry_config::default_key_hash(std::string_view key) {
 }
 
 namespace {
-
-/// Random bytes in a hook id: 128 bits, so hook URLs cannot be guessed.
-constexpr std::size_t hook_id_bytes = 16;
 
 /// Dead letters one GET shows at most.
 constexpr std::size_t dead_letter_page = 1000;
@@ -54,9 +54,10 @@ const std::vector<std::string_view> provider_params = {hook_id_param, github_hoo
 /// Parameters that steer the lifecycle protocol itself and are never stored as feed parameters.
 const std::vector<std::string_view> protocol_params = {"feed", "lifecycleEvent", "triggerName", "authKey"};
 
-/// The registry with its reminder to itself, which is no part of its public protocol.
-using registry_private =
-  registry_actor::extend<caf::reacts_to<start_batch_atom>, caf::reacts_to<unhook_atom, trigger_ref, std::uint64_t>>;
+/// The registry with its reminders to itself, which are no part of its public protocol.
+using registry_private = registry_actor::extend<caf::reacts_to<start_batch_atom>,
+                                               caf::reacts_to<unhook_atom, trigger_ref, std::uint64_t>,
+                                               caf::reacts_to<shard_batch_atom>>;
 
 std::string to_json_string(std::string_view text) {
   std::string out;
@@ -82,6 +83,23 @@ struct registry_entry {
   std::shared_ptr<const github_spec> github;
   std::shared_ptr<const webhook_spec> ingress;
   std::optional<hook_removal> removal;
+  std::optional<fencing_token> fence; ///< cluster mode: the lease it runs under
+};
+
+/// Cluster mode: registrations of shards handed over, started in batches like those of start-up.
+struct shard_start_job {
+  std::unordered_map<std::uint32_t, std::int64_t> leases; ///< shard -> epoch they were loaded under
+  std::vector<registration_record> records;
+  std::size_t next = 0;
+  std::size_t started = 0;
+  caf::typed_response_promise<std::size_t> promise;
+};
+
+/// Cluster mode: a stop of shards waiting for their trigger actors to be gone.
+struct shard_stop_wait {
+  caf::typed_response_promise<std::size_t> promise;
+  std::size_t stopped = 0;
+  std::size_t outstanding = 0;
 };
 
 /// Orders registrations by namespace, then name: the order a list answers in.
@@ -121,6 +139,12 @@ struct registry_state {
   std::size_t started = 0;
   /// Readiness requests that came while stored registrations were still being started.
   std::vector<caf::typed_response_promise<std::size_t>> ready_waiters;
+  /// Cluster mode: shard -> epoch of the leases whose shards this registry runs.
+  std::unordered_map<std::uint32_t, std::int64_t> leases;
+  /// Cluster mode: shard starts not done yet, in order.
+  std::deque<shard_start_job> shard_starts;
+  /// Cluster mode: trigger actors stopped with their shard -> the stop that waits for them.
+  std::unordered_map<caf::actor_addr, std::shared_ptr<shard_stop_wait>> stopping;
 
   /// The triggers are monitored, not linked (see spawn_trigger): however the registry ends, its triggers end with it.
   ~registry_state() {
@@ -142,13 +166,41 @@ api_result not_found(const trigger_ref& trigger) {
   return failure(api_outcome::not_found, "no registration for trigger " + trigger.qualified() + " with this authKey");
 }
 
+api_result not_owner(std::uint32_t shard) {
+  return failure(api_outcome::not_owner, "this instance does not run shard " + std::to_string(shard));
+}
+
+/// Returns the lease this registry runs the shard of `trigger` under; nullopt for one instance (no lease needed) or
+/// a shard it does not run.
+std::optional<fencing_token> lease_for(registry_pointer self, const trigger_ref& trigger) {
+  auto shard = shard_of(trigger);
+  auto lease = self->state.leases.find(shard);
+  if (lease == self->state.leases.end())
+    return std::nullopt;
+  return fencing_token{shard, lease->second};
+}
+
+/// Returns whether this registry runs `shard`: always for one instance.
+bool runs_shard(registry_pointer self, std::uint32_t shard) {
+  return !self->state.cfg.cluster || self->state.leases.count(shard) > 0;
+}
+
+/// Returns whether `fence` is still the lease this registry runs its shard under: always for one instance.
+bool still_runs(registry_pointer self, const std::optional<fencing_token>& fence) {
+  if (!fence)
+    return true;
+  auto lease = self->state.leases.find(fence->shard);
+  return lease != self->state.leases.end() && lease->second == fence->epoch;
+}
+
 std::string hook_url(registry_pointer self, const std::string& hook_id) {
   return self->state.cfg.env->public_url + "/v1/hooks/" + hook_id;
 }
 
 // -- the index ------------------------------------------------------------------------
 
-void start_entry(registry_pointer self, registration_record record, std::optional<feed_config> config) {
+void start_entry(registry_pointer self, registration_record record, std::optional<feed_config> config,
+                 std::optional<fencing_token> fence = std::nullopt) {
   auto& st = self->state;
   auto key = record.trigger.key();
   std::string hook_id;
@@ -162,19 +214,18 @@ void start_entry(registry_pointer self, registration_record record, std::optiona
     github = config->github;
     ingress = config->webhook;
   }
-  // The pending events loaded at start-up are the trigger's to hold (within the byte budget): the registry's copy of
-  // the record keeps none of their bodies.
+  // The pending events loaded at start-up (or with a shard) are the trigger's to hold (within the byte budget): the
+  // registry's copy of the record keeps none of their bodies.
   auto pending = std::exchange(record.pending, {});
   auto for_trigger = record;
   for_trigger.pending = std::move(pending);
-  auto trigger = spawn_trigger(self, st.cfg.env, std::move(for_trigger), std::move(config));
+  auto trigger = spawn_trigger(self, st.cfg.env, std::move(for_trigger), std::move(config), fence);
   self->monitor(trigger);
   auto owner = record.auth_hash;
   auto address = trigger.address();
-  auto entry = st.entries
-                 .insert_or_assign(key, registry_entry{std::move(record), std::move(trigger), std::move(hook_id),
-                                                       std::move(github), std::move(ingress), std::nullopt})
-                 .first;
+  registry_entry fresh{std::move(record), std::move(trigger), std::move(hook_id), std::move(github),
+                       std::move(ingress), std::nullopt, fence};
+  auto entry = st.entries.insert_or_assign(key, std::move(fresh)).first;
   st.by_trigger[address] = &entry->second;
   st.by_owner[owner][entry->second.record.trigger] = &entry->second;
   st.all[entry->second.record.trigger] = &entry->second;
@@ -383,12 +434,20 @@ bool is_new_registration(registry_pointer self, const trigger_ref& trigger) {
   return self->state.entries.count(key) == 0 && self->state.creating.count(key) == 0;
 }
 
+api_result quota_refusal(registry_pointer self, const trigger_ref& trigger);
+
 /// Returns the refusal of a CREATE of `trigger` that would take its namespace beyond its quota: not a passing
-/// condition, so 403 (app/api_answers.cpp), not 429.
+/// condition, so 403 (app/api_answers.cpp), not 429. In a cluster this instance's count is a lower bound of the
+/// namespace's: what it refuses is over the quota, and persist_and_start asks the store for the rest.
 std::optional<api_result> over_quota(registry_pointer self, const trigger_ref& trigger) {
   auto quota = self->state.cfg.max_registrations_per_namespace;
   if (!is_new_registration(self, trigger) || registrations_in(self, trigger.ns) < quota)
     return std::nullopt;
+  return quota_refusal(self, trigger);
+}
+
+api_result quota_refusal(registry_pointer self, const trigger_ref& trigger) {
+  auto quota = self->state.cfg.max_registrations_per_namespace;
   return failure(api_outcome::over_quota,
                  "namespace " + trigger.ns + " has " + std::to_string(quota)
                    + " registrations, the most this provider allows per namespace (--max-registrations-per-namespace)"
@@ -566,13 +625,46 @@ std::optional<api_result> refuse_if_admin_disabled(const registry_entry& entry) 
 
 // -- CREATE -------------------------------------------------------------------------------
 
+void persist_checked(registry_pointer self, result_promise rp, registration_record record, feed_config config);
+
 void persist_and_start(registry_pointer self, result_promise rp, registration_record record, feed_config config) {
+  auto& st = self->state;
+  if (st.cfg.cluster && is_new_registration(self, record.trigger)) {
+    // A namespace's registrations lie in every shard: its quota is checked against the store's count, which holds
+    // every instance's (docs/cluster.md, "Limits"). This instance's CREATEs whose write is under way count too.
+    auto ns = record.trigger.ns;
+    self->request(st.cfg.env->store, st.cfg.request_timeout, count_atom::value, ns)
+      .then(
+        [self, rp, record, config](std::size_t stored) mutable {
+          auto& ns = record.trigger.ns;
+          auto i = self->state.new_in_namespace.find(ns);
+          auto writing = i == self->state.new_in_namespace.end() ? 0 : i->second;
+          if (is_new_registration(self, record.trigger)
+              && stored + writing >= self->state.cfg.max_registrations_per_namespace) {
+            rp.deliver(quota_refusal(self, record.trigger));
+            return;
+          }
+          persist_checked(self, rp, std::move(record), std::move(config));
+        },
+        [rp](caf::error& err) mutable { rp.deliver(unavailable("cannot count the namespace's registrations", err)); });
+    return;
+  }
   // Checked again here, where the count includes every CREATE whose store write is under way.
   if (auto refused = over_quota(self, record.trigger)) {
     rp.deliver(std::move(*refused));
     return;
   }
+  persist_checked(self, std::move(rp), std::move(record), std::move(config));
+}
+
+/// Stores and starts a registration within its namespace's quota.
+void persist_checked(registry_pointer self, result_promise rp, registration_record record, feed_config config) {
   auto key = record.trigger.key();
+  auto fence = lease_for(self, record.trigger);
+  if (self->state.cfg.cluster && !fence) {
+    rp.deliver(not_owner(shard_of(record.trigger)));
+    return;
+  }
   if (auto existing = self->state.entries.find(key); existing != self->state.entries.end()) {
     if (auto refused = refuse_if_admin_disabled(existing->second)) {
       rp.deliver(std::move(*refused));
@@ -591,39 +683,52 @@ void persist_and_start(registry_pointer self, result_promise rp, registration_re
     if (fresh && --st.new_in_namespace[ns] == 0)
       st.new_in_namespace.erase(ns);
   };
-  self->request(self->state.cfg.env->store, self->state.cfg.request_timeout, put_atom::value, record)
-    .then(
-      [self, rp, record, config, key, done_creating](commit_atom) mutable {
-        done_creating();
-        auto& entries = self->state.entries;
-        auto existing = entries.find(key);
-        auto replaced = existing != entries.end();
-        if (replaced) {
-          drop_github_hook(self, existing->second);
-          erase_entry(self, existing);
-        }
-        auto outcome = replaced ? api_outcome::replaced : api_outcome::created;
-        if (config.github) {
-          // Its secret is GitHub's and the provider's only: never shown.
-          auto trigger = record.trigger;
-          start_entry(self, std::move(record), std::move(config));
-          install_github_hook(self, rp, trigger, outcome);
-          return;
-        }
-        live_status live;
-        auto view = make_view(record, live);
-        if (config.webhook) {
-          // The answer to CREATE is the only time a webhook's secret is shown.
-          view.live.hook_url = hook_url(self, config.webhook->hook_id);
-          view.secret = config.webhook->secret;
-        }
-        start_entry(self, std::move(record), std::move(config));
-        rp.deliver(success(outcome, std::move(view)));
-      },
-      [rp, done_creating](caf::error& err) mutable {
-        done_creating();
-        rp.deliver(unavailable("cannot store the registration", err));
-      });
+  auto on_commit = [self, rp, record, config, key, done_creating, fence](commit_atom) mutable {
+    done_creating();
+    if (!still_runs(self, fence)) {
+      // Stored under the lease, which moved on since: the shard's new owner loads and runs it.
+      rp.deliver(success(api_outcome::created, make_view(record, {})));
+      return;
+    }
+    auto& entries = self->state.entries;
+    auto existing = entries.find(key);
+    auto replaced = existing != entries.end();
+    if (replaced) {
+      drop_github_hook(self, existing->second);
+      erase_entry(self, existing);
+    }
+    auto outcome = replaced ? api_outcome::replaced : api_outcome::created;
+    if (config.github) {
+      // Its secret is GitHub's and the provider's only: never shown.
+      auto trigger = record.trigger;
+      start_entry(self, std::move(record), std::move(config), fence);
+      install_github_hook(self, rp, trigger, outcome);
+      return;
+    }
+    live_status live;
+    auto view = make_view(record, live);
+    if (config.webhook) {
+      // The answer to CREATE is the only time a webhook's secret is shown.
+      view.live.hook_url = hook_url(self, config.webhook->hook_id);
+      view.secret = config.webhook->secret;
+    }
+    start_entry(self, std::move(record), std::move(config), fence);
+    rp.deliver(success(outcome, std::move(view)));
+  };
+  auto on_error = [rp, done_creating, fence](caf::error& err) mutable {
+    done_creating();
+    if (fence && is_fenced(err))
+      rp.deliver(not_owner(fence->shard));
+    else
+      rp.deliver(unavailable("cannot store the registration", err));
+  };
+  auto& st = self->state;
+  if (fence)
+    self->request(st.cfg.env->store, st.cfg.request_timeout, put_atom::value, record, *fence)
+      .then(std::move(on_commit), std::move(on_error));
+  else
+    self->request(st.cfg.env->store, st.cfg.request_timeout, put_atom::value, record)
+      .then(std::move(on_commit), std::move(on_error));
 }
 
 /// Stores and starts a registration once its source is prepared (a `changes` feed with `since: now` stores where
@@ -693,6 +798,10 @@ result_promise create(registry_pointer self, api_command& cmd) {
 
 void create_verified(registry_pointer self, result_promise rp, api_command cmd) {
   auto& st = self->state;
+  if (!runs_shard(self, shard_of(cmd.trigger))) {
+    rp.deliver(not_owner(shard_of(cmd.trigger)));
+    return;
+  }
   // Before asking the controller: a namespace at its quota costs no request to it.
   if (auto refused = over_quota(self, cmd.trigger)) {
     rp.deliver(std::move(*refused));
@@ -706,7 +815,8 @@ void create_verified(registry_pointer self, result_promise rp, api_command cmd) 
       return;
     }
   if (is_hook_feed(cmd.feed)) {
-    params.emplace_back(std::string{hook_id_param}, to_json_string(random_hex(hook_id_bytes)));
+    // Drawn so that its hook URL names the registration's shard: any instance of a cluster finds the owner.
+    params.emplace_back(std::string{hook_id_param}, to_json_string(make_hook_id(cmd.trigger)));
     if (find_member(params, "secret") == nullptr)
       params.emplace_back("secret", to_json_string(generate_secret()));
   }
@@ -852,20 +962,31 @@ caf::result<api_result> update(registry_pointer self, api_command& cmd, registry
 /// Removes a registration from the store first and from memory once that committed, so a failed commit leaves it
 /// running rather than coming back from the store after a restart.
 void remove_registration(registry_pointer self, const trigger_ref& trigger, std::optional<result_promise> rp) {
-  self->request(self->state.cfg.env->store, self->state.cfg.request_timeout, erase_atom::value, trigger)
-    .then(
-      [self, trigger, rp](commit_atom) mutable {
-        auto& entries = self->state.entries;
-        if (auto i = entries.find(trigger.key()); i != entries.end())
-          erase_entry(self, i);
-        if (rp)
-          rp->deliver(success(api_outcome::removed));
-      },
-      [trigger, rp](caf::error& err) mutable {
-        log(log_level::error, "cannot remove ", trigger.qualified(), ": ", describe_child_error(err));
-        if (rp)
-          rp->deliver(unavailable("cannot remove the registration", err));
-      });
+  auto on_commit = [self, trigger, rp](commit_atom) mutable {
+    auto& entries = self->state.entries;
+    if (auto i = entries.find(trigger.key()); i != entries.end())
+      erase_entry(self, i);
+    if (rp)
+      rp->deliver(success(api_outcome::removed));
+  };
+  auto on_error = [trigger, rp](caf::error& err) mutable {
+    if (is_fenced(err)) {
+      if (rp)
+        rp->deliver(not_owner(shard_of(trigger)));
+      return;
+    }
+    log(log_level::error, "cannot remove ", trigger.qualified(), ": ", describe_child_error(err));
+    if (rp)
+      rp->deliver(unavailable("cannot remove the registration", err));
+  };
+  auto& st = self->state;
+  auto entry = st.entries.find(trigger.key());
+  if (entry != st.entries.end() && entry->second.fence)
+    self->request(st.cfg.env->store, st.cfg.request_timeout, erase_atom::value, trigger, *entry->second.fence)
+      .then(std::move(on_commit), std::move(on_error));
+  else
+    self->request(st.cfg.env->store, st.cfg.request_timeout, erase_atom::value, trigger)
+      .then(std::move(on_commit), std::move(on_error));
 }
 
 
@@ -997,8 +1118,11 @@ caf::result<api_result> hook(registry_pointer self, api_command& cmd) {
   auto& st = self->state;
   auto key = st.hooks.find(cmd.hook_id);
   auto entry = key == st.hooks.end() ? st.entries.end() : st.entries.find(key->second);
-  if (entry == st.entries.end())
+  if (entry == st.entries.end()) {
+    if (!runs_shard(self, hook_shard(cmd.hook_id)))
+      return not_owner(hook_shard(cmd.hook_id));
     return failure(api_outcome::not_found, "no webhook registration has this id", "hookId");
+  }
   return self->delegate(entry->second.trigger, hook_atom::value, std::move(cmd.hook));
 }
 
@@ -1020,6 +1144,8 @@ caf::result<api_result> handle(registry_pointer self, api_command& cmd) {
   if (cmd.op == api_op::list)
     return list(self, cmd, hash);
   resolve_default_namespace(self, cmd.trigger, hash);
+  if (!runs_shard(self, shard_of(cmd.trigger)))
+    return not_owner(shard_of(cmd.trigger));
   auto* entry = find_owned(self, cmd.trigger, hash);
   if (entry == nullptr)
     return not_found(cmd.trigger);
@@ -1064,6 +1190,8 @@ caf::result<api_result> handle(registry_pointer self, api_command& cmd) {
   }
   return failure(api_outcome::unavailable, "unhandled lifecycle operation");
 }
+
+bool on_stopped_trigger_down(registry_pointer self, const caf::down_msg& msg);
 
 // -- administration ----------------------------------------------------------------------------
 
@@ -1112,6 +1240,8 @@ caf::result<api_result> handle_admin(registry_pointer self, admin_command& cmd) 
 
 void on_trigger_down(registry_pointer self, caf::down_msg& msg) {
   auto& st = self->state;
+  if (on_stopped_trigger_down(self, msg))
+    return;
   auto known = st.by_trigger.find(msg.source);
   if (known == st.by_trigger.end())
     return;
@@ -1121,19 +1251,23 @@ void on_trigger_down(registry_pointer self, caf::down_msg& msg) {
   auto text = describe_child_error(msg.reason);
   log(log_level::error, "trigger actor of ", entry.record.trigger.qualified(), " failed: ", text);
   auto record = entry.record;
+  auto fence = entry.fence;
   // An operator's disable stays as it is: stored as AUTO, it would let the owner resume after a restart.
   if (!admin_disabled(record.status)) {
     st.cfg.env->stats->count_auto_disable(record.feed);
     record.status.state = registration_state::disabled;
     record.status.reason = {reason_kind::automatic, 0, "trigger actor failed: " + text};
     record.status.date_changed = st.cfg.env->now();
-    self->send(st.cfg.env->store, status_atom::value, record.trigger, record.status);
+    if (fence)
+      self->send(st.cfg.env->store, status_atom::value, record.trigger, record.status, *fence);
+    else
+      self->send(st.cfg.env->store, status_atom::value, record.trigger, record.status);
   }
   auto hook_id = entry.hook_id;
   auto github = entry.github;
   auto ingress = entry.ingress;
   unindex(self, entry);
-  start_entry(self, std::move(record), std::nullopt);
+  start_entry(self, std::move(record), std::nullopt, fence);
   // The stopped registration keeps its hook URL, so a sender is told 503 (and DELETE forgets the URL), and a github
   // registration its hook at GitHub, which DELETE removes.
   auto& restarted = st.entries.at(key);
@@ -1166,6 +1300,94 @@ void start_next_batch(registry_pointer self) {
   for (auto& waiter : st.ready_waiters)
     waiter.deliver(st.entries.size());
   st.ready_waiters.clear();
+}
+
+// -- shards (cluster mode) ------------------------------------------------------------------
+
+/// Starts the next batch of the oldest shard start, as start_next_batch() does for start-up. A record whose shard was
+/// stopped, or runs under another lease by now, is skipped: it was loaded under a lease that is gone. So is one that
+/// runs already (a CREATE while the shard was being loaded), which is at least as new.
+void start_next_shard_batch(registry_pointer self) {
+  auto& st = self->state;
+  if (st.shard_starts.empty())
+    return;
+  auto& job = st.shard_starts.front();
+  auto end = std::min(job.records.size(), job.next + start_batch);
+  for (; job.next < end; ++job.next) {
+    auto& record = job.records[job.next];
+    auto shard = shard_of(record.trigger);
+    auto loaded_under = job.leases.find(shard);
+    if (loaded_under == job.leases.end()
+        || !still_runs(self, fencing_token{shard, loaded_under->second}) || st.entries.count(record.trigger.key()) > 0)
+      continue;
+    auto config = restore_config(self, record);
+    start_entry(self, std::move(record), std::move(config), fencing_token{shard, loaded_under->second});
+    ++job.started;
+  }
+  if (job.next == job.records.size()) {
+    job.promise.deliver(job.started);
+    st.shard_starts.pop_front();
+  }
+  if (!st.shard_starts.empty())
+    self->delayed_send(self, std::chrono::milliseconds{0}, shard_batch_atom::value);
+}
+
+caf::result<std::size_t> start_shards(registry_pointer self, shard_start& start) {
+  auto& st = self->state;
+  shard_start_job job;
+  for (const auto& lease : start.leases) {
+    st.leases[lease.shard] = lease.epoch;
+    job.leases[lease.shard] = lease.epoch;
+  }
+  job.records = std::move(start.records);
+  job.promise = self->make_response_promise<std::size_t>();
+  auto rp = job.promise;
+  st.shard_starts.push_back(std::move(job));
+  if (st.shard_starts.size() == 1)
+    self->delayed_send(self, std::chrono::milliseconds{0}, shard_batch_atom::value);
+  return rp;
+}
+
+/// Stops every registration of `shards` at once and forgets it; answers once their trigger actors are gone.
+caf::result<std::size_t> stop_shards(registry_pointer self, const std::vector<std::uint32_t>& shards) {
+  auto& st = self->state;
+  std::unordered_set<std::uint32_t> stopped{shards.begin(), shards.end()};
+  for (auto shard : shards)
+    st.leases.erase(shard);
+  auto wait = std::make_shared<shard_stop_wait>();
+  wait->promise = self->make_response_promise<std::size_t>();
+  auto rp = wait->promise;
+  for (auto i = st.entries.begin(); i != st.entries.end();) {
+    if (stopped.count(shard_of(i->second.record.trigger)) == 0) {
+      ++i;
+      continue;
+    }
+    auto& entry = i->second;
+    st.stopping[entry.trigger.address()] = wait;
+    ++wait->outstanding;
+    ++wait->stopped;
+    self->send_exit(entry.trigger, caf::exit_reason::user_shutdown);
+    if (!entry.hook_id.empty())
+      st.hooks.erase(entry.hook_id);
+    unindex(self, entry);
+    i = st.entries.erase(i);
+  }
+  if (wait->outstanding == 0)
+    wait->promise.deliver(std::size_t{0});
+  return rp;
+}
+
+/// Counts a trigger actor of a stopped shard as gone; returns whether `msg` was about one.
+bool on_stopped_trigger_down(registry_pointer self, const caf::down_msg& msg) {
+  auto& stopping = self->state.stopping;
+  auto i = stopping.find(msg.source);
+  if (i == stopping.end())
+    return false;
+  auto wait = std::move(i->second);
+  stopping.erase(i);
+  if (--wait->outstanding == 0)
+    wait->promise.deliver(wait->stopped);
+  return true;
 }
 
 registry_private::behavior_type registry_impl(registry_pointer self, registry_config cfg,
@@ -1206,6 +1428,9 @@ registry_private::behavior_type registry_impl(registry_pointer self, registry_co
       if (i != entries.end() && i->second.removal && i->second.removal->generation == generation)
         try_unhook(self, trigger, std::nullopt);
     },
+    [self](start_shards_atom, shard_start& start) { return start_shards(self, start); },
+    [self](stop_shards_atom, const std::vector<std::uint32_t>& shards) { return stop_shards(self, shards); },
+    [self](shard_batch_atom) { start_next_shard_batch(self); },
   };
 }
 

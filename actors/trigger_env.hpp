@@ -15,6 +15,7 @@
 #include "core/byte_budget.hpp"
 #include "core/egress_policy.hpp"
 #include "core/feed_config.hpp"
+#include "core/fire_fence.hpp"
 #include "core/rate_limiter.hpp"
 #include "core/retry_policy.hpp"
 #include "core/restart_policy.hpp"
@@ -72,6 +73,9 @@ struct trigger_env {
   /// What tenants' endpoints may be: checked when a registration is validated, for what needs no resolver (a
   /// literal address); the HTTP client checks every address it connects to with the same policy.
   std::shared_ptr<const egress_policy> egress = std::make_shared<const egress_policy>();
+  /// Cluster mode: until when this instance may fire each shard's registrations, checked before every attempt; null
+  /// for one instance, which fires every shard forever.
+  std::shared_ptr<const fire_fence> fence;
   /// Deletes OpenWhisk triggers and rules for deleteAfterFire; without one, only the registration is removed.
   std::optional<controller_actor> controller;
 };

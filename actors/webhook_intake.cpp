@@ -24,10 +24,18 @@ std::string why_inactive(const trigger_state& st) {
   return "the registration is " + state + ": " + (reason.empty() ? state : reason);
 }
 
+/// The answer of a registration whose shard runs on another instance now (cluster mode); the control API sends the
+/// event there.
+api_result moved_away() {
+  return failure(api_outcome::not_owner, "the registration runs on another instance now");
+}
+
 } // namespace
 
 caf::result<api_result> take_webhook(trigger_pointer self, webhook_delivery& delivery) {
   auto& st = self->state;
+  if (st.fenced)
+    return moved_away();
   if (!st.config)
     return failure(api_outcome::unavailable, "the registration is disabled: " + st.record.status.reason.message);
   if (!st.config->webhook)
@@ -85,6 +93,10 @@ caf::result<api_result> take_webhook(trigger_pointer self, webhook_delivery& del
         // Not stored: a redelivery of it must be taken.
         if (self->state.replays && !delivery_id.empty())
           self->state.replays->forget(delivery_id);
+        if (stop_if_fenced(self, err)) {
+          rp.deliver(moved_away());
+          return;
+        }
         rp.deliver(failure(api_outcome::unavailable, "cannot store the event: " + describe_child_error(err)));
       });
   return rp;

@@ -97,6 +97,8 @@ void write_registration(json_writer& out, const registration_view& view) {
     out.key("hookUrl").value(view.live.hook_url).key("secret").value(view.secret);
   write_config(out, view);
   write_status(out, view);
+  if (view.stale)
+    out.key("stale").value(true);
   out.end_object();
 }
 
@@ -162,7 +164,7 @@ std::string format_iso8601_seconds(sys_ms t) {
 }
 
 registration_view make_view(const registration_record& record, live_status live) {
-  return {record.trigger, record.feed, record.params_json, record.created, record.status, std::move(live), {}};
+  return {record.trigger, record.feed, record.params_json, record.created, record.status, std::move(live), {}, false};
 }
 
 std::string render_registration(const registration_view& view) {

@@ -47,6 +47,9 @@ struct registration_view {
   live_status live;
   /// CREATE of a webhook only: the secret, shown this once beside the hook URL.
   std::string secret;
+  /// Cluster mode: answered from the store while no instance runs the registration (a takeover is under way), so
+  /// the live facts are missing; rendered as "stale": true.
+  bool stale = false;
 };
 
 /// Returns the view of `record` with the live facts `live`.
