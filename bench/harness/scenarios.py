@@ -19,6 +19,7 @@ import urllib.parse
 
 from common import BenchError, CpuMeter, Http, iso_ms, percentiles, proc_status, wait_until
 from context import AUTH_KEY, HOOK_SECRET, NAMESPACE, PAYLOAD
+from alarm_burst import alarm_burst
 
 FEED_MISSING = "skipped: feed not available"
 
@@ -537,6 +538,8 @@ def alarms(b, keep_for_restart=False):
     b.scenarios["alarms"] = out
     out["fast"], _ = _alarm_block(b, f"{cfg.fast_alarms} alarms every 1 s", "f", cfg.fast_alarms, 1,
                                   cfg.fast_window_s)
+    # Before the slow block, whose service may be kept running for the restart scenario.
+    alarm_burst(b, out)
     out["slow"], kept = _alarm_block(b, f"{cfg.slow_alarms} alarms every {cfg.slow_period_s} s", "s",
                                      cfg.slow_alarms, cfg.slow_period_s, cfg.slow_window_s, keep=keep_for_restart)
     if kept:
