@@ -8,6 +8,7 @@
 
 #include "core/openwhisk_params.hpp"
 #include "core/param_reader.hpp"
+#include "core/shard.hpp"
 #include "core/text.hpp"
 
 namespace feedrouter {
@@ -15,18 +16,6 @@ namespace feedrouter {
 namespace {
 
 using std::chrono::milliseconds;
-
-/// FNV-1a: unlike std::hash, the same on every build, so an alarm keeps its second across upgrades.
-std::uint64_t stable_hash(std::string_view text) {
-  constexpr std::uint64_t offset_basis = 14695981039346656037ull;
-  constexpr std::uint64_t prime = 1099511628211ull;
-  auto hash = offset_basis;
-  for (char c : text) {
-    hash ^= static_cast<unsigned char>(c);
-    hash *= prime;
-  }
-  return hash;
-}
 
 constexpr std::string_view schedule_params[] = {"cron", "minutes", "seconds", "date"};
 
@@ -407,7 +396,7 @@ outcome<alarm_spec> parse_alarm_spec(const json_members& params, sys_ms now, val
     return *catch_up;
   if (spec.schedule == alarm_spec::kind::cron && !spec.strict && !spec.cron->has_seconds()) {
     constexpr std::uint64_t seconds_per_minute = 60;
-    spec.spread_offset = std::chrono::seconds{stable_hash(trigger_key) % seconds_per_minute};
+    spec.spread_offset = std::chrono::seconds{fnv1a64(trigger_key) % seconds_per_minute};
   }
   auto timing_given = std::any_of(std::begin(timing_params), std::end(timing_params),
                                   [&](std::string_view name) { return in.gives(name); });
