@@ -1,6 +1,7 @@
 #pragma once
 
-// Small files that hold a secret (a store's secrets key, the admin key): readable by their owner only.
+// Small files that hold a secret (a store's secrets key, the admin key, the PostgreSQL password): readable by their
+// owner only.
 
 #include <cstddef>
 #include <optional>

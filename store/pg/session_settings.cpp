@@ -1,13 +1,11 @@
 #include "store/pg/session_settings.hpp"
 
 #include <libpq-fe.h>
-#include <sys/stat.h>
 
-#include <cerrno>
-#include <fstream>
-#include <iterator>
-#include <system_error>
+#include <optional>
+#include <utility>
 
+#include "store/owner_only_file.hpp"
 #include "store/pg/connection.hpp"
 #include "store/store.hpp"
 
@@ -18,32 +16,24 @@ namespace {
 /// Largest password file read: a password file holds one line.
 constexpr std::size_t max_password_file_size = 1024;
 
-/// Permission bits a password file must not have: any access by group or others.
-constexpr mode_t group_other_bits = S_IRWXG | S_IRWXO;
-
 /// Reads the password in `path`: its first line. Throws store_open_error naming the file when it cannot be read,
 /// is not a regular file, may be accessed by group or others, or holds no password.
 std::string read_password_file(const std::string& path) {
   auto fail = [&](const std::string& what) { return store_open_error("store password file '" + path + "': " + what); };
-  struct stat info {};
-  if (::stat(path.c_str(), &info) != 0)
-    throw fail("cannot open: " + std::generic_category().message(errno));
-  if (!S_ISREG(info.st_mode))
-    throw fail("is not a regular file");
-  if ((info.st_mode & group_other_bits) != 0)
-    throw fail("may be accessed by group or others; allow its owner only: chmod 600 '" + path + "'");
-  if (static_cast<std::size_t>(info.st_size) > max_password_file_size)
+  std::optional<std::string> text;
+  try {
+    text = read_owner_only_file(path, max_password_file_size);
+  } catch (const owner_only_file_error& e) {
+    throw fail(e.what());
+  }
+  if (!text)
     throw fail("is larger than a password (" + std::to_string(max_password_file_size) + " bytes at most)");
-  std::ifstream in{path, std::ios::binary};
-  if (!in)
-    throw fail("cannot open: " + std::generic_category().message(errno));
-  std::string text{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
-  auto line_end = text.find_first_of("\r\n");
+  auto line_end = text->find_first_of("\r\n");
   if (line_end != std::string::npos)
-    text.resize(line_end);
-  if (text.empty())
+    text->resize(line_end);
+  if (text->empty())
     throw fail("holds no password on its first line");
-  return text;
+  return std::move(*text);
 }
 
 } // namespace

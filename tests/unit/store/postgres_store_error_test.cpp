@@ -120,7 +120,7 @@ TEST_CASE("a password file that is missing, shared or empty is refused, naming i
   SECTION("readable by others") {
     write_file(file, "secret\n");
     std::filesystem::permissions(file, std::filesystem::perms::owner_read | std::filesystem::perms::others_read);
-    expected = "may be accessed by group or others; allow its owner only: chmod 600 '" + file + "'";
+    expected = "may be accessed by group or others (mode 0404); allow its owner only: chmod 600 '" + file + "'";
   }
   SECTION("empty") {
     write_file(file, "\nsecret\n");
