@@ -2,6 +2,7 @@
 
 #include "core/json.hpp"
 #include "core/json_pointer.hpp"
+#include "core/text.hpp"
 #include "core/url.hpp"
 
 namespace feedrouter {
@@ -122,7 +123,10 @@ github_answer judge_github_answer(github_operation op, int status, std::string_v
     default:
       break;
   }
-  // 403: a token without the permission, but also GitHub's rate limit; both end, the first only with a new token.
+  // 403 means a token without the permission, or GitHub's rate limit (primary or secondary), which passes: GitHub
+  // tells them apart in its message ("API rate limit exceeded ...", "You have exceeded a secondary rate limit ...").
+  if (status == 403 && ascii_lowercase(github_message(body)).find("rate limit") != std::string::npos)
+    return {kind::unavailable, {}, answered(status, body)};
   if (status == 403)
     return {kind::refused, "accessToken", "the token may not manage the repository's hooks (" + answered(status, body)
                                             + ")"};

@@ -80,6 +80,14 @@ TEST_CASE("GitHub's refusals name the parameter to fix and its outages are worth
   CHECK(no_repo.field == "repository");
   auto forbidden = judge_github_answer(github_operation::create, 403, R"({"message":"Resource not accessible"})", {});
   CHECK(forbidden.field == "accessToken");
+  // GitHub's rate limits answer 403 too; they pass, so they are worth another try, not a refused token.
+  auto limited = judge_github_answer(
+    github_operation::create, 403, R"({"message":"API rate limit exceeded for user ID 1.","documentation_url":"x"})", {});
+  CHECK(limited.what == kind::unavailable);
+  auto secondary = judge_github_answer(
+    github_operation::remove, 403, R"({"message":"You have exceeded a secondary rate limit. Please wait."})", {});
+  CHECK(secondary.what == kind::unavailable);
+  CHECK(judge_github_answer(github_operation::create, 429, "{}", {}).what == kind::unavailable);
   auto invalid = judge_github_answer(
     github_operation::create, 422,
     R"({"message":"Validation Failed","errors":[{"resource":"Hook","code":"custom","message":"bad event"}]})", {});
