@@ -13,6 +13,7 @@ constexpr std::string_view webhook_feed = "webhook";
 constexpr std::string_view poll_feed = "poll";
 constexpr std::string_view changes_feed = "changes";
 constexpr std::string_view kafka_feed = "kafka";
+constexpr std::string_view redis_stream_feed = "redis-stream";
 
 /// Returns the fire body for `trigger_payload`: an object as is, a string wrapped as {"payload": "..."}.
 outcome<std::string> make_fire_body(const json_members& params) {
@@ -73,14 +74,15 @@ delivery_spec kafka_delivery(delivery_spec delivery, const json_members& params,
 } // namespace
 
 bool is_known_feed(std::string_view feed) {
-  return feed == alarm_feed || feed == webhook_feed || feed == poll_feed || feed == changes_feed || feed == kafka_feed;
+  return feed == alarm_feed || feed == webhook_feed || feed == poll_feed || feed == changes_feed || feed == kafka_feed
+         || feed == redis_stream_feed;
 }
 
 outcome<feed_config> make_feed_config(std::string_view feed, json_members params, sys_ms now, validation_time when,
                                       std::string_view trigger_key, const egress_policy& egress) {
   if (!is_known_feed(feed))
     return field_error{"feed", "unknown feed kind \"" + std::string{feed}
-                                 + "\"; this provider serves: alarm, webhook, poll, changes, kafka"};
+                                 + "\"; this provider serves: alarm, webhook, poll, changes, kafka, redis-stream"};
   auto delivery = parse_delivery_spec(params);
   if (!delivery)
     return delivery.error();
@@ -126,6 +128,14 @@ outcome<feed_config> make_feed_config(std::string_view feed, json_members params
     config.delivery = kafka_delivery(config.delivery, params, *kafka, config.fire_body);
     config.kafka = std::make_shared<const kafka_spec>(std::move(*kafka));
     config.params = normalize_kafka_flags(normalize_int_params(std::move(params), numeric_params(feed)));
+    return config;
+  }
+  if (feed == redis_stream_feed) {
+    auto redis = parse_redis_stream_spec(params, egress);
+    if (!redis)
+      return redis.error();
+    config.redis_stream = std::make_shared<const redis_stream_spec>(std::move(*redis));
+    config.params = normalize_redis_stream_params(normalize_int_params(std::move(params), numeric_params(feed)));
     return config;
   }
   auto alarm = parse_alarm_spec(params, now, when, trigger_key);

@@ -11,6 +11,7 @@
 #include "core/egress_policy.hpp"
 #include "core/kafka_spec.hpp"
 #include "core/poll_spec.hpp"
+#include "core/redis_stream_spec.hpp"
 #include "core/webhook_spec.hpp"
 #include "core/json.hpp"
 #include "core/outcome.hpp"
@@ -32,6 +33,7 @@ struct feed_config {
   std::shared_ptr<const poll_spec> poll;       ///< set for feed "poll"
   std::shared_ptr<const changes_spec> changes; ///< set for feed "changes"
   std::shared_ptr<const kafka_spec> kafka;     ///< set for feed "kafka"
+  std::shared_ptr<const redis_stream_spec> redis_stream; ///< set for feed "redis-stream"
 };
 
 /// Returns whether this build serves feed kind `feed`.
@@ -40,7 +42,7 @@ bool is_known_feed(std::string_view feed);
 /// Validates `params` for feed kind `feed`. Failures name the parameter, or "feed" for an unknown kind. An endpoint
 /// the registration names (`url` of poll and changes) that `egress` refuses without resolving it (a literal address,
 /// localhost) fails here; one whose name resolves to a refused address fails when its source connects. Kafka brokers
-/// likewise.
+/// and Redis servers likewise.
 outcome<feed_config> make_feed_config(std::string_view feed, json_members params, sys_ms now, validation_time when,
                                       std::string_view trigger_key, const egress_policy& egress);
 
