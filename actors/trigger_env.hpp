@@ -19,6 +19,7 @@
 #include "core/time_format.hpp"
 #include "core/url.hpp"
 #include "net/http_client.hpp"
+#include "net/redis_client.hpp"
 
 namespace feedrouter {
 
@@ -71,12 +72,16 @@ struct trigger_env {
 
 using trigger_env_ptr = std::shared_ptr<const trigger_env>;
 
-/// Returns the spawner that starts the source actor of each feed kind that owns a connection (poll, changes, kafka);
-/// their requests go through `client`, and kafka's consumers come from `kafka`.
-source_spawner default_source_spawner(http_client_ptr client, kafka_connector_ptr kafka = nullptr);
+/// Returns the spawner that starts the source actor of each feed kind that owns a connection (poll, changes, kafka,
+/// redis-stream); their requests go through `client`, kafka's consumers come from `kafka` and Redis connections from
+/// `redis`.
+source_spawner default_source_spawner(http_client_ptr client, kafka_connector_ptr kafka = nullptr,
+                                      redis_connector_ptr redis = nullptr);
 
 /// Returns the preparer of each feed kind whose source needs one (changes with `since: now`, kafka without a position
-/// from its brokers and topic); its requests go through `client` and `kafka`, and without them nothing is prepared.
-source_preparer default_source_preparer(http_client_ptr client, kafka_connector_ptr kafka = nullptr);
+/// from its brokers and topic, redis-stream without a position from its server and stream); its requests go through
+/// `client`, `kafka` and `redis`, and without them nothing is prepared.
+source_preparer default_source_preparer(http_client_ptr client, kafka_connector_ptr kafka = nullptr,
+                                        redis_connector_ptr redis = nullptr);
 
 } // namespace feedrouter

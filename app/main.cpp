@@ -33,6 +33,7 @@
 #include "net/host_addresses.hpp"
 #include "net/http_server.hpp"
 #include "net/io_runtime.hpp"
+#include "net/redis_client.hpp"
 #include "store/key_rotation.hpp"
 #include "store/store.hpp"
 #include "store/store_health.hpp"
@@ -135,7 +136,7 @@ std::shared_ptr<const egress_policy> make_egress_policy(const options& opts, std
   return std::make_shared<const egress_policy>(opts.allow_egress, std::move(provider));
 }
 
-std::shared_ptr<trigger_env> make_env(const options& opts, http_client_ptr client, store_actor store,
+std::shared_ptr<trigger_env> make_env(const options& opts, io_runtime& io, http_client_ptr client, store_actor store,
                                       std::shared_ptr<metrics> stats, std::string public_url,
                                       std::shared_ptr<const egress_policy> egress) {
   auto env = std::make_shared<trigger_env>();
@@ -146,13 +147,20 @@ std::shared_ptr<trigger_env> make_env(const options& opts, http_client_ptr clien
   kafka_opts.tls = {opts.ca_file, opts.insecure_skip_verify};
   kafka_opts.max_consumers = opts.max_kafka_feeds;
   auto kafka = make_kafka_connector(std::move(kafka_opts));
+  // Redis servers likewise; their connections live on the same I/O threads as HTTP's.
+  redis_connector_options redis_opts;
+  redis_opts.egress = egress;
+  redis_opts.ca_file = opts.ca_file;
+  redis_opts.insecure_skip_verify = opts.insecure_skip_verify;
+  redis_opts.max_connections = opts.max_redis_feeds;
+  auto redis = make_redis_connector(io, std::move(redis_opts));
   env->egress = std::move(egress);
   env->api_host = opts.api_host;
   env->store = std::move(store);
   env->stats = std::move(stats);
   env->now = now_ms;
-  env->spawn_source = default_source_spawner(env->client, kafka);
-  env->prepare_source = default_source_preparer(env->client, kafka);
+  env->spawn_source = default_source_spawner(env->client, kafka, redis);
+  env->prepare_source = default_source_preparer(env->client, kafka, redis);
   env->fire_timeout = opts.fire_timeout;
   env->retries.max_attempts = opts.retry_attempts;
   env->retries.max_age = opts.retry_max_age;
@@ -232,7 +240,7 @@ int run(const options& opts, const sigset_t& signals) {
   auto stats = std::make_shared<metrics>();
   auto health = std::make_shared<store_health>();
   auto store = spawn_store_actor(sys, std::move(db), store_thread::dedicated, {health, store_watch_interval, stats});
-  auto env = make_env(opts, client, store, stats, opts.public_url.empty() ? listen_url : opts.public_url, egress);
+  auto env = make_env(opts, io, client, store, stats, opts.public_url.empty() ? listen_url : opts.public_url, egress);
   registry_config reg_cfg;
   reg_cfg.env = env;
   reg_cfg.request_timeout = registry_timeout;
