@@ -35,7 +35,7 @@ TEST_CASE("a command is an array of bulk strings", "[resp_codec]") {
   out.clear();
   // Binary-safe: the length frames the argument, whatever bytes it holds.
   append_command(out, {std::string{"a\r\n\0b", 5}});
-  CHECK(out == std::string{"*1\r\n$5\r\na\r\n\0b\r\n", 16});
+  CHECK(out == std::string{"*1\r\n$5\r\na\r\n\0b\r\n", 15});
 }
 
 TEST_CASE("replies of every RESP2 type are read, whole or byte by byte", "[resp_codec]") {
