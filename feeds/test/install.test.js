@@ -15,9 +15,10 @@ const path = require('node:path');
 const FEEDS = path.join(__dirname, '..');
 const INSTALL = path.join(FEEDS, 'install.sh');
 const UNINSTALL = path.join(FEEDS, 'uninstall.sh');
-const KINDS = ['alarm', 'webhook', 'poll', 'changes', 'kafka', 'kafkaFeed', 'messageHubFeed'];
-// The feed kind an action registers, where it is not the action's own name (OpenWhisk's names of the kafka feed).
-const FEED_OF = { kafkaFeed: 'kafka', messageHubFeed: 'kafka' };
+const KINDS = ['alarm', 'webhook', 'poll', 'changes', 'kafka', 'kafkaFeed', 'messageHubFeed', 'redisStream'];
+// The feed kind an action registers, where it is not the action's own name (OpenWhisk's names of the kafka feed, and
+// redisStream, whose kind has a dash).
+const FEED_OF = { kafkaFeed: 'kafka', messageHubFeed: 'kafka', redisStream: 'redis-stream' };
 const AUTH = '23bc46b1-71f6-4ed5-8c54-816aa4f8c502:secretkey';
 
 // Fake wsk. Environment: FAKE_WSK_LOG (file of JSON lines), FAKE_WSK_CAPTURE (dir for action files),
