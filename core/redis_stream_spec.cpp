@@ -4,6 +4,7 @@
 #include <charconv>
 #include <limits>
 
+#include "core/kafka_payload.hpp"
 #include "core/param_reader.hpp"
 #include "core/text.hpp"
 #include "core/url.hpp"
@@ -137,6 +138,9 @@ std::optional<field_error> read_userinfo(std::string_view userinfo, redis_server
   if (server.user.size() > max_credential_bytes || server.password.size() > max_credential_bytes)
     return url_error("may hold a user name and a password of at most " + std::to_string(max_credential_bytes)
                      + " bytes each");
+  // The password is stored as a JSON string, which holds UTF-8 only: other bytes would not read back as given.
+  if (replace_invalid_utf8(server.user) != server.user || replace_invalid_utf8(server.password) != server.password)
+    return url_error("must hold a user name and a password that are UTF-8 once percent-decoded");
   return std::nullopt;
 }
 

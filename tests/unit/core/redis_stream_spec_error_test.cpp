@@ -58,6 +58,9 @@ TEST_CASE("a redis-stream feed without a valid url names url, and never repeats 
                           R"({"url": "redis://u%zz:hunter2@r.example.com", "stream": "s"})",
                           R"({"url": "redis://reader@r.example.com", "stream": "s"})",
                           R"({"url": "redis://:hunter2@r.example.com:x", "stream": "s"})",
+                          // Not UTF-8 once decoded: it would not read back from the store as given.
+                          R"({"url": "redis://:hunter2%e1x@r.example.com", "stream": "s"})",
+                          R"({"url": "redis://u%ff:hunter2@r.example.com", "stream": "s"})",
                         });
 }
 
