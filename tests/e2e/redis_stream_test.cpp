@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <filesystem>
 #include <iostream>
 #include <set>
 #include <string>
@@ -21,6 +22,7 @@
 #include "tests/e2e/json_probe.hpp"
 #include "tests/e2e/webhook_client.hpp"
 #include "tests/support/redis_server.hpp"
+#include "tests/unit/net/self_signed_cert.hpp"
 
 using namespace feedrouter;
 using namespace feedrouter::test;
@@ -198,6 +200,37 @@ TEST_CASE("bad redis-stream parameters and servers fail CREATE naming the parame
   REQUIRE(created.status == 201);
   auto ids = redis.add("missing", 2, numbered);
   REQUIRE(wait_for_entries(fx, trigger, 2));
+  CHECK(fired_ids(fx, trigger) == ids);
+  fr->stop_cleanly();
+}
+
+TEST_CASE("rediss:// speaks TLS and verifies the server's certificate with --ca-file", "[e2e][redis]") {
+  e2e_fixture fx;
+  auto cert = make_self_signed_cert("", "localhost");
+  struct remove_dir {
+    std::string dir;
+    ~remove_dir() {
+      std::error_code ignored;
+      std::filesystem::remove_all(dir, ignored);
+    }
+  } cleanup{cert.dir};
+  redis_test_server redis{redis_test_server::options{"", cert.cert_file, cert.key_file}};
+  REQUIRE(redis.url().rfind("rediss://127.0.0.1:", 0) == 0);
+  const trigger_ref trigger{"alice", "tls"};
+  fx.controller().add_trigger(trigger, std::string{alice_key});
+  {
+    // The system's store does not know the self-signed certificate: the handshake fails, naming url.
+    auto fr = fx.start_feedrouter();
+    check_refused(*fr, trigger, create_body(redis.url(), "jobs", R"("create":true)"), "url");
+    fr->stop_cleanly();
+  }
+  auto fr = fx.start_feedrouter({"--ca-file", cert.cert_file});
+  auto body = create_body(redis.url(), "jobs", R"("create":true)");
+  auto created = fr->call(api_request("PUT", trigger_path(trigger), alice_key, body));
+  INFO(created.body);
+  REQUIRE(created.status == 201);
+  auto ids = redis.add("jobs", 20, numbered);
+  REQUIRE(wait_for_entries(fx, trigger, 20));
   CHECK(fired_ids(fx, trigger) == ids);
   fr->stop_cleanly();
 }

@@ -101,12 +101,18 @@ redis_test_server::redis_test_server() : redis_test_server(options{}) {
   // nop
 }
 
-redis_test_server::redis_test_server(options opts) : opts_(std::move(opts)), dir_(make_directory()), port_(pick_free_port()) {
+redis_test_server::redis_test_server(options opts)
+  : opts_(std::move(opts)), dir_(make_directory()), port_(pick_free_port()) {
   std::ofstream config{dir_ + "/redis.conf"};
   config << "port " << port_ << "\nbind 127.0.0.1\ndir " << dir_ << "\nsave \"\"\nappendonly yes\n"
          << "daemonize no\nlogfile " << dir_ << "/redis.log\n";
   if (!opts_.password.empty())
     config << "requirepass " << opts_.password << '\n';
+  if (!opts_.tls_cert_file.empty()) {
+    tls_port_ = pick_free_port();
+    config << "tls-port " << tls_port_ << "\ntls-cert-file " << opts_.tls_cert_file << "\ntls-key-file "
+           << opts_.tls_key_file << "\ntls-auth-clients no\n";
+  }
   config.close();
   start();
 }
@@ -159,10 +165,10 @@ void redis_test_server::stop() {
 }
 
 std::string redis_test_server::url() const {
-  std::string result = "redis://";
+  std::string result = tls_port_ != 0 ? "rediss://" : "redis://";
   if (!opts_.password.empty())
     result += ":" + opts_.password + "@";
-  return result + "127.0.0.1:" + std::to_string(port_);
+  return result + "127.0.0.1:" + std::to_string(tls_port_ != 0 ? tls_port_ : port_);
 }
 
 resp_value redis_test_server::command(const std::vector<std::string>& args) const {

@@ -24,6 +24,10 @@ public:
   /// What the server is started with.
   struct options {
     std::string password; ///< `requirepass` of the default user; empty: none
+    /// PEM certificate and key: the server also listens with TLS on a port of its own, which url() names; the test's
+    /// own commands keep the plain port. Empty: no TLS.
+    std::string tls_cert_file;
+    std::string tls_key_file;
   };
 
   /// Writes the configuration and starts the server; returns once it answers PING.
@@ -45,7 +49,7 @@ public:
     return port_;
   }
 
-  /// Returns "redis://[:password@]127.0.0.1:PORT".
+  /// Returns "redis://[:password@]127.0.0.1:PORT", or "rediss://...:TLS_PORT" with TLS.
   std::string url() const;
 
   /// Runs one command on a new connection and returns its reply (an error reply too).
@@ -60,6 +64,7 @@ private:
   options opts_;
   std::string dir_;
   std::uint16_t port_ = 0;
+  std::uint16_t tls_port_ = 0; ///< 0 without TLS
   std::unique_ptr<child_process> process_;
 };
 
