@@ -1,5 +1,5 @@
 // The redis-stream feed end to end: the real feedrouter process, the fake controller, and a real redis-server that
-// each test starts on a free 127.0.0.1 port in a temporary directory (tests/support/redis_test_server.hpp).
+// each test starts on a free 127.0.0.1 port in a temporary directory (tests/support/redis_server.hpp).
 
 #include <atomic>
 #include <csignal>
@@ -20,6 +20,7 @@
 #include "tests/e2e/api_requests.hpp"
 #include "tests/e2e/e2e_fixture.hpp"
 #include "tests/e2e/json_probe.hpp"
+#include "tests/e2e/redis_support.hpp"
 #include "tests/e2e/webhook_client.hpp"
 #include "tests/support/redis_server.hpp"
 #include "tests/unit/net/self_signed_cert.hpp"
@@ -29,60 +30,6 @@ using namespace feedrouter::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-/// How long an entry may take to reach the controller, or the feed to come back; reached only when something is
-/// broken.
-constexpr std::chrono::milliseconds entry_timeout{60'000};
-
-std::string create_body(const std::string& url, std::string_view stream, std::string_view more_members = {}) {
-  std::string body = R"({"feed":"redis-stream","url":")" + url + R"(","stream":")" + std::string{stream} + "\"";
-  if (!more_members.empty())
-    body += "," + std::string{more_members};
-  return body + "}";
-}
-
-/// Returns the entry IDs the fires of `trigger` carried, in the order the controller received them (a fire holds one
-/// entry, or {"events": [...]} with batchSize above 1).
-std::vector<std::string> fired_ids(const e2e_fixture& fx, const trigger_ref& trigger) {
-  std::vector<std::string> ids;
-  for (const auto& fire : fx.fires_of(trigger)) {
-    if (auto id = json_string_at(fire.body, "/id")) {
-      ids.push_back(*id);
-      continue;
-    }
-    for (std::size_t i = 0;; ++i) {
-      auto id = json_string_at(fire.body, "/events/" + std::to_string(i) + "/id");
-      if (!id)
-        break;
-      ids.push_back(*id);
-    }
-  }
-  return ids;
-}
-
-bool wait_for_entries(const e2e_fixture& fx, const trigger_ref& trigger, std::size_t n) {
-  auto deadline = std::chrono::steady_clock::now() + entry_timeout;
-  for (;;) {
-    // Woken by the next fire, never by a timer.
-    auto fires = fx.fires_of(trigger).size();
-    if (fired_ids(fx, trigger).size() >= n)
-      return true;
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left <= 0ms || !fx.wait_for_fires_of(trigger, fires + 1, left))
-      return fired_ids(fx, trigger).size() >= n;
-  }
-}
-
-bool increasing(const std::vector<std::string>& ids) {
-  for (std::size_t i = 1; i < ids.size(); ++i)
-    if (!(*parse_stream_id(ids[i - 1]) < *parse_stream_id(ids[i])))
-      return false;
-  return true;
-}
-
-std::vector<std::pair<std::string, std::string>> numbered(int i) {
-  return {{"n", std::to_string(i)}, {"kind", "job"}};
-}
 
 /// Returns the entry ID the store holds as the position of `trigger`.
 stream_id stored_position(const std::string& store_spec, const trigger_ref& trigger) {
@@ -100,17 +47,6 @@ stream_id stored_position(const std::string& store_spec, const trigger_ref& trig
   return {};
 }
 
-/// Checks that CREATE with `body` is answered 400 naming `field`, and that nothing was registered.
-void check_refused(feedrouter_process& fr, const trigger_ref& trigger, const std::string& body,
-                   std::string_view field) {
-  INFO(body);
-  auto answer = fr.call(api_request("PUT", trigger_path(trigger), alice_key, body));
-  INFO(answer.body);
-  CHECK(answer.status == 400);
-  CHECK(json_string_at(answer.body, "/field") == std::string{field});
-  CHECK(fr.call(api_request("GET", trigger_path(trigger), alice_key)).status == 404);
-}
-
 } // namespace
 
 TEST_CASE("start $: entries added before CREATE never fire; each later one fires once, in order, with its fields",
@@ -122,7 +58,7 @@ TEST_CASE("start $: entries added before CREATE never fire; each later one fires
   fx.controller().add_trigger(trigger, std::string{alice_key});
   auto fr = fx.start_feedrouter();
   auto created = fr->call(api_request("PUT", trigger_path(trigger), alice_key,
-                                      create_body(redis.url(), "jobs", R"("trigger_payload":{"team":"a"})")));
+                                      redis_create_body(redis.url(), "jobs", R"("trigger_payload":{"team":"a"})")));
   INFO(created.body);
   REQUIRE(created.status == 201);
   constexpr int count = 300;
@@ -157,7 +93,7 @@ TEST_CASE("start 0 fires the whole stream, also batched; the password is never s
   fx.controller().add_trigger(trigger, std::string{alice_key});
   auto fr = fx.start_feedrouter();
   auto created = fr->call(api_request("PUT", trigger_path(trigger), alice_key,
-                                      create_body(redis.url(), "orders", R"("start":"0","batchSize":10)")));
+                                      redis_create_body(redis.url(), "orders", R"("start":"0","batchSize":10)")));
   INFO(created.body);
   REQUIRE(created.status == 201);
   CHECK(created.body.find("s3cret") == std::string::npos);
@@ -183,19 +119,19 @@ TEST_CASE("bad redis-stream parameters and servers fail CREATE naming the parame
   auto fr = fx.start_feedrouter();
   const auto port = std::to_string(redis.port());
   check_refused(*fr, trigger, R"({"feed":"redis-stream","stream":"jobs"})", "url");
-  check_refused(*fr, trigger, create_body("http://127.0.0.1:" + port, "jobs"), "url");
-  check_refused(*fr, trigger, create_body(redis.url(), ""), "stream");
-  check_refused(*fr, trigger, create_body(redis.url(), "jobs", R"("start":"now")"), "start");
+  check_refused(*fr, trigger, redis_create_body("http://127.0.0.1:" + port, "jobs"), "url");
+  check_refused(*fr, trigger, redis_create_body(redis.url(), ""), "stream");
+  check_refused(*fr, trigger, redis_create_body(redis.url(), "jobs", R"("start":"now")"), "start");
   // The server refuses the password; one without a password is asked for it.
-  check_refused(*fr, trigger, create_body("redis://:wrong@127.0.0.1:" + port, "jobs"), "url");
-  check_refused(*fr, trigger, create_body("redis://127.0.0.1:" + port, "jobs"), "url");
-  check_refused(*fr, trigger, create_body(redis.url(), "plain"), "stream");
-  check_refused(*fr, trigger, create_body(redis.url(), "missing"), "stream");
+  check_refused(*fr, trigger, redis_create_body("redis://:wrong@127.0.0.1:" + port, "jobs"), "url");
+  check_refused(*fr, trigger, redis_create_body("redis://127.0.0.1:" + port, "jobs"), "url");
+  check_refused(*fr, trigger, redis_create_body(redis.url(), "plain"), "stream");
+  check_refused(*fr, trigger, redis_create_body(redis.url(), "missing"), "stream");
   // Nothing listens on port 1 of 127.0.0.1.
-  check_refused(*fr, trigger, create_body("redis://127.0.0.1:1", "jobs"), "url");
+  check_refused(*fr, trigger, redis_create_body("redis://127.0.0.1:1", "jobs"), "url");
   // A missing stream is fine with create: it is read once it exists.
   auto created = fr->call(api_request("PUT", trigger_path(trigger), alice_key,
-                                      create_body(redis.url(), "missing", R"("create":true)")));
+                                      redis_create_body(redis.url(), "missing", R"("create":true)")));
   INFO(created.body);
   REQUIRE(created.status == 201);
   auto ids = redis.add("missing", 2, numbered);
@@ -221,11 +157,11 @@ TEST_CASE("rediss:// speaks TLS and verifies the server's certificate with --ca-
   {
     // The system's store does not know the self-signed certificate: the handshake fails, naming url.
     auto fr = fx.start_feedrouter();
-    check_refused(*fr, trigger, create_body(redis.url(), "jobs", R"("create":true)"), "url");
+    check_refused(*fr, trigger, redis_create_body(redis.url(), "jobs", R"("create":true)"), "url");
     fr->stop_cleanly();
   }
   auto fr = fx.start_feedrouter({"--ca-file", cert.cert_file});
-  auto body = create_body(redis.url(), "jobs", R"("create":true)");
+  auto body = redis_create_body(redis.url(), "jobs", R"("create":true)");
   auto created = fr->call(api_request("PUT", trigger_path(trigger), alice_key, body));
   INFO(created.body);
   REQUIRE(created.status == 201);
@@ -241,10 +177,10 @@ TEST_CASE("a Redis server on an address the egress policy refuses fails CREATE n
   const trigger_ref trigger{"alice", "fenced"};
   fx.controller().add_trigger(trigger, std::string{alice_key});
   auto fr = fx.start_feedrouter_with_default_egress();
-  check_refused(*fr, trigger, create_body(redis.url(), "jobs", R"("create":true)"), "url");
+  check_refused(*fr, trigger, redis_create_body(redis.url(), "jobs", R"("create":true)"), "url");
   // A name that resolves to a loopback address is refused on the address connected to.
-  check_refused(*fr, trigger,
-                create_body("redis://localhost.:" + std::to_string(redis.port()), "jobs", R"("create":true)"), "url");
+  auto by_name = "redis://localhost.:" + std::to_string(redis.port());
+  check_refused(*fr, trigger, redis_create_body(by_name, "jobs", R"("create":true)"), "url");
   fr->stop_cleanly();
 }
 
@@ -256,7 +192,7 @@ TEST_CASE("the server going away shows in READ; the feed comes back by itself an
   fx.controller().add_trigger(trigger, std::string{alice_key});
   auto fr = fx.start_feedrouter();
   REQUIRE(fr->call(api_request("PUT", trigger_path(trigger), alice_key,
-                               create_body(redis.url(), "jobs", R"("create":true)")))
+                               redis_create_body(redis.url(), "jobs", R"("create":true)")))
             .status
           == 201);
   auto first = redis.add("jobs", 3, numbered);
@@ -301,7 +237,7 @@ TEST_CASE("kill -9 in a burst of 10 000 entries: every entry fires, in order, re
   fx.controller().add_trigger(trigger, std::string{alice_key});
   auto first = fx.start_feedrouter();
   REQUIRE(first->call(api_request("PUT", trigger_path(trigger), alice_key,
-                                  create_body(redis.url(), "burst", R"("create":true,"batchSize":50)")))
+                                  redis_create_body(redis.url(), "burst", R"("create":true,"batchSize":50)")))
             .status
           == 201);
 

@@ -172,13 +172,17 @@ std::string redis_test_server::url() const {
 }
 
 resp_value redis_test_server::command(const std::vector<std::string>& args) const {
+  return std::move(commands({args}).back());
+}
+
+std::vector<resp_value> redis_test_server::commands(std::vector<std::vector<std::string>> commands) const {
   blocking_connection connection{port_};
-  std::vector<std::vector<std::string>> commands;
   if (!opts_.password.empty())
-    commands.push_back({"AUTH", opts_.password});
-  commands.push_back(args);
+    commands.insert(commands.begin(), {"AUTH", opts_.password});
   auto replies = connection.exchange(commands);
-  return std::move(replies.back());
+  if (!opts_.password.empty())
+    replies.erase(replies.begin());
+  return replies;
 }
 
 std::vector<std::string> redis_test_server::add(

@@ -55,6 +55,9 @@ public:
   /// Runs one command on a new connection and returns its reply (an error reply too).
   resp_value command(const std::vector<std::string>& args) const;
 
+  /// Runs `commands` in one exchange on a new connection and returns their replies.
+  std::vector<resp_value> commands(std::vector<std::vector<std::string>> commands) const;
+
   /// Adds entries to `stream` in one pipelined exchange, each with the fields made by `fields(i)`; returns their IDs.
   std::vector<std::string> add(const std::string& stream, int count,
                                const std::function<std::vector<std::pair<std::string, std::string>>(int)>& fields)
