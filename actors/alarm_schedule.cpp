@@ -21,7 +21,7 @@ namespace {
 std::string schedule_end_reason(const trigger_state& st) {
   const auto& alarm = *st.config->alarm;
   if (st.record.status.triggers_left && *st.record.status.triggers_left <= 0)
-    return "maxTriggers (" + std::to_string(*alarm.max_triggers) + ") reached";
+    return max_triggers_reached(alarm.max_triggers.value_or(0));
   if (alarm.schedule == alarm_spec::kind::once)
     return "the one-shot alarm's date has passed";
   if (alarm.stop_date)
@@ -52,8 +52,6 @@ void on_occurrence(trigger_pointer self, sys_ms occurrence, std::optional<sys_ms
     }
     --*status.triggers_left;
   }
-  if (st.config->alarm->delete_after_fire)
-    st.remove_after_fire = true;
   auto now = st.env->now();
   auto event = st.delivery.new_event(st.config->fire_body, now, false);
   // Accepted either way: the metrics then count it once more when it is fired or dead-lettered.

@@ -64,5 +64,15 @@ using wake_atom = caf::atom_constant<caf::atom("wake")>;
 // The controller.
 using verify_atom = caf::atom_constant<caf::atom("verify")>;
 using namespaces_atom = caf::atom_constant<caf::atom("namespaces")>;
+/// `(rules_atom, trigger_ref, auth_key)`: asks the controller client for a trigger's rules.
+using rules_atom = caf::atom_constant<caf::atom("rules")>;
+/// `(delete_trigger_atom, trigger_ref, auth_key)`: asks the controller client to delete an OpenWhisk trigger.
+using delete_trigger_atom = caf::atom_constant<caf::atom("deltrigger")>;
+/// `(delete_rule_atom, rule, auth_key)`: asks the controller client to delete an OpenWhisk rule.
+using delete_rule_atom = caf::atom_constant<caf::atom("delrule")>;
+/// `(deactivate_rule_atom, rule, auth_key)`: asks the controller client to deactivate an OpenWhisk rule.
+using deactivate_rule_atom = caf::atom_constant<caf::atom("deactrule")>;
+/// `(deletion_atom, attempt)`: a trigger's timer to retry deleting its OpenWhisk trigger (deleteAfterFire).
+using deletion_atom = caf::atom_constant<caf::atom("deletion")>;
 
 } // namespace feedrouter

@@ -35,6 +35,7 @@ struct api_command {
   json_members params;   ///< create: all feed parameters; update: those to change
   std::string hook_id;   ///< hook: the id in the hook URL
   webhook_delivery hook; ///< hook: what the sender sent
+  bool from_feed_action = false; ///< came through the feed-action protocol (POST /v1/lifecycle)
 };
 
 /// How a lifecycle request ended. The control API shows each as an HTTP status (app/api_answers.hpp).

@@ -409,8 +409,7 @@ void create_verified(registry_pointer self, result_promise rp, api_command cmd) 
   record.auth_hash = st.cfg.hash_key(cmd.auth_key);
   record.created = now;
   record.status.date_changed = now;
-  if (config->alarm)
-    record.status.triggers_left = config->alarm->max_triggers;
+  record.status.triggers_left = config->max_triggers();
   if (!st.cfg.controller) {
     // Without verification a key may not take over another key's registration.
     auto existing = st.entries.find(cmd.trigger.key());
@@ -474,7 +473,7 @@ caf::result<api_result> update(registry_pointer self, api_command& cmd, registry
   }
   auto merged = merge_members(std::move(stored), changes);
   auto config = make_feed_config(entry.record.feed, std::move(merged), self->state.cfg.env->now(),
-                                 validation_time::request, cmd.trigger.key(), *self->state.cfg.env->egress);
+                                 validation_time::request, cmd.trigger.key(), *self->state.cfg.env->egress, &changes);
   if (!config)
     return invalid_field(config.error());
   auto params_json = to_json_object(config->params);

@@ -13,6 +13,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "actors/atoms.hpp"
+#include "actors/controller_client.hpp"
 #include "actors/messages.hpp"
 #include "actors/trigger_env.hpp"
 #include "core/crypto.hpp"
@@ -31,7 +32,7 @@ using registry_actor = caf::typed_actor<
 struct registry_config {
   trigger_env_ptr env;
   /// The controller client that checks an authKey on CREATE; nullopt (--no-verify-auth) trusts the caller.
-  std::optional<caf::actor> controller;
+  std::optional<controller_actor> controller;
   /// How long the registry waits for a trigger, the store or the controller before answering 503.
   std::chrono::milliseconds request_timeout{15'000};
   /// Returns the lookup hash of an authKey: what registration_record::auth_hash holds and every request is checked

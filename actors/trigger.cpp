@@ -95,12 +95,25 @@ void stop_children(trigger_pointer self) {
   carry_out(self, st.delivery.stop());
 }
 
-void disable(trigger_pointer self, int status_code, std::string message) {
-  self->state.env->stats->count_auto_disable(self->state.record.feed);
+/// Disables the registration (AUTO): its children stop, its status is stored.
+void stop_disabled(trigger_pointer self, int status_code, std::string message) {
   set_state(self, registration_state::disabled, {reason_kind::automatic, status_code, std::move(message)});
   stop_children(self);
   persist(self);
 }
+
+} // namespace
+
+void disable(trigger_pointer self, int status_code, std::string message) {
+  self->state.env->stats->count_auto_disable(self->state.record.feed);
+  stop_disabled(self, status_code, std::move(message));
+}
+
+void disable_at_max_triggers(trigger_pointer self, std::string message) {
+  stop_disabled(self, 0, std::move(message));
+}
+
+namespace {
 
 void activate(trigger_pointer self) {
   auto& st = self->state;
@@ -257,8 +270,8 @@ void carry_out(trigger_pointer self, delivery_actions out) {
   // A registration whose schedule ended keeps its firer only while it has something to fire.
   if (out.release_firer || (st.source_ended && st.delivery.idle()))
     release(self, st.firer);
-  if (st.remove_after_fire && out.fired > 0)
-    self->send(st.registry, remove_atom::value, st.record.trigger);
+  if (out.fired > 0)
+    on_fires_accepted(self, out.fired);
 }
 
 void set_state(trigger_pointer self, registration_state state, state_reason reason) {
@@ -388,23 +401,33 @@ trigger_snapshot on_resume(trigger_pointer self) {
 }
 
 /// UPDATE: takes the new parameters and restarts the children with them, from the same position (last occurrence or
-/// checkpoint), or from the update's checkpoint when the registry prepared a new one.
+/// checkpoint), or from the update's checkpoint when the registry prepared a new one. A registration the provider
+/// disabled (AUTO) runs again when the new parameters can, with a fresh maxTriggers count, as OpenWhisk's UPDATE
+/// re-enables a trigger; one the owner paused stays paused.
 trigger_snapshot reconfigure(trigger_pointer self, trigger_update& update) {
   auto& st = self->state;
   st.record.params_json = std::move(update.params_json);
-  auto max_changed = !st.config || !st.config->alarm || !update.config.alarm
-                     || st.config->alarm->max_triggers != update.config.alarm->max_triggers;
+  auto max_changed = !st.config || st.config->max_triggers() != update.config.max_triggers();
+  auto auto_disabled = st.record.status.state == registration_state::disabled
+                       && st.record.status.reason.kind == reason_kind::automatic;
   st.config = std::move(update.config);
   st.delivery.configure(delivery_of(*st.env, st.config));
-  if (max_changed && st.config->alarm)
-    st.record.status.triggers_left = st.config->alarm->max_triggers;
-  st.remove_after_fire = false;
+  if (max_changed || auto_disabled)
+    st.record.status.triggers_left = st.config->max_triggers();
   if (update.checkpoint) {
     // Another database (the registry read where it ends): events from the old one, queued or not, no longer apply.
     st.record.status.checkpoint = std::move(*update.checkpoint);
     st.accepted_checkpoint.clear();
   }
-  if (st.record.status.state == registration_state::active) {
+  using deletion_step = trigger_deletion::step;
+  auto busy_deleting = st.deletion.now != deletion_step::idle && st.deletion.now != deletion_step::failed;
+  // A deletion that gave up is for the parameters before: the next one-shot fire begins a new one.
+  if (!busy_deleting)
+    reset_trigger_deletion(self);
+  if (auto_disabled && !busy_deleting && !schedule_used_up(st)) {
+    stop_children(self);
+    activate(self);
+  } else if (st.record.status.state == registration_state::active) {
     // The children restart with the new settings; the source from the same position (last occurrence or
     // checkpoint).
     stop_children(self);
@@ -458,6 +481,7 @@ trigger_private::behavior_type trigger_impl(trigger_pointer self, caf::actor reg
     // Stored with events left after its schedule ended (replayed dead letters): they still go out.
     fire_after_schedule_end(self);
   }
+  resume_trigger_deletion(self);
   return {
     [self](snapshot_atom) { return snapshot(self); },
     [self](pause_atom) { return on_pause(self); },
@@ -503,6 +527,7 @@ trigger_private::behavior_type trigger_impl(trigger_pointer self, caf::actor reg
     [self](restart_atom, int kind, std::uint64_t generation) {
       on_restart(self, static_cast<child_kind>(kind), generation);
     },
+    [self](deletion_atom, std::uint64_t attempt) { on_deletion_timer(self, attempt); },
   };
 }
 

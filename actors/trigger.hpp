@@ -23,7 +23,8 @@ using trigger_actor = caf::typed_actor<
   caf::replies_to<pause_atom>::with<trigger_snapshot>,
   /// Resumes on the owner's behalf; also re-enables a registration disabled AUTO (not one whose schedule is used up).
   caf::replies_to<resume_atom>::with<trigger_snapshot>,
-  /// Reconfigures in place, keeping the position in the schedule or the source's checkpoint.
+  /// Reconfigures in place, keeping the position in the schedule or the source's checkpoint; re-enables a registration
+  /// the provider disabled (AUTO) when the new parameters can run, with a fresh maxTriggers count.
   caf::replies_to<update_atom, trigger_update>::with<trigger_snapshot>,
   /// Takes one webhook event: checks it, stores it and answers the sender (delegated by the registry).
   caf::replies_to<hook_atom, webhook_delivery>::with<api_result>,

@@ -7,6 +7,7 @@
 
 #include <caf/fwd.hpp>
 
+#include "actors/controller_client.hpp"
 #include "actors/metrics.hpp"
 #include "actors/source_protocol.hpp"
 #include "actors/sources/kafka_client.hpp"
@@ -68,6 +69,8 @@ struct trigger_env {
   /// What tenants' endpoints may be: checked when a registration is validated, for what needs no resolver (a
   /// literal address); the HTTP client checks every address it connects to with the same policy.
   std::shared_ptr<const egress_policy> egress = std::make_shared<const egress_policy>();
+  /// Deletes OpenWhisk triggers and rules for deleteAfterFire; without one, only the registration is removed.
+  std::optional<controller_actor> controller;
 };
 
 using trigger_env_ptr = std::shared_ptr<const trigger_env>;

@@ -55,8 +55,12 @@ bool only_reads(api_op op) {
 } // namespace
 
 control_api::control_api(caf::actor_system& sys, registry_actor registry, std::shared_ptr<metrics> stats,
-                         std::chrono::milliseconds timeout, std::shared_ptr<const store_health> store)
-  : gateway_(sys.spawn(api_gateway, std::move(registry), timeout)), stats_(std::move(stats)), store_(std::move(store)) {
+                         std::chrono::milliseconds timeout, std::shared_ptr<const store_health> store,
+                         feed_defaults defaults)
+  : gateway_(sys.spawn(api_gateway, std::move(registry), timeout)),
+    stats_(std::move(stats)),
+    store_(std::move(store)),
+    defaults_(defaults) {
   // nop
 }
 
@@ -80,6 +84,7 @@ void control_api::handle(http_request req, http_server::responder respond) {
       respond(json_response(503, render_error(store_refusal)));
       return;
     }
+    apply_feed_defaults(*cmd, defaults_);
     ask_registry(std::move(*cmd), std::move(respond));
     return;
   }

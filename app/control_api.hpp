@@ -9,6 +9,7 @@
 
 #include "actors/metrics.hpp"
 #include "actors/registry.hpp"
+#include "app/feed_defaults.hpp"
 #include "net/http_server.hpp"
 #include "store/store_health.hpp"
 
@@ -19,9 +20,10 @@ namespace feedrouter {
 class control_api {
 public:
   /// Creates the API; while `store` is unwritable, /ready answers 503 and every request that would change state
-  /// gets 503 without reaching the registry.
+  /// gets 503 without reaching the registry. `defaults` are added to the alarm requests it passes on.
   control_api(caf::actor_system& sys, registry_actor registry, std::shared_ptr<metrics> stats,
-              std::chrono::milliseconds timeout, std::shared_ptr<const store_health> store);
+              std::chrono::milliseconds timeout, std::shared_ptr<const store_health> store,
+              feed_defaults defaults = {});
 
   /// Stops the actor that relays requests to the registry.
   ~control_api();
@@ -48,6 +50,7 @@ private:
   caf::actor gateway_; ///< relays each request to the registry and its answer back
   std::shared_ptr<metrics> stats_;
   std::shared_ptr<const store_health> store_;
+  feed_defaults defaults_;
   std::atomic<bool> ready_{false};
 };
 

@@ -23,6 +23,7 @@
 #include "app/check_config.hpp"
 #include "app/control_api.hpp"
 #include "app/liveness_watchdog.hpp"
+#include "app/openwhisk_import.hpp"
 #include "app/options.hpp"
 #include "app/routes.hpp"
 #include "app/shutdown.hpp"
@@ -245,11 +246,15 @@ int run(const options& opts, const sigset_t& signals) {
   reg_cfg.env = env;
   reg_cfg.request_timeout = registry_timeout;
   reg_cfg.hash_key = [key](std::string_view auth_key) { return key->hash_auth_key(auth_key); };
+  // Also what deletes triggers for deleteAfterFire, with or without --no-verify-auth.
+  auto controller = spawn_controller_client(sys, client, opts.api_host, registry_timeout);
+  env->controller = controller;
   if (opts.verify_auth)
-    reg_cfg.controller = spawn_controller_client(sys, client, opts.api_host, registry_timeout);
+    reg_cfg.controller = controller;
   auto loaded = records.size();
   auto registry = spawn_registry(sys, reg_cfg, std::move(records));
-  control_api api{sys, registry, stats, api_timeout, health};
+  control_api api{sys, registry, stats, api_timeout, health,
+                  feed_defaults{opts.openwhisk_cron_months, opts.limit_cron_fields}};
   api_ptr.store(&api);
   // Tests and scripts read this line to learn the port; it is the only line written to stdout.
   std::cout << "feedrouter listening on " << listen_url << std::endl;
@@ -277,8 +282,7 @@ int run(const options& opts, const sigset_t& signals) {
   self->request(store, caf::infinite, flush_atom::value).receive([](commit_atom) {}, [](caf::error&) {});
   arm_exit_watchdog(opts.shutdown_grace);
   self->send_exit(store, caf::exit_reason::user_shutdown);
-  if (reg_cfg.controller)
-    self->send_exit(*reg_cfg.controller, caf::exit_reason::user_shutdown);
+  self->send_exit(controller, caf::exit_reason::user_shutdown);
   io.stop();
   return 0;
 }
@@ -303,6 +307,8 @@ int main(int argc, char** argv) {
       return rotate_key(opts);
     case run_mode::migrate:
       return migrate(opts);
+    case run_mode::import_openwhisk:
+      return import_openwhisk(opts, std::cout, std::cerr);
     case run_mode::serve:
       break;
   }

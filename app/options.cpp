@@ -145,6 +145,13 @@ std::variant<options, exit_request> parse_options(int argc, char** argv) {
     ->envname("FEEDROUTER_ALLOW_EGRESS")
     ->delimiter(',')
     ->type_name("CIDR|HOST[:PORT]");
+  app.add_flag("--openwhisk-cron-months", result.openwhisk_cron_months,
+               "alarms created through the feed actions number cron months 0-11 as OpenWhisk's alarms do (fixed per "
+               "registration at CREATE)")
+    ->envname("FEEDROUTER_OPENWHISK_CRON_MONTHS");
+  app.add_flag("--limit-cron-fields", result.limit_cron_fields,
+               "refuse alarm crons with a seconds field other than 0 (OpenWhisk's LIMIT_CRON_FIELDS)")
+    ->envname("FEEDROUTER_LIMIT_CRON_FIELDS");
   app.add_flag("--version", version, "print the version and exit");
   // The flags above may also follow the subcommand: `feedrouter rotate-key --store sqlite:PATH`.
   app.fallthrough();
@@ -152,6 +159,19 @@ std::variant<options, exit_request> parse_options(int argc, char** argv) {
   auto* rotate_key = app.add_subcommand(
     "rotate-key", "seal every secret of the store under a new key (stop the service first); the old key file is kept "
                   "as KEY_FILE.ID.old");
+  auto* import_openwhisk = app.add_subcommand(
+    "import-openwhisk", "create the registrations an OpenWhisk alarms or cloudant provider keeps in its CouchDB "
+                        "database (stop the service first); see docs/migrating-from-openwhisk.md");
+  std::string import_kind;
+  import_openwhisk->add_option("--couchdb", result.import.couchdb,
+                               "the provider's CouchDB: http(s)://[user:password@]host[:port]")
+    ->required();
+  import_openwhisk->add_option("--db", result.import.db, "the provider's database, e.g. alarmservice")->required();
+  import_openwhisk->add_option("--kind", import_kind, "alarms or cloudant")->required();
+  import_openwhisk->add_flag("--dry-run", result.import.dry_run, "report what would be imported; write nothing");
+  import_openwhisk->add_flag("--disable-source", result.import.disable_source,
+                             "mark each imported trigger inactive in the provider's database, as it marks a trigger "
+                             "it disabled");
   auto* check_config = app.add_subcommand(
     "check-config", "check the settings (flags, FEEDROUTER_* variables) and the store without starting, then exit: 0 "
                     "when sound, 2 with one line per problem");
@@ -172,16 +192,24 @@ std::variant<options, exit_request> parse_options(int argc, char** argv) {
   }
   if (version)
     return exit_request{0, std::string{"feedrouter "} + feedrouter_version};
-  if (check_store && (rotate_key->parsed() || migrate->parsed()))
-    return usage(std::string{"--check-store: cannot be combined with "}
-                 + (migrate->parsed() ? "migrate" : "rotate-key"));
+  for (const auto* command : {rotate_key, migrate, import_openwhisk})
+    if (check_store && command->parsed())
+      return usage("--check-store: cannot be combined with " + command->get_name());
   if (check_store && check_config->parsed())
     return usage("--check-store: cannot be combined with check-config (which checks the store too)");
-  result.mode = rotate_key->parsed()     ? run_mode::rotate_key
-                : migrate->parsed()      ? run_mode::migrate
-                : check_config->parsed() ? run_mode::check_config
-                : check_store            ? run_mode::check_store
-                                         : run_mode::serve;
+  result.mode = rotate_key->parsed()         ? run_mode::rotate_key
+                : migrate->parsed()          ? run_mode::migrate
+                : check_config->parsed()     ? run_mode::check_config
+                : import_openwhisk->parsed() ? run_mode::import_openwhisk
+                : check_store                ? run_mode::check_store
+                                             : run_mode::serve;
+  if (import_openwhisk->parsed()) {
+    if (import_kind != "alarms" && import_kind != "cloudant")
+      return usage("--kind: expected alarms or cloudant, got '" + import_kind + "'");
+    result.import.kind = import_kind == "alarms" ? openwhisk_provider_kind::alarms : openwhisk_provider_kind::cloudant;
+    if (result.import.dry_run && result.import.disable_source)
+      return usage("--disable-source: cannot be combined with --dry-run, which writes nothing");
+  }
   for (const auto* option : app.get_options())
     if (!option->get_envname().empty())
       result.environment_names.push_back(option->get_envname());

@@ -16,11 +16,24 @@ namespace feedrouter {
 
 /// What the command line asks the program to do.
 enum class run_mode {
-  serve,        ///< run the service
-  check_store,  ///< --check-store: open the store with a full integrity check, then exit 0 (sound) or 2
-  rotate_key,   ///< rotate-key: seal the store's secrets under a new key, then exit
-  migrate,      ///< migrate: copy a store's registrations into another store, then exit
-  check_config, ///< check-config: check the settings and the store, print one line per problem, exit 0 or 2
+  serve,            ///< run the service
+  check_store,      ///< --check-store: open the store with a full integrity check, then exit 0 (sound) or 2
+  rotate_key,       ///< rotate-key: seal the store's secrets under a new key, then exit
+  migrate,          ///< migrate: copy a store's registrations into another store, then exit
+  check_config,     ///< check-config: check the settings and the store, print one line per problem, exit 0 or 2
+  import_openwhisk, ///< import-openwhisk: create the registrations an OpenWhisk provider keeps, then exit
+};
+
+/// Which OpenWhisk provider's trigger documents import-openwhisk reads.
+enum class openwhisk_provider_kind { alarms, cloudant };
+
+/// What import-openwhisk is asked to do (docs/migrating-from-openwhisk.md).
+struct import_request {
+  std::string couchdb;   ///< --couchdb: the provider's CouchDB, http(s)://[user:password@]host[:port]
+  std::string db;        ///< --db: the provider's database, e.g. "alarmservice"
+  openwhisk_provider_kind kind = openwhisk_provider_kind::alarms;
+  bool dry_run = false;        ///< report what would happen, write nothing anywhere
+  bool disable_source = false; ///< mark each imported document inactive in the provider's database
 };
 
 /// The service's settings, from flags or their environment variables (flags win).
@@ -54,6 +67,9 @@ struct options {
   std::string ca_file;                          ///< PEM bundle that verifies an https API host; empty: system store
   bool insecure_skip_verify = false;            ///< accept any certificate (self-signed development controllers)
   std::vector<egress_rule> allow_egress;        ///< destinations tenants may reach beyond the default egress policy
+  import_request import;                        ///< import-openwhisk's own options
+  bool openwhisk_cron_months = false;           ///< feed-action alarms number cron months 0-11 (fixed at CREATE)
+  bool limit_cron_fields = false;               ///< alarm crons may not have a seconds field other than 0
 };
 
 /// What the command line asks for: run with options, or print text (help, version) and exit with a code.

@@ -130,6 +130,7 @@ routed_request route_lifecycle(const http_request& req) {
     return bad_field({"feed", "is required for CREATE, e.g. \"alarm\""});
   cmd.feed = feed->value_or("");
   cmd.params = std::move(*body);
+  cmd.from_feed_action = true;
   return cmd;
 }
 

@@ -10,7 +10,8 @@ install(TARGETS feedrouter RUNTIME DESTINATION bin)
 install(FILES packaging/feedrouter.service DESTINATION lib/systemd/system)
 install(FILES packaging/feedrouter.conf DESTINATION /etc/feedrouter)
 # The feed actions and the script that installs them into OpenWhisk (docs/feed-actions.md).
-install(FILES feeds/alarm.js feeds/changes.js feeds/poll.js feeds/webhook.js DESTINATION share/feedrouter/feeds)
+install(FILES feeds/alarm.js feeds/interval.js feeds/once.js feeds/changes.js feeds/poll.js feeds/webhook.js
+              feeds/kafka.js feeds/kafkaFeed.js feeds/messageHubFeed.js DESTINATION share/feedrouter/feeds)
 install(FILES feeds/lib/feed_action.js DESTINATION share/feedrouter/feeds/lib)
 install(PROGRAMS feeds/install.sh feeds/uninstall.sh DESTINATION share/feedrouter/feeds)
 install(FILES README.md DESTINATION share/doc/feedrouter)
@@ -35,10 +36,10 @@ set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "event-feed provider for Apache OpenWhisk"
 string(JOIN "\n" CPACK_PACKAGE_DESCRIPTION
   "feedrouter holds the connections to event sources on behalf of OpenWhisk"
   "triggers and fires each trigger when its events arrive: alarms (cron,"
-  "intervals, one-shot dates), webhooks, polled URLs and CouchDB/Cloudant"
-  "_changes feeds, behind one lifecycle API. It runs as the systemd service"
-  "feedrouter.service; the OpenWhisk feed actions and their install script"
-  "are in /usr/share/feedrouter/feeds.")
+  "intervals, one-shot dates), webhooks, polled URLs, CouchDB/Cloudant"
+  "_changes feeds and Kafka topics, behind one lifecycle API. It runs as the"
+  "systemd service feedrouter.service; the OpenWhisk feed actions and their"
+  "install script are in /usr/share/feedrouter/feeds.")
 # The libraries the binary links, as dpkg-shlibdeps finds them; adduser for the maintainer scripts' system user.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")

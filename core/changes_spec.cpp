@@ -16,6 +16,12 @@ constexpr std::int64_t default_heartbeat_seconds = 30;
 constexpr std::size_t max_query_params = 50;
 /// The built-in filter that applies a Mango selector.
 constexpr std::string_view selector_filter = "_selector";
+/// CouchDB's other built-in filters a registration may name.
+constexpr std::array<std::string_view, 3> builtin_filters = {"_doc_ids", "_view", "_design"};
+/// Document ids a `_doc_ids` filter may list: they travel in the query, which servers bound to some KB.
+constexpr std::size_t max_doc_ids = 100;
+/// Longest IAM API key taken; IBM's are 44 characters.
+constexpr std::size_t max_iam_key_length = 512;
 
 /// Query parameters the feed sets itself, or that would end or reorder a continuous feed.
 constexpr std::array<std::string_view, 9> reserved_query_params = {
@@ -100,20 +106,16 @@ struct server_url {
   url parsed;
 };
 
-outcome<server_url> read_url(const json_members& params) {
-  auto text = read_string_param(params, "url");
-  if (!text)
-    return text.error();
-  if (!*text)
-    return field_error{"url", "is required: the database server, such as https://account.cloudant.com"};
-  std::string_view given = **text;
+/// Parses the server URL `given` (from `url`, or made of `host`, `port` and `protocol`); errors name `field`.
+outcome<server_url> read_server(std::string_view given, std::string_view field) {
   if (has_user_info(given))
-    return field_error{"url", "must not hold credentials (user:password@): give them as username and password"};
-  auto server = parse_url(given, "url");
+    return field_error{std::string{field},
+                       "must not hold credentials (user:password@): give them as username and password"};
+  auto server = parse_url(given, field);
   if (!server)
     return server.error();
   if (server->target.find('?') != std::string::npos)
-    return field_error{"url",
+    return field_error{std::string{field},
                        "must not have a query: give the server, such as https://host:6984 or https://host/couch"};
   // A parsed URL has a host, so stripping stops before the scheme's "//".
   while (given.back() == '/')
@@ -121,6 +123,145 @@ outcome<server_url> read_url(const json_members& params) {
   while (server->target.size() > 1 && server->target.back() == '/')
     server->target.pop_back();
   return server_url{std::string{given}, std::move(*server)};
+}
+
+/// Reads OpenWhisk's form of the server: `host` (a host name, optionally with a path prefix), `port` and `protocol`
+/// (http or https, default https), made into `protocol://host[:port]`.
+outcome<server_url> read_host_form(const json_members& params) {
+  auto host = read_string_param(params, "host");
+  if (!host)
+    return host.error();
+  auto protocol = read_string_param(params, "protocol");
+  if (!protocol)
+    return protocol.error();
+  auto port = read_int_param(params, changes_port_param);
+  if (!port)
+    return port.error();
+  if (!*host)
+    return field_error{"host", "missing host parameter: give host (with port and protocol) or url"};
+  auto scheme = protocol->value_or("https");
+  std::transform(scheme.begin(), scheme.end(), scheme.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (scheme != "http" && scheme != "https")
+    return field_error{"protocol", "must be http or https"};
+  const auto& name = **host;
+  if (name.empty() || name.find_first_of("@?#\\ ") != std::string::npos || name.find("://") != std::string::npos)
+    return field_error{"host", "must be a host name such as account.cloudant.com (no scheme, credentials or query)"};
+  auto slash = std::min(name.find('/'), name.size());
+  std::string text = scheme + "://" + name.substr(0, slash);
+  if (*port)
+    text += ":" + std::to_string(**port);
+  text += name.substr(slash);
+  return read_server(text, "host");
+}
+
+/// Reads the server: exactly one of `url` and OpenWhisk's `host` (+ `port`, `protocol`).
+outcome<server_url> read_url(const json_members& params) {
+  auto text = read_string_param(params, "url");
+  if (!text)
+    return text.error();
+  for (auto name : {"host", "port", "protocol"})
+    if (*text && find_member(params, name) != nullptr)
+      return field_error{name, "cannot be combined with url: give either url, or host (with port and protocol)"};
+  if (!*text && (find_member(params, "host") != nullptr || find_member(params, "port") != nullptr
+                 || find_member(params, "protocol") != nullptr))
+    return read_host_form(params);
+  if (!*text)
+    return field_error{"url", "is required: the database server, such as https://account.cloudant.com (or give host, "
+                              "port and protocol)"};
+  return read_server(**text, "url");
+}
+
+/// Reads `dbname`, or its alias `dbName`; both given must agree.
+outcome<std::string> read_dbname(const json_members& params) {
+  auto dbname = read_string_param(params, "dbname");
+  if (!dbname)
+    return dbname.error();
+  auto alias = read_string_param(params, "dbName");
+  if (!alias)
+    return alias.error();
+  if (*dbname && *alias && **dbname != **alias)
+    return field_error{"dbName", "is another spelling of dbname and must not differ from it"};
+  if (!*dbname && !*alias)
+    return field_error{"dbname", "missing dbname parameter: the database whose changes fire the trigger"};
+  auto name = *dbname ? std::move(**dbname) : std::move(**alias);
+  if (!is_dbname(name))
+    return field_error{*dbname ? "dbname" : "dbName",
+                       "must start with a lower-case letter, hold only lower-case letters, digits and _$()+/- and "
+                       "have at most " + std::to_string(max_dbname_length) + " characters"};
+  return name;
+}
+
+/// Reads `iamApiKey` and `iamUrl` (only with the key).
+std::optional<field_error> read_iam(const json_members& params, changes_spec& spec) {
+  auto key = read_string_param(params, "iamApiKey");
+  if (!key)
+    return key.error();
+  auto where = read_string_param(params, "iamUrl");
+  if (!where)
+    return where.error();
+  if (!*key) {
+    if (*where)
+      return field_error{"iamUrl", "applies only with iamApiKey"};
+    return std::nullopt;
+  }
+  if ((*key)->empty() || (*key)->size() > max_iam_key_length)
+    return field_error{"iamApiKey", "must be an IBM Cloud API key of 1 to " + std::to_string(max_iam_key_length)
+                                      + " characters"};
+  std::string_view text = where->has_value() ? std::string_view{**where} : iam_default_url;
+  if (has_user_info(text))
+    return field_error{"iamUrl", "must not hold credentials (user:password@)"};
+  auto parsed = parse_url(text, "iamUrl");
+  if (!parsed)
+    return parsed.error();
+  spec.iam_api_key = std::move(**key);
+  spec.iam_url = std::move(*parsed);
+  return std::nullopt;
+}
+
+/// Reads `filter`: "designdoc/filtername", or a built-in filter with the query parameter it needs.
+std::optional<field_error> read_filter(const json_members& params, changes_spec& spec) {
+  auto filter = read_string_param(params, "filter");
+  if (!filter)
+    return filter.error();
+  if (!*filter)
+    return std::nullopt;
+  const auto& name = **filter;
+  if (find_member(params, "selector") != nullptr)
+    return field_error{"filter", "cannot be combined with selector: give one of them"};
+  if (name == selector_filter)
+    return field_error{"filter", "_selector takes its selector from the selector parameter: give selector instead"};
+  auto is_builtin = std::find(builtin_filters.begin(), builtin_filters.end(), name) != builtin_filters.end();
+  auto slash = name.find('/');
+  if (!is_builtin && (slash == std::string::npos || slash == 0 || slash + 1 == name.size()
+                      || name.find('/', slash + 1) != std::string::npos))
+    return field_error{"filter", "must name a design-document filter as \"designdoc/filtername\", or be one of "
+                                 "CouchDB's _doc_ids, _view or _design"};
+  spec.filter = name;
+  return std::nullopt;
+}
+
+/// Checks what a built-in filter needs in its query parameters: `doc_ids` (a JSON array of at most max_doc_ids
+/// strings) for `_doc_ids`, `view` ("designdoc/viewname") for `_view`.
+std::optional<field_error> check_builtin_filter(const changes_spec& spec) {
+  auto find = [&](std::string_view name) -> const std::string* {
+    for (const auto& [key, value] : spec.query_params)
+      if (key == name)
+        return &value;
+    return nullptr;
+  };
+  if (spec.filter == "_doc_ids") {
+    const auto* ids = find("doc_ids");
+    auto list = ids ? json_as_string_array(*ids) : std::nullopt;
+    if (!list || list->empty() || list->size() > max_doc_ids)
+      return field_error{"query_params", "the _doc_ids filter needs doc_ids: an array of 1 to "
+                                           + std::to_string(max_doc_ids) + " document ids"};
+  } else if (spec.filter == "_view") {
+    const auto* view = find("view");
+    auto slash = view ? view->find('/') : std::string::npos;
+    if (!view || slash == 0 || slash == std::string::npos || slash + 1 == view->size())
+      return field_error{"query_params", "the _view filter needs view: the view as \"designdoc/viewname\""};
+  }
+  return std::nullopt;
 }
 
 outcome<std::vector<std::pair<std::string, std::string>>> read_query_params(const json_members& params,
@@ -171,15 +312,12 @@ outcome<changes_spec> parse_changes_spec(const json_members& params) {
     return server.error();
   spec.url_text = std::move(server->text);
   spec.server = std::move(server->parsed);
-  auto dbname = read_string_param(params, "dbname");
+  if (find_member(params, "url") == nullptr)
+    spec.server_field = "host";
+  auto dbname = read_dbname(params);
   if (!dbname)
     return dbname.error();
-  if (!*dbname)
-    return field_error{"dbname", "is required: the database whose changes fire the trigger"};
-  if (!is_dbname(**dbname))
-    return field_error{"dbname", "must start with a lower-case letter, hold only lower-case letters, digits and "
-                                 "_$()+/- and have at most " + std::to_string(max_dbname_length) + " characters"};
-  spec.dbname = std::move(**dbname);
+  spec.dbname = std::move(*dbname);
   auto username = read_string_param(params, "username");
   if (!username)
     return username.error();
@@ -199,23 +337,16 @@ outcome<changes_spec> parse_changes_spec(const json_members& params) {
     spec.username = std::move(**username);
     spec.password = std::move(**password);
   }
-  auto filter = read_string_param(params, "filter");
-  if (!filter)
-    return filter.error();
-  if (*filter) {
-    const auto& name = **filter;
-    auto slash = name.find('/');
-    if (slash == std::string::npos || slash == 0 || slash + 1 == name.size()
-        || name.find('/', slash + 1) != std::string::npos)
-      return field_error{"filter", "must name a design-document filter as \"designdoc/filtername\""};
-    if (find_member(params, "selector") != nullptr)
-      return field_error{"filter", "cannot be combined with selector: give one of them"};
-    spec.filter = std::move(**filter);
-  }
+  if (auto err = read_iam(params, spec))
+    return *err;
+  if (auto err = read_filter(params, spec))
+    return *err;
   auto query = read_query_params(params, spec);
   if (!query)
     return query.error();
   spec.query_params = std::move(*query);
+  if (auto err = check_builtin_filter(spec))
+    return *err;
   auto selector = read_object_param(params, "selector");
   if (!selector)
     return selector.error();
@@ -233,6 +364,11 @@ outcome<changes_spec> parse_changes_spec(const json_members& params) {
   if (!heartbeat)
     return heartbeat.error();
   spec.heartbeat = std::chrono::seconds{heartbeat->value_or(default_heartbeat_seconds)};
+  auto max_triggers = read_int_param(params, changes_max_triggers_param);
+  if (!max_triggers)
+    return max_triggers.error();
+  if (*max_triggers && **max_triggers > 0)
+    spec.max_triggers = **max_triggers;
   return spec;
 }
 

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,18 +18,28 @@ namespace feedrouter {
 
 /// The settings of a `changes` registration, validated.
 struct changes_spec {
-  /// `url` as given, without trailing '/': with dbname, what the checkpoint's source is made of, so that a
-  /// checkpoint taken on another server or database is not resumed from.
+  /// `url` as given, without trailing '/' (or the URL `host`, `port` and `protocol` make): with dbname, what the
+  /// checkpoint's source is made of, so that a checkpoint taken on another server or database is not resumed from.
   std::string url_text;
   /// `url`, parsed: http or https without query; a path prefix (https://host/couch) is kept, without trailing '/'.
   url server;
-  /// `dbname`: CouchDB's rule ^[a-z][a-z0-9_$()+/-]*$, at most 238 characters.
+  /// The parameter the server was given as, for the errors about it: "url", or "host" for OpenWhisk's form.
+  std::string server_field = "url";
+  /// `dbname` (or its alias `dbName`): CouchDB's rule ^[a-z][a-z0-9_$()+/-]*$, at most 238 characters.
   std::string dbname;
   /// `username` / `password`: Basic auth, both or neither (empty when neither). Never inside `url`, which ends up in
-  /// the checkpoint and in logs.
+  /// the checkpoint and in logs. Not sent with `iamApiKey`, which wins as it does in OpenWhisk.
   std::string username;
   std::string password;
-  /// `filter`: a design-document filter "designdoc/filtername"; empty when absent. Excludes `selector`.
+  /// `iamApiKey`: an IBM Cloud IAM API key, exchanged at `iam_url` for the bearer token every request carries;
+  /// empty when absent. Never shown, never logged; the token is kept in memory only.
+  std::string iam_api_key;
+  /// `iamUrl` (default iam_default_url) parsed; set only with `iamApiKey`. A tenant's endpoint: the egress policy
+  /// applies.
+  std::optional<url> iam_url;
+  /// `filter`: a design-document filter "designdoc/filtername", or one of CouchDB's built-in filters `_doc_ids`
+  /// (with `query_params.doc_ids`), `_view` (with `query_params.view`) and `_design`; empty when absent. Excludes
+  /// `selector`.
   std::string filter;
   /// `query_params`: the filter's parameters in the order given; string values as is, other values as their JSON
   /// text. Only with `filter`.
@@ -42,14 +53,25 @@ struct changes_spec {
   /// `heartbeatSeconds`: how often the server sends an empty line on an idle feed, so that a silent connection can
   /// be told dead after a few missed heartbeats.
   std::chrono::seconds heartbeat{30};
+  /// `maxTriggers`: fires after which the registration is disabled (AUTO); nullopt when unlimited (-1, 0, absent).
+  std::optional<std::int64_t> max_triggers;
 };
 
 // -- the integer parameters and their ranges (docs/changes-feed.md) --
 inline constexpr int_param changes_heartbeat_param{"heartbeatSeconds", 1, 300};
-inline constexpr std::array<int_param, 1> changes_int_params = {changes_heartbeat_param};
+inline constexpr int_param changes_port_param{"port", 1, 65535};
+/// -1 and 0 mean no limit, as in OpenWhisk's cloudant feed.
+inline constexpr int_param changes_max_triggers_param{"maxTriggers", -1, 1'000'000'000};
+inline constexpr std::array<int_param, 3> changes_int_params = {changes_heartbeat_param, changes_port_param,
+                                                                changes_max_triggers_param};
 
-/// Validates the changes parameters (`url`, `dbname`, `username`, `password`, `filter`, `query_params`, `selector`,
-/// `includeDocs`, `since`, `heartbeatSeconds`); every failure names the parameter.
+/// Where an IAM API key is exchanged for a token when `iamUrl` is not given: IBM Cloud's public token endpoint.
+/// (OpenWhisk's cloudant feed defaulted to the legacy https://iam.bluemix.net/identity/token.)
+inline constexpr std::string_view iam_default_url = "https://iam.cloud.ibm.com/identity/token";
+
+/// Validates the changes parameters (`url`, or `host` + `port` + `protocol`; `dbname` or `dbName`, `username`,
+/// `password`, `iamApiKey`, `iamUrl`, `filter`, `query_params`, `selector`, `includeDocs`, `since`,
+/// `heartbeatSeconds`, `maxTriggers`); every failure names the parameter.
 outcome<changes_spec> parse_changes_spec(const json_members& params);
 
 /// An HTTP request to the database server; the caller adds Host, Authorization (from username and password) and,

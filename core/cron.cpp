@@ -47,6 +47,8 @@ struct field_spec {
   const std::string_view* names = nullptr;
   std::size_t name_count = 0;
   int first_name_value = 0;
+  /// Added to every value once the field is read: 1 for months numbered from 0, whose bits are those of 1-12.
+  int bit_offset = 0;
 };
 
 constexpr field_spec second_field{"second field", 0, 59, 59};
@@ -54,6 +56,10 @@ constexpr field_spec minute_field{"minute field", 0, 59, 59};
 constexpr field_spec hour_field{"hour field", 0, 23, 23};
 constexpr field_spec day_field{"day-of-month field", 1, 31, 31};
 constexpr field_spec month_field{"month field", 1, 12, 12, month_names.data(), month_names.size(), 1};
+/// OpenWhisk's month field: numbers and names alike read as 0-11 first (as node-cron does, which replaces JAN by 0),
+/// then shifted to the 1-12 of month_field, so that `*/3`, `2/3` and `jan-6` keep the months OpenWhisk meant.
+constexpr field_spec openwhisk_month_field{"month field (numbered 0-11, as in OpenWhisk)", 0, 11, 11,
+                                           month_names.data(), month_names.size(), 0, 1};
 constexpr field_spec weekday_field{"day-of-week field", 0, 7, 6, weekday_names.data(), weekday_names.size(), 0};
 
 using field_bits = std::bitset<64>;
@@ -167,7 +173,7 @@ outcome<field_bits> parse_item(std::string_view item, const field_spec& spec) {
   }
   field_bits bits;
   for (int v = lo; v <= hi; v += step)
-    bits.set(static_cast<std::size_t>(v));
+    bits.set(static_cast<std::size_t>(v + spec.bit_offset));
   return bits;
 }
 
@@ -260,7 +266,7 @@ date::year_month_day first_matching_month_after(const std::bitset<13>& months, d
 
 } // namespace
 
-outcome<cron_schedule> cron_schedule::parse(std::string_view text) {
+outcome<cron_schedule> cron_schedule::parse(std::string_view text, cron_months months) {
   if (text.size() > max_text_length)
     return cron_error("schedule is longer than " + std::to_string(max_text_length) + " characters");
   auto fields = split_fields(text);
@@ -290,9 +296,9 @@ outcome<cron_schedule> cron_schedule::parse(std::string_view text) {
   if (!days)
     return days.error();
   result.days_restricted_ = fields[i++] != "*";
-  auto months = parse_field(fields[i++], month_field);
-  if (!months)
-    return months.error();
+  auto month_bits = parse_field(fields[i++], months == cron_months::openwhisk ? openwhisk_month_field : month_field);
+  if (!month_bits)
+    return month_bits.error();
   auto weekdays = parse_field(fields[i], weekday_field);
   if (!weekdays)
     return weekdays.error();
@@ -305,7 +311,7 @@ outcome<cron_schedule> cron_schedule::parse(std::string_view text) {
   result.minutes_ = narrow<60>(*minutes);
   result.hours_ = narrow<24>(*hours);
   result.days_ = narrow<32>(*days);
-  result.months_ = narrow<13>(*months);
+  result.months_ = narrow<13>(*month_bits);
   result.weekdays_ = narrow<7>(*weekdays);
   if (!result.next_wall_time(never_fires_probe, never_fires_probe + search_horizon, max_search_steps).time)
     return cron_error("schedule never fires: no calendar date matches its day-of-month, month and day-of-week "

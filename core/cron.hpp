@@ -14,6 +14,12 @@ class time_zone;
 
 namespace feedrouter {
 
+/// How a cron's month field reads numbers. Month names (`JAN`-`DEC`) mean the same months in both.
+enum class cron_months {
+  standard,  ///< 1-12, January is 1: every cron but OpenWhisk's
+  openwhisk, ///< 0-11, January is 0: how OpenWhisk's alarms (node-cron before 3.0) read them
+};
+
 /// What one search for a cron's next occurrence found, and the work it took.
 struct cron_search {
   /// The occurrence; nullopt when there is none up to the search's limit, or when the search ran out of steps.
@@ -52,8 +58,9 @@ public:
   // -- parsing and searching -------------------------------------------------
 
   /// Parses `text`; a failure names the field "cron" and says which cron field is wrong and why. A schedule that can
-  /// never fire (e.g. "0 0 30 2 *") is refused.
-  static outcome<cron_schedule> parse(std::string_view text);
+  /// never fire (e.g. "0 0 30 2 *") is refused. With cron_months::openwhisk the month field's numbers count from 0
+  /// (`11` is December, `0-5` January to June, `2/3` March, June, September, December) and 12 is out of range.
+  static outcome<cron_schedule> parse(std::string_view text, cron_months months = cron_months::standard);
 
   /// Returns the first occurrence strictly after `after`, evaluated in the wall time of `tz`, or nullopt when the
   /// schedule has no occurrence within the next search_horizon_years nor before latest_time.

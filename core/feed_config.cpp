@@ -23,9 +23,8 @@ outcome<std::string> make_fire_body(const json_members& params) {
   if (json_is_object(*raw))
     return *raw;
   if (auto text = json_as_string(*raw)) {
-    // The wsk CLI sends `-p trigger_payload '{"a":1}'` as a string holding JSON: take the object it holds.
-    if (json_is_object(*text))
-      return *text;
+    // Also a string that holds JSON: OpenWhisk's alarms wrap it as it is (`wsk -p trigger_payload '{"a":1}'` sends an
+    // object, which is taken above).
     json_writer out;
     out.begin_object().key("payload").value(*text).end_object();
     return out.take();
@@ -78,8 +77,17 @@ bool is_known_feed(std::string_view feed) {
          || feed == redis_stream_feed;
 }
 
+std::optional<std::int64_t> feed_config::max_triggers() const {
+  if (alarm)
+    return alarm->max_triggers;
+  if (changes)
+    return changes->max_triggers;
+  return std::nullopt;
+}
+
 outcome<feed_config> make_feed_config(std::string_view feed, json_members params, sys_ms now, validation_time when,
-                                      std::string_view trigger_key, const egress_policy& egress) {
+                                      std::string_view trigger_key, const egress_policy& egress,
+                                      const json_members* given) {
   if (!is_known_feed(feed))
     return field_error{"feed", "unknown feed kind \"" + std::string{feed}
                                  + "\"; this provider serves: alarm, webhook, poll, changes, kafka, redis-stream"};
@@ -115,8 +123,11 @@ outcome<feed_config> make_feed_config(std::string_view feed, json_members params
     auto changes = parse_changes_spec(params);
     if (!changes)
       return changes.error();
-    if (auto refused = check_url_egress(egress, changes->server, "url"))
+    if (auto refused = check_url_egress(egress, changes->server, changes->server_field))
       return *refused;
+    if (changes->iam_url)
+      if (auto refused = check_url_egress(egress, *changes->iam_url, "iamUrl"))
+        return *refused;
     config.changes = std::make_shared<const changes_spec>(std::move(*changes));
     config.params = normalize_int_params(std::move(params), numeric_params(feed));
     return config;
@@ -138,9 +149,10 @@ outcome<feed_config> make_feed_config(std::string_view feed, json_members params
     config.params = normalize_redis_stream_params(normalize_int_params(std::move(params), numeric_params(feed)));
     return config;
   }
-  auto alarm = parse_alarm_spec(params, now, when, trigger_key);
+  auto alarm = parse_alarm_spec(params, now, when, trigger_key, given);
   if (!alarm)
     return alarm.error();
+  params = normalize_alarm_params(std::move(params), *alarm);
   config.alarm = std::make_shared<const alarm_spec>(std::move(*alarm));
   config.params = normalize_int_params(std::move(params), numeric_params(feed));
   return config;

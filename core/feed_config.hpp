@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,16 +35,24 @@ struct feed_config {
   std::shared_ptr<const changes_spec> changes; ///< set for feed "changes"
   std::shared_ptr<const kafka_spec> kafka;     ///< set for feed "kafka"
   std::shared_ptr<const redis_stream_spec> redis_stream; ///< set for feed "redis-stream"
+
+  /// Returns the registration's `maxTriggers` (alarm cron and interval kinds, changes): how many fires it may have
+  /// before it is disabled; nullopt when unlimited.
+  std::optional<std::int64_t> max_triggers() const;
 };
 
 /// Returns whether this build serves feed kind `feed`.
 bool is_known_feed(std::string_view feed);
 
 /// Validates `params` for feed kind `feed`. Failures name the parameter, or "feed" for an unknown kind. An endpoint
-/// the registration names (`url` of poll and changes) that `egress` refuses without resolving it (a literal address,
-/// localhost) fails here; one whose name resolves to a refused address fails when its source connects. Kafka brokers
-/// and Redis servers likewise.
+/// the registration names (`url` of poll and changes, `iamUrl`) that `egress` refuses without resolving it (a literal
+/// address, localhost) fails here; one whose name resolves to a refused address fails when its source connects. Kafka
+/// brokers and Redis servers likewise.
+///
+/// `given` are the parameters the request itself carries when `params` merges them over stored ones (UPDATE); null
+/// means all of `params`. Only dates among them must lie in the future (parse_alarm_spec).
 outcome<feed_config> make_feed_config(std::string_view feed, json_members params, sys_ms now, validation_time when,
-                                      std::string_view trigger_key, const egress_policy& egress);
+                                      std::string_view trigger_key, const egress_policy& egress,
+                                      const json_members* given = nullptr);
 
 } // namespace feedrouter

@@ -138,6 +138,17 @@ std::optional<std::vector<std::string>> json_as_string_array(std::string_view ra
   return result;
 }
 
+std::optional<std::vector<std::string>> json_array_elements(std::string_view raw) {
+  auto doc = parse_raw(raw);
+  simdjson::dom::array array;
+  if (doc.error() || doc.value_unsafe().get_array().get(array))
+    return std::nullopt;
+  std::vector<std::string> result;
+  for (auto element : array)
+    result.push_back(simdjson::minify(element));
+  return result;
+}
+
 bool json_is_object(std::string_view raw) {
   auto doc = parse_raw(raw);
   return !doc.error() && doc.value_unsafe().is_object();

@@ -48,6 +48,9 @@ std::optional<bool> json_as_bool(std::string_view raw);
 /// Returns the strings of a raw JSON array of strings, or nullopt when it is anything else.
 std::optional<std::vector<std::string>> json_as_string_array(std::string_view raw);
 
+/// Returns the raw JSON of each element of a raw JSON array, or nullopt when it is anything else.
+std::optional<std::vector<std::string>> json_array_elements(std::string_view raw);
+
 /// Returns whether a raw JSON value is an object.
 bool json_is_object(std::string_view raw);
 

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <iterator>
 
+#include "core/changes_spec.hpp"
 #include "core/json.hpp"
+#include "core/url.hpp"
 
 namespace feedrouter {
 
@@ -14,18 +16,25 @@ void write_time(json_writer& out, std::string_view name, const std::optional<sys
     out.key(name).value(format_iso8601(*t));
 }
 
+bool is_redacted(std::string_view name) {
+  return std::find(std::begin(redacted_params), std::end(redacted_params), name) != std::end(redacted_params);
+}
+
 void write_config(json_writer& out, const registration_view& record) {
   out.key("config").begin_object();
   out.key("feed").value(record.feed);
   out.key("triggerName").value(record.trigger.qualified());
+  out.key("name").value(record.trigger.name);
+  out.key("namespace").value(record.trigger.ns);
   auto params = parse_json_object(record.params_json, "params");
-  if (params)
-    for (const auto& [name, raw] : *params) {
-      auto redacted = std::find(std::begin(redacted_params), std::end(redacted_params), name)
-                      != std::end(redacted_params);
-      if (!redacted)
+  if (params) {
+    auto derived = openwhisk_config_members(record.feed, *params);
+    for (const auto& [name, raw] : *params)
+      if (!is_redacted(name) && find_member(derived, name) == nullptr && name != "name" && name != "namespace")
         out.key(name).raw(raw);
-    }
+    for (const auto& [name, raw] : derived)
+      out.key(name).raw(raw);
+  }
   out.end_object();
 }
 
@@ -33,15 +42,20 @@ void write_status(json_writer& out, const registration_view& record) {
   const auto& st = record.status;
   const auto& live = record.live;
   out.key("status").begin_object();
+  out.key("active").value(st.state == registration_state::active);
   out.key("state").value(to_string(st.state));
   if (st.reason.kind != reason_kind::none || !st.reason.message.empty()) {
     out.key("reason").begin_object();
     out.key("kind").value(to_string(st.reason.kind));
-    out.key("statusCode").value(static_cast<std::int64_t>(st.reason.status_code));
+    // As OpenWhisk: no statusCode unless a status code caused it.
+    if (st.reason.status_code != 0)
+      out.key("statusCode").value(static_cast<std::int64_t>(st.reason.status_code));
     out.key("message").value(st.reason.message);
     out.end_object();
   }
-  out.key("dateChanged").value(format_iso8601(st.date_changed));
+  const auto changed_ms = clamp_to_time_range(st.date_changed).time_since_epoch().count();
+  out.key("dateChanged").value(static_cast<std::int64_t>(changed_ms));
+  out.key("dateChangedISO").value(format_iso8601_seconds(st.date_changed));
   out.key("created").value(format_iso8601(record.created));
   out.key("fires").value(st.fires);
   out.key("failures").value(st.failures);
@@ -79,7 +93,66 @@ void write_registration(json_writer& out, const registration_view& view) {
   out.end_object();
 }
 
+std::string json_text(std::string_view text) {
+  std::string out;
+  append_json_string(out, text);
+  return out;
+}
+
+/// The alarm members of OpenWhisk's READ: what each fire carries, and whether it is strict.
+void add_alarm_members(const json_members& params, json_members& out) {
+  const auto* payload = find_member(params, "trigger_payload");
+  if (payload == nullptr) {
+    out.emplace_back("payload", "{}");
+  } else if (auto text = json_as_string(*payload)) {
+    json_writer wrapped;
+    wrapped.begin_object().key("payload").value(*text).end_object();
+    out.emplace_back("payload", wrapped.take());
+  } else {
+    out.emplace_back("payload", *payload);
+  }
+  if (find_member(params, "strict") == nullptr)
+    out.emplace_back("strict", "false");
+}
+
+/// The cloudant members of OpenWhisk's READ that a registration given as `url` or `dbName` does not spell out.
+void add_changes_members(const json_members& params, json_members& out) {
+  if (const auto* raw = find_member(params, "url"))
+    if (auto text = json_as_string(*raw))
+      if (auto where = parse_url(*text, "url")) {
+        auto default_port = where->scheme == "https" ? 443 : 80;
+        out.emplace_back("host", json_text(where->host));
+        if (where->port != default_port)
+          out.emplace_back("port", std::to_string(where->port));
+        out.emplace_back("protocol", json_text(where->scheme));
+      }
+  if (find_member(params, "host") != nullptr && find_member(params, "protocol") == nullptr)
+    out.emplace_back("protocol", json_text("https"));
+  if (find_member(params, "dbname") == nullptr)
+    if (const auto* alias = find_member(params, "dbName"))
+      out.emplace_back("dbname", *alias);
+  if (find_member(params, "iamApiKey") != nullptr && find_member(params, "iamUrl") == nullptr)
+    out.emplace_back("iamUrl", json_text(iam_default_url));
+}
+
 } // namespace
+
+json_members openwhisk_config_members(std::string_view feed, const json_members& params) {
+  json_members out;
+  if (feed == "alarm")
+    add_alarm_members(params, out);
+  else if (feed == "changes")
+    add_changes_members(params, out);
+  return out;
+}
+
+std::string format_iso8601_seconds(sys_ms t) {
+  // format_iso8601 writes "YYYY-MM-DDTHH:MM:SS.mmmZ": drop the milliseconds.
+  auto text = format_iso8601(t);
+  constexpr std::size_t millis = 4; // ".mmm"
+  text.erase(text.size() - 1 - millis, millis);
+  return text;
+}
 
 registration_view make_view(const registration_record& record, live_status live) {
   return {record.trigger, record.feed, record.params_json, record.created, record.status, std::move(live), {}};

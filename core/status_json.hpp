@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/json.hpp"
 #include "core/registration.hpp"
 
 namespace feedrouter {
@@ -20,7 +21,15 @@ struct live_status {
 };
 
 /// Parameters never shown after CREATE: credentials the owner gave or the provider generated.
-inline constexpr std::string_view redacted_params[] = {"secret", "password", "headers"};
+inline constexpr std::string_view redacted_params[] = {"secret", "password", "headers", "iamApiKey"};
+
+/// Returns the members OpenWhisk's READ shows in `config` for a registration of feed `feed` with parameters
+/// `params` that the parameters as given do not spell out: an alarm's `payload` (what each fire carries) and `strict`,
+/// a changes feed's `host`, `port` and `protocol` (from `url`), `dbname` (from `dbName`) and default `iamUrl`.
+json_members openwhisk_config_members(std::string_view feed, const json_members& params);
+
+/// Returns `t` as OpenWhisk's `dateChangedISO` writes it: ISO-8601 UTC to the second, "2025-01-01T00:00:00Z".
+std::string format_iso8601_seconds(sys_ms t);
 
 /// What the API shows of one registration: its stored parameters and status, and what only its trigger knows. Never
 /// its authKey.
@@ -38,8 +47,9 @@ struct registration_view {
 /// Returns the view of `record` with the live facts `live`.
 registration_view make_view(const registration_record& record, live_status live);
 
-/// Renders the API view of a registration: {"config": {...}, "status": {...}}; a view with a secret (CREATE of a
-/// webhook) adds "hookUrl" and "secret" beside them.
+/// Renders the API view of a registration: {"config": {...}, "status": {...}}, a superset of what OpenWhisk's alarms
+/// and cloudant feeds show (docs/api.md); a view with a secret (CREATE of a webhook) adds "hookUrl" and "secret"
+/// beside them.
 std::string render_registration(const registration_view& view);
 
 /// Renders a list of registrations: {"triggers": [view, ...]}.

@@ -35,7 +35,28 @@ using trigger_private = trigger_actor::extend_with<fire_listener, source_listene
   /// A timer of the delivery core (its id).
   caf::reacts_to<timer_atom, std::uint64_t>,
   /// Restart a crashed child (its child_kind, generation).
-  caf::reacts_to<restart_atom, int, std::uint64_t>>;
+  caf::reacts_to<restart_atom, int, std::uint64_t>,
+  /// Try the next step of deleting the OpenWhisk trigger again (the attempt it was armed for).
+  caf::reacts_to<deletion_atom, std::uint64_t>>;
+
+/// deleteAfterFire: deleting the OpenWhisk trigger (with its rules first for "rules") once the one fire of a one-shot
+/// alarm was accepted, then removing the registration (actors/trigger_deletion.cpp).
+struct trigger_deletion {
+  enum class step {
+    idle,             ///< not begun
+    reading_rules,    ///< GET of the trigger, for its rules
+    deleting_rules,   ///< DELETE of each rule in `rules`
+    deleting_trigger, ///< DELETE of the trigger
+    removing,         ///< the registry removes the registration
+    failed,           ///< refused, or retried as long as fires are: the registration stays disabled, saying why
+  };
+
+  step now = step::idle;
+  std::vector<std::string> rules; ///< rules still to delete, "ns/rule"
+  int failures = 0;               ///< failed attempts of the current step in a row
+  sys_ms started{};               ///< when the deletion began, for the retries' age limit
+  std::uint64_t attempt = 0;      ///< tells the current request's answer and timer from stale ones
+};
 
 struct trigger_state {
   trigger_owner registry;
@@ -50,8 +71,8 @@ struct trigger_state {
   std::optional<sys_ms> next_fire;
   /// Bumped whenever children are released, so timers armed before no longer apply.
   std::uint64_t generation = 0;
-  /// deleteAfterFire: remove the registration once the fire of its one occurrence succeeded.
-  bool remove_after_fire = false;
+  /// deleteAfterFire: where deleting the OpenWhisk trigger is.
+  trigger_deletion deletion;
   /// The alarm schedule has no further occurrence: the registration is disabled, and still fires what it holds (what
   /// was queued, replayed dead letters), since firing does not depend on the schedule.
   bool source_ended = false;
@@ -90,6 +111,13 @@ void carry_out(trigger_pointer self, delivery_actions out);
 /// Changes the registration's state and reason, counted in the metrics and dated.
 void set_state(trigger_pointer self, registration_state state, state_reason reason);
 
+/// Disables the registration (AUTO) with `status_code` and `message`: its children stop, its status is stored.
+void disable(trigger_pointer self, int status_code, std::string message);
+
+/// Disables the registration (AUTO) with `message` because its `maxTriggers` fires are done: as disable(), but an
+/// end the owner asked for, which the metrics do not count as the provider disabling it (as an ended schedule).
+void disable_at_max_triggers(trigger_pointer self, std::string message);
+
 /// Sends the status to the store (fire and forget, coalesced with other status updates there).
 void persist(trigger_pointer self);
 
@@ -126,6 +154,31 @@ void end_schedule(trigger_pointer self);
 /// Returns whether a stored registration's alarm schedule is used up (no occurrence left, or maxTriggers reached):
 /// then its disabling was the schedule's end, and what it holds may still fire.
 bool schedule_used_up(const trigger_state& st);
+
+// -- accepted_fires.cpp ----------------------------------------------------------------------
+
+/// OpenWhisk accepted `fired` fires: they count against the `maxTriggers` of an event feed (an alarm counts its
+/// occurrences instead), and the one fire of a one-shot alarm with deleteAfterFire starts deleting its trigger.
+void on_fires_accepted(trigger_pointer self, std::int64_t fired);
+
+/// Returns the reason message of a registration whose `maxTriggers` fires are done, in OpenWhisk's words.
+std::string max_triggers_reached(std::int64_t max_triggers);
+
+// -- trigger_deletion.cpp --------------------------------------------------------------------
+
+/// Begins deleting the OpenWhisk trigger (and, for "rules", its rules first) with the owner's key; once it is gone the
+/// registry removes the registration. Failures show in the status and are retried as fires are.
+void begin_trigger_deletion(trigger_pointer self);
+
+/// Begins again, at start-up, a deletion that a stop interrupted: a one-shot alarm with deleteAfterFire whose fire was
+/// accepted and that is still stored.
+void resume_trigger_deletion(trigger_pointer self);
+
+/// The retry timer of a deletion step fell due.
+void on_deletion_timer(trigger_pointer self, std::uint64_t attempt);
+
+/// Forgets a deletion that gave up (UPDATE): its answers and timers no longer apply.
+void reset_trigger_deletion(trigger_pointer self);
 
 // -- dead_letter_replay.cpp ----------------------------------------------------------------
 

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include <caf/actor_clock.hpp>
 #include <caf/local_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
@@ -41,6 +42,7 @@ struct waiting_change {
 };
 
 enum class phase {
+  authorizing, ///< exchanging the IAM API key for a token (registrations with iamApiKey)
   starting,   ///< reading the database's end for a since=now baseline, or having the parent store it
   connecting, ///< the stream is opened, its head not yet here
   streaming,  ///< the feed is open
@@ -67,6 +69,11 @@ struct changes_source_state {
   bool read_pending = false;
   int failures = 0;     ///< in a row, for the back-off
   bool failing = false; ///< the parent was told of a failure; the recovery is reported once
+  /// The IAM token (registrations with iamApiKey), in memory only, and when it is to be renewed (before it expires).
+  std::optional<iam_token> token;
+  caf::actor_clock::time_point renew_token_at;
+  /// A 401 was answered with a fresh token already: a second one in a row means the key itself is refused.
+  bool reauthorized = false;
   std::mt19937_64 random{std::random_device{}()};
 
   ~changes_source_state() {
@@ -101,6 +108,22 @@ void on_failure(changes_pointer self, std::string error) {
   self->send(st.parent, source_status_atom::value, std::move(error));
   auto delay = next_retry_delay(reconnect_backoff, ++st.failures, milliseconds{0}, std::nullopt, st.random());
   self->delayed_send(self, delay.value_or(reconnect_backoff.max_delay), tick_atom::value, st.attempt);
+}
+
+/// Returns the token the next request carries; empty without iamApiKey.
+std::string_view bearer(const changes_source_state& st) {
+  return st.token ? std::string_view{st.token->access_token} : std::string_view{};
+}
+
+/// The database refused the credentials (401): with IAM the token may have expired early, so the first 401 after a
+/// token was taken gets one more try with a new token; anything else disables the registration.
+bool retry_with_new_token(changes_pointer self, int status) {
+  auto& st = self->state;
+  if (status != 401 || st.spec.iam_api_key.empty() || st.reauthorized)
+    return false;
+  st.reauthorized = true;
+  st.token.reset();
+  return true;
 }
 
 void disable(changes_pointer self, int status, std::string message) {
@@ -171,11 +194,14 @@ void on_update(changes_pointer self, std::uint64_t attempt, stream_update& updat
     if (update.status < 200 || update.status >= 300) {
       log(log_level::debug, "changes feed of ", st.spec.server.origin(), " database ", st.spec.dbname,
           ": the database answered ", update.status, ": ", quoted_excerpt(update.body));
+      if (retry_with_new_token(self, update.status))
+        return connect(self);
       if (is_database_refusal(update.status))
         return disable(self, update.status, database_answer_text(update.status));
       return on_failure(self, database_answer_text(update.status));
     }
     st.now = phase::streaming;
+    st.reauthorized = false;
     if (st.failing) {
       st.failing = false;
       self->send(st.parent, source_status_atom::value, std::string{});
@@ -201,7 +227,7 @@ void open_feed(changes_pointer self) {
   req.destination = st.spec.server;
   req.destination.target = std::move(request.target);
   req.message.method = std::move(request.method);
-  req.message.fields = database_fields(st.spec);
+  req.message.fields = database_fields(st.spec, bearer(st));
   if (!request.body.empty())
     req.message.fields.emplace_back("Content-Type", "application/json");
   req.message.body = std::move(request.body);
@@ -219,7 +245,7 @@ void open_feed(changes_pointer self) {
 void read_baseline(changes_pointer self) {
   auto& st = self->state;
   st.now = phase::starting;
-  auto req = changes_end_request(st.spec, connect_timeout);
+  auto req = changes_end_request(st.spec, connect_timeout, bearer(st));
   auto handle = caf::actor_cast<changes_private>(self);
   st.client->send(std::move(req), [handle, attempt = st.attempt](client_result result) {
     caf::anon_send(handle, done_atom::value, attempt, std::move(result));
@@ -234,6 +260,8 @@ void on_baseline(changes_pointer self, std::uint64_t attempt, client_result& res
   if (!end.ok())
     log(log_level::debug, "reading where ", st.spec.server.origin(), " database ", st.spec.dbname,
         " ends failed: ", end.detail);
+  if (!end.ok() && retry_with_new_token(self, end.status_code))
+    return connect(self);
   if (!end.ok() && is_database_refusal(end.status_code))
     return disable(self, end.status_code, std::move(end.error));
   if (!end.ok())
@@ -259,12 +287,47 @@ void on_baseline(changes_pointer self, std::uint64_t attempt, client_result& res
       });
 }
 
+/// Exchanges the IAM API key for a token; the key travels in the body and is never logged.
+void fetch_token(changes_pointer self) {
+  auto& st = self->state;
+  st.now = phase::authorizing;
+  auto handle = caf::actor_cast<changes_private>(self);
+  st.client->send(iam_token_request(st.spec, connect_timeout), [handle, attempt = st.attempt](client_result result) {
+    caf::anon_send(handle, done_atom::value, attempt, std::move(result));
+  });
+}
+
+void on_token(changes_pointer self, std::uint64_t attempt, client_result& result) {
+  auto& st = self->state;
+  if (attempt != st.attempt || st.now != phase::authorizing)
+    return;
+  auto exchange = read_iam_exchange(result);
+  if (!exchange.token) {
+    log(log_level::debug, "IAM token for the changes feed of ", st.spec.server.origin(), " database ",
+        st.spec.dbname, " failed: ", result.ok() ? exchange.error : result.error);
+    if (exchange.refused)
+      return disable(self, exchange.status_code, exchange.error + ": iamApiKey is refused");
+    return on_failure(self, std::move(exchange.error));
+  }
+  st.renew_token_at = self->clock().now() + exchange.token->renew_after;
+  st.token = std::move(exchange.token);
+  connect(self);
+}
+
+/// Returns whether the next request needs a (new) IAM token first.
+bool needs_token(changes_pointer self) {
+  const auto& st = self->state;
+  return !st.spec.iam_api_key.empty() && (!st.token || self->clock().now() >= st.renew_token_at);
+}
+
 void connect(changes_pointer self) {
   auto& st = self->state;
   ++st.attempt;
   if (!st.client)
     return on_failure(self, "this provider was started without an HTTP client for changes sources");
-  if (st.seq)
+  if (needs_token(self))
+    fetch_token(self);
+  else if (st.seq)
     open_feed(self);
   else
     read_baseline(self);
@@ -296,7 +359,12 @@ changes_private::behavior_type changes_source_impl(changes_pointer self, source_
         connect(self);
     },
     [self](done_atom, std::uint64_t attempt, stream_update& update) { on_update(self, attempt, update); },
-    [self](done_atom, std::uint64_t attempt, client_result& result) { on_baseline(self, attempt, result); },
+    [self](done_atom, std::uint64_t attempt, client_result& result) {
+      if (self->state.now == phase::authorizing)
+        on_token(self, attempt, result);
+      else
+        on_baseline(self, attempt, result);
+    },
   };
 }
 

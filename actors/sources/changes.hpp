@@ -31,6 +31,10 @@ namespace feedrouter {
 ///
 /// After a failure it reconnects from the seq of the last change it handed over, after a back-off with full jitter
 /// (1 s doubling to 30 s; reset by the first change that arrives).
+///
+/// With `iamApiKey` every request carries an IAM bearer token, exchanged at `iamUrl` before the first one and again
+/// before a request once 80 % of the token's life has passed; a 401 gets one more try with a new token. The token
+/// lives in this actor's memory only. A key the token service refuses disables the registration like a 401.
 source_actor spawn_changes_source(caf::local_actor* parent, changes_spec spec, std::string fire_body,
                                   std::string checkpoint, http_client_ptr client);
 

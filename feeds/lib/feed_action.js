@@ -1,5 +1,5 @@
 'use strict';
-// Shared code of the feedrouter feed actions (alarm, webhook, poll, changes).
+// Shared code of the feedrouter feed actions (alarm, interval, once, webhook, poll, changes).
 //
 // OpenWhisk invokes a feed action with lifecycleEvent, triggerName, authKey, the feed's own parameters and the
 // package parameter providerUrl. The action forwards them to the feedrouter provider:
@@ -20,6 +20,16 @@ const LIFECYCLE_EVENTS = ['CREATE', 'READ', 'UPDATE', 'DELETE', 'PAUSE', 'UNPAUS
 const EVENTS_WITH_PARAMS = ['CREATE', 'UPDATE'];
 
 const DEFAULT_TIMEOUT_MS = 30000;
+
+// OpenWhisk's three alarm feeds, as OpenWhisk installs them (its installCatalog.sh): one provider kind, "alarm", whose
+// `interval` and `once` actions bind the flag that picks their parameters (isInterval, fireOnce). Every action of
+// the alarms package also binds trigger_payload "", so an alarm without one fires {"payload": ""} there; these add it
+// on CREATE for the same fires.
+const ALARM_FEEDS = {
+  alarm: { action: 'alarm', createDefaults: { trigger_payload: '' } },
+  interval: { action: 'interval', fixed: { isInterval: true }, createDefaults: { trigger_payload: '' } },
+  once: { action: 'once', fixed: { fireOnce: true }, createDefaults: { trigger_payload: '' } },
+};
 
 // Waits before asking again after a 503: the provider answers 503 while it starts (loading its registrations) and
 // when it is briefly overloaded. Every lifecycle event may be repeated (CREATE replaces, the others are idempotent).
@@ -159,7 +169,9 @@ async function sendRetrying(url, headers, payload, timeoutMs, delaysMs, deadline
 
 // Runs one lifecycle event of feed `kind`. Always resolves: with the provider's answer, or with {error}.
 // options.timeoutMs overrides the deadline of the whole call (default 30 s); options.retryDelaysMs the waits between
-// attempts answered 503.
+// attempts answered 503. options.fixed are parameters every CREATE and UPDATE carries whatever the caller gave,
+// options.createDefaults parameters a CREATE carries unless the caller gave them, and options.action names the action
+// in the User-Agent (default: kind); ALARM_FEEDS holds those of the alarm feeds.
 async function lifecycle(kind, params, options) {
   params = params && typeof params === 'object' ? params : {};
   const timeoutMs = (options && options.timeoutMs) || DEFAULT_TIMEOUT_MS;
@@ -178,7 +190,10 @@ async function lifecycle(kind, params, options) {
 
   const event = params.lifecycleEvent.trim().toUpperCase();
   const body = {};
-  if (EVENTS_WITH_PARAMS.includes(event)) Object.assign(body, feedParams(params));
+  if (event === 'CREATE') Object.assign(body, (options && options.createDefaults) || {});
+  if (EVENTS_WITH_PARAMS.includes(event)) {
+    Object.assign(body, feedParams(params), (options && options.fixed) || {});
+  }
   Object.assign(body, {
     lifecycleEvent: event,
     triggerName: params.triggerName,
@@ -191,7 +206,7 @@ async function lifecycle(kind, params, options) {
     'Content-Type': 'application/json',
     'Content-Length': payload.length,
     'Accept': 'application/json',
-    'User-Agent': `feedrouter-feed-action/${kind}`,
+    'User-Agent': `feedrouter-feed-action/${(options && options.action) || kind}`,
   };
 
   const base = params.providerUrl.trim().replace(/\/+$/, '');
@@ -226,4 +241,4 @@ function makeMain(kind, options) {
   };
 }
 
-module.exports = { lifecycle, makeMain, feedParams, LIFECYCLE_EVENTS, DEFAULT_TIMEOUT_MS };
+module.exports = { lifecycle, makeMain, feedParams, LIFECYCLE_EVENTS, DEFAULT_TIMEOUT_MS, ALARM_FEEDS };

@@ -12,7 +12,10 @@ const path = require('node:path');
 const feedAction = require('../lib/feed_action.js');
 
 const KINDS = ['alarm', 'webhook', 'poll', 'changes'];
-const mains = Object.fromEntries(KINDS.map((kind) => [kind, require(path.join(__dirname, '..', `${kind}.js`)).main]));
+// OpenWhisk's interval and once feeds: alarms at the provider, picked by the flag OpenWhisk binds to each.
+const ALARM_ACTIONS = { interval: { isInterval: true }, once: { fireOnce: true } };
+const mains = Object.fromEntries([...KINDS, ...Object.keys(ALARM_ACTIONS)]
+  .map((kind) => [kind, require(path.join(__dirname, '..', `${kind}.js`)).main]));
 
 const AUTH_KEY = '23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP';
 const TRIGGER = '/guest/t1';
@@ -75,7 +78,10 @@ function params(provider, extra) {
 
 const REGISTRATION = {
   config: { feed: 'alarm', cron: '*/5 * * * *' },
-  status: { state: 'active', dateChanged: '2024-01-01T00:00:00Z', fires: 0, failures: 0 },
+  status: {
+    active: true, state: 'active', dateChanged: 1704067200000, dateChangedISO: '2024-01-01T00:00:00Z', fires: 0,
+    failures: 0,
+  },
 };
 
 describe('feed actions against a fake provider', () => {
@@ -149,6 +155,39 @@ describe('feed actions against a fake provider', () => {
       assert.ok(!result.error, `${kind}: ${result.error}`);
       assert.equal(provider.requests[0].body.feed, kind);
     }
+  });
+
+  test('interval and once send alarms with the flag OpenWhisk binds, which a user cannot lift', async () => {
+    for (const [action, flag] of Object.entries(ALARM_ACTIONS)) {
+      provider.requests = [];
+      const user = action === 'interval' ? { minutes: 5, isInterval: false } : { date: 1924992000000, fireOnce: 0 };
+      for (const event of ['CREATE', 'UPDATE']) {
+        const result = await mains[action](params(provider, { lifecycleEvent: event, ...user }));
+        assert.ok(!result.error, `${action} ${event}: ${result.error}`);
+      }
+      const [create, update] = provider.requests;
+      assert.equal(create.body.feed, 'alarm');
+      assert.equal(create.headers['user-agent'], `feedrouter-feed-action/${action}`);
+      for (const req of [create, update]) {
+        for (const [name, value] of Object.entries(flag)) assert.equal(req.body[name], value, `${action}: ${name}`);
+      }
+    }
+  });
+
+  test('an alarm CREATE without trigger_payload fires {"payload": ""}, as OpenWhisk\'s package binds it', async () => {
+    for (const action of ['alarm', 'interval', 'once']) {
+      provider.requests = [];
+      await mains[action](params(provider, { minutes: 5 }));
+      await mains[action](params(provider, { minutes: 5, trigger_payload: { a: 1 } }));
+      await mains[action](params(provider, { lifecycleEvent: 'UPDATE', minutes: 6 }));
+      const [bare, given, update] = provider.requests.map((req) => req.body);
+      assert.equal(bare.trigger_payload, '', action);
+      assert.deepEqual(given.trigger_payload, { a: 1 }, action);
+      assert.ok(!('trigger_payload' in update), `${action}: UPDATE changes only what it is given`);
+    }
+    provider.requests = [];
+    await mains.changes(params(provider, { url: 'https://h', dbname: 'd' }));
+    assert.ok(!('trigger_payload' in provider.requests[0].body), 'not the other feeds');
   });
 
   test('providerUrl with a path prefix and trailing slash', async () => {

@@ -15,7 +15,9 @@ const path = require('node:path');
 const FEEDS = path.join(__dirname, '..');
 const INSTALL = path.join(FEEDS, 'install.sh');
 const UNINSTALL = path.join(FEEDS, 'uninstall.sh');
-const KINDS = ['alarm', 'webhook', 'poll', 'changes', 'kafka', 'kafkaFeed', 'messageHubFeed', 'redisStream'];
+const KINDS = [
+  'alarm', 'interval', 'once', 'webhook', 'poll', 'changes', 'kafka', 'kafkaFeed', 'messageHubFeed', 'redisStream',
+];
 // The feed kind an action registers, where it is not the action's own name (OpenWhisk's names of the kafka feed, and
 // redisStream, whose kind has a dash).
 const FEED_OF = { kafkaFeed: 'kafka', messageHubFeed: 'kafka', redisStream: 'redis-stream' };
@@ -113,7 +115,9 @@ describe('install.sh and uninstall.sh with a fake wsk', () => {
       req.on('end', () => {
         const body = JSON.parse(text);
         res.writeHead(201, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify({ config: { feed: body.feed }, status: { state: 'active' } }));
+        // The alarm feeds are one kind at the provider; interval and once say which by OpenWhisk's flags.
+        const feed = body.isInterval ? 'interval' : body.fireOnce ? 'once' : body.feed;
+        res.end(JSON.stringify({ config: { feed }, status: { state: 'active' } }));
       });
     });
     await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -1,4 +1,5 @@
 #include <catch2/catch.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
@@ -32,28 +33,43 @@ api_reply read(actor_fixture& f, const registry_actor& registry, const trigger_r
 /// The checks a stand-in controller was asked for.
 using verify_log = std::shared_ptr<std::vector<std::pair<trigger_ref, std::string>>>;
 
+/// Returns the typed behavior of a stand-in controller client whose authKey checks `verify` answers; it never deletes.
+template <class Verify>
+controller_actor::behavior_type controller_behavior(Verify verify) {
+  auto refused = [] { return http_outcome{500, "not part of this test"}; };
+  return {
+    std::move(verify),
+    [refused](namespaces_atom, const std::string&) { return caf::make_result(refused(), std::string{}); },
+    [refused](rules_atom, const trigger_ref&, const std::string&) {
+      return caf::make_result(refused(), std::vector<std::string>{});
+    },
+    [refused](delete_trigger_atom, const trigger_ref&, const std::string&) { return refused(); },
+    [refused](delete_rule_atom, const std::string&, const std::string&) { return refused(); },
+    [refused](deactivate_rule_atom, const std::string&, const std::string&) { return refused(); },
+  };
+}
+
 /// Spawns a stand-in for the controller client that answers every authKey check with `status_code`.
-caf::actor spawn_controller(actor_fixture& f, int status_code, verify_log asked) {
-  auto controller = f.sys.spawn([status_code, asked](caf::event_based_actor*) -> caf::behavior {
-    return {
-      [status_code, asked](verify_atom, const trigger_ref& trigger, const std::string& auth_key) {
-        asked->emplace_back(trigger, auth_key);
-        return http_outcome{status_code, status_code == 200 ? "" : "controller says no"};
-      },
-    };
+controller_actor spawn_controller(actor_fixture& f, int status_code, verify_log asked) {
+  auto controller = f.sys.spawn([status_code, asked]() {
+    return controller_behavior([status_code, asked](verify_atom, const trigger_ref& trigger,
+                                                    const std::string& auth_key) {
+      asked->emplace_back(trigger, auth_key);
+      return http_outcome{status_code, status_code == 200 ? "" : "controller says no"};
+    });
   });
-  f.stop_at_teardown(controller);
+  f.stop_at_teardown(caf::actor_cast<caf::actor>(controller));
   return controller;
 }
 
 /// Spawns a stand-in for a controller client that never answers.
-caf::actor spawn_silent_controller(actor_fixture& f) {
-  auto controller = f.sys.spawn([](caf::event_based_actor* self) -> caf::behavior {
-    return {
-      [self](verify_atom, const trigger_ref&, const std::string&) { return self->make_response_promise(); },
-    };
+controller_actor spawn_silent_controller(actor_fixture& f) {
+  auto controller = f.sys.spawn([](controller_actor::pointer self) {
+    return controller_behavior([self](verify_atom, const trigger_ref&, const std::string&) {
+      return self->make_response_promise<http_outcome>();
+    });
   });
-  f.stop_at_teardown(controller);
+  f.stop_at_teardown(caf::actor_cast<caf::actor>(controller));
   return controller;
 }
 
@@ -71,7 +87,7 @@ TEST_CASE_METHOD(actor_fixture, "create with invalid parameters answers 400 nami
     {R"({"cron": "every tuesday"})", "cron"},
     {R"({"seconds": 1, "cron": "* * * * *"})", "seconds"},
     {R"({"date": "2025-06-01T00:00:00Z"})", "date"},
-    {R"({"seconds": 1, "maxTriggers": 0})", "maxTriggers"},
+    {R"({"seconds": 1, "maxTriggers": -2})", "maxTriggers"},
     {R"({"seconds": 1, "trigger_payload": 42})", "trigger_payload"},
     {R"({})", "cron"},
   }));

@@ -8,7 +8,9 @@
 #include "tests/e2e/api_requests.hpp"
 #include "tests/e2e/e2e_fixture.hpp"
 #include "tests/e2e/e2e_postgres.hpp"
+#include "tests/e2e/json_probe.hpp"
 #include "tests/e2e/webhook_client.hpp"
+#include "tests/support/couchdb_server.hpp"
 
 using namespace feedrouter;
 using namespace feedrouter::test;
@@ -89,5 +91,40 @@ TEST_CASE("migrate copies a stopped feedrouter's SQLite store into PostgreSQL, w
   post_event(*fr, hook, R"({"after":"migrate"})");
   REQUIRE(fx.wait_for_fires_of(hook_trigger, 1, 5s));
   CHECK(fx.fires_of(hook_trigger)[0].authorization == "Basic " + base64_encode(alice_key));
+  fr->stop_cleanly();
+}
+
+TEST_CASE("import-openwhisk writes an OpenWhisk alarms provider's triggers into a PostgreSQL store, where they run",
+          "[e2e][pg]") {
+  e2e_fixture fx;
+  couchdb_server couch{fx.file("couchdb")};
+  couch.start();
+  couch.create_db("alarmservice");
+  const trigger_ref imported{"alice", "imported"};
+  const std::string key{alice_key};
+  fx.controller().add_trigger(imported, key);
+  couch.put_doc("alarmservice", key + "/alice/imported",
+                R"({"apikey":")" + key + R"(","name":"imported","namespace":"alice","worker":"worker0",)"
+                  R"("payload":{"from":"openwhisk"},"maxTriggers":-1,"cron":"* * * * * *",)"
+                  R"("status":{"active":true,"dateChanged":1735689600000}})");
+  auto store = postgres_store_args(fx);
+  std::vector<std::string> import{"import-openwhisk", "--couchdb", couch.url(), "--db", "alarmservice", "--kind",
+                                  "alarms", "--api-host", fx.controller().url(), "--allow-egress", "127.0.0.1"};
+  import.insert(import.end(), store.begin(), store.end());
+  auto lines = run_to_end(fx, import);
+  REQUIRE_FALSE(lines.empty());
+  CHECK_THAT(lines.front(), Contains("into " + store[1]));
+  CHECK_THAT(lines.back(), StartsWith("summary: 1 imported, 0 unchanged, 0 not imported, 0 skipped"));
+  // Idempotent: the second import finds it in the store.
+  CHECK_THAT(run_to_end(fx, import).back(), StartsWith("summary: 0 imported, 1 unchanged, 0 not imported"));
+
+  auto fr = fx.start_feedrouter(store);
+  auto read = fr->call(api_request("GET", trigger_path(imported), alice_key));
+  REQUIRE(read.status == 200);
+  CHECK(json_at(read.body, "/status/active") == std::string{"true"});
+  CHECK(json_string_at(read.body, "/config/cronMonths") == std::string{"0-11"});
+  REQUIRE(fx.wait_for_fires_of(imported, 1, 5s));
+  CHECK(json_string_at(fx.fires_of(imported)[0].body, "/from") == std::string{"openwhisk"});
+  CHECK(fx.fires_of(imported)[0].authorization == "Basic " + base64_encode(alice_key));
   fr->stop_cleanly();
 }

@@ -37,7 +37,7 @@ std::vector<refused_create> refused_creates() {
     {R"({"feed":"alarm","date":9223372036854775807})", "date"},
     {R"({"feed":"alarm","date":253402300800000})", "date"},
     {R"({"feed":"alarm","cron":"*/5 * * * *","timezone":"localtime"})", "timezone"},
-    {R"({"feed":"alarm","cron":"* * * * *","maxTriggers":" 5"})", "maxTriggers"},
+    {R"({"feed":"alarm","cron":"* * * * *","maxTriggers":" 5x"})", "maxTriggers"},
     // Variations.
     {R"({"feed":"alarm","cron":"0 0 1 1 *","startDate":-1})", "startDate"},
     {R"({"feed":"alarm","minutes":5,"stopDate":"+10000-01-01T00:00:00Z"})", "stopDate"},
@@ -51,7 +51,7 @@ std::vector<refused_create> refused_creates() {
     {R"({"feed":"alarm","cron":"* * * * *","timezone":"posixrules"})", "timezone"},
     {R"({"feed":"alarm","cron":"* * * * *","timezone":"Factory"})", "timezone"},
     {R"({"feed":"alarm","cron":"* * * * *","timezone":"../../../etc/passwd"})", "timezone"},
-    {R"({"feed":"alarm","cron":"* * * * *","maxTriggers":"5 "})", "maxTriggers"},
+    {R"({"feed":"alarm","cron":"* * * * *","maxTriggers":"-5"})", "maxTriggers"},
     {R"({"feed":"alarm","cron":"* * * * *","maxTriggers":"0x5"})", "maxTriggers"},
     {R"({"feed":"alarm","cron":"* * * * *","maxTriggers":5.5})", "maxTriggers"},
     {R"({"feed":"alarm","cron":"* * * * *","maxTriggers":"1e3"})", "maxTriggers"},

@@ -435,11 +435,23 @@ struct fake_controller::state {
 
   struct trigger_entry {
     std::string auth_key;
-    bool has_rule = true;
     sys_ms updated;
+    std::string feed;                     ///< the "feed" annotation; none when empty
+    std::deque<scripted_answer> deletion_script; ///< answers to the requests that delete it or read its rules
     std::deque<scripted_answer> script; ///< the next attempts' answers, first one first
     std::optional<int> held;            ///< the status of every attempt while set
     std::vector<sys_ms> attempts;       ///< when each attempt arrived
+  };
+
+  struct rule_entry {
+    std::string trigger; ///< the key "ns/name" of the trigger it points at
+    bool active = true;
+  };
+
+  struct deletion {
+    std::string kind; ///< "trigger" or "rule"
+    trigger_ref entity;
+    std::string authorization;
   };
 
   /// The namespace a request may act in (with `_` resolved), or the answer that refuses it.
@@ -494,7 +506,16 @@ struct fake_controller::state {
         return on_get_trigger(req, s[3], s[5]);
       if (req.method == "POST")
         return on_fire(req, s[3], s[5]);
-      return method_not_allowed("GET, POST");
+      if (req.method == "DELETE")
+        return on_delete_trigger_api(req, s[3], s[5]);
+      return method_not_allowed("GET, POST, DELETE");
+    }
+    if (s.size() == 6 && s[4] == "rules") {
+      if (req.method == "DELETE")
+        return on_delete_rule(req, s[3], s[5]);
+      if (req.method == "POST")
+        return on_set_rule_status(req, s[3], s[5]);
+      return method_not_allowed("POST, DELETE");
     }
     return error_response(404, not_found_text);
   }
@@ -505,7 +526,24 @@ struct fake_controller::state {
         return on_put_trigger(req, s[2], s[3]);
       if (req.method == "DELETE")
         return on_delete_trigger(s[2], s[3]);
-      return method_not_allowed("PUT, DELETE");
+      if (req.method == "GET")
+        return on_admin_get_trigger(s[2], s[3]);
+      return method_not_allowed("GET, PUT, DELETE");
+    }
+    if (s.size() == 4 && s[1] == "rules") {
+      if (req.method != "PUT")
+        return method_not_allowed("PUT");
+      return on_put_rule(req, s[2], s[3]);
+    }
+    if (s.size() == 2 && s[1] == "deletions") {
+      if (req.method != "GET")
+        return method_not_allowed("GET");
+      return on_get_deletions();
+    }
+    if (s.size() == 5 && s[1] == "triggers" && s[4] == "deletion-script") {
+      if (req.method != "PUT")
+        return method_not_allowed("PUT");
+      return on_put_script(req, trigger_ref{s[2], s[3]}, true);
     }
     if (s.size() == 5 && s[1] == "triggers") {
       trigger_ref trigger{s[2], s[3]};
@@ -571,7 +609,65 @@ struct fake_controller::state {
     auto i = triggers.find(trigger_ref{resolved, name}.key());
     if (i == triggers.end())
       return error_response(404, not_found_text);
-    return json_response(200, trigger_json(resolved, name, i->second.has_rule, i->second.updated));
+    if (auto fault = next_deletion_fault(i->second))
+      return scripted_reply(*fault).response;
+    return json_response(200, trigger_json(resolved, name, i->second));
+  }
+
+  http_response on_delete_trigger_api(const http_request& req, const std::string& ns, const std::string& name) {
+    auto caller = read_credentials(req.field("Authorization"));
+    std::lock_guard<std::mutex> guard{mtx};
+    auto granted = authorize(caller, ns);
+    if (auto* denied = std::get_if<http_response>(&granted))
+      return std::move(*denied);
+    const auto& resolved = std::get<std::string>(granted);
+    auto i = triggers.find(trigger_ref{resolved, name}.key());
+    if (i == triggers.end())
+      return error_response(404, not_found_text);
+    if (auto fault = next_deletion_fault(i->second))
+      return scripted_reply(*fault).response;
+    auto body = trigger_json(resolved, name, i->second);
+    // As OpenWhisk: the trigger's rules stay, pointing at a trigger that is gone.
+    triggers.erase(i);
+    deletions.push_back({"trigger", trigger_ref{resolved, name}, std::string{req.field("Authorization")}});
+    return json_response(200, std::move(body));
+  }
+
+  http_response on_delete_rule(const http_request& req, const std::string& ns, const std::string& name) {
+    auto caller = read_credentials(req.field("Authorization"));
+    std::lock_guard<std::mutex> guard{mtx};
+    auto granted = authorize(caller, ns);
+    if (auto* denied = std::get_if<http_response>(&granted))
+      return std::move(*denied);
+    const auto& resolved = std::get<std::string>(granted);
+    auto rule = rules.find(resolved + '/' + name);
+    if (rule == rules.end())
+      return error_response(404, not_found_text);
+    if (auto owner = triggers.find(rule->second.trigger); owner != triggers.end())
+      if (auto fault = next_deletion_fault(owner->second))
+        return scripted_reply(*fault).response;
+    rules.erase(rule);
+    deletions.push_back({"rule", trigger_ref{resolved, name}, std::string{req.field("Authorization")}});
+    return json_response(200, rule_json(resolved, name, "inactive"));
+  }
+
+  http_response on_set_rule_status(const http_request& req, const std::string& ns, const std::string& name) {
+    auto caller = read_credentials(req.field("Authorization"));
+    simdjson::dom::parser parser;
+    simdjson::dom::object body;
+    std::string_view status;
+    if (parser.parse(req.body).get(body) != simdjson::SUCCESS || body["status"].get(status) != simdjson::SUCCESS
+        || (status != "active" && status != "inactive"))
+      return error_response(400, malformed_text);
+    std::lock_guard<std::mutex> guard{mtx};
+    auto granted = authorize(caller, ns);
+    if (auto* denied = std::get_if<http_response>(&granted))
+      return std::move(*denied);
+    auto rule = rules.find(std::get<std::string>(granted) + '/' + name);
+    if (rule == rules.end())
+      return error_response(404, not_found_text);
+    rule->second.active = status == "active";
+    return json_response(200, rule_json(std::get<std::string>(granted), name, std::string{status}));
   }
 
   reply on_fire(http_request& req, const std::string& ns, const std::string& name) {
@@ -594,7 +690,7 @@ struct fake_controller::state {
       if (i == triggers.end())
         return error_response(404, not_found_text);
       auto& entry = i->second;
-      has_rule = entry.has_rule;
+      has_rule = has_active_rule(i->first);
       entry.attempts.push_back(received_at);
       // A hold wins over the script, which waits for the release.
       if (entry.held) {
@@ -663,8 +759,55 @@ struct fake_controller::state {
     auto rule = body["rule"];
     if (rule.error() != simdjson::NO_SUCH_FIELD && rule.get(has_rule) != simdjson::SUCCESS)
       return error_response(400, "rule must be a boolean", "rule");
-    auto updated = add_trigger(trigger_ref{ns, name}, std::string{auth_key}, has_rule);
-    return json_response(201, trigger_json(ns, name, has_rule, updated));
+    std::string_view feed;
+    auto feed_value = body["feed"];
+    if (feed_value.error() != simdjson::NO_SUCH_FIELD && feed_value.get(feed) != simdjson::SUCCESS)
+      return error_response(400, "feed must be a string", "feed");
+    add_trigger(trigger_ref{ns, name}, std::string{auth_key}, has_rule, std::string{feed});
+    std::lock_guard<std::mutex> guard{mtx};
+    return json_response(201, trigger_json(ns, name, triggers.at(trigger_ref{ns, name}.key())));
+  }
+
+  http_response on_admin_get_trigger(const std::string& ns, const std::string& name) {
+    std::lock_guard<std::mutex> guard{mtx};
+    auto i = triggers.find(trigger_ref{ns, name}.key());
+    if (i == triggers.end())
+      return error_response(404, not_found_text);
+    return json_response(200, trigger_json(ns, name, i->second));
+  }
+
+  http_response on_put_rule(const http_request& req, const std::string& ns, const std::string& name) {
+    if (!is_valid_entity_name(ns) || !is_valid_entity_name(name))
+      return error_response(400, "not a valid rule name", "rule");
+    simdjson::dom::parser parser;
+    simdjson::dom::object body;
+    std::string_view trigger;
+    if (parser.parse(req.body).get(body) != simdjson::SUCCESS || body["trigger"].get(trigger) != simdjson::SUCCESS)
+      return error_response(400, "trigger must be a string \"ns/name\"", "trigger");
+    auto parsed = parse_trigger_name(trigger);
+    if (!parsed || !add_rule(ns + '/' + name, *parsed))
+      return error_response(404, "no such trigger", "trigger");
+    return json_response(201, rule_json(ns, name, "active"));
+  }
+
+  http_response on_get_deletions() {
+    std::lock_guard<std::mutex> guard{mtx};
+    std::string body = "{\"deletions\":[";
+    for (const auto& d : deletions) {
+      if (body.back() != '[')
+        body += ',';
+      body += "{\"kind\":";
+      append_json_string(body, d.kind);
+      body += ",\"namespace\":";
+      append_json_string(body, d.entity.ns);
+      body += ",\"name\":";
+      append_json_string(body, d.entity.name);
+      body += ",\"authorization\":";
+      append_json_string(body, d.authorization);
+      body += '}';
+    }
+    body += "]}";
+    return json_response(200, std::move(body));
   }
 
   http_response on_delete_trigger(const std::string& ns, const std::string& name) {
@@ -673,7 +816,7 @@ struct fake_controller::state {
     return empty_response(204);
   }
 
-  http_response on_put_script(const http_request& req, const trigger_ref& trigger) {
+  http_response on_put_script(const http_request& req, const trigger_ref& trigger, bool deletions = false) {
     simdjson::dom::parser parser;
     simdjson::dom::object body;
     if (parser.parse(req.body).get(body) != simdjson::SUCCESS)
@@ -689,7 +832,7 @@ struct fake_controller::state {
         return std::move(*bad);
       answers.push_back(std::get<scripted_answer>(std::move(answer)));
     }
-    if (!set_script(trigger, std::move(answers)))
+    if (!(deletions ? set_deletion_script(trigger, std::move(answers)) : set_script(trigger, std::move(answers))))
       return error_response(404, not_found_text);
     return empty_response(204);
   }
@@ -765,13 +908,19 @@ struct fake_controller::state {
   // -- operations shared with the public API ----------------------------------
 
   /// Returns the trigger's update time. A replaced trigger keeps its script, hold and attempts.
-  sys_ms add_trigger(const trigger_ref& trigger, const std::string& auth_key, bool has_rule) {
+  sys_ms add_trigger(const trigger_ref& trigger, const std::string& auth_key, bool has_rule, std::string feed = {}) {
     auto updated = now_ms();
     std::lock_guard<std::mutex> guard{mtx};
     auto& entry = triggers[trigger.key()];
     entry.auth_key = auth_key;
-    entry.has_rule = has_rule;
     entry.updated = updated;
+    entry.feed = std::move(feed);
+    // Its one rule, "{ns}/{name}-rule", or none.
+    auto default_rule = trigger.key() + "-rule";
+    if (has_rule)
+      rules[default_rule] = rule_entry{trigger.key(), true};
+    else
+      rules.erase(default_rule);
     auto& owned = namespaces[auth_key];
     if (std::find(owned.begin(), owned.end(), trigger.ns) == owned.end())
       owned.push_back(trigger.ns);
@@ -804,6 +953,25 @@ struct fake_controller::state {
     if (i == triggers.end())
       return false;
     i->second.script.assign(std::make_move_iterator(answers.begin()), std::make_move_iterator(answers.end()));
+    return true;
+  }
+
+  /// Returns whether the trigger exists (and was given the script of its deletion requests).
+  bool set_deletion_script(const trigger_ref& trigger, std::vector<scripted_answer> answers) {
+    std::lock_guard<std::mutex> guard{mtx};
+    auto i = triggers.find(trigger.key());
+    if (i == triggers.end())
+      return false;
+    i->second.deletion_script.assign(std::make_move_iterator(answers.begin()), std::make_move_iterator(answers.end()));
+    return true;
+  }
+
+  /// Adds the rule "ns/rule" to `trigger`; returns whether the trigger exists.
+  bool add_rule(const std::string& rule, const trigger_ref& trigger) {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (triggers.count(trigger.key()) == 0)
+      return false;
+    rules[rule] = rule_entry{trigger.key(), true};
     return true;
   }
 
@@ -850,24 +1018,67 @@ struct fake_controller::state {
     return ns;
   }
 
-  /// Returns the trigger as the controller shows it, with one active rule when it has any.
-  static std::string trigger_json(const std::string& ns, const std::string& name, bool has_rule, sys_ms updated) {
+  /// Returns whether a rule of the trigger with key `key` is active: a fire of a trigger without one gets 204.
+  bool has_active_rule(const std::string& key) const {
+    return std::any_of(rules.begin(), rules.end(),
+                       [&](const auto& rule) { return rule.second.trigger == key && rule.second.active; });
+  }
+
+  /// Takes the next scripted answer to a request that reads or deletes the trigger of `entry` or its rules.
+  static std::optional<scripted_answer> next_deletion_fault(trigger_entry& entry) {
+    if (entry.deletion_script.empty())
+      return std::nullopt;
+    auto fault = std::move(entry.deletion_script.front());
+    entry.deletion_script.pop_front();
+    return fault;
+  }
+
+  /// Returns the trigger as the controller shows it: its "feed" annotation, and its rules keyed "ns/rule".
+  std::string trigger_json(const std::string& ns, const std::string& name, const trigger_entry& entry) const {
     std::string body = "{\"namespace\":";
     append_json_string(body, ns);
     body += ",\"name\":";
     append_json_string(body, name);
-    body += R"(,"version":"0.0.1","publish":false,"annotations":[],"parameters":[],"limits":{},"updated":)";
-    body += std::to_string(updated.time_since_epoch().count());
+    body += R"(,"version":"0.0.1","publish":false,"annotations":[)";
+    if (!entry.feed.empty()) {
+      body += R"({"key":"feed","value":)";
+      append_json_string(body, entry.feed);
+      body += '}';
+    }
+    body += R"(],"parameters":[],"limits":{},"updated":)";
+    body += std::to_string(entry.updated.time_since_epoch().count());
     body += ",\"rules\":{";
-    if (has_rule) {
-      append_json_string(body, ns + '/' + name + "-rule");
-      body += ":{\"status\":\"active\",\"action\":{\"name\":";
-      append_json_string(body, name + "-action");
+    auto key = trigger_ref{ns, name}.key();
+    bool first = true;
+    for (const auto& [rule, target] : rules) {
+      if (target.trigger != key)
+        continue;
+      if (!first)
+        body += ',';
+      first = false;
+      append_json_string(body, rule);
+      auto rule_name = rule.substr(rule.find('/') + 1);
+      body += ":{\"status\":";
+      append_json_string(body, target.active ? "active" : "inactive");
+      body += ",\"action\":{\"name\":";
+      append_json_string(body, rule_name + "-action");
       body += ",\"path\":";
       append_json_string(body, ns);
       body += "}}";
     }
     body += "}}";
+    return body;
+  }
+
+  /// Returns a rule as the controller shows it.
+  static std::string rule_json(const std::string& ns, const std::string& name, const std::string& status) {
+    std::string body = "{\"namespace\":";
+    append_json_string(body, ns);
+    body += ",\"name\":";
+    append_json_string(body, name);
+    body += ",\"status\":";
+    append_json_string(body, status);
+    body += '}';
     return body;
   }
 
@@ -882,6 +1093,9 @@ struct fake_controller::state {
   mutable std::mutex mtx;
   mutable std::condition_variable recorded; ///< notified after each request, once it is answered
   std::unordered_map<std::string, trigger_entry> triggers; ///< by trigger_ref::key()
+  /// Rules by "ns/rule", in name order; a trigger's rules are those that point at it.
+  std::map<std::string, rule_entry> rules;
+  std::vector<deletion> deletions; ///< every trigger and rule deleted through the API, in order
   std::unordered_map<std::string, std::vector<std::string>> namespaces; ///< by "uuid:key"; the first is the default
   std::vector<fire> fires;
   std::atomic<std::size_t> fire_count{0}; ///< fires.size(), written under mtx, read without it
@@ -926,6 +1140,46 @@ void fake_controller::add_trigger(const trigger_ref& trigger, const std::string&
 
 void fake_controller::remove_trigger(const trigger_ref& trigger) {
   state_->remove_trigger(trigger);
+}
+
+void fake_controller::add_rule(const trigger_ref& rule, const trigger_ref& trigger) {
+  if (!state_->add_rule(rule.key(), trigger))
+    throw std::invalid_argument("fake_controller::add_rule: no trigger " + trigger.key());
+}
+
+void fake_controller::set_feed(const trigger_ref& trigger, const std::string& feed) {
+  std::lock_guard<std::mutex> guard{state_->mtx};
+  auto i = state_->triggers.find(trigger.key());
+  if (i == state_->triggers.end())
+    throw std::invalid_argument("fake_controller::set_feed: no trigger " + trigger.key());
+  i->second.feed = feed;
+}
+
+bool fake_controller::has_trigger(const trigger_ref& trigger) const {
+  std::lock_guard<std::mutex> guard{state_->mtx};
+  return state_->triggers.count(trigger.key()) > 0;
+}
+
+std::vector<std::string> fake_controller::rules_of(const trigger_ref& trigger) const {
+  std::lock_guard<std::mutex> guard{state_->mtx};
+  std::vector<std::string> names;
+  for (const auto& [rule, entry] : state_->rules)
+    if (entry.trigger == trigger.key())
+      names.push_back(rule);
+  return names;
+}
+
+std::vector<fake_controller::deletion> fake_controller::deletions() const {
+  std::lock_guard<std::mutex> guard{state_->mtx};
+  std::vector<deletion> result;
+  for (const auto& d : state_->deletions)
+    result.push_back({d.kind, d.entity, d.authorization});
+  return result;
+}
+
+void fake_controller::script_deletions(const trigger_ref& trigger, std::vector<scripted_answer> answers) {
+  if (!state_->set_deletion_script(trigger, std::move(answers)))
+    throw std::invalid_argument("fake_controller::script_deletions: no trigger " + trigger.key());
 }
 
 std::vector<fake_controller::fire> fake_controller::fires() const {

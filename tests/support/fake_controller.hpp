@@ -21,13 +21,24 @@ class io_runtime;
 /// Routes (Basic auth with the owner's "uuid:key" on /api routes; path segments are percent-decoded; `_` as the
 /// namespace means the key's first namespace, as in OpenWhisk):
 /// - `GET  /api/v1/namespaces`                         -> 200 ["ns", ...] (the key's namespaces), 401 unknown key
-/// - `GET  /api/v1/namespaces/{ns}/triggers/{name}`    -> 200 trigger JSON, 401 no or unknown key, 403 key of another
-///   namespace, 404 no such trigger
+/// - `GET  /api/v1/namespaces/{ns}/triggers/{name}`    -> 200 trigger JSON (its "feed" annotation, its "rules" keyed
+///   "ns/rule"), 401 no or unknown key, 403 key of another namespace, 404 no such trigger
+/// - `DELETE /api/v1/namespaces/{ns}/triggers/{name}`  -> 200 trigger JSON, the trigger gone (its rules stay, as in
+///   OpenWhisk); 401/403/404 as above
+/// - `DELETE /api/v1/namespaces/{ns}/rules/{name}`     -> 200 rule JSON, the rule gone; 401/403/404 as above
+/// - `POST /api/v1/namespaces/{ns}/rules/{name}` body {"status": "active"|"inactive"} -> 200 rule JSON
 /// - `POST /api/v1/namespaces/{ns}/triggers/{name}`    -> 202 {"activationId": "<32 hex>"}, or 204 when the trigger has
 ///   no rule; 401/403/404 as above; 400 {"error": "The request content was malformed"} when the body is neither
 ///   empty nor a JSON object. Every fire answered 2xx is recorded, with an empty body recorded as "{}".
-/// - `PUT  /_fake/triggers/{ns}/{name}` body {"authKey": "uuid:key", "rule": true} -> 201 trigger JSON (admin, no
-///   auth; creates or replaces; "rule" defaults to true), 400 {"error", "field"} on a bad body or name
+/// - `PUT  /_fake/triggers/{ns}/{name}` body {"authKey": "uuid:key", "rule": true, "feed": "/ns/pkg/feed"} -> 201
+///   trigger JSON (admin, no auth; creates or replaces; "rule" defaults to true and stands for the rule
+///   "{ns}/{name}-rule"; "feed" is the feed annotation, none by default), 400 {"error", "field"} on a bad body or name
+/// - `GET  /_fake/triggers/{ns}/{name}`                -> 200 trigger JSON, 404 when gone (admin)
+/// - `PUT  /_fake/rules/{ns}/{name}` body {"trigger": "ns/name"} -> 201 (admin: adds an active rule of the trigger)
+/// - `GET  /_fake/deletions`                           -> 200 {"deletions": [{"kind": "trigger"|"rule", "namespace",
+///   "name", "authorization"}]}: what the API deleted, in order
+/// - `PUT  /_fake/triggers/{ns}/{name}/deletion-script` body {"answers": [...]} -> 204: answers, as script() takes
+///   them, to the next requests that read the trigger, delete it or delete one of its rules
 /// - `DELETE /_fake/triggers/{ns}/{name}`              -> 204, 404 when unknown
 /// - `GET  /_fake/fires`                               -> 200 {"count": N, "fires": [{"namespace", "trigger",
 ///   "authorization", "body" (the JSON object itself), "receivedAt" (ISO-8601)}]}
@@ -125,6 +136,32 @@ public:
 
   /// Deletes a trigger; later fires for it get 404.
   void remove_trigger(const trigger_ref& trigger);
+
+  /// One trigger or rule deleted through the API.
+  struct deletion {
+    std::string kind; ///< "trigger" or "rule"
+    trigger_ref entity; ///< its namespace and name
+    std::string authorization; ///< the Authorization header as sent
+  };
+
+  /// Adds the active rule `rule` ("ns", "rule") of `trigger`. Throws std::invalid_argument for an unknown trigger.
+  void add_rule(const trigger_ref& rule, const trigger_ref& trigger);
+
+  /// Sets the trigger's "feed" annotation. Throws std::invalid_argument for an unknown trigger.
+  void set_feed(const trigger_ref& trigger, const std::string& feed);
+
+  /// Returns whether the trigger exists (it was added and not deleted).
+  bool has_trigger(const trigger_ref& trigger) const;
+
+  /// Returns the rules ("ns/rule") that point at `trigger`, in name order.
+  std::vector<std::string> rules_of(const trigger_ref& trigger) const;
+
+  /// Returns every trigger and rule deleted through the API, in order.
+  std::vector<deletion> deletions() const;
+
+  /// Answers the next requests that read `trigger`, delete it or delete one of its rules with `answers`, as script()
+  /// does for fires. Throws std::invalid_argument for an unknown trigger.
+  void script_deletions(const trigger_ref& trigger, std::vector<scripted_answer> answers);
 
   /// Returns every fire recorded so far, oldest first.
   std::vector<fire> fires() const;

@@ -367,7 +367,7 @@ TEST_CASE("unknown routes are answered 404 with a JSON error", "[fake_controller
 
 TEST_CASE("a known route with another method is answered 405", "[fake_controller]") {
   fixture f;
-  auto res = f.exchange("DELETE", "/api/v1/namespaces/alice/triggers/t", {}, basic(alice_key));
+  auto res = f.exchange("PUT", "/api/v1/namespaces/alice/triggers/t", {}, basic(alice_key));
   CHECK(res.response.status == 405);
   CHECK(f.controller.fire_count() == 0);
 }
@@ -718,4 +718,87 @@ TEST_CASE("admin fault routes answer 404 for an unknown trigger and 405 for anot
   CHECK(f.exchange("POST", "/_fake/triggers/alice/t/hold").response.status == 405);
   CHECK(f.exchange("DELETE", "/_fake/triggers/alice/t/attempts").response.status == 405);
   CHECK(f.exchange("GET", "/_fake/triggers/alice/t/other").response.status == 404);
+}
+
+// -- rules, trigger deletion and the feed annotation (deleteAfterFire, import-openwhisk) ----------------------------
+
+TEST_CASE("a trigger lists its rules by their fully qualified names and shows its feed annotation",
+          "[fake_controller]") {
+  fixture f;
+  f.controller.add_rule(trigger_ref{"alice", "second rule"}, trigger_ref{"alice", "t"});
+  f.controller.set_feed(trigger_ref{"alice", "t"}, "/whisk.system/alarms/alarm");
+  auto res = f.exchange("GET", "/api/v1/namespaces/alice/triggers/t", {}, basic(alice_key));
+  REQUIRE(res.response.status == 200);
+  simdjson::dom::element doc = f.parser.parse(res.response.body);
+  simdjson::dom::object rules = doc["rules"];
+  CHECK(rules.size() == 2);
+  CHECK(std::string_view(rules["alice/t-rule"]["status"]) == "active");
+  CHECK(std::string_view(rules["alice/second rule"]["status"]) == "active");
+  simdjson::dom::array annotations = doc["annotations"];
+  REQUIRE(annotations.size() == 1);
+  CHECK(std::string_view((*annotations.begin())["key"]) == "feed");
+  CHECK(std::string_view((*annotations.begin())["value"]) == "/whisk.system/alarms/alarm");
+  CHECK(f.controller.rules_of(trigger_ref{"alice", "t"})
+        == std::vector<std::string>{"alice/second rule", "alice/t-rule"});
+}
+
+TEST_CASE("deleting rules and triggers takes the owner's key and is recorded in order", "[fake_controller]") {
+  fixture f;
+  CHECK(f.exchange("DELETE", "/api/v1/namespaces/alice/rules/t-rule", {}, basic(bob_key)).response.status == 403);
+  CHECK(f.exchange("DELETE", "/api/v1/namespaces/alice/rules/t-rule", {}, basic(alice_key)).response.status == 200);
+  CHECK(f.exchange("DELETE", "/api/v1/namespaces/alice/rules/t-rule", {}, basic(alice_key)).response.status == 404);
+  // Without an active rule a fire is 204, as in OpenWhisk.
+  CHECK(f.fire("alice", "t", "{}").response.status == 204);
+  CHECK(f.exchange("DELETE", "/api/v1/namespaces/alice/triggers/t", {}, basic("x:y")).response.status == 401);
+  auto deleted = f.exchange("DELETE", "/api/v1/namespaces/alice/triggers/t", {}, basic(alice_key));
+  CHECK(deleted.response.status == 200);
+  CHECK_FALSE(f.controller.has_trigger(trigger_ref{"alice", "t"}));
+  CHECK(f.fire("alice", "t", "{}").response.status == 404);
+  CHECK(f.exchange("DELETE", "/api/v1/namespaces/alice/triggers/t", {}, basic(alice_key)).response.status == 404);
+  auto log = f.controller.deletions();
+  REQUIRE(log.size() == 2);
+  CHECK(log[0].kind == "rule");
+  CHECK(log[0].entity == trigger_ref{"alice", "t-rule"});
+  CHECK(log[1].kind == "trigger");
+  CHECK(log[1].entity == trigger_ref{"alice", "t"});
+  CHECK(log[1].authorization == basic(alice_key));
+  auto listed = f.exchange("GET", "/_fake/deletions");
+  simdjson::dom::element doc = f.parser.parse(listed.response.body);
+  CHECK(simdjson::dom::array(doc["deletions"]).size() == 2);
+}
+
+TEST_CASE("a rule can be deactivated, and a trigger whose rules are all inactive answers fires 204",
+          "[fake_controller]") {
+  fixture f;
+  auto res = f.exchange("POST", "/api/v1/namespaces/alice/rules/t-rule", R"({"status":"inactive"})", basic(alice_key));
+  CHECK(res.response.status == 200);
+  CHECK(f.fire("alice", "t", "{}").response.status == 204);
+  CHECK(f.exchange("POST", "/api/v1/namespaces/alice/rules/t-rule", R"({"status":"x"})", basic(alice_key))
+          .response.status
+        == 400);
+}
+
+TEST_CASE("scripted answers to deletions come before the usual ones", "[fake_controller]") {
+  fixture f;
+  f.controller.script_deletions(trigger_ref{"alice", "t"}, {fake_controller::scripted_answer::with_status(503)});
+  CHECK(f.exchange("DELETE", "/api/v1/namespaces/alice/triggers/t", {}, basic(alice_key)).response.status == 503);
+  CHECK(f.controller.has_trigger(trigger_ref{"alice", "t"}));
+  CHECK(f.exchange("DELETE", "/api/v1/namespaces/alice/triggers/t", {}, basic(alice_key)).response.status == 200);
+}
+
+TEST_CASE("admin routes add rules, feed annotations and deletion scripts", "[fake_controller]") {
+  fixture f;
+  auto body = R"({"authKey": "c:k", "rule": false, "feed": "/whisk.system/alarms/once"})";
+  CHECK(f.exchange("PUT", "/_fake/triggers/carol/t", body).response.status == 201);
+  CHECK(f.exchange("PUT", "/_fake/rules/carol/r1", R"({"trigger": "carol/t"})").response.status == 201);
+  CHECK(f.exchange("PUT", "/_fake/rules/carol/r2", R"({"trigger": "carol/none"})").response.status == 404);
+  auto shown = f.exchange("GET", "/_fake/triggers/carol/t");
+  REQUIRE(shown.response.status == 200);
+  CHECK(shown.response.body.find(R"("carol/r1")") != std::string::npos);
+  CHECK(shown.response.body.find(R"("value":"/whisk.system/alarms/once")") != std::string::npos);
+  CHECK(f.exchange("PUT", "/_fake/triggers/carol/t/deletion-script", R"({"answers":[{"status":500}]})")
+          .response.status
+        == 204);
+  CHECK(f.exchange("DELETE", "/api/v1/namespaces/carol/triggers/t", {}, basic("c:k")).response.status == 500);
+  CHECK(f.exchange("GET", "/_fake/triggers/carol/gone").response.status == 404);
 }

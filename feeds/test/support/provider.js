@@ -217,6 +217,8 @@ async function stopProcess(child) {
 
 // -- the fake controller --------------------------------------------------------------------------------------------
 
+const enc = encodeURIComponent;
+
 // Splits "/ns/name" or "ns/name" into {namespace, name}.
 function splitTrigger(triggerName) {
   const [namespace, name, ...rest] = triggerName.replace(/^\//, '').split('/');
@@ -245,11 +247,46 @@ class FakeController {
       await startProcess(FAKE_CONTROLLER_BIN, args, /^listening on (http:\/\/127\.0\.0\.1:\d+)$/));
   }
 
-  // Adds (or replaces) a trigger owned by `authKey` while it runs.
-  async addTrigger(trigger, authKey, { rule = true } = {}) {
+  // Adds (or replaces) a trigger owned by `authKey` while it runs; `feed` is its feed annotation (none by default),
+  // `rule` whether it has its one rule "{ns}/{name}-rule".
+  async addTrigger(trigger, authKey, { rule = true, feed } = {}) {
     const { namespace, name } = splitTrigger(trigger);
-    const res = await request('PUT', `${this.url}/_fake/triggers/${namespace}/${name}`, { body: { authKey, rule } });
+    const body = feed === undefined ? { authKey, rule } : { authKey, rule, feed };
+    const res = await request('PUT', `${this.url}/_fake/triggers/${enc(namespace)}/${enc(name)}`, { body });
     if (res.status !== 201) throw new Error(`fake controller: adding ${trigger} answered ${res.status} ${res.text}`);
+  }
+
+  // Adds the active rule `rule` ("/ns/name") of `trigger` ("/ns/name").
+  async addRule(rule, trigger) {
+    const { namespace, name } = splitTrigger(rule);
+    const target = splitTrigger(trigger);
+    const res = await request('PUT', `${this.url}/_fake/rules/${enc(namespace)}/${enc(name)}`,
+      { body: { trigger: `${target.namespace}/${target.name}` } });
+    if (res.status !== 201) throw new Error(`fake controller: adding rule ${rule} answered ${res.status} ${res.text}`);
+  }
+
+  // Resolves with the trigger's JSON as the controller shows it, or null once it is deleted.
+  async trigger(trigger) {
+    const { namespace, name } = splitTrigger(trigger);
+    const res = await request('GET', `${this.url}/_fake/triggers/${enc(namespace)}/${enc(name)}`);
+    if (res.status === 404) return null;
+    if (res.status !== 200) throw new Error(`fake controller: trigger ${trigger} answered ${res.status} ${res.text}`);
+    return res.json;
+  }
+
+  // Resolves with the triggers and rules deleted through the API, in order: [{kind, namespace, name, authorization}].
+  async deletions() {
+    const res = await request('GET', `${this.url}/_fake/deletions`);
+    if (res.status !== 200) throw new Error(`fake controller: deletions answered ${res.status} ${res.text}`);
+    return res.json.deletions;
+  }
+
+  // Answers the next requests that read, or delete, `trigger` or its rules with `answers` ([{status: 503}, ...]).
+  async scriptDeletions(trigger, answers) {
+    const { namespace, name } = splitTrigger(trigger);
+    const res = await request('PUT', `${this.url}/_fake/triggers/${enc(namespace)}/${enc(name)}/deletion-script`,
+      { body: { answers } });
+    if (res.status !== 204) throw new Error(`fake controller: deletion script answered ${res.status} ${res.text}`);
   }
 
   // Resolves with the fires of `trigger` ("/ns/name") recorded so far, oldest first: [{authorization, body, ...}].
@@ -290,9 +327,10 @@ class Provider {
   }
 
   // Starts it firing at `apiHost`, with `args` added to the command line (e.g. ['--public-url', URL]), and resolves
-  // once it is ready: it prints its URL before the stored registrations run, and answers 503 until then.
-  static async start({ apiHost, args = [] }) {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'feedrouter-feeds-it-'));
+  // once it is ready: it prints its URL before the stored registrations run, and answers 503 until then. With `dir`
+  // (the `dir` of a provider stopped with keepStore) it starts on that provider's store again.
+  static async start({ apiHost, args = [], dir: reused }) {
+    const dir = reused || fs.mkdtempSync(path.join(os.tmpdir(), 'feedrouter-feeds-it-'));
     let proc;
     try {
       proc = await startProcess(FEEDROUTER_BIN, [
@@ -316,9 +354,15 @@ class Provider {
     }
   }
 
-  async stop() {
+  // Stops it; its store is removed unless `keepStore` (then Provider.start({dir}) starts on it again).
+  async stop({ keepStore = false } = {}) {
     await stopProcess(this.child);
-    fs.rmSync(this.dir, { recursive: true, force: true });
+    if (!keepStore) fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  // Returns the store flag value of this provider, for a command run on its store while it is stopped.
+  storeSpec() {
+    return `sqlite:${path.join(this.dir, 'fr.db')}`;
   }
 }
 
@@ -470,6 +514,14 @@ class CouchDb {
   async changes(db, since) {
     const target = `/${encodeURIComponent(db)}/_changes?since=${encodeURIComponent(since)}`;
     return (await this.expect('read the changes', 'GET', target, undefined, [200])).json.results;
+  }
+
+  // Resolves with document `id` of `db`, or null when there is none.
+  async getDoc(db, id) {
+    const res = await this.request('GET', docPath(db, id));
+    if (res.status === 404) return null;
+    if (res.status !== 200) throw new Error(`get ${id}: answered ${res.status} ${res.text}`);
+    return res.json;
   }
 
   // Makes `name` a server admin (which ends the "admin party") and sends its credentials from then on.

@@ -271,7 +271,7 @@ caf::actor actor_fixture::spawn_parent(parent_log_ptr log,
 }
 
 registry_actor actor_fixture::spawn_registry(std::vector<registration_record> records,
-                                             std::optional<caf::actor> controller,
+                                             std::optional<controller_actor> controller,
                                              std::chrono::milliseconds request_timeout) {
   registry_config reg_cfg;
   reg_cfg.env = env;

@@ -189,7 +189,7 @@ public:
 
   /// Spawns a registry over the fixture's environment and store.
   registry_actor spawn_registry(std::vector<registration_record> records = {},
-                                std::optional<caf::actor> controller = std::nullopt,
+                                std::optional<controller_actor> controller = std::nullopt,
                                 std::chrono::milliseconds request_timeout = 15s);
 
   /// Sends `xs` as a request to `dst` from a fresh probe actor, which keeps the answer; run() delivers it.

@@ -71,5 +71,63 @@ TEST_CASE("a list of registrations is shown under triggers", "[api_answers]") {
   one.feed = "alarm";
   one.params_json = R"({"minutes":1})";
   auto body = to_http(success(api_outcome::ok, std::vector<registration_view>{one, one})).body;
-  CHECK(body.rfind(R"({"triggers":[{"config":{"feed":"alarm","triggerName":"/guest/a","minutes":1})", 0) == 0);
+  CHECK(body.rfind(R"({"triggers":[{"config":{"feed":"alarm","triggerName":"/guest/a","name":"a","namespace":"guest",)"
+                   R"("minutes":1,"payload":{},"strict":false})",
+                   0)
+        == 0);
+}
+
+TEST_CASE("a registration's status is a superset of what OpenWhisk's feeds show", "[api_answers]") {
+  registration_view view;
+  view.trigger = {"guest", "every5"};
+  view.feed = "alarm";
+  view.params_json = R"({"isInterval":true,"minutes":5,"startDate":1735689630000,"trigger_payload":"hi"})";
+  view.status.state = registration_state::disabled;
+  view.status.reason = {reason_kind::automatic, 404, "the controller refused the fire: not found"};
+  view.status.date_changed = sys_ms{1'735'693'200'123ms};
+  view.status.fires = 3;
+  auto body = to_http(success(api_outcome::ok, view)).body;
+  // OpenWhisk's members of config (config.payload is what each fire carries) ...
+  CHECK(body.find(R"("name":"every5","namespace":"guest",)") != std::string::npos);
+  CHECK(body.find(R"("minutes":5,"startDate":1735689630000)") != std::string::npos);
+  CHECK(body.find(R"("payload":{"payload":"hi"},"strict":false)") != std::string::npos);
+  // ... and of status: active, dateChanged in epoch ms, dateChangedISO to the second, reason with its status code.
+  CHECK(body.find(R"("status":{"active":false,"state":"disabled",)"
+                  R"("reason":{"kind":"AUTO","statusCode":404,"message":"the controller refused the fire: not found"},)"
+                  R"("dateChanged":1735693200123,"dateChangedISO":"2025-01-01T01:00:00Z",)")
+        != std::string::npos);
+  CHECK(body.find(R"("fires":3)") != std::string::npos);
+}
+
+TEST_CASE("a reason without a status code has no statusCode, as OpenWhisk's", "[api_answers]") {
+  registration_view view;
+  view.trigger = {"guest", "t"};
+  view.feed = "alarm";
+  view.params_json = R"({"cron":"* * * * *"})";
+  view.status.state = registration_state::paused;
+  view.status.reason = {reason_kind::user, 0, "paused by the owner"};
+  auto body = to_http(success(api_outcome::ok, view)).body;
+  CHECK(body.find(R"("reason":{"kind":"USER","message":"paused by the owner"})") != std::string::npos);
+  registration_view active = view;
+  active.status.state = registration_state::active;
+  active.status.reason = {};
+  auto shown = to_http(success(api_outcome::ok, active)).body;
+  CHECK(shown.find(R"("active":true)") != std::string::npos);
+  CHECK(shown.find("reason") == std::string::npos);
+}
+
+TEST_CASE("a changes registration shows OpenWhisk's cloudant members but never its password or IAM key",
+          "[api_answers]") {
+  registration_view view;
+  view.trigger = {"guest", "c"};
+  view.feed = "changes";
+  view.params_json = R"({"url":"https://account.cloudant.com","dbName":"testdb","username":"u","password":"pw-1",)"
+                     R"("iamApiKey":"key-1"})";
+  auto body = to_http(success(api_outcome::ok, view)).body;
+  CHECK(body.find(R"("host":"account.cloudant.com","protocol":"https","dbname":"testdb")") != std::string::npos);
+  CHECK(body.find(R"("iamUrl":"https://iam.cloud.ibm.com/identity/token")") != std::string::npos);
+  CHECK(body.find("pw-1") == std::string::npos);
+  CHECK(body.find("key-1") == std::string::npos);
+  CHECK(body.find("password") == std::string::npos);
+  CHECK(body.find("iamApiKey") == std::string::npos);
 }

@@ -51,7 +51,8 @@ private:
                                            "FEEDROUTER_NO_VERIFY_AUTH", "FEEDROUTER_LOG_LEVEL",
                                            "FEEDROUTER_LOG_FORMAT",
                                            "FEEDROUTER_BODY_LIMIT", "FEEDROUTER_SECRETS_KEY_FILE",
-                                           "FEEDROUTER_ALLOW_EGRESS", "FEEDROUTER_STORE_PASSWORD_FILE"};
+                                           "FEEDROUTER_ALLOW_EGRESS", "FEEDROUTER_STORE_PASSWORD_FILE",
+                                           "FEEDROUTER_OPENWHISK_CRON_MONTHS", "FEEDROUTER_LIMIT_CRON_FIELDS"};
   std::vector<std::pair<const char*, std::optional<std::string>>> saved_;
 };
 
@@ -356,6 +357,48 @@ TEST_CASE("the --check-store flag and the rotate-key subcommand choose what the 
     CHECK(opts.store == "sqlite:/x.db");
     CHECK(opts.secrets_key_file == "/x.key");
   }
+}
+
+TEST_CASE("the OpenWhisk switches are off unless a flag or its environment variable turns them on", "[options]") {
+  env_guard env;
+  CHECK_FALSE(run({}).openwhisk_cron_months);
+  CHECK_FALSE(run({}).limit_cron_fields);
+  CHECK(run({"--openwhisk-cron-months"}).openwhisk_cron_months);
+  CHECK(run({"--limit-cron-fields"}).limit_cron_fields);
+  env.set("FEEDROUTER_OPENWHISK_CRON_MONTHS", "true");
+  env.set("FEEDROUTER_LIMIT_CRON_FIELDS", "1");
+  auto opts = run({});
+  CHECK(opts.openwhisk_cron_months);
+  CHECK(opts.limit_cron_fields);
+}
+
+TEST_CASE("the import-openwhisk subcommand takes its source and the store flags", "[options]") {
+  env_guard env;
+  auto opts = run({"import-openwhisk", "--couchdb", "http://u:p@127.0.0.1:5984", "--db", "alarmservice", "--kind",
+                   "alarms", "--disable-source", "--store", "sqlite:/x.db", "--api-host", "https://ow.example"});
+  CHECK(opts.mode == run_mode::import_openwhisk);
+  CHECK(opts.import.couchdb == "http://u:p@127.0.0.1:5984");
+  CHECK(opts.import.db == "alarmservice");
+  CHECK(opts.import.kind == openwhisk_provider_kind::alarms);
+  CHECK(opts.import.disable_source);
+  CHECK_FALSE(opts.import.dry_run);
+  CHECK(opts.store == "sqlite:/x.db");
+  CHECK(opts.api_host.host == "ow.example");
+  auto dry = run({"import-openwhisk", "--couchdb", "http://h", "--db", "d", "--kind", "cloudant", "--dry-run"});
+  CHECK(dry.import.kind == openwhisk_provider_kind::cloudant);
+  CHECK(dry.import.dry_run);
+}
+
+TEST_CASE("import-openwhisk without its source, with an unknown kind or with both modes is a usage error",
+          "[options]") {
+  env_guard env;
+  check_usage_error({"import-openwhisk", "--db", "d", "--kind", "alarms"}, "--couchdb");
+  check_usage_error({"import-openwhisk", "--couchdb", "http://h", "--db", "d", "--kind", "kafka"}, "--kind");
+  check_usage_error({"import-openwhisk", "--couchdb", "http://h", "--db", "d", "--kind", "alarms", "--dry-run",
+                     "--disable-source"},
+                    "--disable-source");
+  check_usage_error({"--check-store", "import-openwhisk", "--couchdb", "http://h", "--db", "d", "--kind", "alarms"},
+                    "--check-store");
 }
 
 TEST_CASE("the --check-store flag with rotate-key, or an unknown subcommand, is a usage error", "[options]") {

@@ -77,7 +77,6 @@ TEST_CASE("a malformed cron names cron", "[alarm_spec]") {
 TEST_CASE("a malformed or misplaced timezone names timezone", "[alarm_spec]") {
   check_rejected({
     {R"({"cron": "* * * * *", "timezone": "Mars/Olympus_Mons"})", "timezone"},
-    {R"({"cron": "* * * * *", "timezone": ""})", "timezone"},
     {R"({"cron": "* * * * *", "timezone": 1})", "timezone"},
     {R"({"minutes": 5, "timezone": "Europe/Berlin"})", "timezone"},
     {R"({"date": "2026-06-01T00:00:00Z", "timezone": "UTC"})", "timezone"},
@@ -150,11 +149,9 @@ TEST_CASE("a malformed, past, early or misplaced stopDate names stopDate", "[ala
 
 TEST_CASE("a malformed maxTriggers names maxTriggers", "[alarm_spec]") {
   check_rejected({
-    {R"({"cron": "* * * * *", "maxTriggers": 0})", "maxTriggers"},
     {R"({"cron": "* * * * *", "maxTriggers": -2})", "maxTriggers"},
     {R"({"cron": "* * * * *", "maxTriggers": 2.5})", "maxTriggers"},
     {R"({"cron": "* * * * *", "maxTriggers": "many"})", "maxTriggers"},
-    {R"({"cron": "* * * * *", "maxTriggers": "0"})", "maxTriggers"},
     {R"({"cron": "* * * * *", "maxTriggers": true})", "maxTriggers"},
     {R"({"cron": "* * * * *", "maxTriggers": null})", "maxTriggers"},
   });
@@ -211,8 +208,8 @@ TEST_CASE("intervals and maxTriggers just outside their ranges are refused", "[a
 
 TEST_CASE("numbers in forms OpenWhisk does not take are refused, naming the field", "[alarm_spec]") {
   for (auto field : {"minutes", "seconds", "maxTriggers"}) {
-    for (auto value : {R"(" 5")", R"("5 ")", R"("0x5")", R"("+5")", R"("5.0")", R"("1e3")", R"("")", R"("-")",
-                       "5.5", "1e300", "-1e300", "18446744073709551615", R"("99999999999999999999")"}) {
+    for (auto value : {R"("0x5")", R"("1e3")", R"("")", R"("-")", "5.5", "1e300", "-1e300", "18446744073709551615",
+                       R"("99999999999999999999")", R"("5.5")", "true"}) {
       // maxTriggers needs a schedule beside it; minutes and seconds are one.
       auto json = std::string{R"({"cron": "* * * * *", ")"} + field + R"(": )" + value + "}";
       if (std::string_view{field} != "maxTriggers")
@@ -220,6 +217,9 @@ TEST_CASE("numbers in forms OpenWhisk does not take are refused, naming the fiel
       check_rejected({{json, field}});
     }
   }
+  // Only `seconds`, feedrouter's own, keeps to plain digits; OpenWhisk's `minutes` check takes these too.
+  for (auto value : {R"(" 5")", R"("5 ")", R"("+5")", R"("5.0")"})
+    check_rejected({{std::string{R"({"seconds": )"} + value + "}", "seconds"}});
 }
 
 TEST_CASE("time zones that are no IANA zone names are refused", "[alarm_spec]") {
@@ -242,7 +242,7 @@ TEST_CASE("stored parameters out of range are refused at start-up too, naming th
     {R"({"date": 9223372036854775807})", "date"},
     {R"({"minutes": 5, "stopDate": 253402300800000})", "stopDate"},
     {R"({"cron": "* * * * *", "timezone": "localtime"})", "timezone"},
-    {R"({"cron": "* * * * *", "maxTriggers": " 5"})", "maxTriggers"},
+    {R"({"cron": "* * * * *", "maxTriggers": "0x5"})", "maxTriggers"},
     {R"({"cron": "* * * * *", "maxTriggers": 10000000000})", "maxTriggers"},
   };
   for (const auto& c : stored) {
@@ -257,10 +257,8 @@ TEST_CASE("a malformed or misplaced deleteAfterFire names deleteAfterFire", "[al
   check_rejected({
     {R"({"date": "2026-06-01T00:00:00Z", "deleteAfterFire": "yes"})", "deleteAfterFire"},
     {R"({"date": "2026-06-01T00:00:00Z", "deleteAfterFire": 1})", "deleteAfterFire"},
-    {R"({"date": "2026-06-01T00:00:00Z", "deleteAfterFire": "TRUE"})", "deleteAfterFire"},
-    {R"({"date": "2026-06-01T00:00:00Z", "deleteAfterFire": null})", "deleteAfterFire"},
-    {R"({"cron": "* * * * *", "deleteAfterFire": true})", "deleteAfterFire"},
-    {R"({"minutes": 5, "deleteAfterFire": "true"})", "deleteAfterFire"},
+    {R"({"date": "2026-06-01T00:00:00Z", "deleteAfterFire": "rule"})", "deleteAfterFire"},
+    {R"({"date": "2026-06-01T00:00:00Z", "deleteAfterFire": [true]})", "deleteAfterFire"},
   });
 }
 

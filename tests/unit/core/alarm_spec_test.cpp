@@ -217,7 +217,7 @@ TEST_CASE("a date alarm fires once at its date", "[alarm_spec]") {
   CHECK(s.schedule == alarm_spec::kind::once);
   REQUIRE(s.date);
   CHECK(*s.date == at("2026-06-01T12:00:00Z"));
-  CHECK_FALSE(s.delete_after_fire);
+  CHECK(s.delete_after_fire == alarm_spec::after_fire::keep);
   CHECK(next(s, now) == "2026-06-01T12:00:00.000Z");
   CHECK(next(s, at("2026-06-01T11:59:59.999Z")) == "2026-06-01T12:00:00.000Z");
   CHECK_FALSE(next_occurrence(s, at("2026-06-01T12:00:00Z"), now));
@@ -230,16 +230,26 @@ TEST_CASE("a date alarm accepts a time zone offset and milliseconds since the ep
   CHECK(*spec(R"({"date": )" + std::to_string(millis) + "}").date == at("2026-06-01T12:00:00Z"));
 }
 
-TEST_CASE("deleteAfterFire is accepted with date", "[alarm_spec]") {
-  CHECK(spec(R"({"date": "2026-06-01T12:00:00Z", "deleteAfterFire": true})").delete_after_fire);
-  CHECK(spec(R"({"date": "2026-06-01T12:00:00Z", "deleteAfterFire": "true"})").delete_after_fire);
-  CHECK_FALSE(spec(R"({"date": "2026-06-01T12:00:00Z", "deleteAfterFire": false})").delete_after_fire);
-  CHECK_FALSE(spec(R"({"date": "2026-06-01T12:00:00Z", "deleteAfterFire": "false"})").delete_after_fire);
+TEST_CASE("deleteAfterFire takes OpenWhisk's values with date", "[alarm_spec]") {
+  using after = alarm_spec::after_fire;
+  auto with = [](std::string_view value) {
+    return spec(std::string{R"({"date": "2026-06-01T12:00:00Z", "deleteAfterFire": )"} + std::string{value} + "}")
+      .delete_after_fire;
+  };
+  CHECK(with("true") == after::delete_trigger);
+  CHECK(with(R"("true")") == after::delete_trigger);
+  CHECK(with(R"("TRUE")") == after::delete_trigger);
+  CHECK(with(R"("rules")") == after::delete_trigger_and_rules);
+  CHECK(with(R"(" Rules ")") == after::delete_trigger_and_rules);
+  CHECK(with("false") == after::keep);
+  CHECK(with(R"("false")") == after::keep);
+  CHECK(with("0") == after::keep);
+  CHECK(with(R"("")") == after::keep);
 }
 
-TEST_CASE("deleteAfterFire false is harmless on a recurring alarm", "[alarm_spec]") {
-  CHECK_FALSE(spec(R"({"cron": "* * * * *", "deleteAfterFire": false})").delete_after_fire);
-  CHECK_FALSE(spec(R"({"minutes": 1, "deleteAfterFire": "false"})").delete_after_fire);
+TEST_CASE("deleteAfterFire is ignored on a recurring alarm, as OpenWhisk ignores it", "[alarm_spec]") {
+  CHECK(spec(R"({"cron": "* * * * *", "deleteAfterFire": true})").delete_after_fire == alarm_spec::after_fire::keep);
+  CHECK(spec(R"({"minutes": 1, "deleteAfterFire": "false"})").delete_after_fire == alarm_spec::after_fire::keep);
 }
 
 // -- maxTriggers and the wsk CLI's string forms ------------------------------------
@@ -260,7 +270,8 @@ TEST_CASE("parameters the wsk CLI sends as strings are accepted", "[alarm_spec]"
   CHECK(*minutes.max_triggers == 5);
   CHECK(minutes.strict);
   CHECK(spec(R"({"seconds": "30"})").interval == std::chrono::milliseconds{30s});
-  CHECK(spec(R"({"date": "2026-06-01T12:00:00Z", "deleteAfterFire": "true"})").delete_after_fire);
+  CHECK(spec(R"({"date": "2026-06-01T12:00:00Z", "deleteAfterFire": "true"})").delete_after_fire
+        == alarm_spec::after_fire::delete_trigger);
 }
 
 TEST_CASE("parameters that are not alarm parameters are left alone", "[alarm_spec]") {
@@ -289,8 +300,8 @@ TEST_CASE("a restored one-shot alarm whose date has passed has no next occurrenc
   CHECK_FALSE(next_occurrence(s, now, now));
 }
 
-TEST_CASE("a startDate in the past is accepted on request", "[alarm_spec]") {
-  auto s = spec(R"({"minutes": 5, "startDate": "2026-01-15T09:58:00Z"})");
+TEST_CASE("a stored startDate in the past keeps the interval's phase", "[alarm_spec]") {
+  auto s = spec(R"({"minutes": 5, "startDate": "2026-01-15T09:58:00Z"})", "guest/alarm", validation_time::restore);
   CHECK(next(s, now) == "2026-01-15T10:03:00.000Z");
 }
 
@@ -413,9 +424,10 @@ TEST_CASE("a string trigger_payload is wrapped as payload", "[alarm_spec]") {
   CHECK(json_as_string(body[0].second) == std::string{"hello \"world\""});
 }
 
-TEST_CASE("a string trigger_payload holding a JSON object is taken as that object", "[alarm_spec]") {
+TEST_CASE("a string trigger_payload holding a JSON object is wrapped as payload, as OpenWhisk wraps it",
+          "[alarm_spec]") {
   auto cfg = config(R"({"minutes": 1, "trigger_payload": "{\"a\": 1, \"b\": \"x\"}"})");
-  CHECK(fire_members(cfg) == params(R"({"a": 1, "b": "x"})"));
+  CHECK(fire_members(cfg) == params(R"({"payload": "{\"a\": 1, \"b\": \"x\"}"})"));
 }
 
 TEST_CASE("a string trigger_payload holding JSON that is not an object stays a string", "[alarm_spec]") {

@@ -38,10 +38,13 @@ TEST_CASE("every integer parameter just outside its documented range is refused,
 
 TEST_CASE("every integer parameter in a form OpenWhisk does not take is refused, naming it", "[feed_config]") {
   for (const auto& param : documented_int_params()) {
-    for (auto value : {R"(" 5")", R"("5 ")", R"("\t5")", R"("0x5")", R"("+5")", R"("5.0")", R"("1e3")", R"("")",
-                       R"("-")", R"("five")", "5.5", "1e300", "-1e300", "18446744073709551615", "true", "null",
-                       "[5]", R"({"n": 5})"}) {
+    for (auto value : {R"("0x5")", R"("1e3")", R"("")", R"("-")", R"("five")", "5.5", "1e300", "-1e300",
+                       "18446744073709551615", "true", "null", "[5]", R"({"n": 5})"}) {
       check_refused(param.feed, with_value(param, value), param.name);
     }
+    if (param.openwhisk_strings)
+      continue;
+    for (auto value : {R"(" 5")", R"("5 ")", R"("\t5")", R"("+5")", R"("5.0")"})
+      check_refused(param.feed, with_value(param, value), param.name);
   }
 }

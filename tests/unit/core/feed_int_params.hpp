@@ -16,6 +16,9 @@ struct documented_int_param {
   std::string_view name;
   std::int64_t min;
   std::int64_t max;
+  /// Also taken in the string forms OpenWhisk's `minutes` check takes (" 5 ", "+5", "5.0"): the alarm parameters
+  /// OpenWhisk users pass that way (docs/alarm-feed.md).
+  bool openwhisk_strings = false;
 };
 
 /// What the registry adds to every webhook CREATE before it is validated.
@@ -25,9 +28,9 @@ constexpr std::string_view webhook_base = R"("hookId": "h-numbers", "secret": "0
 /// kafka-feed.md).
 inline const std::vector<documented_int_param>& documented_int_params() {
   static const std::vector<documented_int_param> all = {
-    {"alarm", "", "minutes", 1, 5'270'400},
+    {"alarm", "", "minutes", 1, 5'270'400, true},
     {"alarm", "", "seconds", 1, 316'224'000},
-    {"alarm", R"("cron": "* * * * *")", "maxTriggers", -1, 1'000'000'000},
+    {"alarm", R"("cron": "* * * * *")", "maxTriggers", -1, 1'000'000'000, true},
     {"webhook", webhook_base, "batchSize", 1, 1000},
     {"webhook", webhook_base, "batchWindowMs", 0, 60'000},
     {"webhook", webhook_base, "retryAttempts", 1, 100},
@@ -36,6 +39,8 @@ inline const std::vector<documented_int_param>& documented_int_params() {
     {"poll", R"("url": "https://api.example.com/items", "intervalSeconds": 60)", "timeoutSeconds", 1, 300},
     {"poll", R"("url": "https://api.example.com/items", "intervalSeconds": 60)", "failuresBeforeDisable", 1, 100},
     {"changes", R"("url": "https://couch.example.com", "dbname": "orders")", "heartbeatSeconds", 1, 300},
+    {"changes", R"("host": "couch.example.com", "dbname": "orders")", "port", 1, 65535},
+    {"changes", R"("url": "https://couch.example.com", "dbname": "orders")", "maxTriggers", -1, 1'000'000'000},
     {"kafka", R"("brokers": "kafka.example.com:9092", "topic": "orders")", "batchBytes", 1'024, 900'000},
   };
   return all;
