@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <string>
 
+#include "actors/child_error.hpp"
 #include "actors/detail/trigger_state.hpp"
 #include "core/alarm_spec.hpp"
 #include "core/log.hpp"
@@ -16,7 +17,6 @@
 namespace feedrouter {
 
 namespace {
-
 
 std::string schedule_end_reason(const trigger_state& st) {
   const auto& alarm = *st.config->alarm;
@@ -38,6 +38,37 @@ void arm_alarm(trigger_pointer self, sys_ms occurrence) {
                      occurrence);
 }
 
+/// Hands the event of an occurrence of a schedule with maxTriggers to the delivery core once the count it took is
+/// stored: a crash in between must not give the occurrence back (docs/architecture.md section 5.4), as a count stored
+/// after the fire would. Its room is reserved meanwhile, so a schedule that ends keeps its firer for it.
+void accept_counted(trigger_pointer self, feed_event event) {
+  auto& st = self->state;
+  st.delivery.reserve(1);
+  auto status = make_op(st, store_op::kind::put_status);
+  status.record.status = st.record.status;
+  self->request(st.env->store, caf::infinite, write_atom::value, std::vector<store_op>{std::move(status)})
+    .then(
+      [self, event = std::move(event)](commit_atom) mutable {
+        auto& st = self->state;
+        if (!may_fire(st)) {
+          // Paused or disabled meanwhile: the occurrence is dropped, as a queued one is (an alarm never fires late).
+          st.delivery.cancel_reservation(1);
+          return;
+        }
+        std::vector<feed_event> events;
+        events.push_back(std::move(event));
+        carry_out(self, st.delivery.accept_reserved(std::move(events)));
+      },
+      [self](caf::error& err) {
+        auto& st = self->state;
+        st.delivery.cancel_reservation(1);
+        log(log_level::error, "occurrence of ", st.record.trigger.qualified(),
+            " not fired: its count cannot be stored: ", describe_child_error(err));
+        // A schedule that ended waited for this occurrence to release its firer.
+        carry_out(self, {});
+      });
+}
+
 /// Takes one occurrence: an event for the delivery core, or a dead letter when the registration holds as many events
 /// as it may (the controller has not kept up for a while: visibly, not into memory).
 void on_occurrence(trigger_pointer self, sys_ms occurrence, std::optional<sys_ms> next) {
@@ -56,22 +87,20 @@ void on_occurrence(trigger_pointer self, sys_ms occurrence, std::optional<sys_ms
   auto event = st.delivery.new_event(st.config->fire_body, now, false);
   // Accepted either way: the metrics then count it once more when it is fired or dead-lettered.
   st.env->stats->count_events(event_outcome::accepted, st.record.feed);
-  if (st.delivery.has_room(1)) {
-    carry_out(self, st.delivery.accept(std::move(event)));
-  } else {
+  if (!st.delivery.has_room(1)) {
+    // The dead letter is stored together with the status, count included.
     auto error = "not fired: " + std::to_string(st.delivery.buffered())
                  + " earlier fires are still waiting for the controller";
     carry_out(self, st.delivery.reject(std::move(event), now, std::move(error)));
+  } else if (status.triggers_left) {
+    // A count of maxTriggers is stored before its fire. last_occurrence needs no haste: it is persisted with the
+    // fire's outcome, since an occurrence that has passed is never taken again after a restart.
+    accept_counted(self, std::move(event));
+  } else {
+    carry_out(self, st.delivery.accept(std::move(event)));
   }
-  if (status.triggers_left && *status.triggers_left <= 0) {
+  if (status.triggers_left && *status.triggers_left <= 0)
     end_schedule(self);
-    return;
-  }
-  // The occurrence is persisted with the fire's outcome. Only a count of maxTriggers must be stored at once, so a
-  // crash before the answer cannot give an occurrence back; last_occurrence needs no haste, since an occurrence that
-  // has passed is never taken again after a restart.
-  if (status.triggers_left)
-    persist(self);
 }
 
 } // namespace

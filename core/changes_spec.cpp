@@ -420,6 +420,8 @@ change_line classify_change_line(std::string_view line) {
     auto message = json_as_string(*error).value_or(*error);
     if (const auto* reason = find_member(*members, "reason"))
       message += ": " + json_as_string(*reason).value_or(*reason);
+    if (message.empty())
+      message = "the feed sent an error line without an error text";
     return {kind::error, {}, std::move(message)};
   }
   if (const auto* seq = find_member(*members, "seq")) {

@@ -19,6 +19,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "core/line_splitter.hpp"
 #include "net/detail/client_common.hpp"
 #include "net/detail/maybe_tls_stream.hpp"
 #include "net/detail/stream_client.hpp"
@@ -51,6 +52,7 @@ public:
       gate_(std::move(egress), req.destination.host),
       timer_(stream_.get_executor()),
       req_(std::move(req)),
+      splitter_(req_.max_line),
       on_update_(std::move(on_update)) {
     if (req_.destination.scheme == "https")
       stream_.enable_tls(*tls);
@@ -224,7 +226,7 @@ private:
 
   void read_lines() {
     if (parser_->is_done())
-      return finish_lines(true);
+      return finish_lines(splitter_.finish(), true);
     read_some([self = shared_from_this()](beast::error_code ec, std::string_view bytes) {
       self->on_bytes(ec, bytes);
     });
@@ -235,46 +237,20 @@ private:
       return fail(expired_ ? transport_failure::idle : transport_failure::connection_lost, "read", ec);
     if (!bytes.empty())
       arm(req_.idle_timeout, "idle timeout"); // a heartbeat keeps the stream alive
-    if (!take_lines(bytes))
+    if (!splitter_.feed(bytes))
       return report_error(transport_failure::too_large,
                           "line longer than " + std::to_string(req_.max_line) + " bytes");
-    if (!lines_.empty())
-      return finish_lines(false);
+    if (auto lines = splitter_.take_lines(); !lines.empty())
+      return finish_lines(std::move(lines), false);
     read_lines();
   }
 
-  /// Appends `bytes` to the partial line and moves the complete, non-blank ones to lines_. Returns false when the
-  /// partial line grew beyond max_line.
-  bool take_lines(std::string_view bytes) {
-    while (!bytes.empty()) {
-      auto newline = bytes.find('\n');
-      partial_.append(bytes.substr(0, newline));
-      if (newline == std::string_view::npos)
-        break;
-      bytes.remove_prefix(newline + 1);
-      if (!partial_.empty() && partial_.back() == '\r')
-        partial_.pop_back();
-      if (partial_.size() > req_.max_line)
-        return false;
-      if (partial_.find_first_not_of(" \t") != std::string::npos)
-        lines_.push_back(std::move(partial_));
-      partial_.clear();
-    }
-    return partial_.size() <= req_.max_line;
-  }
-
-  void finish_lines(bool ended) {
+  void finish_lines(std::vector<std::string> lines, bool ended) {
     disarm();
     reading_ = false;
     stream_update update;
-    update.lines = std::move(lines_);
-    lines_.clear();
-    if (ended) {
-      // A last line without its line break still counts.
-      if (partial_.find_first_not_of(" \t\r") != std::string::npos)
-        update.lines.push_back(std::move(partial_));
-      update.ended = true;
-    }
+    update.lines = std::move(lines);
+    update.ended = ended;
     deliver(std::move(update));
     if (ended)
       shut();
@@ -338,8 +314,7 @@ private:
   beast::flat_buffer buffer_{2 * chunk_size}; // raw bytes between the socket and the parser
   std::optional<http::response_parser<http::buffer_body>> parser_;
   std::array<char, chunk_size> chunk_{}; // decoded body bytes of one read
-  std::string partial_;                  // the line being received
-  std::vector<std::string> lines_;       // complete lines not yet delivered
+  line_splitter splitter_;               // the body's bytes as lines
   std::string error_body_;
   const char* expired_ = nullptr; ///< set when the timer closed the socket: "timeout" or "idle timeout"
   std::uint64_t timer_generation_ = 0;

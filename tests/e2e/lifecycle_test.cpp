@@ -20,9 +20,6 @@ constexpr auto fire_timeout = 5s;
 /// How long a paused registration must stay silent: more than two intervals of its every-second alarm.
 constexpr auto quiet_period = 2500ms;
 
-/// How long after the pause answer a fire sent just before it may still reach the controller.
-constexpr auto in_flight_grace = 500ms;
-
 } // namespace
 
 TEST_CASE("an alarm registration goes through create then read update pause resume and delete", "[e2e]") {
@@ -65,19 +62,14 @@ TEST_CASE("an alarm registration goes through create then read update pause resu
   CHECK(json_at(fx.fires_of(trigger).back().body, "") == R"({"greeting":"updated"})");
 
   auto paused = fr->call(api_request("POST", path + "/pause", alice_key));
-  auto paused_at = std::chrono::system_clock::now();
   INFO("PAUSE: " << paused.body);
   REQUIRE(paused.status == 200);
   CHECK(json_string_at(paused.body, "/status/state") == "paused");
-  // There is no event for "nothing happens": wait for more than two fire intervals and compare the fires before and
-  // after. A fire already on its way when the pause was answered may land within the grace period; none later.
+  // There is no event for "nothing happens": wait for more than two fire intervals and count the fires. One fire
+  // sent before the pause was answered may still land, however slowly (the pause lets a fire on the wire finish);
+  // a second one would have been sent after the pause.
   auto at_pause = fx.fires_of(trigger).size();
   CHECK_FALSE(fx.wait_for_fires_of(trigger, at_pause + 2, quiet_period));
-  auto fires_after_pause = 0;
-  for (const auto& fire : fx.fires_of(trigger))
-    if (fire.received_at > paused_at + in_flight_grace)
-      ++fires_after_pause;
-  CHECK(fires_after_pause == 0);
   read = fr->call(api_request("GET", path, alice_key));
   CHECK(json_string_at(read.body, "/status/state") == "paused");
 

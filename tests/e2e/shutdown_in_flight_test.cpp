@@ -22,6 +22,13 @@ constexpr auto fire_timeout = 5s;
 /// How slowly the controller answers the fire in flight at SIGTERM.
 constexpr auto slow_answer = 1000ms;
 
+/// A --shutdown-grace far longer than the process may take to exit (feedrouter_process::exit_timeout): a process that
+/// exits in time did not wait for the whole grace.
+constexpr auto long_grace = "60";
+
+/// Longer than the test: an answer held back this long never reaches the provider that asked.
+constexpr auto never = 600s;
+
 } // namespace
 
 TEST_CASE("SIGTERM waits for a fire in flight within --shutdown-grace and the fire stays counted", "[e2e][delivery]") {
@@ -29,27 +36,24 @@ TEST_CASE("SIGTERM waits for a fire in flight within --shutdown-grace and the fi
   const trigger_ref trigger{"alice", "slow-controller"};
   fx.controller().add_trigger(trigger, std::string{alice_key});
   fx.controller().script(trigger, {answer::after(slow_answer, 202)});
-  auto first = fx.start_feedrouter({"--shutdown-grace", "5"});
+  auto first = fx.start_feedrouter({"--shutdown-grace", long_grace});
   auto hook = create_webhook(*first, trigger);
   post_event(*first, hook, R"({"id":1})");
   // The controller has the fire (and recorded it) and holds its answer back for a second.
   REQUIRE(fx.controller().wait_for_attempts(trigger, 1, fire_timeout));
 
-  auto sent = std::chrono::steady_clock::now();
+  // It waits for the answer, not for the whole grace period: terminate() fails the test unless the process exits
+  // within exit_timeout, far less than the grace.
   auto status = first->terminate();
-  auto took = std::chrono::steady_clock::now() - sent;
   {
     INFO("feedrouter stderr:\n" << first->process().stderr_text());
     INFO("exit code " << status.code << ", signal " << status.signal);
     CHECK(status.exited());
     CHECK(status.code == 0);
   }
-  // It waited for the answer, not for the whole grace period.
-  auto arrived = fx.controller().attempt_times(trigger).at(0);
-  CHECK(std::chrono::system_clock::now() - arrived >= slow_answer - 10ms);
-  CHECK(took < 4s);
   first.reset();
 
+  // It waited for the answer: the fire is counted and nothing is pending.
   auto second = fx.start_feedrouter();
   auto read = read_registration(*second, trigger);
   INFO("READ after restart: " << read);
@@ -72,8 +76,8 @@ TEST_CASE("SIGTERM with a fire slower than --shutdown-grace exits 0 after the gr
   e2e_fixture fx;
   const trigger_ref trigger{"alice", "very-slow-controller"};
   fx.controller().add_trigger(trigger, std::string{alice_key});
-  // Far slower than the grace: the provider must give up on it.
-  fx.controller().script(trigger, {answer::after(30s, 202)});
+  // Slower than the test: the provider must give up on it.
+  fx.controller().script(trigger, {answer::after(never, 202)});
   auto first = fx.start_feedrouter({"--shutdown-grace", "0.3"});
   auto hook = create_webhook(*first, trigger);
   post_event(*first, hook, R"({"id":"unanswered"})");
@@ -88,8 +92,8 @@ TEST_CASE("SIGTERM with a fire slower than --shutdown-grace exits 0 after the gr
     CHECK(status.exited());
     CHECK(status.code == 0);
   }
+  // It waited for the grace; and it exited (within exit_timeout) although the answer never came.
   CHECK(took >= 300ms);
-  CHECK(took < 5s);
   first.reset();
 
   // The answer never reached the provider, so the event is still pending and fires again: at least once.

@@ -86,6 +86,37 @@ pipe_ends make_pipe() {
   return {unique_fd{fds[0]}, unique_fd{fds[1]}};
 }
 
+/// Fills the pipe behind `write_fd` to its (shrunk) capacity; returns how many bytes that took.
+std::size_t fill_pipe(int write_fd) {
+  // The smallest capacity Linux allows is a page; the filler must not hold a line break.
+  ::fcntl(write_fd, F_SETPIPE_SZ, 0);
+  const int flags = ::fcntl(write_fd, F_GETFL);
+  if (flags < 0 || ::fcntl(write_fd, F_SETFL, flags | O_NONBLOCK) != 0)
+    throw_errno("fcntl stdout pipe");
+  const std::array<char, read_chunk> filler = [] {
+    std::array<char, read_chunk> bytes{};
+    bytes.fill('.');
+    return bytes;
+  }();
+  std::size_t total = 0;
+  for (;;) {
+    auto put = ::write(write_fd, filler.data(), filler.size());
+    if (put > 0) {
+      total += static_cast<std::size_t>(put);
+      continue;
+    }
+    if (put < 0 && errno == EINTR)
+      continue;
+    if (put < 0 && errno == EAGAIN)
+      break;
+    throw_errno("fill stdout pipe");
+  }
+  // The child shares this open file description: its writes must block, not fail.
+  if (::fcntl(write_fd, F_SETFL, flags) != 0)
+    throw_errno("fcntl stdout pipe");
+  return total;
+}
+
 /// Returns the milliseconds left until `deadline`, rounded up so that a poll never wakes just before it.
 int remaining_ms(steady_clock::time_point deadline) {
   auto left = deadline - steady_clock::now();
@@ -178,6 +209,8 @@ child_process::child_process(const process_options& opts) : stderr_path_(opts.st
   if (stderr_file.get() < 0)
     throw_errno("open stderr file");
   auto out = make_pipe();
+  if (opts.hold_stdout)
+    stdout_filler_ = fill_pipe(out.write.get());
   auto exec_error = make_pipe();
   // Everything the child needs is built before fork: it may not allocate afterwards.
   std::vector<std::string> strings;
@@ -252,7 +285,9 @@ std::optional<std::string> child_process::read_line(milliseconds timeout) {
     }
     if (got == 0)
       stdout_closed_ = true;
-    stdout_buffer_.append(chunk.data(), static_cast<std::size_t>(got));
+    auto dropped = std::min(stdout_filler_, static_cast<std::size_t>(got));
+    stdout_filler_ -= dropped;
+    stdout_buffer_.append(chunk.data() + dropped, static_cast<std::size_t>(got) - dropped);
   }
 }
 
@@ -298,6 +333,35 @@ std::optional<exit_status> child_process::wait(milliseconds timeout) {
 
 bool child_process::running() {
   return !try_reap();
+}
+
+std::vector<std::uint16_t> child_process::listening_ports() const {
+  // Sockets show up as links "socket:[INODE]" among the child's descriptors ...
+  std::vector<std::string> inodes;
+  const auto fd_dir = "/proc/" + std::to_string(pid_) + "/fd/";
+  for (int fd = 0; fd < 1024; ++fd) {
+    std::array<char, 64> target{};
+    auto length = ::readlink((fd_dir + std::to_string(fd)).c_str(), target.data(), target.size() - 1);
+    std::string_view link{target.data(), length > 0 ? static_cast<std::size_t>(length) : 0};
+    if (link.rfind("socket:[", 0) == 0 && link.back() == ']')
+      inodes.emplace_back(link.substr(8, link.size() - 9));
+  }
+  // ... and in the child's view of /proc/net/tcp: "sl local_address rem_address st ... inode", LISTEN being 0A.
+  std::ifstream table{"/proc/" + std::to_string(pid_) + "/net/tcp"};
+  std::string line;
+  std::getline(table, line); // the header
+  std::vector<std::uint16_t> ports;
+  while (std::getline(table, line)) {
+    std::istringstream fields{line};
+    std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
+    fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >> timeout >> inode;
+    auto colon = local.find(':');
+    if (state != "0A" || colon == std::string::npos
+        || std::find(inodes.begin(), inodes.end(), inode) == inodes.end())
+      continue;
+    ports.push_back(static_cast<std::uint16_t>(std::stoul(local.substr(colon + 1), nullptr, 16)));
+  }
+  return ports;
 }
 
 std::string child_process::stderr_text() const {

@@ -3,6 +3,8 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,6 +29,9 @@ struct process_options {
   std::string stderr_path;       ///< file that receives the child's stderr; created or truncated
   /// Changes to the environment the child inherits: "NAME=VALUE" sets NAME, a bare "NAME" removes it.
   std::vector<std::string> env{};
+  /// Starts the child with its stdout pipe already full, so that its first write to stdout blocks until the test
+  /// calls read_line(): a way to hold a child at the point where it writes its first line, without any timing.
+  bool hold_stdout = false;
 };
 
 /// A child process for end-to-end tests: its stdout is a pipe read line by line, its stderr goes to a file, and it is
@@ -71,6 +76,10 @@ public:
   /// Returns what the child wrote to stderr so far.
   std::string stderr_text() const;
 
+  /// Returns the TCP ports the child listens on (IPv4), read from /proc; how a test learns the port of a child held
+  /// before it could print it (process_options::hold_stdout).
+  std::vector<std::uint16_t> listening_ports() const;
+
 private:
   /// Reaps the child if it has ended; returns whether it has.
   bool try_reap();
@@ -80,6 +89,7 @@ private:
   int pid_fd_ = -1;    ///< pidfd of the child, -1 when the kernel has none
   bool stdout_closed_ = false;
   std::string stdout_buffer_; ///< bytes read from stdout but not yet returned as a line
+  std::size_t stdout_filler_ = 0; ///< bytes of the hold_stdout filler still to be read and dropped
   std::string stderr_path_;
   std::optional<exit_status> status_; ///< set once the child was reaped
 };

@@ -5,10 +5,11 @@
 //
 //   FEEDROUTER_BIN=build/app/feedrouter FAKE_CONTROLLER_BIN=build/tests/support/fake-controller node --test feeds/test/
 //
-// Without both variables the suites are skipped (integrationSuite). One test file per feed kind starts its own stack
-// (startStack): a fake controller that knows the file's triggers and keys, and a provider with its own SQLite store
-// firing at it. A feed kind with an outside source starts that source itself: poll a URL served with startServer,
-// changes a real CouchDB-compatible server with CouchDb.start (pouchdb-server, installed by `scripts/dev build`).
+// Without both variables the suites are skipped (integrationSuite), except in CI (CI set), where they fail. One test
+// file per feed kind starts its own stack (startStack): a fake controller that knows the file's triggers and keys, and
+// a provider with its own SQLite store firing at it. A feed kind with an outside source starts that source itself: poll
+// a URL served with startServer, changes a real CouchDB-compatible server with CouchDb.start (pouchdb-server, installed
+// by `scripts/dev build`).
 //
 // node --test loads every .js file under a test/ directory, this one too: it defines no tests, so it shows up as one
 // passing file.
@@ -66,9 +67,22 @@ function skipReason() {
   return null;
 }
 
-// Declares the suite `name`, or one skipped test saying what is missing when the binaries are not given.
+// Returns whether this runs in CI (CI set, as CI services do, to anything but "false" or "0").
+function inCi() {
+  const value = process.env.CI;
+  return Boolean(value) && value !== 'false' && value !== '0';
+}
+
+// Declares the suite `name`, or one skipped test saying what is missing when the binaries are not given. In CI a
+// missing binary fails that test instead: a suite that cannot run there must not pass as skipped.
 function integrationSuite(name, options, fn) {
   const reason = skipReason();
+  if (reason && inCi()) {
+    test(name, () => {
+      throw new Error(`CI is set but the integration test cannot run: ${reason}`);
+    });
+    return;
+  }
   if (reason) {
     test(name, { skip: reason }, () => {});
     return;

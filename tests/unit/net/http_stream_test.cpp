@@ -458,14 +458,19 @@ TEST_CASE("heartbeats keep a stream alive beyond its idle timeout", "[http_strea
   io_runtime io{1};
   raw_http_server server{raw_http_server::behavior::hold};
   auto client = make_http_client(io);
-  auto req = make_stream_request(server.url("/db/_changes?feed=continuous&heartbeat=100"));
-  req.idle_timeout = 300ms;
+  auto req = make_stream_request(server.url("/db/_changes?feed=continuous&heartbeat=50"));
+  // Heartbeats twenty times as often as the idle timeout: only a stall of the test's threads for a whole idle
+  // timeout could starve the stream. How long they go on is measured, not counted, so they cover three idle
+  // timeouts however slowly the loop runs.
+  constexpr auto idle_timeout = 1000ms;
+  constexpr auto heartbeat = 50ms;
+  constexpr int idle_timeouts_covered = 3;
+  req.idle_timeout = idle_timeout;
   update_queue updates;
   auto stream = open_chunked_stream(*client, server, std::move(req), updates);
-  constexpr auto heartbeat = 100ms; // what CouchDB's heartbeat=100 sends
-  constexpr int heartbeats = 10;    // a second of heartbeats: over three idle timeouts
   stream->read();
-  for (int i = 0; i < heartbeats; ++i) {
+  const auto started = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - started < idle_timeouts_covered * idle_timeout) {
     server.write(0, chunk("\n"));
     std::this_thread::sleep_for(heartbeat);
   }

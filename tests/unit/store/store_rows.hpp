@@ -65,7 +65,9 @@ inline stored_event make_event(std::uint64_t seq) {
   stored_event result;
   result.seq = seq;
   result.body = R"({"n":)" + std::to_string(seq) + R"(,"text":"grüße"})";
-  result.accepted = sys_ms{std::chrono::milliseconds{1'700'000'000'000 + static_cast<std::int64_t>(seq)}};
+  // Distinct per event; the modulo keeps the largest seqs from overflowing the time.
+  const auto offset = static_cast<std::int64_t>(seq % 1'000'000'000);
+  result.accepted = sys_ms{std::chrono::milliseconds{1'700'000'000'000 + offset}};
   return result;
 }
 
