@@ -32,7 +32,7 @@ std::int64_t resident_kib(pid_t pid) {
 
 } // namespace
 
-TEST_CASE("PAUSE closes the connection and keeps the position; UNPAUSE fires what was added meanwhile, each once",
+TEST_CASE("PAUSE closes the connection and keeps the position, UNPAUSE fires what was added meanwhile, each once",
           "[e2e][redis]") {
   e2e_fixture fx;
   redis_test_server redis;

@@ -200,7 +200,7 @@ TEST_CASE("a TYPE reply says whether the key is a stream, missing or something e
   CHECK_FALSE(read_key_type(integer(1)).ok());
 }
 
-TEST_CASE("entries cut by the reply's byte budget are read again; an entry too large alone is handed over",
+TEST_CASE("entries cut by the reply's byte budget are read again, an entry too large alone is handed over",
           "[redis_stream_reply]") {
   constexpr std::size_t max_bulk = 100;
   auto entry = [](std::uint64_t ms, bool oversized, std::int64_t size) {

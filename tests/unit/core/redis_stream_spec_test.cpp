@@ -55,7 +55,7 @@ TEST_CASE("a redis-stream url carries TLS, credentials, port and database", "[re
   CHECK(password_only.server.text() == "redis://[2606:4700::1111]:7000/0");
 }
 
-TEST_CASE("a redis-stream password may come as its own parameter; one inside url wins", "[redis_stream_spec]") {
+TEST_CASE("a redis-stream password may come as its own parameter, and one inside url wins", "[redis_stream_spec]") {
   auto separate = parsed(R"({"url": "redis://reader@r.example.com", "password": "pw", "stream": "s"})");
   CHECK(separate.server.user == "reader");
   CHECK(separate.server.password == "pw");
