@@ -84,7 +84,7 @@ void on_occurrence(trigger_pointer self, sys_ms occurrence, std::optional<sys_ms
     --*status.triggers_left;
   }
   auto now = st.env->now();
-  auto event = st.delivery.new_event(st.config->fire_body, now, false);
+  auto event = st.delivery.new_shared_event(st.alarm_body, now);
   // Accepted either way: the metrics then count it once more when it is fired or dead-lettered.
   st.env->stats->count_events(event_outcome::accepted, st.record.feed);
   if (!st.delivery.has_room(1)) {

@@ -50,6 +50,10 @@ using hook_atom = caf::atom_constant<caf::atom("hook")>;
 using replay_atom = caf::atom_constant<caf::atom("replay")>;
 /// `(load_atom, trigger_ref, limit)`: asks the store for dead letters.
 using load_atom = caf::atom_constant<caf::atom("load")>;
+/// `(pending_atom, trigger_ref, from_seq, max_rows, max_bytes)`: asks the store for pending events' bodies.
+using pending_atom = caf::atom_constant<caf::atom("pending")>;
+/// `(budget_atom)`: the byte budget tells a waiting trigger that what it waits for may fit now.
+using budget_atom = caf::atom_constant<caf::atom("budget")>;
 using write_atom = caf::atom_constant<caf::atom("write")>;
 using items_atom = caf::atom_constant<caf::atom("items")>;
 /// `(disable_atom, int status_code, std::string message)`: a source asks its trigger to disable the registration.

@@ -26,10 +26,16 @@ namespace feedrouter {
 /// What the control API asks the registry to do; one per lifecycle route.
 enum class api_op { create, read, update, remove, pause, resume, list, dead_letters, replay, hook };
 
+/// Registrations one list answer shows unless the caller asks for fewer or more, and at most.
+inline constexpr std::size_t default_list_limit = 100;
+inline constexpr std::size_t max_list_limit = 1000;
+
 /// One lifecycle request, already parsed and checked for form by the control API.
 struct api_command {
   api_op op = api_op::read;
   trigger_ref trigger;   ///< for list only `ns` is set
+  std::size_t limit = default_list_limit; ///< list: registrations in the answer at most
+  std::optional<trigger_ref> after;       ///< list: the answer starts after this registration (the cursor)
   std::string auth_key;  ///< the caller's "uuid:key"
   std::string feed;      ///< create: the feed kind
   json_members params;   ///< create: all feed parameters; update: those to change
@@ -51,6 +57,7 @@ enum class api_outcome {
   not_found,    ///< nothing of that name for this key
   conflict,     ///< the registration's state does not allow it now; `error` says why
   too_many,     ///< a bound is reached; the caller may try again after `retry_after`
+  over_quota,   ///< a quota of the namespace is reached; waiting does not help, removing registrations does
   unavailable,  ///< a part the answer depends on (the store, the controller, a trigger) did not answer
 };
 
@@ -65,9 +72,16 @@ struct replay_receipt {
   std::size_t replayed = 0;
 };
 
+/// One page of a list of registrations, in the order of their names.
+struct registration_page {
+  std::vector<registration_view> views;
+  /// The last registration shown, when more follow: the next page starts after it. nullopt on the last page.
+  std::optional<trigger_ref> next;
+};
+
 /// What an answer shows besides its outcome.
-using api_body = std::variant<std::monostate, registration_view, std::vector<registration_view>,
-                              std::vector<dead_letter>, hook_receipt, replay_receipt>;
+using api_body = std::variant<std::monostate, registration_view, registration_page, std::vector<dead_letter>,
+                              hook_receipt, replay_receipt>;
 
 /// The answer to one lifecycle request or webhook event, in the provider's terms; app/ turns it into HTTP.
 struct api_result {
@@ -157,5 +171,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::trigger_update)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::webhook_delivery)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::stored_event)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::dead_letter)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::pending_page)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<feedrouter::dead_letter>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<feedrouter::store_op>)

@@ -1,11 +1,12 @@
 #include "actors/registry.hpp"
 
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <tuple>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include <caf/actor_system.hpp>
@@ -54,10 +55,21 @@ std::string to_json_string(std::string_view text) {
 }
 
 struct registry_entry {
-  registration_record record; ///< status as of the trigger's last snapshot; the trigger actor owns the live one
+  /// Status as of the trigger's last snapshot or change of state; the trigger actor owns the live one.
+  registration_record record;
   trigger_actor trigger;
   std::string hook_id; ///< webhooks: the id in the hook URL
 };
+
+/// Orders registrations by namespace, then name: the order a list answers in.
+struct name_order {
+  bool operator()(const trigger_ref& x, const trigger_ref& y) const {
+    return std::tie(x.ns, x.name) < std::tie(y.ns, y.name);
+  }
+};
+
+/// One key's registrations, in name order: a page of a list is a range of it.
+using owned_index = std::map<trigger_ref, registry_entry*, name_order>;
 
 struct registry_state {
   registry_config cfg;
@@ -67,7 +79,10 @@ struct registry_state {
   /// Trigger actor -> its entry, for the trigger's DOWN message.
   std::unordered_map<caf::actor_addr, registry_entry*> by_trigger;
   /// Key hash -> the entries it owns, for listing and for resolving "_".
-  std::unordered_map<std::string, std::unordered_set<registry_entry*>> by_owner;
+  std::unordered_map<std::string, owned_index> by_owner;
+  /// Namespace -> its registrations, and the new ones whose store write is under way: what its quota counts.
+  std::unordered_map<std::string, std::size_t> per_namespace;
+  std::unordered_map<std::string, std::size_t> new_in_namespace;
   /// Registration key -> CREATEs whose store write is under way. A removal the old trigger asks for meanwhile is
   /// dropped: its erase would reach the store after the new registration and delete it.
   std::unordered_map<std::string, int> creating;
@@ -113,14 +128,20 @@ void start_entry(registry_pointer self, registration_record record, std::optiona
     hook_id = config->webhook->hook_id;
     st.hooks[hook_id] = key;
   }
-  auto trigger = spawn_trigger(self, st.cfg.env, record, std::move(config));
+  // The pending events loaded at start-up are the trigger's to hold (within the byte budget): the registry's copy of
+  // the record keeps none of their bodies.
+  auto pending = std::exchange(record.pending, {});
+  auto for_trigger = record;
+  for_trigger.pending = std::move(pending);
+  auto trigger = spawn_trigger(self, st.cfg.env, std::move(for_trigger), std::move(config));
   self->monitor(trigger);
   auto owner = record.auth_hash;
   auto address = trigger.address();
   auto entry =
     st.entries.insert_or_assign(key, registry_entry{std::move(record), std::move(trigger), std::move(hook_id)}).first;
   st.by_trigger[address] = &entry->second;
-  st.by_owner[owner].insert(&entry->second);
+  st.by_owner[owner][entry->second.record.trigger] = &entry->second;
+  ++st.per_namespace[entry->second.record.trigger.ns];
 }
 
 /// Forgets an entry's place in the indexes, not the entry itself.
@@ -129,10 +150,13 @@ void unindex(registry_pointer self, registry_entry& entry) {
   st.by_trigger.erase(entry.trigger.address());
   auto owner = st.by_owner.find(entry.record.auth_hash);
   if (owner != st.by_owner.end()) {
-    owner->second.erase(&entry);
+    owner->second.erase(entry.record.trigger);
     if (owner->second.empty())
       st.by_owner.erase(owner);
   }
+  auto ns = st.per_namespace.find(entry.record.trigger.ns);
+  if (ns != st.per_namespace.end() && --ns->second == 0)
+    st.per_namespace.erase(ns);
 }
 
 /// Stops a registration's actors and forgets it.
@@ -153,12 +177,16 @@ void resolve_default_namespace(registry_pointer self, trigger_ref& trigger, cons
   auto owned = self->state.by_owner.find(hash);
   if (owned == self->state.by_owner.end())
     return;
-  for (const auto* entry : owned->second) {
-    const auto& record = entry->record;
-    if (record.trigger.name == trigger.name) {
-      trigger.ns = record.trigger.ns;
+  // One lookup per namespace the key has registrations in, not one per registration.
+  const auto& index = owned->second;
+  for (auto i = index.begin(); i != index.end();) {
+    auto ns = i->first.ns;
+    if (index.count(trigger_ref{ns, trigger.name}) > 0) {
+      trigger.ns = std::move(ns);
       return;
     }
+    // The first registration of the next namespace: every name sorts after "".
+    i = index.lower_bound(trigger_ref{ns + '\0', ""});
   }
 }
 
@@ -283,14 +311,57 @@ void prepare_source(registry_pointer self, result_promise rp, const feed_config&
       [rp](caf::error& err) mutable { rp.deliver(unavailable("cannot prepare the source", err)); });
 }
 
+// -- the namespace quota ------------------------------------------------------------------
+
+/// Returns how many registrations namespace `ns` has, new ones being stored included: the one count its quota is
+/// checked against.
+std::size_t registrations_in(registry_pointer self, const std::string& ns) {
+  auto& st = self->state;
+  auto count = [&ns](const std::unordered_map<std::string, std::size_t>& counts) -> std::size_t {
+    auto i = counts.find(ns);
+    return i == counts.end() ? 0 : i->second;
+  };
+  return count(st.per_namespace) + count(st.new_in_namespace);
+}
+
+/// Returns whether a CREATE of `trigger` makes a new registration rather than replacing one (stored or being stored).
+bool is_new_registration(registry_pointer self, const trigger_ref& trigger) {
+  auto key = trigger.key();
+  return self->state.entries.count(key) == 0 && self->state.creating.count(key) == 0;
+}
+
+/// Returns the refusal of a CREATE of `trigger` that would take its namespace beyond its quota: not a passing
+/// condition, so 403 (app/api_answers.cpp), not 429.
+std::optional<api_result> over_quota(registry_pointer self, const trigger_ref& trigger) {
+  auto quota = self->state.cfg.max_registrations_per_namespace;
+  if (!is_new_registration(self, trigger) || registrations_in(self, trigger.ns) < quota)
+    return std::nullopt;
+  return failure(api_outcome::over_quota,
+                 "namespace " + trigger.ns + " has " + std::to_string(quota)
+                   + " registrations, the most this provider allows per namespace (--max-registrations-per-namespace)"
+                   + "; delete one before creating another");
+}
+
 // -- CREATE -------------------------------------------------------------------------------
 
 void persist_and_start(registry_pointer self, result_promise rp, registration_record record, feed_config config) {
+  // Checked again here, where the count includes every CREATE whose store write is under way.
+  if (auto refused = over_quota(self, record.trigger)) {
+    rp.deliver(std::move(*refused));
+    return;
+  }
   auto key = record.trigger.key();
+  auto ns = record.trigger.ns;
+  auto fresh = is_new_registration(self, record.trigger);
+  if (fresh)
+    ++self->state.new_in_namespace[ns];
   ++self->state.creating[key];
-  auto done_creating = [self, key] {
-    if (--self->state.creating[key] == 0)
-      self->state.creating.erase(key);
+  auto done_creating = [self, key, ns, fresh] {
+    auto& st = self->state;
+    if (--st.creating[key] == 0)
+      st.creating.erase(key);
+    if (fresh && --st.new_in_namespace[ns] == 0)
+      st.new_in_namespace.erase(ns);
   };
   self->request(self->state.cfg.env->store, self->state.cfg.request_timeout, put_atom::value, record)
     .then(
@@ -384,6 +455,11 @@ result_promise create(registry_pointer self, api_command& cmd) {
 
 void create_verified(registry_pointer self, result_promise rp, api_command cmd) {
   auto& st = self->state;
+  // Before asking the controller: a namespace at its quota costs no request to it.
+  if (auto refused = over_quota(self, cmd.trigger)) {
+    rp.deliver(std::move(*refused));
+    return;
+  }
   auto now = st.cfg.env->now();
   auto params = without_members(std::move(cmd.params), protocol_params);
   if (find_member(params, hook_id_param) != nullptr) {
@@ -501,67 +577,37 @@ void remove_registration(registry_pointer self, const trigger_ref& trigger, std:
 
 // -- list -------------------------------------------------------------------------------
 
-/// Collects the snapshots of several triggers and answers once all did (or failed to).
-struct list_gather {
-  result_promise rp;
-  std::vector<std::pair<trigger_ref, std::optional<trigger_snapshot>>> items;
-  std::size_t outstanding = 0;
-};
-
-void finish_list(registry_pointer self, list_gather& gather) {
-  std::vector<registration_view> views;
-  views.reserve(gather.items.size());
-  for (auto& [trigger, snap] : gather.items) {
-    auto i = self->state.entries.find(trigger.key());
-    if (i == self->state.entries.end())
-      continue;
-    if (snap)
-      i->second.record.status = snap->status;
-    views.push_back(make_view(i->second.record, snap ? std::move(snap->live) : live_status{}));
-  }
-  gather.rp.deliver(success(api_outcome::ok, std::move(views)));
+/// Returns the view of an entry from the registry's own record: its state as of its last change or snapshot; live
+/// facts only a READ asks the trigger for are left out, but for the hook URL.
+registration_view listed_view(registry_pointer self, const registry_entry& entry) {
+  live_status live;
+  if (!entry.hook_id.empty())
+    live.hook_url = hook_url(self, entry.hook_id);
+  return make_view(entry.record, std::move(live));
 }
 
-result_promise list(registry_pointer self, const api_command& cmd, const std::string& hash) {
-  auto& st = self->state;
-  auto gather = std::make_shared<list_gather>();
-  gather->rp = self->make_response_promise<api_result>();
-  std::vector<const registry_entry*> listed;
-  if (auto owned = st.by_owner.find(hash); owned != st.by_owner.end())
-    for (const auto* entry : owned->second)
-      if (cmd.trigger.ns == default_namespace || entry->record.trigger.ns == cmd.trigger.ns)
-        listed.push_back(entry);
-  // In the order of their names, whatever the order of the index.
-  std::sort(listed.begin(), listed.end(), [](const registry_entry* a, const registry_entry* b) {
-    const auto& x = a->record.trigger;
-    const auto& y = b->record.trigger;
-    return std::tie(x.ns, x.name) < std::tie(y.ns, y.name);
-  });
-  std::vector<trigger_actor> triggers;
-  triggers.reserve(listed.size());
-  for (const auto* entry : listed) {
-    gather->items.emplace_back(entry->record.trigger, std::nullopt);
-    triggers.push_back(entry->trigger);
-  }
-  gather->outstanding = triggers.size();
-  if (triggers.empty()) {
-    finish_list(self, *gather);
-    return gather->rp;
-  }
-  for (std::size_t index = 0; index < triggers.size(); ++index) {
-    auto done = [self, gather] {
-      if (--gather->outstanding == 0)
-        finish_list(self, *gather);
-    };
-    self->request(triggers[index], st.cfg.request_timeout, snapshot_atom::value)
-      .then(
-        [gather, index, done](trigger_snapshot& snap) {
-          gather->items[index].second = std::move(snap);
-          done();
-        },
-        [done](caf::error&) { done(); });
-  }
-  return gather->rp;
+/// Answers one page of the key's registrations in a namespace (or in all of its namespaces for "_"), in name order,
+/// from after the cursor on: a range of the key's index, without asking any trigger (O(limit log n)).
+api_result list(registry_pointer self, const api_command& cmd, const std::string& hash) {
+  registration_page page;
+  auto owned = self->state.by_owner.find(hash);
+  if (owned == self->state.by_owner.end())
+    return success(api_outcome::ok, std::move(page));
+  const auto& index = owned->second;
+  auto all = cmd.trigger.ns == default_namespace;
+  auto start = all ? trigger_ref{} : trigger_ref{cmd.trigger.ns, ""};
+  auto i = index.lower_bound(start);
+  // A cursor names the last registration shown; it need not exist any more.
+  if (cmd.after && !name_order{}(*cmd.after, start))
+    i = index.upper_bound(*cmd.after);
+  auto listed = [&](owned_index::const_iterator x) {
+    return x != index.end() && (all || x->first.ns == cmd.trigger.ns);
+  };
+  for (; listed(i) && page.views.size() < cmd.limit; ++i)
+    page.views.push_back(listed_view(self, *i->second));
+  if (listed(i) && !page.views.empty())
+    page.next = page.views.back().trigger;
+  return success(api_outcome::ok, std::move(page));
 }
 
 // -- dispatch ------------------------------------------------------------------------------
@@ -681,6 +727,12 @@ registry_private::behavior_type registry_impl(registry_pointer self, registry_co
   start_next_batch(self);
   return {
     [self](api_command& cmd) -> caf::result<api_result> { return handle(self, cmd); },
+    [self](status_atom, const trigger_ref& trigger, registration_status& status) {
+      // Only the registration's current trigger speaks for it.
+      auto i = self->state.entries.find(trigger.key());
+      if (i != self->state.entries.end() && i->second.trigger.address() == self->current_sender())
+        i->second.record.status = std::move(status);
+    },
     [self](remove_atom, const trigger_ref& trigger) {
       auto& st = self->state;
       auto key = trigger.key();

@@ -26,6 +26,8 @@ using registry_actor = caf::typed_actor<
   caf::replies_to<api_command>::with<api_result>,
   /// Removes a registration on the provider's own behalf (a one-shot alarm with deleteAfterFire has fired).
   caf::reacts_to<remove_atom, trigger_ref>,
+  /// A registration's trigger changed its state: the registry's copy, which lists answer from, follows.
+  caf::reacts_to<status_atom, trigger_ref, registration_status>,
   /// Answers the number of registrations; the registry answers only once every stored one is running.
   caf::replies_to<ready_atom>::with<std::size_t>>;
 
@@ -35,6 +37,8 @@ struct registry_config {
   std::optional<controller_actor> controller;
   /// How long the registry waits for a trigger, the store or the controller before answering 503.
   std::chrono::milliseconds request_timeout{15'000};
+  /// Registrations one namespace may have (--max-registrations-per-namespace); a CREATE beyond it is refused.
+  std::size_t max_registrations_per_namespace = 10'000;
   /// Returns the lookup hash of an authKey: what registration_record::auth_hash holds and every request is checked
   /// against. Every hash of a key the registry computes goes through this one function; the service sets the store's
   /// keyed hash (secrets_key::hash_auth_key).

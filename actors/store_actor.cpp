@@ -135,6 +135,16 @@ store_actor::behavior_type store_impl(store_pointer self, std::shared_ptr<store_
       check_store(self);
       return letters;
     },
+    [self](pending_atom, const trigger_ref& trigger, std::uint64_t from_seq, std::size_t max_rows,
+           std::size_t max_bytes) -> caf::result<pending_page> {
+      // Reads see every write received before them.
+      flush(self);
+      auto page = self->state.db->load_pending(trigger, from_seq, max_rows, max_bytes);
+      check_store(self);
+      if (!page)
+        return caf::make_error(caf::sec::runtime_error, std::string{"cannot read the pending events"});
+      return std::move(*page);
+    },
     [self](flush_atom) {
       auto rp = self->make_response_promise<commit_atom>();
       self->state.waiting.push_back(rp);

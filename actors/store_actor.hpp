@@ -28,6 +28,9 @@ using store_actor = caf::typed_actor<
   caf::replies_to<write_atom, std::vector<store_op>>::with<commit_atom>,
   /// Answers up to N dead letters of a registration, oldest first, after committing what is queued.
   caf::replies_to<load_atom, trigger_ref, std::size_t>::with<std::vector<dead_letter>>,
+  /// Answers a registration's pending events from a seq on, within rows and bytes (store::load_pending), after
+  /// committing what is queued; an error when the read fails.
+  caf::replies_to<pending_atom, trigger_ref, std::uint64_t, std::size_t, std::size_t>::with<pending_page>,
   /// Answers once every write received before it is committed.
   caf::replies_to<flush_atom>::with<commit_atom>,
   /// Internal: commits what has queued up; the store actor sends it to itself.

@@ -8,9 +8,11 @@
 #include <string>
 #include <vector>
 
+#include <caf/actor_cast.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/local_actor.hpp>
 #include <caf/sec.hpp>
+#include <caf/send.hpp>
 
 #include "actors/child_error.hpp"
 #include "actors/detail/trigger_state.hpp"
@@ -252,6 +254,17 @@ bool fire_after_schedule_end(trigger_pointer self) {
   return true;
 }
 
+/// Reads the bodies the delivery core needs back from the store; the answer goes into the core. A failed read is
+/// logged by the store and tried again by the core.
+void load_bodies(trigger_pointer self, const load_request& load) {
+  auto& st = self->state;
+  self
+    ->request(st.env->store, caf::infinite, pending_atom::value, st.record.trigger, load.from_seq, load.max_rows,
+              load.max_bytes)
+    .then([self](pending_page& page) { carry_out(self, self->state.delivery.on_loaded(std::move(page))); },
+          [self](caf::error&) { carry_out(self, self->state.delivery.on_load_failed()); });
+}
+
 void carry_out(trigger_pointer self, delivery_actions out) {
   auto& st = self->state;
   record_outcomes(self, out);
@@ -265,6 +278,8 @@ void carry_out(trigger_pointer self, delivery_actions out) {
     self->send(st.firer, fire_atom::value, std::move(unit));
   for (const auto& timer : out.timers)
     self->delayed_send(self, timer.delay, timer_atom::value, timer.id);
+  if (out.load)
+    load_bodies(self, *out.load);
   if (out.credit > 0 && st.source)
     self->send(st.source, credit_atom::value, out.credit);
   // A registration whose schedule ended keeps its firer only while it has something to fire.
@@ -282,6 +297,7 @@ void set_state(trigger_pointer self, registration_state state, state_reason reas
   *self->state.counted_state = state;
   status.reason = std::move(reason);
   status.date_changed = self->state.env->now();
+  self->send(self->state.registry, status_atom::value, self->state.record.trigger, status);
 }
 
 void persist(trigger_pointer self) {
@@ -300,6 +316,12 @@ store_op put_event_op(const trigger_state& st, const stored_event& event) {
   auto op = make_op(st, store_op::kind::put_event);
   op.event = event;
   return op;
+}
+
+void set_config(trigger_pointer self, std::optional<feed_config> config) {
+  auto& st = self->state;
+  st.config = std::move(config);
+  st.alarm_body = st.config && st.config->alarm ? std::make_shared<const std::string>(st.config->fire_body) : nullptr;
 }
 
 void write(trigger_pointer self, std::vector<store_op> ops) {
@@ -410,7 +432,7 @@ trigger_snapshot reconfigure(trigger_pointer self, trigger_update& update) {
   auto max_changed = !st.config || st.config->max_triggers() != update.config.max_triggers();
   auto auto_disabled = st.record.status.state == registration_state::disabled
                        && st.record.status.reason.kind == reason_kind::automatic;
-  st.config = std::move(update.config);
+  set_config(self, std::move(update.config));
   st.delivery.configure(delivery_of(*st.env, st.config));
   if (max_changed || auto_disabled)
     st.record.status.triggers_left = st.config->max_triggers();
@@ -439,6 +461,15 @@ trigger_snapshot reconfigure(trigger_pointer self, trigger_update& update) {
 
 // -- the behavior ------------------------------------------------------------------------------
 
+/// Returns what the byte budget calls when bytes the trigger waits for may fit: a message to the trigger, if it is
+/// still there (the budget holds no strong reference to it).
+std::function<void()> budget_waker(trigger_pointer self) {
+  return [trigger = caf::actor_cast<caf::actor_addr>(self)] {
+    if (auto alive = caf::actor_cast<caf::actor>(trigger))
+      caf::anon_send(alive, budget_atom::value);
+  };
+}
+
 void on_exit(trigger_pointer self, caf::exit_msg& msg) {
   auto& st = self->state;
   if (st.source && msg.source == st.source.address()) {
@@ -462,10 +493,12 @@ trigger_private::behavior_type trigger_impl(trigger_pointer self, caf::actor reg
   st.registry = caf::actor_cast<trigger_owner>(std::move(registry));
   st.env = std::move(env);
   st.delivery.configure(delivery_of(*st.env, config));
+  if (st.env->budget)
+    st.delivery.use_budget(byte_account{st.env->budget, budget_waker(self)});
   st.delivery.restore(std::move(record.pending), record.last_seq);
   record.pending.clear();
   st.record = std::move(record);
-  st.config = std::move(config);
+  set_config(self, std::move(config));
   st.source_restarts = restart_policy{st.env->restarts};
   st.firer_restarts = restart_policy{st.env->restarts};
   st.env->stats->record_state_change(st.record.feed, std::nullopt, st.record.status.state);
@@ -524,6 +557,7 @@ trigger_private::behavior_type trigger_impl(trigger_pointer self, caf::actor reg
         end_schedule(self);
     },
     [self](timer_atom, std::uint64_t id) { carry_out(self, self->state.delivery.on_timer(id)); },
+    [self](budget_atom) { carry_out(self, self->state.delivery.on_budget()); },
     [self](restart_atom, int kind, std::uint64_t generation) {
       on_restart(self, static_cast<child_kind>(kind), generation);
     },

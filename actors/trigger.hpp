@@ -34,7 +34,9 @@ using trigger_actor = caf::typed_actor<
 /// The registry, as a trigger sees it.
 using trigger_owner = caf::typed_actor<
   /// Removes the registration on the provider's own behalf (a one-shot alarm with deleteAfterFire has fired).
-  caf::reacts_to<remove_atom, trigger_ref>>;
+  caf::reacts_to<remove_atom, trigger_ref>,
+  /// The registration's state changed (the status as it is now), for the lists the registry answers.
+  caf::reacts_to<status_atom, trigger_ref, registration_status>>;
 
 /// Spawns the actor of one registration for `registry`, which monitors it. Not linked: CAF 0.17 keeps an actor's links
 /// in a list, so with 100 000 triggers linked to the registry every unlink (DELETE, replace) would scan all of them.

@@ -12,6 +12,7 @@
 #include "actors/source_protocol.hpp"
 #include "actors/sources/kafka_client.hpp"
 #include "actors/store_actor.hpp"
+#include "core/byte_budget.hpp"
 #include "core/egress_policy.hpp"
 #include "core/feed_config.hpp"
 #include "core/rate_limiter.hpp"
@@ -59,9 +60,11 @@ struct trigger_env {
   retry_options retries; ///< the provider's defaults; a registration may lower attempts and age
   /// Paces fires per namespace (--namespace-fire-rate); null when unlimited.
   std::shared_ptr<rate_limiter> namespace_limiter;
-  /// Events a registration holds in memory at most (queued, batched and in flight); its source gets no credit
-  /// beyond it, and webhook senders get 429.
+  /// Events a registration holds at most, pending in memory or only in the store (queued, batched and in flight);
+  /// its source gets no credit beyond it, and webhook senders get 429.
   std::size_t max_buffered_events = 1000;
+  /// The bytes of event bodies all registrations hold in memory (--max-buffered-bytes); null: unbounded.
+  byte_budget_ptr budget;
   /// Fires of one registration on the wire at once (--fire-window); 1 sends the next only after an answer.
   std::size_t fire_window = 1;
   std::function<std::uint64_t()> random; ///< jitter source; tests make it deterministic

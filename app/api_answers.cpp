@@ -3,6 +3,7 @@
 #include <string>
 #include <type_traits>
 
+#include "app/list_cursor.hpp"
 #include "app/routes.hpp"
 #include "core/json.hpp"
 #include "core/status_json.hpp"
@@ -10,6 +11,22 @@
 namespace feedrouter {
 
 namespace {
+
+/// What a 429 asks the caller to wait when the refusal named no time of its own: every 429 says when to come back.
+constexpr std::chrono::seconds default_retry_after{1};
+
+/// Renders a page of a list: {"triggers": [view, ...], "next": cursor}, "next" only when more follow.
+std::string render_page(const registration_page& page) {
+  json_writer out;
+  out.begin_object().key("triggers").begin_array();
+  for (const auto& view : page.views)
+    out.raw(render_registration(view));
+  out.end_array();
+  if (page.next)
+    out.key("next").value(encode_list_cursor(*page.next));
+  out.end_object();
+  return out.take();
+}
 
 std::string render_receipt(const hook_receipt& receipt) {
   json_writer out;
@@ -37,8 +54,8 @@ std::string render_body(const api_body& body) {
         return {};
       else if constexpr (std::is_same_v<T, registration_view>)
         return render_registration(x);
-      else if constexpr (std::is_same_v<T, std::vector<registration_view>>)
-        return render_registrations(x);
+      else if constexpr (std::is_same_v<T, registration_page>)
+        return render_page(x);
       else if constexpr (std::is_same_v<T, std::vector<dead_letter>>)
         return render_dead_letters(x);
       else
@@ -65,6 +82,7 @@ int http_status(api_outcome outcome) {
     case api_outcome::unauthorized:
       return 401;
     case api_outcome::forbidden:
+    case api_outcome::over_quota:
       return 403;
     case api_outcome::not_found:
       return 404;
@@ -81,8 +99,11 @@ int http_status(api_outcome outcome) {
 http_response to_http(const api_result& result) {
   auto status = http_status(result.outcome);
   auto res = json_response(status, status >= 400 ? render_error(result.error, result.field) : render_body(result.body));
-  if (result.retry_after.count() > 0)
-    res.fields.emplace_back("Retry-After", std::to_string(result.retry_after.count()));
+  auto retry_after = result.retry_after;
+  if (status == 429 && retry_after.count() <= 0)
+    retry_after = default_retry_after;
+  if (retry_after.count() > 0)
+    res.fields.emplace_back("Retry-After", std::to_string(retry_after.count()));
   return res;
 }
 

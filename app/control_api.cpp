@@ -1,5 +1,7 @@
 #include "app/control_api.hpp"
 
+#include <sstream>
+
 #include <caf/actor_system.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/event_based_actor.hpp>
@@ -47,6 +49,21 @@ caf::behavior api_gateway(caf::event_based_actor* self, registry_actor registry,
 constexpr std::string_view store_refusal
   = "the provider cannot store changes now (its store refuses writes); retry later";
 
+/// Returns the Prometheus text of the memory budget for event bodies (docs/operations.md).
+std::string render_budget(const byte_budget& budget) {
+  std::ostringstream out;
+  out << "# HELP feedrouter_buffered_bytes Bytes of event bodies all registrations hold in memory.\n"
+      << "# TYPE feedrouter_buffered_bytes gauge\n"
+      << "feedrouter_buffered_bytes " << budget.held() << '\n'
+      << "# HELP feedrouter_buffered_bytes_limit The memory budget for event bodies (--max-buffered-bytes).\n"
+      << "# TYPE feedrouter_buffered_bytes_limit gauge\n"
+      << "feedrouter_buffered_bytes_limit " << budget.bounds().total << '\n'
+      << "# HELP feedrouter_buffered_bytes_waiting Registrations waiting for room in the memory budget.\n"
+      << "# TYPE feedrouter_buffered_bytes_waiting gauge\n"
+      << "feedrouter_buffered_bytes_waiting " << budget.waiting() << '\n';
+  return out.str();
+}
+
 /// Returns whether `op` only reads, so that it can still be answered while the store refuses writes.
 bool only_reads(api_op op) {
   return op == api_op::read || op == api_op::list || op == api_op::dead_letters;
@@ -56,11 +73,12 @@ bool only_reads(api_op op) {
 
 control_api::control_api(caf::actor_system& sys, registry_actor registry, std::shared_ptr<metrics> stats,
                          std::chrono::milliseconds timeout, std::shared_ptr<const store_health> store,
-                         feed_defaults defaults)
+                         feed_defaults defaults, std::shared_ptr<const byte_budget> budget)
   : gateway_(sys.spawn(api_gateway, std::move(registry), timeout)),
     stats_(std::move(stats)),
     store_(std::move(store)),
-    defaults_(defaults) {
+    defaults_(defaults),
+    budget_(std::move(budget)) {
   // nop
 }
 
@@ -108,6 +126,8 @@ void control_api::handle(http_request req, http_server::responder respond) {
       http_response res;
       res.fields.emplace_back("Content-Type", "text/plain; version=0.0.4");
       res.body = stats_->render() + metrics::render_ready(ready());
+      if (budget_)
+        res.body += render_budget(*budget_);
       respond(std::move(res));
       return;
     }

@@ -10,6 +10,7 @@
 #include "actors/metrics.hpp"
 #include "actors/registry.hpp"
 #include "app/feed_defaults.hpp"
+#include "core/byte_budget.hpp"
 #include "net/http_server.hpp"
 #include "store/store_health.hpp"
 
@@ -20,10 +21,11 @@ namespace feedrouter {
 class control_api {
 public:
   /// Creates the API; while `store` is unwritable, /ready answers 503 and every request that would change state
-  /// gets 503 without reaching the registry. `defaults` are added to the alarm requests it passes on.
+  /// gets 503 without reaching the registry. `defaults` are added to the alarm requests it passes on; /metrics
+  /// shows `budget` beside `stats` when there is one.
   control_api(caf::actor_system& sys, registry_actor registry, std::shared_ptr<metrics> stats,
               std::chrono::milliseconds timeout, std::shared_ptr<const store_health> store,
-              feed_defaults defaults = {});
+              feed_defaults defaults = {}, std::shared_ptr<const byte_budget> budget = nullptr);
 
   /// Stops the actor that relays requests to the registry.
   ~control_api();
@@ -51,6 +53,7 @@ private:
   std::shared_ptr<metrics> stats_;
   std::shared_ptr<const store_health> store_;
   feed_defaults defaults_;
+  std::shared_ptr<const byte_budget> budget_;
   std::atomic<bool> ready_{false};
 };
 

@@ -58,6 +58,11 @@ constexpr double namespace_burst_seconds = 1.0;
 /// Threads running network I/O: one per core of the machines this is sized for (2), with the actors on the same cores.
 constexpr std::size_t io_threads = 2;
 
+/// Connections to the controller that lifecycle requests (the authKey checks of CREATE) have to themselves. Fires
+/// queue by the thousand for the pool of the controller's origin when it is slow; a check queued behind them waited
+/// for all of them (docs/operations.md, "The lifecycle API under load").
+constexpr std::size_t control_connections = 8;
+
 /// How often the store actor looks at the store file between writes, so that a deleted or replaced file turns /ready
 /// to 503 soon even while nothing is written (a write looks at it anyway).
 constexpr std::chrono::seconds store_watch_interval{1};
@@ -169,6 +174,7 @@ std::shared_ptr<trigger_env> make_env(const options& opts, io_runtime& io, http_
     env->namespace_limiter = std::make_shared<rate_limiter>(
       opts.namespace_fire_rate, std::max(1.0, opts.namespace_fire_rate * namespace_burst_seconds));
   env->max_buffered_events = opts.max_buffered_events;
+  env->budget = std::make_shared<byte_budget>(byte_budget::limits_for(opts.max_buffered_bytes));
   env->fire_window = opts.fire_window;
   // Jitter needs no cryptographic quality; one generator per process, used from actor threads, so guard it.
   auto generator = std::make_shared<std::pair<std::mutex, std::mt19937_64>>();
@@ -230,8 +236,12 @@ int run(const options& opts, const sigset_t& signals) {
   client_opts.insecure_skip_verify = opts.insecure_skip_verify;
   client_opts.egress = egress;
   http_client_ptr client;
+  http_client_ptr control_client;
   try {
     client = make_http_client(io, client_opts);
+    auto control_opts = client_opts;
+    control_opts.max_connections_per_origin = control_connections;
+    control_client = make_http_client(io, control_opts);
   } catch (const std::exception& e) {
     std::cerr << "feedrouter: --ca-file: " << e.what() << std::endl;
     server->stop();
@@ -245,16 +255,18 @@ int run(const options& opts, const sigset_t& signals) {
   registry_config reg_cfg;
   reg_cfg.env = env;
   reg_cfg.request_timeout = registry_timeout;
+  reg_cfg.max_registrations_per_namespace = opts.max_registrations_per_namespace;
   reg_cfg.hash_key = [key](std::string_view auth_key) { return key->hash_auth_key(auth_key); };
   // Also what deletes triggers for deleteAfterFire, with or without --no-verify-auth.
   auto controller = spawn_controller_client(sys, client, opts.api_host, registry_timeout);
   env->controller = controller;
   if (opts.verify_auth)
-    reg_cfg.controller = controller;
+    // The authKey checks of CREATEs on connections of their own, so that they never wait behind fires.
+    reg_cfg.controller = spawn_controller_client(sys, control_client, opts.api_host, registry_timeout);
   auto loaded = records.size();
   auto registry = spawn_registry(sys, reg_cfg, std::move(records));
   control_api api{sys, registry, stats, api_timeout, health,
-                  feed_defaults{opts.openwhisk_cron_months, opts.limit_cron_fields}};
+                  feed_defaults{opts.openwhisk_cron_months, opts.limit_cron_fields}, env->budget};
   api_ptr.store(&api);
   // Tests and scripts read this line to learn the port; it is the only line written to stdout.
   std::cout << "feedrouter listening on " << listen_url << std::endl;
@@ -263,7 +275,8 @@ int run(const options& opts, const sigset_t& signals) {
     .receive([&](std::size_t) { api.set_ready(); }, [](caf::error&) {});
   log(log_level::info, "ready: ", loaded, " registrations running from ", store_display_name(opts.store),
       " (secrets key ", key->id(), " from '", secrets_key_file_of(opts.store, store_options_of(opts)),
-      "'); firing at ", opts.api_host.origin(), opts.verify_auth ? "" : " (authKeys not verified)");
+      "'); firing at ", opts.api_host.origin(), opts.verify_auth ? "" : " (authKeys not verified)",
+      "; event bodies held in memory up to ", opts.max_buffered_bytes / (1024 * 1024), " MiB");
   // systemd (Type=notify) starts what depends on the service once /ready answers 200, and from then on expects the
   // watchdog to be fed while the actors answer.
   if (api.ready())

@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "app/memory_budget.hpp"
 #include "app/version.hpp"
 #include "core/text.hpp"
 
@@ -10,6 +11,13 @@ namespace feedrouter {
 namespace {
 
 constexpr int usage_error = 2;
+
+/// The range of --max-buffered-bytes: 1 MiB to 1 TiB.
+constexpr std::size_t min_buffered_bytes = std::size_t{1} << 20;
+constexpr std::size_t max_buffered_bytes = std::size_t{1} << 40;
+
+/// A registration's share of the budget is an eighth of it: the budget must give one the largest webhook body.
+constexpr std::size_t bodies_per_budget = 8;
 
 /// Splits "HOST:PORT"; the host may be "[v6]".
 std::optional<std::pair<std::string, std::uint16_t>> split_listen(const std::string& text) {
@@ -109,9 +117,23 @@ std::variant<options, exit_request> parse_options(int argc, char** argv) {
     ->check(CLI::Range(0.0, 1e6))
     ->capture_default_str();
   app.add_option("--max-buffered-events", result.max_buffered_events,
-                 "events one registration holds in memory while the controller is slow")
+                 "events one registration holds pending (in memory or the store) while the controller is slow; "
+                 "webhook senders beyond it get 429")
     ->envname("FEEDROUTER_MAX_BUFFERED_EVENTS")
     ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
+    ->capture_default_str();
+  result.max_buffered_bytes = default_buffered_bytes(usable_memory());
+  app.add_option("--max-buffered-bytes", result.max_buffered_bytes,
+                 "bytes of event bodies all registrations hold in memory (e.g. 256MiB); beyond it events wait in the "
+                 "store (default: 1/8 of the memory, at least 64 MiB, at most 4 GiB)")
+    ->envname("FEEDROUTER_MAX_BUFFERED_BYTES")
+    ->transform(CLI::AsSizeValue(false))
+    ->check(CLI::Range(min_buffered_bytes, max_buffered_bytes))
+    ->capture_default_str();
+  app.add_option("--max-registrations-per-namespace", result.max_registrations_per_namespace,
+                 "registrations one namespace may have; a CREATE beyond it gets 403")
+    ->envname("FEEDROUTER_MAX_REGISTRATIONS_PER_NAMESPACE")
+    ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}))
     ->capture_default_str();
   app.add_option("--fire-window", result.fire_window,
                  "fires of one registration on the wire at once; 1 sends the next only after an answer")
@@ -231,6 +253,10 @@ std::variant<options, exit_request> parse_options(int argc, char** argv) {
     return usage("--log-format: expected text or json, got '" + format + "'");
   result.format = *parsed_format;
   result.verify_auth = !no_verify_auth;
+  if (result.max_buffered_bytes / bodies_per_budget < result.body_limit)
+    return usage("--max-buffered-bytes: " + std::to_string(result.max_buffered_bytes) + " is less than "
+                 + std::to_string(bodies_per_budget) + " times --body-limit (" + std::to_string(result.body_limit)
+                 + "): a registration's share, an eighth of the budget, must hold the largest event");
   auto to_ms = [](double seconds) { return std::chrono::milliseconds{static_cast<std::int64_t>(seconds * 1000)}; };
   result.fire_timeout = to_ms(fire_timeout_s);
   result.retry_max_age = to_ms(retry_max_age_s);

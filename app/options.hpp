@@ -59,7 +59,9 @@ struct options {
   int retry_attempts = 10;                      ///< attempts per fire before its events go to dead letters
   std::chrono::milliseconds retry_max_age{3'600'000}; ///< events older than this are not retried
   double namespace_fire_rate = 0;               ///< fires per second per namespace; 0 means unlimited
-  std::size_t max_buffered_events = 1000;       ///< events one registration holds in memory
+  std::size_t max_buffered_events = 1000;       ///< events one registration holds pending, in memory or the store
+  std::size_t max_buffered_bytes = 0;           ///< bytes of event bodies all registrations hold in memory
+  std::size_t max_registrations_per_namespace = 10'000; ///< registrations one namespace may have
   std::size_t fire_window = 1;                  ///< fires of one registration on the wire at once
   std::size_t max_kafka_feeds = 200;            ///< kafka registrations reading at once (each runs librdkafka threads)
   std::size_t max_redis_feeds = 1000;           ///< Redis connections open at once (redis-stream feeds)

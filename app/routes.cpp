@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "app/list_cursor.hpp"
 #include "core/auth_key.hpp"
 #include "core/json.hpp"
 #include "core/status_json.hpp"
@@ -134,6 +135,54 @@ routed_request route_lifecycle(const http_request& req) {
   return cmd;
 }
 
+/// Returns the value of the query parameter `name` in `target` (percent-decoded; the last one when repeated), nullopt
+/// when it is absent, or an error naming it when it is malformed.
+outcome<std::optional<std::string>> query_param(std::string_view target, std::string_view name) {
+  auto question = target.find('?');
+  if (question == std::string_view::npos)
+    return std::optional<std::string>{};
+  auto query = target.substr(question + 1);
+  std::optional<std::string> found;
+  while (!query.empty()) {
+    auto end = std::min(query.find('&'), query.size());
+    auto pair = query.substr(0, end);
+    query.remove_prefix(std::min(end + 1, query.size()));
+    auto equals = pair.find('=');
+    if (pair.substr(0, equals) != name)
+      continue;
+    auto value = percent_decode(equals == std::string_view::npos ? std::string_view{} : pair.substr(equals + 1));
+    if (!value)
+      return field_error{std::string{name}, "has a malformed percent-escape"};
+    found = std::move(*value);
+  }
+  return found;
+}
+
+/// Reads `limit` and `cursor` of a list request into `cmd`; the error names the one that is wrong.
+std::optional<field_error> read_page_params(std::string_view target, api_command& cmd) {
+  auto limit = query_param(target, "limit");
+  if (!limit)
+    return limit.error();
+  if (*limit) {
+    const auto& text = **limit;
+    auto digits = !text.empty() && text.size() <= 7 && text.find_first_not_of("0123456789") == std::string::npos;
+    auto value = digits ? std::stoul(text) : 0;
+    if (value < 1 || value > max_list_limit)
+      return field_error{"limit", "must be an integer from 1 to " + std::to_string(max_list_limit)};
+    cmd.limit = value;
+  }
+  auto cursor = query_param(target, "cursor");
+  if (!cursor)
+    return cursor.error();
+  if (*cursor) {
+    auto after = decode_list_cursor(**cursor);
+    if (!after)
+      return field_error{"cursor", "is not a cursor this provider gave (use the \"next\" of the previous page)"};
+    cmd.after = std::move(*after);
+  }
+  return std::nullopt;
+}
+
 /// Routes /v1/triggers/{ns}[/{trigger}[/{action}[/replay]]].
 routed_request route_triggers(const http_request& req, const std::vector<std::string>& path) {
   auto key = parse_basic_authorization(req.field("Authorization"));
@@ -148,6 +197,8 @@ routed_request route_triggers(const http_request& req, const std::vector<std::st
       return bad_field({"namespace", "is not a valid OpenWhisk namespace name"});
     cmd.op = api_op::list;
     cmd.trigger.ns = path[2];
+    if (auto bad = read_page_params(req.target, cmd))
+      return bad_field(*bad);
     return cmd;
   }
   auto trigger = make_trigger_ref(path[2], path[3]);

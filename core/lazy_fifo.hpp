@@ -53,6 +53,21 @@ public:
     items_.push_back(std::move(x));
   }
 
+  /// Inserts the elements of [first, last) before the element at `index`.
+  template <class Iterator>
+  void insert(std::size_t index, Iterator first, Iterator last) {
+    items_.insert(items_.begin() + static_cast<std::ptrdiff_t>(head_ + index), first, last);
+  }
+
+  /// Removes the element at `index`.
+  void erase(std::size_t index) {
+    items_.erase(items_.begin() + static_cast<std::ptrdiff_t>(head_ + index));
+    if (head_ == items_.size()) {
+      items_.clear();
+      head_ = 0;
+    }
+  }
+
   void pop_front() {
     ++head_;
     if (head_ == items_.size()) {

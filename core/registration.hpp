@@ -62,6 +62,13 @@ struct stored_event {
   sys_ms accepted{};
 };
 
+/// Pending events read back from the store, oldest first, within a bound of rows and bytes (store::load_pending).
+struct pending_page {
+  std::vector<stored_event> events;
+  /// The size of the body of the next event, when the byte bound stopped the read before it; 0 otherwise.
+  std::size_t next_bytes = 0;
+};
+
 /// An event that could not be delivered, and why.
 struct dead_letter {
   stored_event event;

@@ -164,15 +164,6 @@ std::string render_registration(const registration_view& view) {
   return out.take();
 }
 
-std::string render_registrations(const std::vector<registration_view>& views) {
-  json_writer out;
-  out.begin_object().key("triggers").begin_array();
-  for (const auto& view : views)
-    write_registration(out, view);
-  out.end_array().end_object();
-  return out.take();
-}
-
 std::string render_dead_letters(const std::vector<dead_letter>& letters) {
   json_writer out;
   out.begin_object().key("deadLetters").begin_array();

@@ -52,9 +52,6 @@ registration_view make_view(const registration_record& record, live_status live)
 /// beside them.
 std::string render_registration(const registration_view& view);
 
-/// Renders a list of registrations: {"triggers": [view, ...]}.
-std::string render_registrations(const std::vector<registration_view>& views);
-
 /// Renders a list of dead letters: {"deadLetters": [{seq, accepted, failed, statusCode, error, attempts, payload}],
 /// "count": N}.
 std::string render_dead_letters(const std::vector<dead_letter>& letters);

@@ -236,6 +236,14 @@ constexpr pg::statement select_dead_letters_stmt{
   "SELECT seq, body, accepted_ms, failed_ms, status_code, error, attempts FROM dead_letters "
   "WHERE namespace = $1 AND name = $2 ORDER BY seq LIMIT $3"};
 
+// The byte bound is applied by the server: rows beyond it come without their bodies, only their sizes, so a page
+// never carries more than max_bytes of bodies however large the rows are.
+constexpr pg::statement select_pending_of_stmt{
+  "fr_select_pending_of",
+  "SELECT seq, CASE WHEN total <= $5 THEN body END, accepted_ms, size FROM (SELECT seq, body, accepted_ms, "
+  "octet_length(body) AS size, sum(octet_length(body)) OVER (ORDER BY seq) AS total FROM pending_events "
+  "WHERE namespace = $1 AND name = $2 AND seq >= $3 ORDER BY seq LIMIT $4) AS page ORDER BY seq"};
+
 constexpr pg::statement update_secrets_stmt{
   "fr_update_secrets",
   "UPDATE registrations SET params_json = $1, auth_key = $2, auth_lookup = $3 WHERE namespace = $4 AND name = $5"};
@@ -262,6 +270,7 @@ const std::vector<pg::statement> prepared_statements{
   select_shards_pending_stmt,
   select_shards_dead_letter_seqs_stmt,
   select_dead_letters_stmt,
+  select_pending_of_stmt,
   update_secrets_stmt,
   put_meta_stmt,
 };
@@ -709,6 +718,35 @@ std::vector<dead_letter> postgres_store::load_dead_letters(const trigger_ref& tr
   for (int row = 0; row < answer->rows(); ++row)
     result.push_back(read_dead_letter(*answer, row));
   return result;
+}
+
+std::optional<pending_page> postgres_store::load_pending(const trigger_ref& trigger, std::uint64_t from_seq,
+                                                         std::size_t max_rows, std::size_t max_bytes) {
+  pending_page page;
+  if (max_rows == 0 || from_seq > max_seq)
+    return page;
+  binder args;
+  args.key(trigger).seq(from_seq);
+  args.integer(static_cast<std::int64_t>(std::min<std::uint64_t>(max_rows, max_seq)));
+  args.integer(static_cast<std::int64_t>(std::min<std::uint64_t>(max_bytes, max_seq)));
+  auto params = args.take();
+  auto answer = read([&] { return conn_->exec(select_pending_of_stmt, params); });
+  if (!answer) {
+    log(log_level::error, "cannot read the pending events of ", trigger.key(), " from store '", name_, "': ",
+        answer.error().message);
+    return std::nullopt;
+  }
+  std::size_t bytes = 0;
+  for (int row = 0; row < answer->rows(); ++row) {
+    auto size = static_cast<std::size_t>(answer->integer(row, 3));
+    if (bytes + size > max_bytes) {
+      page.next_bytes = size;
+      break;
+    }
+    bytes += size;
+    page.events.push_back(read_event(*answer, row, 0));
+  }
+  return page;
 }
 
 std::optional<std::string> postgres_store::commit(const std::vector<store_op>& ops) {

@@ -53,6 +53,8 @@ public:
   std::vector<registration_record> load_all() override;
   std::vector<registration_record> load_shards(const std::vector<std::uint32_t>& shards) override;
   std::vector<dead_letter> load_dead_letters(const trigger_ref& trigger, std::size_t limit) override;
+  std::optional<pending_page> load_pending(const trigger_ref& trigger, std::uint64_t from_seq, std::size_t max_rows,
+                                           std::size_t max_bytes) override;
   std::optional<std::string> commit(const std::vector<store_op>& ops) override;
   commit_result commit_fenced(const std::vector<store_op>& ops) override;
   std::optional<std::string> check() override;

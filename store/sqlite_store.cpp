@@ -230,6 +230,11 @@ constexpr const char* select_dead_letters_sql
   = "SELECT seq, body, accepted_ms, failed_ms, status_code, error, attempts FROM dead_letters "
     "WHERE namespace = ? AND name = ? ORDER BY seq LIMIT ?";
 
+// Walks the primary key index from (namespace, name, from_seq) on.
+constexpr const char* select_pending_of_sql
+  = "SELECT seq, body, accepted_ms FROM pending_events WHERE namespace = ? AND name = ? AND seq >= ? ORDER BY seq "
+    "LIMIT ?";
+
 // -- binding and reading ----------------------------------------------------------
 
 /// Reads one row of select_all_sql, params_json and auth_key sealed as stored.
@@ -355,6 +360,7 @@ sqlite_store::sqlite_store(const std::string& path, const store_options& opts) :
   select_shards_pending_ = prepare(select_shards_pending_sql);
   select_shards_dead_letter_seqs_ = prepare(select_shards_dead_letter_seqs_sql);
   select_dead_letters_ = prepare(select_dead_letters_sql);
+  select_pending_of_ = prepare(select_pending_of_sql);
 }
 
 sqlite_store::~sqlite_store() = default;
@@ -667,6 +673,38 @@ std::vector<dead_letter> sqlite_store::load_dead_letters(const trigger_ref& trig
     result.clear();
   }
   return result;
+}
+
+std::optional<pending_page> sqlite_store::load_pending(const trigger_ref& trigger, std::uint64_t from_seq,
+                                                       std::size_t max_rows, std::size_t max_bytes) {
+  pending_page page;
+  if (max_rows == 0 || from_seq > max_seq)
+    return page;
+  auto* stmt = select_pending_of_.get();
+  reset_on_exit guard{stmt};
+  binder args{stmt};
+  args.key(trigger).seq(from_seq).integer(static_cast<std::int64_t>(std::min<std::uint64_t>(max_rows, max_seq)));
+  auto rc = args.result();
+  std::size_t bytes = 0;
+  if (rc == SQLITE_OK) {
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+      auto size = static_cast<std::size_t>(sqlite3_column_bytes(stmt, 1));
+      if (bytes + size > max_bytes) {
+        page.next_bytes = size;
+        rc = SQLITE_DONE;
+        break;
+      }
+      bytes += size;
+      page.events.push_back(read_event(stmt, 0));
+    }
+  }
+  if (rc != SQLITE_DONE) {
+    log(log_level::error, "cannot read the pending events of ", trigger.key(), " from store '", path_, "': ",
+        sqlite3_errmsg(db_.get()));
+    note_failure(rc);
+    return std::nullopt;
+  }
+  return page;
 }
 
 std::optional<std::string> sqlite_store::commit(const std::vector<store_op>& ops) {

@@ -70,6 +70,13 @@ public:
   /// Returns up to `limit` dead letters of `trigger`, oldest first; an empty list on a read failure (logged).
   virtual std::vector<dead_letter> load_dead_letters(const trigger_ref& trigger, std::size_t limit) = 0;
 
+  /// Returns pending events of `trigger` with a seq of `from_seq` or more, in seq order: at most `max_rows` of them,
+  /// and no more than `max_bytes` of bodies; when the byte bound stops the read, `next_bytes` is the size of the body
+  /// that did not fit. nullopt on a read failure (logged). What the delivery core reads back of bodies that waited in
+  /// the store (docs/delivery.md "Memory").
+  virtual std::optional<pending_page> load_pending(const trigger_ref& trigger, std::uint64_t from_seq,
+                                                   std::size_t max_rows, std::size_t max_bytes) = 0;
+
   /// Applies `ops` in order in one transaction; returns an error text when it failed, and then nothing was applied.
   /// A change whose fencing token is stale fails the whole batch.
   virtual std::optional<std::string> commit(const std::vector<store_op>& ops) = 0;

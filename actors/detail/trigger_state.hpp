@@ -34,6 +34,8 @@ using trigger_private = trigger_actor::extend_with<fire_listener, source_listene
   caf::reacts_to<ended_atom, std::uint64_t>,
   /// A timer of the delivery core (its id).
   caf::reacts_to<timer_atom, std::uint64_t>,
+  /// The byte budget may have what the delivery core waits for.
+  caf::reacts_to<budget_atom>,
   /// Restart a crashed child (its child_kind, generation).
   caf::reacts_to<restart_atom, int, std::uint64_t>,
   /// Try the next step of deleting the OpenWhisk trigger again (the attempt it was armed for).
@@ -64,6 +66,8 @@ struct trigger_state {
   trigger_env_ptr env;
   registration_record record;
   std::optional<feed_config> config;
+  /// An alarm's fire body, shared by all its occurrences however many wait.
+  std::shared_ptr<const std::string> alarm_body;
   source_actor source;
   firer_actor firer;
   restart_policy source_restarts;
@@ -129,6 +133,9 @@ store_op make_op(const trigger_state& st, store_op::kind kind);
 
 /// Returns the store change that stores `event` as pending.
 store_op put_event_op(const trigger_state& st, const stored_event& event);
+
+/// Takes the registration's (new) parameters: the config, and what is derived from it once.
+void set_config(trigger_pointer self, std::optional<feed_config> config);
 
 /// Releases a child: unlinked first, so its exit is no crash to handle.
 template <class Handle>

@@ -32,7 +32,7 @@ from common import (BenchError, install_signal_handlers, kill_all_children, mach
 import common  # noqa: E402
 from context import Bench  # noqa: E402
 
-SCENARIOS = ["throughput", "latency", "alarms", "restart", "changes", "kafka"]
+SCENARIOS = ["throughput", "latency", "alarms", "restart", "changes", "kafka", "lifecycle"]
 
 
 class NoiseMonitor:

@@ -68,6 +68,18 @@ class Config:
         self.kafka_message_bytes = 100
         self.kafka_fanout_registrations = 20 if quick else 100
         self.kafka_latency_seconds = 4 if quick else 8
+        # Scenario 7: lifecycle requests while the controller is saturated. Per-second alarms fire at a sink that
+        # answers each fire this late: with feedrouter's 64 connections per origin it takes 64 / delay fires per
+        # second, far fewer than scheduled, so fires queue. CREATE, READ and DELETE run one after another, each this
+        # many times, on an idle service and then during the saturation.
+        self.lifecycle_alarms = 1000 if quick else 10000
+        self.lifecycle_fire_delay_ms = 250 if quick else 50
+        self.lifecycle_requests = 50 if quick else 300
+        # Requests of an unmeasured first round, so that neither measured round pays for a cold start.
+        self.lifecycle_warmup_requests = 20
+        # How long the fires queue before the lifecycle requests start.
+        self.lifecycle_saturate_s = 3 if quick else 10
+        self.lifecycle_target_p99_ms = 100
 
 
 class Bench:
@@ -136,20 +148,23 @@ class Bench:
 
     # -- servers ----------------------------------------------------------------------------------------------------
 
-    def start_sink(self, threads=2):
+    def start_sink(self, threads=2, fire_delay_ms=0):
         log = os.path.join(self.workdir, self.next_name("sink") + ".log")
         return Server("fake-controller",
-                      [self.sink_bin, "--listen", "127.0.0.1:0", "--threads", str(threads)],
+                      [self.sink_bin, "--listen", "127.0.0.1:0", "--threads", str(threads),
+                       "--fire-delay-ms", str(fire_delay_ms)],
                       "listening on ", log)
 
-    def start_feedrouter(self, sink_url, store_path, ready_timeout=900.0):
-        """Starts feedrouter on `store_path` and waits for /ready 200; returns (server, seconds from exec to ready)."""
+    def start_feedrouter(self, sink_url, store_path, ready_timeout=900.0, verify_auth=False, extra=()):
+        """Starts feedrouter on `store_path` and waits for /ready 200; returns (server, seconds from exec to ready).
+        With `verify_auth` each CREATE's key is checked with the sink, which must then hold the trigger."""
         log = os.path.join(self.workdir, self.next_name("feedrouter") + ".log")
         server = Server("feedrouter",
                         [self.feedrouter_bin, "--listen", "127.0.0.1:0", "--api-host", sink_url,
-                         "--store", "sqlite:" + store_path, "--no-verify-auth", "--log-level", "warn",
+                         "--store", "sqlite:" + store_path, "--log-level", "warn",
                          # The changes scenario's CouchDB listens on 127.0.0.1, refused by the default egress policy.
-                         "--allow-egress", "127.0.0.1"],
+                         "--allow-egress", "127.0.0.1"]
+                        + ([] if verify_auth else ["--no-verify-auth"]) + list(extra),
                         "feedrouter listening on ", log, start_timeout=ready_timeout)
         client = Http(server.url, timeout=5)
         ready = wait_until(lambda: client.request("GET", "/ready")[0] == 200, ready_timeout, interval=0.01)

@@ -1,4 +1,4 @@
-"""The five scenarios. Each measures feedrouter and, in the same run, a baseline that shows the physical limit of the
+"""The six scenarios. Each measures feedrouter and, in the same run, a baseline that shows the physical limit of the
 machine for the same work (the same load generator straight to the sink, the same client against an in-memory
 server, a plain process start, raw readers of the same database's changes), and records figures, chart points and
 sanity checks on the Bench context."""
@@ -1179,3 +1179,95 @@ def changes(b):
 # -- scenario 6: the kafka feed (a module of its own) -----------------------------------------------------------------
 
 from kafka_scenario import kafka  # noqa: E402,F401
+
+
+# -- scenario 7: lifecycle requests while the controller is saturated --------------------------------------------------
+
+def _lifecycle_round(b, server, prefix, count):
+    """CREATEs, READs and DELETEs registrations {prefix}0..{count-1}, one request at a time on one keep-alive
+    connection, as a tenant's CLI does; returns the latency (ms) percentiles and statuses of each operation."""
+    client = Http(server.url, timeout=120)
+    headers = {"Authorization": b.auth}
+    body = json.dumps({"feed": "alarm", "minutes": 60})
+    requests = (("create", "PUT", body, 201), ("read", "GET", None, 200), ("delete", "DELETE", None, 204))
+    out = {}
+    try:
+        for op, method, payload, expected in requests:
+            latencies, statuses = [], {}
+            for i in range(count):
+                started = time.perf_counter()
+                status, _ = client.request(method, f"/v1/triggers/{NAMESPACE}/{prefix}{i}", payload, headers)
+                latencies.append((time.perf_counter() - started) * 1000)
+                statuses[str(status)] = statuses.get(str(status), 0) + 1
+            out[op] = {"latency_ms": percentiles(latencies), "status": statuses, "expected": expected,
+                       "ok": statuses.get(str(expected), 0)}
+    finally:
+        client.close()
+    return out
+
+
+def lifecycle(b):
+    """The lifecycle API served ahead of firing work: CREATE (with the authKey check at the controller), READ and
+    DELETE latency while per-second alarms keep a slow controller saturated, against the same requests on the same
+    service before the alarms exist."""
+    cfg = b.cfg
+    out = {"alarms": cfg.lifecycle_alarms, "fire_delay_ms": cfg.lifecycle_fire_delay_ms,
+           "requests_per_operation": cfg.lifecycle_requests, "target_p99_ms": cfg.lifecycle_target_p99_ms}
+    b.scenarios["lifecycle"] = out
+    sink = b.start_sink(fire_delay_ms=cfg.lifecycle_fire_delay_ms)
+    server = None
+    try:
+        # Every trigger the service creates must exist at the sink: CREATE checks the key there.
+        b.sink_add_triggers(sink, "f", cfg.lifecycle_alarms)
+        b.sink_add_triggers(sink, "idle", cfg.lifecycle_requests)
+        b.sink_add_triggers(sink, "busy", cfg.lifecycle_requests)
+        b.sink_add_triggers(sink, "warm", cfg.lifecycle_warmup_requests)
+        server = b.start_feedrouter(sink.url, b.store_path(), verify_auth=True,
+                                    extra=["--max-registrations-per-namespace", str(2 * cfg.lifecycle_alarms)])
+        _lifecycle_round(b, server, "warm", cfg.lifecycle_warmup_requests)
+        idle = _lifecycle_round(b, server, "idle", cfg.lifecycle_requests)
+        out["idle"] = idle
+        _, bodies, base = alarm_population("f", cfg.lifecycle_alarms, 1)
+        create_registrations(b, server, "f", cfg.lifecycle_alarms, bodies)
+        # The rate the sink takes fires at, over the seconds before the requests: fires arrive in waves (all
+        # connections answered at once), so a window much shorter than that would not tell the rate.
+        time.sleep(max(0.0, base / 1000 - time.time()) + 1)
+        fires0, t0 = b.sink_count(sink), time.monotonic()
+        time.sleep(cfg.lifecycle_saturate_s)
+        fires1, t1 = b.sink_count(sink), time.monotonic()
+        fired_per_s = (fires1 - fires0) / max(1e-3, t1 - t0)
+        load0 = [round(x, 2) for x in os.getloadavg()]
+        meter = CpuMeter({"feedrouter": server.pid, "sink": sink.pid})
+        busy = _lifecycle_round(b, server, "busy", cfg.lifecycle_requests)
+        cpu = meter.stop()
+        # feedrouter's connections per origin: the most fires the sink can have in hand at once.
+        capacity = 64 * 1000 / cfg.lifecycle_fire_delay_ms
+        out.update(busy=busy, fires_per_s_at_sink=fired_per_s, sink_capacity_fires_per_s=capacity,
+                   scheduled_fires_per_s=cfg.lifecycle_alarms, cpu=cpu, load_average=load0)
+        saturated = fired_per_s < 0.9 * cfg.lifecycle_alarms
+        b.check("lifecycle: the controller was saturated when the requests began", saturated,
+                f"{fired_per_s:.0f} fires/s reached the sink of {cfg.lifecycle_alarms}/s scheduled")
+        for phase, result in (("idle", idle), ("saturated", busy)):
+            bad = {op: r["status"] for op, r in result.items() if r["ok"] != cfg.lifecycle_requests}
+            b.check(f"lifecycle ({phase}): every request answered as expected", not bad, f"statuses {bad or 'ok'}")
+        met = all(busy[op]["latency_ms"]["p99"] < cfg.lifecycle_target_p99_ms for op in busy)
+        out["target_met"] = met
+        note = (f"load average {load0[0]} on {os.cpu_count()} cores: other work shares this machine"
+                if load0[0] > (os.cpu_count() or 1) else None)
+        sc = "7 lifecycle"
+        for op in ("create", "read", "delete"):
+            for p in ("p50", "p99"):
+                b.figure(sc, f"{op} {p} while {cfg.lifecycle_alarms} alarms/s saturate the controller "
+                             f"({fired_per_s:.0f} fires/s taken)",
+                         busy[op]["latency_ms"][p], "ms", idle[op]["latency_ms"][p],
+                         "the same requests on the same service before the alarms existed", better="lower",
+                         digits=2, note=note)
+        b.log(f"  lifecycle while saturated ({fired_per_s:.0f} fires/s taken of {cfg.lifecycle_alarms}/s): "
+              + ", ".join(f"{op} p50 {busy[op]['latency_ms']['p50']:.1f} ms p99 {busy[op]['latency_ms']['p99']:.1f} ms"
+                          for op in busy)
+              + f"; idle: " + ", ".join(f"{op} p99 {idle[op]['latency_ms']['p99']:.1f} ms" for op in idle)
+              + f"; target p99 < {cfg.lifecycle_target_p99_ms} ms {'met' if met else 'NOT met'}; load average {load0}")
+    finally:
+        if server is not None:
+            server.terminate(timeout=15)
+        sink.terminate()

@@ -41,6 +41,10 @@ public:
     return {};
   }
 
+  std::optional<pending_page> load_pending(const trigger_ref&, std::uint64_t, std::size_t, std::size_t) override {
+    return pending_page{};
+  }
+
   std::optional<std::string> commit(const std::vector<store_op>&) override {
     ++state_->commits;
     return state_->failure;

@@ -3,9 +3,9 @@
 //
 // Input: one byte choosing the spec, then a feed line (also read as a last_seq answer), a NUL byte, a checkpoint.
 // Invariants: every seq read is non-empty; a seq written into a checkpoint restores as itself, for the same database
-// only; a stored checkpoint that restores names a seq that round-trips too; an error line says why; a change's fire
-// body is a JSON object with its dbname; a seq goes into the feed's request target percent-encoded, so it can neither
-// add query parameters nor break the request line.
+// only; a stored checkpoint that restores names a seq that round-trips too; an error or malformed line says why; a
+// change's fire body is a JSON object with its dbname; a seq goes into the feed's request target percent-encoded, so
+// it can neither add query parameters nor break the request line.
 
 #include <algorithm>
 #include <array>
@@ -80,8 +80,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto checkpoint = in.rest();
 
   auto classified = classify_change_line(line);
-  if (classified.what == change_line::kind::error)
-    require(!classified.message.empty(), "an error line says why");
+  if (classified.what == change_line::kind::error || classified.what == change_line::kind::malformed)
+    require(!classified.message.empty(), "an error or malformed line says why");
   else
     check_seq(spec, other, classified.seq);
   if (auto last = read_last_seq(line))

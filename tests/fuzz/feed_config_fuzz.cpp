@@ -33,6 +33,9 @@ constexpr std::chrono::hours years_later{24 * 3653};
 
 constexpr std::string_view trigger_key = "alice/fuzzed";
 
+/// The default egress policy, as a provider started without --allow-egress applies it (kafka has a target of its own).
+const egress_policy default_egress{};
+
 /// Returns whether `t` is shown (ISO-8601, as the API writes it) as text that reads back as `t`.
 bool shows_faithfully(std::optional<sys_ms> t) {
   return !t || parse_iso8601(format_iso8601(*t)) == t;
@@ -40,7 +43,7 @@ bool shows_faithfully(std::optional<sys_ms> t) {
 
 void check_accepted(std::string_view feed, const feed_config& config) {
   require(config.feed == feed, "the config keeps its feed kind");
-  const int specs = !!config.alarm + !!config.webhook + !!config.poll + !!config.changes;
+  const int specs = !!config.alarm + !!config.webhook + !!config.poll + !!config.changes + !!config.kafka;
   require(specs == 1, "exactly one spec is set");
   require((feed == "alarm") == !!config.alarm && (feed == "webhook") == !!config.webhook
             && (feed == "poll") == !!config.poll && (feed == "changes") == !!config.changes,
@@ -61,7 +64,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto params = parse_json_object(in.rest(), "params");
   if (!params)
     return 0;
-  auto config = make_feed_config(feed, *params, fuzz_now, validation_time::request, trigger_key);
+  auto config = make_feed_config(feed, *params, fuzz_now, validation_time::request, trigger_key, default_egress);
   if (!config) {
     require(!config.error().field.empty() && !config.error().message.empty(), "a refusal names field and reason");
     return 0;
@@ -70,7 +73,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto stored = parse_json_object(to_json_object(config->params), "params");
   require(stored && *stored == config->params, "the parameters read back from their JSON text unchanged");
   for (auto later : {fuzz_now, fuzz_now + years_later}) {
-    auto restored = make_feed_config(feed, *stored, later, validation_time::restore, trigger_key);
+    auto restored = make_feed_config(feed, *stored, later, validation_time::restore, trigger_key, default_egress);
     require(!!restored, "a registration CREATE accepted loads again at a restart");
     check_accepted(feed, *restored);
     require(restored->fire_body == config->fire_body, "a restored registration fires the same body");

@@ -708,9 +708,9 @@ struct fake_controller::state {
     }
     if (fault)
       return scripted_reply(*fault);
-    if (!has_rule)
-      return empty_response(204);
-    return activation_response(202);
+    reply r{has_rule ? activation_response(202) : empty_response(204)};
+    r.delay = std::chrono::milliseconds{fire_delay_ms.load()};
+    return r;
   }
 
   /// Returns the answer the controller gives to an accepted fire: `status` with a fresh activation id.
@@ -1099,6 +1099,7 @@ struct fake_controller::state {
   std::unordered_map<std::string, std::vector<std::string>> namespaces; ///< by "uuid:key"; the first is the default
   std::vector<fire> fires;
   std::atomic<std::size_t> fire_count{0}; ///< fires.size(), written under mtx, read without it
+  std::atomic<std::int64_t> fire_delay_ms{0}; ///< answer_fires_after()
   http_server_ptr server; ///< under mtx; stop() takes it out
   delayed_answers delayed; ///< has its own lock
 };
@@ -1211,6 +1212,10 @@ void fake_controller::hold(const trigger_ref& trigger, int status) {
 
 void fake_controller::release(const trigger_ref& trigger) {
   state_->set_hold(trigger, std::nullopt);
+}
+
+void fake_controller::answer_fires_after(std::chrono::milliseconds delay) {
+  state_->fire_delay_ms.store(delay.count());
 }
 
 std::size_t fake_controller::attempt_count(const trigger_ref& trigger) const {

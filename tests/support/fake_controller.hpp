@@ -193,6 +193,10 @@ public:
   /// Ends a hold(); does nothing when there is none.
   void release(const trigger_ref& trigger);
 
+  /// Answers every fire (of any trigger) that neither a hold nor a script answers `delay` after it arrived, as a
+  /// controller that cannot keep up does; zero, the default, answers at once. Other requests are not slowed.
+  void answer_fires_after(std::chrono::milliseconds delay);
+
   /// Returns how many attempts reached `trigger` (its real namespace, not `_`), whatever they were answered.
   std::size_t attempt_count(const trigger_ref& trigger) const;
 

@@ -1,6 +1,9 @@
 // fake-controller: the fake OpenWhisk controller as a process, for the feed-action tests and the benchmark.
 //
-//   fake-controller [--listen 127.0.0.1:PORT] [--threads N] [--trigger ns/name=uuid:key]... [--no-rule ns/name]...
+//   fake-controller [--listen 127.0.0.1:PORT] [--threads N] [--fire-delay-ms MS] [--trigger ns/name=uuid:key]...
+//                   [--no-rule ns/name]...
+//
+// --fire-delay-ms answers every fire that long after it arrived: a controller that cannot keep up.
 //
 // Prints exactly one line, "listening on http://127.0.0.1:PORT", once it listens, then serves until SIGINT or
 // SIGTERM and exits 0. Bad arguments: one line on stderr, exit 2. Cannot listen: one line on stderr, exit 1.
@@ -8,6 +11,7 @@
 // Tests script faults (refusals, slow answers, closed connections, holds) and read attempts through the admin
 // routes under /_fake/triggers/{ns}/{name}/, listed in fake_controller.hpp.
 
+#include <chrono>
 #include <csignal>
 #include <cstdint>
 #include <cstdlib>
@@ -40,8 +44,11 @@ constexpr std::size_t default_threads = 2;
 /// I/O threads at most; more only adds lock contention on the recording.
 constexpr std::size_t max_threads = 64;
 
+/// The slowest answer --fire-delay-ms asks for: ten minutes, like a scripted one.
+constexpr std::uint64_t max_fire_delay_ms = 600'000;
+
 constexpr std::string_view usage = "usage: fake-controller [--listen 127.0.0.1:PORT] [--threads N] "
-                                   "[--trigger ns/name=uuid:key]... [--no-rule ns/name]...";
+                                   "[--fire-delay-ms MS] [--trigger ns/name=uuid:key]... [--no-rule ns/name]...";
 
 struct trigger_arg {
   trigger_ref trigger;
@@ -52,6 +59,7 @@ struct trigger_arg {
 struct options {
   std::uint16_t port = 0;
   std::size_t threads = default_threads;
+  std::uint64_t fire_delay_ms = 0;
   std::vector<trigger_arg> triggers;
   bool help = false;
 };
@@ -131,7 +139,8 @@ parse_result parse_args(int argc, char** argv) {
       name = arg.substr(0, eq);
       value = arg.substr(eq + 1);
     }
-    if (name != "--listen" && name != "--threads" && name != "--trigger" && name != "--no-rule")
+    if (name != "--listen" && name != "--threads" && name != "--fire-delay-ms" && name != "--trigger"
+        && name != "--no-rule")
       return fail("unknown argument '" + std::string{arg} + "'");
     if (!value) {
       if (i + 1 == argc)
@@ -148,6 +157,12 @@ parse_result parse_args(int argc, char** argv) {
       if (!threads || *threads == 0)
         return fail("--threads must be 1 to " + std::to_string(max_threads) + ", got '" + std::string{*value} + "'");
       result.opts.threads = static_cast<std::size_t>(*threads);
+    } else if (name == "--fire-delay-ms") {
+      auto delay = parse_number(*value, max_fire_delay_ms);
+      if (!delay)
+        return fail("--fire-delay-ms must be 0 to " + std::to_string(max_fire_delay_ms) + ", got '"
+                    + std::string{*value} + "'");
+      result.opts.fire_delay_ms = *delay;
     } else if (name == "--trigger") {
       auto trigger = parse_trigger_arg(*value);
       if (!trigger)
@@ -197,6 +212,7 @@ int main(int argc, char** argv) {
     fake_controller controller{io, parsed.opts.port};
     for (const auto& arg : parsed.opts.triggers)
       controller.add_trigger(arg.trigger, arg.auth_key, arg.has_rule);
+    controller.answer_fires_after(std::chrono::milliseconds{parsed.opts.fire_delay_ms});
     std::cout << "listening on " << controller.url() << std::endl;
     int received = 0;
     sigwait(&stop_signals, &received);

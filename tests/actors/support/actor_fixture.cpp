@@ -203,6 +203,7 @@ actor_fixture::~actor_fixture() {
   caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
   run();
   sched.clock().cancel_all();
+  client->drop_unanswered();
 }
 
 sys_ms actor_fixture::now() const {

@@ -107,7 +107,15 @@ void fake_http_client::complete(call& x, client_result result) {
   if (x.answered)
     throw std::logic_error("fake_http_client: request answered twice");
   x.answered = true;
-  x.done(std::move(result));
+  // Released once called, as the real client releases it: what it captured may hold this client.
+  auto done = std::move(x.done);
+  x.done = nullptr;
+  done(std::move(result));
+}
+
+void fake_http_client::drop_unanswered() {
+  for (auto& x : calls_)
+    x.done = nullptr;
 }
 
 } // namespace feedrouter::test

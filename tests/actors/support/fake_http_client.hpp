@@ -56,6 +56,10 @@ public:
   /// Completes request number `index` with the transport error `error`.
   void fail(std::size_t index, std::string error);
 
+  /// Drops the completions of the requests still unanswered, as the real client does when it stops. A completion holds
+  /// what its sender captured (a firer's trigger_env, which holds this client): kept, it would never be freed.
+  void drop_unanswered();
+
   // -- inspection ---------------------------------------------------------------
 
   const std::vector<call>& calls() const noexcept {

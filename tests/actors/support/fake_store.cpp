@@ -56,6 +56,28 @@ std::vector<dead_letter> fake_store::load_dead_letters(const trigger_ref& trigge
   return all;
 }
 
+std::optional<pending_page> fake_store::load_pending(const trigger_ref& trigger, std::uint64_t from_seq,
+                                                     std::size_t max_rows, std::size_t max_bytes) {
+  ++journal_->pending_reads;
+  if (journal_->pending_reads_fail)
+    return std::nullopt;
+  pending_page page;
+  auto events = journal_->pending.find(trigger.key());
+  if (events == journal_->pending.end())
+    return page;
+  std::size_t bytes = 0;
+  for (auto i = events->second.lower_bound(from_seq); i != events->second.end() && page.events.size() < max_rows;
+       ++i) {
+    if (bytes + i->second.body.size() > max_bytes) {
+      page.next_bytes = i->second.body.size();
+      break;
+    }
+    bytes += i->second.body.size();
+    page.events.push_back(i->second);
+  }
+  return page;
+}
+
 std::optional<std::string> fake_store::commit(const std::vector<store_op>& ops) {
   ++journal_->attempts;
   if (journal_->failure)

@@ -25,6 +25,10 @@ struct store_journal {
   std::size_t attempts = 0;
   /// While set, each commit fails with this text and applies nothing.
   std::optional<std::string> failure;
+  /// While set, each read of pending events fails.
+  bool pending_reads_fail = false;
+  /// Reads of pending events made, failed ones included.
+  std::size_t pending_reads = 0;
   /// What load_all() returns.
   std::vector<registration_record> stored;
   /// Tells the time of a commit; unset leaves commit_times empty.
@@ -65,6 +69,8 @@ public:
   // store
   std::vector<registration_record> load_all() override;
   std::vector<dead_letter> load_dead_letters(const trigger_ref& trigger, std::size_t limit) override;
+  std::optional<pending_page> load_pending(const trigger_ref& trigger, std::uint64_t from_seq, std::size_t max_rows,
+                                           std::size_t max_bytes) override;
   std::optional<std::string> commit(const std::vector<store_op>& ops) override;
 
 private:

@@ -1,5 +1,7 @@
 #include "app/api_answers.hpp"
 
+#include "app/list_cursor.hpp"
+
 #include <catch2/catch.hpp>
 
 using namespace feedrouter;
@@ -14,6 +16,8 @@ TEST_CASE("each outcome of a lifecycle request has its HTTP status", "[api_answe
   CHECK(http_status(api_outcome::invalid) == 400);
   CHECK(http_status(api_outcome::unauthorized) == 401);
   CHECK(http_status(api_outcome::forbidden) == 403);
+  // A quota does not pass with time: not 429, which clients retry.
+  CHECK(http_status(api_outcome::over_quota) == 403);
   CHECK(http_status(api_outcome::not_found) == 404);
   CHECK(http_status(api_outcome::conflict) == 409);
   CHECK(http_status(api_outcome::too_many) == 429);
@@ -34,6 +38,20 @@ TEST_CASE("too many is answered with Retry-After in seconds", "[api_answers]") {
   auto res = to_http(full);
   CHECK(res.status == 429);
   CHECK(res.field("Retry-After") == "1");
+}
+
+TEST_CASE("every 429 says when to come back, also when the refusal named no time", "[api_answers]") {
+  auto res = to_http(failure(api_outcome::too_many, "busy"));
+  CHECK(res.status == 429);
+  CHECK(res.field("Retry-After") == "1");
+}
+
+TEST_CASE("a namespace over its quota is answered 403 naming the limit, without Retry-After", "[api_answers]") {
+  auto res = to_http(failure(api_outcome::over_quota, "namespace guest has 5 registrations, the most this provider "
+                                                      "allows per namespace (--max-registrations-per-namespace)"));
+  CHECK(res.status == 403);
+  CHECK(res.body.find("--max-registrations-per-namespace") != std::string::npos);
+  CHECK(res.field("Retry-After").empty());
 }
 
 TEST_CASE("a removal is answered 204 without a body", "[api_answers]") {
@@ -65,16 +83,23 @@ TEST_CASE("a registration is shown without its redacted parameters, and a webhoo
   CHECK(created.body.find(R"("hookUrl":"https://feeds.test/v1/hooks/abc")") != std::string::npos);
 }
 
-TEST_CASE("a list of registrations is shown under triggers", "[api_answers]") {
+TEST_CASE("a page of registrations is shown under triggers, with the cursor of the next page when more follow",
+          "[api_answers]") {
   registration_view one;
   one.trigger = {"guest", "a"};
   one.feed = "alarm";
   one.params_json = R"({"minutes":1})";
-  auto body = to_http(success(api_outcome::ok, std::vector<registration_view>{one, one})).body;
-  CHECK(body.rfind(R"({"triggers":[{"config":{"feed":"alarm","triggerName":"/guest/a","name":"a","namespace":"guest",)"
-                   R"("minutes":1,"payload":{},"strict":false})",
-                   0)
+  registration_page page;
+  page.views = {one, one};
+  auto last = to_http(success(api_outcome::ok, page)).body;
+  CHECK(last.rfind(R"({"triggers":[{"config":{"feed":"alarm","triggerName":"/guest/a","name":"a","namespace":"guest",)"
+                         R"("minutes":1,"payload":{},"strict":false})",
+                         0)
         == 0);
+  CHECK(last.find(R"("next")") == std::string::npos);
+  page.next = trigger_ref{"guest", "a"};
+  auto more = to_http(success(api_outcome::ok, page)).body;
+  CHECK(more.find(R"(],"next":")" + encode_list_cursor({"guest", "a"}) + R"("})") != std::string::npos);
 }
 
 TEST_CASE("a registration's status is a superset of what OpenWhisk's feeds show", "[api_answers]") {
@@ -130,4 +155,17 @@ TEST_CASE("a changes registration shows OpenWhisk's cloudant members but never i
   CHECK(body.find("key-1") == std::string::npos);
   CHECK(body.find("password") == std::string::npos);
   CHECK(body.find("iamApiKey") == std::string::npos);
+}
+
+TEST_CASE("a list cursor names the registration it ends with, and nothing else passes for one", "[api_answers]") {
+  for (const auto& name : {trigger_ref{"guest", "a"}, trigger_ref{"ns@example.com_dev", "my trigger-1.x"}}) {
+    auto cursor = encode_list_cursor(name);
+    CHECK(cursor.find_first_of("+/=&?% ") == std::string::npos);
+    CHECK(decode_list_cursor(cursor) == name);
+  }
+  for (const auto* bad : {"", "!!!", "Z3Vlc3Q=", "Z3Vlc3Q", "Z3Vlc3QvYS9i", "Z3Vlc3QvLmE"}) {
+    INFO("'" << bad << "'");
+    CHECK_FALSE(decode_list_cursor(bad).has_value());
+  }
+  CHECK_FALSE(decode_list_cursor(std::string(2000, 'A')).has_value());
 }

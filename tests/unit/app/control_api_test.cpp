@@ -57,3 +57,23 @@ TEST_CASE("/ready answers 503 naming the store once the store refuses writes", "
   CHECK(refused.body.find(R"("ready":false)") != std::string::npos);
   CHECK(refused.body.find("its store refuses writes") != std::string::npos);
 }
+
+TEST_CASE("/metrics shows the memory budget for event bodies: held, limit and registrations waiting",
+          "[control_api]") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto budget = std::make_shared<byte_budget>(byte_budget::limits_for(64 * 1024));
+  control_api api{sys, registry_actor{}, std::make_shared<metrics>(), std::chrono::seconds{1},
+                  std::make_shared<store_health>(), feed_defaults{}, budget};
+  byte_account account{budget, [] {}};
+  REQUIRE(account.take(1000, byte_account::wait::no));
+  http_request req;
+  req.method = "GET";
+  req.target = "/metrics";
+  http_response answer;
+  api.handle(req, [&answer](http_response res) { answer = std::move(res); });
+  CHECK(answer.status == 200);
+  CHECK(answer.body.find("\nfeedrouter_buffered_bytes 1000\n") != std::string::npos);
+  CHECK(answer.body.find("\nfeedrouter_buffered_bytes_limit 65536\n") != std::string::npos);
+  CHECK(answer.body.find("\nfeedrouter_buffered_bytes_waiting 0\n") != std::string::npos);
+}

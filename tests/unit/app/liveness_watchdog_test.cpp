@@ -53,6 +53,7 @@ registry_actor::behavior_type silent_registry(registry_actor::stateful_pointer<s
   return {
     [](api_command&) { return api_result{}; },
     [](remove_atom, const trigger_ref&) {},
+    [](status_atom, const trigger_ref&, const registration_status&) {},
     [self](ready_atom) -> caf::result<std::size_t> {
       self->state.unanswered.push_back(self->make_response_promise<std::size_t>());
       return self->state.unanswered.back();
@@ -64,6 +65,7 @@ registry_actor::behavior_type answering_registry() {
   return {
     [](api_command&) { return api_result{}; },
     [](remove_atom, const trigger_ref&) {},
+    [](status_atom, const trigger_ref&, const registration_status&) {},
     [](ready_atom) { return std::size_t{7}; },
   };
 }

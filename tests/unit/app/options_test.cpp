@@ -12,6 +12,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "app/memory_budget.hpp"
 #include "app/version.hpp"
 
 using namespace feedrouter;
@@ -51,7 +52,9 @@ private:
                                            "FEEDROUTER_NO_VERIFY_AUTH", "FEEDROUTER_LOG_LEVEL",
                                            "FEEDROUTER_LOG_FORMAT",
                                            "FEEDROUTER_BODY_LIMIT", "FEEDROUTER_SECRETS_KEY_FILE",
-                                           "FEEDROUTER_ALLOW_EGRESS", "FEEDROUTER_STORE_PASSWORD_FILE",
+                                           "FEEDROUTER_ALLOW_EGRESS", "FEEDROUTER_MAX_BUFFERED_BYTES",
+                                           "FEEDROUTER_MAX_REGISTRATIONS_PER_NAMESPACE",
+                                           "FEEDROUTER_STORE_PASSWORD_FILE",
                                            "FEEDROUTER_OPENWHISK_CRON_MONTHS", "FEEDROUTER_LIMIT_CRON_FIELDS"};
   std::vector<std::pair<const char*, std::optional<std::string>>> saved_;
 };
@@ -288,6 +291,48 @@ TEST_CASE("the --fire-window flag sets the fires of one registration on the wire
   for (const auto* value : {"0", "65", "many"}) {
     INFO("'" << value << "'");
     check_usage_error({"--fire-window", value}, "--fire-window");
+  }
+}
+
+TEST_CASE("the memory budget is sized to the machine unless --max-buffered-bytes says otherwise", "[options]") {
+  env_guard env;
+  CHECK(run({}).max_buffered_bytes == default_buffered_bytes(usable_memory()));
+  CHECK(run({"--max-buffered-bytes", "16MiB"}).max_buffered_bytes == 16 * 1024 * 1024);
+  CHECK(run({"--max-buffered-bytes", "2g"}).max_buffered_bytes == std::size_t{2} * 1024 * 1024 * 1024);
+  CHECK(run({"--max-buffered-bytes", "33554432"}).max_buffered_bytes == 32 * 1024 * 1024);
+  env.set("FEEDROUTER_MAX_BUFFERED_BYTES", "64MiB");
+  CHECK(run({}).max_buffered_bytes == 64 * 1024 * 1024);
+}
+
+TEST_CASE("the default memory budget is an eighth of the memory, at least 64 MiB and at most 4 GiB", "[options]") {
+  constexpr std::size_t mib = 1024 * 1024;
+  CHECK(default_buffered_bytes(0) == 64 * mib);
+  CHECK(default_buffered_bytes(256 * mib) == 64 * mib);
+  CHECK(default_buffered_bytes(2048 * mib) == 256 * mib);
+  CHECK(default_buffered_bytes(24 * 1024 * mib) == 3 * 1024 * mib);
+  CHECK(default_buffered_bytes(512 * 1024 * mib) == 4 * 1024 * mib);
+}
+
+TEST_CASE("a memory budget too small, or not a size, is a usage error naming --max-buffered-bytes", "[options]") {
+  env_guard env;
+  for (const auto* value : {"0", "1000", "lots", "-5", "2TiB"}) {
+    INFO("'" << value << "'");
+    check_usage_error({"--max-buffered-bytes", value}, "--max-buffered-bytes");
+  }
+  // A registration's share, an eighth, must hold the largest webhook body.
+  check_usage_error({"--max-buffered-bytes", "4MiB"}, "--body-limit");
+  CHECK(run({"--max-buffered-bytes", "4MiB", "--body-limit", "524288"}).max_buffered_bytes == 4 * 1024 * 1024);
+}
+
+TEST_CASE("the --max-registrations-per-namespace flag sets the quota, 10 000 unless given", "[options]") {
+  env_guard env;
+  CHECK(run({}).max_registrations_per_namespace == 10'000);
+  CHECK(run({"--max-registrations-per-namespace", "5"}).max_registrations_per_namespace == 5);
+  env.set("FEEDROUTER_MAX_REGISTRATIONS_PER_NAMESPACE", "7");
+  CHECK(run({}).max_registrations_per_namespace == 7);
+  for (const auto* value : {"0", "many", "-1"}) {
+    INFO("'" << value << "'");
+    check_usage_error({"--max-registrations-per-namespace", value}, "--max-registrations-per-namespace");
   }
 }
 

@@ -238,3 +238,20 @@ TEST_CASE("webhook ingress takes only POST", "[routes]") {
   answer(anonymous("GET", "/v1/hooks/abc123"), 405, "method");
   answer(anonymous("PUT", "/v1/hooks/abc123"), 405, "method");
 }
+
+TEST_CASE("a list with a limit out of 1 to 1000, or a cursor the provider did not give, is refused naming the field",
+          "[routes]") {
+  for (const auto* target : {"/v1/triggers/guest?limit=0", "/v1/triggers/guest?limit=1001",
+                             "/v1/triggers/guest?limit=-1", "/v1/triggers/guest?limit=ten", "/v1/triggers/guest?limit=",
+                             "/v1/triggers/guest?limit=1.5", "/v1/triggers/guest?limit=99999999999999999999",
+                             "/v1/triggers/guest?limit=%zz"}) {
+    INFO(target);
+    auto res = answer(request("GET", target), 400, "limit");
+    CHECK((res.body.find("1 to 1000") != std::string::npos || res.body.find("percent") != std::string::npos));
+  }
+  for (const auto* target : {"/v1/triggers/guest?cursor=", "/v1/triggers/guest?cursor=garbage!",
+                             "/v1/triggers/guest?cursor=Z3Vlc3Q"}) {
+    INFO(target);
+    answer(request("GET", target), 400, "cursor");
+  }
+}

@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "app/list_cursor.hpp"
 #include "core/crypto.hpp"
 #include "core/json.hpp"
 #include "tests/unit/app/route_requests.hpp"
@@ -110,6 +111,20 @@ TEST_CASE("GET on a namespace lists its registrations", "[routes]") {
   CHECK(cmd.trigger.ns == "guest");
   CHECK(cmd.trigger.name.empty());
   CHECK(cmd.auth_key == owner_key);
+}
+
+TEST_CASE("a list shows 100 registrations unless limit asks otherwise, and starts after its cursor", "[routes]") {
+  CHECK(command(request("GET", "/v1/triggers/guest")).limit == 100);
+  CHECK_FALSE(command(request("GET", "/v1/triggers/guest")).after.has_value());
+  CHECK(command(request("GET", "/v1/triggers/guest?limit=1")).limit == 1);
+  CHECK(command(request("GET", "/v1/triggers/guest?limit=1000")).limit == 1000);
+  auto cursor = encode_list_cursor({"guest", "t 7"});
+  auto next = command(request("GET", "/v1/triggers/guest?cursor=" + cursor + "&limit=20&other=x"));
+  CHECK(next.limit == 20);
+  CHECK(next.after == trigger_ref{"guest", "t 7"});
+  // Percent-encoded as a client may send it.
+  auto escaped = command(request("GET", "/v1/triggers/guest?limit=%35"));
+  CHECK(escaped.limit == 5);
 }
 
 TEST_CASE("dead letters are read with GET and replayed with POST", "[routes]") {

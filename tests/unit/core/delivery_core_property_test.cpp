@@ -1,5 +1,8 @@
 // Property tests of the delivery core: random sequences of accepts, outcomes of every class, timers, credit, stops and
-// lost firers, checked after every step against the rules of docs/architecture.md section 5.
+// lost firers, checked after every step against the rules of docs/architecture.md section 5. Half of the runs draw on
+// a small byte budget shared with another registration that takes and gives back bytes at random: bodies are then
+// released to the store and loaded back (loads answered, failed or delayed at random), and the bytes held never
+// exceed the budget.
 
 #include "core/delivery_core.hpp"
 
@@ -24,19 +27,31 @@ namespace {
 enum class feed_kind {
   stored,      ///< a webhook or a poll: each event is stored before it is accepted, within the buffer bound
   replayable,  ///< a changes feed: events on credit, not stored, each with its source position as checkpoint
-  occurrences, ///< an alarm: events not stored and without a position; dead-lettered at once when the buffer is full
+  occurrences, ///< an alarm: events not stored, without a position, with a shared body; dead-lettered at once when the
+               ///< buffer is full
 };
 
 /// Every status the controller may answer, each outcome class more than once.
 constexpr int statuses[] = {200, 202, 204, 202, 200, 408, 409, 429, 500, 503, 0, 0,
                             400, 401, 403, 404, 413, 413, 410, 422, 302};
 
-/// The world around one delivery core: a controller that answers fires at random, timers, a source and a store.
+/// The byte budget of a world: how large it is and how large the events' bodies get.
+struct budget_settings {
+  std::size_t total = 0; ///< 0: no budget
+  std::size_t max_pad = 0;
+};
+
+/// The world around one delivery core: a controller that answers fires at random, timers, a source, a store, and
+/// the other registrations on the byte budget.
 class delivery_world {
 public:
-  delivery_world(feed_kind kind, delivery_settings settings, std::uint64_t seed)
-    : kind_(kind), settings_(settings), core_(settings), rng_(seed) {
-    // nop
+  delivery_world(feed_kind kind, delivery_settings settings, budget_settings budget, std::uint64_t seed)
+    : kind_(kind), settings_(settings), core_(settings), rng_(seed), max_pad_(budget.max_pad) {
+    if (budget.total > 0) {
+      budget_ = std::make_shared<byte_budget>(byte_budget::limits_for(budget.total));
+      core_.use_budget(byte_account{budget_, [this] { core_woken_ = true; }});
+      other_ = byte_account{budget_, [this] { other_woken_ = true; }};
+    }
   }
 
   /// Runs `steps` random inputs, checking the invariants after each.
@@ -60,19 +75,26 @@ public:
     }
     if (kind_ == feed_kind::replayable && !source_running_)
       start_source();
-    for (auto& [ticket, events] : storing_)
-      apply(core_.accept_reserved(std::move(events)));
-    storing_.clear();
+    while (!storing_.empty())
+      finish_store_write(true);
+    // The other registrations are done.
+    other_.leave_line();
+    other_.give_back(other_.held());
     for (int guard = 0; guard < 100'000 && !(core_.idle() && (kind_ != feed_kind::replayable || source_done()));
          ++guard) {
-      if (kind_ == feed_kind::replayable && source_credit_ > 0 && next_position_ <= supply_)
+      if (load_)
+        answer_load(false);
+      else if (core_woken_)
+        wake_core();
+      else if (kind_ == feed_kind::replayable && source_credit_ > 0 && next_position_ <= supply_)
         emit_from_source();
       else if (!on_wire_.empty())
         answer_fire(on_wire_.begin()->first, 202);
       else if (!timers_.empty())
         fire_next_timer();
       else
-        FAIL("the core holds events but neither sends them nor waits for a timer: " << describe());
+        FAIL("the core holds events but neither sends them, loads them nor waits for a timer or the budget: "
+             << describe());
       check_invariants();
     }
     REQUIRE(core_.idle());
@@ -85,10 +107,17 @@ public:
         CHECK(done_positions_.count(position) == 1);
   }
 
+  /// Returns how many events were read back from the store.
+  std::size_t loaded() const noexcept {
+    return loaded_;
+  }
+
 private:
   // -- inputs --------------------------------------------------------------------------
 
   void one_random_input() {
+    if (budget_ && one_budget_input())
+      return;
     auto pick = std::uniform_int_distribution<int>{0, 99}(rng_);
     if (pick < 30)
       offer_event();
@@ -97,7 +126,7 @@ private:
     else if (pick < 75 && !timers_.empty())
       fire_next_timer();
     else if (pick < 80 && !storing_.empty())
-      finish_store_write();
+      finish_store_write(false);
     else if (pick < 84)
       stop_or_start();
     else if (pick < 86)
@@ -117,7 +146,7 @@ private:
         if (!core_.has_room(1))
           return;
         core_.reserve(1);
-        auto event = core_.new_event(body_of_event(++numbered_), now_, true);
+        auto event = core_.new_event(next_body(), now_, true);
         accepted_.push_back(event.event.seq);
         storing_[++tickets_] = {std::move(event)};
         return;
@@ -127,7 +156,8 @@ private:
           emit_from_source();
         return;
       case feed_kind::occurrences: {
-        auto event = core_.new_event(body_of_event(++numbered_), now_, false);
+        // An alarm's occurrences share one body (here one per occurrence, to tell them apart): they cost no bytes.
+        auto event = core_.new_shared_event(std::make_shared<const std::string>(next_body()), now_);
         if (core_.has_room(1))
           apply(core_.accept(std::move(event)));
         else
@@ -137,26 +167,98 @@ private:
     }
   }
 
-  void finish_store_write() {
+  void finish_store_write(bool succeed) {
     // The store actor commits in the order it was asked.
     auto i = storing_.begin();
-    if (std::uniform_int_distribution<int>{0, 9}(rng_) == 0) {
+    if (!succeed && std::uniform_int_distribution<int>{0, 9}(rng_) == 0) {
       // The write failed: the sender got 503 and the event was never accepted.
       core_.cancel_reservation(i->second.size());
       for (const auto& e : i->second)
         accepted_.erase(std::find(accepted_.begin(), accepted_.end(), e.event.seq));
     } else {
+      for (const auto& e : i->second)
+        store_[e.event.seq] = e.event;
       apply(core_.accept_reserved(std::move(i->second)));
     }
     storing_.erase(i);
+  }
+
+  // -- the store and the byte budget ---------------------------------------------------
+
+  /// One input about the budget or a load; returns whether it made one.
+  bool one_budget_input() {
+    auto pick = std::uniform_int_distribution<int>{0, 99}(rng_);
+    if (pick < 12 && load_) {
+      answer_load(std::uniform_int_distribution<int>{0, 7}(rng_) == 0);
+      return true;
+    }
+    if (pick < 20 && core_woken_) {
+      wake_core();
+      return true;
+    }
+    if (pick < 26) {
+      use_other_registrations();
+      return true;
+    }
+    return false;
+  }
+
+  /// The store reads what the core asked for, or fails.
+  void answer_load(bool fail) {
+    auto request = *load_;
+    load_.reset();
+    if (fail) {
+      apply(core_.on_load_failed());
+      return;
+    }
+    pending_page page;
+    std::size_t bytes = 0;
+    for (auto i = store_.lower_bound(request.from_seq); i != store_.end() && page.events.size() < request.max_rows;
+         ++i) {
+      if (bytes + i->second.body.size() > request.max_bytes) {
+        page.next_bytes = i->second.body.size();
+        break;
+      }
+      bytes += i->second.body.size();
+      page.events.push_back(i->second);
+    }
+    loaded_ += page.events.size();
+    apply(core_.on_loaded(std::move(page)));
+  }
+
+  void wake_core() {
+    core_woken_ = false;
+    apply(core_.on_budget());
+  }
+
+  /// The other registrations on the budget take bytes (waiting in line or not) or give theirs back.
+  void use_other_registrations() {
+    auto pick = std::uniform_int_distribution<int>{0, 3}(rng_);
+    if (pick == 0 || other_woken_) {
+      other_woken_ = false;
+      auto n = std::uniform_int_distribution<std::size_t>{1, budget_->bounds().share}(rng_);
+      other_.take(n, pick == 0 ? byte_account::wait::no : byte_account::wait::yes);
+    } else if (pick == 1) {
+      other_.leave_line();
+    } else {
+      other_.give_back(std::uniform_int_distribution<std::size_t>{0, other_.held()}(rng_));
+    }
+  }
+
+  std::string next_body() {
+    auto pad = max_pad_ == 0 ? 0 : std::uniform_int_distribution<std::size_t>{0, max_pad_}(rng_);
+    auto body = body_of_event(++numbered_, pad);
+    bodies_[numbered_] = body;
+    return body;
   }
 
   void emit_from_source() {
     auto position = next_position_++;
     --source_credit_;
     source_accepted_position_ = position;
-    apply(core_.accept_from_source(
-      core_.new_event(body_of_event(position), now_, false, "cp-" + std::to_string(position))));
+    auto pad = max_pad_ == 0 ? 0 : std::uniform_int_distribution<std::size_t>{0, max_pad_}(rng_);
+    bodies_[position] = body_of_event(position, pad);
+    apply(core_.accept_from_source(core_.new_event(bodies_[position], now_, false, "cp-" + std::to_string(position))));
   }
 
   void answer_random_fire() {
@@ -247,6 +349,9 @@ private:
       CHECK(was != state::stopped);
       auto events = events_in(f.body);
       REQUIRE_FALSE(events.empty());
+      // Bodies released to the store come back whole.
+      if (events.size() == 1 && settings_.batch_size == 1)
+        CHECK(f.body == bodies_.at(events[0]));
       CHECK(on_wire_.count(f.id) == 0);
       on_wire_[f.id] = events;
       for (auto n : events) {
@@ -259,19 +364,28 @@ private:
     }
     for (const auto& t : out.timers)
       timers_[t.id] = now_ + t.delay;
+    if (out.load) {
+      // One load at a time, and only of what the store holds.
+      CHECK_FALSE(load_.has_value());
+      CHECK(out.load->max_rows > 0);
+      load_ = out.load;
+    }
     source_credit_ += out.credit;
     events_fired_ += out.fired_events;
     if (out.credit > 0)
       CHECK(source_running_);
     for (auto seq : out.erase) {
       CHECK(erased_.insert(seq).second);
+      store_.erase(seq);
       settle_in_order(seq);
       if (!dead_in(out, seq))
         fired_.insert(seq);
     }
     for (const auto& letter : out.dead_letters) {
       CHECK(dead_.insert(letter.event.seq).second);
+      // A dead letter keeps its body, also when it had to be read back from the store.
       auto n = events_in(letter.event.body).at(0);
+      CHECK(letter.event.body == bodies_.at(n));
       if (kind_ == feed_kind::replayable)
         done_positions_.insert(n);
       // A rejected occurrence goes to dead letters without waiting its turn; every other one settles in order.
@@ -327,6 +441,14 @@ private:
 
   void check_invariants() {
     INFO(describe());
+    if (budget_) {
+      // The budget: never more bytes held than it has, and the core's and the others' bytes are all of them.
+      CHECK(budget_->held() <= budget_->bounds().total);
+      CHECK(budget_->held() == core_.bytes_held() + other_.held());
+      // A stopped core keeps its events' bodies in the store.
+      if (core_.current() == state::stopped && !load_)
+        CHECK(core_.bytes_held() == 0);
+    }
     // Bounded memory: never more than max_buffered events held, credit included.
     CHECK(core_.buffered() <= settings_.max_buffered);
     if (kind_ == feed_kind::replayable)
@@ -355,6 +477,10 @@ private:
     out << "state " << to_string(core_.current()) << ", held " << core_.buffered() << ", on the wire "
         << core_.in_flight() << ", timers " << timers_.size() << ", credit " << core_.credit() << ", now "
         << (now_ - core_epoch).count() << " ms";
+    if (budget_)
+      out << ", bytes " << core_.bytes_held() << " + " << other_.held() << " of " << budget_->bounds().total
+          << " (spilled " << core_.spilled() << ", load " << (load_ ? "pending" : "none") << ", in line "
+          << core_.bytes_held() << ", woken " << core_woken_ << ")";
     return out.str();
   }
 
@@ -375,6 +501,16 @@ private:
   std::uint64_t tickets_ = 0;
   std::vector<std::uint64_t> accepted_;
   std::set<std::uint64_t> fired_, dead_, erased_;
+  std::map<std::uint64_t, stored_event> store_; ///< the pending events the store holds
+  std::optional<load_request> load_;            ///< the load the core asked for, not answered yet
+  // The byte budget (null: none) and the other registrations on it.
+  std::shared_ptr<byte_budget> budget_;
+  byte_account other_;
+  bool core_woken_ = false;
+  bool other_woken_ = false;
+  std::size_t max_pad_ = 0;
+  std::map<std::int64_t, std::string> bodies_; ///< every event's body, by its number
+  std::size_t loaded_ = 0;
   std::size_t events_fired_ = 0; ///< the sum of the actions' fired_events
   std::uint64_t last_settled_ = 0;
   // Order of first sends.
@@ -401,18 +537,35 @@ delivery_settings random_settings(std::mt19937_64& rng) {
   return s;
 }
 
+/// Half of the runs: a budget of 2 to 16 KiB and bodies up to 600 bytes, so that events are released and loaded back
+/// often, batches are cut at the registration's share, and single bodies may exceed the share.
+budget_settings random_budget(std::mt19937_64& rng) {
+  budget_settings b;
+  if (std::uniform_int_distribution<int>{0, 1}(rng) == 0)
+    return b;
+  b.total = std::uniform_int_distribution<std::size_t>{2 * 1024, 16 * 1024}(rng);
+  b.max_pad = 600;
+  return b;
+}
+
 void run_worlds(feed_kind kind) {
   constexpr std::uint64_t runs = 300;
   constexpr int steps = 400;
+  std::size_t loaded = 0;
   for (std::uint64_t seed = 1; seed <= runs; ++seed) {
     std::mt19937_64 rng{seed};
     auto settings = random_settings(rng);
+    auto budget = random_budget(rng);
     INFO("seed " << seed << ", window " << settings.window << ", batch " << settings.batch_size << ", bound "
-                 << settings.max_buffered);
-    delivery_world world{kind, settings, seed};
+                 << settings.max_buffered << ", budget " << budget.total);
+    delivery_world world{kind, settings, budget, seed};
     world.run(steps);
     world.drain();
+    loaded += world.loaded();
   }
+  // The budget's paths ran: stored events were released to the store and read back.
+  if (kind == feed_kind::stored)
+    CHECK(loaded > 0);
 }
 
 } // namespace

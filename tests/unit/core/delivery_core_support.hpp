@@ -12,9 +12,11 @@ namespace feedrouter::test {
 /// An arbitrary instant at which the delivery core tests begin.
 inline const sys_ms core_epoch{std::chrono::milliseconds{1'767'225'600'000}};
 
-/// The body of test event `n`: {"n":n}.
-inline std::string body_of_event(std::int64_t n) {
-  return R"({"n":)" + std::to_string(n) + "}";
+/// The body of test event `n`: {"n":n}, or {"n":n,"pad":"xx..."} with `pad` characters of padding.
+inline std::string body_of_event(std::int64_t n, std::size_t pad = 0) {
+  if (pad == 0)
+    return R"({"n":)" + std::to_string(n) + "}";
+  return R"({"n":)" + std::to_string(n) + R"(,"pad":")" + std::string(pad, 'x') + "\"}";
 }
 
 /// Returns the numbers n of every {"n":n} in a fire body, in order: one for a single event, several for a batch.

@@ -463,6 +463,37 @@ TEST_CASE("damage found while running is logged once and makes the store refuse 
   CHECK_THAT(*error, StartsWith("the store refuses writes: SQLite reported "));
 }
 
+TEST_CASE("a pending read that meets damage fails, rather than answering that nothing is pending", "[store]") {
+  temp_dir dir;
+  auto path = dir.file("a.db");
+  auto a = make_record("a");
+  // Several times SQLite's page cache (2 MiB), so that the read needs pages from the file.
+  constexpr int events = 3000;
+  constexpr std::size_t body_size = 4096;
+  {
+    auto db = open_store(dir.spec("a.db"));
+    std::vector<store_op> ops{put(a)};
+    for (int i = 1; i <= events; ++i) {
+      auto event = make_event(static_cast<std::uint64_t>(i));
+      event.body = std::string(body_size, 'b');
+      ops.push_back(put_event(a.trigger, event));
+    }
+    REQUIRE(db->commit(ops) == std::nullopt);
+  }
+  auto page_size = query_int(path, "PRAGMA page_size");
+  auto pages = query_ints(path, "SELECT pageno FROM dbstat WHERE name IN ('pending_events', "
+                                "'sqlite_autoindex_pending_events_1')");
+  auto db = open_store(dir.spec("a.db"));
+  for (auto page : pages)
+    clobber_page(path, page, page_size);
+  stderr_capture capture{dir.file("stderr.txt")};
+  auto loaded = db->load_pending(a.trigger, 0, events, events * body_size);
+  auto logged = capture.finish();
+  CHECK_FALSE(loaded.has_value());
+  CHECK_THAT(logged, Contains(" error cannot read the pending events of guest/a from store '" + path + "': "));
+  CHECK(db->check().has_value());
+}
+
 // -- the file while open ------------------------------------------------------------
 
 TEST_CASE("a store whose file is deleted while open refuses every write from then on", "[store]") {

@@ -429,6 +429,47 @@ TEMPLATE_TEST_CASE("load_dead_letters returns the oldest first, up to the limit"
   CHECK(db->load_dead_letters({"guest", "nobody"}, 10).empty());
 }
 
+TEMPLATE_TEST_CASE("load_pending reads a registration's pending events from a seq on, within rows and bytes", "[store]",
+                   STORE_BACKENDS) {
+  TestType backend;
+  auto db = backend.open();
+  trigger_ref hook{"guest", "hook"};
+  trigger_ref other{"other", "hook"};
+  REQUIRE(db->commit({put(make_record("guest", "hook")), put(make_record("other", "hook"))}) == std::nullopt);
+  for (std::uint64_t seq : {7, 2, 4, 9})
+    REQUIRE(db->commit({put_event(hook, make_event(seq))}) == std::nullopt);
+  REQUIRE(db->commit({put_event(other, make_event(5))}) == std::nullopt);
+  auto size = make_event(2).body.size();
+  auto all = db->load_pending(hook, 0, 100, 100 * size);
+  REQUIRE(all);
+  CHECK(seqs_of(all->events) == std::vector<std::uint64_t>{2, 4, 7, 9});
+  CHECK(all->next_bytes == 0);
+  check_same(all->events[0], make_event(2));
+  SECTION("from a seq on, at most so many rows") {
+    auto page = db->load_pending(hook, 3, 2, 100 * size);
+    REQUIRE(page);
+    CHECK(seqs_of(page->events) == std::vector<std::uint64_t>{4, 7});
+    CHECK(page->next_bytes == 0);
+  }
+  SECTION("the byte bound stops before the body that would pass it, and says how large that body is") {
+    auto page = db->load_pending(hook, 0, 100, 2 * size + 1);
+    REQUIRE(page);
+    CHECK(seqs_of(page->events) == std::vector<std::uint64_t>{2, 4});
+    CHECK(page->next_bytes == make_event(7).body.size());
+    auto none = db->load_pending(hook, 0, 100, size - 1);
+    REQUIRE(none);
+    CHECK(none->events.empty());
+    CHECK(none->next_bytes == size);
+  }
+  SECTION("no rows, a seq past the end, or another registration's events") {
+    CHECK(db->load_pending(hook, 0, 0, 100 * size)->events.empty());
+    CHECK(db->load_pending(hook, 10, 100, 100 * size)->events.empty());
+    CHECK(db->load_pending(hook, std::numeric_limits<std::uint64_t>::max(), 100, 100 * size)->events.empty());
+    CHECK(seqs_of(db->load_pending(other, 0, 100, 100 * size)->events) == std::vector<std::uint64_t>{5});
+    CHECK(db->load_pending({"guest", "nobody"}, 0, 100, 100 * size)->events.empty());
+  }
+}
+
 TEMPLATE_TEST_CASE("erase_dead_letter removes only the named letter", "[store]", STORE_BACKENDS) {
   TestType backend;
   auto db = backend.open();
