@@ -14,6 +14,10 @@ using resume_atom = caf::atom_constant<caf::atom("resume")>;
 using update_atom = caf::atom_constant<caf::atom("update")>;
 using remove_atom = caf::atom_constant<caf::atom("remove")>;
 using ready_atom = caf::atom_constant<caf::atom("ready")>;
+/// `(admin_disable_atom, std::string message)`: an operator disables a registration (reason ADMIN).
+using admin_disable_atom = caf::atom_constant<caf::atom("admdisable")>;
+/// `(admin_enable_atom)`: an operator makes a registration active again, an ADMIN disable included.
+using admin_enable_atom = caf::atom_constant<caf::atom("admenable")>;
 /// `(start_batch_atom)`: the registry's reminder to itself to start the next batch of stored registrations.
 using start_batch_atom = caf::atom_constant<caf::atom("startbatch")>;
 

@@ -26,7 +26,8 @@ std::string why_not_firing(const trigger_state& st) {
     return "the registration cannot fire: " + status.reason.message;
   auto what = status.state == registration_state::paused ? std::string{"paused"} : std::string{"disabled"};
   auto reason = status.reason.message.empty() ? std::string{} : " (" + status.reason.message + ")";
-  return "the registration is " + what + reason + " and cannot fire; resume it first";
+  auto remedy = status.reason.kind == reason_kind::admin ? "only an administrator can enable it" : "resume it first";
+  return "the registration is " + what + reason + " and cannot fire; " + remedy;
 }
 
 } // namespace

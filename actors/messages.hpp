@@ -44,6 +44,29 @@ struct api_command {
   bool from_feed_action = false; ///< came through the feed-action protocol (POST /v1/lifecycle)
 };
 
+/// What an operator with the admin key asks the registry to do (docs/operations.md, "Admin key").
+enum class admin_op {
+  list,       ///< a page of the registrations of every namespace, or of one
+  namespaces, ///< a page of the namespaces with how many registrations each has
+  read,       ///< one registration
+  disable,    ///< disables one registration with reason ADMIN; only an operator lifts it
+  enable,     ///< makes one registration active again, whatever stopped it
+};
+
+/// Characters an operator's message for an ADMIN disable may have at most.
+inline constexpr std::size_t max_admin_message = 1024;
+
+/// One request of an operator, already authenticated and checked for form by the control API.
+struct admin_command {
+  admin_op op = admin_op::list;
+  trigger_ref trigger;                    ///< read, disable, enable: the registration
+  std::string ns;                         ///< list: only this namespace; empty for all
+  std::size_t limit = default_list_limit; ///< list, namespaces: entries in the answer at most
+  std::optional<trigger_ref> after;       ///< list: the answer starts after this registration (the cursor)
+  std::optional<std::string> after_ns;    ///< namespaces: the answer starts after this namespace (the cursor)
+  std::string message;                    ///< disable: why, shown to the owner; may be empty
+};
+
 /// How a lifecycle request ended. The control API shows each as an HTTP status (app/api_answers.hpp).
 enum class api_outcome {
   ok,           ///< done; the body shows the result
@@ -79,9 +102,22 @@ struct registration_page {
   std::optional<trigger_ref> next;
 };
 
+/// How many registrations one namespace has.
+struct namespace_count {
+  std::string ns;
+  std::size_t registrations = 0;
+};
+
+/// One page of the namespaces that have registrations, in the order of their names.
+struct namespace_page {
+  std::vector<namespace_count> namespaces;
+  /// The last namespace shown, when more follow: the next page starts after it. nullopt on the last page.
+  std::optional<std::string> next;
+};
+
 /// What an answer shows besides its outcome.
 using api_body = std::variant<std::monostate, registration_view, registration_page, std::vector<dead_letter>,
-                              hook_receipt, replay_receipt>;
+                              hook_receipt, replay_receipt, namespace_page>;
 
 /// The answer to one lifecycle request or webhook event, in the provider's terms; app/ turns it into HTTP.
 struct api_result {
@@ -157,6 +193,7 @@ struct trigger_update {
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::api_command)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::api_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::admin_command)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::trigger_snapshot)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::http_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::wire_token)

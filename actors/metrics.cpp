@@ -169,6 +169,12 @@ std::string metrics::render() const {
          "child crashed too often, their trigger actor failed, or a start found their stored parameters invalid or "
          "their secrets unreadable, by feed kind; a schedule that ended is not counted.");
   per_feed_samples(out, "feedrouter_registrations_auto_disabled_total", auto_disabled_);
+  header(out, "feedrouter_admin_actions_total", "counter",
+         "Registrations operators disabled (reason ADMIN) or enabled through the admin routes, by action.");
+  sample(out, "feedrouter_admin_actions_total", "action=\"disable\"",
+         load(admin_actions_[static_cast<std::size_t>(admin_action::disable)]));
+  sample(out, "feedrouter_admin_actions_total", "action=\"enable\"",
+         load(admin_actions_[static_cast<std::size_t>(admin_action::enable)]));
   header(out, "feedrouter_source_errors_total", "counter",
          "Failures sources reported (a failed poll, a changes feed that broke or could not connect), by feed kind.");
   per_feed_samples(out, "feedrouter_source_errors_total", source_errors_);

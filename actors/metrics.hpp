@@ -33,6 +33,12 @@ enum class drop_reason {
   inactive,   ///< the registration is paused or disabled (answered 503)
 };
 
+/// What an operator did to a registration through the admin routes.
+enum class admin_action {
+  disable, ///< disabled it with reason ADMIN
+  enable,  ///< made it active again
+};
+
 /// Process-wide counters for /metrics.
 ///
 /// Plain atomics rather than a metrics actor: the per-fire path only increments a counter, instead of paying one
@@ -88,6 +94,11 @@ public:
   /// invalid or its secrets unreadable; a schedule that ended is not counted.
   void count_auto_disable(std::string_view feed);
 
+  /// Counts an operator's `action` on a registration.
+  void count_admin_action(admin_action action) {
+    admin_actions_[static_cast<std::size_t>(action)].fetch_add(1, std::memory_order_relaxed);
+  }
+
   /// Records what a source of feed kind `feed` reported about itself: a failure, or that it works (again).
   /// `was_failing` is whether its previous report was a failure: a report of working after one counts a reconnect.
   void record_source_report(std::string_view feed, bool was_failing, bool failing);
@@ -114,6 +125,7 @@ private:
   static constexpr std::size_t verdict_count = 5;  ///< fire_verdict values
   static constexpr std::size_t outcome_count = 3;  ///< event_outcome values
   static constexpr std::size_t drop_count = 3;     ///< drop_reason values
+  static constexpr std::size_t admin_action_count = 2; ///< admin_action values
 
   using counter = std::atomic<std::uint64_t>;
   template <std::size_t N>
@@ -128,6 +140,7 @@ private:
   per_feed<drop_count> dropped_{};
   std::array<std::array<std::atomic<std::int64_t>, state_count>, feed_count> registrations_{};
   std::array<counter, feed_count> auto_disabled_{};
+  std::array<counter, admin_action_count> admin_actions_{};
   std::array<counter, feed_count> source_errors_{};
   std::array<counter, feed_count> source_reconnects_{};
   duration_histogram<commit_bounds_us.size()> commit_duration_{commit_bounds_us};

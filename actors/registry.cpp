@@ -68,8 +68,11 @@ struct name_order {
   }
 };
 
-/// One key's registrations, in name order: a page of a list is a range of it.
-using owned_index = std::map<trigger_ref, registry_entry*, name_order>;
+/// Registrations in name order (one key's, or all of them): a page of a list is a range of it.
+using name_index = std::map<trigger_ref, registry_entry*, name_order>;
+
+/// Namespace -> a count of its registrations, in name order: a page of the admin's namespace list is a range of it.
+using namespace_counts = std::map<std::string, std::size_t>;
 
 struct registry_state {
   registry_config cfg;
@@ -79,10 +82,12 @@ struct registry_state {
   /// Trigger actor -> its entry, for the trigger's DOWN message.
   std::unordered_map<caf::actor_addr, registry_entry*> by_trigger;
   /// Key hash -> the entries it owns, for listing and for resolving "_".
-  std::unordered_map<std::string, owned_index> by_owner;
+  std::unordered_map<std::string, name_index> by_owner;
+  /// Every registration, for the admin's list.
+  name_index all;
   /// Namespace -> its registrations, and the new ones whose store write is under way: what its quota counts.
-  std::unordered_map<std::string, std::size_t> per_namespace;
-  std::unordered_map<std::string, std::size_t> new_in_namespace;
+  namespace_counts per_namespace;
+  namespace_counts new_in_namespace;
   /// Registration key -> CREATEs whose store write is under way. A removal the old trigger asks for meanwhile is
   /// dropped: its erase would reach the store after the new registration and delete it.
   std::unordered_map<std::string, int> creating;
@@ -141,6 +146,7 @@ void start_entry(registry_pointer self, registration_record record, std::optiona
     st.entries.insert_or_assign(key, registry_entry{std::move(record), std::move(trigger), std::move(hook_id)}).first;
   st.by_trigger[address] = &entry->second;
   st.by_owner[owner][entry->second.record.trigger] = &entry->second;
+  st.all[entry->second.record.trigger] = &entry->second;
   ++st.per_namespace[entry->second.record.trigger.ns];
 }
 
@@ -154,6 +160,7 @@ void unindex(registry_pointer self, registry_entry& entry) {
     if (owner->second.empty())
       st.by_owner.erase(owner);
   }
+  st.all.erase(entry.record.trigger);
   auto ns = st.per_namespace.find(entry.record.trigger.ns);
   if (ns != st.per_namespace.end() && --ns->second == 0)
     st.per_namespace.erase(ns);
@@ -317,7 +324,7 @@ void prepare_source(registry_pointer self, result_promise rp, const feed_config&
 /// checked against.
 std::size_t registrations_in(registry_pointer self, const std::string& ns) {
   auto& st = self->state;
-  auto count = [&ns](const std::unordered_map<std::string, std::size_t>& counts) -> std::size_t {
+  auto count = [&ns](const namespace_counts& counts) -> std::size_t {
     auto i = counts.find(ns);
     return i == counts.end() ? 0 : i->second;
   };
@@ -342,6 +349,26 @@ std::optional<api_result> over_quota(registry_pointer self, const trigger_ref& t
                    + "; delete one before creating another");
 }
 
+// -- ADMIN disables -------------------------------------------------------------------------
+
+/// Returns whether an operator disabled the registration with `status`: then only an operator changes its state.
+bool admin_disabled(const registration_status& status) {
+  return status.state == registration_state::disabled && status.reason.kind == reason_kind::admin;
+}
+
+/// Returns the refusal of an owner's request that would change or replace a registration an operator disabled (409
+/// naming the reason), or nullopt when no operator did.
+std::optional<api_result> refuse_if_admin_disabled(const registry_entry& entry) {
+  const auto& status = entry.record.status;
+  if (!admin_disabled(status))
+    return std::nullopt;
+  auto message = status.reason.message.empty() ? std::string{} : ": " + status.reason.message;
+  return failure(api_outcome::conflict,
+                 "trigger " + entry.record.trigger.qualified() + " is disabled by an administrator (reason ADMIN"
+                   + message + "); only an administrator can enable it",
+                 "state");
+}
+
 // -- CREATE -------------------------------------------------------------------------------
 
 void persist_and_start(registry_pointer self, result_promise rp, registration_record record, feed_config config) {
@@ -351,6 +378,12 @@ void persist_and_start(registry_pointer self, result_promise rp, registration_re
     return;
   }
   auto key = record.trigger.key();
+  if (auto existing = self->state.entries.find(key); existing != self->state.entries.end()) {
+    if (auto refused = refuse_if_admin_disabled(existing->second)) {
+      rp.deliver(std::move(*refused));
+      return;
+    }
+  }
   auto ns = record.trigger.ns;
   auto fresh = is_new_registration(self, record.trigger);
   if (fresh)
@@ -586,28 +619,32 @@ registration_view listed_view(registry_pointer self, const registry_entry& entry
   return make_view(entry.record, std::move(live));
 }
 
-/// Answers one page of the key's registrations in a namespace (or in all of its namespaces for "_"), in name order,
-/// from after the cursor on: a range of the key's index, without asking any trigger (O(limit log n)).
-api_result list(registry_pointer self, const api_command& cmd, const std::string& hash) {
+/// Returns one page of `index`: the registrations of namespace `ns` (of every namespace when `ns` is empty), in name
+/// order, from after `after` on, at most `limit`: a range of the index, without asking any trigger (O(limit log n)).
+registration_page page_of(registry_pointer self, const name_index& index, const std::string& ns,
+                          const std::optional<trigger_ref>& after, std::size_t limit) {
   registration_page page;
-  auto owned = self->state.by_owner.find(hash);
-  if (owned == self->state.by_owner.end())
-    return success(api_outcome::ok, std::move(page));
-  const auto& index = owned->second;
-  auto all = cmd.trigger.ns == default_namespace;
-  auto start = all ? trigger_ref{} : trigger_ref{cmd.trigger.ns, ""};
+  auto all = ns.empty();
+  auto start = trigger_ref{ns, ""};
   auto i = index.lower_bound(start);
   // A cursor names the last registration shown; it need not exist any more.
-  if (cmd.after && !name_order{}(*cmd.after, start))
-    i = index.upper_bound(*cmd.after);
-  auto listed = [&](owned_index::const_iterator x) {
-    return x != index.end() && (all || x->first.ns == cmd.trigger.ns);
-  };
-  for (; listed(i) && page.views.size() < cmd.limit; ++i)
+  if (after && !name_order{}(*after, start))
+    i = index.upper_bound(*after);
+  auto listed = [&](name_index::const_iterator x) { return x != index.end() && (all || x->first.ns == ns); };
+  for (; listed(i) && page.views.size() < limit; ++i)
     page.views.push_back(listed_view(self, *i->second));
   if (listed(i) && !page.views.empty())
     page.next = page.views.back().trigger;
-  return success(api_outcome::ok, std::move(page));
+  return page;
+}
+
+/// Answers one page of the key's registrations in a namespace (or in all of its namespaces for "_").
+api_result list(registry_pointer self, const api_command& cmd, const std::string& hash) {
+  auto owned = self->state.by_owner.find(hash);
+  if (owned == self->state.by_owner.end())
+    return success(api_outcome::ok, registration_page{});
+  auto ns = cmd.trigger.ns == default_namespace ? std::string{} : cmd.trigger.ns;
+  return success(api_outcome::ok, page_of(self, owned->second, ns, cmd.after, cmd.limit));
 }
 
 // -- dispatch ------------------------------------------------------------------------------
@@ -644,6 +681,9 @@ caf::result<api_result> handle(registry_pointer self, api_command& cmd) {
   auto* entry = find_owned(self, cmd.trigger, hash);
   if (entry == nullptr)
     return not_found(cmd.trigger);
+  if (cmd.op == api_op::update || cmd.op == api_op::pause || cmd.op == api_op::resume)
+    if (auto refused = refuse_if_admin_disabled(*entry))
+      return std::move(*refused);
   switch (cmd.op) {
     case api_op::read:
       return ask_trigger(self, cmd.trigger, durability::none, snapshot_atom::value);
@@ -670,6 +710,51 @@ caf::result<api_result> handle(registry_pointer self, api_command& cmd) {
   return failure(api_outcome::unavailable, "unhandled lifecycle operation");
 }
 
+// -- administration ----------------------------------------------------------------------------
+
+/// What a registration an operator disabled without a message shows as the reason.
+constexpr std::string_view default_admin_message = "disabled by an administrator";
+
+/// Answers one page of the namespaces that have registrations, with their counts, from after the cursor on.
+api_result admin_namespaces(registry_pointer self, const admin_command& cmd) {
+  namespace_page page;
+  const auto& counts = self->state.per_namespace;
+  auto i = cmd.after_ns ? counts.upper_bound(*cmd.after_ns) : counts.begin();
+  for (; i != counts.end() && page.namespaces.size() < cmd.limit; ++i)
+    page.namespaces.push_back({i->first, i->second});
+  if (i != counts.end() && !page.namespaces.empty())
+    page.next = page.namespaces.back().ns;
+  return success(api_outcome::ok, std::move(page));
+}
+
+/// Carries out an operator's request: any registration, whoever owns it (docs/architecture.md section 9).
+caf::result<api_result> handle_admin(registry_pointer self, admin_command& cmd) {
+  if (cmd.op == admin_op::list)
+    return success(api_outcome::ok, page_of(self, self->state.all, cmd.ns, cmd.after, cmd.limit));
+  if (cmd.op == admin_op::namespaces)
+    return admin_namespaces(self, cmd);
+  if (self->state.entries.count(cmd.trigger.key()) == 0)
+    return failure(api_outcome::not_found, "no registration for trigger " + cmd.trigger.qualified(), "trigger");
+  switch (cmd.op) {
+    case admin_op::read:
+      return ask_trigger(self, cmd.trigger, durability::none, snapshot_atom::value);
+    case admin_op::disable: {
+      auto message = cmd.message.empty() ? std::string{default_admin_message} : std::move(cmd.message);
+      log(log_level::info, "an administrator disabled ", cmd.trigger.qualified(), ": ", message);
+      self->state.cfg.env->stats->count_admin_action(admin_action::disable);
+      return ask_trigger(self, cmd.trigger, durability::committed, admin_disable_atom::value, std::move(message));
+    }
+    case admin_op::enable:
+      log(log_level::info, "an administrator enabled ", cmd.trigger.qualified());
+      self->state.cfg.env->stats->count_admin_action(admin_action::enable);
+      return ask_trigger(self, cmd.trigger, durability::resumed, admin_enable_atom::value);
+    case admin_op::list:
+    case admin_op::namespaces:
+      break;
+  }
+  return failure(api_outcome::unavailable, "unhandled admin operation");
+}
+
 void on_trigger_down(registry_pointer self, caf::down_msg& msg) {
   auto& st = self->state;
   auto known = st.by_trigger.find(msg.source);
@@ -681,11 +766,14 @@ void on_trigger_down(registry_pointer self, caf::down_msg& msg) {
   auto text = describe_child_error(msg.reason);
   log(log_level::error, "trigger actor of ", entry.record.trigger.qualified(), " failed: ", text);
   auto record = entry.record;
-  st.cfg.env->stats->count_auto_disable(record.feed);
-  record.status.state = registration_state::disabled;
-  record.status.reason = {reason_kind::automatic, 0, "trigger actor failed: " + text};
-  record.status.date_changed = st.cfg.env->now();
-  self->send(st.cfg.env->store, status_atom::value, record.trigger, record.status);
+  // An operator's disable stays as it is: stored as AUTO, it would let the owner resume after a restart.
+  if (!admin_disabled(record.status)) {
+    st.cfg.env->stats->count_auto_disable(record.feed);
+    record.status.state = registration_state::disabled;
+    record.status.reason = {reason_kind::automatic, 0, "trigger actor failed: " + text};
+    record.status.date_changed = st.cfg.env->now();
+    self->send(st.cfg.env->store, status_atom::value, record.trigger, record.status);
+  }
   auto hook_id = entry.hook_id;
   unindex(self, entry);
   start_entry(self, std::move(record), std::nullopt);
@@ -727,6 +815,7 @@ registry_private::behavior_type registry_impl(registry_pointer self, registry_co
   start_next_batch(self);
   return {
     [self](api_command& cmd) -> caf::result<api_result> { return handle(self, cmd); },
+    [self](admin_command& cmd) -> caf::result<api_result> { return handle_admin(self, cmd); },
     [self](status_atom, const trigger_ref& trigger, registration_status& status) {
       // Only the registration's current trigger speaks for it.
       auto i = self->state.entries.find(trigger.key());

@@ -24,6 +24,8 @@ namespace feedrouter {
 using registry_actor = caf::typed_actor<
   /// Carries out one lifecycle request (or hands a webhook event to its registration) and answers how it ended.
   caf::replies_to<api_command>::with<api_result>,
+  /// Carries out one request of an operator (the admin key): any registration, whoever owns it.
+  caf::replies_to<admin_command>::with<api_result>,
   /// Removes a registration on the provider's own behalf (a one-shot alarm with deleteAfterFire has fired).
   caf::reacts_to<remove_atom, trigger_ref>,
   /// A registration's trigger changed its state: the registry's copy, which lists answer from, follows.

@@ -402,9 +402,14 @@ caf::result<commit_atom> on_source_items(trigger_pointer self, std::vector<std::
 
 // -- the registry's requests ---------------------------------------------------------------------
 
+/// Returns whether an operator disabled the registration: then only an operator may change its state.
+bool held_by_admin(const trigger_state& st) {
+  return st.record.status.state == registration_state::disabled && st.record.status.reason.kind == reason_kind::admin;
+}
+
 trigger_snapshot on_pause(trigger_pointer self) {
   auto& st = self->state;
-  if (st.record.status.state != registration_state::paused) {
+  if (st.record.status.state != registration_state::paused && !held_by_admin(st)) {
     set_state(self, registration_state::paused, {reason_kind::user, 0, "paused by the owner"});
     stop_children(self);
     persist(self);
@@ -412,13 +417,31 @@ trigger_snapshot on_pause(trigger_pointer self) {
   return snapshot(self);
 }
 
-trigger_snapshot on_resume(trigger_pointer self) {
+/// Activates the registration unless it is active, cannot run (invalid stored parameters) or used up its schedule.
+trigger_snapshot enable(trigger_pointer self) {
   auto& st = self->state;
   auto exhausted = st.record.status.triggers_left && *st.record.status.triggers_left <= 0;
   if (st.record.status.state != registration_state::active && st.config && !exhausted) {
     activate(self);
     persist(self);
   }
+  return snapshot(self);
+}
+
+trigger_snapshot on_resume(trigger_pointer self) {
+  // The registry refuses an owner's resume of an ADMIN disable; one that passed it as the disable was under way
+  // ends here.
+  if (held_by_admin(self->state))
+    return snapshot(self);
+  return enable(self);
+}
+
+/// Disables on an operator's behalf, also a registration that only fires what its ended schedule left; a second
+/// disable replaces the message.
+trigger_snapshot on_admin_disable(trigger_pointer self, std::string& message) {
+  set_state(self, registration_state::disabled, {reason_kind::admin, 0, std::move(message)});
+  stop_children(self);
+  persist(self);
   return snapshot(self);
 }
 
@@ -519,6 +542,8 @@ trigger_private::behavior_type trigger_impl(trigger_pointer self, caf::actor reg
     [self](snapshot_atom) { return snapshot(self); },
     [self](pause_atom) { return on_pause(self); },
     [self](resume_atom) { return on_resume(self); },
+    [self](admin_disable_atom, std::string& message) { return on_admin_disable(self, message); },
+    [self](admin_enable_atom) { return enable(self); },
     [self](update_atom, trigger_update& update) { return reconfigure(self, update); },
     [self](hook_atom, webhook_delivery& delivery) { return take_webhook(self, delivery); },
     [self](replay_atom) { return replay_dead_letters(self); },

@@ -22,7 +22,12 @@ using trigger_actor = caf::typed_actor<
   /// Pauses on the owner's behalf: the source stops where it is, events are kept.
   caf::replies_to<pause_atom>::with<trigger_snapshot>,
   /// Resumes on the owner's behalf; also re-enables a registration disabled AUTO (not one whose schedule is used up).
+  /// Pause and resume leave a registration disabled ADMIN as it is: only an operator lifts that.
   caf::replies_to<resume_atom>::with<trigger_snapshot>,
+  /// Disables on an operator's behalf (reason ADMIN, with the operator's message); events are kept.
+  caf::replies_to<admin_disable_atom, std::string>::with<trigger_snapshot>,
+  /// Makes the registration active again on an operator's behalf, whatever stopped it (not a used-up schedule).
+  caf::replies_to<admin_enable_atom>::with<trigger_snapshot>,
   /// Reconfigures in place, keeping the position in the schedule or the source's checkpoint; re-enables a registration
   /// the provider disabled (AUTO) when the new parameters can run, with a fresh maxTriggers count.
   caf::replies_to<update_atom, trigger_update>::with<trigger_snapshot>,

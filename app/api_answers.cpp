@@ -28,6 +28,25 @@ std::string render_page(const registration_page& page) {
   return out.take();
 }
 
+/// Renders a page of namespaces: {"namespaces": [{"namespace", "registrations"}, ...], "next": cursor}, "next" only
+/// when more follow.
+std::string render_page(const namespace_page& page) {
+  json_writer out;
+  out.begin_object().key("namespaces").begin_array();
+  for (const auto& count : page.namespaces)
+    out.begin_object()
+      .key("namespace")
+      .value(count.ns)
+      .key("registrations")
+      .value(static_cast<std::int64_t>(count.registrations))
+      .end_object();
+  out.end_array();
+  if (page.next)
+    out.key("next").value(encode_namespace_cursor(*page.next));
+  out.end_object();
+  return out.take();
+}
+
 std::string render_receipt(const hook_receipt& receipt) {
   json_writer out;
   out.begin_object();
@@ -54,7 +73,7 @@ std::string render_body(const api_body& body) {
         return {};
       else if constexpr (std::is_same_v<T, registration_view>)
         return render_registration(x);
-      else if constexpr (std::is_same_v<T, registration_page>)
+      else if constexpr (std::is_same_v<T, registration_page> || std::is_same_v<T, namespace_page>)
         return render_page(x);
       else if constexpr (std::is_same_v<T, std::vector<dead_letter>>)
         return render_dead_letters(x);

@@ -15,6 +15,9 @@
 
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
+#include "app/admin_key.hpp"
 #include "app/env_file.hpp"
 #include "app/store_check.hpp"
 #include "store/secrets_key_file.hpp"
@@ -92,6 +95,19 @@ problem_list check_ca_file(const options& opts) {
   return {};
 }
 
+/// Reads the admin key file as a start would; its content is never shown.
+problem_list check_admin_key_file(const options& opts) {
+  if (opts.admin_key_file.empty())
+    return {};
+  try {
+    auto key = read_admin_key_file(opts.admin_key_file);
+    OPENSSL_cleanse(key.data(), key.size());
+    return {};
+  } catch (const std::runtime_error& e) {
+    return {std::string{"--admin-key-file: "} + e.what()};
+  }
+}
+
 /// Reads the secrets key file on its own, for a store that cannot be opened to check it against.
 problem_list check_key_file(const options& opts) {
   try {
@@ -153,6 +169,7 @@ int run_check_config(int argc, char** argv, options opts, std::ostream& out, std
   if (settings) {
     append(problems, check_variable_names(*settings));
     append(problems, check_ca_file(*settings));
+    append(problems, check_admin_key_file(*settings));
     auto store = check_store(*settings);
     append(problems, std::move(store.problems));
     store_line = std::move(store.line);

@@ -8,6 +8,7 @@
 #include <caf/send.hpp>
 
 #include "actors/child_error.hpp"
+#include "app/admin_routes.hpp"
 #include "app/api_answers.hpp"
 #include "app/routes.hpp"
 #include "core/json.hpp"
@@ -21,9 +22,16 @@ struct api_call {
   http_server::responder respond;
 };
 
+/// One request of an operator on its way to the registry.
+struct admin_call {
+  admin_command cmd;
+  http_server::responder respond;
+};
+
 } // namespace feedrouter
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::api_call)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::admin_call)
 
 namespace feedrouter {
 
@@ -33,19 +41,26 @@ namespace {
 /// long-lived actor rather than one per request: spawning and tearing down an actor per webhook event cost more
 /// than everything else the request did on its way through.
 caf::behavior api_gateway(caf::event_based_actor* self, registry_actor registry, std::chrono::milliseconds timeout) {
+  auto relay = [self, registry, timeout](auto cmd, http_server::responder respond) {
+    self->request(registry, timeout, std::move(cmd))
+      .then([respond](api_result& result) { respond(to_http(result)); },
+            [respond](caf::error& err) {
+              respond(json_response(503, render_error("the registry did not answer: " + describe_child_error(err))));
+            });
+  };
   return {
-    [self, registry, timeout](api_call& call) {
-      auto respond = std::move(call.respond);
-      self->request(registry, timeout, std::move(call.cmd))
-        .then([respond](api_result& result) { respond(to_http(result)); },
-              [respond](caf::error& err) {
-                respond(json_response(503, render_error("the registry did not answer: " + describe_child_error(err))));
-              });
-    },
+    [relay](api_call& call) { relay(std::move(call.cmd), std::move(call.respond)); },
+    [relay](admin_call& call) { relay(std::move(call.cmd), std::move(call.respond)); },
   };
 }
 
 /// What a request is told while the store refuses writes; the service log names the file and the cause.
+/// The body of /health: the process is alive and answers.
+constexpr std::string_view health_body = R"({"status":"ok"})";
+
+/// The refusal of every API request until the stored registrations run.
+constexpr std::string_view starting_refusal = "the provider is starting; retry shortly";
+
 constexpr std::string_view store_refusal
   = "the provider cannot store changes now (its store refuses writes); retry later";
 
@@ -69,16 +84,21 @@ bool only_reads(api_op op) {
   return op == api_op::read || op == api_op::list || op == api_op::dead_letters;
 }
 
+bool only_reads(admin_op op) {
+  return op != admin_op::disable && op != admin_op::enable;
+}
+
 } // namespace
 
 control_api::control_api(caf::actor_system& sys, registry_actor registry, std::shared_ptr<metrics> stats,
                          std::chrono::milliseconds timeout, std::shared_ptr<const store_health> store,
-                         feed_defaults defaults, std::shared_ptr<const byte_budget> budget)
+                         feed_defaults defaults, std::shared_ptr<const byte_budget> budget, std::string admin_key)
   : gateway_(sys.spawn(api_gateway, std::move(registry), timeout)),
     stats_(std::move(stats)),
     store_(std::move(store)),
     defaults_(defaults),
-    budget_(std::move(budget)) {
+    budget_(std::move(budget)),
+    admin_key_(std::move(admin_key)) {
   // nop
 }
 
@@ -88,6 +108,11 @@ control_api::~control_api() {
 
 void control_api::handle(http_request req, http_server::responder respond) {
   stats_->record_api_request();
+  // Without an admin key the admin routes are unknown routes, answered as route_request() answers any.
+  if (!admin_key_.empty() && is_admin_target(req.target)) {
+    handle_admin(req, std::move(respond));
+    return;
+  }
   auto routed = route_request(req);
   if (auto* answer = std::get_if<http_response>(&routed)) {
     respond(std::move(*answer));
@@ -95,7 +120,7 @@ void control_api::handle(http_request req, http_server::responder respond) {
   }
   if (auto* cmd = std::get_if<api_command>(&routed)) {
     if (!ready_.load()) {
-      respond(json_response(503, render_error("the provider is starting; retry shortly")));
+      respond(json_response(503, render_error(starting_refusal)));
       return;
     }
     if (!store_->writable() && !only_reads(cmd->op)) {
@@ -108,7 +133,7 @@ void control_api::handle(http_request req, http_server::responder respond) {
   }
   switch (std::get<service_route>(routed)) {
     case service_route::health:
-      respond(json_response(200, R"({"status":"ok"})"));
+      respond(json_response(200, std::string{health_body}));
       return;
     case service_route::ready: {
       json_writer out;
@@ -134,8 +159,35 @@ void control_api::handle(http_request req, http_server::responder respond) {
   }
 }
 
+void control_api::handle_before_start(const http_request& req, http_server::responder respond) {
+  auto routed = route_request(req);
+  auto* route = std::get_if<service_route>(&routed);
+  if (route && *route == service_route::health)
+    respond(json_response(200, std::string{health_body}));
+  else
+    respond(json_response(503, render_error(starting_refusal)));
+}
+
 void control_api::ask_registry(api_command cmd, http_server::responder respond) {
   caf::anon_send(gateway_, api_call{std::move(cmd), std::move(respond)});
+}
+
+void control_api::handle_admin(const http_request& req, http_server::responder respond) {
+  auto routed = route_admin_request(req, admin_key_);
+  if (auto* answer = std::get_if<http_response>(&routed)) {
+    respond(std::move(*answer));
+    return;
+  }
+  auto& cmd = std::get<admin_command>(routed);
+  if (!ready_.load()) {
+    respond(json_response(503, render_error(starting_refusal)));
+    return;
+  }
+  if (!store_->writable() && !only_reads(cmd.op)) {
+    respond(json_response(503, render_error(store_refusal)));
+    return;
+  }
+  caf::anon_send(gateway_, admin_call{std::move(cmd), std::move(respond)});
 }
 
 } // namespace feedrouter

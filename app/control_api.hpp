@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <string>
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
@@ -22,10 +23,12 @@ class control_api {
 public:
   /// Creates the API; while `store` is unwritable, /ready answers 503 and every request that would change state
   /// gets 503 without reaching the registry. `defaults` are added to the alarm requests it passes on; /metrics
-  /// shows `budget` beside `stats` when there is one.
+  /// shows `budget` beside `stats` when there is one. With an `admin_key` the admin routes (/v1/admin/) answer
+  /// requests that carry it; without one they do not exist (404).
   control_api(caf::actor_system& sys, registry_actor registry, std::shared_ptr<metrics> stats,
               std::chrono::milliseconds timeout, std::shared_ptr<const store_health> store,
-              feed_defaults defaults = {}, std::shared_ptr<const byte_budget> budget = nullptr);
+              feed_defaults defaults = {}, std::shared_ptr<const byte_budget> budget = nullptr,
+              std::string admin_key = {});
 
   /// Stops the actor that relays requests to the registry.
   ~control_api();
@@ -35,6 +38,10 @@ public:
 
   /// Answers one request (the http_server's handler).
   void handle(http_request req, http_server::responder respond);
+
+  /// Answers a request that arrives before the API exists (the server listens while the store loads): /health is
+  /// 200, since the process is alive, and everything else 503.
+  static void handle_before_start(const http_request& req, http_server::responder respond);
 
   /// Marks the service ready (/ready answers 200) once every stored registration is running.
   void set_ready() {
@@ -49,11 +56,15 @@ public:
 private:
   void ask_registry(api_command cmd, http_server::responder respond);
 
+  /// Answers a request under /v1/admin/: authenticated with the admin key, then relayed to the registry.
+  void handle_admin(const http_request& req, http_server::responder respond);
+
   caf::actor gateway_; ///< relays each request to the registry and its answer back
   std::shared_ptr<metrics> stats_;
   std::shared_ptr<const store_health> store_;
   feed_defaults defaults_;
   std::shared_ptr<const byte_budget> budget_;
+  std::string admin_key_; ///< empty: no admin routes
   std::atomic<bool> ready_{false};
 };
 

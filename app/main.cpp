@@ -20,6 +20,7 @@
 #include "actors/controller_client.hpp"
 #include "actors/registry.hpp"
 #include "actors/store_actor.hpp"
+#include "app/admin_key.hpp"
 #include "app/check_config.hpp"
 #include "app/control_api.hpp"
 #include "app/liveness_watchdog.hpp"
@@ -188,6 +189,15 @@ std::shared_ptr<trigger_env> make_env(const options& opts, io_runtime& io, http_
 }
 
 int run(const options& opts, const sigset_t& signals) {
+  std::string admin_key;
+  if (!opts.admin_key_file.empty()) {
+    try {
+      admin_key = read_admin_key_file(opts.admin_key_file);
+    } catch (const std::runtime_error& e) {
+      std::cerr << "feedrouter: --admin-key-file: " << e.what() << std::endl;
+      return start_error;
+    }
+  }
   store_ptr db;
   std::shared_ptr<const secrets_key> key;
   std::vector<registration_record> records;
@@ -219,7 +229,7 @@ int run(const options& opts, const sigset_t& signals) {
       if (auto* api = api_ptr.load())
         api->handle(std::move(req), std::move(respond));
       else
-        respond(json_response(503, render_error("the provider is starting; retry shortly")));
+        control_api::handle_before_start(req, std::move(respond));
     });
   } catch (const std::exception& e) {
     std::cerr << "feedrouter: " << e.what() << std::endl;
@@ -266,7 +276,8 @@ int run(const options& opts, const sigset_t& signals) {
   auto loaded = records.size();
   auto registry = spawn_registry(sys, reg_cfg, std::move(records));
   control_api api{sys, registry, stats, api_timeout, health,
-                  feed_defaults{opts.openwhisk_cron_months, opts.limit_cron_fields}, env->budget};
+                  feed_defaults{opts.openwhisk_cron_months, opts.limit_cron_fields}, env->budget,
+                  std::move(admin_key)};
   api_ptr.store(&api);
   // Tests and scripts read this line to learn the port; it is the only line written to stdout.
   std::cout << "feedrouter listening on " << listen_url << std::endl;
@@ -276,7 +287,8 @@ int run(const options& opts, const sigset_t& signals) {
   log(log_level::info, "ready: ", loaded, " registrations running from ", store_display_name(opts.store),
       " (secrets key ", key->id(), " from '", secrets_key_file_of(opts.store, store_options_of(opts)),
       "'); firing at ", opts.api_host.origin(), opts.verify_auth ? "" : " (authKeys not verified)",
-      "; event bodies held in memory up to ", opts.max_buffered_bytes / (1024 * 1024), " MiB");
+      "; event bodies held in memory up to ", opts.max_buffered_bytes / (1024 * 1024), " MiB",
+      opts.admin_key_file.empty() ? "" : "; admin routes on");
   // systemd (Type=notify) starts what depends on the service once /ready answers 200, and from then on expects the
   // watchdog to be fed while the actors answer.
   if (api.ready())

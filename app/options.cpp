@@ -174,6 +174,10 @@ std::variant<options, exit_request> parse_options(int argc, char** argv) {
   app.add_flag("--limit-cron-fields", result.limit_cron_fields,
                "refuse alarm crons with a seconds field other than 0 (OpenWhisk's LIMIT_CRON_FIELDS)")
     ->envname("FEEDROUTER_LIMIT_CRON_FIELDS");
+  app.add_option("--admin-key-file", result.admin_key_file,
+                 "file (mode 0600 or stricter) with the key operators send as \"Authorization: Bearer KEY\" to the "
+                 "admin routes (/v1/admin/); without it there are none")
+    ->envname("FEEDROUTER_ADMIN_KEY_FILE");
   app.add_flag("--version", version, "print the version and exit");
   // The flags above may also follow the subcommand: `feedrouter rotate-key --store sqlite:PATH`.
   app.fallthrough();

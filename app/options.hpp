@@ -72,6 +72,7 @@ struct options {
   import_request import;                        ///< import-openwhisk's own options
   bool openwhisk_cron_months = false;           ///< feed-action alarms number cron months 0-11 (fixed at CREATE)
   bool limit_cron_fields = false;               ///< alarm crons may not have a seconds field other than 0
+  std::string admin_key_file;                   ///< file with the key of the admin routes; empty: no admin routes
 };
 
 /// What the command line asks for: run with options, or print text (help, version) and exit with a code.

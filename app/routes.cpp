@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "app/list_cursor.hpp"
+#include "app/request_parts.hpp"
 #include "core/auth_key.hpp"
 #include "core/json.hpp"
 #include "core/status_json.hpp"
@@ -17,75 +18,11 @@ namespace feedrouter {
 
 namespace {
 
-http_response error_response(int status, std::string_view message, std::string_view field = {}) {
-  return json_response(status, render_error(message, field));
-}
-
-http_response bad_field(const field_error& err) {
-  return error_response(400, err.field + ": " + err.message, err.field);
-}
-
-http_response method_not_allowed(std::string_view allowed) {
-  auto res = error_response(405, "method not allowed; use " + std::string{allowed}, "method");
-  res.fields.emplace_back("Allow", std::string{allowed});
-  return res;
-}
-
 http_response unauthorized() {
   auto res = error_response(401, "missing or malformed \"Authorization: Basic base64(uuid:key)\" header",
                             "authorization");
   res.fields.emplace_back("WWW-Authenticate", "Basic realm=\"feedrouter\"");
   return res;
-}
-
-/// Splits the path of `target` into percent-decoded segments; nullopt on a malformed escape. Empty segments ("//",
-/// a trailing "/") are kept, so they match no route instead of shifting the others.
-std::optional<std::vector<std::string>> path_segments(std::string_view target) {
-  target = target.substr(0, target.find('?'));
-  if (!target.empty() && target.front() == '/')
-    target.remove_prefix(1);
-  std::vector<std::string> segments;
-  while (!target.empty()) {
-    auto end = std::min(target.find('/'), target.size());
-    auto segment = percent_decode(target.substr(0, end));
-    if (!segment)
-      return std::nullopt;
-    segments.push_back(std::move(*segment));
-    target.remove_prefix(end);
-    if (!target.empty()) {
-      target.remove_prefix(1);
-      if (target.empty())
-        segments.emplace_back();
-    }
-  }
-  return segments;
-}
-
-/// Checks that a body, if its type is declared, is JSON.
-std::optional<http_response> check_content_type(const http_request& req) {
-  auto type = req.field("Content-Type");
-  if (type.empty())
-    return std::nullopt;
-  if (iequals(trim_ows(type.substr(0, type.find(';'))), "application/json"))
-    return std::nullopt;
-  return error_response(415, "the body must be JSON (Content-Type: application/json)", "Content-Type");
-}
-
-outcome<json_members> read_body(const http_request& req) {
-  if (req.body.empty())
-    return field_error{"body", "must be a JSON object"};
-  return parse_json_object(req.body, "body");
-}
-
-/// Reads a string member; nullopt member means absent.
-outcome<std::optional<std::string>> string_member(const json_members& body, std::string_view name) {
-  const auto* raw = find_member(body, name);
-  if (raw == nullptr)
-    return std::optional<std::string>{};
-  auto text = json_as_string(*raw);
-  if (!text)
-    return field_error{std::string{name}, "must be a string"};
-  return std::optional<std::string>{std::move(*text)};
 }
 
 routed_request route_lifecycle(const http_request& req) {
@@ -135,42 +72,12 @@ routed_request route_lifecycle(const http_request& req) {
   return cmd;
 }
 
-/// Returns the value of the query parameter `name` in `target` (percent-decoded; the last one when repeated), nullopt
-/// when it is absent, or an error naming it when it is malformed.
-outcome<std::optional<std::string>> query_param(std::string_view target, std::string_view name) {
-  auto question = target.find('?');
-  if (question == std::string_view::npos)
-    return std::optional<std::string>{};
-  auto query = target.substr(question + 1);
-  std::optional<std::string> found;
-  while (!query.empty()) {
-    auto end = std::min(query.find('&'), query.size());
-    auto pair = query.substr(0, end);
-    query.remove_prefix(std::min(end + 1, query.size()));
-    auto equals = pair.find('=');
-    if (pair.substr(0, equals) != name)
-      continue;
-    auto value = percent_decode(equals == std::string_view::npos ? std::string_view{} : pair.substr(equals + 1));
-    if (!value)
-      return field_error{std::string{name}, "has a malformed percent-escape"};
-    found = std::move(*value);
-  }
-  return found;
-}
-
 /// Reads `limit` and `cursor` of a list request into `cmd`; the error names the one that is wrong.
 std::optional<field_error> read_page_params(std::string_view target, api_command& cmd) {
-  auto limit = query_param(target, "limit");
+  auto limit = read_limit(target, default_list_limit, max_list_limit);
   if (!limit)
     return limit.error();
-  if (*limit) {
-    const auto& text = **limit;
-    auto digits = !text.empty() && text.size() <= 7 && text.find_first_not_of("0123456789") == std::string::npos;
-    auto value = digits ? std::stoul(text) : 0;
-    if (value < 1 || value > max_list_limit)
-      return field_error{"limit", "must be an integer from 1 to " + std::to_string(max_list_limit)};
-    cmd.limit = value;
-  }
+  cmd.limit = *limit;
   auto cursor = query_param(target, "cursor");
   if (!cursor)
     return cursor.error();

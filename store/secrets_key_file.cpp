@@ -4,14 +4,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <array>
 #include <cerrno>
-#include <cstdio>
 #include <system_error>
 
 #include <openssl/crypto.h>
 
 #include "core/crypto.hpp"
+#include "store/owner_only_file.hpp"
 #include "store/store.hpp"
 
 namespace feedrouter {
@@ -21,9 +20,6 @@ namespace {
 /// Largest key file read: a key file holds one short line; anything longer is not one.
 constexpr std::size_t max_key_file_size = 1024;
 
-/// Permission bits a key file must not have: any access by group or others.
-constexpr mode_t group_other_bits = S_IRWXG | S_IRWXO;
-
 /// Mode of a key file this program writes.
 constexpr mode_t key_file_mode = S_IRUSR | S_IWUSR;
 
@@ -32,13 +28,6 @@ constexpr std::size_t temp_name_bytes = 8;
 
 std::string errno_text(int err) {
   return std::generic_category().message(err);
-}
-
-/// Returns permission bits as chmod writes them, e.g. "0644".
-std::string mode_text(mode_t mode) {
-  std::array<char, 8> out{};
-  std::snprintf(out.data(), out.size(), "%04o", static_cast<unsigned>(mode & 07777));
-  return out.data();
 }
 
 [[noreturn]] void fail(const std::string& path, const std::string& what) {
@@ -113,32 +102,15 @@ bool key_file_exists(const std::string& path) {
 }
 
 secrets_key read_key_file(const std::string& path) {
-  fd_closer fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
-  if (fd.get() < 0)
-    fail(path, "cannot open: " + errno_text(errno));
-  struct stat info {};
-  if (::fstat(fd.get(), &info) != 0)
-    fail(path, "cannot read: " + errno_text(errno));
-  if (!S_ISREG(info.st_mode))
-    fail(path, "is not a regular file");
-  if ((info.st_mode & group_other_bits) != 0)
-    fail(path, "may be accessed by group or others (mode " + mode_text(info.st_mode)
-                 + "); allow its owner only: chmod 600 '" + path + "'");
-  std::string text;
-  std::array<char, max_key_file_size> chunk{};
-  while (text.size() <= max_key_file_size) {
-    auto got = ::read(fd.get(), chunk.data(), chunk.size());
-    if (got < 0 && errno == EINTR)
-      continue;
-    if (got < 0)
-      fail(path, "cannot read: " + errno_text(errno));
-    if (got == 0)
-      break;
-    text.append(chunk.data(), static_cast<std::size_t>(got));
+  std::optional<std::string> text;
+  try {
+    text = read_owner_only_file(path, max_key_file_size);
+  } catch (const owner_only_file_error& e) {
+    fail(path, e.what());
   }
-  auto key = text.size() <= max_key_file_size ? secrets_key::parse(text) : std::nullopt;
-  OPENSSL_cleanse(chunk.data(), chunk.size());
-  OPENSSL_cleanse(text.data(), text.size());
+  auto key = text ? secrets_key::parse(*text) : std::nullopt;
+  if (text)
+    OPENSSL_cleanse(text->data(), text->size());
   if (!key)
     fail(path, "does not hold a key (expected one line 'feedrouter-secrets-v1:' followed by 32 bytes in base64)");
   return std::move(*key);

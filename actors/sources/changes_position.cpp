@@ -157,8 +157,10 @@ preparer_private::behavior_type preparer_impl(preparer_pointer self, http_client
         self->state.exchanging = false;
         auto exchange = read_iam_exchange(result);
         if (!exchange.token)
-          return finish(self, {std::nullopt, field_error{exchange.refused ? "iamApiKey" : "iamUrl",
-                                                         "cannot get an IAM token: " + exchange.error}});
+          return finish(self, {std::nullopt,
+                               field_error{exchange.refused ? "iamApiKey" : "iamUrl",
+                                           "cannot get an IAM token: " + exchange.error},
+                               std::nullopt});
         return send_request(self, client, changes_end_request(spec, timeout, exchange.token->access_token));
       }
       auto end = read_changes_end(result);

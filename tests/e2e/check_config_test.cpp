@@ -189,3 +189,23 @@ TEST_CASE("check-config reads the key file of a store it cannot open, and report
   CHECK_THAT(run.err[1], Catch::Contains("may be accessed by group or others"));
   fr->stop_cleanly();
 }
+
+TEST_CASE("check-config reads the admin key file as a start does, and never shows the key", "[e2e][check-config]") {
+  e2e_fixture fx;
+  auto key_file = fx.file("admin.key");
+  const std::string key = "5e1f2a3b4c5d6e7f8091a2b3c4d5e6f7";
+  write_file(key_file, key + '\n');
+  std::filesystem::permissions(key_file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  auto sound = run_check_config(fx, {"--store", fx.store_spec()}, {"FEEDROUTER_ADMIN_KEY_FILE=" + key_file});
+  CHECK(sound.code == 0);
+  CHECK(sound.err.empty());
+  std::filesystem::permissions(key_file, std::filesystem::perms::group_read, std::filesystem::perm_options::add);
+  auto refused = run_check_config(fx, {"--store", fx.store_spec(), "--admin-key-file", key_file});
+  CHECK(refused.code == problems_found);
+  REQUIRE(refused.err.size() == 1);
+  CHECK(refused.err[0] == "feedrouter: --admin-key-file: admin key file '" + key_file
+                            + "': may be accessed by group or others (mode 0640); allow its owner only: chmod 600 '"
+                            + key_file + "'");
+  for (const auto& line : refused.out)
+    CHECK(line.find(key) == std::string::npos);
+}

@@ -216,6 +216,34 @@ TEST_CASE("a secrets key file that group or others may read refuses to start", "
                                    "0640); allow its owner only: chmod 600"));
 }
 
+TEST_CASE("an admin key file that group or others may read, that is empty or missing refuses to start, before the "
+          "store is made", "[e2e][admin]") {
+  e2e_fixture fx;
+  auto key_file = fx.file("admin.key");
+  SECTION("readable by others") {
+    std::ofstream{key_file} << "0123456789abcdef\n";
+    std::filesystem::permissions(key_file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write
+                                             | std::filesystem::perms::others_read);
+    auto text = expect_start_error(fx, store_args(fx, {"--admin-key-file", key_file}));
+    CHECK(text == "feedrouter: --admin-key-file: admin key file '" + key_file
+                    + "': may be accessed by group or others (mode 0604); allow its owner only: chmod 600 '"
+                    + key_file + "'\n");
+    CHECK(text.find("0123456789abcdef") == std::string::npos);
+  }
+  SECTION("empty") {
+    std::ofstream{key_file} << "\n";
+    std::filesystem::permissions(key_file, std::filesystem::perms::owner_read);
+    auto text = expect_start_error(fx, store_args(fx, {"--admin-key-file", key_file}));
+    CHECK_THAT(text, Catch::StartsWith("feedrouter: --admin-key-file: admin key file '" + key_file
+                                       + "': does not hold a key"));
+  }
+  SECTION("missing") {
+    auto text = expect_start_error(fx, store_args(fx, {"--admin-key-file", key_file}));
+    CHECK_THAT(text, Catch::Contains("admin key file '" + key_file + "': cannot open"));
+  }
+  CHECK_FALSE(std::filesystem::exists(fx.store_path()));
+}
+
 // -- PostgreSQL -----------------------------------------------------------------------------------------------
 
 TEST_CASE("a PostgreSQL store that does not answer makes feedrouter exit with code 2 and one line, without the "

@@ -169,3 +169,17 @@ TEST_CASE("a list cursor names the registration it ends with, and nothing else p
   }
   CHECK_FALSE(decode_list_cursor(std::string(2000, 'A')).has_value());
 }
+
+TEST_CASE("a page of namespaces is shown with their counts, with the cursor of the next page when more follow",
+          "[api_answers]") {
+  namespace_page page;
+  page.namespaces = {{"guest", 3}, {"other", 1}};
+  CHECK(to_http(success(api_outcome::ok, page)).body
+        == R"({"namespaces":[{"namespace":"guest","registrations":3},{"namespace":"other","registrations":1}]})");
+  page.next = "other";
+  auto res = to_http(success(api_outcome::ok, page));
+  CHECK(res.body.find(R"("next":")" + encode_namespace_cursor("other") + '"') != std::string::npos);
+  CHECK(decode_namespace_cursor(encode_namespace_cursor("other")) == "other");
+  CHECK_FALSE(decode_namespace_cursor("!!"));
+  CHECK_FALSE(decode_namespace_cursor(encode_namespace_cursor("a/b")));
+}

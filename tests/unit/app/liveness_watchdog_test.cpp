@@ -52,6 +52,7 @@ struct silent_registry_state {
 registry_actor::behavior_type silent_registry(registry_actor::stateful_pointer<silent_registry_state> self) {
   return {
     [](api_command&) { return api_result{}; },
+    [](admin_command&) { return api_result{}; },
     [](remove_atom, const trigger_ref&) {},
     [](status_atom, const trigger_ref&, const registration_status&) {},
     [self](ready_atom) -> caf::result<std::size_t> {
@@ -64,6 +65,7 @@ registry_actor::behavior_type silent_registry(registry_actor::stateful_pointer<s
 registry_actor::behavior_type answering_registry() {
   return {
     [](api_command&) { return api_result{}; },
+    [](admin_command&) { return api_result{}; },
     [](remove_atom, const trigger_ref&) {},
     [](status_atom, const trigger_ref&, const registration_status&) {},
     [](ready_atom) { return std::size_t{7}; },
