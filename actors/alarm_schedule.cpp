@@ -4,7 +4,9 @@
 // (docs/architecture.md section 2): an actor per alarm would cost about 1.6 KiB of each of 100 000 registrations.
 // Each occurrence is a delayed (occurrence_atom, generation, occurrence) to the trigger itself; stopping the children
 // bumps the generation, which makes the occurrences armed before it void. An occurrence becomes an event of the
-// delivery core like any other; it is not stored (docs/architecture.md section 5.4: at most once).
+// delivery core like any other; it is not stored (docs/architecture.md section 5.4: at most once). In a cluster it is
+// recorded as taken (last_occurrence committed under the trigger's lease) before it is accepted for firing, so that
+// no later run of the registration, on this instance or another, takes it again.
 
 #include <algorithm>
 #include <string>
@@ -12,11 +14,15 @@
 #include "actors/child_error.hpp"
 #include "actors/detail/trigger_state.hpp"
 #include "core/alarm_spec.hpp"
+#include "core/json.hpp"
 #include "core/log.hpp"
 
 namespace feedrouter {
 
 namespace {
+
+/// What a late occurrence of a catchUp registration adds to its payload.
+constexpr std::string_view late_member = R"({"late":true})";
 
 std::string schedule_end_reason(const trigger_state& st) {
   const auto& alarm = *st.config->alarm;
@@ -38,20 +44,22 @@ void arm_alarm(trigger_pointer self, sys_ms occurrence) {
                      occurrence);
 }
 
-/// Hands the event of an occurrence of a schedule with maxTriggers to the delivery core once the count it took is
-/// stored: a crash in between must not give the occurrence back (docs/architecture.md section 5.4), as a count stored
-/// after the fire would. Its room is reserved meanwhile, so a schedule that ends keeps its firer for it.
-void accept_counted(trigger_pointer self, feed_event event) {
+/// Hands the event of an occurrence to the delivery core once it is recorded as taken: the count of a schedule with
+/// maxTriggers, and in a cluster its last_occurrence too, committed under the trigger's lease. A crash or a takeover
+/// in between must not give the occurrence back (docs/architecture.md section 5.4), as a record stored after the fire
+/// would. Its room is reserved meanwhile, so a schedule that ends keeps its firer for it. An occurrence whose record
+/// fails is not fired (at most once), nor one whose registration stopped meanwhile.
+void accept_recorded(trigger_pointer self, feed_event event) {
   auto& st = self->state;
   st.delivery.reserve(1);
   auto status = make_op(st, store_op::kind::put_status);
   status.record.status = st.record.status;
   self->request(st.env->store, caf::infinite, write_atom::value, std::vector<store_op>{std::move(status)})
     .then(
-      [self, event = std::move(event)](commit_atom) mutable {
+      [self, event = std::move(event), generation = st.generation](commit_atom) mutable {
         auto& st = self->state;
-        if (!may_fire(st)) {
-          // Paused or disabled meanwhile: the occurrence is dropped, as a queued one is (an alarm never fires late).
+        if (!may_fire(st) || (generation != st.generation && !st.source_ended)) {
+          // Paused, disabled or stopped (its shard given away) meanwhile: dropped, as a queued occurrence is.
           st.delivery.cancel_reservation(1);
           return;
         }
@@ -62,6 +70,9 @@ void accept_counted(trigger_pointer self, feed_event event) {
       [self](caf::error& err) {
         auto& st = self->state;
         st.delivery.cancel_reservation(1);
+        // A stale lease: the registration runs on another instance now, and this trigger stops.
+        if (stop_if_fenced(self, err))
+          return;
         log(log_level::error, "occurrence of ", st.record.trigger.qualified(),
             " not fired: its count cannot be stored: ", describe_child_error(err));
         // A schedule that ended waited for this occurrence to release its firer.
@@ -70,7 +81,8 @@ void accept_counted(trigger_pointer self, feed_event event) {
 }
 
 /// Takes one occurrence: an event for the delivery core, or a dead letter when the registration holds as many events
-/// as it may (the controller has not kept up for a while: visibly, not into memory).
+/// as it may (the controller has not kept up for a while: visibly, not into memory). A catchUp registration's
+/// occurrence that fell due before its schedule started (missed while no instance ran it) carries "late": true.
 void on_occurrence(trigger_pointer self, sys_ms occurrence, std::optional<sys_ms> next) {
   auto& st = self->state;
   auto& status = st.record.status;
@@ -84,7 +96,11 @@ void on_occurrence(trigger_pointer self, sys_ms occurrence, std::optional<sys_ms
     --*status.triggers_left;
   }
   auto now = st.env->now();
-  auto event = st.delivery.new_shared_event(st.alarm_body, now);
+  // A late occurrence's body differs from the shared one; it is rare (once per takeover at most).
+  auto late = st.config->alarm->catch_up && occurrence < st.schedule_started;
+  auto body = late ? std::make_shared<const std::string>(merge_object_defaults(late_member, st.config->fire_body))
+                   : st.alarm_body;
+  auto event = st.delivery.new_shared_event(std::move(body), now);
   // Accepted either way: the metrics then count it once more when it is fired or dead-lettered.
   st.env->stats->count_events(event_outcome::accepted, st.record.feed);
   if (!st.delivery.has_room(1)) {
@@ -92,10 +108,11 @@ void on_occurrence(trigger_pointer self, sys_ms occurrence, std::optional<sys_ms
     auto error = "not fired: " + std::to_string(st.delivery.buffered())
                  + " earlier fires are still waiting for the controller";
     carry_out(self, st.delivery.reject(std::move(event), now, std::move(error)));
-  } else if (status.triggers_left) {
-    // A count of maxTriggers is stored before its fire. last_occurrence needs no haste: it is persisted with the
-    // fire's outcome, since an occurrence that has passed is never taken again after a restart.
-    accept_counted(self, std::move(event));
+  } else if (st.fence || status.triggers_left) {
+    // A count of maxTriggers is stored before its fire, and so is last_occurrence in a cluster. One instance's
+    // last_occurrence needs no haste: it is persisted with the fire's outcome, since an occurrence that has passed is
+    // never taken again after a restart.
+    accept_recorded(self, std::move(event));
   } else {
     carry_out(self, st.delivery.accept(std::move(event)));
   }
@@ -107,7 +124,23 @@ void on_occurrence(trigger_pointer self, sys_ms occurrence, std::optional<sys_ms
 
 void start_alarm(trigger_pointer self) {
   auto& st = self->state;
-  auto first = first_occurrence(*st.config->alarm, st.record.created, st.env->now(), st.record.status.last_occurrence);
+  const auto& alarm = *st.config->alarm;
+  auto now = st.env->now();
+  st.schedule_started = now;
+  const auto& last = st.record.status.last_occurrence;
+  if (alarm.catch_up) {
+    if (auto missed = latest_missed_occurrence(alarm, st.record.created, now, last)) {
+      // Taken as a timer that fell due long ago: late, and the schedule goes on from now.
+      st.next_fire = missed;
+      self->send(self, occurrence_atom::value, st.generation, *missed);
+      return;
+    }
+  }
+  // A registration handed over between instances of a cluster starts where the previous one stopped: an occurrence
+  // that fell due within the late tolerance before this start still fires, as a late timer would. Its record as
+  // taken (last_occurrence) is what keeps it from firing twice, which one instance's restarts do not need.
+  auto since = st.fence ? now - alarm_late_tolerance : now;
+  auto first = first_occurrence(alarm, st.record.created, since, last);
   if (first) {
     arm_alarm(self, *first);
     return;

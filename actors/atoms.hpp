@@ -21,15 +21,48 @@ using admin_enable_atom = caf::atom_constant<caf::atom("admenable")>;
 /// `(start_batch_atom)`: the registry's reminder to itself to start the next batch of stored registrations.
 using start_batch_atom = caf::atom_constant<caf::atom("startbatch")>;
 
+// Cluster.
+/// `(start_shards_atom, shard_start)`: hands the registry the registrations of shards whose leases were acquired.
+using start_shards_atom = caf::atom_constant<caf::atom("shardstart")>;
+/// `(stop_shards_atom, shards)`: asks the registry to stop the registrations of shards given up or lost.
+using stop_shards_atom = caf::atom_constant<caf::atom("shardstop")>;
+/// `(shard_batch_atom)`: the registry's reminder to itself to start the next batch of a shard start.
+using shard_batch_atom = caf::atom_constant<caf::atom("shardbatch")>;
+/// `(gained_atom, leases)`: the lease manager tells the shard runner about leases acquired.
+using gained_atom = caf::atom_constant<caf::atom("gained")>;
+/// `(lost_atom, leases)`: the lease manager tells the shard runner about leases lost (its triggers stop at once).
+using lost_atom = caf::atom_constant<caf::atom("lost")>;
+/// `(release_atom, leases)`: the lease manager asks the shard runner to stop shards and flush their writes before it
+/// gives their leases away.
+using release_atom = caf::atom_constant<caf::atom("release")>;
+/// `(leave_atom)`: asks the lease manager to give every lease away and leave the cluster (SIGTERM).
+using leave_atom = caf::atom_constant<caf::atom("leave")>;
+/// `(notified_atom)`: tells the lease manager to look at the leases now (its listener heard of a change, or a request
+/// found its registration's owner gone).
+using notified_atom = caf::atom_constant<caf::atom("notified")>;
+/// `(expire_atom)`: the lease manager's timer for the earliest lease deadline.
+using expire_atom = caf::atom_constant<caf::atom("expire")>;
+/// `(cluster_atom)`: asks the lease manager for the cluster's report (GET /v1/cluster).
+using cluster_atom = caf::atom_constant<caf::atom("cluster")>;
+
 // Store.
 using put_atom = caf::atom_constant<caf::atom("put")>;
 using erase_atom = caf::atom_constant<caf::atom("erase")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using commit_atom = caf::atom_constant<caf::atom("commit")>;
 using watch_atom = caf::atom_constant<caf::atom("watch")>;
+/// `(load_shards_atom, shards)`: asks the store for the registrations of some shards (a cluster's takeover).
+using load_shards_atom = caf::atom_constant<caf::atom("loadshards")>;
+/// `(lookup_atom, trigger_ref)`: asks the store for one registration as stored.
+using lookup_atom = caf::atom_constant<caf::atom("lookup")>;
+/// `(owned_atom, auth_hash, ns)`: asks the store for a key's registrations.
+using owned_atom = caf::atom_constant<caf::atom("owned")>;
+/// `(count_atom, ns)`: asks the store how many registrations a namespace holds in every shard.
+using count_atom = caf::atom_constant<caf::atom("count")>;
 
 // Sources and firing.
-/// `(tick_atom, ...)`: a source's own timer (the next poll, a reconnect) fell due.
+/// `(tick_atom, ...)`: an actor's own periodic timer fell due: a source's next poll or reconnect, the lease manager's
+/// next round.
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 /// `(occurrence_atom, generation, sys_ms)`: a trigger's timer for an alarm occurrence fell due.
 using occurrence_atom = caf::atom_constant<caf::atom("occurrence")>;
@@ -82,5 +115,9 @@ using delete_rule_atom = caf::atom_constant<caf::atom("delrule")>;
 using deactivate_rule_atom = caf::atom_constant<caf::atom("deactrule")>;
 /// `(deletion_atom, attempt)`: a trigger's timer to retry deleting its OpenWhisk trigger (deleteAfterFire).
 using deletion_atom = caf::atom_constant<caf::atom("deletion")>;
+/// `(github_atom, github_hook_task)`: asks the GitHub hook keeper to install, change or remove a repository hook.
+using github_atom = caf::atom_constant<caf::atom("github")>;
+/// `(unhook_atom, trigger_ref, attempt)`: the registry's timer to try again to remove a registration's remote hook.
+using unhook_atom = caf::atom_constant<caf::atom("unhook")>;
 
 } // namespace feedrouter

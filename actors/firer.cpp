@@ -16,6 +16,7 @@
 #include "actors/fire_log.hpp"
 #include "core/auth_key.hpp"
 #include "core/retry_policy.hpp"
+#include "core/shard.hpp"
 
 namespace feedrouter {
 
@@ -39,6 +40,7 @@ struct fire_subject {
 struct firer_state {
   fire_listener listener;
   trigger_env_ptr env;
+  std::uint32_t shard = 0;
   std::shared_ptr<const fire_subject> subject;
   url destination;
   std::string authorization;
@@ -65,8 +67,25 @@ fire_outcome read_outcome(const client_result& result, sys_ms now) {
   return outcome;
 }
 
+/// Returns whether this instance may fire the trigger's shard now (cluster mode: its lease has not passed its
+/// deadline). Otherwise answers the fire as not sent, a transport failure its trigger retries later: by then the lease
+/// is renewed, or the trigger stopped because its shard moved to another instance.
+bool within_lease(firer_pointer self, const fire_unit& unit) {
+  auto& st = self->state;
+  // The actor clock is the monotonic clock the lease deadlines are measured on (simulated in tests).
+  if (!st.env->fence || st.env->fence->may_fire(st.shard, self->clock().now()))
+    return true;
+  fire_outcome outcome;
+  outcome.error = "not sent: this instance's lease on shard " + std::to_string(st.shard) + " has passed its deadline";
+  self->send(st.listener, fired_atom::value, fire_result{unit.id, std::move(outcome), {}});
+  return false;
+}
+
 void send_now(firer_pointer self, fire_unit& unit) {
   auto& st = self->state;
+  // The last moment before the request leaves: a process that was frozen past its lease sends nothing.
+  if (!within_lease(self, unit))
+    return;
   client_request req;
   req.destination = st.destination;
   req.message.method = "POST";
@@ -110,6 +129,7 @@ firer_private::behavior_type firer_impl(firer_pointer self, fire_listener listen
   report_exceptions_as_errors(self);
   auto& st = self->state;
   st.listener = std::move(listener);
+  st.shard = shard_of(trigger);
   st.destination = trigger_url(env->api_host, trigger);
   st.subject = std::make_shared<const fire_subject>(fire_subject{std::move(trigger), std::move(feed)});
   st.authorization = basic_authorization(auth_key);

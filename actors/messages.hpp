@@ -10,6 +10,7 @@
 
 #include <caf/allowed_unsafe_message_type.hpp>
 
+#include "actors/cluster_view.hpp"
 #include "core/feed_config.hpp"
 #include "core/json.hpp"
 #include "core/outcome.hpp"
@@ -82,12 +83,21 @@ enum class api_outcome {
   too_many,     ///< a bound is reached; the caller may try again after `retry_after`
   over_quota,   ///< a quota of the namespace is reached; waiting does not help, removing registrations does
   unavailable,  ///< a part the answer depends on (the store, the controller, a trigger) did not answer
+  not_owner,    ///< cluster: this instance does not run the registration's shard (any more); ask its owner
 };
 
-/// A webhook event taken: stored under `seq`, or ignored by the registration's event filter.
+/// Why a webhook request was answered without storing an event.
+enum class hook_skip {
+  filtered,  ///< the event kind is not among the registration's `events`
+  ping,      ///< GitHub's `ping`, which checks that the hook URL answers
+  duplicate, ///< the registration took this delivery id already (a redelivery or a replay)
+};
+
+/// A webhook event taken: stored under `seq`, or not stored (`ignored`) for the reason `skip`.
 struct hook_receipt {
   bool ignored = false;
   std::uint64_t seq = 0;
+  hook_skip skip = hook_skip::filtered;
 };
 
 /// Dead letters moved back to be fired.
@@ -117,7 +127,7 @@ struct namespace_page {
 
 /// What an answer shows besides its outcome.
 using api_body = std::variant<std::monostate, registration_view, registration_page, std::vector<dead_letter>,
-                              hook_receipt, replay_receipt, namespace_page>;
+                              hook_receipt, replay_receipt, namespace_page, cluster_report>;
 
 /// The answer to one lifecycle request or webhook event, in the provider's terms; app/ turns it into HTTP.
 struct api_result {
@@ -201,6 +211,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::feed_config)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::registration_record)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::registration_status)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::trigger_ref)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<feedrouter::trigger_ref>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::sys_ms)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::fire_unit)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::fire_result)
@@ -211,3 +222,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::dead_letter)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::pending_page)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<feedrouter::dead_letter>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<feedrouter::store_op>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::fencing_token)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<feedrouter::registration_record>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::optional<feedrouter::registration_record>)

@@ -30,7 +30,7 @@ constexpr std::array<std::string_view, 3> event_metric_help = {
   "Events taken into a registration's care (from its source, its schedule or a webhook request), by feed kind.",
   "Events the controller accepted (a 2xx answer to their fire), by feed kind.",
   "Events moved to dead letters, by feed kind."};
-constexpr std::array<std::string_view, 3> drop_reasons = {"filtered", "overloaded", "inactive"};
+constexpr std::array<std::string_view, 4> drop_reasons = {"filtered", "overloaded", "inactive", "duplicate"};
 
 template <class T>
 auto load(const std::atomic<T>& x) {
@@ -153,7 +153,8 @@ std::string metrics::render() const {
   }
   header(out, "feedrouter_events_dropped_total", "counter",
          "Events not accepted, by feed kind and reason: filtered (a webhook event kind the registration does not "
-         "take), overloaded (answered 429), inactive (the registration is paused or disabled; answered 503).");
+         "take), overloaded (answered 429), inactive (the registration is paused or disabled; answered 503), duplicate "
+         "(a delivery id taken before).");
   for (std::size_t feed = 0; feed < feed_count; ++feed)
     for (std::size_t reason = 0; reason < drop_count; ++reason)
       sample(out, "feedrouter_events_dropped_total",

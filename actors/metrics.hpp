@@ -17,7 +17,8 @@ namespace feedrouter {
 
 /// The values of the `feed` label. A kind not listed counts as "other", so that the label has a fixed set of values
 /// (a new feed kind is added here).
-inline constexpr std::array<std::string_view, 5> metric_feed_kinds = {"alarm", "webhook", "poll", "changes", "other"};
+inline constexpr std::array<std::string_view, 9> metric_feed_kinds = {
+  "alarm", "webhook", "github", "poll", "changes", "kafka", "mqtt", "redis-stream", "other"};
 
 /// What happened to events of a registration, counted per feed kind.
 enum class event_outcome {
@@ -31,6 +32,7 @@ enum class drop_reason {
   filtered,   ///< a webhook event whose kind the registration's `events` does not list (answered 202, ignored)
   overloaded, ///< the registration holds max-buffered-events already (answered 429)
   inactive,   ///< the registration is paused or disabled (answered 503)
+  duplicate,  ///< a webhook delivery whose id the registration took already (answered 202, ignored)
 };
 
 /// What an operator did to a registration through the admin routes.
@@ -124,7 +126,7 @@ private:
   static constexpr std::size_t state_count = 3;    ///< registration_state values
   static constexpr std::size_t verdict_count = 5;  ///< fire_verdict values
   static constexpr std::size_t outcome_count = 3;  ///< event_outcome values
-  static constexpr std::size_t drop_count = 3;     ///< drop_reason values
+  static constexpr std::size_t drop_count = 4;     ///< drop_reason values
   static constexpr std::size_t admin_action_count = 2; ///< admin_action values
 
   using counter = std::atomic<std::uint64_t>;

@@ -1,11 +1,13 @@
 #include "actors/registry.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <map>
 #include <memory>
 #include <tuple>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -20,6 +22,8 @@
 #include "core/crypto.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
+#include "core/retry_policy.hpp"
+#include "core/shard.hpp"
 #include "core/webhook_signature.hpp"
 
 namespace feedrouter {
@@ -30,9 +34,6 @@ std::string registry_config::default_key_hash(std::string_view key) {
 
 namespace {
 
-/// Random bytes in a hook id: 128 bits, so hook URLs cannot be guessed.
-constexpr std::size_t hook_id_bytes = 16;
-
 /// Dead letters one GET shows at most.
 constexpr std::size_t dead_letter_page = 1000;
 
@@ -42,11 +43,21 @@ constexpr std::size_t start_batch = 500;
 /// The namespace name OpenWhisk users write for "my own namespace".
 constexpr std::string_view default_namespace = "_";
 
+/// How the registry retries removing a github registration's hook while GitHub does not take the DELETE: from about a
+/// second, doubling, up to ten minutes apart, for at most a day.
+const retry_options hook_removal_retries{std::chrono::seconds{1}, 2.0, std::chrono::minutes{10}, 30,
+                                         std::chrono::hours{24}};
+
+/// Parameters the provider sets itself; a caller may not give them.
+const std::vector<std::string_view> provider_params = {hook_id_param, github_hook_id_param};
+
 /// Parameters that steer the lifecycle protocol itself and are never stored as feed parameters.
 const std::vector<std::string_view> protocol_params = {"feed", "lifecycleEvent", "triggerName", "authKey"};
 
-/// The registry with its reminder to itself, which is no part of its public protocol.
-using registry_private = registry_actor::extend<caf::reacts_to<start_batch_atom>>;
+/// The registry with its reminders to itself, which are no part of its public protocol.
+using registry_private = registry_actor::extend<caf::reacts_to<start_batch_atom>,
+                                               caf::reacts_to<unhook_atom, trigger_ref, std::uint64_t>,
+                                               caf::reacts_to<shard_batch_atom>>;
 
 std::string to_json_string(std::string_view text) {
   std::string out;
@@ -54,11 +65,41 @@ std::string to_json_string(std::string_view text) {
   return out;
 }
 
+/// A DELETE of a github registration whose hook GitHub has not removed yet.
+struct hook_removal {
+  sys_ms started{};
+  std::int64_t attempts = 0;
+  std::string last_error;
+  std::optional<sys_ms> next_attempt; ///< none: given up until the next DELETE
+  std::uint64_t generation = 0;       ///< of the timer that is due; an older one is ignored
+};
+
 struct registry_entry {
   /// Status as of the trigger's last snapshot or change of state; the trigger actor owns the live one.
   registration_record record;
   trigger_actor trigger;
   std::string hook_id; ///< webhooks: the id in the hook URL
+  /// github: the hook it keeps at GitHub, its ingress (hook id and secret), and a removal under way.
+  std::shared_ptr<const github_spec> github;
+  std::shared_ptr<const webhook_spec> ingress;
+  std::optional<hook_removal> removal;
+  std::optional<fencing_token> fence; ///< cluster mode: the lease it runs under
+};
+
+/// Cluster mode: registrations of shards handed over, started in batches like those of start-up.
+struct shard_start_job {
+  std::unordered_map<std::uint32_t, std::int64_t> leases; ///< shard -> epoch they were loaded under
+  std::vector<registration_record> records;
+  std::size_t next = 0;
+  std::size_t started = 0;
+  caf::typed_response_promise<std::size_t> promise;
+};
+
+/// Cluster mode: a stop of shards waiting for their trigger actors to be gone.
+struct shard_stop_wait {
+  caf::typed_response_promise<std::size_t> promise;
+  std::size_t stopped = 0;
+  std::size_t outstanding = 0;
 };
 
 /// Orders registrations by namespace, then name: the order a list answers in.
@@ -98,6 +139,12 @@ struct registry_state {
   std::size_t started = 0;
   /// Readiness requests that came while stored registrations were still being started.
   std::vector<caf::typed_response_promise<std::size_t>> ready_waiters;
+  /// Cluster mode: shard -> epoch of the leases whose shards this registry runs.
+  std::unordered_map<std::uint32_t, std::int64_t> leases;
+  /// Cluster mode: shard starts not done yet, in order.
+  std::deque<shard_start_job> shard_starts;
+  /// Cluster mode: trigger actors stopped with their shard -> the stop that waits for them.
+  std::unordered_map<caf::actor_addr, std::shared_ptr<shard_stop_wait>> stopping;
 
   /// The triggers are monitored, not linked (see spawn_trigger): however the registry ends, its triggers end with it.
   ~registry_state() {
@@ -119,13 +166,41 @@ api_result not_found(const trigger_ref& trigger) {
   return failure(api_outcome::not_found, "no registration for trigger " + trigger.qualified() + " with this authKey");
 }
 
+api_result not_owner(std::uint32_t shard) {
+  return failure(api_outcome::not_owner, "this instance does not run shard " + std::to_string(shard));
+}
+
+/// Returns the lease this registry runs the shard of `trigger` under; nullopt for one instance (no lease needed) or
+/// a shard it does not run.
+std::optional<fencing_token> lease_for(registry_pointer self, const trigger_ref& trigger) {
+  auto shard = shard_of(trigger);
+  auto lease = self->state.leases.find(shard);
+  if (lease == self->state.leases.end())
+    return std::nullopt;
+  return fencing_token{shard, lease->second};
+}
+
+/// Returns whether this registry runs `shard`: always for one instance.
+bool runs_shard(registry_pointer self, std::uint32_t shard) {
+  return !self->state.cfg.cluster || self->state.leases.count(shard) > 0;
+}
+
+/// Returns whether `fence` is still the lease this registry runs its shard under: always for one instance.
+bool still_runs(registry_pointer self, const std::optional<fencing_token>& fence) {
+  if (!fence)
+    return true;
+  auto lease = self->state.leases.find(fence->shard);
+  return lease != self->state.leases.end() && lease->second == fence->epoch;
+}
+
 std::string hook_url(registry_pointer self, const std::string& hook_id) {
   return self->state.cfg.env->public_url + "/v1/hooks/" + hook_id;
 }
 
 // -- the index ------------------------------------------------------------------------
 
-void start_entry(registry_pointer self, registration_record record, std::optional<feed_config> config) {
+void start_entry(registry_pointer self, registration_record record, std::optional<feed_config> config,
+                 std::optional<fencing_token> fence = std::nullopt) {
   auto& st = self->state;
   auto key = record.trigger.key();
   std::string hook_id;
@@ -133,17 +208,24 @@ void start_entry(registry_pointer self, registration_record record, std::optiona
     hook_id = config->webhook->hook_id;
     st.hooks[hook_id] = key;
   }
-  // The pending events loaded at start-up are the trigger's to hold (within the byte budget): the registry's copy of
-  // the record keeps none of their bodies.
+  std::shared_ptr<const github_spec> github;
+  std::shared_ptr<const webhook_spec> ingress;
+  if (config && config->github) {
+    github = config->github;
+    ingress = config->webhook;
+  }
+  // The pending events loaded at start-up (or with a shard) are the trigger's to hold (within the byte budget): the
+  // registry's copy of the record keeps none of their bodies.
   auto pending = std::exchange(record.pending, {});
   auto for_trigger = record;
   for_trigger.pending = std::move(pending);
-  auto trigger = spawn_trigger(self, st.cfg.env, std::move(for_trigger), std::move(config));
+  auto trigger = spawn_trigger(self, st.cfg.env, std::move(for_trigger), std::move(config), fence);
   self->monitor(trigger);
   auto owner = record.auth_hash;
   auto address = trigger.address();
-  auto entry =
-    st.entries.insert_or_assign(key, registry_entry{std::move(record), std::move(trigger), std::move(hook_id)}).first;
+  registry_entry fresh{std::move(record), std::move(trigger), std::move(hook_id), std::move(github),
+                       std::move(ingress), std::nullopt, fence};
+  auto entry = st.entries.insert_or_assign(key, std::move(fresh)).first;
   st.by_trigger[address] = &entry->second;
   st.by_owner[owner][entry->second.record.trigger] = &entry->second;
   st.all[entry->second.record.trigger] = &entry->second;
@@ -206,13 +288,20 @@ registry_entry* find_owned(registry_pointer self, const trigger_ref& trigger, co
   return &i->second;
 }
 
-/// Returns the view of an entry with a fresh snapshot, keeping the snapshot as the registry's copy of the status.
-api_result view_of(registry_pointer self, const trigger_ref& trigger, trigger_snapshot& snap) {
+/// Returns the view of an entry with a fresh snapshot, keeping the snapshot as the registry's copy of the status, as
+/// the answer `outcome`.
+api_result view_of(registry_pointer self, const trigger_ref& trigger, trigger_snapshot& snap,
+                   api_outcome outcome = api_outcome::ok) {
   auto i = self->state.entries.find(trigger.key());
   if (i == self->state.entries.end())
     return not_found(trigger);
   i->second.record.status = snap.status;
-  return success(api_outcome::ok, make_view(i->second.record, std::move(snap.live)));
+  if (const auto& removal = i->second.removal) {
+    snap.live.hook_removal_attempts = removal->attempts;
+    snap.live.hook_removal_error = removal->last_error;
+    snap.live.next_hook_removal = removal->next_attempt;
+  }
+  return success(outcome, make_view(i->second.record, std::move(snap.live)));
 }
 
 /// Returns the config of a stored registration, or nullopt (and the record disabled, saying why) when its parameters
@@ -254,26 +343,34 @@ enum class durability { none, committed, resumed };
 /// a store flush: the trigger sent its status to the store before answering us, so the flush queues behind it and
 /// its commit covers the change.
 template <class... Ts>
-void ask_trigger_for(registry_pointer self, result_promise rp, const trigger_ref& trigger, durability wait,
-                     Ts&&... msg) {
+void ask_trigger_as(registry_pointer self, result_promise rp, const trigger_ref& trigger, durability wait,
+                    api_outcome outcome, Ts&&... msg) {
   const auto& entry = self->state.entries.at(trigger.key());
   auto timeout = self->state.cfg.request_timeout;
   self->request(entry.trigger, timeout, std::forward<Ts>(msg)...)
     .then(
-      [self, rp, trigger, wait, timeout](trigger_snapshot& snap) mutable {
+      [self, rp, trigger, wait, timeout, outcome](trigger_snapshot& snap) mutable {
         if (wait == durability::resumed && snap.status.state != registration_state::active) {
           rp.deliver(failure(api_outcome::conflict, "cannot resume: " + snap.status.reason.message, "state"));
           return;
         }
         if (wait == durability::none) {
-          rp.deliver(view_of(self, trigger, snap));
+          rp.deliver(view_of(self, trigger, snap, outcome));
           return;
         }
         self->request(self->state.cfg.env->store, timeout, flush_atom::value)
-          .then([self, rp, trigger, snap](commit_atom) mutable { rp.deliver(view_of(self, trigger, snap)); },
+          .then([self, rp, trigger, snap,
+                 outcome](commit_atom) mutable { rp.deliver(view_of(self, trigger, snap, outcome)); },
                 [rp](caf::error& err) mutable { rp.deliver(unavailable("cannot store the change", err)); });
       },
       [rp](caf::error& err) mutable { rp.deliver(unavailable("the registration did not answer", err)); });
+}
+
+/// As ask_trigger_as(), answering `ok`.
+template <class... Ts>
+void ask_trigger_for(registry_pointer self, result_promise rp, const trigger_ref& trigger, durability wait,
+                     Ts&&... msg) {
+  ask_trigger_as(self, rp, trigger, wait, api_outcome::ok, std::forward<Ts>(msg)...);
 }
 
 /// As ask_trigger_for(), answering a promise of its own.
@@ -337,16 +434,173 @@ bool is_new_registration(registry_pointer self, const trigger_ref& trigger) {
   return self->state.entries.count(key) == 0 && self->state.creating.count(key) == 0;
 }
 
+api_result quota_refusal(registry_pointer self, const trigger_ref& trigger);
+
 /// Returns the refusal of a CREATE of `trigger` that would take its namespace beyond its quota: not a passing
-/// condition, so 403 (app/api_answers.cpp), not 429.
+/// condition, so 403 (app/api_answers.cpp), not 429. In a cluster this instance's count is a lower bound of the
+/// namespace's: what it refuses is over the quota, and persist_and_start asks the store for the rest.
 std::optional<api_result> over_quota(registry_pointer self, const trigger_ref& trigger) {
   auto quota = self->state.cfg.max_registrations_per_namespace;
   if (!is_new_registration(self, trigger) || registrations_in(self, trigger.ns) < quota)
     return std::nullopt;
+  return quota_refusal(self, trigger);
+}
+
+api_result quota_refusal(registry_pointer self, const trigger_ref& trigger) {
+  auto quota = self->state.cfg.max_registrations_per_namespace;
   return failure(api_outcome::over_quota,
                  "namespace " + trigger.ns + " has " + std::to_string(quota)
                    + " registrations, the most this provider allows per namespace (--max-registrations-per-namespace)"
                    + "; delete one before creating another");
+}
+
+// -- hooks at GitHub ------------------------------------------------------------------------
+
+/// Returns the change to a github registration's hook at GitHub that makes it `active`, with the events of `spec`.
+github_hook_task github_task(registry_pointer self, github_hook_task::kind what, const github_spec& spec,
+                             const webhook_spec& ingress, bool active) {
+  github_hook_task task;
+  task.what = what;
+  task.spec = spec;
+  task.hook = {hook_url(self, ingress.hook_id), ingress.secret, spec.events, active};
+  return task;
+}
+
+/// Returns the answer for a change GitHub did not make: 400 naming the parameter it refused, or 503.
+api_result github_failure(const github_answer& answer) {
+  if (answer.what == github_answer::kind::refused)
+    return failure(api_outcome::invalid, answer.field + ": " + answer.message, answer.field);
+  return failure(api_outcome::unavailable, answer.message);
+}
+
+/// Has `task` carried out at GitHub and calls `then` with how it ended; a keeper that does not answer in time counts
+/// as GitHub unavailable.
+template <class Then>
+void ask_github(registry_pointer self, github_hook_task task, Then then) {
+  auto& st = self->state;
+  if (!st.cfg.github_hooks) {
+    then(github_hook_result{{github_answer::kind::unavailable, {}, "this provider has no client for GitHub's API"}, 0});
+    return;
+  }
+  self->request(*st.cfg.github_hooks, st.cfg.request_timeout, github_atom::value, std::move(task))
+    .then([then](github_hook_result& result) mutable { then(std::move(result)); },
+          [then](caf::error& err) mutable {
+            then(github_hook_result{
+              {github_answer::kind::unavailable, {}, "GitHub's API did not answer: " + describe_child_error(err)}, 0});
+          });
+}
+
+/// Returns the config of `record` with the parameters `params` and `hook_id` as its GitHub hook's id.
+outcome<feed_config> config_with_hook_id(registry_pointer self, const registration_record& record, json_members params,
+                                         std::int64_t hook_id) {
+  params = without_members(std::move(params), {github_hook_id_param});
+  params.emplace_back(std::string{github_hook_id_param}, std::to_string(hook_id));
+  return make_feed_config(record.feed, std::move(params), self->state.cfg.env->now(), validation_time::request,
+                          record.trigger.key(), *self->state.cfg.env->egress);
+}
+
+/// Has the trigger of `trigger` store `hook_id` as its GitHub hook's id (nothing to do when it is that already), then
+/// calls `then`; a failure is answered to `rp` instead.
+template <class Then>
+void keep_github_hook_id(registry_pointer self, result_promise rp, const trigger_ref& trigger, std::int64_t hook_id,
+                         Then then) {
+  auto i = self->state.entries.find(trigger.key());
+  if (i == self->state.entries.end()) {
+    rp.deliver(not_found(trigger));
+    return;
+  }
+  auto& entry = i->second;
+  if (!entry.github || entry.github->hook_id == hook_id) {
+    then();
+    return;
+  }
+  auto params = parse_json_object(entry.record.params_json, "params");
+  auto config = config_with_hook_id(self, entry.record, params ? std::move(*params) : json_members{}, hook_id);
+  if (!config) {
+    rp.deliver(invalid_field(config.error()));
+    return;
+  }
+  auto params_json = to_json_object(config->params);
+  entry.record.params_json = params_json;
+  entry.github = config->github;
+  self->request(entry.trigger, self->state.cfg.request_timeout, update_atom::value,
+                trigger_update{std::move(*config), std::move(params_json), std::nullopt})
+    .then([then](trigger_snapshot&) mutable { then(); },
+          [rp](caf::error& err) mutable { rp.deliver(unavailable("the registration did not answer", err)); });
+}
+
+/// Removes a registration whose CREATE failed after it was stored, and answers `why` once it is gone.
+void undo_create(registry_pointer self, result_promise rp, const trigger_ref& trigger, api_result why) {
+  self->request(self->state.cfg.env->store, self->state.cfg.request_timeout, erase_atom::value, trigger)
+    .then(
+      [self, rp, trigger, why](commit_atom) mutable {
+        auto& entries = self->state.entries;
+        if (auto i = entries.find(trigger.key()); i != entries.end())
+          erase_entry(self, i);
+        rp.deliver(std::move(why));
+      },
+      [rp, trigger](caf::error& err) mutable {
+        log(log_level::error, "cannot remove ", trigger.qualified(), " after its hook was not created: ",
+            describe_child_error(err));
+        rp.deliver(unavailable("cannot remove the registration whose hook was not created", err));
+      });
+}
+
+/// The CREATE of a github registration, stored and running so that GitHub's first `ping` (which may come before
+/// GitHub's answer) finds it: installs the hook and answers `outcome` once the hook's id is stored, or removes the
+/// registration again when GitHub does not create the hook.
+void install_github_hook(registry_pointer self, result_promise rp, const trigger_ref& trigger, api_outcome outcome) {
+  const auto& entry = self->state.entries.at(trigger.key());
+  auto task = github_task(self, github_hook_task::kind::install, *entry.github, *entry.ingress, true);
+  ask_github(self, std::move(task), [self, rp, trigger, outcome](github_hook_result result) mutable {
+    if (result.answer.what != github_answer::kind::done) {
+      undo_create(self, rp, trigger, github_failure(result.answer));
+      return;
+    }
+    keep_github_hook_id(self, rp, trigger, result.hook_id, [self, rp, trigger, outcome]() mutable {
+      if (self->state.entries.count(trigger.key()) == 0) {
+        rp.deliver(not_found(trigger));
+        return;
+      }
+      ask_trigger_as(self, rp, trigger, durability::committed, outcome, snapshot_atom::value);
+    });
+  });
+}
+
+/// Removes the hook of a github registration that a CREATE replaced, once; what GitHub does not take is logged.
+void drop_github_hook(registry_pointer self, const registry_entry& entry) {
+  if (!entry.github)
+    return;
+  auto name = entry.record.trigger.qualified();
+  ask_github(self, github_task(self, github_hook_task::kind::remove, *entry.github, *entry.ingress, false),
+             [name](github_hook_result result) {
+               if (result.answer.what != github_answer::kind::done)
+                 log(log_level::warn, "the GitHub hook of the replaced registration of ", name,
+                     " is left behind: ", result.answer.message);
+             });
+}
+
+/// PAUSE or UNPAUSE of a github registration: the hook at GitHub is set inactive or active first (GitHub sends an
+/// inactive hook nothing), then the registration.
+result_promise set_github_active(registry_pointer self, const trigger_ref& trigger, bool active) {
+  auto rp = self->make_response_promise<api_result>();
+  const auto& entry = self->state.entries.at(trigger.key());
+  auto task = github_task(self, github_hook_task::kind::update, *entry.github, *entry.ingress, active);
+  ask_github(self, std::move(task), [self, rp, trigger, active](github_hook_result result) mutable {
+    if (result.answer.what != github_answer::kind::done) {
+      rp.deliver(github_failure(result.answer));
+      return;
+    }
+    keep_github_hook_id(self, rp, trigger, result.hook_id, [self, rp, trigger, active]() mutable {
+      if (self->state.entries.count(trigger.key()) == 0)
+        rp.deliver(not_found(trigger));
+      else if (active)
+        ask_trigger_for(self, rp, trigger, durability::resumed, resume_atom::value);
+      else
+        ask_trigger_for(self, rp, trigger, durability::committed, pause_atom::value);
+    });
+  });
+  return rp;
 }
 
 // -- ADMIN disables -------------------------------------------------------------------------
@@ -371,13 +625,46 @@ std::optional<api_result> refuse_if_admin_disabled(const registry_entry& entry) 
 
 // -- CREATE -------------------------------------------------------------------------------
 
+void persist_checked(registry_pointer self, result_promise rp, registration_record record, feed_config config);
+
 void persist_and_start(registry_pointer self, result_promise rp, registration_record record, feed_config config) {
+  auto& st = self->state;
+  if (st.cfg.cluster && is_new_registration(self, record.trigger)) {
+    // A namespace's registrations lie in every shard: its quota is checked against the store's count, which holds
+    // every instance's (docs/cluster.md, "Limits"). This instance's CREATEs whose write is under way count too.
+    auto ns = record.trigger.ns;
+    self->request(st.cfg.env->store, st.cfg.request_timeout, count_atom::value, ns)
+      .then(
+        [self, rp, record, config](std::size_t stored) mutable {
+          auto& ns = record.trigger.ns;
+          auto i = self->state.new_in_namespace.find(ns);
+          auto writing = i == self->state.new_in_namespace.end() ? 0 : i->second;
+          if (is_new_registration(self, record.trigger)
+              && stored + writing >= self->state.cfg.max_registrations_per_namespace) {
+            rp.deliver(quota_refusal(self, record.trigger));
+            return;
+          }
+          persist_checked(self, rp, std::move(record), std::move(config));
+        },
+        [rp](caf::error& err) mutable { rp.deliver(unavailable("cannot count the namespace's registrations", err)); });
+    return;
+  }
   // Checked again here, where the count includes every CREATE whose store write is under way.
   if (auto refused = over_quota(self, record.trigger)) {
     rp.deliver(std::move(*refused));
     return;
   }
+  persist_checked(self, std::move(rp), std::move(record), std::move(config));
+}
+
+/// Stores and starts a registration within its namespace's quota.
+void persist_checked(registry_pointer self, result_promise rp, registration_record record, feed_config config) {
   auto key = record.trigger.key();
+  auto fence = lease_for(self, record.trigger);
+  if (self->state.cfg.cluster && !fence) {
+    rp.deliver(not_owner(shard_of(record.trigger)));
+    return;
+  }
   if (auto existing = self->state.entries.find(key); existing != self->state.entries.end()) {
     if (auto refused = refuse_if_admin_disabled(existing->second)) {
       rp.deliver(std::move(*refused));
@@ -396,29 +683,52 @@ void persist_and_start(registry_pointer self, result_promise rp, registration_re
     if (fresh && --st.new_in_namespace[ns] == 0)
       st.new_in_namespace.erase(ns);
   };
-  self->request(self->state.cfg.env->store, self->state.cfg.request_timeout, put_atom::value, record)
-    .then(
-      [self, rp, record, config, key, done_creating](commit_atom) mutable {
-        done_creating();
-        auto& entries = self->state.entries;
-        auto existing = entries.find(key);
-        auto replaced = existing != entries.end();
-        if (replaced)
-          erase_entry(self, existing);
-        live_status live;
-        auto view = make_view(record, live);
-        if (config.webhook) {
-          // The answer to CREATE is the only time a webhook's secret is shown.
-          view.live.hook_url = hook_url(self, config.webhook->hook_id);
-          view.secret = config.webhook->secret;
-        }
-        start_entry(self, std::move(record), std::move(config));
-        rp.deliver(success(replaced ? api_outcome::replaced : api_outcome::created, std::move(view)));
-      },
-      [rp, done_creating](caf::error& err) mutable {
-        done_creating();
-        rp.deliver(unavailable("cannot store the registration", err));
-      });
+  auto on_commit = [self, rp, record, config, key, done_creating, fence](commit_atom) mutable {
+    done_creating();
+    if (!still_runs(self, fence)) {
+      // Stored under the lease, which moved on since: the shard's new owner loads and runs it.
+      rp.deliver(success(api_outcome::created, make_view(record, {})));
+      return;
+    }
+    auto& entries = self->state.entries;
+    auto existing = entries.find(key);
+    auto replaced = existing != entries.end();
+    if (replaced) {
+      drop_github_hook(self, existing->second);
+      erase_entry(self, existing);
+    }
+    auto outcome = replaced ? api_outcome::replaced : api_outcome::created;
+    if (config.github) {
+      // Its secret is GitHub's and the provider's only: never shown.
+      auto trigger = record.trigger;
+      start_entry(self, std::move(record), std::move(config), fence);
+      install_github_hook(self, rp, trigger, outcome);
+      return;
+    }
+    live_status live;
+    auto view = make_view(record, live);
+    if (config.webhook) {
+      // The answer to CREATE is the only time a webhook's secret is shown.
+      view.live.hook_url = hook_url(self, config.webhook->hook_id);
+      view.secret = config.webhook->secret;
+    }
+    start_entry(self, std::move(record), std::move(config), fence);
+    rp.deliver(success(outcome, std::move(view)));
+  };
+  auto on_error = [rp, done_creating, fence](caf::error& err) mutable {
+    done_creating();
+    if (fence && is_fenced(err))
+      rp.deliver(not_owner(fence->shard));
+    else
+      rp.deliver(unavailable("cannot store the registration", err));
+  };
+  auto& st = self->state;
+  if (fence)
+    self->request(st.cfg.env->store, st.cfg.request_timeout, put_atom::value, record, *fence)
+      .then(std::move(on_commit), std::move(on_error));
+  else
+    self->request(st.cfg.env->store, st.cfg.request_timeout, put_atom::value, record)
+      .then(std::move(on_commit), std::move(on_error));
 }
 
 /// Stores and starts a registration once its source is prepared (a `changes` feed with `since: now` stores where
@@ -488,6 +798,10 @@ result_promise create(registry_pointer self, api_command& cmd) {
 
 void create_verified(registry_pointer self, result_promise rp, api_command cmd) {
   auto& st = self->state;
+  if (!runs_shard(self, shard_of(cmd.trigger))) {
+    rp.deliver(not_owner(shard_of(cmd.trigger)));
+    return;
+  }
   // Before asking the controller: a namespace at its quota costs no request to it.
   if (auto refused = over_quota(self, cmd.trigger)) {
     rp.deliver(std::move(*refused));
@@ -495,12 +809,14 @@ void create_verified(registry_pointer self, result_promise rp, api_command cmd) 
   }
   auto now = st.cfg.env->now();
   auto params = without_members(std::move(cmd.params), protocol_params);
-  if (find_member(params, hook_id_param) != nullptr) {
-    rp.deliver(failure(api_outcome::invalid, "hookId: is set by the provider", "hookId"));
-    return;
-  }
-  if (cmd.feed == "webhook") {
-    params.emplace_back(std::string{hook_id_param}, to_json_string(random_hex(hook_id_bytes)));
+  for (auto name : provider_params)
+    if (find_member(params, name) != nullptr) {
+      rp.deliver(failure(api_outcome::invalid, std::string{name} + ": is set by the provider", std::string{name}));
+      return;
+    }
+  if (is_hook_feed(cmd.feed)) {
+    // Drawn so that its hook URL names the registration's shard: any instance of a cluster finds the owner.
+    params.emplace_back(std::string{hook_id_param}, to_json_string(make_hook_id(cmd.trigger)));
     if (find_member(params, "secret") == nullptr)
       params.emplace_back("secret", to_json_string(generate_secret()));
   }
@@ -546,9 +862,8 @@ void create_verified(registry_pointer self, result_promise rp, api_command cmd) 
 
 /// Reconfigures the registration's trigger once its source is prepared (a `since: now` changes feed moved to another
 /// database reads where that one ends first, as CREATE does); the answer waits until the change is committed.
-result_promise reconfigure(registry_pointer self, trigger_ref trigger, feed_config config, std::string params_json,
-                           const std::string& checkpoint) {
-  auto rp = self->make_response_promise<api_result>();
+void reconfigure_into(registry_pointer self, result_promise rp, trigger_ref trigger, feed_config config,
+                      std::string params_json, const std::string& checkpoint) {
   auto prepared_config = config;
   prepare_source(self, rp, prepared_config, checkpoint,
                  [self, rp, trigger, config = std::move(config),
@@ -565,6 +880,58 @@ result_promise reconfigure(registry_pointer self, trigger_ref trigger, feed_conf
                    ask_trigger_for(self, rp, trigger, durability::committed, update_atom::value,
                                    trigger_update{std::move(config), std::move(params_json), std::move(position)});
                  });
+}
+
+/// As reconfigure_into(), answering a promise of its own.
+result_promise reconfigure(registry_pointer self, trigger_ref trigger, feed_config config, std::string params_json,
+                           const std::string& checkpoint) {
+  auto rp = self->make_response_promise<api_result>();
+  reconfigure_into(self, rp, std::move(trigger), std::move(config), std::move(params_json), checkpoint);
+  return rp;
+}
+
+/// UPDATE of a github registration: its hook at GitHub takes the new events (and token, and secret) first, then the
+/// registration. The repository and the API it is at stay: moving the hook is a DELETE and a CREATE.
+caf::result<api_result> update_github(registry_pointer self, const trigger_ref& trigger, const registry_entry& entry,
+                                      feed_config config) {
+  const auto& before = *entry.github;
+  const auto& after = *config.github;
+  if (after.owner != before.owner || after.repository != before.repository)
+    return failure(api_outcome::invalid,
+                   "repository: cannot move a registration's hook to another repository; delete and create it",
+                   "repository");
+  if (after.api.origin() != before.api.origin() || after.api.target != before.api.target)
+    return failure(api_outcome::invalid, "apiUrl: cannot move a registration's hook to another API; delete and create it",
+                   "apiUrl");
+  auto active = entry.record.status.state != registration_state::paused;
+  auto task = github_task(self, github_hook_task::kind::update, after, *config.webhook, active);
+  auto rp = self->make_response_promise<api_result>();
+  auto checkpoint = entry.record.status.checkpoint;
+  ask_github(self, std::move(task),
+             [self, rp, trigger, config = std::move(config), checkpoint](github_hook_result result) mutable {
+               if (result.answer.what != github_answer::kind::done) {
+                 rp.deliver(github_failure(result.answer));
+                 return;
+               }
+               auto i = self->state.entries.find(trigger.key());
+               if (i == self->state.entries.end()) {
+                 rp.deliver(not_found(trigger));
+                 return;
+               }
+               if (result.hook_id != config.github->hook_id) {
+                 // GitHub had lost the hook and it was installed anew.
+                 auto changed = config_with_hook_id(self, i->second.record, config.params, result.hook_id);
+                 if (!changed) {
+                   rp.deliver(invalid_field(changed.error()));
+                   return;
+                 }
+                 config = std::move(*changed);
+               }
+               i->second.github = config.github;
+               i->second.ingress = config.webhook;
+               auto params_json = to_json_object(config.params);
+               reconfigure_into(self, rp, trigger, std::move(config), std::move(params_json), checkpoint);
+             });
   return rp;
 }
 
@@ -575,16 +942,19 @@ caf::result<api_result> update(registry_pointer self, api_command& cmd, registry
   auto changes = without_members(std::move(cmd.params), protocol_params);
   auto parsed = parse_json_object(entry.record.params_json, "params");
   auto stored = parsed ? std::move(*parsed) : json_members{};
-  if (const auto* hook_id = find_member(changes, hook_id_param)) {
-    const auto* stored_id = find_member(stored, hook_id_param);
-    if (stored_id == nullptr || *stored_id != *hook_id)
-      return failure(api_outcome::invalid, "hookId: is set by the provider", "hookId");
-  }
+  for (auto name : provider_params)
+    if (const auto* given = find_member(changes, name)) {
+      const auto* stored_value = find_member(stored, name);
+      if (stored_value == nullptr || *stored_value != *given)
+        return failure(api_outcome::invalid, std::string{name} + ": is set by the provider", std::string{name});
+    }
   auto merged = merge_members(std::move(stored), changes);
   auto config = make_feed_config(entry.record.feed, std::move(merged), self->state.cfg.env->now(),
                                  validation_time::request, cmd.trigger.key(), *self->state.cfg.env->egress, &changes);
   if (!config)
     return invalid_field(config.error());
+  if (entry.github)
+    return update_github(self, cmd.trigger, entry, std::move(*config));
   auto params_json = to_json_object(config->params);
   return reconfigure(self, cmd.trigger, std::move(*config), std::move(params_json), entry.record.status.checkpoint);
 }
@@ -592,20 +962,113 @@ caf::result<api_result> update(registry_pointer self, api_command& cmd, registry
 /// Removes a registration from the store first and from memory once that committed, so a failed commit leaves it
 /// running rather than coming back from the store after a restart.
 void remove_registration(registry_pointer self, const trigger_ref& trigger, std::optional<result_promise> rp) {
-  self->request(self->state.cfg.env->store, self->state.cfg.request_timeout, erase_atom::value, trigger)
-    .then(
-      [self, trigger, rp](commit_atom) mutable {
-        auto& entries = self->state.entries;
-        if (auto i = entries.find(trigger.key()); i != entries.end())
-          erase_entry(self, i);
+  auto on_commit = [self, trigger, rp](commit_atom) mutable {
+    auto& entries = self->state.entries;
+    if (auto i = entries.find(trigger.key()); i != entries.end())
+      erase_entry(self, i);
+    if (rp)
+      rp->deliver(success(api_outcome::removed));
+  };
+  auto on_error = [trigger, rp](caf::error& err) mutable {
+    if (is_fenced(err)) {
+      if (rp)
+        rp->deliver(not_owner(shard_of(trigger)));
+      return;
+    }
+    log(log_level::error, "cannot remove ", trigger.qualified(), ": ", describe_child_error(err));
+    if (rp)
+      rp->deliver(unavailable("cannot remove the registration", err));
+  };
+  auto& st = self->state;
+  auto entry = st.entries.find(trigger.key());
+  if (entry != st.entries.end() && entry->second.fence)
+    self->request(st.cfg.env->store, st.cfg.request_timeout, erase_atom::value, trigger, *entry->second.fence)
+      .then(std::move(on_commit), std::move(on_error));
+  else
+    self->request(st.cfg.env->store, st.cfg.request_timeout, erase_atom::value, trigger)
+      .then(std::move(on_commit), std::move(on_error));
+}
+
+
+// -- DELETE of a github registration ------------------------------------------------------
+
+void try_unhook(registry_pointer self, const trigger_ref& trigger, std::optional<result_promise> rp);
+
+/// A removal of the hook that GitHub did not take now (`error`): the registration stays, paused, showing the removal
+/// in its status, and the removal is tried again after a back-off (hook_removal_retries). The first DELETE is answered
+/// 202 with that status.
+void retry_unhook_later(registry_pointer self, const trigger_ref& trigger, std::optional<result_promise> rp,
+                        const std::string& error) {
+  auto& st = self->state;
+  auto i = st.entries.find(trigger.key());
+  if (i == st.entries.end()) {
+    if (rp)
+      rp->deliver(not_found(trigger));
+    return;
+  }
+  auto now = st.cfg.env->now();
+  auto& removal = i->second.removal ? *i->second.removal : i->second.removal.emplace();
+  if (removal.attempts == 0)
+    removal.started = now;
+  ++removal.attempts;
+  removal.last_error = error;
+  ++removal.generation;
+  auto age = std::chrono::duration_cast<std::chrono::milliseconds>(now - removal.started);
+  auto delay = next_retry_delay(hook_removal_retries, static_cast<int>(removal.attempts), age, std::nullopt,
+                                st.cfg.env->random ? st.cfg.env->random() : 0);
+  removal.next_attempt.reset();
+  if (delay) {
+    removal.next_attempt = now + *delay;
+    self->delayed_send(self, *delay, unhook_atom::value, trigger, removal.generation);
+  }
+  log(log_level::warn, "the GitHub hook of ", trigger.qualified(), " is not removed yet (attempt ", removal.attempts,
+      delay ? "; trying again" : "; given up until the next DELETE", "): ", error);
+  if (rp)
+    ask_trigger_as(self, *rp, trigger, durability::committed, api_outcome::accepted, pause_atom::value);
+}
+
+/// Removes the hook of a github registration at GitHub, and then the registration. `rp` is a DELETE's promise; without
+/// one, it is a retry of an earlier DELETE.
+void try_unhook(registry_pointer self, const trigger_ref& trigger, std::optional<result_promise> rp) {
+  auto i = self->state.entries.find(trigger.key());
+  if (i == self->state.entries.end()) {
+    if (rp)
+      rp->deliver(not_found(trigger));
+    return;
+  }
+  auto& entry = i->second;
+  if (rp && entry.removal)
+    // A DELETE of its owner starts the back-off afresh.
+    entry.removal->attempts = 0;
+  auto task = github_task(self, github_hook_task::kind::remove, *entry.github, *entry.ingress, false);
+  ask_github(self, std::move(task), [self, trigger, rp](github_hook_result result) mutable {
+    auto i = self->state.entries.find(trigger.key());
+    if (i == self->state.entries.end()) {
+      if (rp)
+        rp->deliver(success(api_outcome::removed));
+      return;
+    }
+    switch (result.answer.what) {
+      case github_answer::kind::done:
+      case github_answer::kind::gone:
+        remove_registration(self, trigger, rp);
+        return;
+      case github_answer::kind::refused: {
+        // Another attempt with the same token would be refused too: the owner updates accessToken and deletes again.
+        auto& removal = i->second.removal ? *i->second.removal : i->second.removal.emplace();
+        ++removal.attempts;
+        ++removal.generation;
+        removal.last_error = result.answer.field + ": " + result.answer.message;
+        removal.next_attempt.reset();
         if (rp)
-          rp->deliver(success(api_outcome::removed));
-      },
-      [trigger, rp](caf::error& err) mutable {
-        log(log_level::error, "cannot remove ", trigger.qualified(), ": ", describe_child_error(err));
-        if (rp)
-          rp->deliver(unavailable("cannot remove the registration", err));
-      });
+          rp->deliver(github_failure(result.answer));
+        return;
+      }
+      case github_answer::kind::unavailable:
+        retry_unhook_later(self, trigger, rp, result.answer.message);
+        return;
+    }
+  });
 }
 
 // -- list -------------------------------------------------------------------------------
@@ -655,8 +1118,11 @@ caf::result<api_result> hook(registry_pointer self, api_command& cmd) {
   auto& st = self->state;
   auto key = st.hooks.find(cmd.hook_id);
   auto entry = key == st.hooks.end() ? st.entries.end() : st.entries.find(key->second);
-  if (entry == st.entries.end())
+  if (entry == st.entries.end()) {
+    if (!runs_shard(self, hook_shard(cmd.hook_id)))
+      return not_owner(hook_shard(cmd.hook_id));
     return failure(api_outcome::not_found, "no webhook registration has this id", "hookId");
+  }
   return self->delegate(entry->second.trigger, hook_atom::value, std::move(cmd.hook));
 }
 
@@ -678,10 +1144,18 @@ caf::result<api_result> handle(registry_pointer self, api_command& cmd) {
   if (cmd.op == api_op::list)
     return list(self, cmd, hash);
   resolve_default_namespace(self, cmd.trigger, hash);
+  if (!runs_shard(self, shard_of(cmd.trigger)))
+    return not_owner(shard_of(cmd.trigger));
   auto* entry = find_owned(self, cmd.trigger, hash);
   if (entry == nullptr)
     return not_found(cmd.trigger);
-  if (cmd.op == api_op::update || cmd.op == api_op::pause || cmd.op == api_op::resume)
+  auto changes_state = cmd.op == api_op::update || cmd.op == api_op::pause || cmd.op == api_op::resume;
+  if (changes_state && entry->removal && entry->removal->next_attempt)
+    return failure(api_outcome::conflict,
+                   "the registration is being deleted: its hook at GitHub is not removed yet (DELETE again to try at "
+                   "once)",
+                   "state");
+  if (changes_state)
     if (auto refused = refuse_if_admin_disabled(*entry))
       return std::move(*refused);
   switch (cmd.op) {
@@ -691,12 +1165,19 @@ caf::result<api_result> handle(registry_pointer self, api_command& cmd) {
       return update(self, cmd, *entry);
     case api_op::remove: {
       auto rp = self->make_response_promise<api_result>();
-      remove_registration(self, cmd.trigger, rp);
+      if (entry->github)
+        try_unhook(self, cmd.trigger, rp);
+      else
+        remove_registration(self, cmd.trigger, rp);
       return rp;
     }
     case api_op::pause:
+      if (entry->github)
+        return set_github_active(self, cmd.trigger, false);
       return ask_trigger(self, cmd.trigger, durability::committed, pause_atom::value);
     case api_op::resume:
+      if (entry->github)
+        return set_github_active(self, cmd.trigger, true);
       return ask_trigger(self, cmd.trigger, durability::resumed, resume_atom::value);
     case api_op::dead_letters:
       return dead_letters(self, cmd.trigger);
@@ -709,6 +1190,8 @@ caf::result<api_result> handle(registry_pointer self, api_command& cmd) {
   }
   return failure(api_outcome::unavailable, "unhandled lifecycle operation");
 }
+
+bool on_stopped_trigger_down(registry_pointer self, const caf::down_msg& msg);
 
 // -- administration ----------------------------------------------------------------------------
 
@@ -757,6 +1240,8 @@ caf::result<api_result> handle_admin(registry_pointer self, admin_command& cmd) 
 
 void on_trigger_down(registry_pointer self, caf::down_msg& msg) {
   auto& st = self->state;
+  if (on_stopped_trigger_down(self, msg))
+    return;
   auto known = st.by_trigger.find(msg.source);
   if (known == st.by_trigger.end())
     return;
@@ -766,19 +1251,29 @@ void on_trigger_down(registry_pointer self, caf::down_msg& msg) {
   auto text = describe_child_error(msg.reason);
   log(log_level::error, "trigger actor of ", entry.record.trigger.qualified(), " failed: ", text);
   auto record = entry.record;
+  auto fence = entry.fence;
   // An operator's disable stays as it is: stored as AUTO, it would let the owner resume after a restart.
   if (!admin_disabled(record.status)) {
     st.cfg.env->stats->count_auto_disable(record.feed);
     record.status.state = registration_state::disabled;
     record.status.reason = {reason_kind::automatic, 0, "trigger actor failed: " + text};
     record.status.date_changed = st.cfg.env->now();
-    self->send(st.cfg.env->store, status_atom::value, record.trigger, record.status);
+    if (fence)
+      self->send(st.cfg.env->store, status_atom::value, record.trigger, record.status, *fence);
+    else
+      self->send(st.cfg.env->store, status_atom::value, record.trigger, record.status);
   }
   auto hook_id = entry.hook_id;
+  auto github = entry.github;
+  auto ingress = entry.ingress;
   unindex(self, entry);
-  start_entry(self, std::move(record), std::nullopt);
-  // The stopped registration keeps its hook URL, so a sender is told 503 (and DELETE forgets the URL).
-  st.entries.at(key).hook_id = hook_id;
+  start_entry(self, std::move(record), std::nullopt, fence);
+  // The stopped registration keeps its hook URL, so a sender is told 503 (and DELETE forgets the URL), and a github
+  // registration its hook at GitHub, which DELETE removes.
+  auto& restarted = st.entries.at(key);
+  restarted.hook_id = hook_id;
+  restarted.github = std::move(github);
+  restarted.ingress = std::move(ingress);
 }
 
 /// Starts the next batch of stored registrations. Each batch is a message of the registry to itself: in between, the
@@ -805,6 +1300,94 @@ void start_next_batch(registry_pointer self) {
   for (auto& waiter : st.ready_waiters)
     waiter.deliver(st.entries.size());
   st.ready_waiters.clear();
+}
+
+// -- shards (cluster mode) ------------------------------------------------------------------
+
+/// Starts the next batch of the oldest shard start, as start_next_batch() does for start-up. A record whose shard was
+/// stopped, or runs under another lease by now, is skipped: it was loaded under a lease that is gone. So is one that
+/// runs already (a CREATE while the shard was being loaded), which is at least as new.
+void start_next_shard_batch(registry_pointer self) {
+  auto& st = self->state;
+  if (st.shard_starts.empty())
+    return;
+  auto& job = st.shard_starts.front();
+  auto end = std::min(job.records.size(), job.next + start_batch);
+  for (; job.next < end; ++job.next) {
+    auto& record = job.records[job.next];
+    auto shard = shard_of(record.trigger);
+    auto loaded_under = job.leases.find(shard);
+    if (loaded_under == job.leases.end()
+        || !still_runs(self, fencing_token{shard, loaded_under->second}) || st.entries.count(record.trigger.key()) > 0)
+      continue;
+    auto config = restore_config(self, record);
+    start_entry(self, std::move(record), std::move(config), fencing_token{shard, loaded_under->second});
+    ++job.started;
+  }
+  if (job.next == job.records.size()) {
+    job.promise.deliver(job.started);
+    st.shard_starts.pop_front();
+  }
+  if (!st.shard_starts.empty())
+    self->delayed_send(self, std::chrono::milliseconds{0}, shard_batch_atom::value);
+}
+
+caf::result<std::size_t> start_shards(registry_pointer self, shard_start& start) {
+  auto& st = self->state;
+  shard_start_job job;
+  for (const auto& lease : start.leases) {
+    st.leases[lease.shard] = lease.epoch;
+    job.leases[lease.shard] = lease.epoch;
+  }
+  job.records = std::move(start.records);
+  job.promise = self->make_response_promise<std::size_t>();
+  auto rp = job.promise;
+  st.shard_starts.push_back(std::move(job));
+  if (st.shard_starts.size() == 1)
+    self->delayed_send(self, std::chrono::milliseconds{0}, shard_batch_atom::value);
+  return rp;
+}
+
+/// Stops every registration of `shards` at once and forgets it; answers once their trigger actors are gone.
+caf::result<std::size_t> stop_shards(registry_pointer self, const std::vector<std::uint32_t>& shards) {
+  auto& st = self->state;
+  std::unordered_set<std::uint32_t> stopped{shards.begin(), shards.end()};
+  for (auto shard : shards)
+    st.leases.erase(shard);
+  auto wait = std::make_shared<shard_stop_wait>();
+  wait->promise = self->make_response_promise<std::size_t>();
+  auto rp = wait->promise;
+  for (auto i = st.entries.begin(); i != st.entries.end();) {
+    if (stopped.count(shard_of(i->second.record.trigger)) == 0) {
+      ++i;
+      continue;
+    }
+    auto& entry = i->second;
+    st.stopping[entry.trigger.address()] = wait;
+    ++wait->outstanding;
+    ++wait->stopped;
+    self->send_exit(entry.trigger, caf::exit_reason::user_shutdown);
+    if (!entry.hook_id.empty())
+      st.hooks.erase(entry.hook_id);
+    unindex(self, entry);
+    i = st.entries.erase(i);
+  }
+  if (wait->outstanding == 0)
+    wait->promise.deliver(std::size_t{0});
+  return rp;
+}
+
+/// Counts a trigger actor of a stopped shard as gone; returns whether `msg` was about one.
+bool on_stopped_trigger_down(registry_pointer self, const caf::down_msg& msg) {
+  auto& stopping = self->state.stopping;
+  auto i = stopping.find(msg.source);
+  if (i == stopping.end())
+    return false;
+  auto wait = std::move(i->second);
+  stopping.erase(i);
+  if (--wait->outstanding == 0)
+    wait->promise.deliver(wait->stopped);
+  return true;
 }
 
 registry_private::behavior_type registry_impl(registry_pointer self, registry_config cfg,
@@ -839,6 +1422,15 @@ registry_private::behavior_type registry_impl(registry_pointer self, registry_co
       return st.ready_waiters.back();
     },
     [self](start_batch_atom) { start_next_batch(self); },
+    [self](unhook_atom, const trigger_ref& trigger, std::uint64_t generation) {
+      auto& entries = self->state.entries;
+      auto i = entries.find(trigger.key());
+      if (i != entries.end() && i->second.removal && i->second.removal->generation == generation)
+        try_unhook(self, trigger, std::nullopt);
+    },
+    [self](start_shards_atom, shard_start& start) { return start_shards(self, start); },
+    [self](stop_shards_atom, const std::vector<std::uint32_t>& shards) { return stop_shards(self, shards); },
+    [self](shard_batch_atom) { start_next_shard_batch(self); },
   };
 }
 

@@ -1,6 +1,7 @@
 #include "actors/store_actor.hpp"
 
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <caf/actor_system.hpp>
@@ -17,12 +18,25 @@ namespace feedrouter {
 
 namespace {
 
+/// The category of store_errc errors.
+constexpr caf::atom_value store_error_category = caf::atom("store");
+
+/// A request waiting for the commit of its changes: ops[first, end) of the batch (none for a flush).
+struct commit_waiter {
+  caf::typed_response_promise<commit_atom> promise;
+  std::size_t first = 0;
+  std::size_t end = 0;
+};
+
 struct store_state {
   store_ptr db;
   std::vector<store_op> ops;
-  std::vector<caf::typed_response_promise<commit_atom>> waiting;
+  std::vector<commit_waiter> waiting;
   /// Registration key -> index in `ops` of its put_status still waiting, so a newer status replaces it in place.
   std::unordered_map<std::string, std::size_t> pending_status;
+  /// Registration key -> the fencing token of its changes in `ops`. A batch holds the changes of one registration
+  /// under one token only, so that the store's report of a registration fenced names exactly those changes.
+  std::unordered_map<std::string, std::optional<fencing_token>> fences;
   bool flush_scheduled = false;
   store_watch watch;
   /// The store refuses writes for good, and that was reported.
@@ -57,37 +71,129 @@ bool check_store(store_pointer self) {
   return true;
 }
 
+/// Returns whether one of ops[first, end) is a change under a lease of a trigger in `fenced` (keys): one the store
+/// left out.
+bool touches(const std::vector<store_op>& ops, std::size_t first, std::size_t end,
+             const std::unordered_set<std::string>& fenced) {
+  for (auto i = first; i < end; ++i)
+    if (ops[i].fence && fenced.count(ops[i].record.trigger.key()) > 0)
+      return true;
+  return false;
+}
+
+bool same_fence(const std::optional<fencing_token>& x, const std::optional<fencing_token>& y) {
+  return x.has_value() == y.has_value() && (!x || (x->shard == y->shard && x->epoch == y->epoch));
+}
+
+void flush(store_pointer self);
+
+/// Commits what is queued first when `op` would put a second fencing token of its registration into the batch (an old
+/// trigger's late change beside a new one's, around a takeover); then notes its token.
+void keep_fences_apart(store_pointer self, const store_op& op) {
+  auto& fences = self->state.fences;
+  auto key = op.record.trigger.key();
+  auto known = fences.find(key);
+  if (known != fences.end() && !same_fence(known->second, op.fence))
+    flush(self);
+  fences[std::move(key)] = op.fence;
+}
+
 void flush(store_pointer self) {
   auto& st = self->state;
   st.flush_scheduled = false;
   if (st.ops.empty() && st.waiting.empty())
     return;
-  auto failure = timed_commit(st.watch.stats.get(), [&] { return st.db->commit(st.ops); });
+  // A store of one instance holds every lease: commit_fenced() is commit() there.
+  commit_result result;
+  auto failure = timed_commit(st.watch.stats.get(), [&] {
+    result = st.db->commit_fenced(st.ops);
+    return result.error;
+  });
   // Once the store refuses writes, the one line check_store() wrote says why; every later failure says the same.
   if (failure && !check_store(self))
     log(log_level::error, "store commit of ", st.ops.size(), " changes failed: ", *failure);
-  for (auto& rp : st.waiting) {
+  std::unordered_set<std::string> fenced;
+  for (const auto& trigger : result.fenced)
+    fenced.insert(trigger.key());
+  if (!fenced.empty())
+    log(log_level::info, "store: left out the changes of ", fenced.size(),
+        " registration(s) whose shard lease moved to another instance (fenced)");
+  for (auto& waiter : st.waiting) {
     if (failure)
-      rp.deliver(caf::make_error(caf::sec::runtime_error, "store commit failed: " + *failure));
+      waiter.promise.deliver(caf::make_error(caf::sec::runtime_error, "store commit failed: " + *failure));
+    else if (touches(st.ops, waiter.first, waiter.end, fenced))
+      waiter.promise.deliver(make_error(store_errc::fenced, "the registration's shard runs on another instance now"));
     else
-      rp.deliver(commit_atom::value);
+      waiter.promise.deliver(commit_atom::value);
   }
   st.ops.clear();
   st.waiting.clear();
   st.pending_status.clear();
+  st.fences.clear();
 }
 
 caf::typed_response_promise<commit_atom> enqueue(store_pointer self, std::vector<store_op> ops) {
   auto& st = self->state;
+  for (const auto& op : ops)
+    keep_fences_apart(self, op);
+  auto first = st.ops.size();
   for (auto& op : ops) {
     // A status queued before this write must not be moved past it: later statuses start a new entry.
     st.pending_status.erase(op.record.trigger.key());
     st.ops.push_back(std::move(op));
   }
   auto rp = self->make_response_promise<commit_atom>();
-  st.waiting.push_back(rp);
+  st.waiting.push_back({rp, first, st.ops.size()});
   schedule_flush(self);
   return rp;
+}
+
+store_op put_op(registration_record record, std::optional<fencing_token> fence) {
+  store_op op;
+  op.record = std::move(record);
+  op.fence = fence;
+  return op;
+}
+
+store_op erase_op(trigger_ref trigger, std::optional<fencing_token> fence) {
+  store_op op;
+  op.op = store_op::kind::erase;
+  op.record.trigger = std::move(trigger);
+  op.fence = fence;
+  return op;
+}
+
+/// Queues a status, replacing the one of the same registration still waiting (coalescing).
+void put_status(store_pointer self, trigger_ref& trigger, registration_status& status,
+                std::optional<fencing_token> fence) {
+  auto& st = self->state;
+  store_op op;
+  op.op = store_op::kind::put_status;
+  op.record.trigger = std::move(trigger);
+  op.fence = fence;
+  keep_fences_apart(self, op);
+  auto key = op.record.trigger.key();
+  if (auto i = st.pending_status.find(key); i != st.pending_status.end()) {
+    st.ops[i->second].record.status = std::move(status);
+    return;
+  }
+  op.record.status = std::move(status);
+  st.pending_status.emplace(std::move(key), st.ops.size());
+  st.ops.push_back(std::move(op));
+  schedule_flush(self);
+}
+
+/// Runs a read of the store after committing what is queued (reads see every write received before them); answers
+/// its error when the store cannot be read.
+template <class Read>
+auto read_after_flush(store_pointer self, Read read) -> caf::result<decltype(read(*self->state.db))> {
+  flush(self);
+  try {
+    return read(*self->state.db);
+  } catch (const store_open_error& e) {
+    check_store(self);
+    return caf::make_error(caf::sec::runtime_error, std::string{e.what()});
+  }
 }
 
 void schedule_watch(store_pointer self) {
@@ -101,31 +207,19 @@ store_actor::behavior_type store_impl(store_pointer self, std::shared_ptr<store_
   self->state.watch = std::move(watch);
   schedule_watch(self);
   return {
-    [self](put_atom, registration_record& record) {
-      store_op op;
-      op.record = std::move(record);
-      return enqueue(self, {std::move(op)});
+    [self](put_atom, registration_record& record) { return enqueue(self, {put_op(std::move(record), {})}); },
+    [self](put_atom, registration_record& record, fencing_token fence) {
+      return enqueue(self, {put_op(std::move(record), fence)});
     },
-    [self](erase_atom, trigger_ref& trigger) {
-      store_op op;
-      op.op = store_op::kind::erase;
-      op.record.trigger = std::move(trigger);
-      return enqueue(self, {std::move(op)});
+    [self](erase_atom, trigger_ref& trigger) { return enqueue(self, {erase_op(std::move(trigger), {})}); },
+    [self](erase_atom, trigger_ref& trigger, fencing_token fence) {
+      return enqueue(self, {erase_op(std::move(trigger), fence)});
     },
     [self](status_atom, trigger_ref& trigger, registration_status& status) {
-      auto& st = self->state;
-      auto key = trigger.key();
-      if (auto i = st.pending_status.find(key); i != st.pending_status.end()) {
-        st.ops[i->second].record.status = std::move(status);
-        return;
-      }
-      store_op op;
-      op.op = store_op::kind::put_status;
-      op.record.trigger = std::move(trigger);
-      op.record.status = std::move(status);
-      st.pending_status.emplace(std::move(key), st.ops.size());
-      st.ops.push_back(std::move(op));
-      schedule_flush(self);
+      put_status(self, trigger, status, std::nullopt);
+    },
+    [self](status_atom, trigger_ref& trigger, registration_status& status, fencing_token fence) {
+      put_status(self, trigger, status, fence);
     },
     [self](write_atom, std::vector<store_op>& ops) { return enqueue(self, std::move(ops)); },
     [self](load_atom, const trigger_ref& trigger, std::size_t limit) {
@@ -134,6 +228,18 @@ store_actor::behavior_type store_impl(store_pointer self, std::shared_ptr<store_
       auto letters = self->state.db->load_dead_letters(trigger, limit);
       check_store(self);
       return letters;
+    },
+    [self](load_shards_atom, const std::vector<std::uint32_t>& shards) {
+      return read_after_flush(self, [&](store& db) { return db.load_shards(shards); });
+    },
+    [self](lookup_atom, const trigger_ref& trigger) {
+      return read_after_flush(self, [&](store& db) { return db.load_registration(trigger); });
+    },
+    [self](owned_atom, const std::string& auth_hash, const std::string& ns) {
+      return read_after_flush(self, [&](store& db) { return db.load_owned(auth_hash, ns); });
+    },
+    [self](count_atom, const std::string& ns) {
+      return read_after_flush(self, [&](store& db) { return db.count_registrations(ns); });
     },
     [self](pending_atom, const trigger_ref& trigger, std::uint64_t from_seq, std::size_t max_rows,
            std::size_t max_bytes) -> caf::result<pending_page> {
@@ -147,7 +253,8 @@ store_actor::behavior_type store_impl(store_pointer self, std::shared_ptr<store_
     },
     [self](flush_atom) {
       auto rp = self->make_response_promise<commit_atom>();
-      self->state.waiting.push_back(rp);
+      auto end = self->state.ops.size();
+      self->state.waiting.push_back({rp, end, end});
       schedule_flush(self);
       return rp;
     },
@@ -160,6 +267,14 @@ store_actor::behavior_type store_impl(store_pointer self, std::shared_ptr<store_
 }
 
 } // namespace
+
+caf::error make_error(store_errc x, std::string message) {
+  return caf::error{static_cast<std::uint8_t>(x), store_error_category, caf::make_message(std::move(message))};
+}
+
+bool is_fenced(const caf::error& err) {
+  return err.category() == store_error_category && err.code() == static_cast<std::uint8_t>(store_errc::fenced);
+}
 
 store_actor spawn_store_actor(caf::actor_system& sys, store_ptr db, store_thread where, store_watch watch) {
   // The behavior function's arguments must be copyable: hand the unique_ptr over through a shared_ptr.

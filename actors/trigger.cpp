@@ -45,11 +45,18 @@ trigger_snapshot snapshot(trigger_pointer self) {
 /// here, not the registry, so that it can never overtake or be overtaken by this trigger's status updates.
 void persist_record(trigger_pointer self) {
   auto& st = self->state;
-  self->request(st.env->store, caf::infinite, put_atom::value, st.record)
-    .then([](commit_atom) {},
-          [trigger = st.record.trigger](caf::error& err) {
-            log(log_level::error, "cannot store the update of ", trigger.qualified(), ": ", describe_child_error(err));
-          });
+  if (st.fenced)
+    return;
+  auto on_error = [self](caf::error& err) {
+    if (!stop_if_fenced(self, err))
+      log(log_level::error, "cannot store the update of ", self->state.record.trigger.qualified(), ": ",
+          describe_child_error(err));
+  };
+  if (st.fence)
+    self->request(st.env->store, caf::infinite, put_atom::value, st.record, *st.fence)
+      .then([](commit_atom) {}, on_error);
+  else
+    self->request(st.env->store, caf::infinite, put_atom::value, st.record).then([](commit_atom) {}, on_error);
 }
 
 /// Returns how the registration delivers: its batching and retry limits over the provider's defaults.
@@ -302,14 +309,34 @@ void set_state(trigger_pointer self, registration_state state, state_reason reas
 
 void persist(trigger_pointer self) {
   auto& st = self->state;
-  self->send(st.env->store, status_atom::value, st.record.trigger, st.record.status);
+  if (st.fenced)
+    return;
+  if (st.fence)
+    self->send(st.env->store, status_atom::value, st.record.trigger, st.record.status, *st.fence);
+  else
+    self->send(st.env->store, status_atom::value, st.record.trigger, st.record.status);
 }
 
 store_op make_op(const trigger_state& st, store_op::kind kind) {
   store_op op;
   op.op = kind;
   op.record.trigger = st.record.trigger;
+  op.fence = st.fence;
   return op;
+}
+
+bool stop_if_fenced(trigger_pointer self, const caf::error& err) {
+  auto& st = self->state;
+  if (!is_fenced(err))
+    return false;
+  if (st.fenced)
+    return true;
+  st.fenced = true;
+  log(log_level::info, "stopping ", st.record.trigger.qualified(), " here: its shard ", st.fence ? st.fence->shard : 0,
+      " runs on another instance now (the store refused a change under lease epoch ",
+      st.fence ? st.fence->epoch : 0, ")");
+  stop_children(self);
+  return true;
 }
 
 store_op put_event_op(const trigger_state& st, const stored_event& event) {
@@ -326,14 +353,17 @@ void set_config(trigger_pointer self, std::optional<feed_config> config) {
 
 void write(trigger_pointer self, std::vector<store_op> ops) {
   auto& st = self->state;
+  if (st.fenced)
+    return;
   auto status = make_op(st, store_op::kind::put_status);
   status.record.status = st.record.status;
   ops.push_back(std::move(status));
   self->request(st.env->store, caf::infinite, write_atom::value, std::move(ops))
     .then([](commit_atom) {},
-          [trigger = st.record.trigger](caf::error& err) {
-            log(log_level::error, "cannot store the delivery state of ", trigger.qualified(), ": ",
-                describe_child_error(err));
+          [self](caf::error& err) {
+            if (!stop_if_fenced(self, err))
+              log(log_level::error, "cannot store the delivery state of ", self->state.record.trigger.qualified(),
+                  ": ", describe_child_error(err));
           });
 }
 
@@ -395,6 +425,7 @@ caf::result<commit_atom> on_source_items(trigger_pointer self, std::vector<std::
         // Nothing was stored: the source keeps its old position and polls these items again.
         self->state.delivery.cancel_reservation(count);
         self->state.record.status.checkpoint = previous_checkpoint;
+        stop_if_fenced(self, err);
         rp.deliver(err);
       });
   return rp;
@@ -510,8 +541,10 @@ void on_exit(trigger_pointer self, caf::exit_msg& msg) {
 }
 
 trigger_private::behavior_type trigger_impl(trigger_pointer self, caf::actor registry, trigger_env_ptr env,
-                                            registration_record record, std::optional<feed_config> config) {
+                                            registration_record record, std::optional<feed_config> config,
+                                            std::optional<fencing_token> fence) {
   auto& st = self->state;
+  st.fence = fence;
   st.registry_address = registry.address();
   st.registry = caf::actor_cast<trigger_owner>(std::move(registry));
   st.env = std::move(env);
@@ -593,9 +626,9 @@ trigger_private::behavior_type trigger_impl(trigger_pointer self, caf::actor reg
 } // namespace
 
 trigger_actor spawn_trigger(caf::local_actor* registry, trigger_env_ptr env, registration_record record,
-                            std::optional<feed_config> config) {
+                            std::optional<feed_config> config, std::optional<fencing_token> fence) {
   return registry->spawn(trigger_impl, caf::actor_cast<caf::actor>(registry), std::move(env), std::move(record),
-                         std::move(config));
+                         std::move(config), fence);
 }
 
 } // namespace feedrouter

@@ -57,8 +57,10 @@ using trigger_owner = caf::typed_actor<
 /// replay (actors/dead_letter_replay.cpp) run in it too.
 ///
 /// `registry` must accept the trigger_owner protocol. `config` is nullopt when the stored parameters no longer
-/// validate; the registration then stays disabled.
+/// validate; the registration then stays disabled. In cluster mode `fence` is the lease the trigger runs under: every
+/// change it stores carries it, and once the store refuses one because the lease moved on, the trigger stops (its
+/// shard runs on another instance now); its alarm occurrences are recorded as taken before they are fired.
 trigger_actor spawn_trigger(caf::local_actor* registry, trigger_env_ptr env, registration_record record,
-                            std::optional<feed_config> config);
+                            std::optional<feed_config> config, std::optional<fencing_token> fence = std::nullopt);
 
 } // namespace feedrouter

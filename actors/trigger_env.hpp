@@ -15,12 +15,14 @@
 #include "core/byte_budget.hpp"
 #include "core/egress_policy.hpp"
 #include "core/feed_config.hpp"
+#include "core/fire_fence.hpp"
 #include "core/rate_limiter.hpp"
 #include "core/retry_policy.hpp"
 #include "core/restart_policy.hpp"
 #include "core/time_format.hpp"
 #include "core/url.hpp"
 #include "net/http_client.hpp"
+#include "net/mqtt_client.hpp"
 #include "net/redis_client.hpp"
 
 namespace feedrouter {
@@ -72,6 +74,9 @@ struct trigger_env {
   /// What tenants' endpoints may be: checked when a registration is validated, for what needs no resolver (a
   /// literal address); the HTTP client checks every address it connects to with the same policy.
   std::shared_ptr<const egress_policy> egress = std::make_shared<const egress_policy>();
+  /// Cluster mode: until when this instance may fire each shard's registrations, checked before every attempt; null
+  /// for one instance, which fires every shard forever.
+  std::shared_ptr<const fire_fence> fence;
   /// Deletes OpenWhisk triggers and rules for deleteAfterFire; without one, only the registration is removed.
   std::optional<controller_actor> controller;
 };
@@ -79,15 +84,16 @@ struct trigger_env {
 using trigger_env_ptr = std::shared_ptr<const trigger_env>;
 
 /// Returns the spawner that starts the source actor of each feed kind that owns a connection (poll, changes, kafka,
-/// redis-stream); their requests go through `client`, kafka's consumers come from `kafka` and Redis connections from
-/// `redis`.
+/// mqtt, redis-stream); their requests go through `client`, kafka's consumers come from `kafka`, MQTT connections
+/// from `mqtt` and Redis connections from `redis`.
 source_spawner default_source_spawner(http_client_ptr client, kafka_connector_ptr kafka = nullptr,
-                                      redis_connector_ptr redis = nullptr);
+                                      mqtt_connector_ptr mqtt = nullptr, redis_connector_ptr redis = nullptr);
 
 /// Returns the preparer of each feed kind whose source needs one (changes with `since: now`, kafka without a position
-/// from its brokers and topic, redis-stream without a position from its server and stream); its requests go through
-/// `client`, `kafka` and `redis`, and without them nothing is prepared.
+/// from its brokers and topic, mqtt without a position from its broker session, redis-stream without a position from
+/// its server and stream); its requests go through `client`, `kafka`, `mqtt` and `redis`, and without them nothing is
+/// prepared.
 source_preparer default_source_preparer(http_client_ptr client, kafka_connector_ptr kafka = nullptr,
-                                        redis_connector_ptr redis = nullptr);
+                                        mqtt_connector_ptr mqtt = nullptr, redis_connector_ptr redis = nullptr);
 
 } // namespace feedrouter

@@ -7,6 +7,7 @@
 
 #include "actors/child_error.hpp"
 #include "actors/detail/trigger_state.hpp"
+#include "core/replay_window.hpp"
 #include "core/webhook_delivery.hpp"
 
 namespace feedrouter {
@@ -23,10 +24,18 @@ std::string why_inactive(const trigger_state& st) {
   return "the registration is " + state + ": " + (reason.empty() ? state : reason);
 }
 
+/// The answer of a registration whose shard runs on another instance now (cluster mode); the control API sends the
+/// event there.
+api_result moved_away() {
+  return failure(api_outcome::not_owner, "the registration runs on another instance now");
+}
+
 } // namespace
 
 caf::result<api_result> take_webhook(trigger_pointer self, webhook_delivery& delivery) {
   auto& st = self->state;
+  if (st.fenced)
+    return moved_away();
   if (!st.config)
     return failure(api_outcome::unavailable, "the registration is disabled: " + st.record.status.reason.message);
   if (!st.config->webhook)
@@ -34,19 +43,36 @@ caf::result<api_result> take_webhook(trigger_pointer self, webhook_delivery& del
   auto verdict = judge_webhook(*st.config->webhook, delivery, st.config->fire_body);
   if (verdict.what == webhook_verdict::kind::bad_signature)
     return failure(api_outcome::unauthorized, "missing or wrong " + verdict.header, verdict.header);
+  // Answered whatever the state: GitHub pings a hook as it creates it, before the CREATE has its answer.
+  if (verdict.what == webhook_verdict::kind::ping)
+    return success(api_outcome::accepted, hook_receipt{true, 0, hook_skip::ping});
+  if (verdict.what == webhook_verdict::kind::bad_delivery_id)
+    return failure(api_outcome::invalid,
+                   verdict.header + ": is missing or longer than " + std::to_string(max_delivery_id_length)
+                     + " characters",
+                   verdict.header);
   if (st.record.status.state != registration_state::active) {
     st.env->stats->count_dropped(drop_reason::inactive, st.record.feed);
     return failure(api_outcome::unavailable, why_inactive(st));
   }
   if (verdict.what == webhook_verdict::kind::ignore) {
     st.env->stats->count_dropped(drop_reason::filtered, st.record.feed);
-    return success(api_outcome::accepted, hook_receipt{true, 0});
+    return success(api_outcome::accepted, hook_receipt{true, 0, hook_skip::filtered});
   }
   if (!st.delivery.has_room(1)) {
     st.env->stats->count_dropped(drop_reason::overloaded, st.record.feed);
     auto full = failure(api_outcome::too_many, "too many events are waiting for the controller; retry later");
     full.retry_after = full_retry_after;
     return full;
+  }
+  auto delivery_id = std::move(verdict.delivery_id);
+  if (!delivery_id.empty()) {
+    if (!st.replays)
+      st.replays = std::make_unique<replay_window>();
+    if (!st.replays->admit(delivery_id)) {
+      st.env->stats->count_dropped(drop_reason::duplicate, st.record.feed);
+      return success(api_outcome::accepted, hook_receipt{true, 0, hook_skip::duplicate});
+    }
   }
   auto event = st.delivery.new_event(std::move(verdict.payload), st.env->now(), true);
   st.delivery.reserve(1);
@@ -62,8 +88,15 @@ caf::result<api_result> take_webhook(trigger_pointer self, webhook_delivery& del
         carry_out(self, st.delivery.accept_reserved(std::move(events)));
         rp.deliver(success(api_outcome::accepted, hook_receipt{false, seq}));
       },
-      [self, rp](caf::error& err) mutable {
+      [self, rp, delivery_id](caf::error& err) mutable {
         self->state.delivery.cancel_reservation(1);
+        // Not stored: a redelivery of it must be taken.
+        if (self->state.replays && !delivery_id.empty())
+          self->state.replays->forget(delivery_id);
+        if (stop_if_fenced(self, err)) {
+          rp.deliver(moved_away());
+          return;
+        }
         rp.deliver(failure(api_outcome::unavailable, "cannot store the event: " + describe_child_error(err)));
       });
   return rp;

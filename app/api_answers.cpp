@@ -50,9 +50,13 @@ std::string render_page(const namespace_page& page) {
 std::string render_receipt(const hook_receipt& receipt) {
   json_writer out;
   out.begin_object();
-  if (receipt.ignored)
+  if (receipt.ignored) {
     out.key("ignored").value(true);
-  else
+    if (receipt.skip == hook_skip::ping)
+      out.key("reason").value("ping");
+    else if (receipt.skip == hook_skip::duplicate)
+      out.key("reason").value("duplicate");
+  } else
     out.key("accepted").value(true).key("seq").value(static_cast<std::int64_t>(receipt.seq));
   out.end_object();
   return out.take();
@@ -61,6 +65,44 @@ std::string render_receipt(const hook_receipt& receipt) {
 std::string render_receipt(const replay_receipt& receipt) {
   json_writer out;
   out.begin_object().key("replayed").value(static_cast<std::int64_t>(receipt.replayed)).end_object();
+  return out.take();
+}
+
+/// Renders GET /v1/cluster: counts only, no instance URLs (docs/cluster.md).
+std::string render_cluster(const cluster_report& report) {
+  json_writer out;
+  out.begin_object()
+    .key("mode")
+    .value(report.mode)
+    .key("instance")
+    .value(report.self_id)
+    .key("shards")
+    .value(static_cast<std::int64_t>(report.shard_count));
+  if (report.lease_ttl.count() > 0)
+    out.key("leaseTtlMs").value(static_cast<std::int64_t>(report.lease_ttl.count()));
+  out.key("instances").begin_array();
+  for (const auto& member : report.instances) {
+    out.begin_object()
+      .key("id")
+      .value(member.id)
+      .key("live")
+      .value(member.live)
+      .key("startedAt")
+      .value(format_iso8601(member.started))
+      .key("heartbeatAgeMs")
+      .value(static_cast<std::int64_t>(member.heartbeat_age.count()))
+      .key("shards")
+      .value(static_cast<std::int64_t>(member.shards))
+      .key("registrations")
+      .value(static_cast<std::int64_t>(member.registrations))
+      .end_object();
+  }
+  out.end_array()
+    .key("unownedShards")
+    .value(static_cast<std::int64_t>(report.unowned_shards))
+    .key("unownedRegistrations")
+    .value(static_cast<std::int64_t>(report.unowned_registrations))
+    .end_object();
   return out.take();
 }
 
@@ -77,6 +119,8 @@ std::string render_body(const api_body& body) {
         return render_page(x);
       else if constexpr (std::is_same_v<T, std::vector<dead_letter>>)
         return render_dead_letters(x);
+      else if constexpr (std::is_same_v<T, cluster_report>)
+        return render_cluster(x);
       else
         return render_receipt(x);
     },
@@ -111,6 +155,8 @@ int http_status(api_outcome outcome) {
       return 429;
     case api_outcome::unavailable:
       return 503;
+    case api_outcome::not_owner:
+      return 421;
   }
   return 500;
 }

@@ -10,7 +10,9 @@
 #include "actors/child_error.hpp"
 #include "app/admin_routes.hpp"
 #include "app/api_answers.hpp"
+#include "app/forwarding.hpp"
 #include "app/routes.hpp"
+#include "core/auth_key.hpp"
 #include "core/json.hpp"
 #include "core/status_json.hpp"
 
@@ -28,18 +30,26 @@ struct admin_call {
   http_server::responder respond;
 };
 
+/// GET /v1/cluster on its way to the actor that answers it.
+struct cluster_info_call {
+  cluster_info_actor info;
+  std::string auth_key;
+  http_server::responder respond;
+};
+
 } // namespace feedrouter
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::api_call)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::admin_call)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::cluster_info_call)
 
 namespace feedrouter {
 
 namespace {
 
-/// Relays requests from the I/O threads to the registry and its answers back, without blocking an I/O thread. One
-/// long-lived actor rather than one per request: spawning and tearing down an actor per webhook event cost more
-/// than everything else the request did on its way through.
+/// Relays requests from the I/O threads to the registry (and GET /v1/cluster to its actor) and the answers back,
+/// without blocking an I/O thread. One long-lived actor rather than one per request: spawning and tearing down an
+/// actor per webhook event cost more than everything else the request did on its way through.
 caf::behavior api_gateway(caf::event_based_actor* self, registry_actor registry, std::chrono::milliseconds timeout) {
   auto relay = [self, registry, timeout](auto cmd, http_server::responder respond) {
     self->request(registry, timeout, std::move(cmd))
@@ -51,16 +61,28 @@ caf::behavior api_gateway(caf::event_based_actor* self, registry_actor registry,
   return {
     [relay](api_call& call) { relay(std::move(call.cmd), std::move(call.respond)); },
     [relay](admin_call& call) { relay(std::move(call.cmd), std::move(call.respond)); },
+    [self, timeout](cluster_info_call& call) {
+      auto respond = std::move(call.respond);
+      self->request(call.info, timeout, cluster_atom::value, std::move(call.auth_key))
+        .then([respond](api_result& result) { respond(to_http(result)); },
+              [respond](caf::error& err) {
+                respond(json_response(503, render_error("no answer about the cluster: " + describe_child_error(err))));
+              });
+    },
   };
 }
 
-/// What a request is told while the store refuses writes; the service log names the file and the cause.
 /// The body of /health: the process is alive and answers.
 constexpr std::string_view health_body = R"({"status":"ok"})";
 
 /// The refusal of every API request until the stored registrations run.
 constexpr std::string_view starting_refusal = "the provider is starting; retry shortly";
 
+/// The answer of the admin routes in cluster mode.
+constexpr std::string_view cluster_admin_refusal
+  = "the admin routes (--admin-key-file) are not available with a postgresql:// store (cluster mode) yet";
+
+/// What a request is told while the store refuses writes; the service log names the file and the cause.
 constexpr std::string_view store_refusal
   = "the provider cannot store changes now (its store refuses writes); retry later";
 
@@ -98,12 +120,28 @@ control_api::control_api(caf::actor_system& sys, registry_actor registry, std::s
     store_(std::move(store)),
     defaults_(defaults),
     budget_(std::move(budget)),
-    admin_key_(std::move(admin_key)) {
+    admin_key_(std::move(admin_key)),
+    timeout_(timeout) {
   // nop
+}
+
+control_api::control_api(caf::actor_system& sys, registry_actor registry, std::shared_ptr<metrics> stats,
+                         std::chrono::milliseconds timeout, std::shared_ptr<const store_health> store,
+                         feed_defaults defaults, std::shared_ptr<const byte_budget> budget, std::string admin_key,
+                         cluster_info_actor info, std::optional<cluster_routing> cluster)
+  : control_api(sys, registry, std::move(stats), timeout, std::move(store), defaults, std::move(budget),
+                std::move(admin_key)) {
+  info_ = std::move(info);
+  if (cluster) {
+    cluster_ = std::move(cluster);
+    cluster_gateway_ = spawn_cluster_gateway(sys, std::move(registry), timeout, *cluster_);
+  }
 }
 
 control_api::~control_api() {
   caf::anon_send_exit(gateway_, caf::exit_reason::user_shutdown);
+  if (cluster_gateway_)
+    caf::anon_send_exit(cluster_gateway_, caf::exit_reason::user_shutdown);
 }
 
 void control_api::handle(http_request req, http_server::responder respond) {
@@ -128,35 +166,83 @@ void control_api::handle(http_request req, http_server::responder respond) {
       return;
     }
     apply_feed_defaults(*cmd, defaults_);
-    ask_registry(std::move(*cmd), std::move(respond));
+    if (cluster_)
+      ask_cluster(std::move(*cmd), std::move(req), std::move(respond));
+    else
+      ask_registry(std::move(*cmd), std::move(respond));
     return;
   }
   switch (std::get<service_route>(routed)) {
     case service_route::health:
       respond(json_response(200, std::string{health_body}));
       return;
-    case service_route::ready: {
-      json_writer out;
-      auto writable = store_->writable();
-      auto ready = ready_.load() && writable;
-      // The live count: registrations created or deleted since start-up count too.
-      out.begin_object().key("ready").value(ready).key("registrations").value(stats_->registrations());
-      if (!writable)
-        out.key("error").value(store_refusal);
-      out.end_object();
-      respond(json_response(ready ? 200 : 503, out.take()));
+    case service_route::ready:
+      answer_ready(respond);
       return;
-    }
     case service_route::metrics: {
       http_response res;
       res.fields.emplace_back("Content-Type", "text/plain; version=0.0.4");
       res.body = stats_->render() + metrics::render_ready(ready());
       if (budget_)
         res.body += render_budget(*budget_);
+      if (cluster_)
+        res.body += cluster_->stats->render();
       respond(std::move(res));
       return;
     }
+    case service_route::cluster:
+      answer_cluster(req, std::move(respond));
+      return;
   }
+}
+
+bool control_api::shards_running() const {
+  return !cluster_
+         || (cluster_->view->shards_running() && cluster_->fence->all_usable(std::chrono::steady_clock::now()));
+}
+
+void control_api::answer_ready(http_server::responder& respond) {
+  json_writer out;
+  auto writable = store_->writable();
+  auto shards_running = this->shards_running();
+  auto ready = ready_.load() && writable && shards_running;
+  // The live count: registrations created or deleted since start-up count too.
+  out.begin_object().key("ready").value(ready).key("registrations").value(stats_->registrations());
+  if (cluster_)
+    out.key("shards").value(static_cast<std::int64_t>(cluster_->fence->open_count()));
+  if (!writable)
+    out.key("error").value(store_refusal);
+  else if (!shards_running)
+    out.key("error").value(
+      cluster_->view->leases_reachable()
+        ? "the shards this instance took over are starting"
+        : "the store cannot be reached for the shard leases; shards stop at their lease's deadline");
+  out.end_object();
+  respond(json_response(ready ? 200 : 503, out.take()));
+}
+
+void control_api::answer_cluster(const http_request& req, http_server::responder respond) {
+  auto key = parse_basic_authorization(req.field("Authorization"));
+  if (!key) {
+    auto res = json_response(401, render_error("missing or malformed \"Authorization: Basic base64(uuid:key)\" header",
+                                               "authorization"));
+    res.fields.emplace_back("WWW-Authenticate", "Basic realm=\"feedrouter\"");
+    respond(std::move(res));
+    return;
+  }
+  caf::anon_send(gateway_, cluster_info_call{info_, std::move(*key), std::move(respond)});
+}
+
+void control_api::ask_cluster(api_command cmd, http_request req, http_server::responder respond) {
+  auto checked = check_forwarding(req, cluster_->forwarding_key, now_ms());
+  if (checked.what == forwarding_check::kind::refused) {
+    respond(json_response(401, render_error(checked.error, forwarded_signature_field)));
+    return;
+  }
+  cluster_call call{std::move(cmd), std::move(req), std::move(respond),
+                    checked.what == forwarding_check::kind::forwarded,
+                    std::chrono::steady_clock::now() + cluster_->timing.ttl};
+  caf::anon_send(cluster_gateway_, std::move(call));
 }
 
 void control_api::handle_before_start(const http_request& req, http_server::responder respond) {
@@ -179,6 +265,12 @@ void control_api::handle_admin(const http_request& req, http_server::responder r
     return;
   }
   auto& cmd = std::get<admin_command>(routed);
+  if (cluster_) {
+    // This instance's registry holds only its own shards: a list would miss the others', and a disable of another
+    // instance's registration has no forwarded path yet (docs/cluster.md, "Limits and the admin key").
+    respond(json_response(501, render_error(std::string{cluster_admin_refusal})));
+    return;
+  }
   if (!ready_.load()) {
     respond(json_response(503, render_error(starting_refusal)));
     return;

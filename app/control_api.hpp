@@ -8,8 +8,10 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include "actors/cluster_info.hpp"
 #include "actors/metrics.hpp"
 #include "actors/registry.hpp"
+#include "app/cluster_gateway.hpp"
 #include "app/feed_defaults.hpp"
 #include "core/byte_budget.hpp"
 #include "net/http_server.hpp"
@@ -30,6 +32,14 @@ public:
               feed_defaults defaults = {}, std::shared_ptr<const byte_budget> budget = nullptr,
               std::string admin_key = {});
 
+  /// Creates the API of an instance that answers GET /v1/cluster through `info` and, in cluster mode (`cluster`),
+  /// routes every request to the instance running its registration; /ready then also requires this instance's shards
+  /// to run. In cluster mode the admin routes answer 501 after checking the admin key.
+  control_api(caf::actor_system& sys, registry_actor registry, std::shared_ptr<metrics> stats,
+              std::chrono::milliseconds timeout, std::shared_ptr<const store_health> store, feed_defaults defaults,
+              std::shared_ptr<const byte_budget> budget, std::string admin_key, cluster_info_actor info,
+              std::optional<cluster_routing> cluster);
+
   /// Stops the actor that relays requests to the registry.
   ~control_api();
 
@@ -48,13 +58,20 @@ public:
     ready_.store(true);
   }
 
-  /// Returns whether /ready answers 200: every stored registration is running and the store accepts writes.
+  /// Returns whether /ready answers 200: every stored registration is running and the store accepts writes; in a
+  /// cluster, every shard this instance holds is running too.
   bool ready() const {
-    return ready_.load() && store_->writable();
+    return ready_.load() && store_->writable() && shards_running();
   }
 
 private:
+  /// Cluster mode: whether the shards this instance holds run and none of their leases passed its deadline; always
+  /// true on one instance.
+  bool shards_running() const;
   void ask_registry(api_command cmd, http_server::responder respond);
+  void ask_cluster(api_command cmd, http_request req, http_server::responder respond);
+  void answer_ready(http_server::responder& respond);
+  void answer_cluster(const http_request& req, http_server::responder respond);
 
   /// Answers a request under /v1/admin/: authenticated with the admin key, then relayed to the registry.
   void handle_admin(const http_request& req, http_server::responder respond);
@@ -66,6 +83,11 @@ private:
   std::shared_ptr<const byte_budget> budget_;
   std::string admin_key_; ///< empty: no admin routes
   std::atomic<bool> ready_{false};
+  cluster_info_actor info_;
+  /// Cluster mode: how requests are routed, and the actor that routes them.
+  std::optional<cluster_routing> cluster_;
+  caf::actor cluster_gateway_;
+  std::chrono::milliseconds timeout_;
 };
 
 } // namespace feedrouter

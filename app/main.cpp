@@ -17,9 +17,14 @@
 #include <caf/exit_reason.hpp>
 #include <caf/scoped_actor.hpp>
 
+#include "actors/cluster_info.hpp"
 #include "actors/controller_client.hpp"
+#include "actors/github_hooks.hpp"
+#include "actors/lease_manager.hpp"
 #include "actors/registry.hpp"
+#include "actors/shard_runner.hpp"
 #include "actors/store_actor.hpp"
+#include "actors/store_reader.hpp"
 #include "app/admin_key.hpp"
 #include "app/check_config.hpp"
 #include "app/control_api.hpp"
@@ -30,13 +35,16 @@
 #include "app/shutdown.hpp"
 #include "app/store_check.hpp"
 #include "app/systemd_notify.hpp"
+#include "core/crypto.hpp"
 #include "core/log.hpp"
 #include "core/status_json.hpp"
 #include "net/host_addresses.hpp"
 #include "net/http_server.hpp"
 #include "net/io_runtime.hpp"
+#include "net/mqtt_client.hpp"
 #include "net/redis_client.hpp"
 #include "store/key_rotation.hpp"
+#include "store/lease_store.hpp"
 #include "store/store.hpp"
 #include "store/store_health.hpp"
 #include "store/store_migration.hpp"
@@ -53,6 +61,10 @@ constexpr std::chrono::seconds api_timeout{30};
 /// How long the registry waits for the controller, the store or a trigger actor.
 constexpr std::chrono::seconds registry_timeout{15};
 
+/// How long one request to GitHub's API may take: a hook task of the usual three requests (create or adopt, list,
+/// update) then ends within the registry's patience.
+constexpr std::chrono::seconds github_request_timeout{4};
+
 /// A namespace may fire this many times at once beyond its rate before the limit spaces its fires.
 constexpr double namespace_burst_seconds = 1.0;
 
@@ -67,6 +79,40 @@ constexpr std::size_t control_connections = 8;
 /// How often the store actor looks at the store file between writes, so that a deleted or replaced file turns /ready
 /// to 503 soon even while nothing is written (a write looks at it anyway).
 constexpr std::chrono::seconds store_watch_interval{1};
+
+/// Random bytes in an instance's id: ids only need to differ among the instances that ever share a store.
+constexpr std::size_t instance_id_bytes = 8;
+
+/// Cluster mode: the lease store and its listener, opened before the actors start.
+struct cluster_sessions {
+  lease_store_ptr leases;
+  lease_listener_ptr listener;
+};
+
+/// Cluster mode: the actors that hold the leases and run the shards, and what the control API needs of them.
+struct cluster_parts {
+  lease_manager_actor lease_manager;
+  shard_runner_actor runner;
+  store_reader_actor reader;
+  cluster_routing routing;
+};
+
+/// Spawns the lease manager, the shard runner and the store reader of a cluster's instance.
+cluster_parts start_cluster(caf::actor_system& sys, cluster_sessions sessions, const options& opts,
+                            const std::string& instance_id, registry_actor registry, store_actor store,
+                            std::shared_ptr<fire_fence> fence, const registry_config& reg_cfg, http_client_ptr client,
+                            const secrets_key& key) {
+  lease_timing timing{opts.lease_ttl};
+  auto view = std::make_shared<cluster_view>(instance_id);
+  auto stats = std::make_shared<cluster_metrics>();
+  auto runner = spawn_shard_runner(sys, {registry, store, view, registry_timeout});
+  auto lease_manager = spawn_lease_manager(
+    sys, {std::move(sessions.leases), std::move(sessions.listener), timing, runner, fence, view, stats});
+  auto reader = spawn_store_reader(sys, {store, reg_cfg.hash_key, reg_cfg.env->public_url, registry_timeout});
+  cluster_routing routing{view,   fence,  lease_manager, reader, reg_cfg.controller, std::move(client),
+                          key.forwarding_key(), stats, timing};
+  return {lease_manager, runner, reader, std::move(routing)};
+}
 
 /// --check-store: opens the store as a start would, with SQLite's full integrity check, and reads it whole.
 int check_store(const options& opts) {
@@ -143,8 +189,9 @@ std::shared_ptr<const egress_policy> make_egress_policy(const options& opts, std
   return std::make_shared<const egress_policy>(opts.allow_egress, std::move(provider));
 }
 
-std::shared_ptr<trigger_env> make_env(const options& opts, io_runtime& io, http_client_ptr client, store_actor store,
-                                      std::shared_ptr<metrics> stats, std::string public_url,
+std::shared_ptr<trigger_env> make_env(const options& opts, http_client_ptr client, mqtt_connector_ptr mqtt,
+                                      redis_connector_ptr redis, store_actor store, std::shared_ptr<metrics> stats,
+                                      std::string public_url,
                                       std::shared_ptr<const egress_policy> egress) {
   auto env = std::make_shared<trigger_env>();
   env->client = std::move(client);
@@ -154,20 +201,13 @@ std::shared_ptr<trigger_env> make_env(const options& opts, io_runtime& io, http_
   kafka_opts.tls = {opts.ca_file, opts.insecure_skip_verify};
   kafka_opts.max_consumers = opts.max_kafka_feeds;
   auto kafka = make_kafka_connector(std::move(kafka_opts));
-  // Redis servers likewise; their connections live on the same I/O threads as HTTP's.
-  redis_connector_options redis_opts;
-  redis_opts.egress = egress;
-  redis_opts.ca_file = opts.ca_file;
-  redis_opts.insecure_skip_verify = opts.insecure_skip_verify;
-  redis_opts.max_connections = opts.max_redis_feeds;
-  auto redis = make_redis_connector(io, std::move(redis_opts));
   env->egress = std::move(egress);
   env->api_host = opts.api_host;
   env->store = std::move(store);
   env->stats = std::move(stats);
   env->now = now_ms;
-  env->spawn_source = default_source_spawner(env->client, kafka, redis);
-  env->prepare_source = default_source_preparer(env->client, kafka, redis);
+  env->spawn_source = default_source_spawner(env->client, kafka, mqtt, redis);
+  env->prepare_source = default_source_preparer(env->client, kafka, std::move(mqtt), std::move(redis));
   env->fire_timeout = opts.fire_timeout;
   env->retries.max_attempts = opts.retry_attempts;
   env->retries.max_age = opts.retry_max_age;
@@ -189,6 +229,12 @@ std::shared_ptr<trigger_env> make_env(const options& opts, io_runtime& io, http_
 }
 
 int run(const options& opts, const sigset_t& signals) {
+  // A PostgreSQL store is shared: this instance runs the shards whose leases it holds (docs/cluster.md).
+  auto cluster = is_shared_store(opts.store);
+  auto instance_id = random_hex(instance_id_bytes);
+  auto store_opts = store_options_of(opts);
+  if (cluster)
+    store_opts.instance_id = instance_id;
   std::string admin_key;
   if (!opts.admin_key_file.empty()) {
     try {
@@ -202,9 +248,11 @@ int run(const options& opts, const sigset_t& signals) {
   std::shared_ptr<const secrets_key> key;
   std::vector<registration_record> records;
   try {
-    auto opened = open_store(opts.store, store_options_of(opts));
+    auto opened = open_store(opts.store, store_opts);
     key = opened->key();
-    records = opened->load_all();
+    // In a cluster the shard runner loads the shards as their leases are acquired.
+    if (!cluster)
+      records = opened->load_all();
     db = std::move(opened);
   } catch (const store_open_error& e) {
     std::cerr << "feedrouter: " << e.what() << std::endl;
@@ -237,6 +285,20 @@ int run(const options& opts, const sigset_t& signals) {
     return start_error;
   }
   auto listen_url = "http://" + opts.listen_host + ':' + std::to_string(server->port());
+  auto public_url = opts.public_url.empty() ? listen_url : opts.public_url;
+  auto advertise_url = opts.advertise_url.empty() ? public_url : opts.advertise_url;
+  cluster_sessions sessions;
+  if (cluster) {
+    try {
+      sessions.leases = open_lease_store(opts.store, store_opts, {instance_id, advertise_url, {opts.lease_ttl}});
+      sessions.listener = open_lease_listener(opts.store, store_opts);
+    } catch (const store_open_error& e) {
+      std::cerr << "feedrouter: " << e.what() << std::endl;
+      server->stop();
+      io.stop();
+      return start_error;
+    }
+  }
   caf::actor_system_config cfg;
   configure_scheduler(cfg);
   caf::actor_system sys{cfg};
@@ -247,11 +309,22 @@ int run(const options& opts, const sigset_t& signals) {
   client_opts.egress = egress;
   http_client_ptr client;
   http_client_ptr control_client;
+  mqtt_connector_ptr mqtt;
+  redis_connector_ptr redis;
   try {
     client = make_http_client(io, client_opts);
     auto control_opts = client_opts;
     control_opts.max_connections_per_origin = control_connections;
     control_client = make_http_client(io, control_opts);
+    // MQTT brokers are checked by the same egress policy, and mqtts by the same CA options, as HTTP endpoints.
+    mqtt = make_mqtt_connector(io, {opts.ca_file, opts.insecure_skip_verify, egress});
+    // Redis servers likewise; their connections live on the same I/O threads as HTTP's.
+    redis_connector_options redis_opts;
+    redis_opts.egress = egress;
+    redis_opts.ca_file = opts.ca_file;
+    redis_opts.insecure_skip_verify = opts.insecure_skip_verify;
+    redis_opts.max_connections = opts.max_redis_feeds;
+    redis = make_redis_connector(io, std::move(redis_opts));
   } catch (const std::exception& e) {
     std::cerr << "feedrouter: --ca-file: " << e.what() << std::endl;
     server->stop();
@@ -261,8 +334,12 @@ int run(const options& opts, const sigset_t& signals) {
   auto stats = std::make_shared<metrics>();
   auto health = std::make_shared<store_health>();
   auto store = spawn_store_actor(sys, std::move(db), store_thread::dedicated, {health, store_watch_interval, stats});
-  auto env = make_env(opts, io, client, store, stats, opts.public_url.empty() ? listen_url : opts.public_url, egress);
+  auto env = make_env(opts, client, std::move(mqtt), std::move(redis), store, stats, public_url, egress);
+  auto fence = std::make_shared<fire_fence>();
+  if (cluster)
+    env->fence = fence;
   registry_config reg_cfg;
+  reg_cfg.cluster = cluster;
   reg_cfg.env = env;
   reg_cfg.request_timeout = registry_timeout;
   reg_cfg.max_registrations_per_namespace = opts.max_registrations_per_namespace;
@@ -273,25 +350,54 @@ int run(const options& opts, const sigset_t& signals) {
   if (opts.verify_auth)
     // The authKey checks of CREATEs on connections of their own, so that they never wait behind fires.
     reg_cfg.controller = spawn_controller_client(sys, control_client, opts.api_host, registry_timeout);
+  // Each request to GitHub's API goes through the tenants' egress policy, like a poll's, and on the control
+  // connections: a CREATE's hook does not wait behind fires.
+  reg_cfg.github_hooks = spawn_github_hooks(sys, control_client, github_request_timeout);
   auto loaded = records.size();
   auto registry = spawn_registry(sys, reg_cfg, std::move(records));
-  control_api api{sys, registry, stats, api_timeout, health,
-                  feed_defaults{opts.openwhisk_cron_months, opts.limit_cron_fields}, env->budget,
-                  std::move(admin_key)};
+  std::optional<cluster_parts> parts;
+  if (cluster)
+    parts = start_cluster(sys, std::move(sessions), opts, instance_id, registry, store, fence, reg_cfg, client, *key);
+  auto info = spawn_cluster_info(sys, {reg_cfg.controller,
+                                       parts ? std::optional<lease_manager_actor>{parts->lease_manager} : std::nullopt,
+                                       instance_id, advertise_url, now_ms(), stats, registry_timeout});
+  auto admin_routes_on = !admin_key.empty();
+  control_api api{sys,
+                  registry,
+                  stats,
+                  api_timeout,
+                  health,
+                  feed_defaults{opts.openwhisk_cron_months, opts.limit_cron_fields},
+                  env->budget,
+                  std::move(admin_key),
+                  info,
+                  parts ? std::optional<cluster_routing>{parts->routing} : std::nullopt};
   api_ptr.store(&api);
   // Tests and scripts read this line to learn the port; it is the only line written to stdout.
   std::cout << "feedrouter listening on " << listen_url << std::endl;
   caf::scoped_actor self{sys};
   self->request(registry, caf::infinite, ready_atom::value)
     .receive([&](std::size_t) { api.set_ready(); }, [](caf::error&) {});
-  log(log_level::info, "ready: ", loaded, " registrations running from ", store_display_name(opts.store),
-      " (secrets key ", key->id(), " from '", secrets_key_file_of(opts.store, store_options_of(opts)),
-      "'); firing at ", opts.api_host.origin(), opts.verify_auth ? "" : " (authKeys not verified)",
-      "; event bodies held in memory up to ", opts.max_buffered_bytes / (1024 * 1024), " MiB",
-      opts.admin_key_file.empty() ? "" : "; admin routes on");
+  auto budget_text = "; event bodies held in memory up to " + std::to_string(opts.max_buffered_bytes / (1024 * 1024))
+                     + " MiB" + (admin_routes_on ? "; admin routes on" : "");
+  if (cluster)
+    log(log_level::info, "joined the cluster on ", store_display_name(opts.store), " as instance ", instance_id,
+        " (advertised at ", advertise_url, ", lease TTL ", opts.lease_ttl.count(), " ms; secrets key ", key->id(),
+        "); firing at ", opts.api_host.origin(), opts.verify_auth ? "" : " (authKeys not verified)", budget_text,
+        admin_routes_on ? " (refused in cluster mode: 501)" : "");
+  else
+    log(log_level::info, "ready: ", loaded, " registrations running from ", store_display_name(opts.store),
+        " (secrets key ", key->id(), " from '", secrets_key_file_of(opts.store, store_options_of(opts)),
+        "'); firing at ", opts.api_host.origin(), opts.verify_auth ? "" : " (authKeys not verified)", budget_text);
+  if (parts)
+    // An instance is up once its lease manager had its first look at the leases: /ready then says whether the shards
+    // it took are running yet.
+    self->request(parts->lease_manager, opts.lease_ttl, cluster_atom::value)
+      .receive([](cluster_report&) {}, [](caf::error&) {});
   // systemd (Type=notify) starts what depends on the service once /ready answers 200, and from then on expects the
-  // watchdog to be fed while the actors answer.
-  if (api.ready())
+  // watchdog to be fed while the actors answer. A cluster's instance is up even while the shards it just took are
+  // starting.
+  if (api.ready() || parts)
     notify_ready("ready: " + std::to_string(loaded) + " registrations, listening on " + listen_url);
   std::optional<liveness_watchdog> watchdog;
   if (auto interval = watchdog_interval())
@@ -303,6 +409,20 @@ int run(const options& opts, const sigset_t& signals) {
   watchdog.reset();
   server->stop();
   wait_for_fires_in_flight(*stats, opts.shutdown_grace);
+  if (parts) {
+    // Hands every shard over at once rather than after the TTL: their triggers stop, their writes are flushed, then
+    // the leases are released and the other instances notified.
+    self->request(parts->lease_manager, opts.shutdown_grace, leave_atom::value)
+      .receive([](std::size_t released) { log(log_level::info, "cluster: released ", released, " shard(s)"); },
+               [](caf::error& err) {
+                 log(log_level::warn, "cluster: could not release every shard (they expire by themselves): ",
+                     caf::to_string(err));
+               });
+    self->send_exit(parts->lease_manager, caf::exit_reason::user_shutdown);
+    self->send_exit(parts->runner, caf::exit_reason::user_shutdown);
+    self->send_exit(parts->reader, caf::exit_reason::user_shutdown);
+  }
+  self->send_exit(info, caf::exit_reason::user_shutdown);
   self->send_exit(registry, caf::exit_reason::user_shutdown);
   self->request(store, caf::infinite, flush_atom::value).receive([](commit_atom) {}, [](caf::error&) {});
   arm_exit_watchdog(opts.shutdown_grace);

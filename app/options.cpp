@@ -174,6 +174,15 @@ std::variant<options, exit_request> parse_options(int argc, char** argv) {
   app.add_flag("--limit-cron-fields", result.limit_cron_fields,
                "refuse alarm crons with a seconds field other than 0 (OpenWhisk's LIMIT_CRON_FIELDS)")
     ->envname("FEEDROUTER_LIMIT_CRON_FIELDS");
+  double lease_ttl_s = 10;
+  app.add_option("--lease-ttl", lease_ttl_s,
+                 "cluster (PostgreSQL store): seconds a shard lease lasts unrenewed; renewed every third of it")
+    ->envname("FEEDROUTER_LEASE_TTL")
+    ->check(CLI::Range(1.0, 300.0))
+    ->capture_default_str();
+  app.add_option("--advertise-url", result.advertise_url,
+                 "cluster: base URL the other instances forward requests to this one at (default: --public-url)")
+    ->envname("FEEDROUTER_ADVERTISE_URL");
   app.add_option("--admin-key-file", result.admin_key_file,
                  "file (mode 0600 or stricter) with the key operators send as \"Authorization: Bearer KEY\" to the "
                  "admin routes (/v1/admin/); without it there are none")
@@ -265,6 +274,7 @@ std::variant<options, exit_request> parse_options(int argc, char** argv) {
   result.fire_timeout = to_ms(fire_timeout_s);
   result.retry_max_age = to_ms(retry_max_age_s);
   result.shutdown_grace = to_ms(shutdown_grace_s);
+  result.lease_ttl = to_ms(lease_ttl_s);
   for (const auto& text : allow_egress) {
     // "a, b" in the environment reads as "a" and "b".
     auto rule = parse_egress_rule(trim_ows(text), "--allow-egress");
@@ -278,6 +288,13 @@ std::variant<options, exit_request> parse_options(int argc, char** argv) {
       return usage("--public-url: " + parsed_public.error().message);
     while (!result.public_url.empty() && result.public_url.back() == '/')
       result.public_url.pop_back();
+  }
+  if (!result.advertise_url.empty()) {
+    auto parsed_advertise = parse_url(result.advertise_url, "--advertise-url");
+    if (!parsed_advertise)
+      return usage("--advertise-url: " + parsed_advertise.error().message);
+    while (!result.advertise_url.empty() && result.advertise_url.back() == '/')
+      result.advertise_url.pop_back();
   }
   return result;
 }

@@ -72,6 +72,8 @@ struct options {
   import_request import;                        ///< import-openwhisk's own options
   bool openwhisk_cron_months = false;           ///< feed-action alarms number cron months 0-11 (fixed at CREATE)
   bool limit_cron_fields = false;               ///< alarm crons may not have a seconds field other than 0
+  std::chrono::milliseconds lease_ttl{10'000};  ///< cluster: how long a shard lease lasts unrenewed
+  std::string advertise_url;                    ///< cluster: where the others forward requests; empty: public URL
   std::string admin_key_file;                   ///< file with the key of the admin routes; empty: no admin routes
 };
 

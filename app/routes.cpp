@@ -188,6 +188,11 @@ routed_request route_request(const http_request& req) {
   if (p.size() >= 2 && p[0] == "v1") {
     if (p.size() == 2 && p[1] == "lifecycle")
       return route_lifecycle(req);
+    if (p.size() == 2 && p[1] == "cluster") {
+      if (req.method != "GET")
+        return method_not_allowed("GET");
+      return service_route::cluster;
+    }
     if (p[1] == "triggers" && p.size() >= 3 && p.size() <= 6)
       return route_triggers(req, p);
     if (p[1] == "hooks" && p.size() == 3) {

@@ -8,7 +8,7 @@
 namespace feedrouter {
 
 /// Routes answered by the process itself rather than the registry.
-enum class service_route { health, ready, metrics };
+enum class service_route { health, ready, metrics, cluster };
 
 /// What one HTTP request to the control API amounts to: a lifecycle command for the registry, a service route, or an
 /// answer right away (an error that names the field, 404, 405, ...).

@@ -10,8 +10,11 @@ install(TARGETS feedrouter RUNTIME DESTINATION bin)
 install(FILES packaging/feedrouter.service DESTINATION lib/systemd/system)
 install(FILES packaging/feedrouter.conf DESTINATION /etc/feedrouter)
 # The feed actions and the script that installs them into OpenWhisk (docs/feed-actions.md).
+# Every action install.sh deploys (its KINDS).
 install(FILES feeds/alarm.js feeds/interval.js feeds/once.js feeds/changes.js feeds/poll.js feeds/webhook.js
-              feeds/kafka.js feeds/kafkaFeed.js feeds/messageHubFeed.js DESTINATION share/feedrouter/feeds)
+              feeds/github.js feeds/kafka.js feeds/kafkaFeed.js feeds/messageHubFeed.js feeds/mqtt.js
+              feeds/redisStream.js
+        DESTINATION share/feedrouter/feeds)
 install(FILES feeds/lib/feed_action.js DESTINATION share/feedrouter/feeds/lib)
 install(PROGRAMS feeds/install.sh feeds/uninstall.sh DESTINATION share/feedrouter/feeds)
 install(FILES README.md DESTINATION share/doc/feedrouter)

@@ -318,6 +318,19 @@ std::optional<field_error> read_strict(const json_members& params, alarm_spec& s
   return std::nullopt;
 }
 
+/// Reads `catchUp`: of the occurrences missed while no instance ran the registration (docs/architecture.md rule 5.4),
+/// the latest fires once, late.
+std::optional<field_error> read_catch_up(const json_members& params, alarm_spec& spec) {
+  const auto* raw = find_member(params, "catchUp");
+  if (raw == nullptr)
+    return std::nullopt;
+  auto flag = read_openwhisk_flag(*raw);
+  if (!flag)
+    return field_error{"catchUp", "must be true or false"};
+  spec.catch_up = *flag;
+  return std::nullopt;
+}
+
 /// Refuses a schedule that would never fire: none of its occurrences lies after `now`, after startDate and before
 /// both stopDate and latest_time. Bounded like every search: a cron looks 30 years ahead at most.
 std::optional<field_error> check_fires(const alarm_spec& spec, sys_ms now) {
@@ -390,6 +403,8 @@ outcome<alarm_spec> parse_alarm_spec(const json_members& params, sys_ms now, val
     return *err;
   if (auto strict = read_strict(params, spec))
     return *strict;
+  if (auto catch_up = read_catch_up(params, spec))
+    return *catch_up;
   if (spec.schedule == alarm_spec::kind::cron && !spec.strict && !spec.cron->has_seconds()) {
     constexpr std::uint64_t seconds_per_minute = 60;
     spec.spread_offset = std::chrono::seconds{stable_hash(trigger_key) % seconds_per_minute};
@@ -462,6 +477,27 @@ std::chrono::milliseconds alarm_timer_delay(sys_ms occurrence, sys_ms now) {
 std::optional<sys_ms> first_occurrence(const alarm_spec& spec, sys_ms anchor, sys_ms now,
                                        std::optional<sys_ms> last_occurrence) {
   return next_occurrence(spec, std::max(now, last_occurrence.value_or(sys_ms{})), anchor);
+}
+
+std::optional<sys_ms> latest_missed_occurrence(const alarm_spec& spec, sys_ms anchor, sys_ms now,
+                                               std::optional<sys_ms> last_occurrence) {
+  now = clamp_to_time_range(now);
+  auto lo = std::max(last_occurrence.value_or(anchor - milliseconds{1}), earliest_time - milliseconds{1});
+  auto first = next_occurrence(spec, lo, anchor);
+  if (!first || *first > now)
+    return std::nullopt;
+  // next_occurrence() never decreases as its `after` grows: the latest occurrence up to `now` is the one after the
+  // largest `after` whose next occurrence is still not after `now`. Invariant: next(lo) <= now < next(hi).
+  auto hi = now;
+  while (hi - lo > milliseconds{1}) {
+    auto mid = lo + (hi - lo) / 2;
+    auto next = next_occurrence(spec, mid, anchor);
+    if (next && *next <= now)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  return next_occurrence(spec, lo, anchor);
 }
 
 std::optional<sys_ms> occurrence_after(const alarm_spec& spec, sys_ms anchor, sys_ms occurrence, sys_ms now) {

@@ -56,6 +56,9 @@ struct alarm_spec {
   /// thousands of "every minute" alarms do not all fire in the same instant.
   bool strict = false;
   std::chrono::seconds spread_offset{0};
+  /// `catchUp`: of the occurrences missed while no instance ran the registration, the latest fires once, late, with
+  /// "late": true in its payload (docs/architecture.md section 5.4); without it they are skipped.
+  bool catch_up = false;
 };
 
 // -- the integer and date parameters and their ranges (docs/alarm-feed.md) --
@@ -118,6 +121,12 @@ inline constexpr std::chrono::milliseconds alarm_late_tolerance{1000};
 /// `last_occurrence`, so that a restart never fires an occurrence twice and skips those that passed meanwhile.
 std::optional<sys_ms> first_occurrence(const alarm_spec& spec, sys_ms anchor, sys_ms now,
                                        std::optional<sys_ms> last_occurrence);
+
+/// Returns the latest occurrence missed by a schedule (re)started at `now`: the latest one after `last_occurrence`
+/// (or, when none was taken yet, at or after the registration's creation `anchor`) and not after `now`; nullopt when
+/// none was missed. Bounded work: a binary search over next_occurrence(), at most about 45 searches.
+std::optional<sys_ms> latest_missed_occurrence(const alarm_spec& spec, sys_ms anchor, sys_ms now,
+                                               std::optional<sys_ms> last_occurrence);
 
 /// The longest delay of one alarm timer. An occurrence further away is reached through several timers, each of which
 /// finds its occurrence still ahead and arms the next without any search: the actor clock counts nanoseconds and

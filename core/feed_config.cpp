@@ -13,6 +13,8 @@ constexpr std::string_view webhook_feed = "webhook";
 constexpr std::string_view poll_feed = "poll";
 constexpr std::string_view changes_feed = "changes";
 constexpr std::string_view kafka_feed = "kafka";
+constexpr std::string_view github_feed = "github";
+constexpr std::string_view mqtt_feed = "mqtt";
 constexpr std::string_view redis_stream_feed = "redis-stream";
 
 /// Returns the fire body for `trigger_payload`: an object as is, a string wrapped as {"payload": "..."}.
@@ -49,6 +51,10 @@ std::vector<std::string_view> numeric_params(std::string_view feed) {
     add(changes_int_params);
   } else if (feed == kafka_feed) {
     add(kafka_int_params);
+  } else if (feed == github_feed) {
+    names.push_back(github_hook_id_param);
+  } else if (feed == mqtt_feed) {
+    add(mqtt_int_params);
   }
   return names;
 }
@@ -74,7 +80,11 @@ delivery_spec kafka_delivery(delivery_spec delivery, const json_members& params,
 
 bool is_known_feed(std::string_view feed) {
   return feed == alarm_feed || feed == webhook_feed || feed == poll_feed || feed == changes_feed || feed == kafka_feed
-         || feed == redis_stream_feed;
+         || feed == github_feed || feed == mqtt_feed || feed == redis_stream_feed;
+}
+
+bool is_hook_feed(std::string_view feed) {
+  return feed == webhook_feed || feed == github_feed;
 }
 
 std::optional<std::int64_t> feed_config::max_triggers() const {
@@ -90,7 +100,8 @@ outcome<feed_config> make_feed_config(std::string_view feed, json_members params
                                       const json_members* given) {
   if (!is_known_feed(feed))
     return field_error{"feed", "unknown feed kind \"" + std::string{feed}
-                                 + "\"; this provider serves: alarm, webhook, poll, changes, kafka, redis-stream"};
+                                 + "\"; this provider serves: alarm, webhook, poll, changes, kafka, github, mqtt,"
+                                   " redis-stream"};
   auto delivery = parse_delivery_spec(params);
   if (!delivery)
     return delivery.error();
@@ -106,6 +117,18 @@ outcome<feed_config> make_feed_config(std::string_view feed, json_members params
     if (!webhook)
       return webhook.error();
     config.webhook = std::make_shared<const webhook_spec>(std::move(*webhook));
+    config.params = normalize_int_params(std::move(params), numeric_params(feed));
+    return config;
+  }
+  if (feed == github_feed) {
+    auto github = parse_github_spec(params, egress);
+    if (!github)
+      return github.error();
+    auto webhook = parse_webhook_spec(params);
+    if (!webhook)
+      return webhook.error();
+    config.webhook = std::make_shared<const webhook_spec>(github_ingress(std::move(*webhook), *github));
+    config.github = std::make_shared<const github_spec>(std::move(*github));
     config.params = normalize_int_params(std::move(params), numeric_params(feed));
     return config;
   }
@@ -139,6 +162,16 @@ outcome<feed_config> make_feed_config(std::string_view feed, json_members params
     config.delivery = kafka_delivery(config.delivery, params, *kafka, config.fire_body);
     config.kafka = std::make_shared<const kafka_spec>(std::move(*kafka));
     config.params = normalize_kafka_flags(normalize_int_params(std::move(params), numeric_params(feed)));
+    return config;
+  }
+  if (feed == mqtt_feed) {
+    auto mqtt = parse_mqtt_spec(params, trigger_key);
+    if (!mqtt)
+      return mqtt.error();
+    if (auto refused = check_url_egress(egress, mqtt->broker, "url"))
+      return *refused;
+    config.mqtt = std::make_shared<const mqtt_spec>(std::move(*mqtt));
+    config.params = normalize_int_params(std::move(params), numeric_params(feed));
     return config;
   }
   if (feed == redis_stream_feed) {

@@ -16,6 +16,10 @@ simdjson::dom::parser& thread_parser() {
 }
 
 simdjson::simdjson_result<simdjson::dom::element> parse_raw(std::string_view raw) {
+  // An empty view may point nowhere (a default std::string_view); simdjson copies from it, and memcpy from a null
+  // pointer is undefined even for zero bytes.
+  if (raw.data() == nullptr)
+    raw = std::string_view{""};
   return thread_parser().parse(raw.data(), raw.size());
 }
 

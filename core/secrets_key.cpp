@@ -21,6 +21,7 @@ constexpr std::string_view key_text_prefix = "feedrouter-secrets-v1:";
 constexpr std::string_view encryption_label = "feedrouter/v1/seal";
 constexpr std::string_view lookup_label = "feedrouter/v1/authkey-lookup";
 constexpr std::string_view check_label = "feedrouter/v1/key-check";
+constexpr std::string_view forwarding_label = "feedrouter/v1/forwarding";
 
 /// Bytes of the check value that make the key id.
 constexpr std::size_t id_bytes = 4;
@@ -57,12 +58,13 @@ secrets_key::secrets_key(std::string_view material) {
   material_ = std::string{material};
   encryption_key_ = hmac_sha256(material, encryption_label);
   lookup_key_ = hmac_sha256(material, lookup_label);
+  forwarding_key_ = hmac_sha256(material, forwarding_label);
   check_value_ = hmac_sha256_hex(material, check_label);
   id_ = check_value_.substr(0, 2 * id_bytes);
 }
 
 secrets_key::~secrets_key() {
-  for (auto* secret : {&material_, &encryption_key_, &lookup_key_})
+  for (auto* secret : {&material_, &encryption_key_, &lookup_key_, &forwarding_key_})
     OPENSSL_cleanse(secret->data(), secret->size());
 }
 

@@ -67,6 +67,12 @@ public:
 
   // -- sealing ----------------------------------------------------------------
 
+  /// Returns the key the instances of a cluster authenticate requests they forward to each other with (HMAC-SHA256),
+  /// derived from this key: every instance sharing the store has it, nobody else does.
+  const std::string& forwarding_key() const noexcept {
+    return forwarding_key_;
+  }
+
   /// Returns the lookup hash a store keeps of `auth_key`: hex HMAC-SHA256 under the key's lookup key, so that a stolen
   /// store cannot be searched with guessed keys, nor compared with another store's.
   std::string hash_auth_key(std::string_view auth_key) const;
@@ -81,6 +87,7 @@ public:
 private:
   std::string encryption_key_;
   std::string lookup_key_;
+  std::string forwarding_key_;
   std::string material_;
   std::string check_value_;
   std::string id_;

@@ -1,5 +1,7 @@
 #include "core/shard.hpp"
 
+#include "core/crypto.hpp"
+
 namespace feedrouter {
 
 std::uint64_t fnv1a64(std::string_view text) {
@@ -15,6 +17,22 @@ std::uint64_t fnv1a64(std::string_view text) {
 
 std::uint32_t shard_of(const trigger_ref& trigger) {
   return static_cast<std::uint32_t>(fnv1a64(trigger.key()) % shard_count);
+}
+
+std::uint32_t hook_shard(std::string_view hook_id) {
+  std::string text{"hook/"};
+  text += hook_id;
+  return static_cast<std::uint32_t>(fnv1a64(text) % shard_count);
+}
+
+std::string make_hook_id(const trigger_ref& trigger) {
+  // One draw in shard_count fits; the expected 256 draws of 16 random bytes cost well under a millisecond.
+  auto shard = shard_of(trigger);
+  for (;;) {
+    auto id = random_hex(hook_id_bytes);
+    if (hook_shard(id) == shard)
+      return id;
+  }
 }
 
 } // namespace feedrouter

@@ -81,6 +81,13 @@ void write_status(json_writer& out, const registration_view& record) {
     out.key("lastSourceError").value(live.source_error);
   if (!live.hook_url.empty())
     out.key("hookUrl").value(live.hook_url);
+  if (live.hook_removal_attempts > 0) {
+    out.key("hookRemoval").begin_object();
+    out.key("attempts").value(live.hook_removal_attempts);
+    out.key("lastError").value(live.hook_removal_error);
+    write_time(out, "nextAttempt", live.next_hook_removal);
+    out.end_object();
+  }
   out.end_object();
 }
 
@@ -90,6 +97,8 @@ void write_registration(json_writer& out, const registration_view& view) {
     out.key("hookUrl").value(view.live.hook_url).key("secret").value(view.secret);
   write_config(out, view);
   write_status(out, view);
+  if (view.stale)
+    out.key("stale").value(true);
   out.end_object();
 }
 
@@ -155,7 +164,7 @@ std::string format_iso8601_seconds(sys_ms t) {
 }
 
 registration_view make_view(const registration_record& record, live_status live) {
-  return {record.trigger, record.feed, record.params_json, record.created, record.status, std::move(live), {}};
+  return {record.trigger, record.feed, record.params_json, record.created, record.status, std::move(live), {}, false};
 }
 
 std::string render_registration(const registration_view& view) {

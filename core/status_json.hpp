@@ -18,10 +18,15 @@ struct live_status {
   std::string hook_url;            ///< webhooks: where senders POST
   std::int64_t source_errors = 0;  ///< failed attempts of the source (polls) since the registration started
   std::string source_error;        ///< the last one's error; empty once the source works again
+  /// github: a DELETE whose hook GitHub has not removed yet: the attempts made, the last one's error, and when the next
+  /// one is due (none: no more are made until the next DELETE).
+  std::int64_t hook_removal_attempts = 0;
+  std::string hook_removal_error;
+  std::optional<sys_ms> next_hook_removal;
 };
 
 /// Parameters never shown after CREATE: credentials the owner gave or the provider generated.
-inline constexpr std::string_view redacted_params[] = {"secret", "password", "headers", "iamApiKey"};
+inline constexpr std::string_view redacted_params[] = {"secret", "password", "headers", "iamApiKey", "accessToken"};
 
 /// Returns the members OpenWhisk's READ shows in `config` for a registration of feed `feed` with parameters
 /// `params` that the parameters as given do not spell out: an alarm's `payload` (what each fire carries) and `strict`,
@@ -42,6 +47,9 @@ struct registration_view {
   live_status live;
   /// CREATE of a webhook only: the secret, shown this once beside the hook URL.
   std::string secret;
+  /// Cluster mode: answered from the store while no instance runs the registration (a takeover is under way), so
+  /// the live facts are missing; rendered as "stale": true.
+  bool stale = false;
 };
 
 /// Returns the view of `record` with the live facts `live`.

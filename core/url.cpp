@@ -58,11 +58,19 @@ std::string url::origin() const {
 }
 
 outcome<url> parse_url(std::string_view text, std::string_view field) {
+  return parse_url(text, field, {{"http", http_default_port}, {"https", https_default_port}});
+}
+
+outcome<url> parse_url(std::string_view text, std::string_view field, const std::vector<url_scheme>& schemes) {
   auto fail = [&](std::string message) {
     return field_error{std::string{field}, std::move(message)};
   };
+  // "http or https", as the messages name the schemes accepted.
+  std::string names;
+  for (const auto& scheme : schemes)
+    names += (names.empty() ? "" : " or ") + std::string{scheme.name};
   if (text.empty())
-    return fail("must be an http or https URL");
+    return fail("must be an " + names + " URL");
   for (char c : text) {
     auto u = static_cast<unsigned char>(c);
     if (u <= 0x20 || u == 0x7f)
@@ -75,15 +83,14 @@ outcome<url> parse_url(std::string_view text, std::string_view field) {
   // -- scheme --
   auto scheme_end = text.find("://");
   if (scheme_end == std::string_view::npos)
-    return fail("must be an absolute http or https URL");
+    return fail("must be an absolute " + names + " URL");
   url result;
   result.scheme = ascii_lowercase(text.substr(0, scheme_end));
-  if (result.scheme == "http")
-    result.port = http_default_port;
-  else if (result.scheme == "https")
-    result.port = https_default_port;
-  else
-    return fail("must use the http or https scheme");
+  auto known = std::find_if(schemes.begin(), schemes.end(),
+                            [&](const url_scheme& scheme) { return scheme.name == result.scheme; });
+  if (known == schemes.end())
+    return fail("must use the " + names + " scheme");
+  result.port = known->default_port;
   // -- authority --
   auto rest = text.substr(scheme_end + 3);
   auto authority_end = std::min(rest.find('/'), rest.find('?'));

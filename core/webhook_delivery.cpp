@@ -3,10 +3,18 @@
 #include <algorithm>
 
 #include "core/json.hpp"
+#include "core/replay_window.hpp"
 #include "core/text.hpp"
 #include "core/webhook_signature.hpp"
 
 namespace feedrouter {
+
+namespace {
+
+/// The event GitHub sends when a hook is created (and on demand) to check that the URL answers.
+constexpr std::string_view ping_event = "ping";
+
+} // namespace
 
 std::string_view find_header(const webhook_delivery& delivery, std::string_view name) {
   for (const auto& [key, value] : delivery.headers)
@@ -21,15 +29,23 @@ webhook_verdict judge_webhook(const webhook_spec& spec, const webhook_delivery& 
   auto signed_ok = token ? verify_token(spec.secret, find_header(delivery, header))
                          : verify_hmac_sha256(spec.secret, delivery.body, find_header(delivery, header));
   if (!signed_ok)
-    return {webhook_verdict::kind::bad_signature, {}, std::string{header}};
+    return {webhook_verdict::kind::bad_signature, {}, std::string{header}, {}};
   std::string_view event_value;
-  if (!spec.event_header.empty()) {
+  if (!spec.event_header.empty())
     event_value = find_header(delivery, spec.event_header);
-    if (!spec.events.empty() && std::find(spec.events.begin(), spec.events.end(), event_value) == spec.events.end())
-      return {webhook_verdict::kind::ignore, {}, {}};
+  if (spec.answers_ping && event_value == ping_event)
+    return {webhook_verdict::kind::ping, {}, {}, {}};
+  std::string delivery_id;
+  if (!spec.delivery_header.empty()) {
+    auto id = find_header(delivery, spec.delivery_header);
+    if (id.empty() || id.size() > max_delivery_id_length)
+      return {webhook_verdict::kind::bad_delivery_id, {}, spec.delivery_header, {}};
+    delivery_id = std::string{id};
   }
+  if (!spec.events.empty() && std::find(spec.events.begin(), spec.events.end(), event_value) == spec.events.end())
+    return {webhook_verdict::kind::ignore, {}, {}, std::move(delivery_id)};
   auto payload = webhook_payload(delivery.body, event_value, !spec.event_header.empty());
-  return {webhook_verdict::kind::accept, merge_object_defaults(payload, fire_body), {}};
+  return {webhook_verdict::kind::accept, merge_object_defaults(payload, fire_body), {}, std::move(delivery_id)};
 }
 
 } // namespace feedrouter

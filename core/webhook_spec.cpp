@@ -65,6 +65,14 @@ outcome<webhook_spec> parse_webhook_spec(const json_members& params) {
   } else if (!spec.events.empty()) {
     spec.event_header = default_event_header;
   }
+  auto delivery = read_string_param(params, "deliveryHeader");
+  if (!delivery)
+    return delivery.error();
+  if (*delivery) {
+    if (!is_header_name(**delivery))
+      return field_error{"deliveryHeader", "must be an HTTP header name such as \"X-GitHub-Delivery\""};
+    spec.delivery_header = **delivery;
+  }
   return spec;
 }
 

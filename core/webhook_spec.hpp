@@ -20,12 +20,17 @@ struct webhook_spec {
   signature_kind signature = signature_kind::hmac_sha256;
   std::vector<std::string> events; ///< accepted values of event_header; empty accepts every event
   std::string event_header;        ///< the header naming the event kind; empty when none is configured
+  /// The header naming each delivery (`deliveryHeader`; X-GitHub-Delivery for github): a delivery whose id the
+  /// registration's replay window holds is taken once. Empty: no replay window.
+  std::string delivery_header;
+  bool answers_ping = false; ///< github: a signed `ping` event is answered 2xx and not fired
 };
 
 /// Parameters the provider sets itself and a caller may not give.
 inline constexpr std::string_view hook_id_param = "hookId";
 
-/// Validates the webhook parameters (`secret`, `signature`, `events`, `eventHeader`, and the provider-made `hookId`);
+/// Validates the webhook parameters (`secret`, `signature`, `events`, `eventHeader`, `deliveryHeader`, and the
+/// provider-made `hookId`);
 /// failures name the parameter.
 outcome<webhook_spec> parse_webhook_spec(const json_members& params);
 

@@ -1,14 +1,8 @@
 #include "store/postgres_store.hpp"
 
-#include <libpq-fe.h>
-#include <sys/stat.h>
-
 #include <algorithm>
-#include <fstream>
-#include <iterator>
 #include <memory>
 #include <string_view>
-#include <system_error>
 #include <unordered_map>
 #include <utility>
 
@@ -16,6 +10,7 @@
 #include "core/shard.hpp"
 #include "store/detail/loaded_records.hpp"
 #include "store/detail/ops.hpp"
+#include "store/pg/session_settings.hpp"
 
 namespace feedrouter {
 
@@ -128,15 +123,6 @@ static_assert(std::size(migrations) == postgres_store::schema_version,
 /// nothing else sharing the database uses ("feedrtr" in ASCII).
 constexpr std::int64_t schema_lock = 0x66656564727472;
 
-/// How long connecting may take when the URI does not say (libpq waits forever by default).
-constexpr std::string_view default_connect_timeout_s = "10";
-
-/// Largest password file read: a password file holds one line.
-constexpr std::size_t max_password_file_size = 1024;
-
-/// Permission bits a password file must not have: any access by group or others.
-constexpr mode_t group_other_bits = S_IRWXG | S_IRWXO;
-
 // -- statements -----------------------------------------------------------------
 
 // The parameters of every statement are bound in the order binder adds them.
@@ -217,7 +203,19 @@ constexpr pg::statement select_dead_letter_seqs_stmt{
 constexpr pg::statement select_shards_stmt{
   "fr_select_shards", "SELECT " FR_REGISTRATION_COLUMNS " FROM registrations WHERE shard = ANY($1::integer[])"};
 
+// One registration, a key's registrations (in one namespace or all of them) and a namespace's count, without the
+// pending events: the reads a cluster answers from the store (docs/cluster.md).
+constexpr pg::statement select_one_stmt{
+  "fr_select_one", "SELECT " FR_REGISTRATION_COLUMNS " FROM registrations WHERE namespace = $1 AND name = $2"};
+
+constexpr pg::statement select_owned_stmt{
+  "fr_select_owned", "SELECT " FR_REGISTRATION_COLUMNS " FROM registrations WHERE auth_lookup = $1 "
+                     "AND ($2 = '' OR namespace = $2) ORDER BY namespace, name"};
+
 #undef FR_REGISTRATION_COLUMNS
+
+constexpr pg::statement count_namespace_stmt{"fr_count_namespace",
+                                             "SELECT count(*) FROM registrations WHERE namespace = $1"};
 
 constexpr pg::statement select_shards_pending_stmt{
   "fr_select_shards_pending",
@@ -251,6 +249,12 @@ constexpr pg::statement update_secrets_stmt{
 constexpr pg::statement put_meta_stmt{
   "fr_put_meta", "INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = $2"};
 
+/// What the store's session is called on the server (pg_stat_activity) unless the URI names it.
+constexpr std::string_view application_name = "feedrouter";
+
+/// How long connecting may take when the URI does not say (libpq waits forever by default).
+constexpr std::chrono::seconds connect_timeout{10};
+
 /// Every statement the store prepares in each session.
 const std::vector<pg::statement> prepared_statements{
   put_registration_stmt,
@@ -270,6 +274,9 @@ const std::vector<pg::statement> prepared_statements{
   select_shards_pending_stmt,
   select_shards_dead_letter_seqs_stmt,
   select_dead_letters_stmt,
+  select_one_stmt,
+  select_owned_stmt,
+  count_namespace_stmt,
   select_pending_of_stmt,
   update_secrets_stmt,
   put_meta_stmt,
@@ -404,68 +411,6 @@ std::string shard_array(const std::vector<std::uint32_t>& shards) {
   return result + "}";
 }
 
-/// Returns the options libpq parses out of `uri`: keyword -> value for those it sets. Throws store_open_error for
-/// a URI libpq refuses.
-std::unordered_map<std::string, std::string> parse_uri(const std::string& uri,
-                                                       const std::vector<std::string>& secrets) {
-  char* message = nullptr;
-  auto* parsed = PQconninfoParse(uri.c_str(), &message);
-  if (parsed == nullptr) {
-    // The message may quote a part of the URI, the password among them.
-    auto text = message != nullptr ? pg::one_line(message, secrets) : std::string{"out of memory"};
-    PQfreemem(message);
-    throw store_open_error("invalid --store value: " + text);
-  }
-  std::unordered_map<std::string, std::string> result;
-  for (auto* option = parsed; option->keyword != nullptr; ++option)
-    if (option->val != nullptr)
-      result.emplace(option->keyword, option->val);
-  PQconninfoFree(parsed);
-  return result;
-}
-
-/// Returns the password as it appears in the URI's user information ("user:PASSWORD@"), still percent-encoded, so
-/// that an error message quoting the URI can mask it before the URI is parsed.
-std::string raw_uri_password(const std::string& uri) {
-  auto start = uri.find("://");
-  if (start == std::string::npos)
-    return {};
-  start += 3;
-  auto at = uri.find('@', start);
-  auto slash = uri.find('/', start);
-  if (at == std::string::npos || (slash != std::string::npos && slash < at))
-    return {};
-  auto colon = uri.find(':', start);
-  if (colon == std::string::npos || colon > at)
-    return {};
-  return uri.substr(colon + 1, at - colon - 1);
-}
-
-/// Reads the password in `path`: its first line. Throws store_open_error naming the file when it cannot be read,
-/// is not a regular file, may be accessed by group or others, or holds no password.
-std::string read_password_file(const std::string& path) {
-  auto fail = [&](const std::string& what) { return store_open_error("store password file '" + path + "': " + what); };
-  struct stat info {};
-  if (::stat(path.c_str(), &info) != 0)
-    throw fail("cannot open: " + std::generic_category().message(errno));
-  if (!S_ISREG(info.st_mode))
-    throw fail("is not a regular file");
-  if ((info.st_mode & group_other_bits) != 0)
-    throw fail("may be accessed by group or others; allow its owner only: chmod 600 '" + path + "'");
-  if (static_cast<std::size_t>(info.st_size) > max_password_file_size)
-    throw fail("is larger than a password (" + std::to_string(max_password_file_size) + " bytes at most)");
-  std::ifstream in{path, std::ios::binary};
-  if (!in)
-    throw fail("cannot open: " + std::generic_category().message(errno));
-  std::string text{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
-  auto line_end = text.find_first_of("\r\n");
-  if (line_end != std::string::npos)
-    text.resize(line_end);
-  if (text.empty())
-    throw fail("holds no password on its first line");
-  return text;
-}
-
 } // namespace
 
 // -- opening --------------------------------------------------------------------
@@ -485,7 +430,7 @@ postgres_store::~postgres_store() = default;
 std::string postgres_store::display_name(const std::string& uri) {
   std::unordered_map<std::string, std::string> parts;
   try {
-    parts = parse_uri(uri, {raw_uri_password(uri)});
+    parts = pg::parse_uri(uri, {pg::raw_uri_password(uri)});
   } catch (const store_open_error&) {
     return "postgresql://(invalid)";
   }
@@ -507,26 +452,8 @@ void postgres_store::fail_open(const std::string& doing, const pg::error& err) {
 }
 
 void postgres_store::connect(const std::string& uri, const store_options& opts) {
-  std::vector<std::string> secrets{raw_uri_password(uri)};
-  auto parts = parse_uri(uri, secrets);
-  auto given = parts.find("password");
-  if (given != parts.end())
-    secrets.push_back(given->second);
-  std::vector<std::pair<std::string, std::string>> settings{{"dbname", uri}};
-  if (!opts.password_file.empty()) {
-    if (given != parts.end())
-      throw store_open_error("store '" + name_ + "': the URI holds a password and --store-password-file names "
-                             "another source: give the password once");
-    auto password = read_password_file(opts.password_file);
-    secrets.push_back(password);
-    settings.emplace_back("password", std::move(password));
-  }
-  // After the URI, so that these win over it; the fallback name and a time-out apply only where the URI sets none.
-  settings.emplace_back("fallback_application_name", "feedrouter");
-  settings.emplace_back("client_encoding", "UTF8");
-  if (parts.count("connect_timeout") == 0)
-    settings.emplace_back("connect_timeout", std::string{default_connect_timeout_s});
-  auto opened = pg::connection::open(settings, secrets);
+  auto settings = pg::settings_for(uri, opts.password_file, name_, std::string{application_name}, connect_timeout);
+  auto opened = pg::connection::open(settings.keywords, settings.secrets);
   if (auto* err = std::get_if<pg::error>(&opened))
     throw store_open_error("cannot connect to store '" + name_ + "': " + err->message);
   conn_.emplace(std::move(std::get<pg::connection>(opened)));
@@ -701,6 +628,44 @@ std::vector<registration_record> postgres_store::load(const pg::statement& regis
       rec->last_seq = std::max(rec->last_seq, seq_at(seqs, row, 2));
   if (auto answer = conn_->exec("COMMIT"); !answer)
     fail(answer.error());
+  return result;
+}
+
+std::optional<registration_record> postgres_store::load_registration(const trigger_ref& trigger) {
+  binder args;
+  args.key(trigger);
+  auto found = load_registrations(select_one_stmt, args.take());
+  if (found.empty())
+    return std::nullopt;
+  return std::move(found.front());
+}
+
+std::vector<registration_record> postgres_store::load_owned(const std::string& auth_hash, const std::string& ns) {
+  binder args;
+  args.text(auth_hash).text(ns);
+  return load_registrations(select_owned_stmt, args.take());
+}
+
+std::size_t postgres_store::count_registrations(const std::string& ns) {
+  binder args;
+  args.text(ns);
+  auto params = args.take();
+  auto answer = read([&] { return conn_->exec(count_namespace_stmt, params); });
+  if (!answer)
+    throw store_open_error("cannot read store '" + name_ + "': " + answer.error().message);
+  return static_cast<std::size_t>(answer->integer(0, 0));
+}
+
+std::vector<registration_record> postgres_store::load_registrations(const pg::statement& stmt, const pg::params& args) {
+  auto answer = read([&] { return conn_->exec(stmt, args); });
+  if (!answer)
+    throw store_open_error("cannot read store '" + name_ + "': " + answer.error().message);
+  std::vector<registration_record> result;
+  result.reserve(static_cast<std::size_t>(answer->rows()));
+  for (int row = 0; row < answer->rows(); ++row)
+    result.push_back(read_registration(*answer, row));
+  open_loaded_secrets(result, *key_, name_);
+  sort_by_trigger(result);
   return result;
 }
 

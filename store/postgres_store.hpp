@@ -52,6 +52,9 @@ public:
   // store
   std::vector<registration_record> load_all() override;
   std::vector<registration_record> load_shards(const std::vector<std::uint32_t>& shards) override;
+  std::optional<registration_record> load_registration(const trigger_ref& trigger) override;
+  std::vector<registration_record> load_owned(const std::string& auth_hash, const std::string& ns) override;
+  std::size_t count_registrations(const std::string& ns) override;
   std::vector<dead_letter> load_dead_letters(const trigger_ref& trigger, std::size_t limit) override;
   std::optional<pending_page> load_pending(const trigger_ref& trigger, std::uint64_t from_seq, std::size_t max_rows,
                                            std::size_t max_bytes) override;
@@ -95,6 +98,7 @@ private:
 
   std::vector<registration_record> load(const pg::statement& registrations, const pg::statement& pending,
                                         const pg::statement& dead_letter_seqs, const pg::params& args);
+  std::vector<registration_record> load_registrations(const pg::statement& stmt, const pg::params& args);
 
   // -- committing -------------------------------------------------------------
 

@@ -42,6 +42,37 @@ std::vector<registration_record> store::load_shards(const std::vector<std::uint3
   return result;
 }
 
+std::optional<registration_record> store::load_registration(const trigger_ref& trigger) {
+  for (auto& rec : load_shards({shard_of(trigger)}))
+    if (rec.trigger == trigger) {
+      rec.pending.clear();
+      return std::move(rec);
+    }
+  return std::nullopt;
+}
+
+std::vector<registration_record> store::load_owned(const std::string& auth_hash, const std::string& ns) {
+  auto result = load_all();
+  result.erase(std::remove_if(result.begin(), result.end(),
+                              [&](const auto& rec) {
+                                return rec.auth_hash != auth_hash || (!ns.empty() && rec.trigger.ns != ns);
+                              }),
+               result.end());
+  for (auto& rec : result)
+    rec.pending.clear();
+  return result;
+}
+
+std::size_t store::count_registrations(const std::string& ns) {
+  auto all = load_all();
+  return static_cast<std::size_t>(
+    std::count_if(all.begin(), all.end(), [&](const auto& rec) { return rec.trigger.ns == ns; }));
+}
+
+bool is_shared_store(const std::string& spec) {
+  return is_postgres(spec);
+}
+
 std::string secrets_key_file_of(const std::string& spec, const store_options& opts) {
   if (is_postgres(spec)) {
     if (opts.key_file.empty())

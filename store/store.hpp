@@ -67,6 +67,20 @@ public:
   /// This default filters load_all(); a store with a shard column reads only those rows.
   virtual std::vector<registration_record> load_shards(const std::vector<std::uint32_t>& shards);
 
+  /// Returns the stored registration of `trigger`, without its pending events, or nullopt when there is none. This
+  /// default reads load_shards() of its shard. Throws store_open_error when the store cannot be read.
+  virtual std::optional<registration_record> load_registration(const trigger_ref& trigger);
+
+  /// Returns the registrations whose authKey hash is `auth_hash` (registration_record::auth_hash as loaded) in
+  /// namespace `ns`, or in every namespace when `ns` is empty, ordered by namespace, then name; without their pending
+  /// events. This default filters load_all(). Throws store_open_error when the store cannot be read.
+  virtual std::vector<registration_record> load_owned(const std::string& auth_hash, const std::string& ns);
+
+  /// Returns how many registrations namespace `ns` holds, in every shard: the count a per-namespace quota is checked
+  /// against in a cluster (docs/architecture.md section 9). This default counts load_all(). Throws store_open_error
+  /// when the store cannot be read.
+  virtual std::size_t count_registrations(const std::string& ns);
+
   /// Returns up to `limit` dead letters of `trigger`, oldest first; an empty list on a read failure (logged).
   virtual std::vector<dead_letter> load_dead_letters(const trigger_ref& trigger, std::size_t limit) = 0;
 
@@ -159,6 +173,10 @@ struct store_missing_error : store_open_error {
 /// store; empty for ":memory:" without one. Throws store_open_error when the spec is malformed, and for a PostgreSQL
 /// store without opts.key_file.
 std::string secrets_key_file_of(const std::string& spec, const store_options& opts);
+
+/// Returns whether `spec` names a store that several instances may share (PostgreSQL): feedrouter then runs as one
+/// instance of a cluster (docs/cluster.md).
+bool is_shared_store(const std::string& spec);
 
 /// Returns `spec` as messages and logs name the store: a PostgreSQL URI without its password and options.
 std::string store_display_name(const std::string& spec);

@@ -18,6 +18,7 @@
 #include "actors/source_protocol.hpp"
 #include "actors/trigger.hpp"
 #include "core/delivery_core.hpp"
+#include "core/replay_window.hpp"
 #include "core/restart_policy.hpp"
 
 namespace feedrouter {
@@ -93,6 +94,16 @@ struct trigger_state {
   bool replaying = false;         ///< a replay of dead letters is under way; a second one would load the same letters
   std::int64_t source_errors = 0; ///< failed attempts of the source (polls), shown in status
   std::string source_error;       ///< the last one's error; cleared when the source works again
+  /// Webhooks with a delivery id header: the ids of the latest deliveries, made on the first one (a registration
+  /// without the header, and one that never got a delivery, pay nothing for it).
+  std::unique_ptr<replay_window> replays;
+  /// When the alarm schedule last (re)started: a catchUp registration's occurrence due before it was missed while no
+  /// instance ran the registration, and fires with "late": true.
+  sys_ms schedule_started{};
+  /// Cluster mode: the lease the trigger runs under, carried by every change it stores.
+  std::optional<fencing_token> fence;
+  /// The store refused a change because that lease moved on: the trigger stopped and stores nothing more.
+  bool fenced = false;
 
   static inline const char* name = "trigger";
 };
@@ -133,6 +144,10 @@ store_op make_op(const trigger_state& st, store_op::kind kind);
 
 /// Returns the store change that stores `event` as pending.
 store_op put_event_op(const trigger_state& st, const stored_event& event);
+
+/// Returns whether `err`, a store's answer, says the trigger's lease moved on; then stops the trigger's work for good
+/// (its shard runs on another instance now; the registry stops the trigger itself soon).
+bool stop_if_fenced(trigger_pointer self, const caf::error& err);
 
 /// Takes the registration's (new) parameters: the config, and what is derived from it once.
 void set_config(trigger_pointer self, std::optional<feed_config> config);

@@ -11,7 +11,7 @@ const path = require('node:path');
 
 const feedAction = require('../lib/feed_action.js');
 
-const KINDS = ['alarm', 'webhook', 'poll', 'changes'];
+const KINDS = ['alarm', 'webhook', 'poll', 'changes', 'mqtt'];
 // OpenWhisk's interval and once feeds: alarms at the provider, picked by the flag OpenWhisk binds to each.
 const ALARM_ACTIONS = { interval: { isInterval: true }, once: { fireOnce: true } };
 const mains = Object.fromEntries([...KINDS, ...Object.keys(ALARM_ACTIONS)]

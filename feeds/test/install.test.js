@@ -15,9 +15,8 @@ const path = require('node:path');
 const FEEDS = path.join(__dirname, '..');
 const INSTALL = path.join(FEEDS, 'install.sh');
 const UNINSTALL = path.join(FEEDS, 'uninstall.sh');
-const KINDS = [
-  'alarm', 'interval', 'once', 'webhook', 'poll', 'changes', 'kafka', 'kafkaFeed', 'messageHubFeed', 'redisStream',
-];
+const KINDS = ['alarm', 'interval', 'once', 'webhook', 'poll', 'changes', 'kafka', 'kafkaFeed', 'messageHubFeed',
+  'github', 'mqtt', 'redisStream'];
 // The feed kind an action registers, where it is not the action's own name (OpenWhisk's names of the kafka feed, and
 // redisStream, whose kind has a dash).
 const FEED_OF = { kafkaFeed: 'kafka', messageHubFeed: 'kafka', redisStream: 'redis-stream' };

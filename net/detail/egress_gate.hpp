@@ -1,11 +1,13 @@
 #pragma once
 
-// Private to net/: the egress check of a connection attempt, shared by the HTTP clients and the Redis client.
-// Includes Asio's address types but no Beast.
+// Private to net/: the egress check of a client connection, shared by every client that connects to tenants'
+// endpoints (the HTTP client, its streams, the MQTT client, the Redis client). Includes Asio's address types, no
+// Beast.
 
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -13,12 +15,11 @@
 #include "core/egress_policy.hpp"
 #include "core/ip_address.hpp"
 #include "core/log.hpp"
-#include "net/detail/asio_context.hpp"
 
 namespace feedrouter::client_detail {
 
 /// Returns the address of `address` as core/ judges it.
-inline ip_address to_ip_address(const asio::ip::address& address) {
+inline ip_address to_ip_address(const boost::asio::ip::address& address) {
   if (address.is_v4())
     return ip_address::v4(address.to_v4().to_bytes());
   return ip_address::v6(address.to_v6().to_bytes());
@@ -43,7 +44,7 @@ public:
   }
 
   /// Returns whether `next` may be connected to; the refusal goes to the debug log with the policy's reason.
-  bool allows(const asio::ip::tcp::endpoint& next) {
+  bool allows(const boost::asio::ip::tcp::endpoint& next) {
     if (!policy_) {
       ++tried_;
       return true;

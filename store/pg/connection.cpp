@@ -266,13 +266,44 @@ std::optional<error> connection::prepare_all() {
   return std::nullopt;
 }
 
+std::optional<error> connection::run_on_connect(std::vector<std::string> sql) {
+  on_connect_ = std::move(sql);
+  return run_all_on_connect();
+}
+
+std::optional<error> connection::run_all_on_connect() {
+  for (const auto& sql : on_connect_) {
+    auto answer = exec(sql.c_str());
+    if (!answer)
+      return answer.error();
+  }
+  return std::nullopt;
+}
+
 std::optional<error> connection::ensure_open() {
   if (PQstatus(raw_.get()) == CONNECTION_OK)
     return std::nullopt;
   PQreset(raw_.get());
   if (PQstatus(raw_.get()) != CONNECTION_OK)
     return session_error();
+  if (auto err = run_all_on_connect())
+    return err;
   return prepare_all();
+}
+
+int connection::socket() const noexcept {
+  return PQsocket(raw_.get());
+}
+
+std::variant<std::vector<std::string>, error> connection::take_notifications() {
+  if (PQconsumeInput(raw_.get()) != 1)
+    return session_error();
+  std::vector<std::string> channels;
+  while (auto* note = PQnotifies(raw_.get())) {
+    channels.emplace_back(note->relname);
+    PQfreemem(note);
+  }
+  return channels;
 }
 
 bool connection::in_transaction() const noexcept {

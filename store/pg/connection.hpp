@@ -165,9 +165,21 @@ public:
   /// them in every session.
   std::optional<error> prepare_on_connect(std::vector<statement> statements);
 
+  /// Runs each of `sql` (session settings such as SET statement_timeout, a LISTEN) now and again after every
+  /// reconnect, before the statements are prepared. Returns the first error.
+  std::optional<error> run_on_connect(std::vector<std::string> sql);
+
   /// Returns nullopt while the session is up; otherwise reconnects once (with the same settings) and returns the
   /// error when that fails.
   std::optional<error> ensure_open();
+
+  /// Returns the session's socket, for waiting until the server sends something (a notification); -1 when the session
+  /// has none.
+  int socket() const noexcept;
+
+  /// Reads what the server sent, without blocking, and returns the channels of the notifications that arrived, oldest
+  /// first; the error when the session is gone.
+  std::variant<std::vector<std::string>, error> take_notifications();
 
   /// Returns whether a transaction is open (or failed and not yet rolled back) on this session.
   bool in_transaction() const noexcept;
@@ -190,11 +202,13 @@ private:
 
   reply to_reply(pg_result* raw) const;
   std::optional<error> prepare_all();
+  std::optional<error> run_all_on_connect();
   std::optional<call_error> run_pipeline(const std::vector<call>& calls, std::size_t first, std::size_t end);
 
   std::unique_ptr<pg_conn, closer> raw_;
   std::vector<std::string> secrets_;
   std::vector<statement> statements_;
+  std::vector<std::string> on_connect_;
 };
 
 /// Returns `text` with line breaks and tabs made single spaces and every occurrence of a non-empty secret replaced

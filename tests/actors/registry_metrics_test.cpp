@@ -9,7 +9,7 @@ using namespace feedrouter;
 using namespace feedrouter::test;
 
 TEST_CASE_METHOD(actor_fixture, "a start counts the registrations it disables AUTO: invalid stored parameters, "
-                                "unreadable secrets; one stored disabled already is not counted again",
+                                "unreadable secrets, one stored disabled already is not counted again",
                  "[registry][metrics]") {
   auto invalid = make_record({"guest", "invalid"}, R"({"seconds": 1})", at(-500ms));
   invalid.params_json = R"({"seconds":0})";

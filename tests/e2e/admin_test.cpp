@@ -85,7 +85,7 @@ void check_owner_cannot_lift(feedrouter_process& fr, const trigger_ref& trigger,
 
 } // namespace
 
-TEST_CASE("an operator with the admin key lists, counts, disables and enables any registration; only an operator "
+TEST_CASE("an operator with the admin key lists, counts, disables and enables any registration, only an operator "
           "lifts an ADMIN disable, also after a restart", "[e2e][admin]") {
   e2e_fixture fx;
   trigger_ref spam{"alice", "spam"};

@@ -97,7 +97,7 @@ std::int64_t stored_seq(const std::string& store_spec, const trigger_ref& trigge
 
 } // namespace
 
-TEST_CASE("since=now: changes before CREATE never fire; each later write fires once with its row and dbname",
+TEST_CASE("since=now: changes before CREATE never fire, each later write fires once with its row and dbname",
           "[e2e][changes]") {
   e2e_fixture fx;
   couch_fixture couch;

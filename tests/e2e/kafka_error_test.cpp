@@ -56,7 +56,7 @@ TEST_CASE("bad kafka parameters are refused naming the parameter", "[e2e][kafka]
   fr->stop_cleanly();
 }
 
-TEST_CASE("a topic the brokers do not have fails CREATE naming topic; brokers nobody answers for name brokers",
+TEST_CASE("a topic the brokers do not have fails CREATE naming topic, brokers nobody answers for name brokers",
           "[e2e][kafka]") {
   e2e_fixture fx;
   kafka_mock kafka;

@@ -24,7 +24,7 @@ using namespace feedrouter;
 using namespace feedrouter::test;
 using namespace std::chrono_literals;
 
-TEST_CASE("since now: messages produced before CREATE never fire; each later one fires once, in partition order",
+TEST_CASE("since now: messages produced before CREATE never fire, each later one fires once, in partition order",
           "[e2e][kafka]") {
   e2e_fixture fx;
   kafka_mock kafka;
@@ -67,7 +67,7 @@ TEST_CASE("since now: messages produced before CREATE never fire; each later one
   fr->stop_cleanly();
 }
 
-TEST_CASE("PAUSE stops reading and keeps the position; UNPAUSE fires what was produced meanwhile, each once",
+TEST_CASE("PAUSE stops reading and keeps the position, UNPAUSE fires what was produced meanwhile, each once",
           "[e2e][kafka]") {
   e2e_fixture fx;
   kafka_mock kafka;
@@ -103,7 +103,7 @@ TEST_CASE("PAUSE stops reading and keeps the position; UNPAUSE fires what was pr
   fr->stop_cleanly();
 }
 
-TEST_CASE("a message larger than batchBytes is dead-lettered with its offset; the messages around it fire",
+TEST_CASE("a message larger than batchBytes is dead-lettered with its offset, the messages around it fire",
           "[e2e][kafka]") {
   e2e_fixture fx;
   kafka_mock kafka;
@@ -147,7 +147,7 @@ TEST_CASE("a message larger than batchBytes is dead-lettered with its offset; th
   fr->stop_cleanly();
 }
 
-TEST_CASE("isJSONData, isBinaryKey and isBinaryValue shape the fired messages; an UPDATE of them keeps the position",
+TEST_CASE("isJSONData, isBinaryKey and isBinaryValue shape the fired messages, an UPDATE of them keeps the position",
           "[e2e][kafka]") {
   e2e_fixture fx;
   kafka_mock kafka;
@@ -192,7 +192,7 @@ TEST_CASE("isJSONData, isBinaryKey and isBinaryValue shape the fired messages; a
   fr->stop_cleanly();
 }
 
-TEST_CASE("an UPDATE to another topic starts where that one ends; since earliest fires what a topic holds",
+TEST_CASE("an UPDATE to another topic starts where that one ends, since earliest fires what a topic holds",
           "[e2e][kafka]") {
   e2e_fixture fx;
   kafka_mock kafka;
@@ -231,7 +231,7 @@ TEST_CASE("an UPDATE to another topic starts where that one ends; since earliest
   fr->stop_cleanly();
 }
 
-TEST_CASE("messages retention deleted before they were read show in the status; reading goes on from the oldest left",
+TEST_CASE("messages retention deleted before they were read show in the status, reading goes on from the oldest left",
           "[e2e][kafka]") {
   e2e_fixture fx;
   kafka_mock kafka;

@@ -50,7 +50,7 @@ TEST_CASE_METHOD(source_fixture, "an idle timeout is shown and the feed reconnec
 }
 
 TEST_CASE_METHOD(source_fixture,
-                 "an error line is shown without its text; changes before it are handed over, those after it read "
+                 "an error line is shown without its text, changes before it are handed over, those after it read "
                  "again",
                  "[changes_source]") {
   spawn_changes(from_zero);

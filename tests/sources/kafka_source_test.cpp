@@ -103,7 +103,7 @@ TEST_CASE_METHOD(source_fixture,
   CHECK(log->statuses.empty());
 }
 
-TEST_CASE_METHOD(source_fixture, "messages go to the parent only on credit and in order; the last of each hand-over "
+TEST_CASE_METHOD(source_fixture, "messages go to the parent only on credit and in order, the last of each hand-over "
                                  "carries the position of every partition",
                  "[kafka_source]") {
   spawn_kafka(orders, orders_at({{0, 5}, {1, 7}}));

@@ -189,7 +189,7 @@ TEST_CASE_METHOD(source_fixture, "a server's error body is never shown, only its
   CHECK(log->statuses[1] == "the polled URL answered 403");
 }
 
-TEST_CASE_METHOD(source_fixture, "refused, timed out and not-HTTP failures read the same; the policy's refusal apart",
+TEST_CASE_METHOD(source_fixture, "refused, timed out and not-HTTP failures read the same, the policy's refusal apart",
                  "[poll_source][egress]") {
   spawn_poll(feed_params);
   for (const auto* detail : {"connect: Connection refused", "timeout", "read: bad version", "read: end of stream"}) {

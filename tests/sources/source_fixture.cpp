@@ -14,12 +14,14 @@
 #include "actors/atoms.hpp"
 #include "actors/sources/changes.hpp"
 #include "actors/sources/kafka.hpp"
+#include "actors/sources/mqtt.hpp"
 #include "actors/sources/poll.hpp"
 #include "actors/sources/redis_stream.hpp"
 #include "core/changes_spec.hpp"
 #include "core/egress_policy.hpp"
 #include "core/json.hpp"
 #include "core/kafka_spec.hpp"
+#include "core/mqtt_spec.hpp"
 #include "core/poll_spec.hpp"
 #include "core/redis_stream_spec.hpp"
 
@@ -121,6 +123,7 @@ source_fixture::source_fixture()
     sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())),
     client(std::make_shared<scripted_http_client>()),
     kafka(std::make_shared<scripted_kafka_connector>()),
+    mqtt(std::make_shared<scripted_mqtt_connector>()),
     redis(std::make_shared<scripted_redis_connector>()),
     log(std::make_shared<parent_log>()) {
   // Sources keep a timer armed for their next poll: do not wait for them at shutdown.
@@ -180,6 +183,21 @@ caf::actor source_fixture::spawn_kafka(std::string_view params_json, std::string
                          connector = kafka](caf::local_actor* parent) {
     return caf::actor_cast<caf::actor>(spawn_kafka_source(parent, spec, checkpoint, connector));
   });
+}
+
+caf::actor source_fixture::spawn_mqtt(std::string_view params_json, std::string checkpoint) {
+  auto spec = parse_mqtt_spec(read_params(params_json), "guest/t");
+  if (!spec)
+    throw std::invalid_argument(spec.error().field + ": " + spec.error().message);
+  return spawn_stand_in([spec = std::move(*spec), checkpoint = std::move(checkpoint),
+                         connector = mqtt](caf::local_actor* parent) {
+    return caf::actor_cast<caf::actor>(spawn_mqtt_source(parent, spec, "{}", checkpoint, connector));
+  });
+}
+
+void source_fixture::mqtt_deliver(mqtt_update update) {
+  mqtt->connection().deliver(std::move(update));
+  run();
 }
 
 caf::actor source_fixture::spawn_redis_stream(std::string_view params_json, std::string checkpoint,

@@ -16,6 +16,7 @@
 
 #include "scripted_http_client.hpp"
 #include "scripted_kafka.hpp"
+#include "scripted_mqtt.hpp"
 #include "scripted_redis.hpp"
 
 namespace feedrouter::test {
@@ -99,6 +100,13 @@ public:
   /// follows.
   void wake_kafka();
 
+  /// Spawns a stand-in trigger that starts an mqtt source with `params_json` (validated by parse_mqtt_spec for trigger
+  /// "guest/t"), starting from `checkpoint`, with `mqtt` as its connector, and runs until the source waits.
+  caf::actor spawn_mqtt(std::string_view params_json, std::string checkpoint = {});
+
+  /// Hands `update` to the newest MQTT connection's owner, then runs what follows.
+  void mqtt_deliver(mqtt_update update);
+
   /// Has the newest parent grant its source `n` more events, then runs what follows.
   void grant(std::int64_t n);
 
@@ -134,6 +142,7 @@ public:
   caf::scheduler::test_coordinator& sched;
   std::shared_ptr<scripted_http_client> client;
   std::shared_ptr<scripted_kafka_connector> kafka;
+  std::shared_ptr<scripted_mqtt_connector> mqtt;
   std::shared_ptr<scripted_redis_connector> redis;
   parent_log_ptr log;
 

@@ -1,5 +1,9 @@
 #include "fake_store.hpp"
 
+#include <algorithm>
+
+#include "core/shard.hpp"
+
 namespace feedrouter::test {
 
 std::vector<store_op> store_journal::ops() const {
@@ -112,6 +116,34 @@ std::optional<std::string> fake_store::commit(const std::vector<store_op>& ops) 
   if (journal_->clock)
     journal_->commit_times.push_back(journal_->clock());
   return std::nullopt;
+}
+
+commit_result fake_store::commit_fenced(const std::vector<store_op>& ops) {
+  commit_result result;
+  std::vector<store_op> applied;
+  for (const auto& op : ops) {
+    if (op.fence) {
+      auto lease = journal_->leases.find(op.fence->shard);
+      auto stale = lease == journal_->leases.end() || lease->second != op.fence->epoch
+                   || op.fence->shard != shard_of(op.record.trigger);
+      if (stale) {
+        if (std::find(result.fenced.begin(), result.fenced.end(), op.record.trigger) == result.fenced.end())
+          result.fenced.push_back(op.record.trigger);
+        continue;
+      }
+    }
+    applied.push_back(op);
+  }
+  result.error = commit(applied);
+  if (result.error)
+    result.fenced.clear();
+  journal_->fenced.insert(journal_->fenced.end(), result.fenced.begin(), result.fenced.end());
+  return result;
+}
+
+std::vector<registration_record> fake_store::load_shards(const std::vector<std::uint32_t>& shards) {
+  journal_->shard_loads.push_back(shards);
+  return store::load_shards(shards);
 }
 
 } // namespace feedrouter::test

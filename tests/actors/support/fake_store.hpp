@@ -33,6 +33,14 @@ struct store_journal {
   std::vector<registration_record> stored;
   /// Tells the time of a commit; unset leaves commit_times empty.
   std::function<sys_ms()> clock;
+  /// Shard -> epoch of the leases the instance holds, as commit_fenced() checks fencing tokens against them (a
+  /// change with a token for another shard or epoch is left out); a change without a token is always applied.
+  std::map<std::uint32_t, std::int64_t> leases;
+  /// The triggers commit_fenced() left changes of out, in order.
+  std::vector<trigger_ref> fenced;
+  /// What load_shards(), load_registration(), load_owned() and count_registrations() were asked, in order, for tests
+  /// of what a cluster reads.
+  std::vector<std::vector<std::uint32_t>> shard_loads;
 
   // -- the stored events, as the committed operations left them ------------------
 
@@ -72,6 +80,8 @@ public:
   std::optional<pending_page> load_pending(const trigger_ref& trigger, std::uint64_t from_seq, std::size_t max_rows,
                                            std::size_t max_bytes) override;
   std::optional<std::string> commit(const std::vector<store_op>& ops) override;
+  commit_result commit_fenced(const std::vector<store_op>& ops) override;
+  std::vector<registration_record> load_shards(const std::vector<std::uint32_t>& shards) override;
 
 private:
   store_journal_ptr journal_;

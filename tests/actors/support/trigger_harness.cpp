@@ -4,11 +4,12 @@
 
 namespace feedrouter::test {
 
-trigger_harness start_trigger(actor_fixture& f, registration_record record, std::optional<feed_config> config) {
+trigger_harness start_trigger(actor_fixture& f, registration_record record, std::optional<feed_config> config,
+                              std::optional<fencing_token> fence) {
   auto log = std::make_shared<parent_log>();
-  f.spawn_parent(log, [env = trigger_env_ptr{f.env}, record, config](caf::event_based_actor* self) {
+  f.spawn_parent(log, [env = trigger_env_ptr{f.env}, record, config, fence](caf::event_based_actor* self) {
     // The registry monitors its triggers (they are not linked to it): so does the stand-in.
-    auto trigger = caf::actor_cast<caf::actor>(spawn_trigger(self, env, record, config));
+    auto trigger = caf::actor_cast<caf::actor>(spawn_trigger(self, env, record, config, fence));
     self->monitor(trigger);
     return trigger;
   });

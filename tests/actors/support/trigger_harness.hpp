@@ -13,8 +13,9 @@ struct trigger_harness {
   caf::actor trigger;
 };
 
-/// Spawns the trigger of `record` over the fixture's environment.
-trigger_harness start_trigger(actor_fixture& f, registration_record record, std::optional<feed_config> config);
+/// Spawns the trigger of `record` over the fixture's environment, under the lease `fence` when given (cluster mode).
+trigger_harness start_trigger(actor_fixture& f, registration_record record, std::optional<feed_config> config,
+                              std::optional<fencing_token> fence = std::nullopt);
 
 /// Spawns the trigger of a new webhook registration of `trigger` (hook id "hook-1", secret test_secret) with the
 /// other parameters in `params_json`.

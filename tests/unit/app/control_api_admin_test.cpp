@@ -47,7 +47,7 @@ TEST_CASE("without an admin key the admin routes are unknown routes, whatever th
   }
 }
 
-TEST_CASE("with an admin key, a request without it is 401 even while starting; with it, 503 until ready and for a "
+TEST_CASE("with an admin key, a request without it is 401 even while starting, with it, 503 until ready and for a "
           "change while the store refuses writes", "[control_api][admin]") {
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};

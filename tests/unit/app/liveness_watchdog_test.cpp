@@ -59,6 +59,8 @@ registry_actor::behavior_type silent_registry(registry_actor::stateful_pointer<s
       self->state.unanswered.push_back(self->make_response_promise<std::size_t>());
       return self->state.unanswered.back();
     },
+    [](start_shards_atom, const shard_start&) { return std::size_t{0}; },
+    [](stop_shards_atom, const std::vector<std::uint32_t>&) { return std::size_t{0}; },
   };
 }
 
@@ -69,6 +71,8 @@ registry_actor::behavior_type answering_registry() {
     [](remove_atom, const trigger_ref&) {},
     [](status_atom, const trigger_ref&, const registration_status&) {},
     [](ready_atom) { return std::size_t{7}; },
+    [](start_shards_atom, const shard_start&) { return std::size_t{0}; },
+    [](stop_shards_atom, const std::vector<std::uint32_t>&) { return std::size_t{0}; },
   };
 }
 

@@ -351,7 +351,7 @@ TEST_CASE("a flag without its value is a usage error naming the flag", "[options
 
 // -- the store's secrets and integrity ---------------------------------------------------------------------
 
-TEST_CASE("the store flags name the key file and accept an empty store; by default neither", "[options]") {
+TEST_CASE("the store flags name the key file and accept an empty store, by default neither", "[options]") {
   env_guard env;
   auto defaults = run({});
   CHECK(defaults.secrets_key_file.empty());
@@ -365,7 +365,7 @@ TEST_CASE("the store flags name the key file and accept an empty store; by defau
   CHECK(run({"--secrets-key-file", "flag.key"}).secrets_key_file == "flag.key");
 }
 
-TEST_CASE("the --store-password-file flag names the PostgreSQL password's file; by default none", "[options]") {
+TEST_CASE("the --store-password-file flag names the PostgreSQL password's file, by default none", "[options]") {
   env_guard env;
   CHECK(run({}).store_password_file.empty());
   auto opts = run({"--store", "postgresql://feedrouter@db.example:5432/feedrouter", "--store-password-file",
@@ -453,7 +453,7 @@ TEST_CASE("the --check-store flag with rotate-key, or an unknown subcommand, is 
   check_usage_error({"rotate-key", "now"}, "now");
 }
 
-TEST_CASE("the --log-format flag and FEEDROUTER_LOG_FORMAT choose text or json; text by default", "[options]") {
+TEST_CASE("the --log-format flag and FEEDROUTER_LOG_FORMAT choose text or json, text by default", "[options]") {
   env_guard env;
   CHECK(run({}).format == log_format::text);
   CHECK(run({"--log-format", "json"}).format == log_format::json);

@@ -109,7 +109,7 @@ TEST_CASE("CouchDB's built-in filters take the query parameters CouchDB wants", 
   CHECK(refusal(R"({"url": "https://h", "dbname": "db", "filter": "_all"})").field == "filter");
 }
 
-TEST_CASE("maxTriggers limits a changes feed's fires; -1 and 0 do not", "[changes]") {
+TEST_CASE("maxTriggers limits a changes feed's fires, -1 and 0 do not", "[changes]") {
   CHECK(spec(R"({"url": "https://h", "dbname": "db", "maxTriggers": "2"})").max_triggers == 2);
   CHECK_FALSE(spec(R"({"url": "https://h", "dbname": "db", "maxTriggers": 0})").max_triggers);
   CHECK_FALSE(spec(R"({"url": "https://h", "dbname": "db", "maxTriggers": -1})").max_triggers);

@@ -33,7 +33,7 @@ std::vector<unsigned> fire_months(std::string_view text, cron_months months, std
 
 } // namespace
 
-TEST_CASE("OpenWhisk's month numbers count from 0; standard ones from 1", "[cron]") {
+TEST_CASE("OpenWhisk's month numbers count from 0, standard ones from 1", "[cron]") {
   using months = std::vector<unsigned>;
   // Rows A7 to A12 of the OpenWhisk parameter matrix (docs/migrating-from-openwhisk.md).
   CHECK(fire_months("0 9 1 11 *", cron_months::openwhisk, 1) == months{12});

@@ -409,7 +409,7 @@ TEST_CASE("an event rejected for want of room is dead-lettered at once", "[deliv
   CHECK(core.buffered() == 0);
 }
 
-TEST_CASE("a lost firer's fires go out again once a firer is ready; the lost answers are ignored",
+TEST_CASE("a lost firer's fires go out again once a firer is ready, the lost answers are ignored",
           "[delivery_core]") {
   delivery_core core{default_delivery()};
   core.start();

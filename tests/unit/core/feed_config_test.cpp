@@ -69,10 +69,11 @@ TEST_CASE("the documented ranges are the ranges the feed specs enforce", "[feed_
            || has_range(delivery_int_params, param.name, param.min, param.max)
            || has_range(poll_int_params, param.name, param.min, param.max)
            || has_range(changes_int_params, param.name, param.min, param.max)
-           || has_range(kafka_int_params, param.name, param.min, param.max)));
+           || has_range(kafka_int_params, param.name, param.min, param.max)
+           || has_range(mqtt_int_params, param.name, param.min, param.max)));
   }
   const auto in_tables = alarm_int_params.size() + delivery_int_params.size() + poll_int_params.size()
-              + changes_int_params.size() + kafka_int_params.size();
+              + changes_int_params.size() + kafka_int_params.size() + mqtt_int_params.size();
   // A parameter added to a spec without its documented range here would go untested.
   CHECK(in_tables == documented_int_params().size());
 }

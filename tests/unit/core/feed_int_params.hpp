@@ -25,7 +25,7 @@ struct documented_int_param {
 constexpr std::string_view webhook_base = R"("hookId": "h-numbers", "secret": "0123456789abcdef")";
 
 /// Every integer parameter of every feed kind (docs/alarm-feed.md, delivery.md, poll-feed.md, changes-feed.md,
-/// kafka-feed.md).
+/// kafka-feed.md, mqtt-feed.md).
 inline const std::vector<documented_int_param>& documented_int_params() {
   static const std::vector<documented_int_param> all = {
     {"alarm", "", "minutes", 1, 5'270'400, true},
@@ -42,6 +42,7 @@ inline const std::vector<documented_int_param>& documented_int_params() {
     {"changes", R"("host": "couch.example.com", "dbname": "orders")", "port", 1, 65535},
     {"changes", R"("url": "https://couch.example.com", "dbname": "orders")", "maxTriggers", -1, 1'000'000'000},
     {"kafka", R"("brokers": "kafka.example.com:9092", "topic": "orders")", "batchBytes", 1'024, 900'000},
+    {"mqtt", R"("url": "mqtts://broker.example.com", "topic": "sensors/#")", "qos", 0, 1},
   };
   return all;
 }

@@ -74,7 +74,7 @@ TEST_CASE("isBinaryKey and isBinaryValue fire base64 without line breaks", "[kaf
   CHECK(value.rfind("AP//", 0) == 0);
 }
 
-TEST_CASE("bytes that are not UTF-8 become U+FFFD; valid text stays as it is", "[kafka_payload]") {
+TEST_CASE("bytes that are not UTF-8 become U+FFFD, valid text stays as it is", "[kafka_payload]") {
   CHECK(replace_invalid_utf8("plain") == "plain");
   const std::string text = "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80";
   CHECK(replace_invalid_utf8(text) == text);

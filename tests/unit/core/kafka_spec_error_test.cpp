@@ -98,7 +98,7 @@ TEST_CASE("a missing or malformed topic names topic", "[kafka_spec]") {
                           });
 }
 
-TEST_CASE("a flag that is not true or false names the flag; isJSONData with isBinaryValue names isBinaryValue",
+TEST_CASE("a flag that is not true or false names the flag, isJSONData with isBinaryValue names isBinaryValue",
           "[kafka_spec]") {
   for (std::string_view flag : kafka_flag_params) {
     for (std::string_view value : {"1", "0", R"("yes")", R"("")", "null", "[]"}) {
@@ -111,7 +111,7 @@ TEST_CASE("a flag that is not true or false names the flag; isJSONData with isBi
                                   });
 }
 
-TEST_CASE("since is now or earliest; batchBytes lies in its range", "[kafka_spec]") {
+TEST_CASE("since is now or earliest, batchBytes lies in its range", "[kafka_spec]") {
   check_rejected("since", {with(R"("since": "latest")"), with(R"("since": 0)"), with(R"("since": "")")});
   check_rejected("batchBytes", {with(R"("batchBytes": 1023)"), with(R"("batchBytes": 900001)"),
                                 with(R"("batchBytes": "lots")"), with(R"("batchBytes": 1.5)")});

@@ -90,7 +90,7 @@ TEST_CASE("the flags are read as OpenWhisk reads them: booleans, and strings tru
   CHECK(binary.binary_value);
 }
 
-TEST_CASE("the flags are stored as JSON booleans; other parameters as given", "[kafka_spec]") {
+TEST_CASE("the flags are stored as JSON booleans, other parameters as given", "[kafka_spec]") {
   auto normalized = normalize_kafka_flags(params(R"({"isJSONData": " True", "isBinaryKey": "false",
                                                      "isBinaryValue": false, "topic": "true"})"));
   CHECK(normalized == params(R"({"isJSONData": true, "isBinaryKey": false, "isBinaryValue": false,

@@ -58,7 +58,7 @@ TEST_CASE("an interval document keeps its phase and drops maxTriggers, which Ope
   CHECK(t.old_provider_may_fire);
 }
 
-TEST_CASE("a one-shot document keeps deleteAfterFire; one whose date passed while active is imported disabled",
+TEST_CASE("a one-shot document keeps deleteAfterFire, one whose date passed while active is imported disabled",
           "[openwhisk_documents]") {
   auto ahead = alarm(R"("payload":{},"maxTriggers":-1,"date":"2031-12-25T12:30:00.000Z","deleteAfterFire":"rules")");
   CHECK(ahead.kind == "once");
@@ -71,7 +71,7 @@ TEST_CASE("a one-shot document keeps deleteAfterFire; one whose date passed whil
   CHECK_THAT(expired.reason.message, Catch::Contains("the fire once date has expired"));
 }
 
-TEST_CASE("a disabled document keeps its reason; used-up maxTriggers are known by it", "[openwhisk_documents]") {
+TEST_CASE("a disabled document keeps its reason, used-up maxTriggers are known by it", "[openwhisk_documents]") {
   auto used_up = alarm(R"("payload":{},"maxTriggers":5,"cron":"* * * * *","status":{"active":false,
     "dateChanged":1735693200000,"reason":{"kind":"AUTO",
     "message":"Automatically disabled after reaching max triggers"}})");

@@ -33,3 +33,22 @@ TEST_CASE("registrations spread over every shard", "[shard]") {
     CHECK(count < 150);
   }
 }
+
+TEST_CASE("a hook id is routed to the shard of its registration, and its hook shard never changes", "[shard]") {
+  // Fixed value: a hook URL handed out must reach the same shard in every build.
+  const std::string zeros(2 * hook_id_bytes, '0');
+  CHECK(hook_shard(zeros) == fnv1a64("hook/" + zeros) % shard_count);
+  for (const trigger_ref& trigger : {trigger_ref{"guest", "tick"}, trigger_ref{"alice", "t0"}, trigger_ref{"b", "c"}}) {
+    auto id = make_hook_id(trigger);
+    CHECK(id.size() == 2 * hook_id_bytes);
+    CHECK(id.find_first_not_of("0123456789abcdef") == std::string::npos);
+    CHECK(hook_shard(id) == shard_of(trigger));
+  }
+}
+
+TEST_CASE("hook ids of one registration differ from each other", "[shard]") {
+  std::set<std::string> ids;
+  for (int i = 0; i < 20; ++i)
+    ids.insert(make_hook_id({"guest", "tick"}));
+  CHECK(ids.size() == 20);
+}

@@ -58,7 +58,7 @@ TEST_CASE("a token registration takes the shared token in its header", "[webhook
   CHECK(wrong.header == "X-Feedrouter-Token");
 }
 
-TEST_CASE("an event kind the registration does not list is ignored; a listed one is added to the payload",
+TEST_CASE("an event kind the registration does not list is ignored, a listed one is added to the payload",
           "[webhook_delivery]") {
   auto spec = hmac_spec();
   spec.event_header = "X-GitHub-Event";
@@ -76,4 +76,37 @@ TEST_CASE("the signature is checked before the event filter", "[webhook_delivery
   spec.events = {"push"};
   webhook_delivery d{"{}", {{"X-GitHub-Event", "issues"}}};
   CHECK(judge_webhook(spec, d, "{}").what == webhook_verdict::kind::bad_signature);
+}
+
+TEST_CASE("a signed ping of a registration that answers pings is not fired, and a forged one is refused",
+          "[webhook_delivery]") {
+  auto spec = hmac_spec();
+  spec.event_header = "X-GitHub-Event";
+  spec.events = {"push"};
+  spec.answers_ping = true;
+  CHECK(judge_webhook(spec, signed_delivery(R"({"zen":"Keep it simple"})", {{"X-GitHub-Event", "ping"}}), "{}").what
+        == webhook_verdict::kind::ping);
+  webhook_delivery forged{R"({"zen":"x"})", {{"X-GitHub-Event", "ping"}, {"X-Hub-Signature-256", "sha256=00"}}};
+  CHECK(judge_webhook(spec, forged, "{}").what == webhook_verdict::kind::bad_signature);
+  // A plain webhook registration has no notion of pings: the event filter decides.
+  spec.answers_ping = false;
+  CHECK(judge_webhook(spec, signed_delivery("{}", {{"X-GitHub-Event", "ping"}}), "{}").what
+        == webhook_verdict::kind::ignore);
+}
+
+TEST_CASE("a registration with a delivery header hands on each delivery's id and refuses one without",
+          "[webhook_delivery]") {
+  auto spec = hmac_spec();
+  spec.delivery_header = "X-GitHub-Delivery";
+  auto verdict = judge_webhook(spec, signed_delivery("{}", {{"x-github-delivery", "72d3162e-cc78"}}), "{}");
+  REQUIRE(verdict.what == webhook_verdict::kind::accept);
+  CHECK(verdict.delivery_id == "72d3162e-cc78");
+  auto missing = judge_webhook(spec, signed_delivery("{}"), "{}");
+  CHECK(missing.what == webhook_verdict::kind::bad_delivery_id);
+  CHECK(missing.header == "X-GitHub-Delivery");
+  auto too_long = judge_webhook(spec, signed_delivery("{}", {{"X-GitHub-Delivery", std::string(129, 'a')}}), "{}");
+  CHECK(too_long.what == webhook_verdict::kind::bad_delivery_id);
+  // The signature comes first: an unsigned request learns nothing about the id it needs.
+  webhook_delivery unsigned_one{"{}", {}};
+  CHECK(judge_webhook(spec, unsigned_one, "{}").what == webhook_verdict::kind::bad_signature);
 }

@@ -1,5 +1,7 @@
 #include "core/url.hpp"
 
+#include <vector>
+
 #include <catch2/catch.hpp>
 
 using feedrouter::parse_url;
@@ -76,6 +78,25 @@ TEST_CASE("parse_url rejects other schemes and relative URLs", "[url]") {
   CHECK_FALSE(parse_url("example.com/path", "url"));
   CHECK_FALSE(parse_url("/path", "url"));
   CHECK_FALSE(parse_url("", "url"));
+}
+
+TEST_CASE("parse_url with schemes of its own takes their default ports and names them when refusing", "[url]") {
+  const std::vector<feedrouter::url_scheme> brokers = {{"mqtt", 1883}, {"mqtts", 8883}};
+  auto plain = parse_url("MQTT://Broker.example", "url", brokers);
+  REQUIRE(plain);
+  CHECK(plain->scheme == "mqtt");
+  CHECK(plain->host == "broker.example");
+  CHECK(plain->port == 1883);
+  auto secure = parse_url("mqtts://[::1]:9000", "url", brokers);
+  REQUIRE(secure);
+  CHECK(secure->port == 9000);
+  auto http = parse_url("http://broker.example", "url", brokers);
+  REQUIRE_FALSE(http);
+  CHECK(http.error().message == "must use the mqtt or mqtts scheme");
+  auto relative = parse_url("broker.example", "url", brokers);
+  REQUIRE_FALSE(relative);
+  CHECK(relative.error().message == "must be an absolute mqtt or mqtts URL");
+  CHECK(parse_url("ftp://x", "url").error().message == "must use the http or https scheme");
 }
 
 TEST_CASE("parse_url requires a host", "[url]") {

@@ -89,7 +89,7 @@ TEST_CASE("a pipeline runs its calls in order, beyond one pipeline's size, in th
   CHECK(rows->text(0, 2) == std::to_string(count - 1));
 }
 
-TEST_CASE("a pipeline reports the first call that failed; the calls after it do not run", "[pg]") {
+TEST_CASE("a pipeline reports the first call that failed, the calls after it do not run", "[pg]") {
   postgres_backend backend;
   auto conn = connect(backend);
   REQUIRE(conn.exec("CREATE TABLE t (n bigint PRIMARY KEY, s text)"));

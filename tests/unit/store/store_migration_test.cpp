@@ -94,7 +94,7 @@ TEST_CASE("migrate copies every registration with its events, dead letters and c
   check_same_stores(*sqlite.open(), *target);
 }
 
-TEST_CASE("migrate run again changes nothing; a registration already in the target is replaced whole",
+TEST_CASE("migrate run again changes nothing, a registration already in the target is replaced whole",
           "[store][migrate]") {
   sqlite_backend sqlite;
   postgres_backend postgres;
