@@ -59,6 +59,15 @@ std::vector<std::string_view> numeric_params(std::string_view feed) {
   return names;
 }
 
+/// Returns `delivery` without a batch window unless the registration sets batchWindowMs. For a feed whose source reads
+/// a backlog as fast as credit allows (kafka, redis-stream), a fire carries what is waiting: with a window, a partial
+/// batch would wait for events that the source reads only once that credit comes back.
+delivery_spec without_default_window(delivery_spec delivery, const json_members& params) {
+  if (find_member(params, batch_window_ms_param.name) == nullptr)
+    delivery.batch_window = std::chrono::milliseconds{0};
+  return delivery;
+}
+
 /// Returns how a kafka registration delivers: as OpenWhisk's provider, every fire is {"messages": [...]} with the
 /// registration's `trigger_payload` beside it, and carries what is waiting (up to batchSize 1000 and batchBytes)
 /// unless the registration sets its own batchSize or batchWindowMs.
@@ -66,8 +75,7 @@ delivery_spec kafka_delivery(delivery_spec delivery, const json_members& params,
                              const std::string& fire_body) {
   if (find_member(params, batch_size_param.name) == nullptr)
     delivery.batch_size = static_cast<std::size_t>(batch_size_param.max);
-  if (find_member(params, batch_window_ms_param.name) == nullptr)
-    delivery.batch_window = std::chrono::milliseconds{0};
+  delivery = without_default_window(std::move(delivery), params);
   delivery.envelope.key = "messages";
   delivery.envelope.wrap_single = true;
   delivery.envelope.max_bytes = kafka.batch_bytes;
@@ -178,6 +186,7 @@ outcome<feed_config> make_feed_config(std::string_view feed, json_members params
     auto redis = parse_redis_stream_spec(params, egress);
     if (!redis)
       return redis.error();
+    config.delivery = without_default_window(config.delivery, params);
     config.redis_stream = std::make_shared<const redis_stream_spec>(std::move(*redis));
     config.params = normalize_redis_stream_params(normalize_int_params(std::move(params), numeric_params(feed)));
     return config;
