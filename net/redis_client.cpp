@@ -4,7 +4,6 @@
 #include "net/redis_client.hpp"
 
 #include <array>
-#include <atomic>
 #include <mutex>
 #include <optional>
 #include <string_view>
@@ -19,6 +18,7 @@
 #include <boost/asio/write.hpp>
 
 #include "net/detail/asio_context.hpp"
+#include "net/detail/connection_slots.hpp"
 #include "net/detail/egress_gate.hpp"
 #include "net/detail/resp_codec.hpp"
 #include "net/detail/tls_context.hpp"
@@ -30,6 +30,8 @@ namespace {
 
 using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
+using client_detail::connection_slots;
+using client_detail::connection_slots_ptr;
 using client_detail::egress_gate;
 
 /// Bytes taken from the socket per read: every open connection holds one such buffer.
@@ -47,12 +49,6 @@ std::string step_error(const char* step, const error_code& ec) {
   return std::string{step} + ": " + ec.message();
 }
 
-/// Counts the connections of a connector that are open; a connection gives its place back when it is destroyed.
-struct connection_count {
-  std::atomic<std::size_t> open{0};
-  std::size_t max = 0;
-};
-
 /// One connection. Everything runs on its strand; exchange() and close() post onto it.
 ///
 /// Steps: resolve -> connect (each address judged by the egress gate) -> TLS handshake (rediss only) -> connected.
@@ -60,14 +56,15 @@ struct connection_count {
 /// connect and each exchange: when it fires the socket closes, which fails whatever is under way.
 class connection_impl : public redis_connection, public std::enable_shared_from_this<connection_impl> {
 public:
-  connection_impl(asio::io_context& ioc, std::shared_ptr<connection_count> count, tls_context_ptr tls,
+  /// Holds the place in `slots` that the connector took for it, and gives it back when it is destroyed.
+  connection_impl(asio::io_context& ioc, connection_slots_ptr slots, tls_context_ptr tls,
                   std::shared_ptr<const egress_policy> egress, redis_server server)
     : strand_(asio::make_strand(ioc)),
       socket_(strand_),
       resolver_(strand_),
       timer_(strand_),
       gate_(std::move(egress), server.host),
-      count_(std::move(count)),
+      slots_(std::move(slots)),
       tls_context_(std::move(tls)),
       server_(std::move(server)),
       reader_(reply_limits()) {
@@ -76,7 +73,7 @@ public:
   }
 
   ~connection_impl() override {
-    --count_->open;
+    slots_->give_back();
   }
 
   void start(std::chrono::milliseconds timeout, std::function<void(redis_connected)> done) {
@@ -270,7 +267,7 @@ private:
   tcp::resolver resolver_;
   asio::steady_timer timer_;
   egress_gate gate_;
-  std::shared_ptr<connection_count> count_;
+  connection_slots_ptr slots_;
   tls_context_ptr tls_context_;
   redis_server server_;
   resp_reader reader_;
@@ -292,15 +289,14 @@ public:
   asio_redis_connector(io_runtime& io, redis_connector_options options)
     : ioc_(io_context_of(io)),
       options_(std::move(options)),
-      count_(std::make_shared<connection_count>()) {
-    count_->max = options_.max_connections;
+      slots_(std::make_shared<connection_slots>(options_.max_connections)) {
+    // nop
   }
 
   void connect(const redis_server& server, std::chrono::milliseconds timeout,
                std::function<void(redis_connected)> done) override {
-    if (++count_->open > count_->max) {
-      --count_->open;
-      asio::post(ioc_, [done = std::move(done), max = count_->max] {
+    if (!slots_->try_take()) {
+      asio::post(ioc_, [done = std::move(done), max = slots_->max()] {
         done(redis_connected{nullptr, redis_failure{redis_failure::kind::no_room,
                                                     "this instance has " + std::to_string(max)
                                                       + " Redis connections open (--max-redis-feeds)"}});
@@ -310,12 +306,12 @@ public:
     tls_context_ptr tls;
     if (server.tls)
       tls = tls_context();
-    auto connection = std::make_shared<connection_impl>(ioc_, count_, std::move(tls), options_.egress, server);
+    auto connection = std::make_shared<connection_impl>(ioc_, slots_, std::move(tls), options_.egress, server);
     connection->start(timeout, std::move(done));
   }
 
   bool has_room() const override {
-    return count_->open < count_->max;
+    return slots_->has_room();
   }
 
 private:
@@ -329,7 +325,7 @@ private:
 
   asio::io_context& ioc_;
   redis_connector_options options_;
-  std::shared_ptr<connection_count> count_;
+  connection_slots_ptr slots_;
   std::mutex tls_mutex_;
   tls_context_ptr tls_;
 };
