@@ -317,7 +317,7 @@ int run(const options& opts, const sigset_t& signals) {
     control_opts.max_connections_per_origin = control_connections;
     control_client = make_http_client(io, control_opts);
     // MQTT brokers are checked by the same egress policy, and mqtts by the same CA options, as HTTP endpoints.
-    mqtt = make_mqtt_connector(io, {opts.ca_file, opts.insecure_skip_verify, egress});
+    mqtt = make_mqtt_connector(io, {opts.ca_file, opts.insecure_skip_verify, egress, opts.max_mqtt_feeds});
     // Redis servers likewise; their connections live on the same I/O threads as HTTP's.
     redis_connector_options redis_opts;
     redis_opts.egress = egress;
