@@ -135,7 +135,8 @@ struct api_result {
   api_body body;
   std::string error; ///< failures: what is wrong, for the caller
   std::string field; ///< failures: the input field it is about; empty when none
-  std::chrono::seconds retry_after{0}; ///< too_many: how long to wait before trying again; 0 when unknown
+  /// too_many, and unavailable at a bound of sources: how long to wait before trying again; 0 when unknown.
+  std::chrono::seconds retry_after{0};
 };
 
 /// Returns a failure: `outcome` with `error` about `field`.

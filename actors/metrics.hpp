@@ -17,8 +17,8 @@ namespace feedrouter {
 
 /// The values of the `feed` label. A kind not listed counts as "other", so that the label has a fixed set of values
 /// (a new feed kind is added here).
-inline constexpr std::array<std::string_view, 8> metric_feed_kinds = {"alarm", "webhook", "github", "poll",
-                                                                    "changes", "kafka", "mqtt", "other"};
+inline constexpr std::array<std::string_view, 9> metric_feed_kinds = {
+  "alarm", "webhook", "github", "poll", "changes", "kafka", "mqtt", "redis-stream", "other"};
 
 /// What happened to events of a registration, counted per feed kind.
 enum class event_outcome {

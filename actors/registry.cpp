@@ -43,6 +43,11 @@ constexpr std::size_t start_batch = 500;
 /// The namespace name OpenWhisk users write for "my own namespace".
 constexpr std::string_view default_namespace = "_";
 
+/// How long a CREATE refused at the instance's bound of a feed kind's sources (--max-kafka-feeds, --max-mqtt-feeds,
+/// --max-redis-feeds) is asked to wait: a place frees only when another registration of that kind pauses or ends,
+/// which nothing predicts, so the hint only keeps a client that retries from asking in a tight loop.
+constexpr std::chrono::seconds source_bound_retry_after{30};
+
 /// How the registry retries removing a github registration's hook while GitHub does not take the DELETE: from about a
 /// second, doubling, up to ten minutes apart, for at most a day.
 const retry_options hook_removal_retries{std::chrono::seconds{1}, 2.0, std::chrono::minutes{10}, 30,
@@ -407,7 +412,9 @@ void prepare_source(registry_pointer self, result_promise rp, const feed_config&
           return;
         }
         if (prepared.unavailable) {
-          rp.deliver(failure(api_outcome::unavailable, std::move(*prepared.unavailable)));
+          auto full = failure(api_outcome::unavailable, std::move(*prepared.unavailable));
+          full.retry_after = source_bound_retry_after;
+          rp.deliver(std::move(full));
           return;
         }
         then(std::move(prepared.checkpoint));

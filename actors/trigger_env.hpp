@@ -23,6 +23,7 @@
 #include "core/url.hpp"
 #include "net/http_client.hpp"
 #include "net/mqtt_client.hpp"
+#include "net/redis_client.hpp"
 
 namespace feedrouter {
 
@@ -83,14 +84,16 @@ struct trigger_env {
 using trigger_env_ptr = std::shared_ptr<const trigger_env>;
 
 /// Returns the spawner that starts the source actor of each feed kind that owns a connection (poll, changes, kafka,
-/// mqtt); their requests go through `client`, kafka's consumers come from `kafka` and MQTT connections from `mqtt`.
+/// mqtt, redis-stream); their requests go through `client`, kafka's consumers come from `kafka`, MQTT connections
+/// from `mqtt` and Redis connections from `redis`.
 source_spawner default_source_spawner(http_client_ptr client, kafka_connector_ptr kafka = nullptr,
-                                      mqtt_connector_ptr mqtt = nullptr);
+                                      mqtt_connector_ptr mqtt = nullptr, redis_connector_ptr redis = nullptr);
 
 /// Returns the preparer of each feed kind whose source needs one (changes with `since: now`, kafka without a position
-/// from its brokers and topic, mqtt without a position from its broker session); its requests go through `client`,
-/// `kafka` and `mqtt`, and without them nothing is prepared.
+/// from its brokers and topic, mqtt without a position from its broker session, redis-stream without a position from
+/// its server and stream); its requests go through `client`, `kafka`, `mqtt` and `redis`, and without them nothing is
+/// prepared.
 source_preparer default_source_preparer(http_client_ptr client, kafka_connector_ptr kafka = nullptr,
-                                        mqtt_connector_ptr mqtt = nullptr);
+                                        mqtt_connector_ptr mqtt = nullptr, redis_connector_ptr redis = nullptr);
 
 } // namespace feedrouter

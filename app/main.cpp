@@ -42,6 +42,7 @@
 #include "net/http_server.hpp"
 #include "net/io_runtime.hpp"
 #include "net/mqtt_client.hpp"
+#include "net/redis_client.hpp"
 #include "store/key_rotation.hpp"
 #include "store/lease_store.hpp"
 #include "store/store.hpp"
@@ -189,7 +190,8 @@ std::shared_ptr<const egress_policy> make_egress_policy(const options& opts, std
 }
 
 std::shared_ptr<trigger_env> make_env(const options& opts, http_client_ptr client, mqtt_connector_ptr mqtt,
-                                      store_actor store, std::shared_ptr<metrics> stats, std::string public_url,
+                                      redis_connector_ptr redis, store_actor store, std::shared_ptr<metrics> stats,
+                                      std::string public_url,
                                       std::shared_ptr<const egress_policy> egress) {
   auto env = std::make_shared<trigger_env>();
   env->client = std::move(client);
@@ -204,8 +206,8 @@ std::shared_ptr<trigger_env> make_env(const options& opts, http_client_ptr clien
   env->store = std::move(store);
   env->stats = std::move(stats);
   env->now = now_ms;
-  env->spawn_source = default_source_spawner(env->client, kafka, mqtt);
-  env->prepare_source = default_source_preparer(env->client, kafka, std::move(mqtt));
+  env->spawn_source = default_source_spawner(env->client, kafka, mqtt, redis);
+  env->prepare_source = default_source_preparer(env->client, kafka, std::move(mqtt), std::move(redis));
   env->fire_timeout = opts.fire_timeout;
   env->retries.max_attempts = opts.retry_attempts;
   env->retries.max_age = opts.retry_max_age;
@@ -308,13 +310,21 @@ int run(const options& opts, const sigset_t& signals) {
   http_client_ptr client;
   http_client_ptr control_client;
   mqtt_connector_ptr mqtt;
+  redis_connector_ptr redis;
   try {
     client = make_http_client(io, client_opts);
     auto control_opts = client_opts;
     control_opts.max_connections_per_origin = control_connections;
     control_client = make_http_client(io, control_opts);
     // MQTT brokers are checked by the same egress policy, and mqtts by the same CA options, as HTTP endpoints.
-    mqtt = make_mqtt_connector(io, {opts.ca_file, opts.insecure_skip_verify, egress});
+    mqtt = make_mqtt_connector(io, {opts.ca_file, opts.insecure_skip_verify, egress, opts.max_mqtt_feeds});
+    // Redis servers likewise; their connections live on the same I/O threads as HTTP's.
+    redis_connector_options redis_opts;
+    redis_opts.egress = egress;
+    redis_opts.ca_file = opts.ca_file;
+    redis_opts.insecure_skip_verify = opts.insecure_skip_verify;
+    redis_opts.max_connections = opts.max_redis_feeds;
+    redis = make_redis_connector(io, std::move(redis_opts));
   } catch (const std::exception& e) {
     std::cerr << "feedrouter: --ca-file: " << e.what() << std::endl;
     server->stop();
@@ -324,7 +334,7 @@ int run(const options& opts, const sigset_t& signals) {
   auto stats = std::make_shared<metrics>();
   auto health = std::make_shared<store_health>();
   auto store = spawn_store_actor(sys, std::move(db), store_thread::dedicated, {health, store_watch_interval, stats});
-  auto env = make_env(opts, client, std::move(mqtt), store, stats, public_url, egress);
+  auto env = make_env(opts, client, std::move(mqtt), std::move(redis), store, stats, public_url, egress);
   auto fence = std::make_shared<fire_fence>();
   if (cluster)
     env->fence = fence;

@@ -145,6 +145,16 @@ std::variant<options, exit_request> parse_options(int argc, char** argv) {
     ->envname("FEEDROUTER_MAX_KAFKA_FEEDS")
     ->check(CLI::Range(std::size_t{1}, std::size_t{10'000}))
     ->capture_default_str();
+  app.add_option("--max-redis-feeds", result.max_redis_feeds,
+                 "redis-stream registrations that read at once; each holds one connection to its Redis server")
+    ->envname("FEEDROUTER_MAX_REDIS_FEEDS")
+    ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}))
+    ->capture_default_str();
+  app.add_option("--max-mqtt-feeds", result.max_mqtt_feeds,
+                 "mqtt registrations that read at once; each holds one connection to its MQTT broker")
+    ->envname("FEEDROUTER_MAX_MQTT_FEEDS")
+    ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}))
+    ->capture_default_str();
   double shutdown_grace_s = 10;
   app.add_option("--shutdown-grace", shutdown_grace_s, "seconds SIGTERM waits for fires in flight to finish")
     ->envname("FEEDROUTER_SHUTDOWN_GRACE")

@@ -64,6 +64,8 @@ struct options {
   std::size_t max_registrations_per_namespace = 10'000; ///< registrations one namespace may have
   std::size_t fire_window = 1;                  ///< fires of one registration on the wire at once
   std::size_t max_kafka_feeds = 200;            ///< kafka registrations reading at once (each runs librdkafka threads)
+  std::size_t max_redis_feeds = 1000;           ///< Redis connections open at once (redis-stream feeds)
+  std::size_t max_mqtt_feeds = 1000;            ///< MQTT connections open at once (mqtt feeds)
   std::chrono::milliseconds shutdown_grace{10'000}; ///< how long SIGTERM waits for fires in flight
   std::string ca_file;                          ///< PEM bundle that verifies an https API host; empty: system store
   bool insecure_skip_verify = false;            ///< accept any certificate (self-signed development controllers)

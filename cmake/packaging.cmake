@@ -13,6 +13,7 @@ install(FILES packaging/feedrouter.conf DESTINATION /etc/feedrouter)
 # Every action install.sh deploys (its KINDS).
 install(FILES feeds/alarm.js feeds/interval.js feeds/once.js feeds/changes.js feeds/poll.js feeds/webhook.js
               feeds/github.js feeds/kafka.js feeds/kafkaFeed.js feeds/messageHubFeed.js feeds/mqtt.js
+              feeds/redisStream.js
         DESTINATION share/feedrouter/feeds)
 install(FILES feeds/lib/feed_action.js DESTINATION share/feedrouter/feeds/lib)
 install(PROGRAMS feeds/install.sh feeds/uninstall.sh DESTINATION share/feedrouter/feeds)

@@ -15,6 +15,7 @@ constexpr std::string_view changes_feed = "changes";
 constexpr std::string_view kafka_feed = "kafka";
 constexpr std::string_view github_feed = "github";
 constexpr std::string_view mqtt_feed = "mqtt";
+constexpr std::string_view redis_stream_feed = "redis-stream";
 
 /// Returns the fire body for `trigger_payload`: an object as is, a string wrapped as {"payload": "..."}.
 outcome<std::string> make_fire_body(const json_members& params) {
@@ -58,6 +59,15 @@ std::vector<std::string_view> numeric_params(std::string_view feed) {
   return names;
 }
 
+/// Returns `delivery` without a batch window unless the registration sets batchWindowMs. For a feed whose source reads
+/// a backlog as fast as credit allows (kafka, redis-stream), a fire carries what is waiting: with a window, a partial
+/// batch would wait for events that the source reads only once that credit comes back.
+delivery_spec without_default_window(delivery_spec delivery, const json_members& params) {
+  if (find_member(params, batch_window_ms_param.name) == nullptr)
+    delivery.batch_window = std::chrono::milliseconds{0};
+  return delivery;
+}
+
 /// Returns how a kafka registration delivers: as OpenWhisk's provider, every fire is {"messages": [...]} with the
 /// registration's `trigger_payload` beside it, and carries what is waiting (up to batchSize 1000 and batchBytes)
 /// unless the registration sets its own batchSize or batchWindowMs.
@@ -65,8 +75,7 @@ delivery_spec kafka_delivery(delivery_spec delivery, const json_members& params,
                              const std::string& fire_body) {
   if (find_member(params, batch_size_param.name) == nullptr)
     delivery.batch_size = static_cast<std::size_t>(batch_size_param.max);
-  if (find_member(params, batch_window_ms_param.name) == nullptr)
-    delivery.batch_window = std::chrono::milliseconds{0};
+  delivery = without_default_window(std::move(delivery), params);
   delivery.envelope.key = "messages";
   delivery.envelope.wrap_single = true;
   delivery.envelope.max_bytes = kafka.batch_bytes;
@@ -79,7 +88,7 @@ delivery_spec kafka_delivery(delivery_spec delivery, const json_members& params,
 
 bool is_known_feed(std::string_view feed) {
   return feed == alarm_feed || feed == webhook_feed || feed == poll_feed || feed == changes_feed || feed == kafka_feed
-         || feed == github_feed || feed == mqtt_feed;
+         || feed == github_feed || feed == mqtt_feed || feed == redis_stream_feed;
 }
 
 bool is_hook_feed(std::string_view feed) {
@@ -99,7 +108,8 @@ outcome<feed_config> make_feed_config(std::string_view feed, json_members params
                                       const json_members* given) {
   if (!is_known_feed(feed))
     return field_error{"feed", "unknown feed kind \"" + std::string{feed}
-                                 + "\"; this provider serves: alarm, webhook, poll, changes, kafka, github, mqtt"};
+                                 + "\"; this provider serves: alarm, webhook, poll, changes, kafka, github, mqtt,"
+                                   " redis-stream"};
   auto delivery = parse_delivery_spec(params);
   if (!delivery)
     return delivery.error();
@@ -170,6 +180,15 @@ outcome<feed_config> make_feed_config(std::string_view feed, json_members params
       return *refused;
     config.mqtt = std::make_shared<const mqtt_spec>(std::move(*mqtt));
     config.params = normalize_int_params(std::move(params), numeric_params(feed));
+    return config;
+  }
+  if (feed == redis_stream_feed) {
+    auto redis = parse_redis_stream_spec(params, egress);
+    if (!redis)
+      return redis.error();
+    config.delivery = without_default_window(config.delivery, params);
+    config.redis_stream = std::make_shared<const redis_stream_spec>(std::move(*redis));
+    config.params = normalize_redis_stream_params(normalize_int_params(std::move(params), numeric_params(feed)));
     return config;
   }
   auto alarm = parse_alarm_spec(params, now, when, trigger_key, given);

@@ -14,6 +14,7 @@
 #include "core/kafka_spec.hpp"
 #include "core/mqtt_spec.hpp"
 #include "core/poll_spec.hpp"
+#include "core/redis_stream_spec.hpp"
 #include "core/webhook_spec.hpp"
 #include "core/json.hpp"
 #include "core/outcome.hpp"
@@ -37,6 +38,7 @@ struct feed_config {
   std::shared_ptr<const changes_spec> changes; ///< set for feed "changes"
   std::shared_ptr<const mqtt_spec> mqtt;       ///< set for feed "mqtt"
   std::shared_ptr<const kafka_spec> kafka;     ///< set for feed "kafka"
+  std::shared_ptr<const redis_stream_spec> redis_stream; ///< set for feed "redis-stream"
 
   /// Returns the registration's `maxTriggers` (alarm cron and interval kinds, changes): how many fires it may have
   /// before it is disabled; nullopt when unlimited.
@@ -53,7 +55,7 @@ bool is_hook_feed(std::string_view feed);
 /// Validates `params` for feed kind `feed`. Failures name the parameter, or "feed" for an unknown kind. An endpoint
 /// the registration names (`url` of poll, changes and mqtt, `iamUrl`) that `egress` refuses without resolving it (a
 /// literal address, localhost) fails here; one whose name resolves to a refused address fails when its source
-/// connects. Kafka brokers likewise.
+/// connects. Kafka brokers and Redis servers likewise.
 ///
 /// `given` are the parameters the request itself carries when `params` merges them over stored ones (UPDATE); null
 /// means all of `params`. Only dates among them must lie in the future (parse_alarm_spec).

@@ -2,14 +2,14 @@
 # Installs the feedrouter feed actions into OpenWhisk with the wsk CLI:
 #   package  feedrouter            (-p providerUrl URL)
 #   actions  feedrouter/alarm, interval, once, webhook, github, poll, changes, kafka (also as kafkaFeed and
-#            messageHubFeed, OpenWhisk's names), mqtt   (-a feed true)
+#            messageHubFeed, OpenWhisk's names), mqtt, redisStream   (-a feed true)
 # Each action is deployed as one self-contained file: the shared module lib/feed_action.js inlined in front of the
 # per-kind file (alarm.js, ...). Safe to run again: it updates what is there. See docs/feed-actions.md.
 set -euo pipefail
 
 PROG="install.sh"
 FEEDS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-KINDS=(alarm interval once webhook poll changes kafka kafkaFeed messageHubFeed github mqtt)
+KINDS=(alarm interval once webhook poll changes kafka kafkaFeed messageHubFeed github mqtt redisStream)
 
 usage() {
   cat <<EOF
@@ -118,7 +118,8 @@ build() {
 echo "$PROG: installing package $PACKAGE (providerUrl $PROVIDER_URL) at $APIHOST"
 
 package_args=(package update "$PACKAGE" -p providerUrl "$PROVIDER_URL"
-  -a description "feedrouter feeds: alarm, interval, once, webhook, poll, changes, kafka, github, mqtt (provider $PROVIDER_URL)")
+  -a description "feedrouter feeds: alarm, interval, once, webhook, poll, changes, kafka, github, mqtt,\
+ redis-stream (provider $PROVIDER_URL)")
 [[ -n "$SHARED" ]] && package_args+=(--shared yes)
 wsk_run "${package_args[@]}" || { echo "$PROG: wsk package update $PACKAGE failed" >&2; exit 1; }
 

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Removes what feeds/install.sh created: the actions alarm, interval, once, webhook, poll, changes, kafka, kafkaFeed,
-# messageHubFeed, github, mqtt and their package.
+# messageHubFeed, github, mqtt, redisStream and their package.
 # Anything already gone counts as removed. Delete the triggers that use these feeds first (wsk trigger delete runs the
 # feed action's DELETE, which stops the provider's registration); see docs/feed-actions.md.
 set -euo pipefail
 
 PROG="uninstall.sh"
-KINDS=(alarm interval once webhook poll changes kafka kafkaFeed messageHubFeed github mqtt)
+KINDS=(alarm interval once webhook poll changes kafka kafkaFeed messageHubFeed github mqtt redisStream)
 
 usage() {
   cat <<EOF

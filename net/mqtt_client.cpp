@@ -24,6 +24,7 @@
 #include <boost/asio/write.hpp>
 
 #include "net/detail/asio_context.hpp"
+#include "net/detail/connection_slots.hpp"
 #include "net/detail/egress_gate.hpp"
 #include "net/detail/mqtt_codec.hpp"
 #include "net/detail/tls_context.hpp"
@@ -32,6 +33,8 @@ namespace feedrouter {
 
 namespace {
 
+using client_detail::connection_slots;
+using client_detail::connection_slots_ptr;
 using client_detail::egress_gate;
 using error_code = boost::system::error_code;
 using steady_clock = std::chrono::steady_clock;
@@ -122,8 +125,10 @@ using session_book_ptr = std::shared_ptr<session_book>;
 class connection final : public mqtt_connection, public std::enable_shared_from_this<connection> {
 public:
   connection(asio::io_context& ioc, tls_context_ptr tls, std::shared_ptr<const egress_policy> egress,
-             session_book_ptr book, mqtt_connect_request req, mqtt_connector::update_handler on_update)
+             session_book_ptr book, connection_slots_ptr slots, mqtt_connect_request req,
+             mqtt_connector::update_handler on_update)
     : book_(std::move(book)),
+      slots_(std::move(slots)),
       session_(req.host + ':' + std::to_string(req.port) + '/' + req.client_id),
       strand_(asio::make_strand(ioc)),
       socket_(strand_),
@@ -136,6 +141,10 @@ public:
       on_update_(std::move(on_update)) {
     if (req_.tls)
       tls_.emplace(socket_, *tls);
+  }
+
+  ~connection() override {
+    give_back_slot();
   }
 
   void start() {
@@ -198,6 +207,12 @@ private:
     // Closed by its owner while it waited for the session's closing connections.
     if (done_ || closed_)
       return shut();
+    // Taken here rather than in connect(): a connection waiting for its session's closing one (a source after its
+    // preparer, a reconnect) takes the place that one gives back.
+    if (!slots_->try_take())
+      return fail(mqtt_failure::no_room,
+                  "this instance has " + std::to_string(slots_->max()) + " MQTT connections open (--max-mqtt-feeds)");
+    holds_slot_ = true;
     arm_deadline("CONNACK");
     error_code ec;
     auto address = asio::ip::make_address(req_.host, ec);
@@ -553,6 +568,8 @@ private:
       return;
     done_ = true;
     closed_ = true;
+    // Before the session's waiting connections start: one of them may need the place.
+    give_back_slot();
     book_->closed(session_, counted_, finished_);
     disarm_deadline();
     keepalive_timer_.cancel();
@@ -563,7 +580,15 @@ private:
     socket_.close(ignored);
   }
 
+  void give_back_slot() noexcept {
+    if (holds_slot_)
+      slots_->give_back();
+    holds_slot_ = false;
+  }
+
   session_book_ptr book_;
+  connection_slots_ptr slots_;
+  bool holds_slot_ = false; ///< took a place in slots_ and has not given it back (on the strand only)
   const std::string session_; ///< "host:port/client id"
   bool counted_ = false;  ///< counted as closing in book_ (guarded by its mutex)
   bool finished_ = false; ///< shut and counted out of book_ (guarded by its mutex)
@@ -598,8 +623,13 @@ private:
 
 class connector_impl final : public mqtt_connector {
 public:
-  connector_impl(asio::io_context& ioc, tls_context_ptr tls, std::shared_ptr<const egress_policy> egress)
-    : ioc_(ioc), tls_(std::move(tls)), egress_(std::move(egress)), book_(std::make_shared<session_book>()) {
+  connector_impl(asio::io_context& ioc, tls_context_ptr tls, std::shared_ptr<const egress_policy> egress,
+                 std::size_t max_connections)
+    : ioc_(ioc),
+      tls_(std::move(tls)),
+      egress_(std::move(egress)),
+      book_(std::make_shared<session_book>()),
+      slots_(std::make_shared<connection_slots>(max_connections)) {
     // nop
   }
 
@@ -608,13 +638,17 @@ public:
   mqtt_connection_ptr connect(mqtt_connect_request req, update_handler on_update) override {
     auto problem = request_problem(req);
     auto egress = req.owner == destination_owner::tenant ? egress_ : nullptr;
-    auto conn =
-      std::make_shared<connection>(ioc_, tls_, std::move(egress), book_, std::move(req), std::move(on_update));
+    auto conn = std::make_shared<connection>(ioc_, tls_, std::move(egress), book_, slots_, std::move(req),
+                                             std::move(on_update));
     if (problem.empty())
       book_->start(conn->session(), conn);
     else
       conn->refuse(std::move(problem));
     return conn;
+  }
+
+  bool has_room() const override {
+    return slots_->has_room();
   }
 
 private:
@@ -634,6 +668,7 @@ private:
   const tls_context_ptr tls_;
   const std::shared_ptr<const egress_policy> egress_;
   const session_book_ptr book_;
+  const connection_slots_ptr slots_;
 };
 
 // -- session_book (definitions) -----------------------------------------------------------------------------------
@@ -695,6 +730,8 @@ std::string_view mqtt_failure_text(mqtt_failure failure) noexcept {
       return "the connection was lost";
     case mqtt_failure::no_answer:
       return "the broker did not answer in time";
+    case mqtt_failure::no_room:
+      return "this provider runs as many mqtt feeds as it may at once; try again later";
   }
   return "no MQTT connection";
 }
@@ -719,7 +756,8 @@ std::string_view mqtt_refusal_text(int return_code) noexcept {
 mqtt_connector_ptr make_mqtt_connector(io_runtime& io, mqtt_connector_options opts) {
   // Made up front even if no mqtts broker ever comes, so that a bad CA file is a start-up error.
   auto tls = make_client_tls_context(opts.ca_file, opts.insecure_skip_verify);
-  return std::make_shared<connector_impl>(io_context_of(io), std::move(tls), std::move(opts.egress));
+  return std::make_shared<connector_impl>(io_context_of(io), std::move(tls), std::move(opts.egress),
+                                          opts.max_connections);
 }
 
 } // namespace feedrouter

@@ -27,6 +27,7 @@ enum class mqtt_failure {
   protocol,        ///< the broker sent what MQTT 3.1.1 forbids, or more than the client takes
   connection_lost, ///< after CONNACK the connection ended or broke
   no_answer,       ///< the broker did not answer a SUBSCRIBE, UNSUBSCRIBE or PINGREQ in time
+  no_room,         ///< the instance holds its bound of connections (--max-mqtt-feeds); nothing was connected
 };
 
 /// Returns what a tenant is shown for `failure`: "not allowed by the egress policy", "cannot resolve the host name",
@@ -144,7 +145,12 @@ public:
   virtual ~mqtt_connector() = default;
 
   /// Opens a connection for `req`; `on_update` first gets `connected` or `failed`. May be called from any thread.
+  /// A connection takes a place among the connector's bound of open ones when it starts (after the closing
+  /// connections of its session closed) and gives it back when it ends; with none free it fails with no_room.
   virtual mqtt_connection_ptr connect(mqtt_connect_request req, update_handler on_update) = 0;
+
+  /// Returns whether a place for another connection is free now.
+  virtual bool has_room() const = 0;
 };
 
 using mqtt_connector_ptr = std::shared_ptr<mqtt_connector>;
@@ -158,6 +164,8 @@ struct mqtt_connector_options {
   /// Judges every address a tenant's connection (destination_owner::tenant) tries, after DNS; a connection whose
   /// every address it refuses fails with mqtt_failure::not_allowed. Null: nothing is checked.
   std::shared_ptr<const egress_policy> egress;
+  /// Connections open at once at most (--max-mqtt-feeds): each active mqtt registration holds one.
+  std::size_t max_connections = 1000;
 };
 
 /// Returns a connector whose sockets live on `io`, which must outlive it and its connections. Throws

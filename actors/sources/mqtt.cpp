@@ -231,6 +231,10 @@ void on_update(mqtt_pointer self, std::uint64_t attempt, mqtt_update& update) {
       log(log_level::debug, "mqtt feed of ", mqtt_session_name(st.spec), ": ", update.error);
       if (update.failure == mqtt_failure::not_allowed)
         return disable(self, "the MQTT broker's address is not allowed by the egress policy");
+      // A stored registration beyond --max-mqtt-feeds (after a restart with a lower bound, or on UNPAUSE) waits for
+      // a place like for a broker that is down.
+      if (update.failure == mqtt_failure::no_room)
+        return fail(self, std::string{mqtt_failure_text(update.failure)});
       return fail(self, "MQTT broker: " + std::string{mqtt_failure_text(update.failure)});
   }
 }

@@ -68,6 +68,13 @@ void refuse(preparer_pointer self, std::string field, std::string message) {
   answer(self, std::move(prepared));
 }
 
+/// Answers that the instance holds its bound of MQTT connections: the parameters may be fine, the CREATE is to wait.
+void answer_full(preparer_pointer self) {
+  prepared_source full;
+  full.unavailable = std::string{mqtt_failure_text(mqtt_failure::no_room)};
+  answer(self, std::move(full));
+}
+
 /// The parameter a tenant fixes when the broker refuses the connection with `return_code`.
 std::string refused_field(const mqtt_spec& spec, int return_code) {
   if (return_code == 2)
@@ -112,6 +119,8 @@ void on_update(preparer_pointer self, const mqtt_spec& spec, mqtt_update& update
       return; // never read
     case mqtt_update::kind::failed:
       log(log_level::debug, "preparing the mqtt feed of ", mqtt_session_name(spec), " failed: ", update.error);
+      if (update.failure == mqtt_failure::no_room)
+        return answer_full(self);
       return refuse(self, "url",
                     "cannot connect to the MQTT broker: " + std::string{mqtt_failure_text(update.failure)});
   }
@@ -126,6 +135,10 @@ preparer_private::behavior_type preparer_impl(preparer_pointer self, mqtt_connec
     [=](prepare_atom) -> caf::typed_response_promise<prepared_source> {
       auto& st = self->state;
       st.answer = self->make_response_promise<prepared_source>();
+      if (!connector->has_room()) {
+        answer_full(self);
+        return st.answer;
+      }
       auto req = make_mqtt_request(spec);
       // Connecting and each answer get a part of the preparer's time; the registry's own time-out bounds the whole.
       req.timeout = std::min(req.timeout, timeout / 3);

@@ -9,12 +9,14 @@
 #include "actors/sources/mqtt.hpp"
 #include "actors/sources/mqtt_session.hpp"
 #include "actors/sources/poll.hpp"
+#include "actors/sources/redis_stream.hpp"
 
 namespace feedrouter {
 
-source_spawner default_source_spawner(http_client_ptr client, kafka_connector_ptr kafka, mqtt_connector_ptr mqtt) {
-  return [client = std::move(client), kafka = std::move(kafka),
-          mqtt = std::move(mqtt)](caf::local_actor* trigger, const source_args& args) -> source_actor {
+source_spawner default_source_spawner(http_client_ptr client, kafka_connector_ptr kafka, mqtt_connector_ptr mqtt,
+                                      redis_connector_ptr redis) {
+  return [client = std::move(client), kafka = std::move(kafka), mqtt = std::move(mqtt), redis = std::move(redis)](
+           caf::local_actor* trigger, const source_args& args) -> source_actor {
     // Only the kinds that own a connection have a source actor; make_feed_config rejects unknown kinds before any
     // spawn. An alarm's schedule runs in its trigger, and webhook events arrive through the registry.
     if (args.config.poll)
@@ -25,12 +27,16 @@ source_spawner default_source_spawner(http_client_ptr client, kafka_connector_pt
       return spawn_kafka_source(trigger, *args.config.kafka, args.checkpoint, kafka);
     if (args.config.mqtt)
       return spawn_mqtt_source(trigger, *args.config.mqtt, args.config.fire_body, args.checkpoint, mqtt);
+    if (args.config.redis_stream)
+      return spawn_redis_stream_source(trigger, *args.config.redis_stream, args.config.fire_body, args.checkpoint,
+                                       redis);
     return source_actor{};
   };
 }
 
-source_preparer default_source_preparer(http_client_ptr client, kafka_connector_ptr kafka, mqtt_connector_ptr mqtt) {
-  return [client = std::move(client), kafka = std::move(kafka), mqtt = std::move(mqtt)](
+source_preparer default_source_preparer(http_client_ptr client, kafka_connector_ptr kafka, mqtt_connector_ptr mqtt,
+                                        redis_connector_ptr redis) {
+  return [client = std::move(client), kafka = std::move(kafka), mqtt = std::move(mqtt), redis = std::move(redis)](
            caf::actor_system& sys, const feed_config& config, const std::string& checkpoint,
            std::chrono::milliseconds timeout) -> std::optional<source_preparer_actor> {
     // A kafka feed reads where each partition ends (or starts) unless its position is from its brokers and topic;
@@ -46,6 +52,13 @@ source_preparer default_source_preparer(http_client_ptr client, kafka_connector_
       if (!mqtt || mqtt_session_is_current(checkpoint, *config.mqtt))
         return std::nullopt;
       return spawn_mqtt_preparer(sys, mqtt, *config.mqtt, checkpoint, timeout);
+    }
+    // A redis-stream feed reads its baseline unless its position is from its server and stream, checking the server,
+    // the credentials and the key.
+    if (config.redis_stream) {
+      if (!redis || restore_redis_id(checkpoint, *config.redis_stream))
+        return std::nullopt;
+      return spawn_redis_stream_preparer(sys, redis, *config.redis_stream, timeout);
     }
     // Only `since: now` needs a position before the registration is stored, and only when the one it has (none for a
     // new registration) is not from its database: a change written right after the answer must fire even if the

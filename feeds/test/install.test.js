@@ -16,9 +16,10 @@ const FEEDS = path.join(__dirname, '..');
 const INSTALL = path.join(FEEDS, 'install.sh');
 const UNINSTALL = path.join(FEEDS, 'uninstall.sh');
 const KINDS = ['alarm', 'interval', 'once', 'webhook', 'poll', 'changes', 'kafka', 'kafkaFeed', 'messageHubFeed',
-  'github', 'mqtt'];
-// The feed kind an action registers, where it is not the action's own name (OpenWhisk's names of the kafka feed).
-const FEED_OF = { kafkaFeed: 'kafka', messageHubFeed: 'kafka' };
+  'github', 'mqtt', 'redisStream'];
+// The feed kind an action registers, where it is not the action's own name (OpenWhisk's names of the kafka feed, and
+// redisStream, whose kind has a dash).
+const FEED_OF = { kafkaFeed: 'kafka', messageHubFeed: 'kafka', redisStream: 'redis-stream' };
 const AUTH = '23bc46b1-71f6-4ed5-8c54-816aa4f8c502:secretkey';
 
 // Fake wsk. Environment: FAKE_WSK_LOG (file of JSON lines), FAKE_WSK_CAPTURE (dir for action files),

@@ -1,7 +1,8 @@
 #pragma once
 
 // Private to net/: the egress check of a client connection, shared by every client that connects to tenants'
-// endpoints (the HTTP client, its streams, the MQTT client). Includes Asio's address types, no Beast.
+// endpoints (the HTTP client, its streams, the MQTT client, the Redis client). Includes Asio's address types, no
+// Beast.
 
 #include <cstddef>
 #include <memory>

@@ -1,5 +1,5 @@
 // Bad mqtt parameters and refusing brokers: each CREATE is answered 400 naming the parameter to fix; a login refused
-// later disables the registration.
+// later disables the registration. Beyond --max-mqtt-feeds a CREATE is answered 503.
 
 #include <string>
 #include <string_view>
@@ -117,5 +117,33 @@ TEST_CASE("a broker the egress policy refuses fails CREATE naming url", "[e2e][m
   fx.controller().add_trigger(trigger, std::string{alice_key});
   auto fr = fx.start_feedrouter_with_default_egress();
   check_refused(*fr, trigger, mqtt_create_body(broker, "a"), "url", "egress");
+  fr->stop_cleanly();
+}
+
+TEST_CASE("at --max-mqtt-feeds a further mqtt CREATE answers 503 with Retry-After and registers nothing",
+          "[e2e][mqtt]") {
+  e2e_fixture fx;
+  mosquitto_server broker;
+  const trigger_ref first{"alice", "first"};
+  const trigger_ref second{"alice", "second"};
+  fx.controller().add_trigger(first, std::string{alice_key});
+  fx.controller().add_trigger(second, std::string{alice_key});
+  auto fr = fx.start_feedrouter({"--max-mqtt-feeds", "1"});
+  REQUIRE(fr->call(api_request("PUT", trigger_path(first), alice_key, mqtt_create_body(broker, "a"))).status == 201);
+  publish_numbered(broker, "a", 1, 1);
+  // Once the first one fired, its source's connection is the one the bound allows.
+  REQUIRE(wait_for_numbers(fx, first, 1));
+  auto refused = fr->call(api_request("PUT", trigger_path(second), alice_key, mqtt_create_body(broker, "b")));
+  INFO(refused.body);
+  CHECK(refused.status == 503);
+  CHECK(refused.field("Retry-After") == "30");
+  CHECK(json_string_at(refused.body, "/error")
+        == std::string{"this provider runs as many mqtt feeds as it may at once; try again later"});
+  CHECK(fr->call(api_request("GET", trigger_path(second), alice_key)).status == 404);
+  // The first one's UPDATE keeps its broker session: its new source takes the place its old one gives back.
+  CHECK(fr->call(api_request("PATCH", trigger_path(first), alice_key, R"({"trigger_payload":{"team":"a"}})")).status
+        == 200);
+  publish_numbered(broker, "a", 2, 1);
+  CHECK(wait_for_numbers(fx, first, 2));
   fr->stop_cleanly();
 }

@@ -18,7 +18,7 @@ import sys
 
 from prometheus_client.parser import text_string_to_metric_families
 
-FEED_KINDS = {"alarm", "webhook", "github", "poll", "changes", "kafka", "mqtt", "other"}
+FEED_KINDS = {"alarm", "webhook", "github", "poll", "changes", "kafka", "mqtt", "redis-stream", "other"}
 FORBIDDEN_LABELS = {"trigger", "namespace", "name", "hook", "hookId", "url", "activationId"}
 
 # Durations in microseconds on both sides of the first bounds (1 ms, 2 ms, 5 ms): `le` is inclusive, so a fire of

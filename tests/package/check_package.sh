@@ -81,7 +81,8 @@ expect_entry -rw-r--r-- usr/lib/systemd/system/feedrouter.service
 expect_entry -rw-r--r-- etc/feedrouter/feedrouter.conf
 expect_entry -rwxr-xr-x usr/share/feedrouter/feeds/install.sh
 expect_entry -rwxr-xr-x usr/share/feedrouter/feeds/uninstall.sh
-for feed in alarm interval once webhook poll changes github kafka kafkaFeed messageHubFeed mqtt lib/feed_action; do
+for feed in alarm interval once webhook poll changes github kafka kafkaFeed messageHubFeed mqtt redisStream \
+  lib/feed_action; do
   expect_entry -rw-r--r-- "usr/share/feedrouter/feeds/$feed.js"
 done
 expect_entry -rw-r--r-- usr/share/doc/feedrouter/copyright

@@ -100,3 +100,14 @@ TEST_CASE_METHOD(source_fixture, "a broker that is unavailable for now is retrie
   advance(30s);
   CHECK(mqtt->connections.size() == 2);
 }
+
+TEST_CASE_METHOD(source_fixture, "without room among the instance's connections the source says so and tries again",
+                 "[mqtt_source]") {
+  spawn_mqtt(sensors);
+  mqtt_deliver(failed(mqtt_failure::no_room));
+  CHECK(log->disables.empty());
+  CHECK(log->statuses
+        == std::vector<std::string>{"this provider runs as many mqtt feeds as it may at once; try again later"});
+  advance(30s);
+  CHECK(mqtt->connections.size() == 2);
+}

@@ -68,6 +68,11 @@ public:
     return connections.back();
   }
 
+  /// The scripted connector has no bound; a connection refused for want of room is scripted as a failed update.
+  bool has_room() const override {
+    return true;
+  }
+
   /// Returns the newest connection; requires one.
   scripted_mqtt_connection& connection() const {
     if (connections.empty())

@@ -16,12 +16,14 @@
 #include "actors/sources/kafka.hpp"
 #include "actors/sources/mqtt.hpp"
 #include "actors/sources/poll.hpp"
+#include "actors/sources/redis_stream.hpp"
 #include "core/changes_spec.hpp"
 #include "core/egress_policy.hpp"
 #include "core/json.hpp"
 #include "core/kafka_spec.hpp"
 #include "core/mqtt_spec.hpp"
 #include "core/poll_spec.hpp"
+#include "core/redis_stream_spec.hpp"
 
 namespace feedrouter::test {
 
@@ -122,6 +124,7 @@ source_fixture::source_fixture()
     client(std::make_shared<scripted_http_client>()),
     kafka(std::make_shared<scripted_kafka_connector>()),
     mqtt(std::make_shared<scripted_mqtt_connector>()),
+    redis(std::make_shared<scripted_redis_connector>()),
     log(std::make_shared<parent_log>()) {
   // Sources keep a timer armed for their next poll: do not wait for them at shutdown.
   sys.await_actors_before_shutdown(false);
@@ -195,6 +198,18 @@ caf::actor source_fixture::spawn_mqtt(std::string_view params_json, std::string 
 void source_fixture::mqtt_deliver(mqtt_update update) {
   mqtt->connection().deliver(std::move(update));
   run();
+}
+
+caf::actor source_fixture::spawn_redis_stream(std::string_view params_json, std::string checkpoint,
+                                              std::string fire_body) {
+  const egress_policy loopback{{*parse_egress_rule("127.0.0.1", "rule")}, {}};
+  auto spec = parse_redis_stream_spec(read_params(params_json), loopback);
+  if (!spec)
+    throw std::invalid_argument(spec.error().field + ": " + spec.error().message);
+  return spawn_stand_in([spec = std::move(*spec), checkpoint = std::move(checkpoint), fire_body = std::move(fire_body),
+                         connector = redis](caf::local_actor* parent) {
+    return caf::actor_cast<caf::actor>(spawn_redis_stream_source(parent, spec, fire_body, checkpoint, connector));
+  });
 }
 
 void source_fixture::wake_kafka() {

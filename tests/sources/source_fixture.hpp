@@ -17,6 +17,7 @@
 #include "scripted_http_client.hpp"
 #include "scripted_kafka.hpp"
 #include "scripted_mqtt.hpp"
+#include "scripted_redis.hpp"
 
 namespace feedrouter::test {
 
@@ -89,6 +90,12 @@ public:
   /// something. The parent grants no credit of its own: call grant().
   caf::actor spawn_kafka(std::string_view params_json, std::string checkpoint = {});
 
+  /// Spawns a stand-in trigger that starts a redis-stream source with `params_json` (validated by
+  /// parse_redis_stream_spec with 127.0.0.1 allowed), starting from `checkpoint`, with `redis` as its connector, and
+  /// runs until the source waits for something. The parent grants no credit of its own: call grant().
+  caf::actor spawn_redis_stream(std::string_view params_json, std::string checkpoint = {},
+                                std::string fire_body = "{}");
+
   /// Has the newest kafka consumer wake its source, as librdkafka's threads do when messages arrive, then runs what
   /// follows.
   void wake_kafka();
@@ -136,6 +143,7 @@ public:
   std::shared_ptr<scripted_http_client> client;
   std::shared_ptr<scripted_kafka_connector> kafka;
   std::shared_ptr<scripted_mqtt_connector> mqtt;
+  std::shared_ptr<scripted_redis_connector> redis;
   parent_log_ptr log;
 
 private:

@@ -55,7 +55,8 @@ private:
                                            "FEEDROUTER_ALLOW_EGRESS", "FEEDROUTER_MAX_BUFFERED_BYTES",
                                            "FEEDROUTER_MAX_REGISTRATIONS_PER_NAMESPACE",
                                            "FEEDROUTER_STORE_PASSWORD_FILE",
-                                           "FEEDROUTER_OPENWHISK_CRON_MONTHS", "FEEDROUTER_LIMIT_CRON_FIELDS"};
+                                           "FEEDROUTER_OPENWHISK_CRON_MONTHS", "FEEDROUTER_LIMIT_CRON_FIELDS",
+                                           "FEEDROUTER_MAX_MQTT_FEEDS"};
   std::vector<std::pair<const char*, std::optional<std::string>>> saved_;
 };
 
@@ -333,6 +334,18 @@ TEST_CASE("the --max-registrations-per-namespace flag sets the quota, 10 000 unl
   for (const auto* value : {"0", "many", "-1"}) {
     INFO("'" << value << "'");
     check_usage_error({"--max-registrations-per-namespace", value}, "--max-registrations-per-namespace");
+  }
+}
+
+TEST_CASE("the --max-mqtt-feeds flag bounds the MQTT connections, 1000 unless given", "[options]") {
+  env_guard env;
+  CHECK(run({}).max_mqtt_feeds == 1000);
+  CHECK(run({"--max-mqtt-feeds", "2"}).max_mqtt_feeds == 2);
+  env.set("FEEDROUTER_MAX_MQTT_FEEDS", "3");
+  CHECK(run({}).max_mqtt_feeds == 3);
+  for (const auto* value : {"0", "100001", "many"}) {
+    INFO("'" << value << "'");
+    check_usage_error({"--max-mqtt-feeds", value}, "--max-mqtt-feeds");
   }
 }
 

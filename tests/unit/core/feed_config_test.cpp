@@ -118,3 +118,20 @@ TEST_CASE("a kafka registration fires {\"messages\": [...]} with trigger_payload
   CHECK_FALSE(changes->delivery.envelope.wrap_single);
   CHECK(changes->delivery.envelope.max_bytes == 0);
 }
+
+TEST_CASE("a redis-stream batch goes without a window, as kafka's does, unless batchWindowMs is given",
+          "[feed_config]") {
+  auto redis = make("redis-stream", R"({"url": "redis://redis.example.com", "stream": "jobs", "batchSize": 100})");
+  REQUIRE(redis);
+  CHECK(redis->delivery.batch_size == 100);
+  CHECK(redis->delivery.batch_window == std::chrono::milliseconds{0});
+  CHECK(redis->delivery.envelope.key == "events");
+  auto own = make("redis-stream", R"({"url": "redis://redis.example.com", "stream": "jobs", "batchSize": 100,
+                                      "batchWindowMs": 250})");
+  REQUIRE(own);
+  CHECK(own->delivery.batch_window == std::chrono::milliseconds{250});
+  // The other kinds keep the delivery default: a partial batch waits 1 s for more events.
+  auto changes = make("changes", R"({"url": "https://couch.example.com", "dbname": "orders", "batchSize": 2})");
+  REQUIRE(changes);
+  CHECK(changes->delivery.batch_window == std::chrono::milliseconds{1000});
+}

@@ -254,3 +254,46 @@ TEST_CASE_METHOD(mqtt_client_fixture, "what CONNECT cannot carry fails before co
   CHECK(failed.error == "a password needs a user name in MQTT 3.1.1");
   CHECK_FALSE(broker.accept(std::chrono::milliseconds{0}));
 }
+
+TEST_CASE("beyond max_connections a connection fails with no_room, and has room again once one ended",
+          "[mqtt_client]") {
+  raw_mqtt_broker broker;
+  mqtt_connector_options opts;
+  opts.max_connections = 1;
+  mqtt_client_fixture fx{opts};
+  auto first = fx.open(mqtt_client_fixture::request(broker.port(), "c-first"));
+  accept_client(broker);
+  REQUIRE(first.updates->expect(kind::connected).return_code == 0);
+  CHECK_FALSE(fx.connector->has_room());
+  auto second = fx.open(mqtt_client_fixture::request(broker.port(), "c-second"));
+  auto refused = second.updates->expect(kind::failed);
+  CHECK(refused.failure == mqtt_failure::no_room);
+  CHECK(refused.error == "this instance has 1 MQTT connections open (--max-mqtt-feeds)");
+  CHECK(mqtt_failure_text(refused.failure)
+        == "this provider runs as many mqtt feeds as it may at once; try again later");
+  first.connection->close();
+  REQUIRE(broker.wait_for_close(broker_timeout));
+  CHECK(fx.connector->has_room());
+  auto third = fx.open(mqtt_client_fixture::request(broker.port(), "c-third"));
+  accept_client(broker);
+  CHECK(third.updates->expect(kind::connected).return_code == 0);
+}
+
+TEST_CASE("at max_connections a connection of a closing session takes the place the closing one gives back",
+          "[mqtt_client]") {
+  raw_mqtt_broker broker;
+  mqtt_connector_options opts;
+  opts.max_connections = 1;
+  mqtt_client_fixture fx{opts};
+  auto first = fx.open(mqtt_client_fixture::request(broker.port(), "c-same"));
+  accept_client(broker);
+  REQUIRE(first.updates->expect(kind::connected).return_code == 0);
+  // As a source after its preparer: the next connection of the session is made while the first still closes.
+  first.connection->disconnect();
+  auto next = fx.open(mqtt_client_fixture::request(broker.port(), "c-same"));
+  auto disconnect = broker.read_packet(broker_timeout);
+  REQUIRE(disconnect);
+  CHECK(disconnect->type == disconnect_type);
+  accept_client(broker);
+  CHECK(next.updates->expect(kind::connected).return_code == 0);
+}
