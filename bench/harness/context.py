@@ -10,6 +10,8 @@ from common import BenchError, Http, ProbedServer, Server, basic_auth, free_port
 NAMESPACE = "bench"
 AUTH_KEY = "0b6d5f4e-6c1a-4b8e-9d8f-benchmarkkey:benchsecret"
 HOOK_SECRET = "bench-hook-secret-0123456789abcdef"
+# feedrouter's default quota (10 000 per namespace) is below the alarm scenario's 100 000.
+NAMESPACE_QUOTA = 1000000
 # The same event for the baseline and the service: a small GitHub-like push event.
 PAYLOAD = json.dumps({"ref": "refs/heads/main", "repository": {"full_name": "bench/feedrouter"},
                       "pusher": {"name": "bench"}, "commits": 1}, separators=(",", ":"))
@@ -163,7 +165,9 @@ class Bench:
                         [self.feedrouter_bin, "--listen", "127.0.0.1:0", "--api-host", sink_url,
                          "--store", "sqlite:" + store_path, "--log-level", "warn",
                          # The changes scenario's CouchDB listens on 127.0.0.1, refused by the default egress policy.
-                         "--allow-egress", "127.0.0.1"]
+                         "--allow-egress", "127.0.0.1",
+                         # Every registration of the bench is in one namespace, up to 100 000 of them at once.
+                         "--max-registrations-per-namespace", str(NAMESPACE_QUOTA)]
                         + ([] if verify_auth else ["--no-verify-auth"]) + list(extra),
                         "feedrouter listening on ", log, start_timeout=ready_timeout)
         client = Http(server.url, timeout=5)

@@ -1222,8 +1222,7 @@ def lifecycle(b):
         b.sink_add_triggers(sink, "idle", cfg.lifecycle_requests)
         b.sink_add_triggers(sink, "busy", cfg.lifecycle_requests)
         b.sink_add_triggers(sink, "warm", cfg.lifecycle_warmup_requests)
-        server = b.start_feedrouter(sink.url, b.store_path(), verify_auth=True,
-                                    extra=["--max-registrations-per-namespace", str(2 * cfg.lifecycle_alarms)])
+        server = b.start_feedrouter(sink.url, b.store_path(), verify_auth=True)
         _lifecycle_round(b, server, "warm", cfg.lifecycle_warmup_requests)
         idle = _lifecycle_round(b, server, "idle", cfg.lifecycle_requests)
         out["idle"] = idle
