@@ -70,6 +70,18 @@ class Config:
         self.kafka_message_bytes = 100
         self.kafka_fanout_registrations = 20 if quick else 100
         self.kafka_latency_seconds = 4 if quick else 8
+        # Scenarios 8 (mqtt) and 9 (redis): the mqtt and redis-stream feeds against mosquitto and redis-server. One
+        # registration on a topic (stream) of N messages (entries) sent as fast as the server takes them; as many
+        # registrations as in the changes fan-out on one of N / registrations (N deliveries in all); the latency at
+        # half the rate one registration reached. Goal: at least this fraction of the raw client's rate.
+        self.broker_messages = 20000 if quick else 100000
+        self.broker_message_bytes = 100
+        self.broker_fanout_registrations = 20 if quick else 100
+        self.broker_latency_seconds = 4 if quick else 8
+        self.broker_goal_ratio = 0.8
+        # One registration fires one request at a time (in order): with batchSize 1, the default of these feeds,
+        # its rate is one fire per round trip to the controller. Measured again with batches of up to this many.
+        self.broker_batch_size = 1000
         # Scenario 7: lifecycle requests while the controller is saturated. Per-second alarms fire at a sink that
         # answers each fire this late: with feedrouter's 64 connections per origin it takes 64 / delay fires per
         # second, far fewer than scheduled, so fires queue. CREATE, READ and DELETE run one after another, each this
@@ -87,14 +99,18 @@ class Config:
 class Bench:
     """Everything a scenario needs: binaries, a work directory, servers, load generators, and the result record."""
 
-    def __init__(self, root, loadgen, workdir, quick):
+    def __init__(self, root, loadgen, workdir, quick, feedrouter_bin=None):
         self.root = root
         self.build_dir = os.environ.get("FEEDROUTER_BUILD_DIR", os.path.join(root, "build"))
-        self.feedrouter_bin = os.path.join(self.build_dir, "app", "feedrouter")
+        # Another build's binary may be measured with this checkout's harness and sink (bench/run --feedrouter PATH).
+        self.feedrouter_bin = feedrouter_bin or os.path.join(self.build_dir, "app", "feedrouter")
         self.sink_bin = os.path.join(self.build_dir, "tests", "support", "fake-controller")
         self.loadgen_bin = loadgen
         # Scenario 6's mock cluster, producer and raw consumers: built beside the load generator (bench/CMakeLists.txt).
         self.kafka_tool_bin = os.path.join(os.path.dirname(loadgen), "kafka-tool")
+        # The raw clients of scenarios 8 and 9, built beside it too.
+        self.mqtt_tool_bin = os.path.join(os.path.dirname(loadgen), "mqtt-tool")
+        self.redis_tool_bin = os.path.join(os.path.dirname(loadgen), "redis-tool")
         self.wrk_script = os.path.join(root, "bench", "wrk", "post.lua")
         # The CouchDB-compatible server of scenario 5: scripts/dev build installs it with npm ci (bench/run calls that
         # unless --no-build); checked when the scenario starts, so the others run without it.
@@ -158,12 +174,14 @@ class Bench:
                       "listening on ", log)
 
     def start_feedrouter(self, sink_url, store_path, ready_timeout=900.0, verify_auth=False, extra=()):
-        """Starts feedrouter on `store_path` and waits for /ready 200; returns (server, seconds from exec to ready).
-        With `verify_auth` each CREATE's key is checked with the sink, which must then hold the trigger."""
+        """Starts feedrouter on `store_path` (a SQLite file, or a postgresql:// URI) and waits for /ready 200; returns
+        the server, with `ready_after` the seconds from exec to ready. With `verify_auth` each CREATE's key is checked
+        with the sink, which must then hold the trigger."""
         log = os.path.join(self.workdir, self.next_name("feedrouter") + ".log")
+        store = store_path if store_path.startswith("postgresql://") else "sqlite:" + store_path
         server = Server("feedrouter",
                         [self.feedrouter_bin, "--listen", "127.0.0.1:0", "--api-host", sink_url,
-                         "--store", "sqlite:" + store_path, "--log-level", "warn",
+                         "--store", store, "--log-level", "warn",
                          # The changes scenario's CouchDB listens on 127.0.0.1, refused by the default egress policy.
                          "--allow-egress", "127.0.0.1",
                          # Every registration of the bench is in one namespace, up to 100 000 of them at once.
