@@ -3,7 +3,7 @@
 
     bench/run [--quick] [--only SCENARIO]... [--no-build] [--keep-workdir] [--no-readme] [--feedrouter PATH]
 
-Scenarios: throughput, latency, alarms, restart, changes, kafka, lifecycle, mqtt, redis (all by default, in
+Scenarios: throughput, latency, alarms, restart, changes, kafka, lifecycle, mqtt, redis, cluster (all by default, in
 that order). Writes bench/results/run-<UTC timestamp>.json, latest.json and the chart latest.png; a full run of every
 scenario (of this build's binary) also rewrites the results table in bench/README.md. Exit code 0 when every sanity
 check passed, 1 when one failed (events lost, a scenario broke), 2 for bad arguments.
@@ -32,7 +32,7 @@ from common import (BenchError, install_signal_handlers, kill_all_children, mach
 import common  # noqa: E402
 from context import Bench  # noqa: E402
 
-SCENARIOS = ["throughput", "latency", "alarms", "restart", "changes", "kafka", "lifecycle", "mqtt", "redis"]
+SCENARIOS = ["throughput", "latency", "alarms", "restart", "changes", "kafka", "lifecycle", "mqtt", "redis", "cluster"]
 
 
 class NoiseMonitor:

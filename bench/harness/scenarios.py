@@ -1,4 +1,4 @@
-"""The scenarios: 1 to 5 and 7 here, kafka (6), mqtt and redis (8, 9) in modules of their own.
+"""The scenarios: 1 to 5 and 7 here, kafka (6), mqtt and redis (8, 9) and cluster (10) in modules of their own.
 Each measures feedrouter and, in the same run, a baseline that shows the physical limit of the machine for the same
 work (the same load generator straight to the sink, the same client against an in-memory server, a plain process
 start, raw readers of the same database's changes), and records figures, chart points and sanity checks on the Bench
@@ -1181,6 +1181,7 @@ def changes(b):
 
 from kafka_scenario import kafka  # noqa: E402,F401
 from broker_scenarios import mqtt, redis  # noqa: E402,F401
+from cluster_scenario import cluster  # noqa: E402,F401
 
 
 # -- scenario 7: lifecycle requests while the controller is saturated --------------------------------------------------

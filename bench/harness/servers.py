@@ -1,4 +1,4 @@
-"""The servers the broker scenarios start: mosquitto and redis-server from Debian, each on a
+"""The servers the broker and cluster scenarios start: mosquitto, redis-server and PostgreSQL from Debian, each on a
 free 127.0.0.1 port with its configuration (written here), data and log in a directory of the work directory, as the
 tests start them (tests/support). Each runs as a child of the harness and is ended with it; no system service is
 used or disturbed."""
@@ -14,6 +14,8 @@ from common import BenchError, _Child, _Exited, _register, _unregister, free_por
 
 MOSQUITTO = "/usr/sbin/mosquitto"
 REDIS_SERVER = "/usr/bin/redis-server"
+# Debian's postgresql-15 puts its programs here, not on PATH.
+POSTGRES_BIN = "/usr/lib/postgresql/15/bin"
 START_TIMEOUT_S = 30
 # A port taken between picking and binding it: the server exits, and starts again on another one.
 START_ATTEMPTS = 3
@@ -23,6 +25,8 @@ MOSQUITTO_MAX_QUEUED = 1000000
 # QoS 1 messages the broker sends one client before it acknowledged them: mosquitto's default, written out because
 # it bounds the mqtt feed's rate (the feed acknowledges only what it stored).
 MOSQUITTO_MAX_INFLIGHT = 20
+# The PostgreSQL role and database the cluster scenario's instances log in to (trust over 127.0.0.1: no password).
+PG_ROLE = "feedrouter"
 
 
 def _running_as_root():
@@ -157,3 +161,70 @@ def start_redis(b):
 
     return _start_on_free_port(make)
 
+
+class Postgres:
+    """PostgreSQL 15: initdb into a directory of the work directory, then the server in the foreground on a free
+    port, its socket in that directory; as the `postgres` user when the harness is root (the server refuses root).
+    Durability as SQLite's WAL with synchronous=NORMAL, which feedrouter's SQLite store uses: fsync on, commits not
+    waiting for it (synchronous_commit=off), so a crash of the machine may lose the last fraction of a second."""
+
+    def __init__(self, b):
+        for tool in ("initdb", "postgres", "psql"):
+            if not os.access(os.path.join(POSTGRES_BIN, tool), os.X_OK):
+                raise BenchError(f"{POSTGRES_BIN}/{tool} is missing: bench/run installs the postgresql package")
+        self.directory = service_dir(b, "postgres", "postgres")
+        self.data = os.path.join(self.directory, "data")
+        self.user = "postgres"
+        as_user = {}
+        if _running_as_root():
+            as_user = {"user": self.user, "group": pwd.getpwnam(self.user).pw_gid, "extra_groups": []}
+        initdb = subprocess.run([os.path.join(POSTGRES_BIN, "initdb"), "-D", self.data, "-U", "postgres",
+                                 "--auth-local=trust", "--auth-host=trust", "-E", "UTF8", "--locale=C", "--no-sync"],
+                                capture_output=True, text=True, cwd=self.directory, timeout=120, **as_user)
+        if initdb.returncode != 0:
+            raise BenchError(f"initdb failed: {initdb.stderr.strip()[-2000:]}")
+
+        def make(port):
+            argv = [os.path.join(POSTGRES_BIN, "postgres"), "-D", self.data, "-p", str(port), "-k", self.directory,
+                    "-c", "listen_addresses=127.0.0.1", "-c", "synchronous_commit=off"]
+            server = ServiceProcess("postgres", argv, self.directory + ".log", lambda: self._answers(port),
+                                    cwd=self.directory, user=self.user)
+            server.port = port
+            return server
+
+        self.server = _start_on_free_port(make)
+        self.port, self.pid = self.server.port, self.server.pid
+        self.sql(f"CREATE ROLE {PG_ROLE} LOGIN")
+
+    def _answers(self, port):
+        probe = subprocess.run([os.path.join(POSTGRES_BIN, "psql"), "-h", self.directory, "-p", str(port), "-U",
+                                "postgres", "-d", "postgres", "-Atc", "SELECT 1"],
+                               capture_output=True, text=True, timeout=10)
+        return probe.returncode == 0
+
+    def sql(self, statement, db="postgres"):
+        """Runs `statement` as the superuser over the socket; returns the rows, columns split at tabs."""
+        proc = subprocess.run([os.path.join(POSTGRES_BIN, "psql"), "-h", self.directory, "-p", str(self.port), "-U",
+                               "postgres", "-d", db, "-v", "ON_ERROR_STOP=1", "-AtF", "\t", "-c", statement],
+                              capture_output=True, text=True, timeout=120)
+        if proc.returncode != 0:
+            raise BenchError(f"psql: {statement[:80]}: {proc.stderr.strip()}")
+        return [line.split("\t") for line in proc.stdout.splitlines() if line]
+
+    def create_database(self, name):
+        """A new database owned by the login role; returns its URI (no password: trust over 127.0.0.1)."""
+        self.sql(f"CREATE DATABASE {name} OWNER {PG_ROLE}")
+        return f"postgresql://{PG_ROLE}@127.0.0.1:{self.port}/{name}"
+
+    def stop(self, timeout=60.0):
+        """A fast shutdown (SIGINT: sessions are ended, nothing committed is lost)."""
+        proc = self.server.proc
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+        _unregister(proc)
+        self.server._log.close()
