@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """feedrouter's benchmark harness; start it through bench/run, which installs the tools and builds the binaries.
 
-    bench/run [--quick] [--only SCENARIO]... [--no-build] [--keep-workdir] [--no-readme]
+    bench/run [--quick] [--only SCENARIO]... [--no-build] [--keep-workdir] [--no-readme] [--feedrouter PATH]
 
-Scenarios: throughput, latency, alarms, restart, changes, kafka (all by default, in that order). Writes
-bench/results/run-<UTC timestamp>.json, latest.json and the chart latest.png; a full run of every scenario also rewrites
-the results table in bench/README.md. Exit code 0 when every sanity check passed, 1 when one failed (events lost, a
-scenario broke), 2 for bad arguments.
+Scenarios: throughput, latency, alarms, restart, changes, kafka, lifecycle, mqtt, redis, cluster (all by default, in
+that order). Writes bench/results/run-<UTC timestamp>.json, latest.json and the chart latest.png; a full run of every
+scenario (of this build's binary) also rewrites the results table in bench/README.md. Exit code 0 when every sanity
+check passed, 1 when one failed (events lost, a scenario broke), 2 for bad arguments.
 """
 
 import argparse
@@ -32,7 +32,7 @@ from common import (BenchError, install_signal_handlers, kill_all_children, mach
 import common  # noqa: E402
 from context import Bench  # noqa: E402
 
-SCENARIOS = ["throughput", "latency", "alarms", "restart", "changes", "kafka", "lifecycle"]
+SCENARIOS = ["throughput", "latency", "alarms", "restart", "changes", "kafka", "lifecycle", "mqtt", "redis", "cluster"]
 
 
 class NoiseMonitor:
@@ -130,6 +130,8 @@ def main():
     parser.add_argument("--results", help="where results go (default bench/results)")
     parser.add_argument("--keep-workdir", action="store_true", help="keep the stores, logs and CSVs of the run")
     parser.add_argument("--no-readme", action="store_true", help="do not rewrite the table in bench/README.md")
+    parser.add_argument("--feedrouter", metavar="PATH",
+                        help="the feedrouter binary to measure (default: app/feedrouter of the build directory)")
     parser.add_argument("--no-build", action="store_true", help=argparse.SUPPRESS)  # handled by bench/run
     args = parser.parse_args()
     selected = [s for s in SCENARIOS if not args.only or s in args.only]
@@ -140,9 +142,10 @@ def main():
     started = datetime.datetime.now(datetime.timezone.utc)
     run_id = started.strftime("%Y%m%dT%H%M%SZ")
     workdir = tempfile.mkdtemp(prefix=f"feedrouter-bench-{run_id}-")
-    bench = Bench(args.root, args.loadgen, workdir, args.quick)
+    bench = Bench(args.root, args.loadgen, workdir, args.quick, args.feedrouter)
     mode = "quick" if args.quick else "full"
-    command = "bench/run" + (" --quick" if args.quick else "") + "".join(f" --only {s}" for s in (args.only or []))
+    command = ("bench/run" + (" --quick" if args.quick else "") + "".join(f" --only {s}" for s in (args.only or []))
+               + (f" --feedrouter {args.feedrouter}" if args.feedrouter else ""))
     bench.log(f"feedrouter bench, {mode} mode: {', '.join(selected)}; work directory {workdir}")
     machine = machine_info()
     bench.log(f"machine: {machine['cpu_model']}, {machine['cores']} cores; load average {machine['load_average_at_start']}")
@@ -190,7 +193,7 @@ def main():
         "chart": bench.chart,
         "sink_fire_fetches": bench.fire_fetches,
     }
-    complete = mode == "full" and not args.only
+    complete = mode == "full" and not args.only and not args.feedrouter
     path = report.write_json(result, results_dir, run_id, complete)
     bench.log(f"results: {path}")
     try:

@@ -105,6 +105,35 @@ class _Child:
         self._log.close()
 
 
+class LineTool(_Child):
+    """A tool child that answers each command line on its stdin with one JSON line (bench/kafka, bench/mqtt,
+    bench/redis); its first line says it is ready."""
+
+    def __init__(self, name, argv, log_path, start_timeout=30.0):
+        self.name = name
+        self.log_path = log_path
+        self._log = open(log_path, "ab")
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log)
+        _register(self.proc)
+        self.pid = self.proc.pid
+        self.first = self._answer(start_timeout)
+
+    def _answer(self, timeout):
+        line = _read_line_with_timeout(self.proc.stdout, timeout)
+        if line is None:
+            self.kill()
+            raise BenchError(f"{self.name} did not answer within {timeout:.0f} s; see {self.log_path}")
+        return json.loads(line)
+
+    def ask(self, command, timeout=120):
+        self.proc.stdin.write((command + "\n").encode())
+        self.proc.stdin.flush()
+        answer = self._answer(timeout)
+        if "error" in answer:
+            raise BenchError(f"{self.name}: {command}: {answer['error']}")
+        return answer
+
+
 class Server(_Child):
     """A long-running child (fake controller or feedrouter) that prints its URL on its first stdout line."""
 

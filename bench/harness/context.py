@@ -10,6 +10,8 @@ from common import BenchError, Http, ProbedServer, Server, basic_auth, free_port
 NAMESPACE = "bench"
 AUTH_KEY = "0b6d5f4e-6c1a-4b8e-9d8f-benchmarkkey:benchsecret"
 HOOK_SECRET = "bench-hook-secret-0123456789abcdef"
+# feedrouter's default quota (10 000 per namespace) is below the alarm scenario's 100 000.
+NAMESPACE_QUOTA = 1000000
 # The same event for the baseline and the service: a small GitHub-like push event.
 PAYLOAD = json.dumps({"ref": "refs/heads/main", "repository": {"full_name": "bench/feedrouter"},
                       "pusher": {"name": "bench"}, "commits": 1}, separators=(",", ":"))
@@ -68,6 +70,36 @@ class Config:
         self.kafka_message_bytes = 100
         self.kafka_fanout_registrations = 20 if quick else 100
         self.kafka_latency_seconds = 4 if quick else 8
+        # Scenarios 8 (mqtt) and 9 (redis): the mqtt and redis-stream feeds against mosquitto and redis-server. One
+        # registration on a topic (stream) of N messages (entries) sent as fast as the server takes them; as many
+        # registrations as in the changes fan-out on one of N / registrations (N deliveries in all); the latency at
+        # half the rate one registration reached. Goal: at least this fraction of the raw client's rate.
+        self.broker_messages = 20000 if quick else 100000
+        self.broker_message_bytes = 100
+        self.broker_fanout_registrations = 20 if quick else 100
+        self.broker_latency_seconds = 4 if quick else 8
+        self.broker_goal_ratio = 0.8
+        # One registration fires one request at a time (in order): with batchSize 1, the default of these feeds,
+        # its rate is one fire per round trip to the controller. Measured again with batches of up to this many.
+        self.broker_batch_size = 1000
+        # Scenario 10: cluster. Alarms every minute with catchUp (so that an occurrence missed during a takeover fires
+        # once, late), phases spread evenly, created by this many clients at once (8 connections each) through the
+        # instances in turn; webhook events at a constant rate over the hooks, through every instance; a steady
+        # window, then kill -9 of one instance and a window after it. The first due instant lies this far ahead per
+        # registration (at least 5 s), so that creation ends before fires begin: creating through PostgreSQL ran at
+        # 350 to 1000/s on the 2 busy cores, on SQLite at 10 000/s.
+        self.cluster_instances = 3
+        self.cluster_alarms = 6000 if quick else 30000
+        self.cluster_alarm_period_s = 60
+        self.cluster_create_clients = 3
+        self.cluster_create_lead_s_per_registration = {"single": 1 / 1500, "cluster": 1 / 250}
+        self.cluster_hooks = 30 if quick else 300
+        self.cluster_hook_rate = 100 if quick else 300
+        self.cluster_window_s = 15 if quick else 60
+        self.cluster_kill_window_s = 25 if quick else 60
+        self.cluster_lease_ttl_s = 10
+        self.cluster_late_ms = 1000
+        self.cluster_takeover_goal_s = 12
         # Scenario 7: lifecycle requests while the controller is saturated. Per-second alarms fire at a sink that
         # answers each fire this late: with feedrouter's 64 connections per origin it takes 64 / delay fires per
         # second, far fewer than scheduled, so fires queue. CREATE, READ and DELETE run one after another, each this
@@ -85,14 +117,18 @@ class Config:
 class Bench:
     """Everything a scenario needs: binaries, a work directory, servers, load generators, and the result record."""
 
-    def __init__(self, root, loadgen, workdir, quick):
+    def __init__(self, root, loadgen, workdir, quick, feedrouter_bin=None):
         self.root = root
         self.build_dir = os.environ.get("FEEDROUTER_BUILD_DIR", os.path.join(root, "build"))
-        self.feedrouter_bin = os.path.join(self.build_dir, "app", "feedrouter")
+        # Another build's binary may be measured with this checkout's harness and sink (bench/run --feedrouter PATH).
+        self.feedrouter_bin = feedrouter_bin or os.path.join(self.build_dir, "app", "feedrouter")
         self.sink_bin = os.path.join(self.build_dir, "tests", "support", "fake-controller")
         self.loadgen_bin = loadgen
         # Scenario 6's mock cluster, producer and raw consumers: built beside the load generator (bench/CMakeLists.txt).
         self.kafka_tool_bin = os.path.join(os.path.dirname(loadgen), "kafka-tool")
+        # The raw clients of scenarios 8 and 9, built beside it too.
+        self.mqtt_tool_bin = os.path.join(os.path.dirname(loadgen), "mqtt-tool")
+        self.redis_tool_bin = os.path.join(os.path.dirname(loadgen), "redis-tool")
         self.wrk_script = os.path.join(root, "bench", "wrk", "post.lua")
         # The CouchDB-compatible server of scenario 5: scripts/dev build installs it with npm ci (bench/run calls that
         # unless --no-build); checked when the scenario starts, so the others run without it.
@@ -156,14 +192,18 @@ class Bench:
                       "listening on ", log)
 
     def start_feedrouter(self, sink_url, store_path, ready_timeout=900.0, verify_auth=False, extra=()):
-        """Starts feedrouter on `store_path` and waits for /ready 200; returns (server, seconds from exec to ready).
-        With `verify_auth` each CREATE's key is checked with the sink, which must then hold the trigger."""
+        """Starts feedrouter on `store_path` (a SQLite file, or a postgresql:// URI) and waits for /ready 200; returns
+        the server, with `ready_after` the seconds from exec to ready. With `verify_auth` each CREATE's key is checked
+        with the sink, which must then hold the trigger."""
         log = os.path.join(self.workdir, self.next_name("feedrouter") + ".log")
+        store = store_path if store_path.startswith("postgresql://") else "sqlite:" + store_path
         server = Server("feedrouter",
                         [self.feedrouter_bin, "--listen", "127.0.0.1:0", "--api-host", sink_url,
-                         "--store", "sqlite:" + store_path, "--log-level", "warn",
+                         "--store", store, "--log-level", "warn",
                          # The changes scenario's CouchDB listens on 127.0.0.1, refused by the default egress policy.
-                         "--allow-egress", "127.0.0.1"]
+                         "--allow-egress", "127.0.0.1",
+                         # Every registration of the bench is in one namespace, up to 100 000 of them at once.
+                         "--max-registrations-per-namespace", str(NAMESPACE_QUOTA)]
                         + ([] if verify_auth else ["--no-verify-auth"]) + list(extra),
                         "feedrouter listening on ", log, start_timeout=ready_timeout)
         client = Http(server.url, timeout=5)

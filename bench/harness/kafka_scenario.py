@@ -3,11 +3,9 @@ cluster in the same run (bench/kafka/kafka_tool.cpp holds the cluster, the produ
 
 import json
 import os
-import subprocess
 import time
 
-from common import (BenchError, CpuMeter, _Child, _read_line_with_timeout, _register, iso_ms, percentiles,
-                    proc_status)
+from common import BenchError, CpuMeter, LineTool, iso_ms, percentiles, proc_status
 from context import NAMESPACE
 
 FEED_MISSING = "feed not available"
@@ -15,34 +13,13 @@ FEED_MISSING = "feed not available"
 HALF_MS_US = 500
 
 
-class KafkaTool(_Child):
-    """The kafka-tool child: the mock cluster lives as long as it does. One JSON line answers each command line."""
+class KafkaTool(LineTool):
+    """The kafka-tool child: the mock cluster lives as long as it does."""
 
     def __init__(self, b):
-        self.name = "kafka-tool"
-        self.log_path = os.path.join(b.workdir, b.next_name("kafka-tool") + ".log")
-        self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([b.kafka_tool_bin, "--brokers", "1"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=self._log)
-        _register(self.proc)
-        self.pid = self.proc.pid
-        first = self._answer(30)
-        self.bootstrap = first["bootstrap"]
-
-    def _answer(self, timeout):
-        line = _read_line_with_timeout(self.proc.stdout, timeout)
-        if line is None:
-            self.kill()
-            raise BenchError(f"kafka-tool did not answer within {timeout:.0f} s; see {self.log_path}")
-        return json.loads(line)
-
-    def ask(self, command, timeout=120):
-        self.proc.stdin.write((command + "\n").encode())
-        self.proc.stdin.flush()
-        answer = self._answer(timeout)
-        if "error" in answer:
-            raise BenchError(f"kafka-tool: {command}: {answer['error']}")
-        return answer
+        super().__init__("kafka-tool", [b.kafka_tool_bin, "--brokers", "1"],
+                         os.path.join(b.workdir, b.next_name("kafka-tool") + ".log"))
+        self.bootstrap = self.first["bootstrap"]
 
 
 def _params(tool, topic):

@@ -39,12 +39,9 @@
 #include <thread>
 #include <vector>
 
-namespace {
+#include "raw_readers.hpp"
 
-std::int64_t now_us() {
-  using namespace std::chrono;
-  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
-}
+namespace {
 
 void set(rd_kafka_conf_t* conf, const char* name, const std::string& value) {
   char error[512];
@@ -65,19 +62,9 @@ rd_kafka_t* make(rd_kafka_type_t type, rd_kafka_conf_t* conf) {
   return rk;
 }
 
-/// Returns the send time stamped into a message value, or -1.
-std::int64_t sent_us_of(const char* value, std::size_t size) {
-  static const std::string marker = "\"sentUs\":";
-  std::string_view text{value, size};
-  auto at = text.find(marker);
-  if (at == std::string_view::npos)
-    return -1;
-  return std::strtoll(std::string{text.substr(at + marker.size(), 20)}.c_str(), nullptr, 10);
-}
-
 /// One raw consumer: librdkafka's legacy consumer with its defaults, every partition from a given offset into one
 /// queue, drained by a thread of its own.
-class raw_consumer {
+class raw_consumer final : public bench::raw_reader {
 public:
   raw_consumer(const std::string& bootstrap, const std::string& topic, const std::vector<std::int64_t>& from)
     : topic_name_(topic) {
@@ -92,45 +79,33 @@ public:
     thread_ = std::thread([this] { run(); });
   }
 
-  ~raw_consumer() {
+  ~raw_consumer() override {
     finish();
     rd_kafka_queue_destroy(queue_);
     rd_kafka_topic_destroy(topic_);
     rd_kafka_destroy(rk_);
   }
 
-  std::size_t received() const {
-    return received_.load();
+  void stop_soon() override {
+    stop_ = true;
   }
 
-  /// Stops reading; the figures below are final once it returns.
-  void finish() {
+  void finish() override {
     stop_ = true;
     if (thread_.joinable())
       thread_.join();
   }
-
-  std::int64_t first_us = -1;
-  std::int64_t last_us = -1;
-  std::vector<std::int64_t> latencies;
 
 private:
   void run() {
     std::vector<rd_kafka_message_t*> batch(1000);
     while (!stop_) {
       auto n = rd_kafka_consume_batch_queue(queue_, 100, batch.data(), batch.size());
-      auto arrived = now_us();
+      auto arrived = bench::now_us();
       for (ssize_t i = 0; i < n; ++i) {
         auto* m = batch[i];
-        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-          if (first_us < 0)
-            first_us = arrived;
-          last_us = arrived;
-          auto sent = sent_us_of(static_cast<const char*>(m->payload), m->len);
-          if (sent > 0)
-            latencies.push_back(arrived - sent);
-          ++received_;
-        }
+        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
+          seen_.add(arrived, bench::sent_us_of({static_cast<const char*>(m->payload), m->len}));
         rd_kafka_message_destroy(m);
       }
     }
@@ -140,17 +115,9 @@ private:
   rd_kafka_t* rk_ = nullptr;
   rd_kafka_topic_t* topic_ = nullptr;
   rd_kafka_queue_t* queue_ = nullptr;
-  std::atomic<std::size_t> received_{0};
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
-
-std::int64_t percentile(std::vector<std::int64_t>& sorted, double q) {
-  if (sorted.empty())
-    return -1;
-  auto index = static_cast<std::size_t>(q * static_cast<double>(sorted.size() - 1) + 0.5);
-  return sorted[std::min(index, sorted.size() - 1)];
-}
 
 } // namespace
 
@@ -203,16 +170,11 @@ int main(int argc, char** argv) {
       double rate = 0;
       in >> name >> count >> size >> rate;
       auto parts = std::max(1, partitions[name]);
-      auto first = now_us();
+      auto first = bench::now_us();
       auto start = std::chrono::steady_clock::now();
       for (long i = 0; i < count; ++i) {
-        if (rate > 0) {
-          auto due = start + std::chrono::microseconds(static_cast<std::int64_t>(1e6 * static_cast<double>(i) / rate));
-          std::this_thread::sleep_until(due);
-        }
-        std::string value = "{\"n\":" + std::to_string(i) + ",\"sentUs\":" + std::to_string(now_us()) + ",\"pad\":\"";
-        auto fill = std::max<long>(0, size - static_cast<long>(value.size()) - 2);
-        value += std::string(static_cast<std::size_t>(fill), 'x') + "\"}";
+        bench::pace(start, i, rate);
+        auto value = bench::stamped_value(i, size);
         while (rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(name.c_str()),
                                  RD_KAFKA_V_PARTITION(static_cast<std::int32_t>(i % parts)),
                                  RD_KAFKA_V_VALUE(value.data(), value.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
@@ -222,43 +184,16 @@ int main(int argc, char** argv) {
         rd_kafka_poll(producer, 0);
       }
       rd_kafka_flush(producer, 120'000);
-      auto last = now_us();
-      std::cout << "{\"produced\": " << count << ", \"first_us\": " << first << ", \"last_us\": " << last
-                << ", \"seconds\": " << static_cast<double>(last - first) / 1e6 << "}" << std::endl;
+      std::cout << bench::produced_json(count, first, bench::now_us()) << std::endl;
     } else if (command == "wait") {
       std::size_t count = 0;
       double timeout = 60;
       in >> count >> timeout;
-      auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<long>(timeout * 1000));
-      auto done = [&] {
-        return std::all_of(consumers.begin(), consumers.end(), [&](const auto& c) { return c->received() >= count; });
-      };
-      while (!done() && std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      std::size_t received = 0;
-      std::int64_t first = -1;
-      std::int64_t last = -1;
-      std::vector<std::int64_t> latencies;
-      for (auto& c : consumers) {
-        c->finish();
-        received += c->received();
-        if (c->first_us >= 0 && (first < 0 || c->first_us < first))
-          first = c->first_us;
-        last = std::max(last, c->last_us);
-        latencies.insert(latencies.end(), c->latencies.begin(), c->latencies.end());
-      }
-      auto count_consumers = consumers.size();
-      consumers.clear();
-      std::sort(latencies.begin(), latencies.end());
-      std::cout << "{\"consumers\": " << count_consumers << ", \"received\": " << received
-                << ", \"first_us\": " << first << ", \"last_us\": " << last << ", \"latency_us\": {\"p50\": "
-                << percentile(latencies, 0.5) << ", \"p90\": " << percentile(latencies, 0.9)
-                << ", \"p99\": " << percentile(latencies, 0.99) << ", \"max\": "
-                << (latencies.empty() ? -1 : latencies.back()) << "}}" << std::endl;
+      std::cout << bench::wait_and_sum_up(consumers, count, timeout) << std::endl;
     } else if (command == "quit") {
       break;
     } else if (!command.empty()) {
-      std::cout << "{\"error\": \"unknown command " << command << "\"}" << std::endl;
+      std::cout << bench::json_error("unknown command " + command) << std::endl;
     }
   }
   consumers.clear();
