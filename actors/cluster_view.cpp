@@ -21,4 +21,20 @@ std::optional<cluster_view::owner> cluster_view::owner_of(std::uint32_t shard, m
   return x.holder;
 }
 
+void cluster_view::set_shards_starting(const std::vector<std::uint32_t>& shards) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  starting_.fill(false);
+  for (auto shard : shards)
+    if (shard < shard_count)
+      starting_[shard] = true;
+  shards_starting_.store(shards.size());
+}
+
+bool cluster_view::shard_starting(std::uint32_t shard) const {
+  if (shard >= shard_count)
+    return false;
+  std::lock_guard<std::mutex> guard{mutex_};
+  return starting_[shard];
+}
+
 } // namespace feedrouter

@@ -59,10 +59,8 @@ public:
 
   // -- what the shard runner writes ----------------------------------------------
 
-  /// Records how many shards this instance holds whose registrations are not running yet (being loaded, started).
-  void set_shards_starting(std::size_t n) noexcept {
-    shards_starting_.store(n);
-  }
+  /// Records which shards this instance holds whose registrations are not running yet (being loaded, started).
+  void set_shards_starting(const std::vector<std::uint32_t>& shards);
 
   // -- what the control API reads ------------------------------------------------
 
@@ -75,6 +73,10 @@ public:
   bool shards_running() const noexcept {
     return leases_reachable_.load() && shards_starting_.load() == 0;
   }
+
+  /// Returns whether `shard` is held here but its registrations are not running yet: a request for it would find
+  /// none of them, so it waits rather than being answered "not found".
+  bool shard_starting(std::uint32_t shard) const;
 
   /// Returns whether the last look at the leases reached the store.
   bool leases_reachable() const noexcept {
@@ -95,6 +97,7 @@ private:
   std::string self_id_;
   mutable std::mutex mutex_;
   std::array<entry, shard_count> owners_{};
+  std::array<bool, shard_count> starting_{}; ///< guarded by mutex_
   std::atomic<bool> leases_reachable_{false};
   std::atomic<std::size_t> shards_starting_{0};
 };

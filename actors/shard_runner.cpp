@@ -29,7 +29,10 @@ struct shard_runner_state {
 using runner_pointer = shard_runner_actor::stateful_pointer<shard_runner_state>;
 
 void publish(runner_pointer self) {
-  self->state.cfg.view->set_shards_starting(self->state.starting.size());
+  std::vector<std::uint32_t> shards;
+  for (const auto& [shard, epoch] : self->state.starting)
+    shards.push_back(shard);
+  self->state.cfg.view->set_shards_starting(shards);
 }
 
 /// Returns whether `lease` is still the one its shard is being started under: it was not lost, released or acquired

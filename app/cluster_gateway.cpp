@@ -152,7 +152,11 @@ void dispatch(gateway_pointer self, cluster_call call, std::uint32_t shard) {
   auto& routing = self->state.routing;
   auto now = steady::now();
   if (routing.fence->may_fire(shard, now)) {
-    handle_locally(self, std::move(call));
+    // Just taken over: until its registrations run, the registry would answer that they do not exist.
+    if (routing.view->shard_starting(shard))
+      retry_later(self, std::move(call), false);
+    else
+      handle_locally(self, std::move(call));
     return;
   }
   if (call.forwarded) {

@@ -288,6 +288,9 @@ TEST_CASE("an instance killed with SIGKILL: its shards are taken over, its alarm
   // Events go to every hook through every instance, the killed one included until it is gone; each accepted one
   // (202) must fire.
   std::map<std::string, std::set<std::int64_t>> accepted;
+  // Answers other than 202 (accepted) and 503 (a takeover under way, retry) from a live instance: a hook that exists
+  // must never be answered as if it did not (404), not even while its shard is being taken over.
+  std::vector<int> wrong_answers;
   std::int64_t next_event = 0;
   auto post_round = [&](const std::vector<std::size_t>& through) {
     for (std::size_t h = 0; h < hooks.size(); ++h) {
@@ -296,6 +299,8 @@ TEST_CASE("an instance killed with SIGKILL: its shards are taken over, its alarm
       auto res = fr.try_call(signed_hook(hooks[h].hook_target, hooks[h].secret, R"({"n":)" + std::to_string(n) + "}"));
       if (res.ok() && res.response.status == 202)
         accepted[hook_triggers[h].name].insert(n);
+      else if (res.ok() && res.response.status != 503)
+        wrong_answers.push_back(res.response.status);
     }
   };
   for (int round = 0; round < 3; ++round)
@@ -318,6 +323,7 @@ TEST_CASE("an instance killed with SIGKILL: its shards are taken over, its alarm
   REQUIRE(wait_for_more_fires(fx, victim_alarms, at_kill, 2));
   for (int round = 0; round < 3; ++round)
     post_round({0, 2});
+  CHECK(wrong_answers.empty());
   for (std::size_t h = 0; h < hooks.size(); ++h) {
     const auto& events = accepted[hook_triggers[h].name];
     INFO(hook_triggers[h].qualified() << ": " << events.size() << " events accepted");
