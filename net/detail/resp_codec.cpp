@@ -130,6 +130,10 @@ void resp_reader::on_line() {
   switch (type) {
     case '+':
     case '-':
+      // Kept whole or not at all: unlike a bulk string, a simple string has no length to report instead.
+      if (kept_bytes_ + rest.size() > limits_.max_reply_bytes)
+        return fail(resp_read_error::too_large,
+                    "a reply of more than " + std::to_string(limits_.max_reply_bytes) + " bytes");
       value.type = type == '+' ? resp_value::kind::simple : resp_value::kind::error;
       value.text = std::string{rest};
       kept_bytes_ += rest.size();

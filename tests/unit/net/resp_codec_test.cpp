@@ -96,6 +96,25 @@ TEST_CASE("what one reply keeps is bounded in bytes, whatever the sizes of its s
   CHECK(replies[0].text == "dddddd");
 }
 
+TEST_CASE("simple strings and errors count against a reply's bytes too: many long ones fail the reader",
+          "[resp_codec]") {
+  // Each fits a line, but together they are more than one reply may keep (a finding of the redis_stream fuzz target:
+  // with the default limits an array of 64 Ki simple strings of 64 KiB each would have kept 4 GiB).
+  resp_limits limits;
+  limits.max_line = 8;
+  limits.max_reply_bytes = 20;
+  resp_reader reader{limits};
+  auto replies = read_all(reader, "*4\r\n+aaaaaaa\r\n-bbbbbbb\r\n+ccccccc\r\n+d\r\n", 3);
+  CHECK(replies.empty());
+  CHECK(reader.error() == resp_read_error::too_large);
+  // Within the budget they are kept as before.
+  resp_reader fits{limits};
+  replies = read_all(fits, "*2\r\n+aaaaaaa\r\n-bbbbbbb\r\n", 3);
+  REQUIRE(replies.size() == 1);
+  CHECK(replies[0].items[1].is_error());
+  CHECK(replies[0].items[1].text == "bbbbbbb");
+}
+
 TEST_CASE("a hostile server's huge, deep or malformed replies fail the reader instead of taking memory",
           "[resp_codec]") {
   resp_limits limits;
