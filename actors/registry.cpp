@@ -1216,6 +1216,9 @@ caf::result<api_result> handle_admin(registry_pointer self, admin_command& cmd) 
     return success(api_outcome::ok, page_of(self, self->state.all, cmd.ns, cmd.after, cmd.limit));
   if (cmd.op == admin_op::namespaces)
     return admin_namespaces(self, cmd);
+  // Cluster mode: the gateway reads the lists from the store and sends the rest to the shard's owner.
+  if (!runs_shard(self, shard_of(cmd.trigger)))
+    return not_owner(shard_of(cmd.trigger));
   if (self->state.entries.count(cmd.trigger.key()) == 0)
     return failure(api_outcome::not_found, "no registration for trigger " + cmd.trigger.qualified(), "trigger");
   switch (cmd.op) {
