@@ -8,7 +8,9 @@
 #include <csignal>
 #include <cstdint>
 #include <fstream>
+#include <future>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -16,11 +18,15 @@
 #include <catch2/catch.hpp>
 
 #include "core/shard.hpp"
+#include "core/url.hpp"
+#include "net/http_client.hpp"
+#include "net/io_runtime.hpp"
 #include "tests/e2e/api_requests.hpp"
 #include "tests/e2e/e2e_fixture.hpp"
 #include "tests/e2e/e2e_postgres.hpp"
 #include "tests/e2e/json_probe.hpp"
 #include "tests/e2e/webhook_client.hpp"
+#include "tests/support/fake_github.hpp"
 
 using namespace feedrouter;
 using namespace feedrouter::test;
@@ -718,4 +724,86 @@ TEST_CASE("in a cluster an operator lists and counts every instance's registrati
   CHECK(fx.wait_for_fires_of(disabled_one, after_disable + 1, cluster_wait));
   for (auto i : survivors)
     cluster.at(i).stop_cleanly();
+}
+
+namespace {
+
+constexpr char github_token[] = "ghp_alicesTokenForTheFakeGitHub0123456789";
+constexpr char github_repository[] = "octocat/hello-world";
+
+/// Sends `req` to `base_url` on a client of `io` and returns the future result: a request that may take longer than
+/// the test client's exchange allows, sent while the test moves the cluster under it.
+std::future<client_result> send_later(io_runtime& io, const std::string& base_url, http_request req) {
+  auto client = make_http_client(io);
+  client_request creq;
+  creq.destination = parse_url(base_url + req.target, "url").value();
+  creq.message = std::move(req);
+  creq.timeout = cluster_wait;
+  auto done = std::make_shared<std::promise<client_result>>();
+  auto result = done->get_future();
+  // The completion holds the client until the exchange ends.
+  client->send(std::move(creq), [done, client](client_result r) { done->set_value(std::move(r)); });
+  return result;
+}
+
+} // namespace
+
+TEST_CASE("a github CREATE during which the registration's shard moves to another instance ends with one hook at "
+          "GitHub, installed and stored by the shard's new owner",
+          "[e2e][pg][cluster][github]") {
+  e2e_fixture fx;
+  io_runtime io;
+  fake_github github{io};
+  github.add_token(github_token);
+  github.add_repository(github_repository);
+  // Leases that outlast the test: the shard moves only because its holder gives it to a joining instance.
+  test_cluster cluster{fx, long_ttl};
+  auto first = cluster.id_of(cluster.start());
+  REQUIRE(poll_until([&] { return cluster.shards_of(first) == static_cast<int>(shard_count); }, cluster_wait));
+  // An instance above its share gives away its highest shards first: a joiner takes this registration's.
+  trigger_ref trigger{"alice", "repo"};
+  for (int k = 0; shard_of(trigger) != shard_count - 1; ++k)
+    trigger.name = "repo-" + std::to_string(k);
+  fx.controller().add_trigger(trigger, std::string{alice_key});
+
+  // GitHub creates the hook and pings it, and holds its answer while the shard moves.
+  github.hold_creates();
+  auto body = R"({"feed":"github","repository":")" + std::string{github_repository} + R"(","accessToken":")"
+              + github_token + R"(","events":"push","apiUrl":")" + github.url() + R"("})";
+  auto creating = send_later(io, cluster.at(0).base_url(), api_request("PUT", trigger_path(trigger), alice_key, body));
+  REQUIRE(github.wait_for_held_creates(1, cluster_wait));
+  REQUIRE(github.deliveries().size() == 1);
+  CHECK(github.deliveries().front().status == 202);
+  auto second = cluster.id_of(cluster.start());
+  REQUIRE(poll_until([&] { return cluster.owner_of(shard_count - 1) == second; }, cluster_wait));
+  github.release_creates();
+
+  // The first instance cannot store the registration under the lease it gave away: it removes the hook it had
+  // installed, and the CREATE goes to the new owner, which installs a hook of its own and stores it.
+  auto created = creating.get();
+  REQUIRE(created.ok());
+  INFO(created.response.body);
+  CHECK(created.response.status == 201);
+  REQUIRE(poll_until([&] { return github.hooks(github_repository).size() == 1; }, cluster_wait));
+  auto hook = github.hooks(github_repository).front();
+  CHECK(json_int_at(created.response.body, "/config/githubHookId") == hook.id);
+  CHECK(json_string_at(created.response.body, "/status/hookUrl") == hook.url);
+  CHECK(hook.url.rfind(cluster.at(1).base_url(), 0) == 0);
+  for (const auto& ping : github.deliveries())
+    CHECK(ping.status == 202);
+  for (std::size_t i = 0; i < 2; ++i) {
+    auto read = cluster.at(i).call(api_request("GET", trigger_path(trigger), alice_key));
+    CHECK(read.status == 200);
+    CHECK(json_int_at(read.body, "/config/githubHookId") == hook.id);
+  }
+  // The hook works: a push reaches the registration and fires once.
+  auto push = github.deliver(github_repository, "push", R"({"ref":"refs/heads/main"})");
+  REQUIRE(push.size() == 1);
+  CHECK(push.front().status == 202);
+  REQUIRE(fx.wait_for_fires_of(trigger, 1, cluster_wait));
+  // DELETE through the instance that no longer runs it removes the one hook.
+  CHECK(cluster.at(0).call(api_request("DELETE", trigger_path(trigger), alice_key)).status == 204);
+  CHECK(github.hooks(github_repository).empty());
+  cluster.at(0).stop_cleanly();
+  cluster.at(1).stop_cleanly();
 }

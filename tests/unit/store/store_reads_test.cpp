@@ -100,7 +100,8 @@ TEMPLATE_TEST_CASE("an operator's pages of every key's registrations are read in
   // A cursor need not name a registration that exists.
   CHECK(keys_of(db->load_page("", trigger_ref{"alice", "c"}, 100))
         == std::vector<std::string>{"alice/d", "alice-x/a", "bob/c"});
-  CHECK(keys_of(db->load_page("alice", std::nullopt, 100)) == std::vector<std::string>{"alice/a", "alice/b", "alice/d"});
+  CHECK(keys_of(db->load_page("alice", std::nullopt, 100))
+        == std::vector<std::string>{"alice/a", "alice/b", "alice/d"});
   CHECK(keys_of(db->load_page("alice", trigger_ref{"alice", "b"}, 100)) == std::vector<std::string>{"alice/d"});
   CHECK(db->load_page("nobody", std::nullopt, 100).empty());
   CHECK(db->load_page("", std::nullopt, 0).empty());
