@@ -29,8 +29,9 @@ namespace feedrouter {
 /// monotonic clock; the fire fence closes at that deadline and the shard runner stops the shard, before the server
 /// lets anyone take the lease over. A lease the server no longer renews is lost the same way.
 ///
-/// It runs on a thread of its own: its calls to the store block (bounded by the lease store's time-outs), and its
-/// listener waits for notifications on another thread.
+/// The decisions (what to renew, acquire and give away, and when a lease is given up) are core/lease_keeper.hpp's,
+/// tested on a manual clock; this actor carries them out. It runs on a thread of its own: its calls to the store block
+/// (bounded by the lease store's time-outs), and its listener waits for notifications on another thread.
 using lease_manager_actor = caf::typed_actor<
   /// Gives every lease away gracefully and leaves the cluster (SIGTERM); answers how many leases it released.
   caf::replies_to<leave_atom>::with<std::size_t>,
