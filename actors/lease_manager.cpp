@@ -14,6 +14,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/child_error.hpp"
+#include "core/fire_rate_shares.hpp"
 #include "core/lease_keeper.hpp"
 #include "core/log.hpp"
 #include "core/shard.hpp"
@@ -104,6 +105,7 @@ struct lease_manager_state {
   std::shared_ptr<fire_fence> fence;
   std::shared_ptr<cluster_view> view;
   std::shared_ptr<cluster_metrics> stats;
+  std::shared_ptr<rate_limiter> namespace_limiter;
   std::unique_ptr<notification_thread> listener;
   /// The round that armed the pending tick; a round run early (a notification) arms a new one.
   std::uint64_t round = 0;
@@ -252,6 +254,20 @@ void balance(manager_pointer self, const lease_picture& picture) {
   give_away(self, plan.give_away);
 }
 
+/// Gives this instance the part of each namespace's fire rate that its part of the namespace's registrations is; keeps
+/// the parts it had when the store cannot count them now.
+void share_fire_rates(manager_pointer self) {
+  auto& st = self->state;
+  if (!st.namespace_limiter)
+    return;
+  auto splits = st.store->namespace_splits(st.keeper->leases());
+  if (!splits) {
+    log(log_level::debug, "cluster: cannot count the namespaces' registrations for their fire rates: ", splits.error);
+    return;
+  }
+  st.namespace_limiter->set_shares(fire_rate_shares(*splits.value));
+}
+
 void publish_owners(manager_pointer self, const lease_picture& picture, mono_time read_at) {
   std::map<std::string, std::string> urls;
   for (const auto& instance : picture.instances)
@@ -293,6 +309,7 @@ void run_round(manager_pointer self) {
   if (picture) {
     publish_owners(self, *picture.value, read_at);
     balance(self, *picture.value);
+    share_fire_rates(self);
   } else {
     error = picture.error;
   }
@@ -358,6 +375,7 @@ lease_manager_private::behavior_type lease_manager_impl(manager_pointer self,
   st.fence = cfg->fence;
   st.view = cfg->view;
   st.stats = cfg->stats;
+  st.namespace_limiter = cfg->namespace_limiter;
   if (cfg->listener)
     st.listener = std::make_unique<notification_thread>(std::move(cfg->listener), self);
   // The first round runs once the actor is up, not in its constructor.

@@ -15,6 +15,7 @@
 #include "actors/shard_runner.hpp"
 #include "core/fire_fence.hpp"
 #include "core/lease_book.hpp"
+#include "core/rate_limiter.hpp"
 #include "store/lease_store.hpp"
 
 namespace feedrouter {
@@ -24,6 +25,9 @@ namespace feedrouter {
 /// leases up to its fair share and gives away what is above it, gracefully (the shard runner stops those triggers
 /// and flushes their writes before the lease is released and the other instances are notified). A notification from
 /// another instance (a release, a join, a departure) makes it look at once.
+///
+/// With --namespace-fire-rate each round also counts the registrations of each namespace in its shards and in all, and
+/// gives this instance's namespace limiter that part of each namespace's rate (docs/cluster.md, "Limits").
 ///
 /// Self-fencing: each lease is usable until two thirds of the TTL after its renewal was sent, on this instance's
 /// monotonic clock; the fire fence closes at that deadline and the shard runner stops the shard, before the server
@@ -48,6 +52,9 @@ struct lease_manager_config {
   std::shared_ptr<fire_fence> fence;
   std::shared_ptr<cluster_view> view;
   std::shared_ptr<cluster_metrics> stats;
+  /// --namespace-fire-rate: given, each round sets this instance's part of each namespace's rate (the part of the
+  /// namespace's registrations it runs); null: no limit to share.
+  std::shared_ptr<rate_limiter> namespace_limiter;
 };
 
 /// Spawns the lease manager on a thread of its own; it joins the cluster at once.

@@ -170,6 +170,11 @@ public:
     return book_.size();
   }
 
+  /// Returns every lease held, being released ones included (their shards still run), by shard.
+  std::vector<shard_lease_ref> leases() const {
+    return book_.leases();
+  }
+
   /// Returns whether `shard`'s lease is held (also while being released).
   bool holds(std::uint32_t shard) const noexcept {
     return book_.holds(shard);

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "core/fire_rate_shares.hpp"
 #include "core/lease_book.hpp"
 #include "core/lease_keeper.hpp"
 #include "core/time_format.hpp"
@@ -77,6 +78,11 @@ public:
   /// Returns how many registrations the shards of each instance hold (by instance id; "" for shards without a valid
   /// lease), for GET /v1/cluster. A full count of the registrations table: not for every heartbeat.
   virtual lease_reply<std::map<std::string, std::size_t>> registrations_by_owner() = 0;
+
+  /// Returns, for each namespace with registrations in the shards of `held`, how many it has there and in every shard:
+  /// how this instance's part of the namespace's fire rate is reckoned (core/fire_rate_shares.hpp). A pass over the
+  /// registrations table: once a heartbeat, and only with --namespace-fire-rate.
+  virtual lease_reply<std::vector<namespace_split>> namespace_splits(const std::vector<shard_lease_ref>& held) = 0;
 };
 
 using lease_store_ptr = std::unique_ptr<lease_store>;

@@ -807,3 +807,47 @@ TEST_CASE("a github CREATE during which the registration's shard moves to anothe
   cluster.at(0).stop_cleanly();
   cluster.at(1).stop_cleanly();
 }
+
+TEST_CASE("in a cluster a namespace's fire rate is shared by the instances that run its registrations",
+          "[e2e][pg][cluster][rate]") {
+  e2e_fixture fx;
+  // Two fires a second for a namespace, one second of burst; each instance's rounds (a second apart) recount the split.
+  constexpr std::int64_t rate = 2;
+  test_cluster cluster{fx, short_ttl, {"--namespace-fire-rate", std::to_string(rate)}};
+  std::vector<std::string> ids;
+  for (int i = 0; i < 2; ++i)
+    ids.push_back(cluster.id_of(cluster.start()));
+  REQUIRE(poll_until([&] { return cluster.balanced_over(ids); }, cluster_wait));
+  // Alice's four per-second alarms, two on each instance, ask for twice her rate; bob's one alarm is the test's clock.
+  auto paced = joined(cluster.names_owned_by(ids[0], "paced", 2), cluster.names_owned_by(ids[1], "paced", 2));
+  for (const auto& trigger : paced)
+    create_alarm(fx, cluster.at(0), trigger, per_second_alarm(-1));
+  const trigger_ref clock{"bob", "clock"};
+  fx.controller().add_trigger(clock, std::string{bob_key});
+  REQUIRE(cluster.at(1).call(api_request("PUT", trigger_path(clock), bob_key, per_second_alarm(-1))).status == 201);
+  REQUIRE(wait_for_more_fires(fx, paced, std::vector<std::size_t>(paced.size(), 0), 1));
+  // A few rounds later every instance has counted alice's registrations; then ten seconds of bob's clock.
+  auto start = fx.fires_of(clock).size() + 3;
+  constexpr std::size_t window_ticks = 10;
+  REQUIRE(fx.wait_for_fires_of(clock, start + window_ticks + 1, cluster_wait));
+  auto ticks = fx.fires_of(clock);
+  auto from = ticks[start].received_at;
+  auto to = ticks[start + window_ticks].received_at;
+  std::size_t fired = 0;
+  for (const auto& trigger : paced) {
+    std::size_t of_this = 0;
+    for (const auto& fire : fx.fires_of(trigger))
+      if (fire.received_at >= from && fire.received_at <= to)
+        ++of_this;
+    INFO(trigger.qualified());
+    CHECK(of_this > 0);
+    fired += of_this;
+  }
+  auto seconds = std::chrono::duration<double>(to - from).count();
+  INFO(fired << " fires of alice's in " << seconds << " s");
+  // Each instance may fire at half the rate, with half the burst; a fire either side of the window's edges is slack.
+  // Each instance with the whole rate would fire about twice as many.
+  CHECK(static_cast<double>(fired) <= rate * seconds + rate + 2);
+  for (std::size_t i = 0; i < 2; ++i)
+    cluster.at(i).stop_cleanly();
+}
