@@ -620,7 +620,7 @@ std::vector<std::string> admin_list(feedrouter_process& fr) {
 } // namespace
 
 TEST_CASE("in a cluster an operator lists and counts every instance's registrations and disables and enables any of "
-          "them through any instance; an ADMIN disable holds when another instance takes the registration over",
+          "them through any instance, and an ADMIN disable holds when another instance takes the registration over",
           "[e2e][pg][cluster][admin]") {
   e2e_fixture fx;
   test_cluster cluster{fx, short_ttl, {}, test_cluster::admin::key};

@@ -103,7 +103,7 @@ struct cluster_info_api {
 
 } // namespace
 
-TEST_CASE("with an admin key GET /v1/cluster is the operators' alone and shows the instances' URLs; without one any "
+TEST_CASE("with an admin key GET /v1/cluster is the operators' alone and shows the instances' URLs, without one any "
           "valid key sees counts and ids only", "[control_api][admin][cluster]") {
   SECTION("with an admin key") {
     cluster_info_api with{std::string{admin_key}};

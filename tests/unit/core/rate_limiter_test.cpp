@@ -176,7 +176,7 @@ TEST_CASE("the shares of the instances running a namespace's registrations add u
   CHECK(sent >= static_cast<std::size_t>(rate * 60 - shares.size()));
 }
 
-TEST_CASE("new shares replace the old ones, a share outside (0, 1] counts as the whole rate, and a tiny one as the "
+TEST_CASE("new shares replace the old ones, a share not above 0 counts as the whole rate, and a tiny one as the "
           "slowest rate accepted",
           "[rate_limiter][cluster]") {
   rate_limiter limiter{2.0, 1.0};
