@@ -59,6 +59,10 @@ using lookup_atom = caf::atom_constant<caf::atom("lookup")>;
 using owned_atom = caf::atom_constant<caf::atom("owned")>;
 /// `(count_atom, ns)`: asks the store how many registrations a namespace holds in every shard.
 using count_atom = caf::atom_constant<caf::atom("count")>;
+/// `(page_atom, ns, after, limit)`: asks the store for a page of every key's registrations (an operator's list).
+using page_atom = caf::atom_constant<caf::atom("page")>;
+/// `(tally_atom, after, limit)`: asks the store for a page of the namespaces with their counts (an operator's count).
+using tally_atom = caf::atom_constant<caf::atom("tally")>;
 
 // Sources and firing.
 /// `(tick_atom, ...)`: an actor's own periodic timer fell due: a source's next poll or reconnect, the lease manager's

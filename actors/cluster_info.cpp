@@ -38,14 +38,20 @@ cluster_report single_instance(const cluster_info_config& cfg) {
   return report;
 }
 
-void answer_report(info_pointer self, result_promise rp) {
+/// Answers the report, with the instances' URLs when `for_operator`.
+void answer_report(info_pointer self, result_promise rp, bool for_operator) {
   auto& cfg = self->state.cfg;
   if (!cfg.leases) {
-    rp.deliver(success(api_outcome::ok, single_instance(cfg)));
+    auto report = single_instance(cfg);
+    report.for_operator = for_operator;
+    rp.deliver(success(api_outcome::ok, std::move(report)));
     return;
   }
   self->request(*cfg.leases, cfg.request_timeout, cluster_atom::value)
-    .then([rp](cluster_report& report) mutable { rp.deliver(success(api_outcome::ok, std::move(report))); },
+    .then([rp, for_operator](cluster_report& report) mutable {
+            report.for_operator = for_operator;
+            rp.deliver(success(api_outcome::ok, std::move(report)));
+          },
           [rp](caf::error& err) mutable {
             rp.deliver(failure(api_outcome::unavailable, "cannot read the cluster: " + describe_child_error(err)));
           });
@@ -55,7 +61,7 @@ result_promise report(info_pointer self, const std::string& auth_key) {
   auto rp = self->make_response_promise<api_result>();
   auto& cfg = self->state.cfg;
   if (!cfg.controller) {
-    answer_report(self, rp);
+    answer_report(self, rp, false);
     return rp;
   }
   self->request(*cfg.controller, cfg.request_timeout, namespaces_atom::value, auth_key)
@@ -70,7 +76,7 @@ result_promise report(info_pointer self, const std::string& auth_key) {
                              "authorization"));
           return;
         }
-        answer_report(self, rp);
+        answer_report(self, rp, false);
       },
       [rp](caf::error& err) mutable {
         rp.deliver(failure(api_outcome::unavailable, "cannot verify the authKey: " + describe_child_error(err)));
@@ -82,6 +88,11 @@ cluster_info_actor::behavior_type cluster_info_impl(info_pointer self, cluster_i
   self->state.cfg = std::move(cfg);
   return {
     [self](cluster_atom, const std::string& auth_key) { return report(self, auth_key); },
+    [self](cluster_atom) {
+      auto rp = self->make_response_promise<api_result>();
+      answer_report(self, rp, true);
+      return rp;
+    },
   };
 }
 

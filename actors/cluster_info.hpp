@@ -18,12 +18,15 @@
 
 namespace feedrouter {
 
-/// Answers GET /v1/cluster: how the instances share the shards and registrations (docs/cluster.md). A caller needs a
-/// valid key: one the controller accepts (GET /api/v1/namespaces answers 200), or any well-formed one with
-/// --no-verify-auth. It sees counts only, no instance URLs: no admin key exists yet to show more to.
+/// Answers GET /v1/cluster: how the instances share the shards and registrations (docs/cluster.md). Which caller may
+/// ask is the control API's decision (with an admin key configured, only an operator); this actor checks a tenant's
+/// key: one the controller accepts (GET /api/v1/namespaces answers 200), or any well-formed one with --no-verify-auth.
 using cluster_info_actor = caf::typed_actor<
-  /// Answers the report for the caller with authKey `auth_key`.
-  caf::replies_to<cluster_atom, std::string>::with<api_result>>;
+  /// Answers the report for a tenant with authKey `auth_key`: counts and instance ids only.
+  caf::replies_to<cluster_atom, std::string>::with<api_result>,
+  /// Answers the report for an operator, whom the control API authenticated with the admin key: with the instances'
+  /// advertised URLs.
+  caf::replies_to<cluster_atom>::with<api_result>>;
 
 struct cluster_info_config {
   /// Checks the caller's key; nullopt (--no-verify-auth): any well-formed key.

@@ -122,6 +122,8 @@ struct cluster_report {
   std::vector<cluster_member> instances;
   std::size_t unowned_shards = 0;        ///< shards without a valid lease: a takeover is due
   std::size_t unowned_registrations = 0; ///< registrations in those shards
+  /// Asked for with the admin key: the answer shows each instance's advertised URL too, which a tenant never sees.
+  bool for_operator = false;
 };
 
 } // namespace feedrouter

@@ -14,6 +14,8 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/child_error.hpp"
+#include "core/fire_rate_shares.hpp"
+#include "core/lease_keeper.hpp"
 #include "core/log.hpp"
 #include "core/shard.hpp"
 
@@ -97,22 +99,19 @@ private:
 
 struct lease_manager_state {
   lease_store_ptr store;
-  std::optional<lease_book> book;
-  lease_timing timing;
+  /// Decides; this actor carries the decisions out.
+  std::optional<lease_keeper> keeper;
   shard_runner_actor runner;
   std::shared_ptr<fire_fence> fence;
   std::shared_ptr<cluster_view> view;
   std::shared_ptr<cluster_metrics> stats;
+  std::shared_ptr<rate_limiter> namespace_limiter;
   std::unique_ptr<notification_thread> listener;
   /// The round that armed the pending tick; a round run early (a notification) arms a new one.
   std::uint64_t round = 0;
   bool announced = false;
   /// The last round reached the store; a change is logged once.
   bool reachable = true;
-  /// Leases handed to the shard runner to stop before they are released.
-  std::size_t releasing = 0;
-  /// SIGTERM: every lease goes, none is acquired.
-  bool leaving = false;
   std::optional<caf::typed_response_promise<std::size_t>> leave_promise;
   /// Leases released since leaving began.
   std::size_t left = 0;
@@ -124,10 +123,6 @@ struct lease_manager_state {
 };
 
 using manager_pointer = lease_manager_private::stateful_pointer<lease_manager_state>;
-
-mono_time now(manager_pointer self) {
-  return self->clock().now();
-}
 
 /// Notes whether the store was reached; logs a change once.
 void note_reachable(manager_pointer self, bool reached, const std::string& error) {
@@ -145,13 +140,20 @@ void note_reachable(manager_pointer self, bool reached, const std::string& error
 
 /// Arms the timer of the earliest deadline.
 void arm_expiry(manager_pointer self) {
-  if (auto deadline = self->state.book->next_deadline())
-    self->delayed_send(self, std::max(milliseconds{0}, std::chrono::duration_cast<milliseconds>(*deadline - now(self))),
-                       expire_atom::value);
+  if (auto deadline = self->state.keeper->next_deadline()) {
+    auto due_in = std::chrono::duration_cast<milliseconds>(*deadline - self->clock().now());
+    self->delayed_send(self, std::max(milliseconds{0}, due_in), expire_atom::value);
+  }
 }
 
 void publish_held(manager_pointer self) {
-  self->state.stats->set_shards_held(static_cast<std::int64_t>(self->state.book->leases().size()));
+  self->state.stats->set_shards_held(static_cast<std::int64_t>(self->state.keeper->held()));
+}
+
+/// Opens the fire fence of each of `leases` until its deadline.
+void open_fences(manager_pointer self, const std::vector<usable_lease>& leases) {
+  for (const auto& usable : leases)
+    self->state.fence->open_until(usable.lease.shard, usable.deadline);
 }
 
 /// Stops the shards of `leases` at once: their fire fence first, then their registrations.
@@ -169,7 +171,7 @@ void lose(manager_pointer self, const std::vector<shard_lease_ref>& leases, cons
 }
 
 void expire(manager_pointer self) {
-  lose(self, self->state.book->expire(now(self)), "not renewed before their deadline");
+  lose(self, self->state.keeper->expire(), "not renewed before their deadline");
 }
 
 /// Tells the store that `leases`, whose shards do not run here, are free.
@@ -182,7 +184,7 @@ void release_now(manager_pointer self, const std::vector<shard_lease_ref>& lease
 
 void finish_leave(manager_pointer self) {
   auto& st = self->state;
-  if (!st.leaving || !st.leave_promise || st.releasing > 0 || !st.book->leases().empty())
+  if (!st.leave_promise || !st.keeper->left())
     return;
   if (auto err = st.store->leave())
     log(log_level::warn, "cluster: cannot remove this instance from the instances table: ", *err);
@@ -194,34 +196,23 @@ void finish_leave(manager_pointer self) {
 /// The shard runner stopped the shards of `leases` and flushed their writes: they are released now.
 void finish_release(manager_pointer self, const std::vector<shard_lease_ref>& leases) {
   auto& st = self->state;
-  std::vector<shard_lease_ref> released;
-  for (const auto& lease : leases) {
-    if (auto held = st.book->finish_release(lease.shard)) {
-      st.fence->close(lease.shard);
-      released.push_back(*held);
-    }
-  }
-  st.releasing -= leases.size();
+  auto released = st.keeper->finish_release(leases);
+  for (const auto& lease : released)
+    st.fence->close(lease.shard);
   release_now(self, released);
   st.left += released.size();
   publish_held(self);
-  if (!released.empty() && !st.leaving)
-    log(log_level::info, "cluster: gave ", released.size(), " shard(s) away to balance; ", st.book->holding(),
+  if (!released.empty() && !st.keeper->leaving())
+    log(log_level::info, "cluster: gave ", released.size(), " shard(s) away to balance; ", st.keeper->holding(),
         " held");
   finish_leave(self);
 }
 
-/// Gives the leases of `shards` away gracefully: stop, flush, then release.
-void give_away(manager_pointer self, const std::vector<std::uint32_t>& shards) {
-  auto& st = self->state;
-  std::vector<shard_lease_ref> leases;
-  for (auto shard : shards)
-    if (auto lease = st.book->begin_release(shard))
-      leases.push_back(*lease);
+/// Gives `leases` (marked as being released) away gracefully: stop, flush, then release.
+void give_away(manager_pointer self, const std::vector<shard_lease_ref>& leases) {
   if (leases.empty())
     return;
-  st.releasing += leases.size();
-  self->request(st.runner, caf::infinite, release_atom::value, leases)
+  self->request(self->state.runner, caf::infinite, release_atom::value, leases)
     .then([self, leases](std::size_t) { finish_release(self, leases); },
           [self, leases](caf::error& err) {
             log(log_level::warn, "cluster: stopping shards to give away failed: ", describe_child_error(err));
@@ -231,7 +222,7 @@ void give_away(manager_pointer self, const std::vector<std::uint32_t>& shards) {
 
 void acquire(manager_pointer self, std::size_t n) {
   auto& st = self->state;
-  auto sent = now(self);
+  auto ticket = st.keeper->start_acquisition(n);
   auto taken = st.store->acquire(n);
   if (!taken) {
     log(log_level::warn, "cluster: cannot acquire shard leases: ", taken.error);
@@ -239,53 +230,42 @@ void acquire(manager_pointer self, std::size_t n) {
   }
   if (taken.value->empty())
     return;
-  std::vector<shard_lease_ref> leases;
-  std::size_t takeovers = 0;
-  for (const auto& x : *taken.value) {
-    leases.push_back(x.lease);
-    takeovers += x.taken_over ? 1 : 0;
-  }
-  st.book->acquired(leases, sent);
-  for (const auto& lease : leases)
-    st.fence->open_until(lease.shard, *st.book->deadline_of(lease.shard));
-  st.stats->record_takeovers(takeovers);
+  auto effects = st.keeper->finish_acquisition(ticket, *taken.value);
+  open_fences(self, effects.gained);
+  st.stats->record_takeovers(effects.takeovers);
   publish_held(self);
+  std::vector<shard_lease_ref> leases;
+  for (const auto& usable : effects.gained)
+    leases.push_back(usable.lease);
   self->send(st.runner, gained_atom::value, leases);
   log(log_level::info, "cluster: acquired ", leases.size(), " shard(s)",
-      takeovers > 0 ? " (" + std::to_string(takeovers) + " taken over from instances that stopped renewing)" : "",
-      "; ", st.book->holding(), " held");
+      effects.takeovers > 0
+        ? " (" + std::to_string(effects.takeovers) + " taken over from instances that stopped renewing)"
+        : "",
+      "; ", st.keeper->holding(), " held");
 }
 
 /// Acquires up to the fair share, or gives away what is above it, on the picture of the leases just read.
 void balance(manager_pointer self, const lease_picture& picture) {
-  auto& st = self->state;
-  const auto& me = st.view->self_id();
-  std::size_t live = 0;
-  bool counted_self = false;
-  for (const auto& instance : picture.instances) {
-    if (instance.heartbeat_age >= st.timing.ttl && instance.id != me)
-      continue;
-    ++live;
-    counted_self = counted_self || instance.id == me;
-  }
-  if (!counted_self)
-    ++live;
-  std::size_t available = 0;
-  std::vector<shard_lease_ref> orphans;
-  for (const auto& shard : picture.shards) {
-    if (shard.owner.empty() || shard.remaining.count() <= 0)
-      ++available;
-    else if (shard.owner == me && !st.book->holds(shard.shard))
-      // Held on the server but not here: an acquisition whose answer was lost, or a lease given up at its deadline
-      // while its renewal was on the way.
-      orphans.push_back({shard.shard, shard.epoch});
-  }
-  release_now(self, orphans);
-  auto plan = plan_share(shard_count, live, st.book->holding(), available);
+  auto plan = self->state.keeper->balance(picture);
+  release_now(self, plan.orphans);
   if (plan.acquire > 0)
     acquire(self, plan.acquire);
-  else if (plan.release > 0 && st.releasing == 0)
-    give_away(self, st.book->pick_release(plan.release));
+  give_away(self, plan.give_away);
+}
+
+/// Gives this instance the part of each namespace's fire rate that its part of the namespace's registrations is; keeps
+/// the parts it had when the store cannot count them now.
+void share_fire_rates(manager_pointer self) {
+  auto& st = self->state;
+  if (!st.namespace_limiter)
+    return;
+  auto splits = st.store->namespace_splits(st.keeper->leases());
+  if (!splits) {
+    log(log_level::debug, "cluster: cannot count the namespaces' registrations for their fire rates: ", splits.error);
+    return;
+  }
+  st.namespace_limiter->set_shares(fire_rate_shares(*splits.value));
 }
 
 void publish_owners(manager_pointer self, const lease_picture& picture, mono_time read_at) {
@@ -305,50 +285,48 @@ void run_round(manager_pointer self) {
   // A notification or a tick still queued when this instance left, its own "left" among them.
   if (st.departed)
     return;
-  auto sent = now(self);
+  auto started = self->clock().now();
   std::string error;
   if (auto err = st.store->heartbeat()) {
     error = *err;
-  } else if (!st.announced && !st.leaving) {
+  } else if (!st.announced && !st.keeper->leaving()) {
     st.announced = !st.store->announce();
   }
-  auto renewal = st.store->renew(st.book->leases());
+  auto ticket = st.keeper->start_renewal();
+  auto renewal = st.store->renew(ticket.leases);
   if (renewal) {
-    auto outcome = st.book->renewed(*renewal.value, sent);
+    auto effects = st.keeper->finish_renewal(ticket, *renewal.value);
     st.stats->record_renewals(renewal.value->size());
-    for (const auto& lease : *renewal.value)
-      if (auto deadline = st.book->deadline_of(lease.shard))
-        st.fence->open_until(lease.shard, *deadline);
-    lose(self, outcome.lost, "another instance holds them, or they expired");
-    release_now(self, outcome.orphaned);
+    open_fences(self, effects.renewed);
+    lose(self, effects.lost, "another instance holds them, or they expired");
+    release_now(self, effects.orphaned);
   } else {
     error = renewal.error;
   }
   expire(self);
-  auto read_at = now(self);
+  auto read_at = self->clock().now();
   auto picture = st.store->picture();
   if (picture) {
     publish_owners(self, *picture.value, read_at);
-    if (!st.leaving)
-      balance(self, *picture.value);
+    balance(self, *picture.value);
+    share_fire_rates(self);
   } else {
     error = picture.error;
   }
   note_reachable(self, error.empty(), error);
   publish_held(self);
   arm_expiry(self);
-  auto elapsed = std::chrono::duration_cast<milliseconds>(now(self) - sent);
-  self->delayed_send(self, std::max(milliseconds{0}, st.timing.renew_interval() - elapsed), tick_atom::value,
-                     ++st.round);
+  auto elapsed = std::chrono::duration_cast<milliseconds>(self->clock().now() - started);
+  self->delayed_send(self, std::max(milliseconds{0}, st.keeper->timing().renew_interval() - elapsed),
+                     tick_atom::value, ++st.round);
 }
 
 caf::result<std::size_t> leave(manager_pointer self) {
   auto& st = self->state;
-  st.leaving = true;
   st.left = 0;
   auto rp = self->make_response_promise<std::size_t>();
   st.leave_promise = rp;
-  give_away(self, st.book->pick_release(shard_count));
+  give_away(self, st.keeper->leave());
   finish_leave(self);
   return rp;
 }
@@ -365,7 +343,7 @@ caf::result<cluster_report> report(manager_pointer self) {
   result.mode = "cluster";
   result.self_id = st.view->self_id();
   result.shard_count = shard_count;
-  result.lease_ttl = st.timing.ttl;
+  result.lease_ttl = st.keeper->timing().ttl;
   std::map<std::string, std::size_t> shards_of;
   for (const auto& shard : picture.value->shards) {
     if (shard.owner.empty() || shard.remaining.count() <= 0)
@@ -379,7 +357,7 @@ caf::result<cluster_report> report(manager_pointer self) {
     member.url = instance.url;
     member.started = instance.started;
     member.heartbeat_age = instance.heartbeat_age;
-    member.live = instance.heartbeat_age < st.timing.ttl;
+    member.live = instance.heartbeat_age < st.keeper->timing().ttl;
     member.shards = shards_of[instance.id];
     member.registrations = (*counts.value)[instance.id];
     result.instances.push_back(std::move(member));
@@ -392,12 +370,12 @@ lease_manager_private::behavior_type lease_manager_impl(manager_pointer self,
                                                         std::shared_ptr<lease_manager_config> cfg) {
   auto& st = self->state;
   st.store = std::move(cfg->store);
-  st.timing = cfg->timing;
-  st.book.emplace(cfg->timing);
+  st.keeper.emplace(cfg->view->self_id(), cfg->timing, [self] { return self->clock().now(); });
   st.runner = cfg->runner;
   st.fence = cfg->fence;
   st.view = cfg->view;
   st.stats = cfg->stats;
+  st.namespace_limiter = cfg->namespace_limiter;
   if (cfg->listener)
     st.listener = std::make_unique<notification_thread>(std::move(cfg->listener), self);
   // The first round runs once the actor is up, not in its constructor.

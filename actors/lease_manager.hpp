@@ -15,6 +15,7 @@
 #include "actors/shard_runner.hpp"
 #include "core/fire_fence.hpp"
 #include "core/lease_book.hpp"
+#include "core/rate_limiter.hpp"
 #include "store/lease_store.hpp"
 
 namespace feedrouter {
@@ -25,12 +26,16 @@ namespace feedrouter {
 /// and flushes their writes before the lease is released and the other instances are notified). A notification from
 /// another instance (a release, a join, a departure) makes it look at once.
 ///
+/// With --namespace-fire-rate each round also counts the registrations of each namespace in its shards and in all, and
+/// gives this instance's namespace limiter that part of each namespace's rate (docs/cluster.md, "Limits").
+///
 /// Self-fencing: each lease is usable until two thirds of the TTL after its renewal was sent, on this instance's
 /// monotonic clock; the fire fence closes at that deadline and the shard runner stops the shard, before the server
 /// lets anyone take the lease over. A lease the server no longer renews is lost the same way.
 ///
-/// It runs on a thread of its own: its calls to the store block (bounded by the lease store's time-outs), and its
-/// listener waits for notifications on another thread.
+/// The decisions (what to renew, acquire and give away, and when a lease is given up) are core/lease_keeper.hpp's,
+/// tested on a manual clock; this actor carries them out. It runs on a thread of its own: its calls to the store block
+/// (bounded by the lease store's time-outs), and its listener waits for notifications on another thread.
 using lease_manager_actor = caf::typed_actor<
   /// Gives every lease away gracefully and leaves the cluster (SIGTERM); answers how many leases it released.
   caf::replies_to<leave_atom>::with<std::size_t>,
@@ -47,6 +52,9 @@ struct lease_manager_config {
   std::shared_ptr<fire_fence> fence;
   std::shared_ptr<cluster_view> view;
   std::shared_ptr<cluster_metrics> stats;
+  /// --namespace-fire-rate: given, each round sets this instance's part of each namespace's rate (the part of the
+  /// namespace's registrations it runs); null: no limit to share.
+  std::shared_ptr<rate_limiter> namespace_limiter;
 };
 
 /// Spawns the lease manager on a thread of its own; it joins the cluster at once.

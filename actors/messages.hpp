@@ -112,12 +112,6 @@ struct registration_page {
   std::optional<trigger_ref> next;
 };
 
-/// How many registrations one namespace has.
-struct namespace_count {
-  std::string ns;
-  std::size_t registrations = 0;
-};
-
 /// One page of the namespaces that have registrations, in the order of their names.
 struct namespace_page {
   std::vector<namespace_count> namespaces;
@@ -226,3 +220,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<feedrouter::store_op>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(feedrouter::fencing_token)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<feedrouter::registration_record>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::optional<feedrouter::registration_record>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::optional<feedrouter::trigger_ref>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<feedrouter::namespace_count>)

@@ -24,6 +24,7 @@
 #include "core/log.hpp"
 #include "core/retry_policy.hpp"
 #include "core/shard.hpp"
+#include "core/webhook_delivery.hpp"
 #include "core/webhook_signature.hpp"
 
 namespace feedrouter {
@@ -139,6 +140,8 @@ struct registry_state {
   std::unordered_map<std::string, int> creating;
   /// Webhook hookId -> registration key, for ingress.
   std::unordered_map<std::string, std::string> hooks;
+  /// github CREATEs whose hook GitHub is creating (hookId -> its ingress): they answer GitHub's ping, nothing else.
+  std::unordered_map<std::string, std::shared_ptr<const webhook_spec>> installing;
   /// Stored registrations not yet started (start-up only), and how many of them are.
   std::shared_ptr<std::vector<registration_record>> unstarted;
   std::size_t started = 0;
@@ -536,55 +539,21 @@ void keep_github_hook_id(registry_pointer self, result_promise rp, const trigger
           [rp](caf::error& err) mutable { rp.deliver(unavailable("the registration did not answer", err)); });
 }
 
-/// Removes a registration whose CREATE failed after it was stored, and answers `why` once it is gone.
-void undo_create(registry_pointer self, result_promise rp, const trigger_ref& trigger, api_result why) {
-  self->request(self->state.cfg.env->store, self->state.cfg.request_timeout, erase_atom::value, trigger)
-    .then(
-      [self, rp, trigger, why](commit_atom) mutable {
-        auto& entries = self->state.entries;
-        if (auto i = entries.find(trigger.key()); i != entries.end())
-          erase_entry(self, i);
-        rp.deliver(std::move(why));
-      },
-      [rp, trigger](caf::error& err) mutable {
-        log(log_level::error, "cannot remove ", trigger.qualified(), " after its hook was not created: ",
-            describe_child_error(err));
-        rp.deliver(unavailable("cannot remove the registration whose hook was not created", err));
-      });
-}
-
-/// The CREATE of a github registration, stored and running so that GitHub's first `ping` (which may come before
-/// GitHub's answer) finds it: installs the hook and answers `outcome` once the hook's id is stored, or removes the
-/// registration again when GitHub does not create the hook.
-void install_github_hook(registry_pointer self, result_promise rp, const trigger_ref& trigger, api_outcome outcome) {
-  const auto& entry = self->state.entries.at(trigger.key());
-  auto task = github_task(self, github_hook_task::kind::install, *entry.github, *entry.ingress, true);
-  ask_github(self, std::move(task), [self, rp, trigger, outcome](github_hook_result result) mutable {
-    if (result.answer.what != github_answer::kind::done) {
-      undo_create(self, rp, trigger, github_failure(result.answer));
-      return;
-    }
-    keep_github_hook_id(self, rp, trigger, result.hook_id, [self, rp, trigger, outcome]() mutable {
-      if (self->state.entries.count(trigger.key()) == 0) {
-        rp.deliver(not_found(trigger));
-        return;
-      }
-      ask_trigger_as(self, rp, trigger, durability::committed, outcome, snapshot_atom::value);
-    });
-  });
+/// Removes the hook `spec` and `ingress` name at GitHub, once; what GitHub does not take is logged as the hook `what`
+/// left behind.
+void drop_hook(registry_pointer self, const github_spec& spec, const webhook_spec& ingress, std::string what) {
+  ask_github(self, github_task(self, github_hook_task::kind::remove, spec, ingress, false),
+             [what = std::move(what)](github_hook_result result) {
+               if (result.answer.what != github_answer::kind::done && result.answer.what != github_answer::kind::gone)
+                 log(log_level::warn, "the GitHub hook ", what, " is left behind: ", result.answer.message);
+             });
 }
 
 /// Removes the hook of a github registration that a CREATE replaced, once; what GitHub does not take is logged.
 void drop_github_hook(registry_pointer self, const registry_entry& entry) {
-  if (!entry.github)
-    return;
-  auto name = entry.record.trigger.qualified();
-  ask_github(self, github_task(self, github_hook_task::kind::remove, *entry.github, *entry.ingress, false),
-             [name](github_hook_result result) {
-               if (result.answer.what != github_answer::kind::done)
-                 log(log_level::warn, "the GitHub hook of the replaced registration of ", name,
-                     " is left behind: ", result.answer.message);
-             });
+  if (entry.github)
+    drop_hook(self, *entry.github, *entry.ingress,
+              "of the replaced registration of " + entry.record.trigger.qualified());
 }
 
 /// PAUSE or UNPAUSE of a github registration: the hook at GitHub is set inactive or active first (GitHub sends an
@@ -664,6 +633,95 @@ void persist_and_start(registry_pointer self, result_promise rp, registration_re
   persist_checked(self, std::move(rp), std::move(record), std::move(config));
 }
 
+/// Stores `record` under `fence` and starts it, replacing the registration of the same trigger; answers `rp` once the
+/// write is committed, then calls `done` (the CREATE's write is no longer under way). A github registration's hook was
+/// installed before: when the write fails, the hook is removed again, so that the CREATE leaves nothing behind (but
+/// for a write that timed out, which may still be committed and then needs its hook).
+void store_and_start(registry_pointer self, result_promise rp, registration_record record, feed_config config,
+                     std::optional<fencing_token> fence, std::function<void()> done) {
+  auto key = record.trigger.key();
+  // What the answer shows: the hook URL of a webhook or github registration, and a webhook's secret (the answer to
+  // CREATE is the only time it is shown; a github registration's secret is GitHub's and the provider's only).
+  live_status live;
+  if (config.webhook)
+    live.hook_url = hook_url(self, config.webhook->hook_id);
+  auto view = make_view(record, live);
+  if (config.webhook && !config.github)
+    view.secret = config.webhook->secret;
+  auto on_commit = [self, rp, record, config, key, done, fence, view](commit_atom) mutable {
+    done();
+    if (config.webhook)
+      self->state.installing.erase(config.webhook->hook_id);
+    if (!still_runs(self, fence)) {
+      // Stored under the lease, which moved on since: the shard's new owner loads and runs it, complete.
+      rp.deliver(success(api_outcome::created, std::move(view)));
+      return;
+    }
+    auto& entries = self->state.entries;
+    auto existing = entries.find(key);
+    auto replaced = existing != entries.end();
+    if (replaced) {
+      drop_github_hook(self, existing->second);
+      erase_entry(self, existing);
+    }
+    start_entry(self, std::move(record), std::move(config), fence);
+    rp.deliver(success(replaced ? api_outcome::replaced : api_outcome::created, std::move(view)));
+  };
+  auto on_error = [self, rp, record, config, done, fence](caf::error& err) mutable {
+    done();
+    if (config.github) {
+      self->state.installing.erase(config.webhook->hook_id);
+      // A write that took too long may still be committed: then the registration must keep its hook.
+      if (err != caf::sec::request_timeout)
+        drop_hook(self, *config.github, *config.webhook, "of " + record.trigger.qualified() + ", not stored,");
+    }
+    if (fence && is_fenced(err))
+      rp.deliver(not_owner(fence->shard));
+    else
+      rp.deliver(unavailable("cannot store the registration", err));
+  };
+  auto& st = self->state;
+  if (fence)
+    self->request(st.cfg.env->store, st.cfg.request_timeout, put_atom::value, record, *fence)
+      .then(std::move(on_commit), std::move(on_error));
+  else
+    self->request(st.cfg.env->store, st.cfg.request_timeout, put_atom::value, record)
+      .then(std::move(on_commit), std::move(on_error));
+}
+
+/// The CREATE of a github registration: its hook is installed at GitHub first and the registration stored with the
+/// hook's id after, so that the store never holds a github registration without its hook. Whichever instance loads it
+/// (this one, or the shard's next owner when the lease moves during the CREATE) runs it complete, with nothing left to
+/// finish; and a CREATE that fails leaves nothing: GitHub's refusal comes before anything is stored, and a write that
+/// fails (or is fenced: the lease moved) removes the hook again. GitHub pings the hook as it creates it, before its
+/// answer arrives: the ingress kept in `installing` meanwhile answers that ping.
+void install_then_store(registry_pointer self, result_promise rp, registration_record record, feed_config config,
+                        std::optional<fencing_token> fence, std::function<void()> done) {
+  auto hook_id = config.webhook->hook_id;
+  self->state.installing[hook_id] = config.webhook;
+  auto task = github_task(self, github_hook_task::kind::install, *config.github, *config.webhook, true);
+  ask_github(self, std::move(task), [self, rp, record = std::move(record), config = std::move(config), fence, done,
+                                     hook_id](github_hook_result result) mutable {
+    if (result.answer.what != github_answer::kind::done) {
+      self->state.installing.erase(hook_id);
+      done();
+      rp.deliver(github_failure(result.answer));
+      return;
+    }
+    auto installed = config_with_hook_id(self, record, config.params, result.hook_id);
+    if (!installed) {
+      // Not expected: the parameters validated a moment ago, and only the hook's id changed.
+      self->state.installing.erase(hook_id);
+      done();
+      drop_hook(self, *config.github, *config.webhook, "of " + record.trigger.qualified() + ", not stored,");
+      rp.deliver(invalid_field(installed.error()));
+      return;
+    }
+    record.params_json = to_json_object(installed->params);
+    store_and_start(self, rp, std::move(record), std::move(*installed), fence, std::move(done));
+  });
+}
+
 /// Stores and starts a registration within its namespace's quota.
 void persist_checked(registry_pointer self, result_promise rp, registration_record record, feed_config config) {
   auto key = record.trigger.key();
@@ -683,59 +741,17 @@ void persist_checked(registry_pointer self, result_promise rp, registration_reco
   if (fresh)
     ++self->state.new_in_namespace[ns];
   ++self->state.creating[key];
-  auto done_creating = [self, key, ns, fresh] {
+  std::function<void()> done_creating = [self, key, ns, fresh] {
     auto& st = self->state;
     if (--st.creating[key] == 0)
       st.creating.erase(key);
     if (fresh && --st.new_in_namespace[ns] == 0)
       st.new_in_namespace.erase(ns);
   };
-  auto on_commit = [self, rp, record, config, key, done_creating, fence](commit_atom) mutable {
-    done_creating();
-    if (!still_runs(self, fence)) {
-      // Stored under the lease, which moved on since: the shard's new owner loads and runs it.
-      rp.deliver(success(api_outcome::created, make_view(record, {})));
-      return;
-    }
-    auto& entries = self->state.entries;
-    auto existing = entries.find(key);
-    auto replaced = existing != entries.end();
-    if (replaced) {
-      drop_github_hook(self, existing->second);
-      erase_entry(self, existing);
-    }
-    auto outcome = replaced ? api_outcome::replaced : api_outcome::created;
-    if (config.github) {
-      // Its secret is GitHub's and the provider's only: never shown.
-      auto trigger = record.trigger;
-      start_entry(self, std::move(record), std::move(config), fence);
-      install_github_hook(self, rp, trigger, outcome);
-      return;
-    }
-    live_status live;
-    auto view = make_view(record, live);
-    if (config.webhook) {
-      // The answer to CREATE is the only time a webhook's secret is shown.
-      view.live.hook_url = hook_url(self, config.webhook->hook_id);
-      view.secret = config.webhook->secret;
-    }
-    start_entry(self, std::move(record), std::move(config), fence);
-    rp.deliver(success(outcome, std::move(view)));
-  };
-  auto on_error = [rp, done_creating, fence](caf::error& err) mutable {
-    done_creating();
-    if (fence && is_fenced(err))
-      rp.deliver(not_owner(fence->shard));
-    else
-      rp.deliver(unavailable("cannot store the registration", err));
-  };
-  auto& st = self->state;
-  if (fence)
-    self->request(st.cfg.env->store, st.cfg.request_timeout, put_atom::value, record, *fence)
-      .then(std::move(on_commit), std::move(on_error));
+  if (config.github)
+    install_then_store(self, std::move(rp), std::move(record), std::move(config), fence, std::move(done_creating));
   else
-    self->request(st.cfg.env->store, st.cfg.request_timeout, put_atom::value, record)
-      .then(std::move(on_commit), std::move(on_error));
+    store_and_start(self, std::move(rp), std::move(record), std::move(config), fence, std::move(done_creating));
 }
 
 /// Stores and starts a registration once its source is prepared (a `changes` feed with `since: now` stores where
@@ -1119,6 +1135,17 @@ api_result list(registry_pointer self, const api_command& cmd, const std::string
 
 // -- dispatch ------------------------------------------------------------------------------
 
+/// Answers a request to the hook URL of a github registration whose CREATE waits for GitHub's answer: GitHub's ping
+/// (which comes before that answer) as its registration will, anything else 503, since nothing is stored yet.
+api_result while_installing(const webhook_spec& ingress, const webhook_delivery& delivery) {
+  auto verdict = judge_webhook(ingress, delivery, "{}");
+  if (verdict.what == webhook_verdict::kind::bad_signature)
+    return failure(api_outcome::unauthorized, "missing or wrong " + verdict.header, verdict.header);
+  if (verdict.what == webhook_verdict::kind::ping)
+    return success(api_outcome::accepted, hook_receipt{true, 0, hook_skip::ping});
+  return failure(api_outcome::unavailable, "the registration of this hook is being created; retry");
+}
+
 /// Hands a webhook request to its registration, which checks, stores and answers it. Delegated: the trigger answers
 /// the caller directly, one message fewer per event (the caller's own time-out still applies).
 caf::result<api_result> hook(registry_pointer self, api_command& cmd) {
@@ -1126,6 +1153,8 @@ caf::result<api_result> hook(registry_pointer self, api_command& cmd) {
   auto key = st.hooks.find(cmd.hook_id);
   auto entry = key == st.hooks.end() ? st.entries.end() : st.entries.find(key->second);
   if (entry == st.entries.end()) {
+    if (auto installing = st.installing.find(cmd.hook_id); installing != st.installing.end())
+      return while_installing(*installing->second, cmd.hook);
     if (!runs_shard(self, hook_shard(cmd.hook_id)))
       return not_owner(hook_shard(cmd.hook_id));
     return failure(api_outcome::not_found, "no webhook registration has this id", "hookId");
@@ -1223,6 +1252,9 @@ caf::result<api_result> handle_admin(registry_pointer self, admin_command& cmd) 
     return success(api_outcome::ok, page_of(self, self->state.all, cmd.ns, cmd.after, cmd.limit));
   if (cmd.op == admin_op::namespaces)
     return admin_namespaces(self, cmd);
+  // Cluster mode: the gateway reads the lists from the store and sends the rest to the shard's owner.
+  if (!runs_shard(self, shard_of(cmd.trigger)))
+    return not_owner(shard_of(cmd.trigger));
   if (self->state.entries.count(cmd.trigger.key()) == 0)
     return failure(api_outcome::not_found, "no registration for trigger " + cmd.trigger.qualified(), "trigger");
   switch (cmd.op) {

@@ -241,6 +241,12 @@ store_actor::behavior_type store_impl(store_pointer self, std::shared_ptr<store_
     [self](count_atom, const std::string& ns) {
       return read_after_flush(self, [&](store& db) { return db.count_registrations(ns); });
     },
+    [self](page_atom, const std::string& ns, const std::optional<trigger_ref>& after, std::size_t limit) {
+      return read_after_flush(self, [&](store& db) { return db.load_page(ns, after, limit); });
+    },
+    [self](tally_atom, const std::string& after, std::size_t limit) {
+      return read_after_flush(self, [&](store& db) { return db.count_namespaces(after, limit); });
+    },
     [self](pending_atom, const trigger_ref& trigger, std::uint64_t from_seq, std::size_t max_rows,
            std::size_t max_bytes) -> caf::result<pending_page> {
       // Reads see every write received before them.

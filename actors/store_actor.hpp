@@ -52,6 +52,11 @@ using store_actor = caf::typed_actor<
   caf::replies_to<owned_atom, std::string, std::string>::with<std::vector<registration_record>>,
   /// Answers how many registrations a namespace holds in every shard (store::count_registrations).
   caf::replies_to<count_atom, std::string>::with<std::size_t>,
+  /// Answers a page of every key's registrations in a namespace or all, after a cursor (store::load_page).
+  caf::replies_to<page_atom, std::string, std::optional<trigger_ref>, std::size_t>::with<
+    std::vector<registration_record>>,
+  /// Answers a page of the namespaces with their counts, after a cursor (store::count_namespaces).
+  caf::replies_to<tally_atom, std::string, std::size_t>::with<std::vector<namespace_count>>,
   /// Answers a registration's pending events from a seq on, within rows and bytes (store::load_pending), after
   /// committing what is queued; an error when the read fails.
   caf::replies_to<pending_atom, trigger_ref, std::uint64_t, std::size_t, std::size_t>::with<pending_page>,

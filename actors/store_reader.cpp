@@ -129,6 +129,75 @@ caf::result<api_result> answer(reader_pointer self, api_command& cmd) {
   }
 }
 
+// -- an operator's reads ----------------------------------------------------------------
+
+/// An operator's list: a page of every key's registrations, one more asked for than shown to learn whether more follow.
+result_promise admin_list(reader_pointer self, const admin_command& cmd) {
+  auto rp = self->make_response_promise<api_result>();
+  auto& cfg = self->state.cfg;
+  self->request(cfg.store, cfg.request_timeout, page_atom::value, cmd.ns, cmd.after, cmd.limit + 1)
+    .then(
+      [self, rp, limit = cmd.limit](std::vector<registration_record>& records) mutable {
+        registration_page page;
+        for (std::size_t i = 0; i < records.size() && i < limit; ++i)
+          page.views.push_back(view_of(self, records[i], false));
+        if (records.size() > limit && !page.views.empty())
+          page.next = page.views.back().trigger;
+        rp.deliver(success(api_outcome::ok, std::move(page)));
+      },
+      [rp](caf::error& err) mutable { rp.deliver(unavailable(err)); });
+  return rp;
+}
+
+/// An operator's count of the namespaces: a page of them, one more asked for than shown.
+result_promise admin_namespaces(reader_pointer self, const admin_command& cmd) {
+  auto rp = self->make_response_promise<api_result>();
+  auto& cfg = self->state.cfg;
+  self->request(cfg.store, cfg.request_timeout, tally_atom::value, cmd.after_ns.value_or(""), cmd.limit + 1)
+    .then(
+      [rp, limit = cmd.limit](std::vector<namespace_count>& counts) mutable {
+        namespace_page page;
+        auto more = counts.size() > limit;
+        counts.resize(std::min(counts.size(), limit));
+        page.namespaces = std::move(counts);
+        if (more && !page.namespaces.empty())
+          page.next = page.namespaces.back().ns;
+        rp.deliver(success(api_outcome::ok, std::move(page)));
+      },
+      [rp](caf::error& err) mutable { rp.deliver(unavailable(err)); });
+  return rp;
+}
+
+/// An operator's READ of a registration whose shard has no valid owner: its stored view, whoever owns it.
+result_promise admin_read(reader_pointer self, const admin_command& cmd) {
+  auto rp = self->make_response_promise<api_result>();
+  auto& cfg = self->state.cfg;
+  self->request(cfg.store, cfg.request_timeout, lookup_atom::value, cmd.trigger)
+    .then(
+      [self, rp, trigger = cmd.trigger](std::optional<registration_record>& record) mutable {
+        if (!record) {
+          rp.deliver(failure(api_outcome::not_found, "no registration for trigger " + trigger.qualified(), "trigger"));
+          return;
+        }
+        rp.deliver(success(api_outcome::ok, view_of(self, *record, true)));
+      },
+      [rp](caf::error& err) mutable { rp.deliver(unavailable(err)); });
+  return rp;
+}
+
+caf::result<api_result> answer_admin(reader_pointer self, admin_command& cmd) {
+  switch (cmd.op) {
+    case admin_op::list:
+      return admin_list(self, cmd);
+    case admin_op::namespaces:
+      return admin_namespaces(self, cmd);
+    case admin_op::read:
+      return admin_read(self, cmd);
+    default:
+      return failure(api_outcome::unavailable, "only reads are answered from the store");
+  }
+}
+
 caf::result<std::vector<trigger_ref>> resolve(reader_pointer self, const std::string& auth_key,
                                               const std::string& name) {
   auto rp = self->make_response_promise<std::vector<trigger_ref>>();
@@ -150,6 +219,7 @@ store_reader_actor::behavior_type store_reader_impl(reader_pointer self, store_r
   self->state.cfg = std::move(cfg);
   return {
     [self](api_command& cmd) { return answer(self, cmd); },
+    [self](admin_command& cmd) { return answer_admin(self, cmd); },
     [self](lookup_atom, const std::string& auth_key, const std::string& name) {
       return resolve(self, auth_key, name);
     },

@@ -15,13 +15,6 @@ namespace {
 /// Where every admin route starts: /v1/admin.
 constexpr std::size_t admin_prefix_segments = 2;
 
-/// What a caller without the admin key is told; it says nothing about the routes behind it.
-http_response unauthorized() {
-  auto res = error_response(401, "missing or wrong admin key (\"Authorization: Bearer KEY\")", "authorization");
-  res.fields.emplace_back("WWW-Authenticate", "Bearer realm=\"feedrouter-admin\"");
-  return res;
-}
-
 http_response no_route() {
   return error_response(404, "no such route", "path");
 }
@@ -116,6 +109,12 @@ routed_admin route_registration(const http_request& req, const std::vector<std::
 
 } // namespace
 
+http_response admin_unauthorized() {
+  auto res = error_response(401, "missing or wrong admin key (\"Authorization: Bearer KEY\")", "authorization");
+  res.fields.emplace_back("WWW-Authenticate", "Bearer realm=\"feedrouter-admin\"");
+  return res;
+}
+
 bool is_admin_target(std::string_view target) {
   auto path = path_segments(target);
   return path && path->size() >= admin_prefix_segments && (*path)[0] == "v1" && (*path)[1] == "admin";
@@ -123,7 +122,7 @@ bool is_admin_target(std::string_view target) {
 
 routed_admin route_admin_request(const http_request& req, std::string_view admin_key) {
   if (!carries_admin_key(req.field("Authorization"), admin_key))
-    return unauthorized();
+    return admin_unauthorized();
   auto path = path_segments(req.target);
   if (!path)
     return error_response(400, "the path has a malformed percent-escape", "path");

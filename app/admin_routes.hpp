@@ -12,6 +12,9 @@ namespace feedrouter {
 /// that names the field, 404, 405).
 using routed_admin = std::variant<admin_command, http_response>;
 
+/// Returns the 401 of a request that needs the admin key and lacks it; it says nothing about the routes behind it.
+http_response admin_unauthorized();
+
 /// Returns whether `target` is under /v1/admin (docs/api.md, "Admin routes").
 bool is_admin_target(std::string_view target);
 

@@ -68,7 +68,8 @@ std::string render_receipt(const replay_receipt& receipt) {
   return out.take();
 }
 
-/// Renders GET /v1/cluster: counts only, no instance URLs (docs/cluster.md).
+/// Renders GET /v1/cluster: counts and instance ids; the instances' advertised URLs only for an operator
+/// (docs/cluster.md).
 std::string render_cluster(const cluster_report& report) {
   json_writer out;
   out.begin_object()
@@ -82,10 +83,10 @@ std::string render_cluster(const cluster_report& report) {
     out.key("leaseTtlMs").value(static_cast<std::int64_t>(report.lease_ttl.count()));
   out.key("instances").begin_array();
   for (const auto& member : report.instances) {
-    out.begin_object()
-      .key("id")
-      .value(member.id)
-      .key("live")
+    out.begin_object().key("id").value(member.id);
+    if (report.for_operator)
+      out.key("url").value(member.url);
+    out.key("live")
       .value(member.live)
       .key("startedAt")
       .value(format_iso8601(member.started))

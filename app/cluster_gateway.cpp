@@ -56,7 +56,11 @@ milliseconds wait_step(const lease_timing& timing) {
   return std::clamp(timing.ttl / 20, min_wait_step, max_wait_step);
 }
 
-bool only_reads(api_op op) {
+/// Returns whether `call` only reads a registration: answered from the store while its shard has no owner.
+bool only_reads(const cluster_call& call) {
+  if (const auto* admin = std::get_if<admin_command>(&call.cmd))
+    return admin->op == admin_op::read;
+  auto op = std::get<api_command>(call.cmd).op;
   return op == api_op::read || op == api_op::dead_letters;
 }
 
@@ -72,12 +76,16 @@ void route(gateway_pointer self, cluster_call call);
 
 /// Answers a READ, the dead letters or a list from the store.
 void read_from_store(gateway_pointer self, cluster_call call) {
-  auto cmd = call.cmd;
-  self->request(self->state.routing.reader, self->state.timeout, std::move(cmd))
-    .then([call](api_result& result) mutable { respond(call, result); },
-          [call](caf::error& err) mutable {
-            respond(call, failure(api_outcome::unavailable, "cannot read the store: " + describe_child_error(err)));
-          });
+  std::visit(
+    [&](auto cmd) {
+      self->request(self->state.routing.reader, self->state.timeout, std::move(cmd))
+        .then([call](api_result& result) mutable { respond(call, result); },
+              [call](caf::error& err) mutable {
+                respond(call,
+                        failure(api_outcome::unavailable, "cannot read the store: " + describe_child_error(err)));
+              });
+    },
+    call.cmd);
 }
 
 /// Routes `call` again after a wait step, having the lease manager look at the leases first when `refresh`; past its
@@ -99,27 +107,31 @@ void retry_later(gateway_pointer self, cluster_call call, bool refresh) {
 
 /// No instance holds a valid lease of the shard: a read is answered from the store, a change waits for the takeover.
 void without_owner(gateway_pointer self, cluster_call call) {
-  if (only_reads(call.cmd.op))
+  if (only_reads(call))
     read_from_store(self, std::move(call));
   else
     retry_later(self, std::move(call), false);
 }
 
 void handle_locally(gateway_pointer self, cluster_call call) {
-  auto cmd = call.cmd;
-  self->request(self->state.registry, self->state.timeout, std::move(cmd))
-    .then(
-      [self, call](api_result& result) mutable {
-        // The lease moved between the routing and the registry: route again once the view caught up.
-        if (result.outcome == api_outcome::not_owner && !call.forwarded) {
-          retry_later(self, std::move(call), true);
-          return;
-        }
-        respond(call, result);
-      },
-      [call](caf::error& err) mutable {
-        respond(call, failure(api_outcome::unavailable, "the registry did not answer: " + describe_child_error(err)));
-      });
+  std::visit(
+    [&](auto cmd) {
+      self->request(self->state.registry, self->state.timeout, std::move(cmd))
+        .then(
+          [self, call](api_result& result) mutable {
+            // The lease moved between the routing and the registry: route again once the view caught up.
+            if (result.outcome == api_outcome::not_owner && !call.forwarded) {
+              retry_later(self, std::move(call), true);
+              return;
+            }
+            respond(call, result);
+          },
+          [call](caf::error& err) mutable {
+            respond(call,
+                    failure(api_outcome::unavailable, "the registry did not answer: " + describe_child_error(err)));
+          });
+    },
+    call.cmd);
 }
 
 void forward(gateway_pointer self, cluster_call call, const cluster_view::owner& owner) {
@@ -174,7 +186,8 @@ void dispatch(gateway_pointer self, cluster_call call, std::uint32_t shard) {
 /// that name in the store.
 void resolve_namespace(gateway_pointer self, cluster_call call) {
   auto& routing = self->state.routing;
-  if (call.cmd.op == api_op::create) {
+  const auto& cmd = std::get<api_command>(call.cmd);
+  if (cmd.op == api_op::create) {
     if (!routing.controller) {
       respond(call, failure(api_outcome::invalid,
                             "triggerName: the namespace \"_\" can only be resolved with authKey verification; give the "
@@ -182,7 +195,7 @@ void resolve_namespace(gateway_pointer self, cluster_call call) {
                             "triggerName"));
       return;
     }
-    auto key = call.cmd.auth_key;
+    auto key = cmd.auth_key;
     self->request(*routing.controller, self->state.timeout, namespaces_atom::value, std::move(key))
       .then(
         [self, call](http_outcome& outcome, std::string& ns) mutable {
@@ -192,7 +205,7 @@ void resolve_namespace(gateway_pointer self, cluster_call call) {
                                   "authKey"));
             return;
           }
-          call.cmd.trigger.ns = std::move(ns);
+          std::get<api_command>(call.cmd).trigger.ns = std::move(ns);
           route(self, std::move(call));
         },
         [call](caf::error& err) mutable {
@@ -201,17 +214,18 @@ void resolve_namespace(gateway_pointer self, cluster_call call) {
         });
     return;
   }
-  auto key = call.cmd.auth_key;
-  auto name = call.cmd.trigger.name;
+  auto key = cmd.auth_key;
+  auto name = cmd.trigger.name;
   self->request(routing.reader, self->state.timeout, lookup_atom::value, std::move(key), std::move(name))
     .then(
       [self, call](std::vector<trigger_ref>& found) mutable {
+        auto& trigger = std::get<api_command>(call.cmd).trigger;
         if (found.empty()) {
-          respond(call, failure(api_outcome::not_found, "no registration for trigger " + call.cmd.trigger.qualified()
-                                                          + " with this authKey"));
+          respond(call, failure(api_outcome::not_found,
+                                "no registration for trigger " + trigger.qualified() + " with this authKey"));
           return;
         }
-        call.cmd.trigger.ns = found.front().ns;
+        trigger.ns = found.front().ns;
         route(self, std::move(call));
       },
       [call](caf::error& err) mutable {
@@ -219,8 +233,23 @@ void resolve_namespace(gateway_pointer self, cluster_call call) {
       });
 }
 
+/// Routes an operator's request: the lists from the store, the rest to the registration's owner.
+void route_admin(gateway_pointer self, cluster_call call) {
+  const auto& cmd = std::get<admin_command>(call.cmd);
+  if (cmd.op == admin_op::list || cmd.op == admin_op::namespaces) {
+    read_from_store(self, std::move(call));
+    return;
+  }
+  auto shard = shard_of(cmd.trigger);
+  dispatch(self, std::move(call), shard);
+}
+
 void route(gateway_pointer self, cluster_call call) {
-  const auto& cmd = call.cmd;
+  if (std::holds_alternative<admin_command>(call.cmd)) {
+    route_admin(self, std::move(call));
+    return;
+  }
+  const auto& cmd = std::get<api_command>(call.cmd);
   if (cmd.op == api_op::list) {
     read_from_store(self, std::move(call));
     return;
@@ -247,7 +276,7 @@ caf::behavior cluster_gateway(caf::stateful_actor<gateway_state>* self, registry
     [self](cluster_call& call) { route(self, std::move(call)); },
     [self](forward_failure& failed) {
       // An owner that cannot be reached is gone as far as a read is concerned: the store answers it.
-      if (!failed.misdirected && only_reads(failed.call.cmd.op))
+      if (!failed.misdirected && only_reads(failed.call))
         read_from_store(self, std::move(failed.call));
       else
         retry_later(self, std::move(failed.call), true);

@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
@@ -37,9 +38,12 @@ struct cluster_routing {
   lease_timing timing;
 };
 
-/// One lifecycle request or webhook event on its way to the instance that runs its registration.
+/// A tenant's lifecycle request or webhook event, or an operator's request (the admin key).
+using cluster_command = std::variant<api_command, admin_command>;
+
+/// One request on its way to the instance that runs its registration.
 struct cluster_call {
-  api_command cmd;
+  cluster_command cmd;
   http_request req; ///< as received: what is forwarded
   http_server::responder respond;
   /// Forwarded by another instance: answered here or refused with 421, never forwarded again.
@@ -51,8 +55,9 @@ struct cluster_call {
 /// Spawns the actor that routes each cluster_call: to this instance's registry when it holds the lease of the
 /// registration's shard; otherwise forwarded to the instance that does (421 from it: the view is refreshed and the
 /// request routed again); while no instance holds it, a READ is answered from the store ("stale") and a change waits
-/// for the takeover until its deadline, then gets 503 with Retry-After. A key's list is always read from the store.
-/// Never blocks: waiting is a timer, forwarding an asynchronous request.
+/// for the takeover until its deadline, then gets 503 with Retry-After. A key's list, and an operator's lists of the
+/// registrations and of the namespaces, are always read from the store; an operator's READ, disable and enable go to
+/// the owner like a tenant's requests. Never blocks: waiting is a timer, forwarding an asynchronous request.
 caf::actor spawn_cluster_gateway(caf::actor_system& sys, registry_actor registry, std::chrono::milliseconds timeout,
                                  cluster_routing routing);
 

@@ -8,6 +8,7 @@
 #include <caf/send.hpp>
 
 #include "actors/child_error.hpp"
+#include "app/admin_key.hpp"
 #include "app/admin_routes.hpp"
 #include "app/api_answers.hpp"
 #include "app/forwarding.hpp"
@@ -33,7 +34,8 @@ struct admin_call {
 /// GET /v1/cluster on its way to the actor that answers it.
 struct cluster_info_call {
   cluster_info_actor info;
-  std::string auth_key;
+  std::string auth_key; ///< a tenant's; empty for an operator (for_operator)
+  bool for_operator = false;
   http_server::responder respond;
 };
 
@@ -63,11 +65,14 @@ caf::behavior api_gateway(caf::event_based_actor* self, registry_actor registry,
     [relay](admin_call& call) { relay(std::move(call.cmd), std::move(call.respond)); },
     [self, timeout](cluster_info_call& call) {
       auto respond = std::move(call.respond);
-      self->request(call.info, timeout, cluster_atom::value, std::move(call.auth_key))
-        .then([respond](api_result& result) { respond(to_http(result)); },
-              [respond](caf::error& err) {
-                respond(json_response(503, render_error("no answer about the cluster: " + describe_child_error(err))));
-              });
+      auto on_answer = [respond](api_result& result) { respond(to_http(result)); };
+      auto on_error = [respond](caf::error& err) {
+        respond(json_response(503, render_error("no answer about the cluster: " + describe_child_error(err))));
+      };
+      if (call.for_operator)
+        self->request(call.info, timeout, cluster_atom::value).then(on_answer, on_error);
+      else
+        self->request(call.info, timeout, cluster_atom::value, std::move(call.auth_key)).then(on_answer, on_error);
     },
   };
 }
@@ -77,10 +82,6 @@ constexpr std::string_view health_body = R"({"status":"ok"})";
 
 /// The refusal of every API request until the stored registrations run.
 constexpr std::string_view starting_refusal = "the provider is starting; retry shortly";
-
-/// The answer of the admin routes in cluster mode.
-constexpr std::string_view cluster_admin_refusal
-  = "the admin routes (--admin-key-file) are not available with a postgresql:// store (cluster mode) yet";
 
 /// What a request is told while the store refuses writes; the service log names the file and the cause.
 constexpr std::string_view store_refusal
@@ -148,7 +149,7 @@ void control_api::handle(http_request req, http_server::responder respond) {
   stats_->record_api_request();
   // Without an admin key the admin routes are unknown routes, answered as route_request() answers any.
   if (!admin_key_.empty() && is_admin_target(req.target)) {
-    handle_admin(req, std::move(respond));
+    handle_admin(std::move(req), std::move(respond));
     return;
   }
   auto routed = route_request(req);
@@ -222,6 +223,15 @@ void control_api::answer_ready(http_server::responder& respond) {
 }
 
 void control_api::answer_cluster(const http_request& req, http_server::responder respond) {
+  // With an admin key the cluster's make-up is the operators' business alone (docs/cluster.md).
+  if (!admin_key_.empty()) {
+    if (!carries_admin_key(req.field("Authorization"), admin_key_)) {
+      respond(admin_unauthorized());
+      return;
+    }
+    caf::anon_send(gateway_, cluster_info_call{info_, {}, true, std::move(respond)});
+    return;
+  }
   auto key = parse_basic_authorization(req.field("Authorization"));
   if (!key) {
     auto res = json_response(401, render_error("missing or malformed \"Authorization: Basic base64(uuid:key)\" header",
@@ -230,10 +240,10 @@ void control_api::answer_cluster(const http_request& req, http_server::responder
     respond(std::move(res));
     return;
   }
-  caf::anon_send(gateway_, cluster_info_call{info_, std::move(*key), std::move(respond)});
+  caf::anon_send(gateway_, cluster_info_call{info_, std::move(*key), false, std::move(respond)});
 }
 
-void control_api::ask_cluster(api_command cmd, http_request req, http_server::responder respond) {
+void control_api::ask_cluster(cluster_command cmd, http_request req, http_server::responder respond) {
   auto checked = check_forwarding(req, cluster_->forwarding_key, now_ms());
   if (checked.what == forwarding_check::kind::refused) {
     respond(json_response(401, render_error(checked.error, forwarded_signature_field)));
@@ -258,19 +268,13 @@ void control_api::ask_registry(api_command cmd, http_server::responder respond) 
   caf::anon_send(gateway_, api_call{std::move(cmd), std::move(respond)});
 }
 
-void control_api::handle_admin(const http_request& req, http_server::responder respond) {
+void control_api::handle_admin(http_request req, http_server::responder respond) {
   auto routed = route_admin_request(req, admin_key_);
   if (auto* answer = std::get_if<http_response>(&routed)) {
     respond(std::move(*answer));
     return;
   }
   auto& cmd = std::get<admin_command>(routed);
-  if (cluster_) {
-    // This instance's registry holds only its own shards: a list would miss the others', and a disable of another
-    // instance's registration has no forwarded path yet (docs/cluster.md, "Limits and the admin key").
-    respond(json_response(501, render_error(std::string{cluster_admin_refusal})));
-    return;
-  }
   if (!ready_.load()) {
     respond(json_response(503, render_error(starting_refusal)));
     return;
@@ -279,7 +283,12 @@ void control_api::handle_admin(const http_request& req, http_server::responder r
     respond(json_response(503, render_error(store_refusal)));
     return;
   }
-  caf::anon_send(gateway_, admin_call{std::move(cmd), std::move(respond)});
+  // In a cluster this instance's registry holds only its own shards: the lists are read from the store, the rest goes
+  // to the registration's owner (docs/cluster.md, "The admin key in a cluster").
+  if (cluster_)
+    ask_cluster(std::move(cmd), std::move(req), std::move(respond));
+  else
+    caf::anon_send(gateway_, admin_call{std::move(cmd), std::move(respond)});
 }
 
 } // namespace feedrouter

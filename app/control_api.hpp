@@ -34,7 +34,7 @@ public:
 
   /// Creates the API of an instance that answers GET /v1/cluster through `info` and, in cluster mode (`cluster`),
   /// routes every request to the instance running its registration; /ready then also requires this instance's shards
-  /// to run. In cluster mode the admin routes answer 501 after checking the admin key.
+  /// to run.
   control_api(caf::actor_system& sys, registry_actor registry, std::shared_ptr<metrics> stats,
               std::chrono::milliseconds timeout, std::shared_ptr<const store_health> store, feed_defaults defaults,
               std::shared_ptr<const byte_budget> budget, std::string admin_key, cluster_info_actor info,
@@ -69,12 +69,14 @@ private:
   /// true on one instance.
   bool shards_running() const;
   void ask_registry(api_command cmd, http_server::responder respond);
-  void ask_cluster(api_command cmd, http_request req, http_server::responder respond);
+  void ask_cluster(cluster_command cmd, http_request req, http_server::responder respond);
   void answer_ready(http_server::responder& respond);
+  /// Answers GET /v1/cluster: with an admin key only to a request that carries it (and then with the instances'
+  /// URLs), without one to any tenant's valid key (counts only).
   void answer_cluster(const http_request& req, http_server::responder respond);
 
   /// Answers a request under /v1/admin/: authenticated with the admin key, then relayed to the registry.
-  void handle_admin(const http_request& req, http_server::responder respond);
+  void handle_admin(http_request req, http_server::responder respond);
 
   caf::actor gateway_; ///< relays each request to the registry and its answer back
   std::shared_ptr<metrics> stats_;

@@ -106,8 +106,8 @@ cluster_parts start_cluster(caf::actor_system& sys, cluster_sessions sessions, c
   auto view = std::make_shared<cluster_view>(instance_id);
   auto stats = std::make_shared<cluster_metrics>();
   auto runner = spawn_shard_runner(sys, {registry, store, view, registry_timeout});
-  auto lease_manager = spawn_lease_manager(
-    sys, {std::move(sessions.leases), std::move(sessions.listener), timing, runner, fence, view, stats});
+  auto lease_manager = spawn_lease_manager(sys, {std::move(sessions.leases), std::move(sessions.listener), timing,
+                                                 runner, fence, view, stats, reg_cfg.env->namespace_limiter});
   auto reader = spawn_store_reader(sys, {store, reg_cfg.hash_key, reg_cfg.env->public_url, registry_timeout});
   cluster_routing routing{view,   fence,  lease_manager, reader, reg_cfg.controller, std::move(client),
                           key.forwarding_key(), stats, timing};

@@ -73,13 +73,12 @@ std::optional<shard_lease_ref> lease_book::begin_release(std::uint32_t shard) {
   return shard_lease_ref{shard, i->second.epoch};
 }
 
-std::optional<shard_lease_ref> lease_book::finish_release(std::uint32_t shard) {
-  auto i = leases_.find(shard);
-  if (i == leases_.end())
+std::optional<shard_lease_ref> lease_book::finish_release(const shard_lease_ref& lease) {
+  auto i = leases_.find(lease.shard);
+  if (i == leases_.end() || i->second.epoch != lease.epoch)
     return std::nullopt;
-  shard_lease_ref result{shard, i->second.epoch};
   leases_.erase(i);
-  return result;
+  return lease;
 }
 
 std::vector<shard_lease_ref> lease_book::leases() const {

@@ -98,9 +98,9 @@ public:
   /// releasing it already.
   std::optional<shard_lease_ref> begin_release(std::uint32_t shard);
 
-  /// Forgets the lease of `shard` once it was released (or could not be); returns it, or nullopt when the book no
-  /// longer held it (it was lost meanwhile).
-  std::optional<shard_lease_ref> finish_release(std::uint32_t shard);
+  /// Forgets `lease` once it was released (or could not be); returns it, or nullopt when the book no longer holds it
+  /// at that epoch (it was lost meanwhile, and its shard maybe acquired again under a new epoch).
+  std::optional<shard_lease_ref> finish_release(const shard_lease_ref& lease);
 
   // -- queries ----------------------------------------------------------------
 
@@ -109,6 +109,11 @@ public:
 
   /// Returns how many leases count towards the instance's share: held and not being released.
   std::size_t holding() const noexcept;
+
+  /// Returns how many leases the book holds, being released ones included.
+  std::size_t size() const noexcept {
+    return leases_.size();
+  }
 
   /// Returns whether the book holds the lease of `shard` (also while releasing it).
   bool holds(std::uint32_t shard) const noexcept;

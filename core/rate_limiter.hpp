@@ -18,6 +18,9 @@ namespace feedrouter {
 /// The bucket is kept as its "theoretical arrival time" (the generic cell rate algorithm): the instant at which it
 /// would be full again. That is one time point per key, updated in integer clock ticks, so long runs do not drift.
 ///
+/// In a cluster each instance gets a share of each namespace's rate and burst (set_shares(): the part of the
+/// namespace's registrations it runs, docs/cluster.md), so that the instances' rates add up to the namespace's.
+///
 /// One limiter is shared by all firers, so it is guarded by a mutex. A lock is acceptable here, unlike inside actor
 /// behaviors: it is held for a map lookup and a few additions (nanoseconds), no I/O happens under it (only a new key
 /// allocates), and callers never wait while holding it - they receive the delay and wait on their own timer.
@@ -57,6 +60,19 @@ public:
   /// reaches the limiter.
   std::chrono::milliseconds reserve(std::string_view key, clock::time_point now);
 
+  // -- shares in a cluster --------------------------------------------------------------
+
+  /// Key -> the part of the rate (and of the burst) it gets, in (0, 1].
+  using share_map = std::map<std::string, double, std::less<>>;
+
+  /// Gives each key of `shares` that part of the rate and of the burst (at least one token, and at least
+  /// min_rate_per_second; a share outside (0, 1] counts as 1); every other key gets all of it. Replaces the shares set
+  /// before; a bucket's state stays, so a key whose share changes goes on from where it was.
+  void set_shares(const share_map& shares);
+
+  /// Returns the part of the rate `key` gets.
+  double share_of(std::string_view key) const;
+
   // -- memory --------------------------------------------------------------------------
 
   /// Forgets every key whose bucket is full again at `now`; a forgotten key behaves exactly like a new one.
@@ -70,9 +86,22 @@ public:
 private:
   void prune_locked(clock::time_point now);
 
-  clock::duration interval_;  ///< time to refill one token
-  clock::duration tolerance_; ///< (burst - 1) * interval: how far ahead of `now` a bucket may run before callers wait
+  /// How a bucket refills: the whole rate, or a key's share of it.
+  struct pace {
+    clock::duration interval;  ///< time to refill one token
+    clock::duration tolerance; ///< (burst - 1) * interval: how far ahead of `now` a bucket may run before callers wait
+    double share = 1.0;
+  };
+
+  /// Returns the pace of `share` of the rate.
+  pace pace_of(double share) const;
+
+  double rate_;
+  double burst_;
+  pace whole_;
   mutable std::mutex mtx_;
+  /// The keys with a share of their own, and their paces.
+  std::map<std::string, pace, std::less<>> paces_;
   /// The instant each key's bucket is full again; std::less<> allows lookup by string_view without allocating.
   std::map<std::string, clock::time_point, std::less<>> full_at_;
   std::size_t next_sweep_ = sweep_threshold;

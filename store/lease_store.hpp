@@ -14,7 +14,9 @@
 #include <string>
 #include <vector>
 
+#include "core/fire_rate_shares.hpp"
 #include "core/lease_book.hpp"
+#include "core/lease_keeper.hpp"
 #include "core/time_format.hpp"
 #include "store/store.hpp"
 
@@ -29,37 +31,6 @@ struct lease_reply {
   explicit operator bool() const noexcept {
     return value.has_value();
   }
-};
-
-/// One row of the instances table.
-struct cluster_instance {
-  std::string id;
-  std::string url; ///< where the other instances forward requests to it (--advertise-url)
-  sys_ms started{};
-  /// How long ago its last heartbeat reached the server, on the server's clock.
-  std::chrono::milliseconds heartbeat_age{0};
-};
-
-/// One shard's lease as the server has it.
-struct shard_owner {
-  std::uint32_t shard = 0;
-  std::string owner; ///< the instance holding it; empty when none
-  std::int64_t epoch = 0;
-  /// How long the lease lasts from the moment it was read, on the server's clock; zero or less: expired or free.
-  std::chrono::milliseconds remaining{0};
-};
-
-/// The instances and every shard's lease, read together.
-struct lease_picture {
-  std::vector<cluster_instance> instances; ///< by id, live or not
-  std::vector<shard_owner> shards;         ///< by shard, every shard
-};
-
-/// A lease an acquisition took.
-struct acquired_lease {
-  shard_lease_ref lease;
-  /// Another instance held it before and its lease expired: a takeover (not a free or released shard).
-  bool taken_over = false;
 };
 
 /// How a lease store identifies this instance and how long its leases last.
@@ -107,6 +78,11 @@ public:
   /// Returns how many registrations the shards of each instance hold (by instance id; "" for shards without a valid
   /// lease), for GET /v1/cluster. A full count of the registrations table: not for every heartbeat.
   virtual lease_reply<std::map<std::string, std::size_t>> registrations_by_owner() = 0;
+
+  /// Returns, for each namespace with registrations in the shards of `held`, how many it has there and in every shard:
+  /// how this instance's part of the namespace's fire rate is reckoned (core/fire_rate_shares.hpp). A pass over the
+  /// registrations table: once a heartbeat, and only with --namespace-fire-rate.
+  virtual lease_reply<std::vector<namespace_split>> namespace_splits(const std::vector<shard_lease_ref>& held) = 0;
 };
 
 using lease_store_ptr = std::unique_ptr<lease_store>;

@@ -85,9 +85,15 @@ constexpr pg::statement counts_stmt{
   "SELECT CASE WHEN l.owner IS NOT NULL AND l.expires_at > now() THEN l.owner ELSE '' END, count(*) "
   "FROM registrations r JOIN shard_lease l ON l.shard = r.shard GROUP BY 1"};
 
+// The namespaces with registrations in some shards, with how many they have there and in all shards.
+constexpr pg::statement splits_stmt{
+  "fr_namespace_splits",
+  "SELECT namespace, count(*) FILTER (WHERE shard = ANY($1::integer[])), count(*) FROM registrations "
+  "GROUP BY namespace HAVING count(*) FILTER (WHERE shard = ANY($1::integer[])) > 0"};
+
 const std::vector<pg::statement> prepared_statements{
-  heartbeat_stmt, forget_stmt,    renew_stmt,     acquire_stmt, release_stmt,
-  notify_stmt,    leave_stmt,     instances_stmt, shards_stmt,  counts_stmt,
+  heartbeat_stmt, forget_stmt,    renew_stmt,     acquire_stmt, release_stmt, notify_stmt,
+  leave_stmt,     instances_stmt, shards_stmt,    counts_stmt,  splits_stmt,
 };
 
 /// Returns the shards and the epochs of `leases` as two PostgreSQL array literals, bound as two parameters.
@@ -246,6 +252,24 @@ public:
     result.value.emplace();
     for (int row = 0; row < answer.rows->rows(); ++row)
       (*result.value)[answer.rows->text(row, 0)] = static_cast<std::size_t>(answer.rows->integer(row, 1));
+    return result;
+  }
+
+  lease_reply<std::vector<namespace_split>> namespace_splits(const std::vector<shard_lease_ref>& held) override {
+    lease_reply<std::vector<namespace_split>> result;
+    if (held.empty()) {
+      result.value.emplace();
+      return result;
+    }
+    pg::params args;
+    args.text(lease_arrays(held).first);
+    auto answer = run(splits_stmt, args);
+    if (!answer.rows)
+      return {std::nullopt, std::move(answer.error)};
+    result.value.emplace();
+    for (int row = 0; row < answer.rows->rows(); ++row)
+      result.value->push_back({answer.rows->text(row, 0), static_cast<std::size_t>(answer.rows->integer(row, 1)),
+                               static_cast<std::size_t>(answer.rows->integer(row, 2))});
     return result;
   }
 

@@ -212,10 +212,21 @@ constexpr pg::statement select_owned_stmt{
   "fr_select_owned", "SELECT " FR_REGISTRATION_COLUMNS " FROM registrations WHERE auth_lookup = $1 "
                      "AND ($2 = '' OR namespace = $2) ORDER BY namespace, name"};
 
+// A page of every key's registrations, in one namespace or all ('' for all), after a cursor (('', '') before the first
+// one: no namespace is empty): an operator's list (docs/cluster.md).
+constexpr pg::statement select_page_stmt{
+  "fr_select_page", "SELECT " FR_REGISTRATION_COLUMNS " FROM registrations WHERE ($1 = '' OR namespace = $1) "
+                    "AND (namespace, name) > ($2, $3) ORDER BY namespace, name LIMIT $4"};
+
 #undef FR_REGISTRATION_COLUMNS
 
 constexpr pg::statement count_namespace_stmt{"fr_count_namespace",
                                              "SELECT count(*) FROM registrations WHERE namespace = $1"};
+
+// A page of the namespaces with their counts, after a cursor ('' before the first one): an operator's count.
+constexpr pg::statement count_namespaces_stmt{
+  "fr_count_namespaces",
+  "SELECT namespace, count(*) FROM registrations WHERE namespace > $1 GROUP BY namespace ORDER BY namespace LIMIT $2"};
 
 constexpr pg::statement select_shards_pending_stmt{
   "fr_select_shards_pending",
@@ -277,6 +288,8 @@ const std::vector<pg::statement> prepared_statements{
   select_one_stmt,
   select_owned_stmt,
   count_namespace_stmt,
+  select_page_stmt,
+  count_namespaces_stmt,
   select_pending_of_stmt,
   update_secrets_stmt,
   put_meta_stmt,
@@ -654,6 +667,28 @@ std::size_t postgres_store::count_registrations(const std::string& ns) {
   if (!answer)
     throw store_open_error("cannot read store '" + name_ + "': " + answer.error().message);
   return static_cast<std::size_t>(answer->integer(0, 0));
+}
+
+std::vector<registration_record> postgres_store::load_page(const std::string& ns,
+                                                           const std::optional<trigger_ref>& after,
+                                                           std::size_t limit) {
+  binder args;
+  args.text(ns).key(after.value_or(trigger_ref{})).integer(static_cast<std::int64_t>(limit));
+  return load_registrations(select_page_stmt, args.take());
+}
+
+std::vector<namespace_count> postgres_store::count_namespaces(const std::string& after, std::size_t limit) {
+  binder args;
+  args.text(after).integer(static_cast<std::int64_t>(limit));
+  auto params = args.take();
+  auto answer = read([&] { return conn_->exec(count_namespaces_stmt, params); });
+  if (!answer)
+    throw store_open_error("cannot read store '" + name_ + "': " + answer.error().message);
+  std::vector<namespace_count> result;
+  result.reserve(static_cast<std::size_t>(answer->rows()));
+  for (int row = 0; row < answer->rows(); ++row)
+    result.push_back({std::string{answer->view(row, 0)}, static_cast<std::size_t>(answer->integer(row, 1))});
+  return result;
 }
 
 std::vector<registration_record> postgres_store::load_registrations(const pg::statement& stmt, const pg::params& args) {

@@ -55,6 +55,9 @@ public:
   std::optional<registration_record> load_registration(const trigger_ref& trigger) override;
   std::vector<registration_record> load_owned(const std::string& auth_hash, const std::string& ns) override;
   std::size_t count_registrations(const std::string& ns) override;
+  std::vector<registration_record> load_page(const std::string& ns, const std::optional<trigger_ref>& after,
+                                             std::size_t limit) override;
+  std::vector<namespace_count> count_namespaces(const std::string& after, std::size_t limit) override;
   std::vector<dead_letter> load_dead_letters(const trigger_ref& trigger, std::size_t limit) override;
   std::optional<pending_page> load_pending(const trigger_ref& trigger, std::uint64_t from_seq, std::size_t max_rows,
                                            std::size_t max_bytes) override;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string_view>
+#include <tuple>
 
 #include "core/shard.hpp"
 #include "store/postgres_store.hpp"
@@ -67,6 +68,37 @@ std::size_t store::count_registrations(const std::string& ns) {
   auto all = load_all();
   return static_cast<std::size_t>(
     std::count_if(all.begin(), all.end(), [&](const auto& rec) { return rec.trigger.ns == ns; }));
+}
+
+std::vector<registration_record> store::load_page(const std::string& ns, const std::optional<trigger_ref>& after,
+                                                 std::size_t limit) {
+  std::vector<registration_record> result;
+  // load_all() is ordered by namespace, then name.
+  for (auto& rec : load_all()) {
+    if (result.size() == limit)
+      break;
+    if ((!ns.empty() && rec.trigger.ns != ns)
+        || (after && std::tie(rec.trigger.ns, rec.trigger.name) <= std::tie(after->ns, after->name)))
+      continue;
+    rec.pending.clear();
+    result.push_back(std::move(rec));
+  }
+  return result;
+}
+
+std::vector<namespace_count> store::count_namespaces(const std::string& after, std::size_t limit) {
+  std::vector<namespace_count> result;
+  for (const auto& rec : load_all()) {
+    if (rec.trigger.ns <= after)
+      continue;
+    if (result.empty() || result.back().ns != rec.trigger.ns) {
+      if (result.size() == limit)
+        break;
+      result.push_back({rec.trigger.ns, 0});
+    }
+    ++result.back().registrations;
+  }
+  return result;
 }
 
 bool is_shared_store(const std::string& spec) {

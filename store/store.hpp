@@ -52,6 +52,12 @@ struct commit_result {
   std::vector<trigger_ref> fenced;
 };
 
+/// How many registrations one namespace holds.
+struct namespace_count {
+  std::string ns;
+  std::size_t registrations = 0;
+};
+
 /// Persistent state of the provider behind one interface: SQLite for one instance, PostgreSQL for a cluster.
 ///
 /// Not thread-safe: one owner (the store actor) calls it; disk I/O happens nowhere else.
@@ -80,6 +86,19 @@ public:
   /// against in a cluster (docs/architecture.md section 9). This default counts load_all(). Throws store_open_error
   /// when the store cannot be read.
   virtual std::size_t count_registrations(const std::string& ns);
+
+  /// Returns up to `limit` registrations of namespace `ns`, or of every namespace when `ns` is empty, in the order of
+  /// namespace, then name (bytewise), from after `after` on (from the first without it); without their pending events.
+  /// An operator's list in a cluster (docs/cluster.md). This default filters load_all(). Throws store_open_error when
+  /// the store cannot be read.
+  virtual std::vector<registration_record> load_page(const std::string& ns, const std::optional<trigger_ref>& after,
+                                                     std::size_t limit);
+
+  /// Returns up to `limit` of the namespaces that hold registrations, in name order (bytewise) from after `after` on
+  /// (from the first when it is empty: no namespace is), each with how many it holds in every shard: an operator's
+  /// count of the namespaces in a cluster. This default counts load_all(). Throws store_open_error when the store
+  /// cannot be read.
+  virtual std::vector<namespace_count> count_namespaces(const std::string& after, std::size_t limit);
 
   /// Returns up to `limit` dead letters of `trigger`, oldest first; an empty list on a read failure (logged).
   virtual std::vector<dead_letter> load_dead_letters(const trigger_ref& trigger, std::size_t limit) = 0;

@@ -121,7 +121,39 @@ TEST_CASE_METHOD(github_fixture, "a CREATE GitHub refuses names the field and le
   CHECK(lifecycle(api_op::read).status == 404);
   auto ping = api(registry, hook_command(hook_id, "{}", secret, {{"X-GitHub-Event", "ping"}}));
   CHECK(ping.status == 404);
-  CHECK(journal->count(store_op::kind::erase) == 1);
+  // The hook comes first: nothing was stored, so nothing had to be erased.
+  CHECK(journal->count(store_op::kind::put_registration) == 0);
+  CHECK(journal->count(store_op::kind::erase) == 0);
+}
+
+TEST_CASE_METHOD(github_fixture, "while GitHub creates the hook its URL answers only a signed ping, and a CREATE whose "
+                 "store write fails removes the hook GitHub created and leaves nothing",
+                 "[registry][github]") {
+  client->answer_none();
+  auto created = ask_api(registry, command(api_op::create, repo_trigger, owner_key, github_params, "github"));
+  run();
+  auto [hook_id, secret] = hook_of_post();
+  CHECK(journal->count(store_op::kind::put_registration) == 0);
+  auto unsigned_ping = api(registry, hook_command(hook_id, "{}", "not-the-secret", {{"X-GitHub-Event", "ping"}}));
+  CHECK(unsigned_ping.status == 401);
+  auto early_push = api(registry, hook_command(hook_id, R"({"n":1})", secret,
+                                               {{"X-GitHub-Event", "push"}, {"X-GitHub-Delivery", "d-1"}}));
+  CHECK(early_push.status == 503);
+  journal->failure = "disk full";
+  client->answer(github_calls("POST")[0], 201, R"({"id":77,"name":"web"})");
+  client->answer_all(204, "");
+  run();
+  REQUIRE(created->value);
+  auto reply = reply_of(*created->value);
+  INFO(reply.body);
+  CHECK(reply.status == 503);
+  auto deletes = github_calls("DELETE");
+  REQUIRE(deletes.size() == 1);
+  CHECK(client->calls()[deletes[0]].request.destination.target == "/repos/octocat/hello/hooks/77");
+  journal->failure.reset();
+  CHECK(journal->commits.empty());
+  CHECK(lifecycle(api_op::read).status == 404);
+  CHECK(api(registry, hook_command(hook_id, "{}", secret, {{"X-GitHub-Event", "ping"}})).status == 404);
 }
 
 TEST_CASE_METHOD(github_fixture, "a provider set githubHookId cannot be given", "[registry][github]") {

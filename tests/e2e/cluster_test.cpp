@@ -8,7 +8,9 @@
 #include <csignal>
 #include <cstdint>
 #include <fstream>
+#include <future>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -16,11 +18,15 @@
 #include <catch2/catch.hpp>
 
 #include "core/shard.hpp"
+#include "core/url.hpp"
+#include "net/http_client.hpp"
+#include "net/io_runtime.hpp"
 #include "tests/e2e/api_requests.hpp"
 #include "tests/e2e/e2e_fixture.hpp"
 #include "tests/e2e/e2e_postgres.hpp"
 #include "tests/e2e/json_probe.hpp"
 #include "tests/e2e/webhook_client.hpp"
+#include "tests/support/fake_github.hpp"
 
 using namespace feedrouter;
 using namespace feedrouter::test;
@@ -40,14 +46,33 @@ constexpr std::chrono::milliseconds cluster_wait{60'000};
 /// How many times each counted alarm fires (maxTriggers): enough to span a takeover in the middle.
 constexpr std::int64_t counted_fires = 20;
 
+/// The admin key of the tests that give their instances one.
+constexpr std::string_view admin_key = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c";
+
+/// Returns `req` carrying the admin key.
+http_request as_operator(http_request req) {
+  req.fields.emplace_back("Authorization", "Bearer " + std::string{admin_key});
+  return req;
+}
+
 /// A cluster of feedrouter processes on one fresh PostgreSQL database.
 class test_cluster {
 public:
-  /// A cluster whose instances run with `--lease-ttl ttl` and `extra_args`.
-  test_cluster(e2e_fixture& fx, std::string_view ttl, std::vector<std::string> extra_args = {})
-    : fx_(fx), store_(postgres_store_args(fx)) {
+  /// Whether the instances have an admin key: then GET /v1/cluster is the operators' alone.
+  enum class admin { none, key };
+
+  /// A cluster whose instances run with `--lease-ttl ttl` and `extra_args`, and with admin_key when `with` says so.
+  test_cluster(e2e_fixture& fx, std::string_view ttl, std::vector<std::string> extra_args = {},
+               admin with = admin::none)
+    : fx_(fx), store_(postgres_store_args(fx)), admin_(with) {
     store_.insert(store_.end(), {"--lease-ttl", std::string{ttl}});
     store_.insert(store_.end(), extra_args.begin(), extra_args.end());
+    if (with == admin::key) {
+      auto key_file = fx.file("admin.key");
+      std::ofstream{key_file} << admin_key << '\n';
+      REQUIRE(::chmod(key_file.c_str(), 0600) == 0);
+      store_.insert(store_.end(), {"--admin-key-file", key_file});
+    }
     // "postgresql://feedrouter@127.0.0.1:PORT/DB"
     db_ = store_[1].substr(store_[1].rfind('/') + 1);
     // GET /v1/cluster takes any key the controller knows.
@@ -68,9 +93,17 @@ public:
     return instances_.size();
   }
 
+  /// Returns the request GET /v1/cluster as this cluster's instances take it: with the admin key when they have one,
+  /// otherwise with alice's key.
+  http_request cluster_request() const {
+    if (admin_ == admin::key)
+      return as_operator(api_request("GET", "/v1/cluster"));
+    return api_request("GET", "/v1/cluster", alice_key);
+  }
+
   /// Returns instance i's id, as it answers GET /v1/cluster.
   std::string id_of(std::size_t i) {
-    auto res = at(i).call(api_request("GET", "/v1/cluster", alice_key));
+    auto res = at(i).call(cluster_request());
     REQUIRE(res.status == 200);
     auto id = json_string_at(res.body, "/instance");
     REQUIRE(id);
@@ -127,6 +160,7 @@ private:
   e2e_fixture& fx_;
   std::vector<std::string> store_;
   std::string db_;
+  admin admin_;
   std::vector<feedrouter_process_ptr> instances_;
 };
 
@@ -204,6 +238,8 @@ TEST_CASE("a cluster spreads its shards and registrations over the instances, an
   INFO(res.body);
   CHECK(json_string_at(res.body, "/mode") == "cluster");
   CHECK(json_int_at(res.body, "/unownedShards") == 0);
+  // Without an admin key a tenant sees counts and ids, never where the instances are.
+  CHECK_FALSE(json_at(res.body, "/instances/0/url"));
   std::int64_t total = 0;
   for (int i = 0; i < 3; ++i) {
     auto pointer = "/instances/" + std::to_string(i);
@@ -511,15 +547,11 @@ TEST_CASE("PostgreSQL restarted under a cluster: the instances stop their shards
     cluster.at(i).stop_cleanly();
 }
 
-TEST_CASE("in a cluster the namespace quota counts every instance's registrations, list pages are read from the "
-          "store, and the admin routes answer 501",
+TEST_CASE("in a cluster the namespace quota counts every instance's registrations, and list pages are read from the "
+          "store",
           "[e2e][pg][cluster]") {
   e2e_fixture fx;
-  constexpr std::string_view admin_key = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c";
-  auto key_file = fx.file("admin.key");
-  std::ofstream{key_file} << admin_key << '\n';
-  REQUIRE(::chmod(key_file.c_str(), 0600) == 0);
-  test_cluster cluster{fx, short_ttl, {"--max-registrations-per-namespace", "3", "--admin-key-file", key_file}};
+  test_cluster cluster{fx, short_ttl, {"--max-registrations-per-namespace", "3"}};
   std::vector<std::string> ids;
   for (int i = 0; i < 2; ++i)
     ids.push_back(cluster.id_of(cluster.start()));
@@ -560,15 +592,268 @@ TEST_CASE("in a cluster the namespace quota counts every instance's registration
     CHECK(listed_names(second.body) == std::vector<std::string>{expected[2]});
     CHECK_FALSE(json_string_at(second.body, "/next"));
   }
-  // The admin routes: the key is checked, then refused as not available in cluster mode.
-  auto admin = api_request("GET", "/v1/admin/namespaces");
-  admin.fields.emplace_back("Authorization", "Bearer " + std::string{admin_key});
-  auto refused = cluster.at(0).call(admin);
-  CHECK(refused.status == 501);
-  CHECK_THAT(refused.body, Catch::Contains("cluster mode"));
+  for (std::size_t i = 0; i < 2; ++i)
+    cluster.at(i).stop_cleanly();
+}
+
+namespace {
+
+std::string admin_path(const trigger_ref& trigger, std::string_view action = {}) {
+  auto path = "/v1/admin/triggers/" + trigger.ns + '/' + trigger.name;
+  return action.empty() ? path : path + '/' + std::string{action};
+}
+
+/// Returns every registration an operator's list through `fr` shows ("/ns/name"), reading it in pages of two.
+std::vector<std::string> admin_list(feedrouter_process& fr) {
+  std::vector<std::string> names;
+  std::string target = "/v1/admin/triggers?limit=2";
+  for (;;) {
+    auto page = fr.call(as_operator(api_request("GET", target)));
+    REQUIRE(page.status == 200);
+    for (int i = 0;; ++i) {
+      auto name = json_string_at(page.body, "/triggers/" + std::to_string(i) + "/config/triggerName");
+      if (!name)
+        break;
+      names.push_back(*name);
+    }
+    auto next = json_string_at(page.body, "/next");
+    if (!next)
+      return names;
+    target = "/v1/admin/triggers?limit=2&cursor=" + *next;
+  }
+}
+
+} // namespace
+
+TEST_CASE("in a cluster an operator lists and counts every instance's registrations and disables and enables any of "
+          "them through any instance, and an ADMIN disable holds when another instance takes the registration over",
+          "[e2e][pg][cluster][admin]") {
+  e2e_fixture fx;
+  test_cluster cluster{fx, short_ttl, {}, test_cluster::admin::key};
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i)
+    ids.push_back(cluster.id_of(cluster.start()));
+  REQUIRE(poll_until([&] { return cluster.balanced_over(ids); }, cluster_wait));
+
+  // With an admin key GET /v1/cluster is the operators' alone, and shows them where the instances are.
+  CHECK(cluster.at(0).call(api_request("GET", "/v1/cluster", alice_key)).status == 401);
+  auto shown = cluster.at(0).call(cluster.cluster_request());
+  REQUIRE(shown.status == 200);
+  std::set<std::string> urls;
+  for (int i = 0; i < 3; ++i)
+    urls.insert(json_string_at(shown.body, "/instances/" + std::to_string(i) + "/url").value_or(""));
+  CHECK(urls == std::set<std::string>{cluster.at(0).base_url(), cluster.at(1).base_url(), cluster.at(2).base_url()});
+
+  // An alarm of alice on each instance's shards, a second one on the victim's, and one of bob's.
+  constexpr std::size_t victim = 1;
+  std::vector<trigger_ref> spam;
+  for (std::size_t i = 0; i < 3; ++i) {
+    spam.push_back(cluster.names_owned_by(ids[i], "spam", 1).at(0));
+    create_alarm(fx, cluster.at(i), spam.back(), per_second_alarm(-1));
+  }
+  auto witness = cluster.names_owned_by(ids[victim], "witness", 1).at(0);
+  create_alarm(fx, cluster.at(0), witness, per_second_alarm(-1));
+  const trigger_ref bobs{"bob", "yearly"};
+  fx.controller().add_trigger(bobs, std::string{bob_key});
+  REQUIRE(cluster.at(2).call(api_request("PUT", trigger_path(bobs), bob_key, alarm_body(yearly, "{}"))).status == 201);
+
+  // Every instance lists every instance's registrations, in name order and in pages, and counts the namespaces.
+  std::vector<std::string> expected{"/bob/yearly", "/alice/" + witness.name};
+  for (const auto& trigger : spam)
+    expected.push_back("/alice/" + trigger.name);
+  std::sort(expected.begin(), expected.end());
+  for (std::size_t i = 0; i < 3; ++i) {
+    INFO("through instance " << i);
+    CHECK(admin_list(cluster.at(i)) == expected);
+    auto counts = cluster.at(i).call(as_operator(api_request("GET", "/v1/admin/namespaces")));
+    CHECK(counts.body
+          == R"({"namespaces":[{"namespace":"alice","registrations":4},{"namespace":"bob","registrations":1}]})");
+    auto bob_only = cluster.at(i).call(as_operator(api_request("GET", "/v1/admin/triggers?namespace=bob")));
+    CHECK(json_string_at(bob_only.body, "/triggers/0/config/triggerName") == "/bob/yearly");
+    CHECK_FALSE(json_at(bob_only.body, "/triggers/1"));
+  }
   auto wrong = api_request("GET", "/v1/admin/namespaces");
   wrong.fields.emplace_back("Authorization", "Bearer not-the-key");
   CHECK(cluster.at(1).call(wrong).status == 401);
+
+  // The victim's registration is disabled through an instance that does not run it: its owner applies it.
+  const auto& disabled_one = spam[victim];
+  REQUIRE(fx.wait_for_fires_of(disabled_one, 1, cluster_wait));
+  auto disabled = cluster.at((victim + 1) % 3)
+                    .call(as_operator(api_request("POST", admin_path(disabled_one, "disable"), {},
+                                                  R"({"message":"spam reported"})")));
+  INFO(disabled.body);
+  REQUIRE(disabled.status == 200);
+  CHECK(json_string_at(disabled.body, "/status/state") == "disabled");
+  CHECK(json_string_at(disabled.body, "/status/reason/kind") == "ADMIN");
+  // A fire on the wire as the disable came may still land; none after it, while the others fire on.
+  const std::vector<trigger_ref> clocks{spam[0], spam[2]};
+  REQUIRE(wait_for_more_fires(fx, clocks, fire_counts(fx, clocks), 2));
+  auto after_disable = fx.fires_of(disabled_one).size();
+  REQUIRE(wait_for_more_fires(fx, clocks, fire_counts(fx, clocks), 2));
+  CHECK(fx.fires_of(disabled_one).size() == after_disable);
+  for (std::size_t i = 0; i < 3; ++i) {
+    auto lifted = cluster.at(i).call(api_request("POST", trigger_path(disabled_one) + "/resume", alice_key));
+    CHECK(lifted.status == 409);
+    CHECK_THAT(lifted.body, Catch::Contains("ADMIN") && Catch::Contains("spam reported"));
+  }
+  auto read = cluster.at((victim + 2) % 3).call(as_operator(api_request("GET", admin_path(disabled_one))));
+  CHECK(read.status == 200);
+  CHECK(json_string_at(read.body, "/status/reason/kind") == "ADMIN");
+  CHECK_FALSE(json_at(read.body, "/stale"));
+
+  // The owner dies: whoever takes the registration over starts it disabled, and only an operator lifts that.
+  cluster.at(victim).kill();
+  REQUIRE(poll_until([&] { return cluster.balanced_over({ids[0], ids[2]}); }, cluster_wait));
+  REQUIRE(wait_for_more_fires(fx, {witness}, fire_counts(fx, {witness}), 2));
+  std::vector<std::size_t> survivors{0, 2};
+  REQUIRE(poll_until(
+    [&] {
+      auto res = cluster.at(survivors[0]).call(as_operator(api_request("GET", admin_path(disabled_one))));
+      return res.status == 200 && !json_at(res.body, "/stale");
+    },
+    cluster_wait));
+  for (auto i : survivors) {
+    auto taken_over = cluster.at(i).call(as_operator(api_request("GET", admin_path(disabled_one))));
+    CHECK(json_string_at(taken_over.body, "/status/state") == "disabled");
+    CHECK(json_string_at(taken_over.body, "/status/reason/message") == "spam reported");
+    CHECK(cluster.at(i).call(api_request("POST", trigger_path(disabled_one) + "/resume", alice_key)).status == 409);
+  }
+  REQUIRE(wait_for_more_fires(fx, clocks, fire_counts(fx, clocks), 2));
+  CHECK(fx.fires_of(disabled_one).size() == after_disable);
+  auto new_owner = cluster.owner_of(shard_of(disabled_one));
+  auto through = new_owner == ids[0] ? survivors[1] : survivors[0];
+  auto enabled = cluster.at(through).call(as_operator(api_request("POST", admin_path(disabled_one, "enable"))));
+  INFO(enabled.body);
+  CHECK(enabled.status == 200);
+  CHECK(json_string_at(enabled.body, "/status/state") == "active");
+  CHECK(fx.wait_for_fires_of(disabled_one, after_disable + 1, cluster_wait));
+  for (auto i : survivors)
+    cluster.at(i).stop_cleanly();
+}
+
+namespace {
+
+constexpr char github_token[] = "ghp_alicesTokenForTheFakeGitHub0123456789";
+constexpr char github_repository[] = "octocat/hello-world";
+
+/// Sends `req` to `base_url` on a client of `io` and returns the future result: a request that may take longer than
+/// the test client's exchange allows, sent while the test moves the cluster under it.
+std::future<client_result> send_later(io_runtime& io, const std::string& base_url, http_request req) {
+  auto client = make_http_client(io);
+  client_request creq;
+  creq.destination = parse_url(base_url + req.target, "url").value();
+  creq.message = std::move(req);
+  creq.timeout = cluster_wait;
+  auto done = std::make_shared<std::promise<client_result>>();
+  auto result = done->get_future();
+  // The completion holds the client until the exchange ends.
+  client->send(std::move(creq), [done, client](client_result r) { done->set_value(std::move(r)); });
+  return result;
+}
+
+} // namespace
+
+TEST_CASE("a github CREATE during which the registration's shard moves to another instance ends with one hook at "
+          "GitHub, installed and stored by the shard's new owner",
+          "[e2e][pg][cluster][github]") {
+  e2e_fixture fx;
+  io_runtime io;
+  fake_github github{io};
+  github.add_token(github_token);
+  github.add_repository(github_repository);
+  // Leases that outlast the test: the shard moves only because its holder gives it to a joining instance.
+  test_cluster cluster{fx, long_ttl};
+  auto first = cluster.id_of(cluster.start());
+  REQUIRE(poll_until([&] { return cluster.shards_of(first) == static_cast<int>(shard_count); }, cluster_wait));
+  // An instance above its share gives away its highest shards first: a joiner takes this registration's.
+  trigger_ref trigger{"alice", "repo"};
+  for (int k = 0; shard_of(trigger) != shard_count - 1; ++k)
+    trigger.name = "repo-" + std::to_string(k);
+  fx.controller().add_trigger(trigger, std::string{alice_key});
+
+  // GitHub creates the hook and pings it, and holds its answer while the shard moves.
+  github.hold_creates();
+  auto body = R"({"feed":"github","repository":")" + std::string{github_repository} + R"(","accessToken":")"
+              + github_token + R"(","events":"push","apiUrl":")" + github.url() + R"("})";
+  auto creating = send_later(io, cluster.at(0).base_url(), api_request("PUT", trigger_path(trigger), alice_key, body));
+  REQUIRE(github.wait_for_held_creates(1, cluster_wait));
+  REQUIRE(github.deliveries().size() == 1);
+  CHECK(github.deliveries().front().status == 202);
+  auto second = cluster.id_of(cluster.start());
+  REQUIRE(poll_until([&] { return cluster.owner_of(shard_count - 1) == second; }, cluster_wait));
+  github.release_creates();
+
+  // The first instance cannot store the registration under the lease it gave away: it removes the hook it had
+  // installed, and the CREATE goes to the new owner, which installs a hook of its own and stores it.
+  auto created = creating.get();
+  REQUIRE(created.ok());
+  INFO(created.response.body);
+  CHECK(created.response.status == 201);
+  REQUIRE(poll_until([&] { return github.hooks(github_repository).size() == 1; }, cluster_wait));
+  auto hook = github.hooks(github_repository).front();
+  CHECK(json_int_at(created.response.body, "/config/githubHookId") == hook.id);
+  CHECK(json_string_at(created.response.body, "/status/hookUrl") == hook.url);
+  CHECK(hook.url.rfind(cluster.at(1).base_url(), 0) == 0);
+  for (const auto& ping : github.deliveries())
+    CHECK(ping.status == 202);
+  for (std::size_t i = 0; i < 2; ++i) {
+    auto read = cluster.at(i).call(api_request("GET", trigger_path(trigger), alice_key));
+    CHECK(read.status == 200);
+    CHECK(json_int_at(read.body, "/config/githubHookId") == hook.id);
+  }
+  // The hook works: a push reaches the registration and fires once.
+  auto push = github.deliver(github_repository, "push", R"({"ref":"refs/heads/main"})");
+  REQUIRE(push.size() == 1);
+  CHECK(push.front().status == 202);
+  REQUIRE(fx.wait_for_fires_of(trigger, 1, cluster_wait));
+  // DELETE through the instance that no longer runs it removes the one hook.
+  CHECK(cluster.at(0).call(api_request("DELETE", trigger_path(trigger), alice_key)).status == 204);
+  CHECK(github.hooks(github_repository).empty());
+  cluster.at(0).stop_cleanly();
+  cluster.at(1).stop_cleanly();
+}
+
+TEST_CASE("in a cluster a namespace's fire rate is shared by the instances that run its registrations",
+          "[e2e][pg][cluster][rate]") {
+  e2e_fixture fx;
+  // Two fires a second for a namespace, one second of burst; each instance's rounds (a second apart) recount the split.
+  constexpr std::int64_t rate = 2;
+  test_cluster cluster{fx, short_ttl, {"--namespace-fire-rate", std::to_string(rate)}};
+  std::vector<std::string> ids;
+  for (int i = 0; i < 2; ++i)
+    ids.push_back(cluster.id_of(cluster.start()));
+  REQUIRE(poll_until([&] { return cluster.balanced_over(ids); }, cluster_wait));
+  // Alice's four per-second alarms, two on each instance, ask for twice her rate; bob's one alarm is the test's clock.
+  auto paced = joined(cluster.names_owned_by(ids[0], "paced", 2), cluster.names_owned_by(ids[1], "paced", 2));
+  for (const auto& trigger : paced)
+    create_alarm(fx, cluster.at(0), trigger, per_second_alarm(-1));
+  const trigger_ref clock{"bob", "clock"};
+  fx.controller().add_trigger(clock, std::string{bob_key});
+  REQUIRE(cluster.at(1).call(api_request("PUT", trigger_path(clock), bob_key, per_second_alarm(-1))).status == 201);
+  REQUIRE(wait_for_more_fires(fx, paced, std::vector<std::size_t>(paced.size(), 0), 1));
+  // A few rounds later every instance has counted alice's registrations; then ten seconds of bob's clock.
+  auto start = fx.fires_of(clock).size() + 3;
+  constexpr std::size_t window_ticks = 10;
+  REQUIRE(fx.wait_for_fires_of(clock, start + window_ticks + 1, cluster_wait));
+  auto ticks = fx.fires_of(clock);
+  auto from = ticks[start].received_at;
+  auto to = ticks[start + window_ticks].received_at;
+  std::size_t fired = 0;
+  for (const auto& trigger : paced) {
+    std::size_t of_this = 0;
+    for (const auto& fire : fx.fires_of(trigger))
+      if (fire.received_at >= from && fire.received_at <= to)
+        ++of_this;
+    INFO(trigger.qualified());
+    CHECK(of_this > 0);
+    fired += of_this;
+  }
+  auto seconds = std::chrono::duration<double>(to - from).count();
+  INFO(fired << " fires of alice's in " << seconds << " s");
+  // Each instance may fire at half the rate, with half the burst; a fire either side of the window's edges is slack.
+  // Each instance with the whole rate would fire about twice as many.
+  CHECK(static_cast<double>(fired) <= rate * seconds + rate + 2);
   for (std::size_t i = 0; i < 2; ++i)
     cluster.at(i).stop_cleanly();
 }

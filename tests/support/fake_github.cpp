@@ -130,6 +130,10 @@ struct fake_github::state : std::enable_shared_from_this<state> {
   std::vector<delivery> sent;
   std::map<std::string, std::size_t> requests_by_method; ///< guarded by count_mtx
   bool down = false;
+  /// hold_creates(): the 201s of hook creations wait here until release_creates().
+  bool holding_creates = false;
+  std::vector<std::function<void()>> held_creates;
+  mutable std::condition_variable held; ///< notified (with `mtx`) after each creation is held
 
   std::string api() const {
     return "http://127.0.0.1:" + std::to_string(port);
@@ -413,8 +417,20 @@ struct fake_github::state : std::enable_shared_from_this<state> {
     guard.unlock();
     // The ping goes out before the creator has its 201: it must find the hook URL answering already.
     delivery d{new_delivery_id(), h.id, "ping", ping.take(), 0, {}};
-    send_delivery(std::move(d), h, [respond = std::move(respond), body = std::move(body)](delivery) mutable {
-      respond(json_answer(201, std::move(body)));
+    auto self = shared_from_this();
+    send_delivery(std::move(d), h, [self, respond = std::move(respond), body = std::move(body)](delivery) mutable {
+      auto answer = [respond = std::move(respond), body = std::move(body)]() mutable {
+        respond(json_answer(201, std::move(body)));
+      };
+      {
+        std::lock_guard<std::mutex> guard{self->mtx};
+        if (self->holding_creates) {
+          self->held_creates.push_back(std::move(answer));
+          self->held.notify_all();
+          return;
+        }
+      }
+      answer();
     });
   }
 
@@ -483,6 +499,27 @@ void fake_github::add_repository(const std::string& full_name) {
 void fake_github::set_down(bool down) {
   std::lock_guard<std::mutex> guard{state_->mtx};
   state_->down = down;
+}
+
+void fake_github::hold_creates() {
+  std::lock_guard<std::mutex> guard{state_->mtx};
+  state_->holding_creates = true;
+}
+
+void fake_github::release_creates() {
+  std::vector<std::function<void()>> answers;
+  {
+    std::lock_guard<std::mutex> guard{state_->mtx};
+    state_->holding_creates = false;
+    answers.swap(state_->held_creates);
+  }
+  for (auto& answer : answers)
+    answer();
+}
+
+bool fake_github::wait_for_held_creates(std::size_t n, std::chrono::milliseconds timeout) const {
+  std::unique_lock<std::mutex> guard{state_->mtx};
+  return state_->held.wait_for(guard, timeout, [&] { return state_->held_creates.size() >= n; });
 }
 
 std::vector<fake_github::hook> fake_github::hooks(const std::string& full_name) const {

@@ -16,7 +16,8 @@ class io_runtime;
 /// - `POST   /repos/{owner}/{repo}/hooks`        -> 201 the hook (its secret shown as "********"); 422 "Hook already
 ///   exists on this repository" when a hook with the same config.url and an overlapping event exists, or when
 ///   `name` is not "web" or an event is not lower case; before answering 201 it POSTs a signed `ping` to the hook's
-///   URL, so that the ping arrives before the creator has its answer (the race a provider must survive)
+///   URL, so that the ping arrives before the creator has its answer (the race a provider must survive); the 201
+///   waits while hold_creates() holds
 /// - `GET    /repos/{owner}/{repo}/hooks?per_page=N&page=P` -> 200 the hooks, N (default 30, at most 100) per page
 /// - `PATCH  /repos/{owner}/{repo}/hooks/{id}`   -> 200 the hook with `active`, `events` and `config` changed; 404
 /// - `DELETE /repos/{owner}/{repo}/hooks/{id}`   -> 204; 404 when there is no such hook
@@ -74,6 +75,16 @@ public:
 
   /// Answers every API request 503 while `down` is true (deliveries are not affected).
   void set_down(bool down);
+
+  /// From now on holds the 201 of each hook creation until release_creates(): the hook exists and was pinged, and its
+  /// creator waits for the answer (a slow GitHub, during which a test can move things under the creator).
+  void hold_creates();
+
+  /// Sends the 201s held so far and answers creations at once again.
+  void release_creates();
+
+  /// Blocks until `n` creations are held or `timeout` passed; returns whether they are. Woken by each hold.
+  bool wait_for_held_creates(std::size_t n, std::chrono::milliseconds timeout) const;
 
   /// Returns the hooks of repository "owner/repo", oldest first.
   std::vector<hook> hooks(const std::string& full_name) const;

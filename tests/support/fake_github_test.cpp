@@ -56,12 +56,12 @@ struct fake_github_world {
     return "http://127.0.0.1:" + std::to_string(receiver->port()) + "/v1/hooks/abc";
   }
 
-  http_response call(std::string method, std::string target, std::string body = {},
-                     std::string auth = std::string{"Bearer "} + token) {
-    auto where = parse_url(github.url() + target, "url");
-    REQUIRE(where);
+  /// Sends a request to the fake and returns its answer or the transport error; asserts nothing, so that another
+  /// thread may call it.
+  client_result exchange(std::string method, std::string target, std::string body = {},
+                         std::string auth = std::string{"Bearer "} + token) {
     client_request req;
-    req.destination = *where;
+    req.destination = parse_url(github.url() + target, "url").value();
     req.message.method = std::move(method);
     req.message.body = std::move(body);
     req.message.fields = {{"User-Agent", "test"}};
@@ -72,7 +72,12 @@ struct fake_github_world {
     auto promise = std::make_shared<std::promise<client_result>>();
     auto answer = promise->get_future();
     client->send(std::move(req), [promise](client_result r) { promise->set_value(std::move(r)); });
-    auto result = answer.get();
+    return answer.get();
+  }
+
+  http_response call(std::string method, std::string target, std::string body = {},
+                     std::string auth = std::string{"Bearer "} + token) {
+    auto result = exchange(std::move(method), std::move(target), std::move(body), std::move(auth));
     INFO(result.error);
     REQUIRE(result.ok());
     return result.response;
@@ -119,6 +124,26 @@ TEST_CASE("the fake GitHub pings a hook before it answers its creation, signed w
   CHECK(verify_hmac_sha256("s3cret-s3cret-s3cret", ping.body, ping.field("X-Hub-Signature-256")));
   CHECK(member(created.body, "id") == std::to_string(w.github.hooks(repository).front().id));
   CHECK(w.github.deliveries().front().status == 202);
+}
+
+TEST_CASE("the fake GitHub holds the answers to hook creations while told to: the hook exists and was pinged, the "
+          "creator waits until they are released",
+          "[fake_github]") {
+  fake_github_world w;
+  w.github.hold_creates();
+  auto creating = std::async(std::launch::async,
+                             [&w] { return w.exchange("POST", "/repos/octocat/hello/hooks", w.create_body()); });
+  REQUIRE(w.github.wait_for_held_creates(1, exchange_timeout));
+  CHECK(w.github.hooks(repository).size() == 1);
+  CHECK(w.github.deliveries().size() == 1);
+  CHECK(w.github.requests("POST") == 0);
+  w.github.release_creates();
+  auto created = creating.get();
+  REQUIRE(created.ok());
+  CHECK(created.response.status == 201);
+  CHECK(member(created.response.body, "id") == std::to_string(w.github.hooks(repository).front().id));
+  // Released: later creations are answered at once.
+  CHECK(w.call("POST", "/repos/octocat/hello/hooks", w.create_body(R"(["issues"])")).status == 201);
 }
 
 TEST_CASE("the fake GitHub refuses a second hook for the same URL and events 422, and lists, patches and deletes",

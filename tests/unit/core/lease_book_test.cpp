@@ -154,8 +154,8 @@ TEST_CASE("a lease being released is still renewed but no longer counts towards 
   CHECK(book.leases().size() == 3);
   book.renewed({{1, 1}, {2, 1}, {3, 1}}, at(3000ms));
   CHECK(book.deadline_of(3) == at(9666ms));
-  CHECK(book.finish_release(3) == shard_lease_ref{3, 1});
-  CHECK_FALSE(book.finish_release(3));
+  CHECK(book.finish_release({3, 1}) == shard_lease_ref{3, 1});
+  CHECK_FALSE(book.finish_release({3, 1}));
   CHECK(book.leases().size() == 2);
 }
 
@@ -164,5 +164,9 @@ TEST_CASE("a lease lost while being released is not released again", "[lease]") 
   book.acquired({{5, 3}}, at(0ms));
   book.begin_release(5);
   CHECK(book.expire(at(7000ms)) == std::vector<shard_lease_ref>{{5, 3}});
-  CHECK_FALSE(book.finish_release(5));
+  CHECK_FALSE(book.finish_release({5, 3}));
+  // Nor is the lease of the same shard acquired again meanwhile, under a new epoch.
+  book.acquired({{5, 4}}, at(8000ms));
+  CHECK_FALSE(book.finish_release({5, 3}));
+  CHECK(book.holds(5));
 }

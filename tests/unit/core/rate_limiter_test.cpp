@@ -135,3 +135,62 @@ TEST_CASE("concurrent reservations each get their own slot", "[rate_limiter]") {
   for (std::size_t i = 0; i < all.size(); ++i)
     REQUIRE(all[i] == milliseconds{static_cast<milliseconds::rep>(i)});
 }
+
+TEST_CASE("a key with a share gets that part of the rate and of the burst, the others all of it",
+          "[rate_limiter][cluster]") {
+  rate_limiter limiter{10.0, 4.0};
+  limiter.set_shares({{"split", 0.5}});
+  CHECK(limiter.share_of("split") == 0.5);
+  CHECK(limiter.share_of("whole") == 1.0);
+  // Half of 10 per second with half of a burst of 4: two at once, then one every 200 ms.
+  CHECK(limiter.reserve("split", t0) == 0ms);
+  CHECK(limiter.reserve("split", t0) == 0ms);
+  CHECK(limiter.reserve("split", t0) == 200ms);
+  CHECK(limiter.reserve("split", t0) == 400ms);
+  for (int i = 0; i < 4; ++i)
+    CHECK(limiter.reserve("whole", t0) == 0ms);
+  CHECK(limiter.reserve("whole", t0) == 100ms);
+}
+
+TEST_CASE("the shares of the instances running a namespace's registrations add up to the namespace's rate",
+          "[rate_limiter][cluster]") {
+  // Three instances run 1, 2 and 3 of a namespace's 6 registrations: over a minute of steady demand on every one, the
+  // namespace fires at most its rate, plus each instance's burst.
+  constexpr double rate = 6.0;
+  constexpr double burst = 6.0;
+  std::vector<double> shares{1.0 / 6, 2.0 / 6, 3.0 / 6};
+  std::size_t sent = 0;
+  for (auto share : shares) {
+    // Each instance's callers wait as they are told and send at once when their token is due.
+    rate_limiter limiter{rate, burst};
+    limiter.set_shares({{"ns", share}});
+    auto due = t0;
+    while (true) {
+      due += limiter.reserve("ns", due);
+      if (due >= t0 + 60s)
+        break;
+      ++sent;
+    }
+  }
+  CHECK(sent <= static_cast<std::size_t>(rate * 60 + burst));
+  CHECK(sent >= static_cast<std::size_t>(rate * 60 - shares.size()));
+}
+
+TEST_CASE("new shares replace the old ones, a share not above 0 counts as the whole rate, and a tiny one as the "
+          "slowest rate accepted",
+          "[rate_limiter][cluster]") {
+  rate_limiter limiter{2.0, 1.0};
+  limiter.set_shares({{"a", 0.5}, {"b", 0.0}, {"c", 1e-12}});
+  CHECK(limiter.share_of("b") == 1.0);
+  CHECK(limiter.reserve("b", t0) == 0ms);
+  CHECK(limiter.reserve("b", t0) == 500ms);
+  CHECK(limiter.reserve("a", t0) == 0ms);
+  CHECK(limiter.reserve("a", t0) == 1000ms);
+  CHECK(limiter.reserve("c", t0) == 0ms);
+  CHECK(limiter.reserve("c", t0) == std::chrono::duration_cast<milliseconds>(24h));
+  limiter.set_shares({});
+  CHECK(limiter.share_of("a") == 1.0);
+  // "a"'s bucket goes on from where the half rate left it (full again at t0 + 2 s), then at the whole rate.
+  CHECK(limiter.reserve("a", t0) == 2000ms);
+  CHECK(limiter.reserve("a", t0) == 2500ms);
+}

@@ -271,3 +271,39 @@ TEST_CASE("an unreachable server or a wrong password fails opening the lease sto
                       Catch::StartsWith("cannot connect to store 'postgresql://feedrouter@127.0.0.1:1/db'"));
   }
 }
+
+TEST_CASE("a namespace's registrations are counted in the shards an instance holds and in all, for its fire rate",
+          "[store][pg][lease]") {
+  postgres_backend backend;
+  auto db = backend.open();
+  // "split": three registrations in the lower half of the shards, three in the upper; "other": two in the upper.
+  std::vector<store_op> ops;
+  auto add = [&](const std::string& ns, bool lower, int n) {
+    for (int k = 0, added = 0; added < n; ++k) {
+      auto rec = make_record(ns, "t" + std::to_string(k));
+      if ((shard_of(rec.trigger) < shard_count / 2) != lower)
+        continue;
+      store_op op;
+      op.record = std::move(rec);
+      ops.push_back(std::move(op));
+      ++added;
+    }
+  };
+  add("split", true, 3);
+  add("split", false, 3);
+  add("other", false, 2);
+  REQUIRE_FALSE(db->commit(ops));
+  auto a = open_leases(backend, "a");
+  auto taken = a->acquire(shard_count / 2);
+  REQUIRE(taken);
+  REQUIRE(taken.value->size() == shard_count / 2);
+  auto splits = a->namespace_splits(leases_of(*taken.value));
+  REQUIRE(splits);
+  REQUIRE(splits.value->size() == 1);
+  CHECK(splits.value->front().ns == "split");
+  CHECK(splits.value->front().here == 3);
+  CHECK(splits.value->front().total == 6);
+  auto none = a->namespace_splits({});
+  REQUIRE(none);
+  CHECK(none.value->empty());
+}

@@ -84,3 +84,50 @@ TEMPLATE_TEST_CASE("a namespace's registrations are counted whoever owns them", 
   CHECK(db->count_registrations("bob") == 1);
   CHECK(db->count_registrations("nobody") == 0);
 }
+
+TEMPLATE_TEST_CASE("an operator's pages of every key's registrations are read in name order, after a cursor, bytewise",
+                   "[store][reads]", STORE_BACKENDS) {
+  TestType backend;
+  auto db = backend.open();
+  store_some(*db);
+  // Bytewise: "B" sorts before "alice", and every registration of "alice" before those of "alice-x".
+  REQUIRE_FALSE(db->commit({put(make_record("B", "z")), put(make_record("alice-x", "a"))}));
+  CHECK(keys_of(db->load_page("", std::nullopt, 100))
+        == std::vector<std::string>{"B/z", "alice/a", "alice/b", "alice/d", "alice-x/a", "bob/c"});
+  CHECK(keys_of(db->load_page("", std::nullopt, 2)) == std::vector<std::string>{"B/z", "alice/a"});
+  CHECK(keys_of(db->load_page("", trigger_ref{"alice", "a"}, 3))
+        == std::vector<std::string>{"alice/b", "alice/d", "alice-x/a"});
+  // A cursor need not name a registration that exists.
+  CHECK(keys_of(db->load_page("", trigger_ref{"alice", "c"}, 100))
+        == std::vector<std::string>{"alice/d", "alice-x/a", "bob/c"});
+  CHECK(keys_of(db->load_page("alice", std::nullopt, 100))
+        == std::vector<std::string>{"alice/a", "alice/b", "alice/d"});
+  CHECK(keys_of(db->load_page("alice", trigger_ref{"alice", "b"}, 100)) == std::vector<std::string>{"alice/d"});
+  CHECK(db->load_page("nobody", std::nullopt, 100).empty());
+  CHECK(db->load_page("", std::nullopt, 0).empty());
+  auto page = db->load_page("alice", std::nullopt, 100);
+  REQUIRE(page.size() == 3);
+  check_same(page[1], make_full_record("alice", "b"));
+  CHECK(page[1].pending.empty());
+}
+
+TEMPLATE_TEST_CASE("an operator's pages of namespaces count each one's registrations whoever owns them",
+                   "[store][reads]", STORE_BACKENDS) {
+  TestType backend;
+  auto db = backend.open();
+  CHECK(db->count_namespaces("", 10).empty());
+  store_some(*db);
+  REQUIRE_FALSE(db->commit({put(make_record("B", "z")), put(make_record("alice-x", "a"))}));
+  auto counts = [](const std::vector<namespace_count>& page) {
+    std::vector<std::string> result;
+    for (const auto& x : page)
+      result.push_back(x.ns + "=" + std::to_string(x.registrations));
+    return result;
+  };
+  CHECK(counts(db->count_namespaces("", 10))
+        == std::vector<std::string>{"B=1", "alice=3", "alice-x=1", "bob=1"});
+  CHECK(counts(db->count_namespaces("", 2)) == std::vector<std::string>{"B=1", "alice=3"});
+  CHECK(counts(db->count_namespaces("alice", 10)) == std::vector<std::string>{"alice-x=1", "bob=1"});
+  CHECK(counts(db->count_namespaces("alicf", 10)) == std::vector<std::string>{"bob=1"});
+  CHECK(db->count_namespaces("bob", 10).empty());
+}
