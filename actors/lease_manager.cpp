@@ -25,6 +25,10 @@ namespace {
 
 using std::chrono::milliseconds;
 
+/// How long after another instance's lease runs out (as the server counted it at the last look) the next look runs:
+/// past the server's own expiry, so that the acquisition finds the lease expired.
+constexpr milliseconds expiry_margin{50};
+
 /// How long the listener waits for a notification before it simply waits again.
 constexpr milliseconds listen_wait{60'000};
 
@@ -245,13 +249,15 @@ void acquire(manager_pointer self, std::size_t n) {
       "; ", st.keeper->holding(), " held");
 }
 
-/// Acquires up to the fair share, or gives away what is above it, on the picture of the leases just read.
-void balance(manager_pointer self, const lease_picture& picture) {
+/// Acquires up to the fair share, or gives away what is above it, on the picture of the leases just read; returns
+/// when another instance's lease runs out before the next heartbeat, if one does.
+std::optional<milliseconds> balance(manager_pointer self, const lease_picture& picture) {
   auto plan = self->state.keeper->balance(picture);
   release_now(self, plan.orphans);
   if (plan.acquire > 0)
     acquire(self, plan.acquire);
   give_away(self, plan.give_away);
+  return plan.expiry_elsewhere;
 }
 
 /// Gives this instance the part of each namespace's fire rate that its part of the namespace's registrations is; keeps
@@ -306,9 +312,11 @@ void run_round(manager_pointer self) {
   expire(self);
   auto read_at = self->clock().now();
   auto picture = st.store->picture();
+  auto next_round = st.keeper->timing().renew_interval();
   if (picture) {
     publish_owners(self, *picture.value, read_at);
-    balance(self, *picture.value);
+    if (auto expiry = balance(self, *picture.value))
+      next_round = std::min(next_round, *expiry + expiry_margin);
     share_fire_rates(self);
   } else {
     error = picture.error;
@@ -317,8 +325,7 @@ void run_round(manager_pointer self) {
   publish_held(self);
   arm_expiry(self);
   auto elapsed = std::chrono::duration_cast<milliseconds>(self->clock().now() - started);
-  self->delayed_send(self, std::max(milliseconds{0}, st.keeper->timing().renew_interval() - elapsed),
-                     tick_atom::value, ++st.round);
+  self->delayed_send(self, std::max(milliseconds{0}, next_round - elapsed), tick_atom::value, ++st.round);
 }
 
 caf::result<std::size_t> leave(manager_pointer self) {

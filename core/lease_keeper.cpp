@@ -66,6 +66,8 @@ balance_plan lease_keeper::balance(const lease_picture& picture) {
       ++available;
     else if (shard.owner == self_id_ && !book_.holds(shard.shard))
       plan.orphans.push_back({shard.shard, shard.epoch});
+    else if (shard.owner != self_id_ && shard.remaining < timing().renew_interval())
+      plan.expiry_elsewhere = std::min(plan.expiry_elsewhere.value_or(shard.remaining), shard.remaining);
   }
   auto share = plan_share(shard_count, plan.live, book_.holding(), available);
   if (share.acquire > 0) {

@@ -99,6 +99,10 @@ struct balance_plan {
   std::vector<shard_lease_ref> give_away;
   /// How many instances count as live, this one included.
   std::size_t live = 0;
+  /// When the soonest lease of another instance runs out, if that is within a renewal interval: its owner stopped
+  /// renewing (a live one renews every interval), so the next look is due then rather than at the next heartbeat,
+  /// and a takeover takes the TTL, not the TTL plus up to one interval.
+  std::optional<std::chrono::milliseconds> expiry_elsewhere;
 };
 
 /// Decides what an instance does with its shard leases. One owner (the lease manager) calls it; not thread-safe.

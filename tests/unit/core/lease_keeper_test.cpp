@@ -283,6 +283,25 @@ TEST_CASE("when an instance leaves (its heartbeat older than the TTL), the other
   CHECK(plan.acquire == 128);
 }
 
+TEST_CASE("the next look is due when another instance's lease runs out, if that is before the next heartbeat",
+          "[lease_keeper]") {
+  keeper_fixture k;
+  acquire(k, 0, 127);
+  // A live owner renews every third of the TTL, so its leases never run out within a renewal interval.
+  picture_builder renewing;
+  renewing.instance("me").instance("other").held(0, 127, "me").held(128, 255, "other", 1, 6'700ms);
+  CHECK_FALSE(k.keeper.balance(renewing).expiry_elsewhere);
+  // One that stopped renewing: the soonest of its leases says when the takeover can begin.
+  picture_builder stopped;
+  stopped.instance("me").instance("other", 8'000ms).held(0, 127, "me").held(128, 200, "other", 1, 2'000ms);
+  stopped.held(201, 255, "other", 1, 1'200ms);
+  CHECK(k.keeper.balance(stopped).expiry_elsewhere == 1'200ms);
+  // Its own leases and free shards do not count.
+  picture_builder own;
+  own.instance("me").held(0, 127, "me", 1, 500ms);
+  CHECK_FALSE(k.keeper.balance(own).expiry_elsewhere);
+}
+
 TEST_CASE("an instance counts itself live even before its own heartbeat reached the store", "[lease_keeper]") {
   keeper_fixture k;
   auto plan = k.keeper.balance(picture_builder{}.instance("other").held(0, 255, "other"));
