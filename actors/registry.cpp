@@ -436,9 +436,9 @@ bool is_new_registration(registry_pointer self, const trigger_ref& trigger) {
 
 api_result quota_refusal(registry_pointer self, const trigger_ref& trigger);
 
-/// Returns the refusal of a CREATE of `trigger` that would take its namespace beyond its quota: not a passing
-/// condition, so 403 (app/api_answers.cpp), not 429. In a cluster this instance's count is a lower bound of the
-/// namespace's: what it refuses is over the quota, and persist_and_start asks the store for the rest.
+/// Returns the refusal of a CREATE of `trigger` that would take its namespace beyond its quota (429 with a long
+/// Retry-After, app/api_answers.cpp). In a cluster this instance's count is a lower bound of the namespace's: what it
+/// refuses is over the quota, and persist_and_start asks the store for the rest.
 std::optional<api_result> over_quota(registry_pointer self, const trigger_ref& trigger) {
   auto quota = self->state.cfg.max_registrations_per_namespace;
   if (!is_new_registration(self, trigger) || registrations_in(self, trigger.ns) < quota)
@@ -449,9 +449,10 @@ std::optional<api_result> over_quota(registry_pointer self, const trigger_ref& t
 api_result quota_refusal(registry_pointer self, const trigger_ref& trigger) {
   auto quota = self->state.cfg.max_registrations_per_namespace;
   return failure(api_outcome::over_quota,
-                 "namespace " + trigger.ns + " has " + std::to_string(quota)
+                 "namespace: " + trigger.ns + " has " + std::to_string(quota)
                    + " registrations, the most this provider allows per namespace (--max-registrations-per-namespace)"
-                   + "; delete one before creating another");
+                   + "; delete one before creating another",
+                 "namespace");
 }
 
 // -- hooks at GitHub ------------------------------------------------------------------------

@@ -131,7 +131,7 @@ std::variant<options, exit_request> parse_options(int argc, char** argv) {
     ->check(CLI::Range(min_buffered_bytes, max_buffered_bytes))
     ->capture_default_str();
   app.add_option("--max-registrations-per-namespace", result.max_registrations_per_namespace,
-                 "registrations one namespace may have; a CREATE beyond it gets 403")
+                 "registrations one namespace may have; a CREATE beyond it gets 429")
     ->envname("FEEDROUTER_MAX_REGISTRATIONS_PER_NAMESPACE")
     ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}))
     ->capture_default_str();

@@ -136,8 +136,8 @@ TEST_CASE("a webhook sender gets 429 with Retry-After once its registration hold
   fr->stop_cleanly();
 }
 
-TEST_CASE("a namespace at --max-registrations-per-namespace refuses another CREATE with 403 naming the limit, through "
-          "the REST route and the feed-action route alike", "[e2e][limits]") {
+TEST_CASE("a namespace at --max-registrations-per-namespace refuses another CREATE with 429 naming the limit and the "
+          "namespace, through the REST route and the feed-action route alike", "[e2e][limits]") {
   e2e_fixture fx;
   for (const auto* name : {"a", "b", "c", "d"})
     fx.controller().add_trigger({"alice", name}, std::string{alice_key});
@@ -146,13 +146,15 @@ TEST_CASE("a namespace at --max-registrations-per-namespace refuses another CREA
   for (const auto* name : {"a", "b", "c"})
     REQUIRE(fr->call(api_request("PUT", trigger_path({"alice", name}), alice_key, hourly_alarm())).status == 201);
   auto refused = fr->call(api_request("PUT", trigger_path({"alice", "d"}), alice_key, hourly_alarm()));
-  CHECK(refused.status == 403);
+  CHECK(refused.status == 429);
   auto error = json_string_at(refused.body, "/error").value_or("");
-  CHECK(error.find("namespace alice") != std::string::npos);
+  CHECK(error.find("namespace: alice has 3 registrations") != std::string::npos);
   CHECK(error.find("--max-registrations-per-namespace") != std::string::npos);
-  CHECK(refused.field("Retry-After").empty());
+  CHECK(json_string_at(refused.body, "/field") == "namespace");
+  CHECK(refused.field("Retry-After") == "60");
   auto feed_action = fr->call(lifecycle_request("CREATE", {"alice", "d"}, alice_key, R"("feed":"alarm","minutes":60)"));
-  CHECK(feed_action.status == 403);
+  CHECK(feed_action.status == 429);
+  CHECK(feed_action.field("Retry-After") == "60");
   CHECK(fr->call(api_request("GET", trigger_path({"alice", "d"}), alice_key)).status == 404);
   // Replacing one of the three is no new registration; another namespace has a quota of its own.
   CHECK(fr->call(api_request("PUT", trigger_path({"alice", "a"}), alice_key, hourly_alarm())).status == 200);
