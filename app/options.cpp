@@ -150,10 +150,12 @@ std::variant<options, exit_request> parse_options(int argc, char** argv) {
     ->envname("FEEDROUTER_SHUTDOWN_GRACE")
     ->check(CLI::Range(0.0, 600.0))
     ->capture_default_str();
-  app.add_option("--ca-file", result.ca_file, "PEM certificates that verify an https API host (default: system store)")
+  app.add_option("--ca-file", result.ca_file,
+                 "PEM certificates that verify an https API host (default: system store); never tenants' endpoints")
     ->envname("FEEDROUTER_CA_FILE");
   app.add_flag("--insecure-skip-verify", result.insecure_skip_verify,
-               "accept any certificate from an https API host (self-signed development controllers only)")
+               "accept any certificate from an https API host (self-signed development controllers only); tenants' "
+               "endpoints are verified regardless")
     ->envname("FEEDROUTER_INSECURE_SKIP_VERIFY");
   std::vector<std::string> allow_egress;
   app.add_option("--allow-egress", allow_egress,
