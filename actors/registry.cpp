@@ -214,11 +214,9 @@ void start_entry(registry_pointer self, registration_record record, std::optiona
     github = config->github;
     ingress = config->webhook;
   }
-  // The pending events loaded at start-up (or with a shard) are the trigger's to hold (within the byte budget): the
-  // registry's copy of the record keeps none of their bodies.
-  auto pending = std::exchange(record.pending, {});
+  // The pending events loaded at start-up (or with a shard) are the trigger's to read back from the store.
   auto for_trigger = record;
-  for_trigger.pending = std::move(pending);
+  record.pending = {};
   auto trigger = spawn_trigger(self, st.cfg.env, std::move(for_trigger), std::move(config), fence);
   self->monitor(trigger);
   auto owner = record.auth_hash;

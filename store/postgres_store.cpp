@@ -192,9 +192,10 @@ constexpr pg::statement select_leases_stmt{
 
 constexpr pg::statement select_all_stmt{"fr_select_all", "SELECT " FR_REGISTRATION_COLUMNS " FROM registrations"};
 
+// The span of each registration's pending events, from the primary key: no event body is read.
 constexpr pg::statement select_pending_stmt{
   "fr_select_pending",
-  "SELECT namespace, name, seq, body, accepted_ms FROM pending_events ORDER BY namespace, name, seq"};
+  "SELECT namespace, name, min(seq), max(seq), count(*) FROM pending_events GROUP BY namespace, name"};
 
 constexpr pg::statement select_dead_letter_seqs_stmt{
   "fr_select_dead_letter_seqs", "SELECT namespace, name, max(seq) FROM dead_letters GROUP BY namespace, name"};
@@ -219,9 +220,9 @@ constexpr pg::statement count_namespace_stmt{"fr_count_namespace",
 
 constexpr pg::statement select_shards_pending_stmt{
   "fr_select_shards_pending",
-  "SELECT p.namespace, p.name, p.seq, p.body, p.accepted_ms FROM pending_events p JOIN registrations r "
+  "SELECT p.namespace, p.name, min(p.seq), max(p.seq), count(*) FROM pending_events p JOIN registrations r "
   "ON r.namespace = p.namespace AND r.name = p.name WHERE r.shard = ANY($1::integer[]) "
-  "ORDER BY p.namespace, p.name, p.seq"};
+  "GROUP BY p.namespace, p.name"};
 
 constexpr pg::statement select_shards_dead_letter_seqs_stmt{
   "fr_select_shards_dead_letter_seqs",
@@ -618,8 +619,8 @@ std::vector<registration_record> postgres_store::load(const pg::statement& regis
   auto events = select(pending);
   for (int row = 0; row < events.rows(); ++row) {
     if (auto* rec = index.find(events.view(row, 0), events.view(row, 1))) {
-      rec->pending.push_back(read_event(events, row, 2));
-      rec->last_seq = rec->pending.back().seq; // ordered by seq
+      rec->pending = {seq_at(events, row, 2), static_cast<std::size_t>(events.integer(row, 4))};
+      rec->last_seq = std::max(rec->last_seq, seq_at(events, row, 3));
     }
   }
   auto seqs = select(dead_letter_seqs);

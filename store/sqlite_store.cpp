@@ -195,9 +195,9 @@ constexpr const char* select_all_sql
     "reason_message, date_changed_ms, fires, failures, last_fired_ms, triggers_left, last_occurrence_ms, "
     "dead_letters, checkpoint FROM registrations";
 
-// Both walk the primary key index of their table; the grouped max reads one index entry per group.
+// Both walk the primary key index of their table and nothing else: no event body is read.
 constexpr const char* select_pending_sql
-  = "SELECT namespace, name, seq, body, accepted_ms FROM pending_events ORDER BY namespace, name, seq";
+  = "SELECT namespace, name, min(seq), max(seq), count(*) FROM pending_events GROUP BY namespace, name";
 
 constexpr const char* select_dead_letter_seqs_sql
   = "SELECT namespace, name, max(seq) FROM dead_letters GROUP BY namespace, name";
@@ -209,9 +209,9 @@ constexpr const char* select_shards_sql
     "dead_letters, checkpoint FROM registrations WHERE shard IN (SELECT value FROM json_each(?))";
 
 constexpr const char* select_shards_pending_sql
-  = "SELECT p.namespace, p.name, p.seq, p.body, p.accepted_ms FROM pending_events p JOIN registrations r "
+  = "SELECT p.namespace, p.name, min(p.seq), max(p.seq), count(*) FROM pending_events p JOIN registrations r "
     "ON r.namespace = p.namespace AND r.name = p.name WHERE r.shard IN (SELECT value FROM json_each(?)) "
-    "ORDER BY p.namespace, p.name, p.seq";
+    "GROUP BY p.namespace, p.name";
 
 constexpr const char* select_shards_dead_letter_seqs_sql
   = "SELECT d.namespace, d.name, max(d.seq) FROM dead_letters d JOIN registrations r "
@@ -645,8 +645,8 @@ std::vector<registration_record> sqlite_store::load(sqlite3_stmt* registrations,
   record_index index{result};
   select(pending, [&](sqlite3_stmt* row) {
     if (auto* rec = find_in(index, row)) {
-      rec->pending.push_back(read_event(row, 2));
-      rec->last_seq = rec->pending.back().seq; // ordered by seq
+      rec->pending = {column_seq(row, 2), static_cast<std::size_t>(column_int(row, 4))};
+      rec->last_seq = std::max(rec->last_seq, column_seq(row, 3));
     }
   });
   select(dead_letter_seqs, [&](sqlite3_stmt* row) {

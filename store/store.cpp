@@ -45,7 +45,7 @@ std::vector<registration_record> store::load_shards(const std::vector<std::uint3
 std::optional<registration_record> store::load_registration(const trigger_ref& trigger) {
   for (auto& rec : load_shards({shard_of(trigger)}))
     if (rec.trigger == trigger) {
-      rec.pending.clear();
+      rec.pending = {};
       return std::move(rec);
     }
   return std::nullopt;
@@ -59,7 +59,7 @@ std::vector<registration_record> store::load_owned(const std::string& auth_hash,
                               }),
                result.end());
   for (auto& rec : result)
-    rec.pending.clear();
+    rec.pending = {};
   return result;
 }
 

@@ -59,8 +59,9 @@ class store {
 public:
   virtual ~store() = default;
 
-  /// Returns every stored registration with its pending events (oldest first) and last_seq, ordered by namespace,
-  /// then name (bytewise). Throws store_open_error when the store cannot be read.
+  /// Returns every stored registration with the span of its pending events (their first seq and count; the bodies
+  /// are read with load_pending) and last_seq, ordered by namespace, then name (bytewise). Reads no event body.
+  /// Throws store_open_error when the store cannot be read.
   virtual std::vector<registration_record> load_all() = 0;
 
   /// Returns what load_all() returns, for the registrations of `shards` only (shard_of() in core/shard.hpp).

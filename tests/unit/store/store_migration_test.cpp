@@ -46,7 +46,12 @@ void check_same_stores(store& from, store& to) {
     INFO(expected[i].trigger.key());
     check_same(copied[i], expected[i]);
     CHECK(copied[i].auth_hash == expected[i].auth_hash);
-    CHECK(seqs_of(copied[i].pending) == seqs_of(expected[i].pending));
+    CHECK(copied[i].pending == expected[i].pending);
+    auto events = pending_of(to, expected[i].trigger);
+    auto expected_events = pending_of(from, expected[i].trigger);
+    REQUIRE(events.size() == expected_events.size());
+    for (std::size_t j = 0; j < events.size(); ++j)
+      check_same(events[j], expected_events[j]);
     CHECK(copied[i].last_seq == expected[i].last_seq);
     auto letters = to.load_dead_letters(expected[i].trigger, std::numeric_limits<std::size_t>::max());
     auto expected_letters = from.load_dead_letters(expected[i].trigger, std::numeric_limits<std::size_t>::max());

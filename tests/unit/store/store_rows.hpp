@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <limits>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -86,6 +88,20 @@ inline std::vector<std::uint64_t> seqs_of(const std::vector<stored_event>& event
   for (const auto& event : events)
     result.push_back(event.seq);
   return result;
+}
+
+/// Returns the span of pending events with seqs `seqs` (in order), as load_all() reports them.
+inline pending_span span_of(const std::vector<std::uint64_t>& seqs) {
+  return seqs.empty() ? pending_span{} : pending_span{seqs.front(), seqs.size()};
+}
+
+/// Returns every pending event of `trigger` in `db`, bodies included, as the delivery core reads them back.
+inline std::vector<stored_event> pending_of(store& db, const trigger_ref& trigger) {
+  auto page = db.load_pending(trigger, 0, std::numeric_limits<std::size_t>::max(),
+                              std::numeric_limits<std::size_t>::max());
+  if (!page)
+    throw std::runtime_error("cannot read the pending events of " + trigger.key());
+  return std::move(page->events);
 }
 
 inline std::vector<std::uint64_t> seqs_of(const std::vector<dead_letter>& letters) {
