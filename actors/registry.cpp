@@ -214,8 +214,11 @@ void start_entry(registry_pointer self, registration_record record, std::optiona
     github = config->github;
     ingress = config->webhook;
   }
-  // The pending events loaded at start-up (or with a shard) are the trigger's to read back from the store.
+  // The pending events loaded at start-up (or with a shard) are the trigger's to read back from the store, and the
+  // deliveries the trigger's to remember: the registry's copy of the record keeps neither.
+  auto deliveries = std::exchange(record.deliveries, {});
   auto for_trigger = record;
+  for_trigger.deliveries = std::move(deliveries);
   record.pending = {};
   auto trigger = spawn_trigger(self, st.cfg.env, std::move(for_trigger), std::move(config), fence);
   self->monitor(trigger);

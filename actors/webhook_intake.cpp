@@ -32,6 +32,14 @@ api_result moved_away() {
 
 } // namespace
 
+void seed_replay_window(trigger_state& st, std::vector<taken_delivery> deliveries) {
+  if (deliveries.empty())
+    return;
+  st.replays = std::make_unique<replay_window>();
+  for (const auto& delivery : deliveries)
+    st.replays->admit(delivery.id);
+}
+
 caf::result<api_result> take_webhook(trigger_pointer self, webhook_delivery& delivery) {
   auto& st = self->state;
   if (st.fenced)
@@ -76,8 +84,15 @@ caf::result<api_result> take_webhook(trigger_pointer self, webhook_delivery& del
   }
   auto event = st.delivery.new_event(std::move(verdict.payload), st.env->now(), true);
   st.delivery.reserve(1);
+  // The delivery id goes into the store with the event, in one transaction: the window outlives a restart.
+  std::vector<store_op> ops{put_event_op(st, event.event)};
+  if (!delivery_id.empty()) {
+    auto taken = make_op(st, store_op::kind::put_delivery);
+    taken.delivery = {event.event.seq, delivery_id};
+    ops.push_back(std::move(taken));
+  }
   auto rp = self->make_response_promise<api_result>();
-  self->request(st.env->store, caf::infinite, write_atom::value, std::vector<store_op>{put_event_op(st, event.event)})
+  self->request(st.env->store, caf::infinite, write_atom::value, std::move(ops))
     .then(
       [self, rp, event](commit_atom) mutable {
         auto& st = self->state;

@@ -86,6 +86,14 @@ struct pending_span {
   }
 };
 
+/// A webhook delivery a registration took: the seq of the event it brought and the id its sender gave it (a
+/// `webhook`'s `deliveryHeader`, `X-GitHub-Delivery`, Standard Webhooks' `webhook-id`). Stored with the event, and kept
+/// after the event is fired, so that the replay window of delivery ids outlives a restart.
+struct taken_delivery {
+  std::uint64_t seq = 0;
+  std::string id;
+};
+
 /// An event that could not be delivered, and why.
 struct dead_letter {
   stored_event event;
@@ -106,8 +114,12 @@ struct registration_record {
   registration_status status;
   /// Loaded from the store at start-up: the events accepted but not yet fired, without their bodies.
   pending_span pending;
-  /// Loaded from the store at start-up: the highest seq among its pending events and dead letters, 0 if none.
+  /// Loaded from the store at start-up: the highest seq among its pending events, dead letters and deliveries, 0 if
+  /// none.
   std::uint64_t last_seq = 0;
+  /// Loaded from the store at start-up: the latest webhook deliveries it took, oldest first (at most
+  /// replay_window_capacity, core/replay_window.hpp), which seed its replay window.
+  std::vector<taken_delivery> deliveries;
 };
 
 } // namespace feedrouter

@@ -46,6 +46,7 @@ std::optional<registration_record> store::load_registration(const trigger_ref& t
   for (auto& rec : load_shards({shard_of(trigger)}))
     if (rec.trigger == trigger) {
       rec.pending = {};
+      rec.deliveries.clear();
       return std::move(rec);
     }
   return std::nullopt;
@@ -58,8 +59,10 @@ std::vector<registration_record> store::load_owned(const std::string& auth_hash,
                                 return rec.auth_hash != auth_hash || (!ns.empty() && rec.trigger.ns != ns);
                               }),
                result.end());
-  for (auto& rec : result)
+  for (auto& rec : result) {
     rec.pending = {};
+    rec.deliveries.clear();
+  }
   return result;
 }
 

@@ -53,6 +53,7 @@ store_migration migrate_store(const std::string& from, const std::string& to, co
   for (auto& rec : records) {
     auto trigger = rec.trigger;
     auto pending = read_all_pending(*source, trigger, store_display_name(from));
+    auto deliveries = std::move(rec.deliveries);
     auto letters = source->load_dead_letters(trigger, std::numeric_limits<std::size_t>::max());
     result.pending_events += pending.size();
     result.dead_letters += letters.size();
@@ -72,6 +73,11 @@ store_migration migrate_store(const std::string& from, const std::string& to, co
     for (auto& letter : letters) {
       auto op = op_on(store_op::kind::put_dead_letter, trigger);
       op.letter = std::move(letter);
+      ops.push_back(std::move(op));
+    }
+    for (auto& delivery : deliveries) {
+      auto op = op_on(store_op::kind::put_delivery, trigger);
+      op.delivery = std::move(delivery);
       ops.push_back(std::move(op));
     }
   }

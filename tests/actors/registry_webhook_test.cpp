@@ -416,6 +416,44 @@ TEST_CASE_METHOD(actor_fixture, "a registry started with pending webhook events 
   CHECK(json_int_at(read.body, "status.pendingEvents") == 0);
 }
 
+TEST_CASE_METHOD(actor_fixture, "a webhook's delivery ids are stored with its events, and a registry started with "
+                                "them takes none of them again", "[registry][webhook][replay]") {
+  client->answer_all(202);
+  const std::string params = R"({"deliveryHeader": "X-Delivery"})";
+  {
+    auto registry = spawn_registry();
+    auto hook = create_hook(*this, registry, params);
+    REQUIRE(post(*this, registry, hook, event_body(1), {{"X-Delivery", "d-1"}}).status == 202);
+    // One transaction holds the event and its delivery id.
+    auto commits = journal->commits;
+    auto with_event = std::find_if(commits.begin(), commits.end(), [](const auto& ops) {
+      return std::any_of(ops.begin(), ops.end(), [](const auto& op) { return op.op == store_op::kind::put_event; });
+    });
+    REQUIRE(with_event != commits.end());
+    auto taken = std::find_if(with_event->begin(), with_event->end(),
+                              [](const auto& op) { return op.op == store_op::kind::put_delivery; });
+    REQUIRE(taken != with_event->end());
+    CHECK(taken->delivery.id == "d-1");
+    CHECK(taken->delivery.seq == 1);
+    caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
+    run();
+  }
+  // The service starts again with what the store kept: the event was fired, its delivery id stays.
+  auto record = make_webhook_record(gh, "hook-restarted", params, at(-1h));
+  record.last_seq = 1;
+  record.deliveries = {taken_delivery{1, "d-1"}};
+  auto registry = spawn_registry({record});
+  created_hook hook{"hook-restarted", test_secret};
+  auto calls = client->calls().size();
+  auto again = post(*this, registry, hook, event_body(1), {{"X-Delivery", "d-1"}});
+  CHECK(again.status == 202);
+  CHECK(again.body == R"({"ignored":true,"reason":"duplicate"})");
+  auto fresh = post(*this, registry, hook, event_body(2), {{"X-Delivery", "d-2"}});
+  CHECK(json_int_at(fresh.body, "seq") == 2);
+  run();
+  CHECK(client->calls().size() == calls + 1);
+}
+
 TEST_CASE_METHOD(actor_fixture, "a registry started with a paused webhook keeps its pending events until resume",
                  "[registry][webhook][delivery]") {
   client->answer_all(202);

@@ -45,6 +45,20 @@ inline store_op put_event(trigger_ref trigger, stored_event event) {
   return op;
 }
 
+inline store_op put_delivery(trigger_ref trigger, std::uint64_t seq, std::string id) {
+  auto op = make_op(store_op::kind::put_delivery, std::move(trigger));
+  op.delivery = {seq, std::move(id)};
+  return op;
+}
+
+/// Returns "seq:id" of each delivery, for comparing lists.
+inline std::vector<std::string> deliveries_of(const registration_record& rec) {
+  std::vector<std::string> result;
+  for (const auto& delivery : rec.deliveries)
+    result.push_back(std::to_string(delivery.seq) + ":" + delivery.id);
+  return result;
+}
+
 inline store_op erase_event(trigger_ref trigger, std::uint64_t seq) {
   auto op = make_op(store_op::kind::erase_event, std::move(trigger));
   op.event.seq = seq;

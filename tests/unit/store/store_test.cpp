@@ -15,6 +15,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "core/replay_window.hpp"
 #include "core/shard.hpp"
 #include "store_backends.hpp"
 #include "store_records.hpp"
@@ -406,6 +407,70 @@ TEMPLATE_TEST_CASE("put_registration keeps the registration's events and dead le
   CHECK(seqs_of(db->load_dead_letters(hook, 10)) == std::vector<std::uint64_t>{1});
 }
 
+// -- webhook deliveries ---------------------------------------------------------------
+
+TEMPLATE_TEST_CASE("a delivery id is remembered with its event and kept after the event is fired", "[store]",
+                   STORE_BACKENDS) {
+  TestType backend;
+  auto db = backend.open();
+  trigger_ref hook{"guest", "hook"};
+  REQUIRE(db->commit({put(make_record("guest", "hook"))}) == std::nullopt);
+  REQUIRE(db->commit({put_event(hook, make_event(1)), put_delivery(hook, 1, "d-1")}) == std::nullopt);
+  REQUIRE(db->commit({put_event(hook, make_event(2)), put_delivery(hook, 2, "8f0c1d2e-aaaa-bbbb-cccc-0123456789ab")})
+          == std::nullopt);
+  REQUIRE(db->commit({erase_event(hook, 1), erase_event(hook, 2)}) == std::nullopt);
+  auto loaded = find_loaded(*db, hook);
+  CHECK(loaded.pending.empty());
+  CHECK(deliveries_of(loaded) == std::vector<std::string>{"1:d-1", "2:8f0c1d2e-aaaa-bbbb-cccc-0123456789ab"});
+  // New events are numbered after them, though no event is pending.
+  CHECK(loaded.last_seq == 2);
+  auto in_shard = db->load_shards({shard_of(hook)});
+  REQUIRE(in_shard.size() == 1);
+  CHECK(deliveries_of(in_shard[0]) == deliveries_of(loaded));
+  // A delivery of a seq taken again (a registration replaced by a CREATE numbers from 1 again) replaces the old one.
+  REQUIRE(db->commit({put_delivery(hook, 1, "d-1-again")}) == std::nullopt);
+  CHECK(deliveries_of(find_loaded(*db, hook)).front() == "1:d-1-again");
+}
+
+TEMPLATE_TEST_CASE("a registration keeps only its newest replay_window_capacity delivery ids", "[store]",
+                   STORE_BACKENDS) {
+  TestType backend;
+  auto db = backend.open();
+  trigger_ref hook{"guest", "hook"};
+  trigger_ref other{"guest", "other"};
+  REQUIRE(db->commit({put(make_record("guest", "hook")), put(make_record("guest", "other")),
+                      put_delivery(other, 1, "o-1")})
+          == std::nullopt);
+  constexpr std::uint64_t taken = replay_window_capacity + 10;
+  std::vector<store_op> ops;
+  for (std::uint64_t seq = 1; seq <= taken; ++seq)
+    ops.push_back(put_delivery(hook, seq, "d-" + std::to_string(seq)));
+  REQUIRE(db->commit(ops) == std::nullopt);
+  auto loaded = find_loaded(*db, hook);
+  REQUIRE(loaded.deliveries.size() == replay_window_capacity);
+  CHECK(loaded.deliveries.front().seq == taken - replay_window_capacity + 1);
+  CHECK(loaded.deliveries.back().seq == taken);
+  CHECK(loaded.deliveries.back().id == "d-" + std::to_string(taken));
+  // Another registration's are its own.
+  CHECK(deliveries_of(find_loaded(*db, other)) == std::vector<std::string>{"1:o-1"});
+}
+
+TEMPLATE_TEST_CASE("delivery ids go with their registration and are not stored for one that is gone", "[store]",
+                   STORE_BACKENDS) {
+  TestType backend;
+  auto db = backend.open();
+  trigger_ref hook{"guest", "hook"};
+  REQUIRE(db->commit({put(make_record("guest", "hook")), put_delivery(hook, 1, "d-1")}) == std::nullopt);
+  REQUIRE(db->commit({erase(hook), put_delivery(hook, 2, "d-2")}) == std::nullopt);
+  REQUIRE(db->commit({put(make_record("guest", "hook"))}) == std::nullopt);
+  CHECK(find_loaded(*db, hook).deliveries.empty());
+  // What the reads a cluster answers from the store carry no deliveries.
+  REQUIRE(db->commit({put_delivery(hook, 3, "d-3")}) == std::nullopt);
+  auto one = db->load_registration(hook);
+  REQUIRE(one);
+  CHECK(one->deliveries.empty());
+}
+
 // -- dead letters ---------------------------------------------------------------------
 
 TEMPLATE_TEST_CASE("a dead letter round-trips every field", "[store]", STORE_BACKENDS) {
@@ -592,12 +657,14 @@ TEMPLATE_TEST_CASE("events, dead letters and checkpoints survive closing and reo
   rec.status.dead_letters = 1;
   {
     auto db = backend.open();
-    REQUIRE(db->commit({put(rec), put_event(rec.trigger, make_event(2)), put_dead_letter(rec.trigger, make_letter(1))})
+    REQUIRE(db->commit({put(rec), put_event(rec.trigger, make_event(2)), put_dead_letter(rec.trigger, make_letter(1)),
+                        put_delivery(rec.trigger, 2, "d-2")})
             == std::nullopt);
   }
   auto db = backend.open();
   auto loaded = find_loaded(*db, rec.trigger);
   check_same(loaded, rec);
+  CHECK(deliveries_of(loaded) == std::vector<std::string>{"2:d-2"});
   CHECK(loaded.pending == span_of({2}));
   auto pending = pending_of(*db, rec.trigger);
   REQUIRE(pending.size() == 1);
