@@ -24,7 +24,7 @@
 #include "core/log.hpp"
 #include "core/retry_policy.hpp"
 #include "core/shard.hpp"
-#include "core/webhook_signature.hpp"
+#include "core/webhook_spec.hpp"
 
 namespace feedrouter {
 
@@ -820,7 +820,7 @@ void create_verified(registry_pointer self, result_promise rp, api_command cmd) 
     // Drawn so that its hook URL names the registration's shard: any instance of a cluster finds the owner.
     params.emplace_back(std::string{hook_id_param}, to_json_string(make_hook_id(cmd.trigger)));
     if (find_member(params, "secret") == nullptr)
-      params.emplace_back("secret", to_json_string(generate_secret()));
+      params.emplace_back("secret", to_json_string(generate_webhook_secret(params)));
   }
   auto config =
     make_feed_config(cmd.feed, params, now, validation_time::request, cmd.trigger.key(), *st.cfg.env->egress);

@@ -375,9 +375,9 @@ TEST_CASE("--ca-file verifies the controller only: a tenant's poll, changes or m
           "the CA file signs is refused", "[e2e][egress][tls]") {
   temp_dir certs;
   // Readable by mosquitto, which drops to a user of its own when started as root.
-  std::filesystem::permissions(certs.path(), std::filesystem::perms::owner_all | std::filesystem::perms::group_read
-                                               | std::filesystem::perms::group_exec | std::filesystem::perms::others_read
-                                               | std::filesystem::perms::others_exec);
+  using std::filesystem::perms;
+  std::filesystem::permissions(certs.path(), perms::owner_all | perms::group_read | perms::group_exec
+                                               | perms::others_read | perms::others_exec);
   auto cert = make_self_signed_cert(certs.path(), "localhost");
   e2e_fixture fx{{cert.cert_file, cert.key_file}};
   REQUIRE(fx.controller().url().rfind("https://", 0) == 0);
