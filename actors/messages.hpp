@@ -81,7 +81,7 @@ enum class api_outcome {
   not_found,    ///< nothing of that name for this key
   conflict,     ///< the registration's state does not allow it now; `error` says why
   too_many,     ///< a bound is reached; the caller may try again after `retry_after`
-  over_quota,   ///< a quota of the namespace is reached; waiting does not help, removing registrations does
+  over_quota,   ///< a quota of the namespace is reached; waiting alone does not help, removing registrations does
   unavailable,  ///< a part the answer depends on (the store, the controller, a trigger) did not answer
   not_owner,    ///< cluster: this instance does not run the registration's shard (any more); ask its owner
 };

@@ -26,6 +26,7 @@
 #include "core/shard.hpp"
 #include "core/webhook_delivery.hpp"
 #include "core/webhook_signature.hpp"
+#include "core/webhook_spec.hpp"
 
 namespace feedrouter {
 
@@ -222,11 +223,12 @@ void start_entry(registry_pointer self, registration_record record, std::optiona
     github = config->github;
     ingress = config->webhook;
   }
-  // The pending events loaded at start-up (or with a shard) are the trigger's to hold (within the byte budget): the
-  // registry's copy of the record keeps none of their bodies.
-  auto pending = std::exchange(record.pending, {});
+  // The pending events loaded at start-up (or with a shard) are the trigger's to read back from the store, and the
+  // deliveries the trigger's to remember: the registry's copy of the record keeps neither.
+  auto deliveries = std::exchange(record.deliveries, {});
   auto for_trigger = record;
-  for_trigger.pending = std::move(pending);
+  for_trigger.deliveries = std::move(deliveries);
+  record.pending = {};
   auto trigger = spawn_trigger(self, st.cfg.env, std::move(for_trigger), std::move(config), fence);
   self->monitor(trigger);
   auto owner = record.auth_hash;
@@ -446,9 +448,9 @@ bool is_new_registration(registry_pointer self, const trigger_ref& trigger) {
 
 api_result quota_refusal(registry_pointer self, const trigger_ref& trigger);
 
-/// Returns the refusal of a CREATE of `trigger` that would take its namespace beyond its quota: not a passing
-/// condition, so 403 (app/api_answers.cpp), not 429. In a cluster this instance's count is a lower bound of the
-/// namespace's: what it refuses is over the quota, and persist_and_start asks the store for the rest.
+/// Returns the refusal of a CREATE of `trigger` that would take its namespace beyond its quota (429 with a long
+/// Retry-After, app/api_answers.cpp). In a cluster this instance's count is a lower bound of the namespace's: what it
+/// refuses is over the quota, and persist_and_start asks the store for the rest.
 std::optional<api_result> over_quota(registry_pointer self, const trigger_ref& trigger) {
   auto quota = self->state.cfg.max_registrations_per_namespace;
   if (!is_new_registration(self, trigger) || registrations_in(self, trigger.ns) < quota)
@@ -459,9 +461,10 @@ std::optional<api_result> over_quota(registry_pointer self, const trigger_ref& t
 api_result quota_refusal(registry_pointer self, const trigger_ref& trigger) {
   auto quota = self->state.cfg.max_registrations_per_namespace;
   return failure(api_outcome::over_quota,
-                 "namespace " + trigger.ns + " has " + std::to_string(quota)
+                 "namespace: " + trigger.ns + " has " + std::to_string(quota)
                    + " registrations, the most this provider allows per namespace (--max-registrations-per-namespace)"
-                   + "; delete one before creating another");
+                   + "; delete one before creating another",
+                 "namespace");
 }
 
 // -- hooks at GitHub ------------------------------------------------------------------------
@@ -841,7 +844,7 @@ void create_verified(registry_pointer self, result_promise rp, api_command cmd) 
     // Drawn so that its hook URL names the registration's shard: any instance of a cluster finds the owner.
     params.emplace_back(std::string{hook_id_param}, to_json_string(make_hook_id(cmd.trigger)));
     if (find_member(params, "secret") == nullptr)
-      params.emplace_back("secret", to_json_string(generate_secret()));
+      params.emplace_back("secret", to_json_string(generate_webhook_secret(params)));
   }
   auto config =
     make_feed_config(cmd.feed, params, now, validation_time::request, cmd.trigger.key(), *st.cfg.env->egress);
@@ -1137,8 +1140,8 @@ api_result list(registry_pointer self, const api_command& cmd, const std::string
 
 /// Answers a request to the hook URL of a github registration whose CREATE waits for GitHub's answer: GitHub's ping
 /// (which comes before that answer) as its registration will, anything else 503, since nothing is stored yet.
-api_result while_installing(const webhook_spec& ingress, const webhook_delivery& delivery) {
-  auto verdict = judge_webhook(ingress, delivery, "{}");
+api_result while_installing(const webhook_spec& ingress, const webhook_delivery& delivery, sys_ms now) {
+  auto verdict = judge_webhook(ingress, delivery, "{}", now);
   if (verdict.what == webhook_verdict::kind::bad_signature)
     return failure(api_outcome::unauthorized, "missing or wrong " + verdict.header, verdict.header);
   if (verdict.what == webhook_verdict::kind::ping)
@@ -1154,7 +1157,7 @@ caf::result<api_result> hook(registry_pointer self, api_command& cmd) {
   auto entry = key == st.hooks.end() ? st.entries.end() : st.entries.find(key->second);
   if (entry == st.entries.end()) {
     if (auto installing = st.installing.find(cmd.hook_id); installing != st.installing.end())
-      return while_installing(*installing->second, cmd.hook);
+      return while_installing(*installing->second, cmd.hook, st.cfg.env->now());
     if (!runs_shard(self, hook_shard(cmd.hook_id)))
       return not_owner(hook_shard(cmd.hook_id));
     return failure(api_outcome::not_found, "no webhook registration has this id", "hookId");

@@ -551,8 +551,9 @@ trigger_private::behavior_type trigger_impl(trigger_pointer self, caf::actor reg
   st.delivery.configure(delivery_of(*st.env, config));
   if (st.env->budget)
     st.delivery.use_budget(byte_account{st.env->budget, budget_waker(self)});
-  st.delivery.restore(std::move(record.pending), record.last_seq);
-  record.pending.clear();
+  st.delivery.restore(record.pending, record.last_seq);
+  record.pending = {};
+  seed_replay_window(st, std::move(record.deliveries));
   st.record = std::move(record);
   set_config(self, std::move(config));
   st.source_restarts = restart_policy{st.env->restarts};

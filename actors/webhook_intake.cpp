@@ -9,6 +9,7 @@
 #include "actors/detail/trigger_state.hpp"
 #include "core/replay_window.hpp"
 #include "core/webhook_delivery.hpp"
+#include "core/webhook_signature.hpp"
 
 namespace feedrouter {
 
@@ -32,6 +33,14 @@ api_result moved_away() {
 
 } // namespace
 
+void seed_replay_window(trigger_state& st, std::vector<taken_delivery> deliveries) {
+  if (deliveries.empty())
+    return;
+  st.replays = std::make_unique<replay_window>();
+  for (const auto& delivery : deliveries)
+    st.replays->admit(delivery.id);
+}
+
 caf::result<api_result> take_webhook(trigger_pointer self, webhook_delivery& delivery) {
   auto& st = self->state;
   if (st.fenced)
@@ -40,12 +49,17 @@ caf::result<api_result> take_webhook(trigger_pointer self, webhook_delivery& del
     return failure(api_outcome::unavailable, "the registration is disabled: " + st.record.status.reason.message);
   if (!st.config->webhook)
     return failure(api_outcome::not_found, "no webhook registration has this id", "hookId");
-  auto verdict = judge_webhook(*st.config->webhook, delivery, st.config->fire_body);
+  auto verdict = judge_webhook(*st.config->webhook, delivery, st.config->fire_body, st.env->now());
   if (verdict.what == webhook_verdict::kind::bad_signature)
     return failure(api_outcome::unauthorized, "missing or wrong " + verdict.header, verdict.header);
   // Answered whatever the state: GitHub pings a hook as it creates it, before the CREATE has its answer.
   if (verdict.what == webhook_verdict::kind::ping)
     return success(api_outcome::accepted, hook_receipt{true, 0, hook_skip::ping});
+  if (verdict.what == webhook_verdict::kind::bad_timestamp)
+    return failure(api_outcome::invalid,
+                   verdict.header + ": must be seconds since the epoch within "
+                     + std::to_string(standard_timestamp_tolerance.count()) + " seconds of the provider's clock",
+                   verdict.header);
   if (verdict.what == webhook_verdict::kind::bad_delivery_id)
     return failure(api_outcome::invalid,
                    verdict.header + ": is missing or longer than " + std::to_string(max_delivery_id_length)
@@ -76,8 +90,15 @@ caf::result<api_result> take_webhook(trigger_pointer self, webhook_delivery& del
   }
   auto event = st.delivery.new_event(std::move(verdict.payload), st.env->now(), true);
   st.delivery.reserve(1);
+  // The delivery id goes into the store with the event, in one transaction: the window outlives a restart.
+  std::vector<store_op> ops{put_event_op(st, event.event)};
+  if (!delivery_id.empty()) {
+    auto taken = make_op(st, store_op::kind::put_delivery);
+    taken.delivery = {event.event.seq, delivery_id};
+    ops.push_back(std::move(taken));
+  }
   auto rp = self->make_response_promise<api_result>();
-  self->request(st.env->store, caf::infinite, write_atom::value, std::vector<store_op>{put_event_op(st, event.event)})
+  self->request(st.env->store, caf::infinite, write_atom::value, std::move(ops))
     .then(
       [self, rp, event](commit_atom) mutable {
         auto& st = self->state;

@@ -15,6 +15,16 @@ namespace {
 /// What a 429 asks the caller to wait when the refusal named no time of its own: every 429 says when to come back.
 constexpr std::chrono::seconds default_retry_after{1};
 
+/// What a CREATE beyond its namespace's quota is told to wait. The quota does not pass with time: room comes only when
+/// the tenant deletes a registration, a step taken by hand, in minutes. A minute keeps a client that retries on its
+/// own from asking again and again for nothing, and is short enough for one that retries once after a delete.
+constexpr std::chrono::seconds over_quota_retry_after{60};
+
+/// Returns what a 429 for `outcome` asks the caller to wait when the refusal named no time of its own.
+std::chrono::seconds fallback_retry_after(api_outcome outcome) {
+  return outcome == api_outcome::over_quota ? over_quota_retry_after : default_retry_after;
+}
+
 /// Renders a page of a list: {"triggers": [view, ...], "next": cursor}, "next" only when more follow.
 std::string render_page(const registration_page& page) {
   json_writer out;
@@ -146,13 +156,13 @@ int http_status(api_outcome outcome) {
     case api_outcome::unauthorized:
       return 401;
     case api_outcome::forbidden:
-    case api_outcome::over_quota:
       return 403;
     case api_outcome::not_found:
       return 404;
     case api_outcome::conflict:
       return 409;
     case api_outcome::too_many:
+    case api_outcome::over_quota:
       return 429;
     case api_outcome::unavailable:
       return 503;
@@ -167,7 +177,7 @@ http_response to_http(const api_result& result) {
   auto res = json_response(status, status >= 400 ? render_error(result.error, result.field) : render_body(result.body));
   auto retry_after = result.retry_after;
   if (status == 429 && retry_after.count() <= 0)
-    retry_after = default_retry_after;
+    retry_after = fallback_retry_after(result.outcome);
   if (retry_after.count() > 0)
     res.fields.emplace_back("Retry-After", std::to_string(retry_after.count()));
   return res;

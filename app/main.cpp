@@ -195,10 +195,10 @@ std::shared_ptr<trigger_env> make_env(const options& opts, http_client_ptr clien
                                       std::shared_ptr<const egress_policy> egress) {
   auto env = std::make_shared<trigger_env>();
   env->client = std::move(client);
-  // Kafka brokers are checked by the same egress policy, and their TLS by the same CA options, as HTTP endpoints.
+  // Kafka brokers are checked by the same egress policy as HTTP endpoints. They are tenants' endpoints: their TLS is
+  // verified against the system's store, never with --ca-file or --insecure-skip-verify (the controller's options).
   kafka_connector_options kafka_opts;
   kafka_opts.egress = egress;
-  kafka_opts.tls = {opts.ca_file, opts.insecure_skip_verify};
   kafka_opts.max_consumers = opts.max_kafka_feeds;
   auto kafka = make_kafka_connector(std::move(kafka_opts));
   env->egress = std::move(egress);
@@ -316,13 +316,16 @@ int run(const options& opts, const sigset_t& signals) {
     auto control_opts = client_opts;
     control_opts.max_connections_per_origin = control_connections;
     control_client = make_http_client(io, control_opts);
-    // MQTT brokers are checked by the same egress policy, and mqtts by the same CA options, as HTTP endpoints.
-    mqtt = make_mqtt_connector(io, {opts.ca_file, opts.insecure_skip_verify, egress, opts.max_mqtt_feeds});
-    // Redis servers likewise; their connections live on the same I/O threads as HTTP's.
+    // MQTT brokers are checked by the same egress policy as HTTP endpoints. They are tenants' endpoints: mqtts is
+    // verified against the system's store, never with --ca-file or --insecure-skip-verify (the controller's options).
+    mqtt_connector_options mqtt_opts;
+    mqtt_opts.egress = egress;
+    mqtt_opts.max_connections = opts.max_mqtt_feeds;
+    mqtt = make_mqtt_connector(io, std::move(mqtt_opts));
+    // Redis servers likewise: tenants' endpoints, checked by the egress policy, rediss verified against the system's
+    // store; their connections live on the same I/O threads as HTTP's.
     redis_connector_options redis_opts;
     redis_opts.egress = egress;
-    redis_opts.ca_file = opts.ca_file;
-    redis_opts.insecure_skip_verify = opts.insecure_skip_verify;
     redis_opts.max_connections = opts.max_redis_feeds;
     redis = make_redis_connector(io, std::move(redis_opts));
   } catch (const std::exception& e) {

@@ -131,7 +131,7 @@ std::variant<options, exit_request> parse_options(int argc, char** argv) {
     ->check(CLI::Range(min_buffered_bytes, max_buffered_bytes))
     ->capture_default_str();
   app.add_option("--max-registrations-per-namespace", result.max_registrations_per_namespace,
-                 "registrations one namespace may have; a CREATE beyond it gets 403")
+                 "registrations one namespace may have; a CREATE beyond it gets 429")
     ->envname("FEEDROUTER_MAX_REGISTRATIONS_PER_NAMESPACE")
     ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}))
     ->capture_default_str();
@@ -160,10 +160,12 @@ std::variant<options, exit_request> parse_options(int argc, char** argv) {
     ->envname("FEEDROUTER_SHUTDOWN_GRACE")
     ->check(CLI::Range(0.0, 600.0))
     ->capture_default_str();
-  app.add_option("--ca-file", result.ca_file, "PEM certificates that verify an https API host (default: system store)")
+  app.add_option("--ca-file", result.ca_file,
+                 "PEM certificates that verify an https API host (default: system store); never tenants' endpoints")
     ->envname("FEEDROUTER_CA_FILE");
   app.add_flag("--insecure-skip-verify", result.insecure_skip_verify,
-               "accept any certificate from an https API host (self-signed development controllers only)")
+               "accept any certificate from an https API host (self-signed development controllers only); tenants' "
+               "endpoints are verified regardless")
     ->envname("FEEDROUTER_INSECURE_SKIP_VERIFY");
   std::vector<std::string> allow_egress;
   app.add_option("--allow-egress", allow_egress,

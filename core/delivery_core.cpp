@@ -45,9 +45,17 @@ void delivery_core::use_budget(byte_account account) {
 }
 
 // Restored while stopped: the events wait in the store until the core starts and loads them.
-void delivery_core::restore(std::vector<stored_event> pending, std::uint64_t last_seq) {
-  for (auto& event : pending)
-    hold(feed_event{std::move(event), true, {}, nullptr}, 0);
+void delivery_core::restore(pending_span pending, std::uint64_t last_seq) {
+  if (!pending.empty()) {
+    // One spill: a count and the first seq, however many events and bytes wait.
+    held_event h;
+    h.e = feed_event{stored_event{pending.first_seq, {}, {}}, true, {}, nullptr};
+    h.at = body_at::store;
+    h.run = pending.count;
+    h.spill = true;
+    events_held_ += pending.count;
+    events_.push_back(std::move(h));
+  }
   next_seq_ = std::max(next_seq_, last_seq + 1);
 }
 

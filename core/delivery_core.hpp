@@ -150,8 +150,9 @@ public:
 
   explicit delivery_core(delivery_settings settings = {});
 
-  /// Takes events a previous run left pending in the store (oldest first) and the highest seq it used.
-  void restore(std::vector<stored_event> pending, std::uint64_t last_seq);
+  /// Takes the events a previous run left pending in the store and the highest seq it used, before any other event:
+  /// their bodies stay in the store and are read back in order once the core runs, as the budget allows.
+  void restore(pending_span pending, std::uint64_t last_seq);
 
   /// Replaces the settings (UPDATE); units cut from now on follow them.
   void configure(delivery_settings settings);

@@ -84,7 +84,8 @@ std::string kafka_source(const kafka_spec& spec);
 
 // -- the client's configuration ------------------------------------------------------------------------------------
 
-/// How the provider verifies the brokers' TLS certificates: the options the controller client takes too.
+/// How the provider verifies the brokers' TLS certificates. The provider passes none: brokers are tenants' endpoints,
+/// verified against the system's store (docs/security.md); the options are for tests with brokers of their own.
 struct kafka_tls_options {
   std::string ca_file;               ///< PEM bundle; empty: the system's store
   bool insecure_skip_verify = false; ///< --insecure-skip-verify: no certificate or host name check

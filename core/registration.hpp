@@ -69,6 +69,31 @@ struct pending_page {
   std::size_t next_bytes = 0;
 };
 
+/// A registration's pending events as loading a registration reads them: where they start and how many there are, not
+/// their bodies, which wait in the store until the delivery core reads them back in order, within the byte budget
+/// (store::load_pending, docs/delivery.md "Memory"). So a start-up with a large backlog holds no more of it in memory
+/// than the budget allows, not even for a moment.
+struct pending_span {
+  std::uint64_t first_seq = 0; ///< the seq of the oldest; 0 when there is none
+  std::size_t count = 0;       ///< how many, from first_seq on (their seqs may have gaps)
+
+  bool empty() const noexcept {
+    return count == 0;
+  }
+
+  friend bool operator==(const pending_span& x, const pending_span& y) noexcept {
+    return x.first_seq == y.first_seq && x.count == y.count;
+  }
+};
+
+/// A webhook delivery a registration took: the seq of the event it brought and the id its sender gave it (a
+/// `webhook`'s `deliveryHeader`, `X-GitHub-Delivery`, Standard Webhooks' `webhook-id`). Stored with the event, and kept
+/// after the event is fired, so that the replay window of delivery ids outlives a restart.
+struct taken_delivery {
+  std::uint64_t seq = 0;
+  std::string id;
+};
+
 /// An event that could not be delivered, and why.
 struct dead_letter {
   stored_event event;
@@ -87,10 +112,14 @@ struct registration_record {
   std::string auth_hash;   ///< hex SHA-256 of auth_key; every API call is checked against it
   sys_ms created{};
   registration_status status;
-  /// Loaded from the store at start-up: events accepted but not yet fired, oldest first.
-  std::vector<stored_event> pending;
-  /// Loaded from the store at start-up: the highest seq among its pending events and dead letters, 0 if none.
+  /// Loaded from the store at start-up: the events accepted but not yet fired, without their bodies.
+  pending_span pending;
+  /// Loaded from the store at start-up: the highest seq among its pending events, dead letters and deliveries, 0 if
+  /// none.
   std::uint64_t last_seq = 0;
+  /// Loaded from the store at start-up: the latest webhook deliveries it took, oldest first (at most
+  /// replay_window_capacity, core/replay_window.hpp), which seed its replay window.
+  std::vector<taken_delivery> deliveries;
 };
 
 } // namespace feedrouter

@@ -1,6 +1,7 @@
 #include "core/webhook_delivery.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include "core/json.hpp"
 #include "core/replay_window.hpp"
@@ -14,6 +15,21 @@ namespace {
 /// The event GitHub sends when a hook is created (and on demand) to check that the URL answers.
 constexpr std::string_view ping_event = "ping";
 
+/// Returns why a Standard Webhooks delivery is refused, or nullopt when it is signed and fresh: the signature over its
+/// id, timestamp and body first, then the timestamp against the tolerance.
+std::optional<webhook_verdict> judge_standard(const webhook_spec& spec, const webhook_delivery& delivery, sys_ms now) {
+  auto key = standard_secret_key(spec.secret);
+  auto id = find_header(delivery, standard_id_header);
+  auto timestamp = find_header(delivery, standard_timestamp_header);
+  if (!key || !verify_standard_signature(*key, id, timestamp, delivery.body,
+                                         find_header(delivery, standard_signature_header)))
+    return webhook_verdict{webhook_verdict::kind::bad_signature, {}, std::string{standard_signature_header}, {}};
+  auto seconds = parse_standard_timestamp(timestamp);
+  if (!seconds || !standard_timestamp_fresh(*seconds, now))
+    return webhook_verdict{webhook_verdict::kind::bad_timestamp, {}, std::string{standard_timestamp_header}, {}};
+  return std::nullopt;
+}
+
 } // namespace
 
 std::string_view find_header(const webhook_delivery& delivery, std::string_view name) {
@@ -23,13 +39,19 @@ std::string_view find_header(const webhook_delivery& delivery, std::string_view 
   return {};
 }
 
-webhook_verdict judge_webhook(const webhook_spec& spec, const webhook_delivery& delivery, std::string_view fire_body) {
-  auto token = spec.signature == webhook_spec::signature_kind::token;
-  auto header = token ? token_header : signature_header;
-  auto signed_ok = token ? verify_token(spec.secret, find_header(delivery, header))
-                         : verify_hmac_sha256(spec.secret, delivery.body, find_header(delivery, header));
-  if (!signed_ok)
-    return {webhook_verdict::kind::bad_signature, {}, std::string{header}, {}};
+webhook_verdict judge_webhook(const webhook_spec& spec, const webhook_delivery& delivery, std::string_view fire_body,
+                              sys_ms now) {
+  if (spec.signature == webhook_spec::signature_kind::standard) {
+    if (auto refused = judge_standard(spec, delivery, now))
+      return std::move(*refused);
+  } else {
+    auto token = spec.signature == webhook_spec::signature_kind::token;
+    auto header = token ? token_header : signature_header;
+    auto signed_ok = token ? verify_token(spec.secret, find_header(delivery, header))
+                           : verify_hmac_sha256(spec.secret, delivery.body, find_header(delivery, header));
+    if (!signed_ok)
+      return {webhook_verdict::kind::bad_signature, {}, std::string{header}, {}};
+  }
   std::string_view event_value;
   if (!spec.event_header.empty())
     event_value = find_header(delivery, spec.event_header);

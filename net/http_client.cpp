@@ -529,8 +529,8 @@ void connection::do_close() {
 
 class client_impl final : public http_client {
 public:
-  client_impl(asio::io_context& ioc, http_client_options opts, tls_context_ptr tls)
-    : ioc_(ioc), opts_(std::move(opts)), tls_(std::move(tls)) {
+  client_impl(asio::io_context& ioc, http_client_options opts, tls_context_ptr operator_tls, tls_context_ptr tenant_tls)
+    : ioc_(ioc), opts_(std::move(opts)), operator_tls_(std::move(operator_tls)), tenant_tls_(std::move(tenant_tls)) {
     // nop
   }
 
@@ -549,7 +549,8 @@ public:
 
   line_stream_ptr open_stream(stream_request req, stream_handler on_update) override {
     auto egress = req.owner == destination_owner::tenant ? opts_.egress : nullptr;
-    return open_line_stream(ioc_, tls_, std::move(egress), std::move(req), std::move(on_update));
+    auto tls = tls_for(req.owner);
+    return open_line_stream(ioc_, std::move(tls), std::move(egress), std::move(req), std::move(on_update));
   }
 
 private:
@@ -558,8 +559,15 @@ private:
     asio::post(ioc_, beast::bind_front_handler(&complete_with_error, std::move(done), std::move(error)));
   }
 
+  /// Returns the TLS context for destinations of `owner`: the operator's trust options (a CA file, skipping
+  /// verification) are for the operator's own endpoints; a tenant's endpoint is always verified against the system's
+  /// store, so that a private CA the operator trusts for its controller vouches for nothing a tenant names.
+  const tls_context_ptr& tls_for(destination_owner owner) const {
+    return owner == destination_owner::operator_config ? operator_tls_ : tenant_tls_;
+  }
+
   /// Returns the pool of `where` for requests of `owner`: a tenant's requests never share a connection that was made
-  /// for the operator without the egress check.
+  /// for the operator without the egress check or with the operator's trust options.
   origin_pool_ptr pool_for(const url& where, destination_owner owner) {
     auto key = where.origin();
     if (owner == destination_owner::operator_config)
@@ -567,13 +575,14 @@ private:
     std::lock_guard<std::mutex> guard{mutex_};
     auto& pool = pools_[key];
     if (!pool)
-      pool = std::make_shared<origin_pool>(ioc_, where, opts_, tls_, owner);
+      pool = std::make_shared<origin_pool>(ioc_, where, opts_, tls_for(owner), owner);
     return pool;
   }
 
   asio::io_context& ioc_;
   const http_client_options opts_;
-  const tls_context_ptr tls_; ///< for every https origin
+  const tls_context_ptr operator_tls_; ///< for the operator's https origins: its CA file or no verification
+  const tls_context_ptr tenant_tls_;   ///< for tenants' https origins: the system's store, always verified
   std::mutex mutex_; ///< send() runs on any thread
   std::unordered_map<std::string, origin_pool_ptr> pools_;
 };
@@ -601,8 +610,10 @@ std::string_view failure_text(transport_failure failure) noexcept {
 
 http_client_ptr make_http_client(io_runtime& io, http_client_options opts) {
   // Made up front even if no https URL ever comes, so that a bad CA file is a start-up error.
-  auto tls = make_client_tls_context(opts.ca_file, opts.insecure_skip_verify);
-  return std::make_shared<client_impl>(io_context_of(io), std::move(opts), std::move(tls));
+  auto operator_tls = make_client_tls_context(opts.ca_file, opts.insecure_skip_verify);
+  auto tenant_tls = make_client_tls_context({}, false);
+  return std::make_shared<client_impl>(io_context_of(io), std::move(opts), std::move(operator_tls),
+                                       std::move(tenant_tls));
 }
 
 } // namespace feedrouter

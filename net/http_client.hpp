@@ -140,10 +140,12 @@ struct http_client_options {
   std::size_t max_connections_per_origin = 64;
   /// Idle pooled connections are closed after this long.
   std::chrono::seconds idle_timeout{30};
-  /// PEM bundle of the CAs that https servers are verified against; empty means the system's default store.
+  /// PEM bundle of the CAs that the operator's https servers (destination_owner::operator_config) are verified
+  /// against; empty means the system's default store. A tenant's https server is always verified against the
+  /// system's store, whatever this says.
   std::string ca_file{};
-  /// Accepts any certificate from an https server, for self-signed development controllers. Insecure: the
-  /// connection is encrypted but the server is not authenticated.
+  /// Accepts any certificate from the operator's https servers, for self-signed development controllers. Insecure:
+  /// the connection is encrypted but the server is not authenticated. Never applies to a tenant's server.
   bool insecure_skip_verify = false;
   /// Judges every address a tenant's request (destination_owner::tenant) connects to, on every new connection and
   /// after DNS; a request whose every address it refuses fails with transport_failure::not_allowed. Null: nothing is
@@ -152,8 +154,9 @@ struct http_client_options {
 };
 
 /// Returns a client whose sockets live on `io`, which must outlive the client. https connections speak TLS 1.2 or
-/// later, send SNI for host names, and verify the server's certificate chain and its name (or IP address) unless
-/// `insecure_skip_verify` is set. Throws std::runtime_error with a one-line message when `ca_file` cannot be loaded.
+/// later, send SNI for host names, and verify the server's certificate chain and its name (or IP address): a
+/// tenant's against the system's store, the operator's against `ca_file` (or not at all with `insecure_skip_verify`).
+/// Throws std::runtime_error with a one-line message when `ca_file` cannot be loaded.
 http_client_ptr make_http_client(io_runtime& io, http_client_options opts = {});
 
 } // namespace feedrouter

@@ -156,7 +156,8 @@ public:
 using mqtt_connector_ptr = std::shared_ptr<mqtt_connector>;
 
 struct mqtt_connector_options {
-  /// PEM bundle of the CAs that mqtts brokers are verified against; empty means the system's default store.
+  /// PEM bundle of the CAs that mqtts brokers are verified against; empty means the system's default store. The
+  /// provider sets none (nor `insecure_skip_verify`): brokers are tenants' endpoints (docs/security.md).
   std::string ca_file{};
   /// Accepts any certificate from an mqtts broker. Insecure: the connection is encrypted but the broker is not
   /// authenticated.

@@ -319,7 +319,7 @@ private:
   tls_context_ptr tls_context() {
     std::lock_guard<std::mutex> lock{tls_mutex_};
     if (!tls_)
-      tls_ = make_client_tls_context(options_.ca_file, options_.insecure_skip_verify);
+      tls_ = make_client_tls_context({}, false);
     return tls_;
   }
 
@@ -349,9 +349,6 @@ std::string failure_text(const redis_failure& failure) {
 }
 
 redis_connector_ptr make_redis_connector(io_runtime& io, redis_connector_options options) {
-  // A CA file that cannot be loaded fails the start, not the first rediss:// registration.
-  if (!options.ca_file.empty())
-    make_client_tls_context(options.ca_file, options.insecure_skip_verify);
   return std::make_shared<asio_redis_connector>(io, std::move(options));
 }
 

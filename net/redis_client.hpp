@@ -95,12 +95,11 @@ using redis_connector_ptr = std::shared_ptr<redis_connector>;
 struct redis_connector_options {
   /// Every address connected to must pass it.
   std::shared_ptr<const egress_policy> egress = std::make_shared<const egress_policy>();
-  std::string ca_file;               ///< `rediss://`: the CA bundle (--ca-file); empty: the system's
-  bool insecure_skip_verify = false; ///< `rediss://`: do not verify the server (--insecure-skip-verify)
   std::size_t max_connections = 1000; ///< open at once at most (--max-redis-feeds)
 };
 
-/// Returns the connector on `io`'s io_context. Throws std::runtime_error when `ca_file` cannot be loaded.
+/// Returns the connector on `io`'s io_context. `rediss://` servers are verified against the system's store: they are
+/// tenants' endpoints, which the operator's --ca-file and --insecure-skip-verify do not cover (docs/security.md).
 redis_connector_ptr make_redis_connector(io_runtime& io, redis_connector_options options);
 
 } // namespace feedrouter

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "core/log.hpp"
+#include "core/replay_window.hpp"
 #include "core/shard.hpp"
 #include "store/detail/loaded_records.hpp"
 #include "store/detail/ops.hpp"
@@ -106,6 +107,16 @@ constexpr migration migrations[] = {
       last_heartbeat TIMESTAMPTZ NOT NULL
     );
   )sql"},
+  // The replay window of webhook delivery ids outlives a restart and a takeover (see sqlite_store.cpp).
+  {5, R"sql(
+    CREATE TABLE webhook_deliveries (
+      namespace   TEXT COLLATE "C" NOT NULL,
+      name        TEXT COLLATE "C" NOT NULL,
+      seq         BIGINT NOT NULL CHECK (seq >= 0),
+      delivery_id TEXT   NOT NULL,
+      PRIMARY KEY (namespace, name, seq)
+    );
+  )sql"},
 };
 
 constexpr bool versions_are_consecutive() {
@@ -147,7 +158,7 @@ constexpr pg::statement put_status_stmt{
   "date_changed_ms = $5, fires = $6, failures = $7, last_fired_ms = $8, triggers_left = $9, "
   "last_occurrence_ms = $10, dead_letters = $11, checkpoint = $12 WHERE namespace = $13 AND name = $14"};
 
-// erase runs these three in this order. The registration goes first: its row lock makes a concurrent put_event wait
+// erase runs these four in this order. The registration goes first: its row lock makes a concurrent put_event wait
 // and then find it gone, and the two DELETEs after it, each with a snapshot of its own, see any event committed
 // before that lock was taken.
 constexpr pg::statement erase_stmt{"fr_erase", "DELETE FROM registrations WHERE namespace = $1 AND name = $2"};
@@ -157,6 +168,9 @@ constexpr pg::statement erase_events_of_stmt{"fr_erase_events_of",
 
 constexpr pg::statement erase_dead_letters_of_stmt{"fr_erase_dead_letters_of",
                                                    "DELETE FROM dead_letters WHERE namespace = $1 AND name = $2"};
+
+constexpr pg::statement erase_deliveries_of_stmt{"fr_erase_deliveries_of",
+                                                 "DELETE FROM webhook_deliveries WHERE namespace = $1 AND name = $2"};
 
 // An event of a registration that is gone is not stored (see sqlite_store.cpp); FOR KEY SHARE keeps the
 // registration from being erased until this transaction ends.
@@ -178,6 +192,21 @@ constexpr pg::statement put_dead_letter_stmt{
 constexpr pg::statement erase_dead_letter_stmt{
   "fr_erase_dead_letter", "DELETE FROM dead_letters WHERE namespace = $1 AND name = $2 AND seq = $3"};
 
+// Like put_event: the delivery of a registration that is gone is not stored; a row of the same seq is replaced (see
+// sqlite_store.cpp).
+constexpr pg::statement put_delivery_stmt{
+  "fr_put_delivery",
+  "INSERT INTO webhook_deliveries (namespace, name, seq, delivery_id) "
+  "SELECT r.namespace, r.name, $3::bigint, $4::text FROM registrations r "
+  "WHERE r.namespace = $1 AND r.name = $2 FOR KEY SHARE "
+  "ON CONFLICT (namespace, name, seq) DO UPDATE SET delivery_id = EXCLUDED.delivery_id"};
+
+// Keeps the newest $3 deliveries of a registration (see sqlite_store.cpp).
+constexpr pg::statement prune_deliveries_stmt{
+  "fr_prune_deliveries",
+  "DELETE FROM webhook_deliveries WHERE namespace = $1 AND name = $2 AND seq <= (SELECT seq FROM webhook_deliveries "
+  "WHERE namespace = $1 AND name = $2 ORDER BY seq DESC LIMIT 1 OFFSET $3::bigint)"};
+
 constexpr pg::statement commit_stmt{nullptr, "COMMIT"};
 
 // The lease rows of the batch's shards that still name this instance, locked until the batch ends: a takeover's
@@ -192,14 +221,19 @@ constexpr pg::statement select_leases_stmt{
 
 constexpr pg::statement select_all_stmt{"fr_select_all", "SELECT " FR_REGISTRATION_COLUMNS " FROM registrations"};
 
+// The span of each registration's pending events, from the primary key: no event body is read.
 constexpr pg::statement select_pending_stmt{
   "fr_select_pending",
-  "SELECT namespace, name, seq, body, accepted_ms FROM pending_events ORDER BY namespace, name, seq"};
+  "SELECT namespace, name, min(seq), max(seq), count(*) FROM pending_events GROUP BY namespace, name"};
 
 constexpr pg::statement select_dead_letter_seqs_stmt{
   "fr_select_dead_letter_seqs", "SELECT namespace, name, max(seq) FROM dead_letters GROUP BY namespace, name"};
 
-// The same three for the registrations of some shards, given as an array.
+constexpr pg::statement select_deliveries_stmt{
+  "fr_select_deliveries",
+  "SELECT namespace, name, seq, delivery_id FROM webhook_deliveries ORDER BY namespace, name, seq"};
+
+// The same four for the registrations of some shards, given as an array.
 constexpr pg::statement select_shards_stmt{
   "fr_select_shards", "SELECT " FR_REGISTRATION_COLUMNS " FROM registrations WHERE shard = ANY($1::integer[])"};
 
@@ -230,15 +264,21 @@ constexpr pg::statement count_namespaces_stmt{
 
 constexpr pg::statement select_shards_pending_stmt{
   "fr_select_shards_pending",
-  "SELECT p.namespace, p.name, p.seq, p.body, p.accepted_ms FROM pending_events p JOIN registrations r "
+  "SELECT p.namespace, p.name, min(p.seq), max(p.seq), count(*) FROM pending_events p JOIN registrations r "
   "ON r.namespace = p.namespace AND r.name = p.name WHERE r.shard = ANY($1::integer[]) "
-  "ORDER BY p.namespace, p.name, p.seq"};
+  "GROUP BY p.namespace, p.name"};
 
 constexpr pg::statement select_shards_dead_letter_seqs_stmt{
   "fr_select_shards_dead_letter_seqs",
   "SELECT d.namespace, d.name, max(d.seq) FROM dead_letters d JOIN registrations r "
   "ON r.namespace = d.namespace AND r.name = d.name WHERE r.shard = ANY($1::integer[]) "
   "GROUP BY d.namespace, d.name"};
+
+constexpr pg::statement select_shards_deliveries_stmt{
+  "fr_select_shards_deliveries",
+  "SELECT w.namespace, w.name, w.seq, w.delivery_id FROM webhook_deliveries w JOIN registrations r "
+  "ON r.namespace = w.namespace AND r.name = w.name WHERE r.shard = ANY($1::integer[]) "
+  "ORDER BY w.namespace, w.name, w.seq"};
 
 constexpr pg::statement select_dead_letters_stmt{
   "fr_select_dead_letters",
@@ -273,17 +313,22 @@ const std::vector<pg::statement> prepared_statements{
   erase_stmt,
   erase_events_of_stmt,
   erase_dead_letters_of_stmt,
+  erase_deliveries_of_stmt,
   put_event_stmt,
   erase_event_stmt,
   put_dead_letter_stmt,
   erase_dead_letter_stmt,
+  put_delivery_stmt,
+  prune_deliveries_stmt,
   select_leases_stmt,
   select_all_stmt,
   select_pending_stmt,
   select_dead_letter_seqs_stmt,
+  select_deliveries_stmt,
   select_shards_stmt,
   select_shards_pending_stmt,
   select_shards_dead_letter_seqs_stmt,
+  select_shards_deliveries_stmt,
   select_dead_letters_stmt,
   select_one_stmt,
   select_owned_stmt,
@@ -592,23 +637,25 @@ std::optional<pg::error> postgres_store::write_sealing_key(const secrets_key& ke
 // -- store ----------------------------------------------------------------------
 
 std::vector<registration_record> postgres_store::load_all() {
-  return load(select_all_stmt, select_pending_stmt, select_dead_letter_seqs_stmt, {});
+  return load(select_all_stmt, select_pending_stmt, select_dead_letter_seqs_stmt, select_deliveries_stmt, {});
 }
 
 std::vector<registration_record> postgres_store::load_shards(const std::vector<std::uint32_t>& shards) {
   pg::params args;
   args.text(shard_array(shards));
-  return load(select_shards_stmt, select_shards_pending_stmt, select_shards_dead_letter_seqs_stmt, args);
+  return load(select_shards_stmt, select_shards_pending_stmt, select_shards_dead_letter_seqs_stmt,
+              select_shards_deliveries_stmt, args);
 }
 
 std::vector<registration_record> postgres_store::load(const pg::statement& registrations,
                                                       const pg::statement& pending,
-                                                      const pg::statement& dead_letter_seqs, const pg::params& args) {
+                                                      const pg::statement& dead_letter_seqs,
+                                                      const pg::statement& deliveries, const pg::params& args) {
   auto fail = [this](const pg::error& err) {
     rollback();
     throw store_open_error("cannot read store '" + name_ + "': " + err.message);
   };
-  // One snapshot for the three queries: no event appears without its registration, or the other way round.
+  // One snapshot for the four queries: no event appears without its registration, or the other way round.
   if (auto err = begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"))
     fail(*err);
   auto select = [&](const pg::statement& stmt) {
@@ -631,14 +678,20 @@ std::vector<registration_record> postgres_store::load(const pg::statement& regis
   auto events = select(pending);
   for (int row = 0; row < events.rows(); ++row) {
     if (auto* rec = index.find(events.view(row, 0), events.view(row, 1))) {
-      rec->pending.push_back(read_event(events, row, 2));
-      rec->last_seq = rec->pending.back().seq; // ordered by seq
+      rec->pending = {seq_at(events, row, 2), static_cast<std::size_t>(events.integer(row, 4))};
+      rec->last_seq = std::max(rec->last_seq, seq_at(events, row, 3));
     }
   }
   auto seqs = select(dead_letter_seqs);
   for (int row = 0; row < seqs.rows(); ++row)
     if (auto* rec = index.find(seqs.view(row, 0), seqs.view(row, 1)))
       rec->last_seq = std::max(rec->last_seq, seq_at(seqs, row, 2));
+  auto taken = select(deliveries);
+  for (int row = 0; row < taken.rows(); ++row)
+    if (auto* rec = index.find(taken.view(row, 0), taken.view(row, 1))) {
+      rec->deliveries.push_back({seq_at(taken, row, 2), std::string{taken.view(row, 3)}});
+      rec->last_seq = std::max(rec->last_seq, rec->deliveries.back().seq); // see sqlite_store.cpp
+    }
   if (auto answer = conn_->exec("COMMIT"); !answer)
     fail(answer.error());
   return result;
@@ -890,7 +943,8 @@ void postgres_store::add_calls(const store_op& op, std::vector<pg::call>& calls)
       calls.push_back({&put_status_stmt, args.take()});
       return;
     case store_op::kind::erase:
-      for (const auto* stmt : {&erase_stmt, &erase_events_of_stmt, &erase_dead_letters_of_stmt}) {
+      for (const auto* stmt : {&erase_stmt, &erase_events_of_stmt, &erase_dead_letters_of_stmt,
+                               &erase_deliveries_of_stmt}) {
         binder key;
         key.key(rec.trigger);
         calls.push_back({stmt, key.take()});
@@ -919,6 +973,14 @@ void postgres_store::add_calls(const store_op& op, std::vector<pg::call>& calls)
       args.key(rec.trigger).seq(op.letter.event.seq);
       calls.push_back({&erase_dead_letter_stmt, args.take()});
       return;
+    case store_op::kind::put_delivery: {
+      args.key(rec.trigger).seq(op.delivery.seq).text(op.delivery.id);
+      calls.push_back({&put_delivery_stmt, args.take()});
+      binder prune;
+      prune.key(rec.trigger).integer(static_cast<std::int64_t>(replay_window_capacity));
+      calls.push_back({&prune_deliveries_stmt, prune.take()});
+      return;
+    }
   }
 }
 

@@ -100,7 +100,8 @@ private:
   // -- reading ----------------------------------------------------------------
 
   std::vector<registration_record> load(const pg::statement& registrations, const pg::statement& pending,
-                                        const pg::statement& dead_letter_seqs, const pg::params& args);
+                                        const pg::statement& dead_letter_seqs, const pg::statement& deliveries,
+                                        const pg::params& args);
   std::vector<registration_record> load_registrations(const pg::statement& stmt, const pg::params& args);
 
   // -- committing -------------------------------------------------------------

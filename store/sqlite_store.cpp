@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "core/log.hpp"
+#include "core/replay_window.hpp"
 #include "core/shard.hpp"
 #include "store/detail/loaded_records.hpp"
 #include "store/detail/ops.hpp"
@@ -107,6 +108,17 @@ constexpr migration migrations[] = {
     ALTER TABLE registrations ADD COLUMN shard INTEGER NOT NULL DEFAULT 0 CHECK (shard >= 0);
     CREATE INDEX registrations_by_shard ON registrations (shard);
   )sql"},
+  // The replay window of webhook delivery ids outlives a restart: each taken delivery's id, by the seq of its event,
+  // kept after the event is fired; put_delivery keeps the newest replay_window_capacity per registration.
+  {5, R"sql(
+    CREATE TABLE webhook_deliveries (
+      namespace   TEXT    NOT NULL,
+      name        TEXT    NOT NULL,
+      seq         INTEGER NOT NULL CHECK (seq >= 0),
+      delivery_id TEXT    NOT NULL,
+      PRIMARY KEY (namespace, name, seq)
+    ) STRICT;
+  )sql"},
 };
 
 constexpr bool versions_are_consecutive() {
@@ -175,6 +187,8 @@ constexpr const char* erase_events_of_sql = "DELETE FROM pending_events WHERE na
 
 constexpr const char* erase_dead_letters_of_sql = "DELETE FROM dead_letters WHERE namespace = ? AND name = ?";
 
+constexpr const char* erase_deliveries_of_sql = "DELETE FROM webhook_deliveries WHERE namespace = ? AND name = ?";
+
 // ?1 and ?2 reuse the first two parameters: an event of a registration that is gone (erased earlier in the batch or
 // by a concurrent removal) is not stored, so that it cannot attach to a later registration of the same trigger.
 constexpr const char* put_event_sql
@@ -190,33 +204,53 @@ constexpr const char* put_dead_letter_sql
 
 constexpr const char* erase_dead_letter_sql = "DELETE FROM dead_letters WHERE namespace = ? AND name = ? AND seq = ?";
 
+// Like put_event_sql: the delivery of a registration that is gone is not stored. A row of the same seq is replaced:
+// a registration replaced by a CREATE numbers its events from 1 again while the old one's deliveries are kept.
+constexpr const char* put_delivery_sql
+  = "INSERT OR REPLACE INTO webhook_deliveries (namespace, name, seq, delivery_id) SELECT ?, ?, ?, ? "
+    "WHERE EXISTS (SELECT 1 FROM registrations WHERE namespace = ?1 AND name = ?2)";
+
+// Keeps the newest ?3 deliveries of a registration: those at or below the seq of the one after them go. Both walk the
+// primary key index.
+constexpr const char* prune_deliveries_sql
+  = "DELETE FROM webhook_deliveries WHERE namespace = ?1 AND name = ?2 AND seq <= (SELECT seq FROM webhook_deliveries "
+    "WHERE namespace = ?1 AND name = ?2 ORDER BY seq DESC LIMIT 1 OFFSET ?3)";
+
 constexpr const char* select_all_sql
   = "SELECT namespace, name, feed, params_json, auth_key, auth_lookup, created_ms, state, reason_kind, reason_code, "
     "reason_message, date_changed_ms, fires, failures, last_fired_ms, triggers_left, last_occurrence_ms, "
     "dead_letters, checkpoint FROM registrations";
 
-// Both walk the primary key index of their table; the grouped max reads one index entry per group.
+// Both walk the primary key index of their table and nothing else: no event body is read.
 constexpr const char* select_pending_sql
-  = "SELECT namespace, name, seq, body, accepted_ms FROM pending_events ORDER BY namespace, name, seq";
+  = "SELECT namespace, name, min(seq), max(seq), count(*) FROM pending_events GROUP BY namespace, name";
 
 constexpr const char* select_dead_letter_seqs_sql
   = "SELECT namespace, name, max(seq) FROM dead_letters GROUP BY namespace, name";
 
-// The same three for the registrations of some shards, given as a JSON array of numbers.
+constexpr const char* select_deliveries_sql
+  = "SELECT namespace, name, seq, delivery_id FROM webhook_deliveries ORDER BY namespace, name, seq";
+
+// The same four for the registrations of some shards, given as a JSON array of numbers.
 constexpr const char* select_shards_sql
   = "SELECT namespace, name, feed, params_json, auth_key, auth_lookup, created_ms, state, reason_kind, reason_code, "
     "reason_message, date_changed_ms, fires, failures, last_fired_ms, triggers_left, last_occurrence_ms, "
     "dead_letters, checkpoint FROM registrations WHERE shard IN (SELECT value FROM json_each(?))";
 
 constexpr const char* select_shards_pending_sql
-  = "SELECT p.namespace, p.name, p.seq, p.body, p.accepted_ms FROM pending_events p JOIN registrations r "
+  = "SELECT p.namespace, p.name, min(p.seq), max(p.seq), count(*) FROM pending_events p JOIN registrations r "
     "ON r.namespace = p.namespace AND r.name = p.name WHERE r.shard IN (SELECT value FROM json_each(?)) "
-    "ORDER BY p.namespace, p.name, p.seq";
+    "GROUP BY p.namespace, p.name";
 
 constexpr const char* select_shards_dead_letter_seqs_sql
   = "SELECT d.namespace, d.name, max(d.seq) FROM dead_letters d JOIN registrations r "
     "ON r.namespace = d.namespace AND r.name = d.name WHERE r.shard IN (SELECT value FROM json_each(?)) "
     "GROUP BY d.namespace, d.name";
+
+constexpr const char* select_shards_deliveries_sql
+  = "SELECT w.namespace, w.name, w.seq, w.delivery_id FROM webhook_deliveries w JOIN registrations r "
+    "ON r.namespace = w.namespace AND r.name = w.name WHERE r.shard IN (SELECT value FROM json_each(?)) "
+    "ORDER BY w.namespace, w.name, w.seq";
 
 constexpr const char* select_names_sql = "SELECT namespace, name FROM registrations";
 
@@ -349,16 +383,21 @@ sqlite_store::sqlite_store(const std::string& path, const store_options& opts) :
   erase_ = prepare(erase_sql);
   erase_events_of_ = prepare(erase_events_of_sql);
   erase_dead_letters_of_ = prepare(erase_dead_letters_of_sql);
+  erase_deliveries_of_ = prepare(erase_deliveries_of_sql);
   put_event_ = prepare(put_event_sql);
   erase_event_ = prepare(erase_event_sql);
   put_dead_letter_ = prepare(put_dead_letter_sql);
   erase_dead_letter_ = prepare(erase_dead_letter_sql);
+  put_delivery_ = prepare(put_delivery_sql);
+  prune_deliveries_ = prepare(prune_deliveries_sql);
   select_all_ = prepare(select_all_sql);
   select_pending_ = prepare(select_pending_sql);
   select_dead_letter_seqs_ = prepare(select_dead_letter_seqs_sql);
+  select_deliveries_ = prepare(select_deliveries_sql);
   select_shards_ = prepare(select_shards_sql);
   select_shards_pending_ = prepare(select_shards_pending_sql);
   select_shards_dead_letter_seqs_ = prepare(select_shards_dead_letter_seqs_sql);
+  select_shards_deliveries_ = prepare(select_shards_deliveries_sql);
   select_dead_letters_ = prepare(select_dead_letters_sql);
   select_pending_of_ = prepare(select_pending_of_sql);
 }
@@ -609,16 +648,17 @@ sqlite_store::stmt_ptr sqlite_store::prepare(const char* sql) {
 // -- store ----------------------------------------------------------------------
 
 std::vector<registration_record> sqlite_store::load_all() {
-  return load(select_all_.get(), select_pending_.get(), select_dead_letter_seqs_.get(), {});
+  return load(select_all_.get(), select_pending_.get(), select_dead_letter_seqs_.get(), select_deliveries_.get(), {});
 }
 
 std::vector<registration_record> sqlite_store::load_shards(const std::vector<std::uint32_t>& shards) {
   return load(select_shards_.get(), select_shards_pending_.get(), select_shards_dead_letter_seqs_.get(),
-              shards_json(shards));
+              select_shards_deliveries_.get(), shards_json(shards));
 }
 
 std::vector<registration_record> sqlite_store::load(sqlite3_stmt* registrations, sqlite3_stmt* pending,
-                                                    sqlite3_stmt* dead_letter_seqs, const std::string& shards_json) {
+                                                    sqlite3_stmt* dead_letter_seqs, sqlite3_stmt* deliveries,
+                                                    const std::string& shards_json) {
   auto fail = [this](const sqlite_error& err) {
     note_failure(err.rc);
     throw store_open_error("cannot read store '" + path_ + "': " + err.message);
@@ -645,13 +685,20 @@ std::vector<registration_record> sqlite_store::load(sqlite3_stmt* registrations,
   record_index index{result};
   select(pending, [&](sqlite3_stmt* row) {
     if (auto* rec = find_in(index, row)) {
-      rec->pending.push_back(read_event(row, 2));
-      rec->last_seq = rec->pending.back().seq; // ordered by seq
+      rec->pending = {column_seq(row, 2), static_cast<std::size_t>(column_int(row, 4))};
+      rec->last_seq = std::max(rec->last_seq, column_seq(row, 3));
     }
   });
   select(dead_letter_seqs, [&](sqlite3_stmt* row) {
     if (auto* rec = find_in(index, row))
       rec->last_seq = std::max(rec->last_seq, column_seq(row, 2));
+  });
+  select(deliveries, [&](sqlite3_stmt* row) {
+    if (auto* rec = find_in(index, row)) {
+      rec->deliveries.push_back({column_seq(row, 2), column_text(row, 3)});
+      // Its seqs go on after the deliveries it remembers, so that a new one never takes an old one's seq.
+      rec->last_seq = std::max(rec->last_seq, rec->deliveries.back().seq);
+    }
   });
   return result;
 }
@@ -808,12 +855,26 @@ std::optional<std::string> sqlite_store::apply(const store_op& op) {
       args.key(rec.trigger).seq(op.letter.event.seq);
       return run(stmt, args.result());
     }
+    case store_op::kind::put_delivery:
+      return put_delivery(rec.trigger, op.delivery);
   }
   return std::string{"unknown operation kind"};
 }
 
+std::optional<std::string> sqlite_store::put_delivery(const trigger_ref& trigger, const taken_delivery& delivery) {
+  auto* put = put_delivery_.get();
+  binder put_args{put};
+  put_args.key(trigger).seq(delivery.seq).text(delivery.id);
+  if (auto err = run(put, put_args.result()))
+    return err;
+  auto* prune = prune_deliveries_.get();
+  binder prune_args{prune};
+  prune_args.key(trigger).integer(static_cast<std::int64_t>(replay_window_capacity));
+  return run(prune, prune_args.result());
+}
+
 std::optional<std::string> sqlite_store::erase_registration(const trigger_ref& trigger) {
-  for (auto* stmt : {erase_events_of_.get(), erase_dead_letters_of_.get(), erase_.get()}) {
+  for (auto* stmt : {erase_events_of_.get(), erase_dead_letters_of_.get(), erase_deliveries_of_.get(), erase_.get()}) {
     binder args{stmt};
     args.key(trigger);
     if (auto err = run(stmt, args.result()))

@@ -131,11 +131,13 @@ private:
   // -- reading ----------------------------------------------------------------
 
   std::vector<registration_record> load(sqlite3_stmt* registrations, sqlite3_stmt* pending,
-                                        sqlite3_stmt* dead_letter_seqs, const std::string& shards_json);
+                                        sqlite3_stmt* dead_letter_seqs, sqlite3_stmt* deliveries,
+                                        const std::string& shards_json);
 
   // -- committing -------------------------------------------------------------
 
   std::optional<std::string> apply(const store_op& op);
+  std::optional<std::string> put_delivery(const trigger_ref& trigger, const taken_delivery& delivery);
   std::optional<std::string> erase_registration(const trigger_ref& trigger);
   std::optional<std::string> run(sqlite3_stmt* stmt, int bind_rc);
   void rollback();
@@ -159,16 +161,21 @@ private:
   stmt_ptr erase_;
   stmt_ptr erase_events_of_;
   stmt_ptr erase_dead_letters_of_;
+  stmt_ptr erase_deliveries_of_;
   stmt_ptr put_event_;
   stmt_ptr erase_event_;
   stmt_ptr put_dead_letter_;
   stmt_ptr erase_dead_letter_;
+  stmt_ptr put_delivery_;
+  stmt_ptr prune_deliveries_;
   stmt_ptr select_all_;
   stmt_ptr select_pending_;
   stmt_ptr select_dead_letter_seqs_;
+  stmt_ptr select_deliveries_;
   stmt_ptr select_shards_;
   stmt_ptr select_shards_pending_;
   stmt_ptr select_shards_dead_letter_seqs_;
+  stmt_ptr select_shards_deliveries_;
   stmt_ptr select_dead_letters_;
   stmt_ptr select_pending_of_;
 };

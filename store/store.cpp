@@ -46,7 +46,8 @@ std::vector<registration_record> store::load_shards(const std::vector<std::uint3
 std::optional<registration_record> store::load_registration(const trigger_ref& trigger) {
   for (auto& rec : load_shards({shard_of(trigger)}))
     if (rec.trigger == trigger) {
-      rec.pending.clear();
+      rec.pending = {};
+      rec.deliveries.clear();
       return std::move(rec);
     }
   return std::nullopt;
@@ -59,8 +60,10 @@ std::vector<registration_record> store::load_owned(const std::string& auth_hash,
                                 return rec.auth_hash != auth_hash || (!ns.empty() && rec.trigger.ns != ns);
                               }),
                result.end());
-  for (auto& rec : result)
-    rec.pending.clear();
+  for (auto& rec : result) {
+    rec.pending = {};
+    rec.deliveries.clear();
+  }
   return result;
 }
 
@@ -80,7 +83,7 @@ std::vector<registration_record> store::load_page(const std::string& ns, const s
     if ((!ns.empty() && rec.trigger.ns != ns)
         || (after && std::tie(rec.trigger.ns, rec.trigger.name) <= std::tie(after->ns, after->name)))
       continue;
-    rec.pending.clear();
+    rec.pending = {};
     result.push_back(std::move(rec));
   }
   return result;

@@ -25,19 +25,24 @@ struct fencing_token {
 /// not written: the store keeps its own keyed hash of auth_key (secrets_key::hash_auth_key), which load_all returns.
 struct store_op {
   enum class kind {
-    put_registration,  ///< insert or replace the whole record (record.pending and last_seq are not written)
+    put_registration,  ///< insert or replace the whole record (record.pending, last_seq and deliveries are not written)
     put_status,        ///< replace only record.status of an existing record (no-op when it is gone)
-    erase,             ///< remove record.trigger with its pending events and dead letters (no-op when it is gone)
+    erase,             ///< remove record.trigger with its events, dead letters and deliveries (no-op when it is gone)
     put_event,         ///< store `event` as pending for record.trigger (no-op when the registration is gone)
     erase_event,       ///< remove the pending event `event.seq` of record.trigger (no-op when it is gone)
     put_dead_letter,   ///< store `letter` as a dead letter of record.trigger (no-op when the registration is gone)
     erase_dead_letter, ///< remove the dead letter `letter.event.seq` of record.trigger (no-op when it is gone)
+    /// remember `delivery` as taken by record.trigger (replacing one of the same seq), forgetting all but its newest
+    /// replay_window_capacity ones (no-op when the registration is gone); kept after the event is erased, removed
+    /// with the registration; load_all counts its seq into last_seq
+    put_delivery,
   };
 
   kind op = kind::put_registration;
   registration_record record; ///< for every op but put_registration only record.trigger (and status) are read
   stored_event event;         ///< put_event, erase_event
   dead_letter letter;         ///< put_dead_letter, erase_dead_letter
+  taken_delivery delivery;    ///< put_delivery
   /// The lease of the trigger that makes the change (cluster mode); unset: applied without a lease (one instance,
   /// a change the service makes on its own behalf, migrate).
   std::optional<fencing_token> fence;
@@ -65,8 +70,9 @@ class store {
 public:
   virtual ~store() = default;
 
-  /// Returns every stored registration with its pending events (oldest first) and last_seq, ordered by namespace,
-  /// then name (bytewise). Throws store_open_error when the store cannot be read.
+  /// Returns every stored registration with the span of its pending events (their first seq and count; the bodies
+  /// are read with load_pending), last_seq and its latest webhook deliveries, ordered by namespace, then name
+  /// (bytewise). Reads no event body. Throws store_open_error when the store cannot be read.
   virtual std::vector<registration_record> load_all() = 0;
 
   /// Returns what load_all() returns, for the registrations of `shards` only (shard_of() in core/shard.hpp).

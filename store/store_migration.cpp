@@ -1,9 +1,34 @@
 #include "store/store_migration.hpp"
 
+#include <iterator>
 #include <limits>
 #include <vector>
 
 namespace feedrouter {
+
+namespace {
+
+/// Rows one read of a registration's pending events takes at most while copying them.
+constexpr std::size_t copy_rows = 256;
+
+/// Returns every pending event of `trigger` in `source`, bodies included, read a page at a time. Throws
+/// store_open_error when a read fails, so that a copy never passes for complete without them.
+std::vector<stored_event> read_all_pending(store& source, const trigger_ref& trigger, const std::string& name) {
+  std::vector<stored_event> result;
+  std::uint64_t from = 0;
+  for (;;) {
+    auto page = source.load_pending(trigger, from, copy_rows, std::numeric_limits<std::size_t>::max());
+    if (!page)
+      throw store_open_error("migrate: cannot read the pending events of " + trigger.key() + " from store '"
+                             + name + "'");
+    if (page->events.empty())
+      return result;
+    from = page->events.back().seq + 1;
+    std::move(page->events.begin(), page->events.end(), std::back_inserter(result));
+  }
+}
+
+} // namespace
 
 store_migration migrate_store(const std::string& from, const std::string& to, const store_options& opts) {
   if (store_display_name(from) == store_display_name(to))
@@ -27,7 +52,8 @@ store_migration migrate_store(const std::string& from, const std::string& to, co
   };
   for (auto& rec : records) {
     auto trigger = rec.trigger;
-    auto pending = std::move(rec.pending);
+    auto pending = read_all_pending(*source, trigger, store_display_name(from));
+    auto deliveries = std::move(rec.deliveries);
     auto letters = source->load_dead_letters(trigger, std::numeric_limits<std::size_t>::max());
     result.pending_events += pending.size();
     result.dead_letters += letters.size();
@@ -47,6 +73,11 @@ store_migration migrate_store(const std::string& from, const std::string& to, co
     for (auto& letter : letters) {
       auto op = op_on(store_op::kind::put_dead_letter, trigger);
       op.letter = std::move(letter);
+      ops.push_back(std::move(op));
+    }
+    for (auto& delivery : deliveries) {
+      auto op = op_on(store_op::kind::put_delivery, trigger);
+      op.delivery = std::move(delivery);
       ops.push_back(std::move(op));
     }
   }

@@ -94,8 +94,8 @@ struct trigger_state {
   bool replaying = false;         ///< a replay of dead letters is under way; a second one would load the same letters
   std::int64_t source_errors = 0; ///< failed attempts of the source (polls), shown in status
   std::string source_error;       ///< the last one's error; cleared when the source works again
-  /// Webhooks with a delivery id header: the ids of the latest deliveries, made on the first one (a registration
-  /// without the header, and one that never got a delivery, pay nothing for it).
+  /// Webhooks with a delivery id header: the ids of the latest deliveries, made on the first one or from those the
+  /// store kept (a registration without the header, and one that never got a delivery, pay nothing for it).
   std::unique_ptr<replay_window> replays;
   /// When the alarm schedule last (re)started: a catchUp registration's occurrence due before it was missed while no
   /// instance ran the registration, and fires with "late": true.
@@ -213,5 +213,9 @@ caf::result<api_result> replay_dead_letters(trigger_pointer self);
 /// Takes one webhook request: checks its signature first, then stores the event before answering, so that a crash
 /// after the answer still fires it.
 caf::result<api_result> take_webhook(trigger_pointer self, webhook_delivery& delivery);
+
+/// Makes the replay window from the deliveries the store kept (oldest first), so that a delivery taken before a
+/// restart or a takeover is not taken again; nothing when there are none.
+void seed_replay_window(trigger_state& st, std::vector<taken_delivery> deliveries);
 
 } // namespace feedrouter

@@ -33,7 +33,8 @@ const ALARM_FEEDS = {
 
 // Waits before asking again after a 503: the provider answers 503 while it starts (loading its registrations) and
 // when it is briefly overloaded. Every lifecycle event may be repeated (CREATE replaces, the others are idempotent).
-// The waits stop early once the next one would pass the request deadline.
+// The waits stop early once the next one would pass the request deadline. A 429 is not asked again: the lifecycle
+// routes answer it for a namespace at its quota, which only a DELETE makes pass, so wsk is told at once.
 const RETRY_DELAYS_MS = [500, 1000, 2000, 4000];
 
 // Largest answer read from the provider; a registration is a few KB.

@@ -366,6 +366,16 @@ describe('feed actions against a fake provider', () => {
     assert.equal(provider.requests.length, 1);
   });
 
+  test('a 429 (the namespace at its quota) is not asked again, whatever its Retry-After: the error names the limit',
+    async () => {
+      const quota = 'namespace: guest has 3 registrations, the most this provider allows per namespace ' +
+        '(--max-registrations-per-namespace); delete one before creating another';
+      provider.respond = () => ({ status: 429, json: { error: quota, field: 'namespace' } });
+      const result = await feedAction.lifecycle('alarm', params(provider), { retryDelaysMs: [10, 10, 10] });
+      assert.deepEqual(result, { error: quota });
+      assert.equal(provider.requests.length, 1);
+    });
+
   test('a provider that does not answer in time is reported as unreachable', async () => {
     provider.respond = () => ({ hang: true });
     const result = await feedAction.lifecycle('alarm', params(provider), { timeoutMs: 200 });

@@ -18,6 +18,8 @@ std::string_view op_name(store_op::kind x) {
       return "put_dead_letter";
     case store_op::kind::erase_dead_letter:
       return "erase_dead_letter";
+    case store_op::kind::put_delivery:
+      return "put_delivery";
   }
   return "unknown operation";
 }
@@ -30,6 +32,8 @@ std::optional<std::uint64_t> op_seq(const store_op& op) {
     case store_op::kind::put_dead_letter:
     case store_op::kind::erase_dead_letter:
       return op.letter.event.seq;
+    case store_op::kind::put_delivery:
+      return op.delivery.seq;
     case store_op::kind::put_registration:
     case store_op::kind::put_status:
     case store_op::kind::erase:

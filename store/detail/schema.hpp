@@ -9,7 +9,7 @@ namespace feedrouter::detail {
 /// The schema version this build creates and reads. Every store numbers its migration steps alike, one step per
 /// version, each written in the store's own SQL dialect with the same logical tables and columns; each store checks
 /// with a static_assert that its list ends here.
-constexpr int schema_version = 4;
+constexpr int schema_version = 5;
 
 /// The first version whose secrets are sealed (meta rows key_check and key_id).
 constexpr int sealed_since_version = 3;

@@ -77,8 +77,7 @@ TEST_CASE_METHOD(actor_fixture, "a replayed event left pending by a one-shot ala
   for (const auto& op : stored)
     if (op.op == store_op::kind::put_status)
       record.status = op.record.status;
-  for (auto seq : journal->pending_seqs(once))
-    record.pending.push_back(journal->pending.at(once.key()).at(seq));
+  journal->leave_pending(record, {});
   record.last_seq = journal->pending_seqs(once).back();
   REQUIRE(record.status.state == registration_state::disabled);
   auto calls_before = client->calls().size();

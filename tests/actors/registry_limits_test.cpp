@@ -117,23 +117,26 @@ TEST_CASE_METHOD(actor_fixture, "a listed registration shows its state as its tr
   CHECK_THAT(listed, Catch::Contains(R"("state":"disabled")") && Catch::Contains(R"("statusCode":404)"));
 }
 
-TEST_CASE_METHOD(actor_fixture, "a namespace at its quota refuses a new registration with 403 naming the limit, and "
+TEST_CASE_METHOD(actor_fixture, "a namespace at its quota refuses a new registration with 429 naming the limit and the "
+                                "namespace, and "
                                 "takes one again after a delete", "[registry][limits]") {
   auto registry = spawn_registry_with_quota(*this, 3);
   for (int i = 1; i <= 3; ++i)
     REQUIRE(create(*this, registry, {"guest", name_of(i)}).status == 201);
   auto refused = create(*this, registry, {"guest", name_of(4)});
-  CHECK(refused.status == 403);
+  CHECK(refused.status == 429);
   CHECK_THAT(json_string_at(refused.body, "error").value_or(""),
-             Catch::Contains("namespace guest") && Catch::Contains("--max-registrations-per-namespace"));
-  CHECK(refused.retry_after.empty());
+             Catch::StartsWith("namespace: guest has 3 registrations")
+               && Catch::Contains("--max-registrations-per-namespace"));
+  CHECK(json_string_at(refused.body, "field") == "namespace");
+  CHECK(refused.retry_after == "60");
   CHECK(journal->ops_for({"guest", name_of(4)}).empty());
   // Replacing one it has is no new registration; another namespace has a quota of its own.
   CHECK(create(*this, registry, {"guest", name_of(2)}).status == 200);
   CHECK(create(*this, registry, {"other", name_of(1)}).status == 201);
   REQUIRE(remove(*this, registry, {"guest", name_of(1)}).status == 204);
   CHECK(create(*this, registry, {"guest", name_of(4)}).status == 201);
-  CHECK(create(*this, registry, {"guest", name_of(5)}).status == 403);
+  CHECK(create(*this, registry, {"guest", name_of(5)}).status == 429);
 }
 
 TEST_CASE_METHOD(actor_fixture, "creates whose store writes are under way count against the quota",
@@ -151,7 +154,7 @@ TEST_CASE_METHOD(actor_fixture, "creates whose store writes are under way count 
     statuses.push_back(reply_of(*reply->value).status);
   }
   CHECK(std::count(statuses.begin(), statuses.end(), 201) == 2);
-  CHECK(std::count(statuses.begin(), statuses.end(), 403) == 1);
+  CHECK(std::count(statuses.begin(), statuses.end(), 429) == 1);
 }
 
 TEST_CASE_METHOD(actor_fixture, "a list is answered by the registry alone, asking none of the key's registrations",

@@ -381,7 +381,8 @@ TEST_CASE_METHOD(actor_fixture, "two replays at once fire each dead letter once"
 TEST_CASE_METHOD(actor_fixture, "a registry started with pending webhook events fires them first, in seq order, and "
                                 "numbers new events after the last seq", "[registry][webhook][delivery]") {
   auto record = make_webhook_record(gh, "hook-restored", "{}", at(-1h));
-  record.pending = {stored_event{3, event_body(3), at(-10min)}, stored_event{5, event_body(5), at(-5min)}};
+  journal->leave_pending(record,
+                         {stored_event{3, event_body(3), at(-10min)}, stored_event{5, event_body(5), at(-5min)}});
   record.last_seq = 7; // seq 6 and 7 are dead letters
   record.status.dead_letters = 2;
   auto registry = spawn_registry({record});
@@ -392,7 +393,7 @@ TEST_CASE_METHOD(actor_fixture, "a registry started with pending webhook events 
   auto reply = post(*this, registry, hook, event_body(8));
   CHECK(reply.status == 202);
   CHECK(json_int_at(reply.body, "seq") == 8);
-  CHECK(journal->pending_seqs(gh) == std::vector<std::uint64_t>{8});
+  CHECK(journal->pending_seqs(gh) == std::vector<std::uint64_t>{3, 5, 8});
   CHECK(client->calls().size() == 1);
   client->answer(0, 202);
   run();
@@ -415,13 +416,51 @@ TEST_CASE_METHOD(actor_fixture, "a registry started with pending webhook events 
   CHECK(json_int_at(read.body, "status.pendingEvents") == 0);
 }
 
+TEST_CASE_METHOD(actor_fixture, "a webhook's delivery ids are stored with its events, and a registry started with "
+                                "them takes none of them again", "[registry][webhook][replay]") {
+  client->answer_all(202);
+  const std::string params = R"({"deliveryHeader": "X-Delivery"})";
+  {
+    auto registry = spawn_registry();
+    auto hook = create_hook(*this, registry, params);
+    REQUIRE(post(*this, registry, hook, event_body(1), {{"X-Delivery", "d-1"}}).status == 202);
+    // One transaction holds the event and its delivery id.
+    auto commits = journal->commits;
+    auto with_event = std::find_if(commits.begin(), commits.end(), [](const auto& ops) {
+      return std::any_of(ops.begin(), ops.end(), [](const auto& op) { return op.op == store_op::kind::put_event; });
+    });
+    REQUIRE(with_event != commits.end());
+    auto taken = std::find_if(with_event->begin(), with_event->end(),
+                              [](const auto& op) { return op.op == store_op::kind::put_delivery; });
+    REQUIRE(taken != with_event->end());
+    CHECK(taken->delivery.id == "d-1");
+    CHECK(taken->delivery.seq == 1);
+    caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
+    run();
+  }
+  // The service starts again with what the store kept: the event was fired, its delivery id stays.
+  auto record = make_webhook_record(gh, "hook-restarted", params, at(-1h));
+  record.last_seq = 1;
+  record.deliveries = {taken_delivery{1, "d-1"}};
+  auto registry = spawn_registry({record});
+  created_hook hook{"hook-restarted", test_secret};
+  auto calls = client->calls().size();
+  auto again = post(*this, registry, hook, event_body(1), {{"X-Delivery", "d-1"}});
+  CHECK(again.status == 202);
+  CHECK(again.body == R"({"ignored":true,"reason":"duplicate"})");
+  auto fresh = post(*this, registry, hook, event_body(2), {{"X-Delivery", "d-2"}});
+  CHECK(json_int_at(fresh.body, "seq") == 2);
+  run();
+  CHECK(client->calls().size() == calls + 1);
+}
+
 TEST_CASE_METHOD(actor_fixture, "a registry started with a paused webhook keeps its pending events until resume",
                  "[registry][webhook][delivery]") {
   client->answer_all(202);
   auto record = make_webhook_record(gh, "hook-restored", "{}", at(-1h));
   record.status.state = registration_state::paused;
   record.status.reason = {reason_kind::user, 0, "paused by the owner"};
-  record.pending = {stored_event{1, event_body(1), at(-10min)}};
+  journal->leave_pending(record, {stored_event{1, event_body(1), at(-10min)}});
   record.last_seq = 1;
   auto registry = spawn_registry({record});
   advance(5s);

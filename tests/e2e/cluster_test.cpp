@@ -568,8 +568,9 @@ TEST_CASE("in a cluster the namespace quota counts every instance's registration
     for (std::size_t i = 0; i < 2; ++i) {
       auto refused = cluster.at(i).call(api_request("PUT", trigger_path(fresh), alice_key, alarm_body(yearly, "{}")));
       INFO(fresh.qualified() << " through instance " << i << ": " << refused.body);
-      CHECK(refused.status == 403);
+      CHECK(refused.status == 429);
       CHECK_THAT(refused.body, Catch::Contains("--max-registrations-per-namespace"));
+      CHECK(refused.field("Retry-After") == "60");
     }
   }
   // Replacing a registration adds none; a DELETE makes room.

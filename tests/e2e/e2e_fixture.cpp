@@ -15,6 +15,11 @@ e2e_fixture::e2e_fixture() : io_(io_threads), controller_(io_), client_(io_) {
   // nop
 }
 
+e2e_fixture::e2e_fixture(fake_controller::tls_files controller_tls)
+  : io_(io_threads), controller_(io_, 0, std::move(controller_tls)), client_(io_) {
+  // nop
+}
+
 std::string e2e_fixture::store_spec() const {
   return "sqlite:" + store_path();
 }

@@ -27,6 +27,9 @@ class e2e_fixture {
 public:
   e2e_fixture();
 
+  /// Makes the world with a fake controller that speaks https with `controller_tls`.
+  explicit e2e_fixture(fake_controller::tls_files controller_tls);
+
   e2e_fixture(const e2e_fixture&) = delete;
   e2e_fixture& operator=(const e2e_fixture&) = delete;
 

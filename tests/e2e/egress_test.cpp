@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -21,7 +22,11 @@
 #include "tests/e2e/api_requests.hpp"
 #include "tests/e2e/e2e_fixture.hpp"
 #include "tests/e2e/json_probe.hpp"
+#include "tests/e2e/mqtt_support.hpp"
+#include "tests/e2e/temp_dir.hpp"
 #include "tests/e2e/webhook_client.hpp"
+#include "tests/support/mosquitto_server.hpp"
+#include "tests/unit/net/self_signed_cert.hpp"
 
 using namespace feedrouter;
 using namespace feedrouter::test;
@@ -64,6 +69,42 @@ public:
 private:
   io_runtime io_{1};
   http_server_ptr server_;
+};
+
+/// A JSON endpoint on 127.0.0.1 that speaks https with a given certificate and counts the requests it answers.
+class tls_item_server {
+public:
+  explicit tls_item_server(const self_signed& cert) {
+    http_server::options opts;
+    opts.port = 0;
+    opts.tls_cert_file = cert.cert_file;
+    opts.tls_key_file = cert.key_file;
+    server_ = start_http_server(io_, opts, [this](http_request, http_server::responder respond) {
+      ++requests_;
+      http_response res;
+      res.fields.emplace_back("Content-Type", "application/json");
+      res.body = R"({"items":[{"id":1}],"total_rows":1,"update_seq":"1-a"})";
+      respond(std::move(res));
+    });
+  }
+
+  ~tls_item_server() {
+    server_->stop();
+    io_.stop();
+  }
+
+  std::string url(const std::string& target = "") const {
+    return "https://127.0.0.1:" + std::to_string(server_->port()) + target;
+  }
+
+  int requests() const {
+    return requests_.load();
+  }
+
+private:
+  io_runtime io_{1};
+  http_server_ptr server_;
+  std::atomic<int> requests_{0};
 };
 
 /// A TCP service on 127.0.0.1 that is not HTTP: it accepts connections and either greets them with a banner (as SSH
@@ -328,4 +369,38 @@ TEST_CASE("a stored registration that a stricter policy refuses starts disabled,
   INFO(after);
   CHECK(json_string_at(after, "/status/state") == std::string{"active"});
   widened->stop_cleanly();
+}
+
+TEST_CASE("--ca-file verifies the controller only: a tenant's poll, changes or mqtts endpoint with a certificate "
+          "the CA file signs is refused", "[e2e][egress][tls]") {
+  temp_dir certs;
+  // Readable by mosquitto, which drops to a user of its own when started as root.
+  using std::filesystem::perms;
+  std::filesystem::permissions(certs.path(), perms::owner_all | perms::group_read | perms::group_exec
+                                               | perms::others_read | perms::others_exec);
+  auto cert = make_self_signed_cert(certs.path(), "localhost");
+  e2e_fixture fx{{cert.cert_file, cert.key_file}};
+  REQUIRE(fx.controller().url().rfind("https://", 0) == 0);
+  auto fr = fx.start_feedrouter({"--ca-file", cert.cert_file});
+  // The controller, verified with the CA file: the authKey check of the CREATE and the fires go through.
+  const trigger_ref alarm{"alice", "tls-alarm"};
+  REQUIRE(create(fx, *fr, alarm, R"({"feed":"alarm","cron":"* * * * * *","maxTriggers":1})").status == 201);
+  CHECK(fx.wait_for_fires_of(alarm, 1, error_timeout));
+  // A tenant's endpoint with a certificate from the same CA: the system's store does not know it.
+  tls_item_server endpoint{cert};
+  const trigger_ref poll{"alice", "tls-poll"};
+  REQUIRE(create(fx, *fr, poll, poll_body(endpoint.url("/items"))).status == 201);
+  CHECK(wait_for_source_error(*fr, poll) == std::string{"GET failed: "} + no_response);
+  auto changes = create(fx, *fr, {"alice", "tls-changes"}, changes_body(endpoint.url(), R"("now")"));
+  CHECK(changes.status == 400);
+  CHECK(json_string_at(changes.body, "/field") == std::string{"url"});
+  CHECK(endpoint.requests() == 0);
+  mosquitto_server::options broker_opts;
+  broker_opts.tls = std::make_pair(cert.cert_file, cert.key_file);
+  mosquitto_server broker{broker_opts};
+  auto mqtts = create(fx, *fr, {"alice", "tls-mqtt"}, mqtt_create_body(broker, "t"));
+  INFO(mqtts.body);
+  CHECK(mqtts.status == 400);
+  CHECK(json_string_at(mqtts.body, "/field") == std::string{"url"});
+  fr->stop_cleanly();
 }

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <set>
@@ -87,7 +88,7 @@ TEST_CASE("start $: entries added before CREATE never fire, each later one fires
 TEST_CASE("start 0 fires the whole stream, also batched, and the password is never shown",
           "[e2e][redis]") {
   e2e_fixture fx;
-  redis_test_server redis{redis_test_server::options{"s3cret"}};
+  redis_test_server redis{redis_test_server::options{"s3cret", "", ""}};
   auto before = redis.add("orders", 5, numbered);
   const trigger_ref trigger{"alice", "orders"};
   fx.controller().add_trigger(trigger, std::string{alice_key});
@@ -111,7 +112,7 @@ TEST_CASE("start 0 fires the whole stream, also batched, and the password is nev
 
 TEST_CASE("bad redis-stream parameters and servers fail CREATE naming the parameter", "[e2e][redis]") {
   e2e_fixture fx;
-  redis_test_server redis{redis_test_server::options{"right"}};
+  redis_test_server redis{redis_test_server::options{"right", "", ""}};
   redis.command({"SET", "plain", "x"});
   redis.add("jobs", 1, numbered);
   const trigger_ref trigger{"alice", "bad"};
@@ -140,7 +141,8 @@ TEST_CASE("bad redis-stream parameters and servers fail CREATE naming the parame
   fr->stop_cleanly();
 }
 
-TEST_CASE("rediss:// speaks TLS and verifies the server's certificate with --ca-file", "[e2e][redis]") {
+TEST_CASE("rediss:// speaks TLS and verifies the server's certificate against the system's store, never --ca-file",
+          "[e2e][redis]") {
   e2e_fixture fx;
   auto cert = make_self_signed_cert("", "localhost");
   struct remove_dir {
@@ -154,14 +156,29 @@ TEST_CASE("rediss:// speaks TLS and verifies the server's certificate with --ca-
   REQUIRE(redis.url().rfind("rediss://127.0.0.1:", 0) == 0);
   const trigger_ref trigger{"alice", "tls"};
   fx.controller().add_trigger(trigger, std::string{alice_key});
+  auto body = redis_create_body(redis.url(), "jobs", R"("create":true)");
   {
     // The system's store does not know the self-signed certificate: the handshake fails, naming url.
     auto fr = fx.start_feedrouter();
-    check_refused(*fr, trigger, redis_create_body(redis.url(), "jobs", R"("create":true)"), "url");
+    check_refused(*fr, trigger, body, "url");
     fr->stop_cleanly();
   }
-  auto fr = fx.start_feedrouter({"--ca-file", cert.cert_file});
-  auto body = redis_create_body(redis.url(), "jobs", R"("create":true)");
+  {
+    // The operator's CA file vouches for the controller only, never for a tenant's server.
+    auto fr = fx.start_feedrouter({"--ca-file", cert.cert_file});
+    check_refused(*fr, trigger, body, "url");
+    fr->stop_cleanly();
+  }
+  // The certificate in the system's store, as OpenSSL reads it (SSL_CERT_FILE names the store's file): accepted.
+  struct cert_file_env {
+    explicit cert_file_env(const std::string& file) {
+      ::setenv("SSL_CERT_FILE", file.c_str(), 1);
+    }
+    ~cert_file_env() {
+      ::unsetenv("SSL_CERT_FILE");
+    }
+  } system_store{cert.cert_file};
+  auto fr = fx.start_feedrouter();
   auto created = fr->call(api_request("PUT", trigger_path(trigger), alice_key, body));
   INFO(created.body);
   REQUIRE(created.status == 201);

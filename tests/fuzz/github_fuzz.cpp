@@ -93,7 +93,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   webhook_delivery delivery{std::string{rest}, {{"X-GitHub-Event", std::string{event}},
                                                 {"X-GitHub-Delivery", std::string{id}}}};
   delivery.headers.emplace_back("X-Hub-Signature-256", sign_hmac_sha256(config->webhook->secret, delivery.body));
-  auto verdict = judge_webhook(*config->webhook, delivery, config->fire_body);
+  auto verdict = judge_webhook(*config->webhook, delivery, config->fire_body, now);
   check(verdict.what != webhook_verdict::kind::bad_signature);
   if (verdict.what == webhook_verdict::kind::accept) {
     check(json_is_object(verdict.payload));

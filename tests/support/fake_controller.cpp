@@ -1089,6 +1089,7 @@ struct fake_controller::state {
   const std::uint64_t activation_prefix;
   std::atomic<std::uint64_t> next_activation;
   std::uint16_t port = 0; ///< set once in the constructor
+  std::string scheme = "http"; ///< set once in the constructor
 
   mutable std::mutex mtx;
   mutable std::condition_variable recorded; ///< notified after each request, once it is answered
@@ -1106,10 +1107,16 @@ struct fake_controller::state {
 
 // -- fake_controller ----------------------------------------------------------
 
-fake_controller::fake_controller(io_runtime& io, std::uint16_t port) : state_(std::make_shared<state>()) {
+fake_controller::fake_controller(io_runtime& io, std::uint16_t port, std::optional<tls_files> tls)
+  : state_(std::make_shared<state>()) {
   http_server::options opts;
   opts.host = "127.0.0.1";
   opts.port = port;
+  if (tls) {
+    opts.tls_cert_file = tls->cert_file;
+    opts.tls_key_file = tls->key_file;
+    state_->scheme = "https";
+  }
   // A weak reference: the state owns the server, and a strong one here would keep both alive forever.
   std::weak_ptr<state> weak = state_;
   auto server = start_http_server(io, opts, [weak](http_request req, http_server::responder respond) {
@@ -1128,7 +1135,7 @@ fake_controller::~fake_controller() {
 }
 
 std::string fake_controller::url() const {
-  return "http://127.0.0.1:" + std::to_string(state_->port);
+  return state_->scheme + "://127.0.0.1:" + std::to_string(state_->port);
 }
 
 std::uint16_t fake_controller::port() const {

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -115,8 +116,14 @@ public:
 
   // -- constructors -----------------------------------------------------------
 
-  /// Starts listening on 127.0.0.1:`port` (0 = a free port) on `io`.
-  explicit fake_controller(io_runtime& io, std::uint16_t port = 0);
+  /// PEM certificate and key files of a controller that speaks https.
+  struct tls_files {
+    std::string cert_file;
+    std::string key_file;
+  };
+
+  /// Starts listening on 127.0.0.1:`port` (0 = a free port) on `io`; with `tls`, it speaks https.
+  explicit fake_controller(io_runtime& io, std::uint16_t port = 0, std::optional<tls_files> tls = std::nullopt);
   ~fake_controller();
 
   fake_controller(const fake_controller&) = delete;
@@ -124,7 +131,7 @@ public:
 
   // -- triggers and fires -----------------------------------------------------
 
-  /// Returns "http://127.0.0.1:PORT".
+  /// Returns "http://127.0.0.1:PORT" (https with TLS).
   std::string url() const;
 
   /// Returns the port it listens on.

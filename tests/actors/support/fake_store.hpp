@@ -61,6 +61,10 @@ struct store_journal {
   /// Returns the seqs of the pending events of `trigger`, in seq order.
   std::vector<std::uint64_t> pending_seqs(const trigger_ref& trigger) const;
 
+  /// Stores `events` as pending events of `record` (as a previous run left them) and sets record.pending to them as
+  /// loading the registration reads them: their first seq and count.
+  void leave_pending(registration_record& record, const std::vector<stored_event>& events);
+
   /// Returns the dead letters of `trigger`, in seq order.
   std::vector<dead_letter> dead_letters(const trigger_ref& trigger) const;
 };

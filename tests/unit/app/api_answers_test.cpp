@@ -16,8 +16,7 @@ TEST_CASE("each outcome of a lifecycle request has its HTTP status", "[api_answe
   CHECK(http_status(api_outcome::invalid) == 400);
   CHECK(http_status(api_outcome::unauthorized) == 401);
   CHECK(http_status(api_outcome::forbidden) == 403);
-  // A quota does not pass with time: not 429, which clients retry.
-  CHECK(http_status(api_outcome::over_quota) == 403);
+  CHECK(http_status(api_outcome::over_quota) == 429);
   CHECK(http_status(api_outcome::not_found) == 404);
   CHECK(http_status(api_outcome::conflict) == 409);
   CHECK(http_status(api_outcome::too_many) == 429);
@@ -46,12 +45,17 @@ TEST_CASE("every 429 says when to come back, also when the refusal named no time
   CHECK(res.field("Retry-After") == "1");
 }
 
-TEST_CASE("a namespace over its quota is answered 403 naming the limit, without Retry-After", "[api_answers]") {
-  auto res = to_http(failure(api_outcome::over_quota, "namespace guest has 5 registrations, the most this provider "
-                                                      "allows per namespace (--max-registrations-per-namespace)"));
-  CHECK(res.status == 403);
+TEST_CASE("a namespace over its quota is answered 429 naming the limit and the namespace, with a Retry-After of a "
+          "minute", "[api_answers]") {
+  auto res = to_http(failure(api_outcome::over_quota,
+                             "namespace: guest has 5 registrations, the most this provider allows per namespace "
+                             "(--max-registrations-per-namespace)",
+                             "namespace"));
+  CHECK(res.status == 429);
   CHECK(res.body.find("--max-registrations-per-namespace") != std::string::npos);
-  CHECK(res.field("Retry-After").empty());
+  CHECK(res.body.find(R"("field":"namespace")") != std::string::npos);
+  // The quota passes only when the tenant deletes a registration: not the 1 s of a passing overload.
+  CHECK(res.field("Retry-After") == "60");
 }
 
 TEST_CASE("a removal is answered 204 without a body", "[api_answers]") {

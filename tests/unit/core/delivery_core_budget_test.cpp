@@ -3,7 +3,11 @@
 
 #include "core/delivery_core.hpp"
 
+#include <algorithm>
+#include <deque>
 #include <map>
+#include <utility>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -187,13 +191,10 @@ TEST_CASE("while a fire is retried the queue's bodies wait in the store", "[deli
 
 TEST_CASE("restored events wait in the store until the started core loads them", "[delivery_core][budget]") {
   budgeted_core b;
-  std::vector<stored_event> pending;
-  for (std::uint64_t seq = 1; seq <= 3; ++seq) {
-    auto event = stored_event{seq, body_of_event(static_cast<std::int64_t>(seq), pad_500), core_epoch};
-    b.store[seq] = event;
-    pending.push_back(event);
-  }
-  b.core.restore(std::move(pending), 3);
+  for (std::uint64_t seq = 1; seq <= 3; ++seq)
+    b.store[seq] = stored_event{seq, body_of_event(static_cast<std::int64_t>(seq), pad_500), core_epoch};
+  b.core.restore(pending_span{1, 3}, 3);
+  CHECK(b.core.buffered() == 3);
   CHECK(b.core.bytes_held() == 0);
   CHECK(b.core.spilled() == 3);
   auto out = b.core.start();
@@ -204,6 +205,42 @@ TEST_CASE("restored events wait in the store until the started core loads them",
   CHECK(events_in(out.fires[0].body) == std::vector<std::int64_t>{1});
 }
 
+TEST_CASE("a restored backlog six times the budget is read back in order and fired once each, never holding more "
+          "than the budget", "[delivery_core][budget]") {
+  budgeted_core b;
+  constexpr std::uint64_t backlog = 100; // of about 500 bytes each: 50 KB against a budget of 8 KiB
+  for (std::uint64_t seq = 1; seq <= backlog; ++seq)
+    b.store[seq] = stored_event{seq, body_of_event(static_cast<std::int64_t>(seq), pad_500), core_epoch};
+  b.core.restore(pending_span{1, backlog}, backlog);
+  CHECK(b.core.bytes_held() == 0);
+  std::vector<std::int64_t> fired;
+  std::size_t most_held = 0;
+  std::deque<delivery_actions> todo{b.core.start()};
+  for (int step = 0; !todo.empty() && step < 10'000; ++step) {
+    auto out = std::move(todo.front());
+    todo.pop_front();
+    most_held = std::max(most_held, b.core.bytes_held());
+    if (out.load)
+      todo.push_back(b.load(*out.load));
+    for (const auto& fire : out.fires) {
+      for (auto n : events_in(fire.body))
+        fired.push_back(n);
+      auto answered = b.core.on_outcome(fire.id, answer(202), core_epoch, half_jitter);
+      b.erase(answered);
+      todo.push_back(std::move(answered));
+    }
+    if (std::exchange(b.woken, false))
+      todo.push_back(b.core.on_budget());
+  }
+  std::vector<std::int64_t> expected;
+  for (std::uint64_t seq = 1; seq <= backlog; ++seq)
+    expected.push_back(static_cast<std::int64_t>(seq));
+  CHECK(fired == expected);
+  CHECK(most_held <= b.budget->bounds().total);
+  CHECK(b.core.buffered() == 0);
+  CHECK(b.store.empty());
+}
+
 TEST_CASE("a load that stops before a body larger than it reserved asks again for that body's size",
           "[delivery_core][budget]") {
   budgeted_core b;
@@ -212,9 +249,8 @@ TEST_CASE("a load that stops before a body larger than it reserved asks again fo
   REQUIRE(others.take(b.budget->bounds().total - b.budget->bounds().reserve - 100, byte_account::wait::no));
   byte_account small{b.budget, [] {}};
   REQUIRE(small.take(b.budget->bounds().reserve, byte_account::wait::no));
-  std::vector<stored_event> pending{stored_event{1, body_of_event(1, pad_500), core_epoch}};
-  b.store[1] = pending[0];
-  b.core.restore(std::move(pending), 1);
+  b.store[1] = stored_event{1, body_of_event(1, pad_500), core_epoch};
+  b.core.restore(pending_span{1, 1}, 1);
   auto out = b.core.start();
   REQUIRE(out.load.has_value());
   CHECK(out.load->max_bytes == 100);

@@ -386,15 +386,24 @@ TEST_CASE("room is reserved for events being stored and counts as held", "[deliv
 
 // -- the rest --------------------------------------------------------------------------------
 
-TEST_CASE("a restored core fires the pending events first and numbers new ones after the last seq",
-          "[delivery_core]") {
+TEST_CASE("a restored core reads its pending events back from the store, fires them first and numbers new ones "
+          "after the last seq", "[delivery_core]") {
   delivery_core core{default_delivery()};
-  core.restore({stored_event{7, body_of_event(7), core_epoch}, stored_event{9, body_of_event(9), core_epoch}}, 12);
+  core.restore(pending_span{7, 2}, 12);
+  CHECK(core.buffered() == 2);
   CHECK(core.new_event(body_of_event(13), core_epoch, true).event.seq == 13);
   auto out = core.start();
+  CHECK(out.fires.empty());
+  REQUIRE(out.load.has_value());
+  CHECK(out.load->from_seq == 7);
+  CHECK(out.load->max_rows == 2);
+  pending_page page;
+  page.events = {stored_event{7, body_of_event(7), core_epoch}, stored_event{9, body_of_event(9), core_epoch}};
+  out = core.on_loaded(std::move(page));
   CHECK(fired_events(out.fires) == std::vector<std::vector<std::int64_t>>{{7}});
   out = core.on_outcome(out.fires[0].id, answer(200), core_epoch, half_jitter);
   CHECK(out.erase == std::vector<std::uint64_t>{7});
+  CHECK(fired_events(out.fires) == std::vector<std::vector<std::int64_t>>{{9}});
 }
 
 TEST_CASE("an event rejected for want of room is dead-lettered at once", "[delivery_core]") {

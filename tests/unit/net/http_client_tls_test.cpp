@@ -24,6 +24,7 @@ using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
 using feedrouter::client_request;
 using feedrouter::client_result;
+using feedrouter::destination_owner;
 using feedrouter::http_client;
 using feedrouter::http_client_options;
 using feedrouter::http_request;
@@ -59,13 +60,22 @@ struct temp_cert {
   self_signed files;
 };
 
-client_request make_request(const std::string& url_text, std::string method = "GET") {
+/// Returns a request to `url_text`, by default for one of the operator's endpoints: the trust options these tests
+/// set (a CA file, insecure_skip_verify) are for those alone.
+client_request make_request(const std::string& url_text, std::string method = "GET",
+                            destination_owner owner = destination_owner::operator_config) {
   auto where = parse_url(url_text, "url");
   REQUIRE(where);
   client_request req;
   req.destination = *where;
   req.message.method = std::move(method);
+  req.owner = owner;
   return req;
+}
+
+/// Returns a request to a tenant's endpoint `url_text`.
+client_request tenant_request(const std::string& url_text) {
+  return make_request(url_text, "GET", destination_owner::tenant);
 }
 
 /// Sends `req` and waits for its result.
@@ -120,6 +130,36 @@ TEST_CASE("the client verifies an https server against its CA file", "[http_clie
     REQUIRE(result.error.empty());
     CHECK(result.response.body == "/by-name");
   }
+}
+
+TEST_CASE("the operator's CA file verifies the operator's endpoints only: a tenant's server with a certificate it "
+          "signs is refused, on a connection of its own", "[http_client][tls]") {
+  temp_cert cert;
+  raw_http_server server{raw_http_server::behavior::answer, cert.files.cert_file, cert.files.key_file};
+  io_runtime io{1};
+  auto client = make_http_client(io, trusting(cert.files));
+  auto controller = send_and_wait(*client, make_request(server.url("/controller")));
+  REQUIRE(controller.error.empty());
+  CHECK(controller.response.body == "/controller");
+  // The same origin named by a tenant: verified against the system's store, which does not know the CA.
+  auto tenant = send_and_wait(*client, tenant_request(server.url("/tenant")));
+  CHECK_THAT(tenant.error, StartsWith("tls handshake: certificate verify failed"));
+  CHECK(tenant.failure == feedrouter::transport_failure::no_response);
+  CHECK(server.requests().size() == 1);
+  // Not the operator's kept-alive connection, either.
+  CHECK(server.connections() == 2);
+}
+
+TEST_CASE("insecure_skip_verify never applies to a tenant's https server", "[http_client][tls]") {
+  temp_cert cert{"other.example"};
+  io_runtime io{1};
+  auto server = start_tls_echo_server(io, cert.files);
+  http_client_options opts;
+  opts.insecure_skip_verify = true;
+  auto client = make_http_client(io, opts);
+  REQUIRE(send_and_wait(*client, make_request(https_url("127.0.0.1", server->port(), "/dev"))).ok());
+  auto tenant = send_and_wait(*client, tenant_request(https_url("127.0.0.1", server->port(), "/tenant")));
+  CHECK_THAT(tenant.error, StartsWith("tls handshake: certificate verify failed"));
 }
 
 TEST_CASE("the client rejects a self-signed server when it trusts the default store", "[http_client][tls]") {

@@ -631,7 +631,10 @@ TEST_CASE("a stream reads lines over TLS", "[http_stream]") {
   opts.ca_file = cert.files.cert_file;
   auto client = make_http_client(io, opts);
   update_queue updates;
-  auto stream = open_chunked_stream(*client, server, make_stream_request(server.url("/db/_changes")), updates);
+  // The CA file verifies the operator's endpoints (such as the CouchDB an import reads) only.
+  auto req = make_stream_request(server.url("/db/_changes"));
+  req.owner = feedrouter::destination_owner::operator_config;
+  auto stream = open_chunked_stream(*client, server, std::move(req), updates);
   server.write(0, chunk("{\"seq\":1}\n{\"seq\":2}\n"));
   auto lines = read_update(stream, updates);
   CHECK(lines.error == "");
@@ -641,4 +644,19 @@ TEST_CASE("a stream reads lines over TLS", "[http_stream]") {
   CHECK(end.error == "");
   CHECK(end.lines.empty());
   CHECK(end.ended);
+}
+
+TEST_CASE("a tenant's stream is verified against the system's store, not the operator's CA file", "[http_stream]") {
+  io_runtime io{1};
+  temp_cert cert;
+  raw_http_server server{raw_http_server::behavior::hold, cert.files.cert_file, cert.files.key_file};
+  http_client_options opts;
+  opts.ca_file = cert.files.cert_file;
+  auto client = make_http_client(io, opts);
+  update_queue updates;
+  auto stream = client->open_stream(make_stream_request(server.url("/db/_changes")), updates.handler());
+  auto failed = next_update(updates);
+  CHECK(failed.error.rfind("tls handshake: certificate verify failed", 0) == 0);
+  CHECK(failed.failure == feedrouter::transport_failure::no_response);
+  CHECK(server.requests().empty());
 }

@@ -110,7 +110,7 @@ TEST_CASE("several instances use one PostgreSQL store at once", "[store][pg]") {
   auto loaded = second->load_all();
   REQUIRE(loaded.size() == 1);
   check_same(loaded[0], rec);
-  CHECK(loaded[0].pending.size() == 1);
+  CHECK(loaded[0].pending.count == 1);
   REQUIRE(second->commit({erase(rec.trigger)}) == std::nullopt);
   CHECK(first->load_all().empty());
 }
@@ -175,8 +175,8 @@ TEST_CASE("commit_fenced leaves out the changes of a stale lease, reports their 
   CHECK(a_loaded.pending.empty());
   auto b_loaded = find_loaded(*db, b.trigger);
   check_same(b_loaded, b_status);
-  CHECK(seqs_of(b_loaded.pending) == std::vector<std::uint64_t>{2});
-  CHECK(seqs_of(find_loaded(*db, c.trigger).pending) == std::vector<std::uint64_t>{3});
+  CHECK(b_loaded.pending == span_of({2}));
+  CHECK(find_loaded(*db, c.trigger).pending == span_of({3}));
 }
 
 TEST_CASE("a lease that moved to another instance or was released fences its shard's changes", "[store][pg]") {
@@ -209,7 +209,7 @@ TEST_CASE("a lease that moved to another instance or was released fences its sha
     auto result = db->commit_fenced({fenced(put_event(a.trigger, make_event(1)), sa, 8)});
     CHECK(result.error == std::nullopt);
     CHECK(result.fenced.empty());
-    CHECK(find_loaded(*db, a.trigger).pending.size() == 1);
+    CHECK(find_loaded(*db, a.trigger).pending.count == 1);
   }
 }
 
@@ -302,7 +302,7 @@ TEST_CASE("a session the server ended is opened again by the next call", "[store
   ended();
   CHECK(db->commit({put_event(a.trigger, make_event(1))}) == std::nullopt);
   ended();
-  CHECK(find_loaded(*db, a.trigger).pending.size() == 1);
+  CHECK(find_loaded(*db, a.trigger).pending.count == 1);
   ended();
   CHECK(db->check() == std::nullopt);
   ended();

@@ -129,7 +129,7 @@ TEST_CASE("a schema-1 store file is upgraded in place and keeps its registration
   auto all = db->load_all();
   REQUIRE(all.size() == 2);
   check_same(all[0], a);
-  CHECK(seqs_of(all[0].pending) == std::vector<std::uint64_t>{1});
+  CHECK(all[0].pending == span_of({1}));
   CHECK(all[1].last_seq == 4);
 }
 
@@ -142,5 +142,5 @@ TEST_CASE("the SQLite store holds every lease: changes with any fencing token ar
   auto result = db->commit_fenced({op, put_event(rec.trigger, make_event(1))});
   CHECK(result.error == std::nullopt);
   CHECK(result.fenced.empty());
-  CHECK(find_loaded(*db, rec.trigger).pending.size() == 1);
+  CHECK(find_loaded(*db, rec.trigger).pending.count == 1);
 }

@@ -107,11 +107,11 @@ TEMPLATE_TEST_CASE("a duplicate pending event fails the batch and applies nothin
   auto check_unapplied = [&] {
     auto all = db->load_all();
     REQUIRE(names_of(all) == std::vector<std::string>{"a", "b"});
-    CHECK(seqs_of(all[0].pending) == std::vector<std::uint64_t>{1});
+    CHECK(all[0].pending == span_of({1}));
     CHECK(all[0].last_seq == 1);
     CHECK(all[0].status.dead_letters == 0);
     CHECK(all[0].status.checkpoint.empty());
-    CHECK(seqs_of(all[1].pending) == std::vector<std::uint64_t>{1});
+    CHECK(all[1].pending == span_of({1}));
     CHECK(all[1].last_seq == 2);
     CHECK(db->load_dead_letters(a.trigger, 10).empty());
     CHECK(seqs_of(db->load_dead_letters(b.trigger, 10)) == std::vector<std::uint64_t>{2});

@@ -32,7 +32,8 @@ std::vector<registration_record> fill(store& db) {
   REQUIRE(db.commit(puts(recs)) == std::nullopt);
   REQUIRE(db.commit({put_event(recs[0].trigger, make_event(4)), put_event(recs[0].trigger, make_event(9)),
                      put_dead_letter(recs[0].trigger, make_letter(2)), put_dead_letter(recs[0].trigger, make_letter(3)),
-                     put_dead_letter(recs[3].trigger, make_letter(11))})
+                     put_dead_letter(recs[3].trigger, make_letter(11)), put_delivery(recs[0].trigger, 4, "d-4"),
+                     put_delivery(recs[0].trigger, 9, "d-9")})
           == std::nullopt);
   return db.load_all();
 }
@@ -46,8 +47,14 @@ void check_same_stores(store& from, store& to) {
     INFO(expected[i].trigger.key());
     check_same(copied[i], expected[i]);
     CHECK(copied[i].auth_hash == expected[i].auth_hash);
-    CHECK(seqs_of(copied[i].pending) == seqs_of(expected[i].pending));
+    CHECK(copied[i].pending == expected[i].pending);
+    auto events = pending_of(to, expected[i].trigger);
+    auto expected_events = pending_of(from, expected[i].trigger);
+    REQUIRE(events.size() == expected_events.size());
+    for (std::size_t j = 0; j < events.size(); ++j)
+      check_same(events[j], expected_events[j]);
     CHECK(copied[i].last_seq == expected[i].last_seq);
+    CHECK(deliveries_of(copied[i]) == deliveries_of(expected[i]));
     auto letters = to.load_dead_letters(expected[i].trigger, std::numeric_limits<std::size_t>::max());
     auto expected_letters = from.load_dead_letters(expected[i].trigger, std::numeric_limits<std::size_t>::max());
     REQUIRE(letters.size() == expected_letters.size());

@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <limits>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -41,6 +43,20 @@ inline store_op put_event(trigger_ref trigger, stored_event event) {
   auto op = make_op(store_op::kind::put_event, std::move(trigger));
   op.event = std::move(event);
   return op;
+}
+
+inline store_op put_delivery(trigger_ref trigger, std::uint64_t seq, std::string id) {
+  auto op = make_op(store_op::kind::put_delivery, std::move(trigger));
+  op.delivery = {seq, std::move(id)};
+  return op;
+}
+
+/// Returns "seq:id" of each delivery, for comparing lists.
+inline std::vector<std::string> deliveries_of(const registration_record& rec) {
+  std::vector<std::string> result;
+  for (const auto& delivery : rec.deliveries)
+    result.push_back(std::to_string(delivery.seq) + ":" + delivery.id);
+  return result;
 }
 
 inline store_op erase_event(trigger_ref trigger, std::uint64_t seq) {
@@ -86,6 +102,20 @@ inline std::vector<std::uint64_t> seqs_of(const std::vector<stored_event>& event
   for (const auto& event : events)
     result.push_back(event.seq);
   return result;
+}
+
+/// Returns the span of pending events with seqs `seqs` (in order), as load_all() reports them.
+inline pending_span span_of(const std::vector<std::uint64_t>& seqs) {
+  return seqs.empty() ? pending_span{} : pending_span{seqs.front(), seqs.size()};
+}
+
+/// Returns every pending event of `trigger` in `db`, bodies included, as the delivery core reads them back.
+inline std::vector<stored_event> pending_of(store& db, const trigger_ref& trigger) {
+  auto page = db.load_pending(trigger, 0, std::numeric_limits<std::size_t>::max(),
+                              std::numeric_limits<std::size_t>::max());
+  if (!page)
+    throw std::runtime_error("cannot read the pending events of " + trigger.key());
+  return std::move(page->events);
 }
 
 inline std::vector<std::uint64_t> seqs_of(const std::vector<dead_letter>& letters) {

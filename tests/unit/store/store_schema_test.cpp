@@ -16,7 +16,8 @@ using namespace feedrouter::test;
 namespace {
 
 /// The tables both stores keep.
-const std::vector<std::string> shared_tables{"registrations", "pending_events", "dead_letters", "meta"};
+const std::vector<std::string> shared_tables{"registrations", "pending_events", "dead_letters", "meta",
+                                             "webhook_deliveries"};
 
 /// The tables only the PostgreSQL store keeps: its schema version (SQLite's is PRAGMA user_version) and the cluster's
 /// leases and instances (SQLite runs one instance).
@@ -40,7 +41,8 @@ TEST_CASE("both stores have the same tables with the same logical columns", "[st
   sqlite.open();
   postgres.open();
   auto sqlite_names = query_texts(sqlite.name(), "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name");
-  CHECK(sqlite_names == std::vector<std::string>{"dead_letters", "meta", "pending_events", "registrations"});
+  CHECK(sqlite_names
+        == std::vector<std::string>{"dead_letters", "meta", "pending_events", "registrations", "webhook_deliveries"});
   std::vector<std::string> postgres_names;
   for (const auto& row : postgres_backend::server().query(
          postgres.database(), "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
@@ -48,7 +50,7 @@ TEST_CASE("both stores have the same tables with the same logical columns", "[st
     postgres_names.push_back(row[0]);
   CHECK(postgres_names
         == std::vector<std::string>{"dead_letters", "instances", "meta", "pending_events", "registrations",
-                                    "schema_version", "shard_lease"});
+                                    "schema_version", "shard_lease", "webhook_deliveries"});
   for (const auto& table : shared_tables) {
     INFO("table " << table);
     auto columns = sqlite.columns(table);

@@ -15,6 +15,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "core/replay_window.hpp"
 #include "core/shard.hpp"
 #include "store_backends.hpp"
 #include "store_records.hpp"
@@ -287,12 +288,32 @@ TEMPLATE_TEST_CASE("pending events round-trip every field in seq order", "[store
   big.body = make_large_checkpoint(); // bodies are opaque text too
   REQUIRE(db->commit({put_event(hook, make_event(3)), put_event(hook, big)}) == std::nullopt);
   REQUIRE(db->commit({put_event(hook, make_event(1)), put_event(hook, make_event(2))}) == std::nullopt);
+  auto pending = pending_of(*db, hook);
+  REQUIRE(seqs_of(pending) == std::vector<std::uint64_t>{1, 2, 3, 10});
+  check_same(pending[0], make_event(1));
+  check_same(pending[2], make_event(3));
+  check_same(pending[3], big);
+}
+
+TEMPLATE_TEST_CASE("load_all tells a registration's pending events by their first seq and count, without a body",
+                   "[store]", STORE_BACKENDS) {
+  TestType backend;
+  auto db = backend.open();
+  trigger_ref hook{"guest", "hook"};
+  REQUIRE(db->commit({put(make_record("guest", "hook"))}) == std::nullopt);
+  // Seqs with gaps (fired and dead-lettered events leave them); the delivery core reads from the first seq on.
+  REQUIRE(db->commit({put_event(hook, make_event(3)), put_event(hook, make_event(5)), put_event(hook, make_event(9)),
+                      put_dead_letter(hook, make_letter(12))})
+          == std::nullopt);
   auto loaded = find_loaded(*db, hook);
-  REQUIRE(seqs_of(loaded.pending) == std::vector<std::uint64_t>{1, 2, 3, 10});
-  check_same(loaded.pending[0], make_event(1));
-  check_same(loaded.pending[2], make_event(3));
-  check_same(loaded.pending[3], big);
-  CHECK(loaded.last_seq == 10);
+  CHECK(loaded.pending.first_seq == 3);
+  CHECK(loaded.pending.count == 3);
+  CHECK(loaded.last_seq == 12);
+  CHECK(seqs_of(pending_of(*db, hook)) == std::vector<std::uint64_t>{3, 5, 9});
+  auto loaded_shard = db->load_shards({shard_of(hook)});
+  REQUIRE(loaded_shard.size() == 1);
+  CHECK(loaded_shard[0].pending == loaded.pending);
+  CHECK(loaded_shard[0].last_seq == 12);
 }
 
 TEMPLATE_TEST_CASE("load_all gives each registration only its own events", "[store]", STORE_BACKENDS) {
@@ -317,11 +338,11 @@ TEMPLATE_TEST_CASE("load_all gives each registration only its own events", "[sto
   for (std::size_t i = 0; i < triggers.size(); ++i)
     REQUIRE(all[i].trigger == triggers[i]);
   CHECK(all[0].pending.empty());
-  CHECK(seqs_of(all[1].pending) == std::vector<std::uint64_t>{4});
-  CHECK(seqs_of(all[2].pending) == std::vector<std::uint64_t>{1});
-  CHECK(seqs_of(all[3].pending) == std::vector<std::uint64_t>{7, 8});
+  CHECK(all[1].pending == span_of({4}));
+  CHECK(all[2].pending == span_of({1}));
+  CHECK(all[3].pending == span_of({7, 8}));
   CHECK(all[4].pending.empty());
-  CHECK(seqs_of(all[5].pending) == std::vector<std::uint64_t>{2});
+  CHECK(all[5].pending == span_of({2}));
   CHECK(all[6].pending.empty());
   CHECK(all[0].last_seq == 6);
   CHECK(all[1].last_seq == 4);
@@ -341,12 +362,12 @@ TEMPLATE_TEST_CASE("erase_event removes only the named event", "[store]", STORE_
                       put_event(a, make_event(2)), put_event(b, make_event(1))})
           == std::nullopt);
   REQUIRE(db->commit({erase_event(a, 1)}) == std::nullopt);
-  CHECK(seqs_of(find_loaded(*db, a).pending) == std::vector<std::uint64_t>{2});
-  CHECK(seqs_of(find_loaded(*db, b).pending) == std::vector<std::uint64_t>{1});
+  CHECK(find_loaded(*db, a).pending == span_of({2}));
+  CHECK(find_loaded(*db, b).pending == span_of({1}));
   SECTION("and erasing a missing event is a no-op") {
     CHECK(db->commit({erase_event(a, 1), erase_event(a, 99), erase_event({"nobody", "a"}, 2)}) == std::nullopt);
-    CHECK(seqs_of(find_loaded(*db, a).pending) == std::vector<std::uint64_t>{2});
-    CHECK(seqs_of(find_loaded(*db, b).pending) == std::vector<std::uint64_t>{1});
+    CHECK(find_loaded(*db, a).pending == span_of({2}));
+    CHECK(find_loaded(*db, b).pending == span_of({1}));
   }
 }
 
@@ -382,8 +403,72 @@ TEMPLATE_TEST_CASE("put_registration keeps the registration's events and dead le
   REQUIRE(db->commit({put(updated)}) == std::nullopt);
   auto loaded = find_loaded(*db, hook);
   CHECK(loaded.params_json == updated.params_json);
-  CHECK(seqs_of(loaded.pending) == std::vector<std::uint64_t>{2});
+  CHECK(loaded.pending == span_of({2}));
   CHECK(seqs_of(db->load_dead_letters(hook, 10)) == std::vector<std::uint64_t>{1});
+}
+
+// -- webhook deliveries ---------------------------------------------------------------
+
+TEMPLATE_TEST_CASE("a delivery id is remembered with its event and kept after the event is fired", "[store]",
+                   STORE_BACKENDS) {
+  TestType backend;
+  auto db = backend.open();
+  trigger_ref hook{"guest", "hook"};
+  REQUIRE(db->commit({put(make_record("guest", "hook"))}) == std::nullopt);
+  REQUIRE(db->commit({put_event(hook, make_event(1)), put_delivery(hook, 1, "d-1")}) == std::nullopt);
+  REQUIRE(db->commit({put_event(hook, make_event(2)), put_delivery(hook, 2, "8f0c1d2e-aaaa-bbbb-cccc-0123456789ab")})
+          == std::nullopt);
+  REQUIRE(db->commit({erase_event(hook, 1), erase_event(hook, 2)}) == std::nullopt);
+  auto loaded = find_loaded(*db, hook);
+  CHECK(loaded.pending.empty());
+  CHECK(deliveries_of(loaded) == std::vector<std::string>{"1:d-1", "2:8f0c1d2e-aaaa-bbbb-cccc-0123456789ab"});
+  // New events are numbered after them, though no event is pending.
+  CHECK(loaded.last_seq == 2);
+  auto in_shard = db->load_shards({shard_of(hook)});
+  REQUIRE(in_shard.size() == 1);
+  CHECK(deliveries_of(in_shard[0]) == deliveries_of(loaded));
+  // A delivery of a seq taken again (a registration replaced by a CREATE numbers from 1 again) replaces the old one.
+  REQUIRE(db->commit({put_delivery(hook, 1, "d-1-again")}) == std::nullopt);
+  CHECK(deliveries_of(find_loaded(*db, hook)).front() == "1:d-1-again");
+}
+
+TEMPLATE_TEST_CASE("a registration keeps only its newest replay_window_capacity delivery ids", "[store]",
+                   STORE_BACKENDS) {
+  TestType backend;
+  auto db = backend.open();
+  trigger_ref hook{"guest", "hook"};
+  trigger_ref other{"guest", "other"};
+  REQUIRE(db->commit({put(make_record("guest", "hook")), put(make_record("guest", "other")),
+                      put_delivery(other, 1, "o-1")})
+          == std::nullopt);
+  constexpr std::uint64_t taken = replay_window_capacity + 10;
+  std::vector<store_op> ops;
+  for (std::uint64_t seq = 1; seq <= taken; ++seq)
+    ops.push_back(put_delivery(hook, seq, "d-" + std::to_string(seq)));
+  REQUIRE(db->commit(ops) == std::nullopt);
+  auto loaded = find_loaded(*db, hook);
+  REQUIRE(loaded.deliveries.size() == replay_window_capacity);
+  CHECK(loaded.deliveries.front().seq == taken - replay_window_capacity + 1);
+  CHECK(loaded.deliveries.back().seq == taken);
+  CHECK(loaded.deliveries.back().id == "d-" + std::to_string(taken));
+  // Another registration's are its own.
+  CHECK(deliveries_of(find_loaded(*db, other)) == std::vector<std::string>{"1:o-1"});
+}
+
+TEMPLATE_TEST_CASE("delivery ids go with their registration and are not stored for one that is gone", "[store]",
+                   STORE_BACKENDS) {
+  TestType backend;
+  auto db = backend.open();
+  trigger_ref hook{"guest", "hook"};
+  REQUIRE(db->commit({put(make_record("guest", "hook")), put_delivery(hook, 1, "d-1")}) == std::nullopt);
+  REQUIRE(db->commit({erase(hook), put_delivery(hook, 2, "d-2")}) == std::nullopt);
+  REQUIRE(db->commit({put(make_record("guest", "hook"))}) == std::nullopt);
+  CHECK(find_loaded(*db, hook).deliveries.empty());
+  // What the reads a cluster answers from the store carry no deliveries.
+  REQUIRE(db->commit({put_delivery(hook, 3, "d-3")}) == std::nullopt);
+  auto one = db->load_registration(hook);
+  REQUIRE(one);
+  CHECK(one->deliveries.empty());
 }
 
 // -- dead letters ---------------------------------------------------------------------
@@ -498,7 +583,7 @@ TEMPLATE_TEST_CASE("an event moves from pending to dead letters in one batch", "
   REQUIRE(db->commit({erase_event(hook, 1), put_dead_letter(hook, letter), put_status(rec)}) == std::nullopt);
   auto loaded = find_loaded(*db, hook);
   check_same(loaded, rec);
-  CHECK(seqs_of(loaded.pending) == std::vector<std::uint64_t>{2});
+  CHECK(loaded.pending == span_of({2}));
   auto letters = db->load_dead_letters(hook, 10);
   REQUIRE(letters.size() == 1);
   check_same(letters[0], letter);
@@ -517,7 +602,7 @@ TEMPLATE_TEST_CASE("last_seq is the highest seq over pending events and dead let
   SECTION("when a dead letter is newer than every pending event") {
     REQUIRE(db->commit({put_event(hook, make_event(3)), put_dead_letter(hook, make_letter(7))}) == std::nullopt);
     auto loaded = find_loaded(*db, hook);
-    CHECK(seqs_of(loaded.pending) == std::vector<std::uint64_t>{3});
+    CHECK(loaded.pending == span_of({3}));
     CHECK(loaded.last_seq == 7);
   }
   SECTION("when a pending event is newer than every dead letter") {
@@ -529,7 +614,7 @@ TEMPLATE_TEST_CASE("last_seq is the highest seq over pending events and dead let
     REQUIRE(db->commit({put_event(hook, make_event(largest)), put_dead_letter(hook, make_letter(largest - 1))})
             == std::nullopt);
     auto loaded = find_loaded(*db, hook);
-    CHECK(seqs_of(loaded.pending) == std::vector<std::uint64_t>{largest});
+    CHECK(loaded.pending == span_of({largest}));
     CHECK(loaded.last_seq == largest);
     CHECK(seqs_of(db->load_dead_letters(hook, 1)) == std::vector<std::uint64_t>{largest - 1});
   }
@@ -552,7 +637,7 @@ TEMPLATE_TEST_CASE("erase removes a registration's pending events and dead lette
   REQUIRE(db->commit({erase(hook)}) == std::nullopt);
   CHECK(db->load_dead_letters(hook, 10).empty());
   auto loaded = find_loaded(*db, kept);
-  CHECK(seqs_of(loaded.pending) == std::vector<std::uint64_t>{5});
+  CHECK(loaded.pending == span_of({5}));
   CHECK(loaded.last_seq == 5);
   CHECK(seqs_of(db->load_dead_letters(kept, 10)) == std::vector<std::uint64_t>{4});
   SECTION("so a new registration of the same trigger starts empty") {
@@ -572,14 +657,18 @@ TEMPLATE_TEST_CASE("events, dead letters and checkpoints survive closing and reo
   rec.status.dead_letters = 1;
   {
     auto db = backend.open();
-    REQUIRE(db->commit({put(rec), put_event(rec.trigger, make_event(2)), put_dead_letter(rec.trigger, make_letter(1))})
+    REQUIRE(db->commit({put(rec), put_event(rec.trigger, make_event(2)), put_dead_letter(rec.trigger, make_letter(1)),
+                        put_delivery(rec.trigger, 2, "d-2")})
             == std::nullopt);
   }
   auto db = backend.open();
   auto loaded = find_loaded(*db, rec.trigger);
   check_same(loaded, rec);
-  REQUIRE(loaded.pending.size() == 1);
-  check_same(loaded.pending[0], make_event(2));
+  CHECK(deliveries_of(loaded) == std::vector<std::string>{"2:d-2"});
+  CHECK(loaded.pending == span_of({2}));
+  auto pending = pending_of(*db, rec.trigger);
+  REQUIRE(pending.size() == 1);
+  check_same(pending[0], make_event(2));
   CHECK(loaded.last_seq == 2);
   auto letters = db->load_dead_letters(rec.trigger, 10);
   REQUIRE(letters.size() == 1);
@@ -630,7 +719,7 @@ TEMPLATE_TEST_CASE("load_shards returns the registrations of the given shards wi
   std::vector<std::string> keys;
   for (const auto& rec : loaded) {
     keys.push_back(rec.trigger.key());
-    CHECK(rec.pending.size() == 1);
+    CHECK(rec.pending.count == 1);
     CHECK(rec.last_seq == 100);
     CHECK(rec.params_json == recs[0].params_json);
   }
@@ -716,7 +805,7 @@ TEMPLATE_TEST_CASE("load_all of 100 000 registrations with few events", "[.bench
                       << std::chrono::duration_cast<std::chrono::milliseconds>(best_cpu).count() << " ms CPU, "
                       << std::chrono::duration_cast<std::chrono::milliseconds>(best_wall).count() << " ms wall");
   REQUIRE(all.size() == registrations);
-  auto with_pending = std::count_if(all.begin(), all.end(), [](const auto& x) { return x.pending.size() == 2; });
+  auto with_pending = std::count_if(all.begin(), all.end(), [](const auto& x) { return x.pending.count == 2; });
   CHECK(with_pending == with_events);
   auto with_seq = std::count_if(all.begin(), all.end(), [](const auto& x) { return x.last_seq == 3; });
   CHECK(with_seq == with_events);
