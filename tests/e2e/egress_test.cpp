@@ -371,8 +371,8 @@ TEST_CASE("a stored registration that a stricter policy refuses starts disabled,
   widened->stop_cleanly();
 }
 
-TEST_CASE("--ca-file verifies the controller only: a tenant's poll, changes or mqtts endpoint with a certificate "
-          "the CA file signs is refused", "[e2e][egress][tls]") {
+TEST_CASE("the CA file of --ca-file verifies the controller only: a tenant's poll, changes or mqtts endpoint with a "
+          "certificate it signs is refused", "[e2e][egress][tls]") {
   temp_dir certs;
   // Readable by mosquitto, which drops to a user of its own when started as root.
   using std::filesystem::perms;
