@@ -24,6 +24,7 @@
 #include "actors/registry.hpp"
 #include "actors/shard_runner.hpp"
 #include "actors/store_actor.hpp"
+#include "actors/timer_wheel.hpp"
 #include "actors/store_reader.hpp"
 #include "app/admin_key.hpp"
 #include "app/check_config.hpp"
@@ -342,6 +343,8 @@ int run(const options& opts, const sigset_t& signals) {
   auto store = spawn_store_actor(sys, std::move(db), store_thread::dedicated,
                                  {health, store_watch_interval, stats, status_commit_delay});
   auto env = make_env(opts, client, std::move(mqtt), store, stats, public_url, egress);
+  auto timers = spawn_timer_wheel(sys);
+  env->timers = timers;
   auto fence = std::make_shared<fire_fence>();
   if (cluster)
     env->fence = fence;
@@ -435,6 +438,7 @@ int run(const options& opts, const sigset_t& signals) {
   arm_exit_watchdog(opts.shutdown_grace);
   self->send_exit(store, caf::exit_reason::user_shutdown);
   self->send_exit(controller, caf::exit_reason::user_shutdown);
+  self->send_exit(timers, caf::exit_reason::user_shutdown);
   io.stop();
   return 0;
 }
