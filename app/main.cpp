@@ -343,8 +343,7 @@ int run(const options& opts, const sigset_t& signals) {
   auto store = spawn_store_actor(sys, std::move(db), store_thread::dedicated,
                                  {health, store_watch_interval, stats, status_commit_delay});
   auto env = make_env(opts, client, std::move(mqtt), store, stats, public_url, egress);
-  auto timers = spawn_timer_wheel(sys);
-  env->timers = timers;
+  env->timers = spawn_timer_wheel(sys);
   auto fence = std::make_shared<fire_fence>();
   if (cluster)
     env->fence = fence;
@@ -355,8 +354,7 @@ int run(const options& opts, const sigset_t& signals) {
   reg_cfg.max_registrations_per_namespace = opts.max_registrations_per_namespace;
   reg_cfg.hash_key = [key](std::string_view auth_key) { return key->hash_auth_key(auth_key); };
   // Also what deletes triggers for deleteAfterFire, with or without --no-verify-auth.
-  auto controller = spawn_controller_client(sys, client, opts.api_host, registry_timeout);
-  env->controller = controller;
+  env->controller = spawn_controller_client(sys, client, opts.api_host, registry_timeout);
   if (opts.verify_auth)
     // The authKey checks of CREATEs on connections of their own, so that they never wait behind fires.
     reg_cfg.controller = spawn_controller_client(sys, control_client, opts.api_host, registry_timeout);
@@ -436,11 +434,12 @@ int run(const options& opts, const sigset_t& signals) {
   self->send_exit(registry, caf::exit_reason::user_shutdown);
   self->request(store, caf::infinite, flush_atom::value).receive([](commit_atom) {}, [](caf::error&) {});
   arm_exit_watchdog(opts.shutdown_grace);
+  // The store closes once its actor is down; the registrations' actors are not waited for (end_process).
+  self->monitor(store);
   self->send_exit(store, caf::exit_reason::user_shutdown);
-  self->send_exit(controller, caf::exit_reason::user_shutdown);
-  self->send_exit(timers, caf::exit_reason::user_shutdown);
+  self->receive([](const caf::down_msg&) {});
   io.stop();
-  return 0;
+  end_process();
 }
 
 } // namespace
