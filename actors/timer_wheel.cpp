@@ -39,6 +39,9 @@ struct timer_wheel_state {
   /// When the wheel's timers on the actor clock fall due. CAF cannot cancel one, so an entry armed earlier than the
   /// earliest timer gets a timer of its own, and the later one stays; an entry no earlier than some timer waits for it.
   std::multiset<time_point> ticks;
+  /// The wheel wakes no more often than this: what falls due within it after a tick waits for the next tick.
+  caf::timespan quantum{0};
+  time_point next_tick_allowed{};
 
   static inline const char* name = "timer_wheel";
 };
@@ -50,7 +53,7 @@ void arm_earliest(wheel_pointer self) {
   auto& st = self->state;
   if (st.heap.empty())
     return;
-  auto due = st.heap.front().due;
+  auto due = std::max(st.heap.front().due, st.next_tick_allowed);
   if (!st.ticks.empty() && *st.ticks.begin() <= due)
     return;
   st.ticks.insert(due);
@@ -73,6 +76,7 @@ void on_tick(wheel_pointer self) {
   if (!st.ticks.empty())
     st.ticks.erase(st.ticks.begin());
   auto now = self->clock().now();
+  st.next_tick_allowed = now + st.quantum;
   while (!st.heap.empty() && st.heap.front().due <= now) {
     std::pop_heap(st.heap.begin(), st.heap.end(), later{});
     auto entry = std::move(st.heap.back());
@@ -86,7 +90,8 @@ void on_tick(wheel_pointer self) {
   arm_earliest(self);
 }
 
-timer_wheel_private::behavior_type timer_wheel_impl(wheel_pointer self) {
+timer_wheel_private::behavior_type timer_wheel_impl(wheel_pointer self, caf::timespan quantum) {
+  self->state.quantum = quantum;
   return {
     [self](arm_atom, caf::timespan delay, const trigger_wakeup& wakeup) { on_arm(self, delay, wakeup); },
     [self](tick_atom) { on_tick(self); },
@@ -95,8 +100,8 @@ timer_wheel_private::behavior_type timer_wheel_impl(wheel_pointer self) {
 
 } // namespace
 
-timer_wheel_actor spawn_timer_wheel(caf::actor_system& sys) {
-  return sys.spawn(timer_wheel_impl);
+timer_wheel_actor spawn_timer_wheel(caf::actor_system& sys, caf::timespan quantum) {
+  return sys.spawn(timer_wheel_impl, quantum);
 }
 
 } // namespace feedrouter

@@ -47,8 +47,9 @@ using timer_wheel_actor = caf::typed_actor<
   /// Wakes the sender, which must be a wakeup_listener, with `wakeup` once `delay` has passed.
   caf::reacts_to<arm_atom, caf::timespan, trigger_wakeup>>;
 
-/// Spawns the timer wheel.
-timer_wheel_actor spawn_timer_wheel(caf::actor_system& sys);
+/// Spawns the timer wheel. It wakes at most once per `quantum`: timers that fall due within a quantum after a wake-up
+/// wait for the next one (late by less than the quantum) and are handled together.
+timer_wheel_actor spawn_timer_wheel(caf::actor_system& sys, caf::timespan quantum = caf::timespan{0});
 
 } // namespace feedrouter
 

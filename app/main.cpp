@@ -92,6 +92,13 @@ constexpr std::chrono::seconds store_watch_interval{1};
 /// alarm's maxTriggers count, which are written with an answer that waits for their commit.
 constexpr std::chrono::milliseconds status_commit_delay{50};
 
+/// How often the timer wheel wakes at most: alarm occurrences that fall due within 5 ms of each other are fired
+/// together, up to 5 ms late. With 100 000 minute alarms (1667 fires a second, 0.6 ms apart) a wake-up per occurrence
+/// cost about 10 thread hand-offs per fire (the clock's thread, a worker, the I/O thread, the store's thread); in
+/// batches of about 8 it is 3.5, and the CPU per 1000 fires about half (215 -> 69..103 ms with 20 000 alarms every
+/// 12 s). Timers further apart than that fire on time.
+constexpr std::chrono::milliseconds timer_wheel_quantum{5};
+
 /// Random bytes in an instance's id: ids only need to differ among the instances that ever share a store.
 constexpr std::size_t instance_id_bytes = 8;
 
@@ -343,7 +350,7 @@ int run(const options& opts, const sigset_t& signals) {
   auto store = spawn_store_actor(sys, std::move(db), store_thread::dedicated,
                                  {health, store_watch_interval, stats, status_commit_delay});
   auto env = make_env(opts, client, std::move(mqtt), store, stats, public_url, egress);
-  env->timers = spawn_timer_wheel(sys);
+  env->timers = spawn_timer_wheel(sys, timer_wheel_quantum);
   auto fence = std::make_shared<fire_fence>();
   if (cluster)
     env->fence = fence;

@@ -83,3 +83,31 @@ TEST_CASE_METHOD(actor_fixture, "the timer wheel skips a timer whose listener is
   advance(50ms);
   CHECK(*log == std::vector<std::pair<int, std::uint64_t>>{{2, 2}});
 }
+
+TEST_CASE_METHOD(actor_fixture, "a timer wheel with a quantum wakes at most once per quantum and fires what fell due "
+                                "within it together, late by less than the quantum", "[timer_wheel]") {
+  auto wheel = spawn_timer_wheel(sys, 5ms);
+  stop_at_teardown(caf::actor_cast<caf::actor>(wheel));
+  auto log = std::make_shared<std::vector<std::pair<int, std::uint64_t>>>();
+  auto a = sys.spawn(listener_impl, wheel, 1, log,
+                     std::vector<std::pair<caf::timespan, std::uint64_t>>{{10ms, 1}, {11ms, 2}, {14ms, 3}, {30ms, 4}});
+  stop_at_teardown(caf::actor_cast<caf::actor>(a));
+  run();
+  // The first falls due on time.
+  CHECK(sched.clock().advance_time(10ms) == 1);
+  run();
+  CHECK(*log == std::vector<std::pair<int, std::uint64_t>>{{1, 1}});
+  log->clear();
+  // The two due 1 ms and 4 ms later wait for the end of the quantum, and come together.
+  advance(4ms, 1ms);
+  CHECK(log->empty());
+  CHECK(sched.clock().advance_time(1ms) == 1);
+  run();
+  CHECK(*log == std::vector<std::pair<int, std::uint64_t>>{{1, 2}, {1, 3}});
+  log->clear();
+  // One due long after the quantum is on time.
+  advance(14ms, 1ms);
+  CHECK(log->empty());
+  advance(1ms, 1ms);
+  CHECK(*log == std::vector<std::pair<int, std::uint64_t>>{{1, 4}});
+}
