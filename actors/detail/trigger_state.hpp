@@ -52,7 +52,6 @@ struct trigger_deletion {
 
 struct trigger_state {
   trigger_owner registry;
-  caf::actor_addr registry_address;
   trigger_env_ptr env;
   registration_record record;
   std::optional<feed_config> config;
@@ -63,8 +62,9 @@ struct trigger_state {
   firer_actor firer;
   std::uint64_t fires_handed = 0;         ///< fire units handed to a firer so far
   std::uint64_t idle_check_armed_for = 0; ///< fires_handed when the last idle check of the firer was armed
-  restart_policy source_restarts;
-  restart_policy firer_restarts;
+  /// The restart policies of the source and the firer, made at the first crash of either: most registrations never
+  /// see one, and the two policies cost each of 100 000 registrations 112 bytes.
+  std::unique_ptr<std::pair<restart_policy, restart_policy>> restarts;
   std::optional<sys_ms> next_fire;
   /// Bumped whenever children are released, so timers armed before no longer apply.
   std::uint64_t generation = 0;
