@@ -1417,6 +1417,9 @@ registry_private::behavior_type registry_impl(registry_pointer self, registry_co
                                               std::shared_ptr<std::vector<registration_record>> records) {
   self->state.cfg = std::move(cfg);
   self->set_down_handler([self](caf::down_msg& msg) { on_trigger_down(self, msg); });
+  // Sized once for what start-up loads, instead of rehashing all of them every time the table doubles.
+  self->state.entries.reserve(records->size());
+  self->state.by_trigger.reserve(records->size());
   self->state.unstarted = std::move(records);
   start_next_batch(self);
   return {

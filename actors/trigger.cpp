@@ -385,7 +385,14 @@ void set_config(trigger_pointer self, std::optional<feed_config> config) {
   // keeps them as params_json): their parsed copy cost each of 100 000 alarms about 150 bytes.
   if (st.config)
     json_members{}.swap(st.config->params);
-  st.alarm_body = st.config && st.config->alarm ? std::make_shared<const std::string>(st.config->fire_body) : nullptr;
+  // Most alarms fire an empty object: they share one, instead of a string each.
+  static const auto empty_object = std::make_shared<const std::string>("{}");
+  if (!st.config || !st.config->alarm)
+    st.alarm_body = nullptr;
+  else if (st.config->fire_body == *empty_object)
+    st.alarm_body = empty_object;
+  else
+    st.alarm_body = std::make_shared<const std::string>(st.config->fire_body);
 }
 
 void write(trigger_pointer self, std::vector<store_op> ops) {
