@@ -2,8 +2,8 @@
 //
 // An alarm owns no connection, so its schedule runs in its trigger rather than in a source actor of its own
 // (docs/architecture.md section 2): an actor per alarm would cost about 1.6 KiB of each of 100 000 registrations.
-// Each occurrence is a delayed (occurrence_atom, generation, occurrence) to the trigger itself; stopping the children
-// bumps the generation, which makes the occurrences armed before it void. An occurrence becomes an event of the
+// Each occurrence is a timer on the timer wheel (trigger_wakeup::kind::occurrence with the generation and the
+// occurrence); stopping the children bumps the generation, which makes the occurrences armed before it void. An occurrence becomes an event of the
 // delivery core like any other; it is not stored (docs/architecture.md section 5.4: at most once). In a cluster it is
 // recorded as taken (last_occurrence committed under the trigger's lease) before it is accepted for firing, so that
 // no later run of the registration, on this instance or another, takes it again.
@@ -40,8 +40,8 @@ void arm_alarm(trigger_pointer self, sys_ms occurrence) {
   st.next_fire = occurrence;
   // At most a day per timer: CAF's clock counts nanoseconds, and a delay to year 9999 would overflow it (then the
   // timer fires at once, forever). A far occurrence is reached through one timer a day, each re-armed here.
-  self->delayed_send(self, alarm_timer_delay(occurrence, st.env->now()), occurrence_atom::value, st.generation,
-                     occurrence);
+  arm_timer(self, alarm_timer_delay(occurrence, st.env->now()),
+            {trigger_wakeup::kind::occurrence, st.generation, occurrence});
 }
 
 /// Hands the event of an occurrence to the delivery core once it is recorded as taken: the count of a schedule with
@@ -132,7 +132,7 @@ void start_alarm(trigger_pointer self) {
     if (auto missed = latest_missed_occurrence(alarm, st.record.created, now, last)) {
       // Taken as a timer that fell due long ago: late, and the schedule goes on from now.
       st.next_fire = missed;
-      self->send(self, occurrence_atom::value, st.generation, *missed);
+      self->send(self, wakeup_atom::value, trigger_wakeup{trigger_wakeup::kind::occurrence, st.generation, *missed});
       return;
     }
   }
@@ -146,7 +146,7 @@ void start_alarm(trigger_pointer self) {
     return;
   }
   // Ended by the message, not here: start_alarm runs in the middle of (re)activating the registration.
-  self->send(self, ended_atom::value, st.generation);
+  self->send(self, wakeup_atom::value, trigger_wakeup{trigger_wakeup::kind::schedule_end, st.generation});
 }
 
 void on_alarm_tick(trigger_pointer self, std::uint64_t generation, sys_ms occurrence) {

@@ -65,17 +65,13 @@ using page_atom = caf::atom_constant<caf::atom("page")>;
 using tally_atom = caf::atom_constant<caf::atom("tally")>;
 
 // Sources and firing.
-/// `(tick_atom, ...)`: an actor's own periodic timer fell due: a source's next poll or reconnect, the lease manager's
-/// next round.
+/// `(tick_atom, ...)`: an actor's own timer fell due: a source's next poll or reconnect, the lease manager's next
+/// round, the timer wheel's earliest deadline.
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
-/// `(occurrence_atom, generation, sys_ms)`: a trigger's timer for an alarm occurrence fell due.
-using occurrence_atom = caf::atom_constant<caf::atom("occurrence")>;
-/// `(ended_atom, generation)`: a trigger's note to itself that its alarm schedule has no further occurrence.
-using ended_atom = caf::atom_constant<caf::atom("ended")>;
-/// `(timer_atom, id)`: a trigger's timer of its delivery core (a batch window, a retry back-off) fell due.
-using timer_atom = caf::atom_constant<caf::atom("timer")>;
-/// `(restart_atom, child kind, generation)`: a trigger's timer to restart a crashed child fell due.
-using restart_atom = caf::atom_constant<caf::atom("restart")>;
+/// `(arm_atom, delay, trigger_wakeup)`: a trigger arms a timer on the timer wheel.
+using arm_atom = caf::atom_constant<caf::atom("arm")>;
+/// `(wakeup_atom, trigger_wakeup)`: a trigger's timer fell due, or something else it waited for happened.
+using wakeup_atom = caf::atom_constant<caf::atom("wakeup")>;
 /// `(fire_atom, fire_unit)`: a trigger hands its firer one fire.
 using fire_atom = caf::atom_constant<caf::atom("fire")>;
 /// `(fired_atom, fire_result)`: the answer to one fire reaches its trigger.
@@ -93,8 +89,6 @@ using replay_atom = caf::atom_constant<caf::atom("replay")>;
 using load_atom = caf::atom_constant<caf::atom("load")>;
 /// `(pending_atom, trigger_ref, from_seq, max_rows, max_bytes)`: asks the store for pending events' bodies.
 using pending_atom = caf::atom_constant<caf::atom("pending")>;
-/// `(budget_atom)`: the byte budget tells a waiting trigger that what it waits for may fit now.
-using budget_atom = caf::atom_constant<caf::atom("budget")>;
 using write_atom = caf::atom_constant<caf::atom("write")>;
 using items_atom = caf::atom_constant<caf::atom("items")>;
 /// `(disable_atom, int status_code, std::string message)`: a source asks its trigger to disable the registration.
@@ -117,8 +111,6 @@ using delete_trigger_atom = caf::atom_constant<caf::atom("deltrigger")>;
 using delete_rule_atom = caf::atom_constant<caf::atom("delrule")>;
 /// `(deactivate_rule_atom, rule, auth_key)`: asks the controller client to deactivate an OpenWhisk rule.
 using deactivate_rule_atom = caf::atom_constant<caf::atom("deactrule")>;
-/// `(deletion_atom, attempt)`: a trigger's timer to retry deleting its OpenWhisk trigger (deleteAfterFire).
-using deletion_atom = caf::atom_constant<caf::atom("deletion")>;
 /// `(github_atom, github_hook_task)`: asks the GitHub hook keeper to install, change or remove a repository hook.
 using github_atom = caf::atom_constant<caf::atom("github")>;
 /// `(unhook_atom, trigger_ref, attempt)`: the registry's timer to try again to remove a registration's remote hook.

@@ -1,6 +1,7 @@
 #include "actors/firer.hpp"
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,10 +32,14 @@ constexpr std::size_t error_text_limit = 256;
 /// The firer with its timer for fires the namespace's rate held back, which is no part of its public protocol.
 using firer_private = firer_actor::extend<caf::reacts_to<send_atom, fire_unit>>;
 
-/// Whom a firer fires for, as each fire's log line names it: shared with the fires' completions, not copied into each.
+/// Whom a firer fires for, as each fire's log line names it, and what its completions count and date with: shared
+/// with the fires' completions, not copied into each. Not the trigger_env: a completion left in the io_context at
+/// shutdown would keep the env's store actor alive, and the actor system would wait for it until the exit watchdog.
 struct fire_subject {
   trigger_ref trigger;
   std::string feed; ///< the registration's feed kind
+  std::shared_ptr<metrics> stats;
+  std::function<sys_ms()> now;
 };
 
 struct firer_state {
@@ -100,13 +105,13 @@ void send_now(firer_pointer self, fire_unit& unit) {
   auto uncount = [stats = st.env->stats](const void*) { stats->fire_finished(); };
   wire_token token{std::shared_ptr<const void>{nullptr, std::move(uncount)}};
   // The completion runs on an I/O thread: it only reads the result and sends it on, straight to the trigger.
-  st.env->client->send(std::move(req), [listener = st.listener, env = st.env, subject = st.subject, id = unit.id,
+  st.env->client->send(std::move(req), [listener = st.listener, subject = st.subject, id = unit.id,
                                         attempt = unit.attempt, sent_at = steady::now(),
                                         token = std::move(token)](client_result result) mutable {
     auto took = std::chrono::duration_cast<std::chrono::microseconds>(steady::now() - sent_at);
     log_fire_attempt(subject->trigger, subject->feed, attempt, result, took);
-    auto outcome = read_outcome(result, env->now());
-    env->stats->record_fire(classify(outcome.status_code, outcome.status_code == 0), took);
+    auto outcome = read_outcome(result, subject->now());
+    subject->stats->record_fire(classify(outcome.status_code, outcome.status_code == 0), took);
     caf::anon_send(listener, fired_atom::value, fire_result{id, std::move(outcome), std::move(token)});
   });
 }
@@ -131,7 +136,7 @@ firer_private::behavior_type firer_impl(firer_pointer self, fire_listener listen
   st.listener = std::move(listener);
   st.shard = shard_of(trigger);
   st.destination = trigger_url(env->api_host, trigger);
-  st.subject = std::make_shared<const fire_subject>(fire_subject{std::move(trigger), std::move(feed)});
+  st.subject = std::make_shared<const fire_subject>(fire_subject{std::move(trigger), std::move(feed), env->stats, env->now});
   st.authorization = basic_authorization(auth_key);
   st.env = std::move(env);
   return {

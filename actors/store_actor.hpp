@@ -87,6 +87,9 @@ struct store_watch {
   std::chrono::milliseconds interval{0};
   /// Where each commit's duration and failure are counted; nullptr: nowhere.
   std::shared_ptr<metrics> stats{};
+  /// How long a status update (status_atom) may wait for others to share its commit; zero: committed as soon as the
+  /// mailbox is empty. A write that is answered (put, erase, write, flush) or a read commits what waits at once.
+  std::chrono::milliseconds status_delay{0};
 };
 
 /// How the store actor runs: on a thread of its own (production: disk I/O must not hold a scheduler thread), or on the

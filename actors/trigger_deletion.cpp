@@ -68,7 +68,7 @@ void on_step_failed(trigger_pointer self, const http_outcome& outcome) {
   show(self, 0,
        "deleteAfterFire: " + what + " (" + detail + "), attempt " + std::to_string(deletion.failures)
          + "; trying again in " + std::to_string(delay->count()) + " ms");
-  self->delayed_send(self, *delay, deletion_atom::value, deletion.attempt);
+  arm_timer(self, *delay, {trigger_wakeup::kind::deletion, deletion.attempt});
 }
 
 /// Returns the handler of a request the controller client did not answer (it stopped): a failure without an answer.

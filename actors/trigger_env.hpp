@@ -12,6 +12,7 @@
 #include "actors/source_protocol.hpp"
 #include "actors/sources/kafka_client.hpp"
 #include "actors/store_actor.hpp"
+#include "actors/timer_wheel.hpp"
 #include "core/byte_budget.hpp"
 #include "core/egress_policy.hpp"
 #include "core/feed_config.hpp"
@@ -53,6 +54,8 @@ struct trigger_env {
   http_client_ptr client;
   url api_host; ///< OpenWhisk API base; fires go to {api_host}/api/v1/namespaces/{ns}/triggers/{name}
   store_actor store;
+  /// Where triggers arm their timers (alarm occurrences, retries, restarts): one wheel for all of them.
+  timer_wheel_actor timers;
   std::shared_ptr<metrics> stats;
   std::function<sys_ms()> now; ///< wall clock; tests derive it from the simulated clock
   source_spawner spawn_source;

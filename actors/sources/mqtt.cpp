@@ -72,8 +72,9 @@ struct mqtt_source_state {
   mqtt_source_state& operator=(const mqtt_source_state&) = delete;
 
   ~mqtt_source_state() {
-    // PAUSE, DELETE and shutdown release the source: a DISCONNECT keeps the broker session without a will or a
-    // "client lost" in the broker's log, and what was not acknowledged waits there for the next connection.
+    // PAUSE and DELETE release the source: a DISCONNECT keeps the broker session without a will or a "client lost" in
+    // the broker's log, and what was not acknowledged waits there for the next connection. (SIGTERM ends the process
+    // without releasing each source: the connection just closes, and the session is kept the same.)
     if (connection)
       connection->disconnect();
   }

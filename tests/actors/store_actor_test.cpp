@@ -126,3 +126,47 @@ TEST_CASE_METHOD(actor_fixture, "flush answers once every write sent before it i
   // With nothing to write, flush still answers.
   CHECK_NOTHROW(call<commit_atom>(store, flush_atom::value));
 }
+
+TEST_CASE_METHOD(actor_fixture, "with a status delay, status updates wait for it and share one commit; an answered "
+                                "write takes them along at once", "[store_actor]") {
+  constexpr auto delay = std::chrono::milliseconds{50};
+  auto delayed_journal = std::make_shared<store_journal>();
+  delayed_journal->clock = [this] { return now(); };
+  store_watch watch;
+  watch.status_delay = delay;
+  auto delayed = spawn_store_actor(sys, std::make_unique<fake_store>(delayed_journal), store_thread::scheduler, watch);
+  stop_at_teardown(caf::actor_cast<caf::actor>(delayed));
+  caf::anon_send(delayed, status_atom::value, t1, status_with_fires(1));
+  run();
+  CHECK(delayed_journal->commits.empty());
+  sched.advance_time(delay / 2);
+  caf::anon_send(delayed, status_atom::value, t2, status_with_fires(10));
+  caf::anon_send(delayed, status_atom::value, t1, status_with_fires(2));
+  run();
+  CHECK(delayed_journal->commits.empty());
+  // The delay counts from the first status: both go in one transaction once it is over.
+  sched.advance_time(delay / 2);
+  run();
+  REQUIRE(delayed_journal->commits.size() == 1);
+  REQUIRE(delayed_journal->commits[0].size() == 2);
+  CHECK(delayed_journal->commits[0][0].record.status.fires == 2);
+  CHECK(delayed_journal->commits[0][1].record.status.fires == 10);
+  // A write someone waits for does not wait for the delay, and the status queued before it goes along, in order.
+  auto log = std::make_shared<answers>();
+  auto record = make_record(t1, R"({"seconds": 1})", now());
+  spawn_store_client(*this, [delayed, record, log, journal = delayed_journal](caf::event_based_actor* self) {
+    auto [on_commit, on_error] = record_answer(log, journal);
+    self->send(delayed, status_atom::value, t1, status_with_fires(3));
+    self->request(delayed, caf::infinite, put_atom::value, record).then(on_commit, on_error);
+  });
+  run();
+  CHECK(log->commits_seen == std::vector<std::size_t>{2});
+  REQUIRE(delayed_journal->commits.size() == 2);
+  REQUIRE(delayed_journal->commits[1].size() == 2);
+  CHECK(delayed_journal->commits[1][0].record.status.fires == 3);
+  CHECK(delayed_journal->commits[1][1].op == store_op::kind::put_registration);
+  // The commit armed for that status finds nothing left: no empty transaction.
+  sched.advance_time(delay);
+  run();
+  CHECK(delayed_journal->commits.size() == 2);
+}

@@ -245,3 +245,48 @@ TEST_CASE_METHOD(actor_fixture, "a trigger actor outlives the end of its schedul
   CHECK_THAT(snap->value->status.reason.message, Catch::Contains("stopDate"));
   CHECK(snap->value->status.fires == 2);
 }
+
+TEST_CASE_METHOD(actor_fixture, "a minute alarm holds a firer only while its fire is under way; a one-second alarm "
+                                "keeps it between fires", "[trigger][firer]") {
+  client->answer_all(200);
+  const trigger_ref every60{"guest", "every60"};
+  auto t = start(*this, every60, R"({"seconds": 60})");
+  auto without_firer = sys.registry().running();
+  advance(60s, 1s);
+  REQUIRE(client->calls().size() == 1);
+  CHECK(sys.registry().running() == without_firer);
+  advance(60s, 1s);
+  REQUIRE(client->calls().size() == 2);
+  CHECK(sys.registry().running() == without_firer);
+  CHECK(snapshot(t.trigger).status.fires == 2);
+  start(*this, every1, R"({"seconds": 1})");
+  auto second_trigger = sys.registry().running();
+  advance(1s);
+  REQUIRE(client->calls().size() == 3);
+  CHECK(sys.registry().running() == second_trigger + 1);
+  advance(3s);
+  CHECK(client->calls().size() == 6);
+  CHECK(sys.registry().running() == second_trigger + 1);
+}
+
+TEST_CASE_METHOD(actor_fixture, "a webhook registration releases its firer once it stayed idle for a while",
+                 "[trigger][firer]") {
+  client->answer_all(200);
+  auto t = start_webhook_trigger(*this, every1);
+  auto without_firer = sys.registry().running();
+  REQUIRE(post_event(*this, t.trigger, R"({"n":1})").status == 202);
+  REQUIRE(client->calls().size() == 1);
+  CHECK(sys.registry().running() == without_firer + 1);
+  advance(1s);
+  // An event within the linger reuses it.
+  REQUIRE(post_event(*this, t.trigger, R"({"n":2})").status == 202);
+  REQUIRE(client->calls().size() == 2);
+  advance(1500ms);
+  CHECK(sys.registry().running() == without_firer + 1);
+  advance(1s);
+  CHECK(sys.registry().running() == without_firer);
+  // The next event spawns a firer again.
+  REQUIRE(post_event(*this, t.trigger, R"({"n":3})").status == 202);
+  CHECK(client->calls().size() == 3);
+  CHECK(snapshot(t.trigger).status.fires == 3);
+}

@@ -175,6 +175,7 @@ actor_fixture::actor_fixture()
   env->client = client;
   env->api_host = test_api_host();
   env->store = store;
+  env->timers = spawn_timer_wheel(sys);
   env->stats = stats;
   env->now = [this] { return now(); };
   env->spawn_source = default_source_spawner(env->client);
@@ -201,6 +202,7 @@ actor_fixture::~actor_fixture() {
     caf::anon_send_exit(hdl, caf::exit_reason::user_shutdown);
   run();
   caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(env->timers, caf::exit_reason::user_shutdown);
   run();
   sched.clock().cancel_all();
   client->drop_unanswered();
