@@ -1,11 +1,9 @@
 #include "actors/sources/changes.hpp"
 
-#include <climits>
 #include <cstdint>
 #include <deque>
 #include <limits>
 #include <optional>
-#include <random>
 #include <utility>
 #include <vector>
 
@@ -21,7 +19,7 @@
 #include "actors/messages.hpp"
 #include "actors/sources/changes_position.hpp"
 #include "core/log.hpp"
-#include "core/retry_policy.hpp"
+#include "core/reconnect_backoff.hpp"
 
 namespace feedrouter {
 
@@ -31,9 +29,6 @@ using std::chrono::milliseconds;
 
 constexpr milliseconds connect_timeout{15'000};
 
-/// Reconnects back off like fires do, without a limit: a database may be down for a day and the feed must come back.
-const retry_options reconnect_backoff{milliseconds{1'000}, 2.0, milliseconds{30'000}, INT_MAX,
-                                      milliseconds::max()};
 
 /// A change read from the stream and not yet handed to the parent (it has no credit for it yet).
 struct waiting_change {
@@ -67,14 +62,13 @@ struct changes_source_state {
   std::uint64_t attempt = 0; ///< tells the messages of the current connection attempt from stale ones
   phase now = phase::starting;
   bool read_pending = false;
-  int failures = 0;     ///< in a row, for the back-off
+  reconnect_backoff backoff;
   bool failing = false; ///< the parent was told of a failure; the recovery is reported once
   /// The IAM token (registrations with iamApiKey), in memory only, and when it is to be renewed (before it expires).
   std::optional<iam_token> token;
   caf::actor_clock::time_point renew_token_at;
   /// A 401 was answered with a fresh token already: a second one in a row means the key itself is refused.
   bool reauthorized = false;
-  std::mt19937_64 random{std::random_device{}()};
 
   ~changes_source_state() {
     if (stream)
@@ -106,8 +100,7 @@ void on_failure(changes_pointer self, std::string error) {
   st.now = phase::backing_off;
   st.failing = true;
   self->send(st.parent, source_status_atom::value, std::move(error));
-  auto delay = next_retry_delay(reconnect_backoff, ++st.failures, milliseconds{0}, std::nullopt, st.random());
-  self->delayed_send(self, delay.value_or(reconnect_backoff.max_delay), tick_atom::value, st.attempt);
+  self->delayed_send(self, st.backoff.after_failure(), tick_atom::value, st.attempt);
 }
 
 /// Returns the token the next request carries; empty without iamApiKey.
@@ -163,7 +156,7 @@ std::optional<std::string> take_lines(changes_pointer self, std::vector<std::str
     auto kind = classify_change_line(line);
     switch (kind.what) {
       case change_line::kind::change:
-        st.failures = 0;
+        st.backoff.reset();
         st.waiting.push_back({std::move(kind.seq), change_event_body(line, st.spec.dbname, st.fire_body)});
         break;
       case change_line::kind::last_seq:
@@ -283,7 +276,7 @@ void on_baseline(changes_pointer self, std::uint64_t attempt, client_result& res
         if (attempt != st.attempt)
           return;
         st.now = phase::backing_off;
-        self->delayed_send(self, reconnect_backoff.first_delay, tick_atom::value, ++st.attempt);
+        self->delayed_send(self, reconnect_backoff::first_delay, tick_atom::value, ++st.attempt);
       });
 }
 

@@ -1,11 +1,9 @@
 #include "actors/sources/kafka.hpp"
 
 #include <algorithm>
-#include <climits>
 #include <cstdint>
 #include <limits>
 #include <optional>
-#include <random>
 #include <set>
 #include <utility>
 #include <vector>
@@ -22,7 +20,7 @@
 #include "core/kafka_checkpoint.hpp"
 #include "core/kafka_payload.hpp"
 #include "core/log.hpp"
-#include "core/retry_policy.hpp"
+#include "core/reconnect_backoff.hpp"
 
 namespace feedrouter {
 
@@ -30,8 +28,6 @@ namespace {
 
 using std::chrono::milliseconds;
 
-/// Failures back off like fires do, without a limit: brokers may be down for a day and the feed must come back.
-const retry_options failure_backoff{milliseconds{1'000}, 2.0, milliseconds{30'000}, INT_MAX, milliseconds::max()};
 /// How often the topic's partitions are asked for while all is well: partitions added to the topic are read from
 /// then on.
 constexpr milliseconds partition_refresh{300'000};
@@ -86,9 +82,8 @@ struct kafka_source_state {
   std::uint64_t next_timer = 0;
   bool paused = false;
   bool describing = false;
-  int failures = 0;     ///< in a row, for the back-off
+  reconnect_backoff backoff;
   bool failing = false; ///< the parent was told of a failure; the recovery is reported once
-  std::mt19937_64 random{std::random_device{}()};
 
   static inline const char* name = "kafka_source";
 };
@@ -97,12 +92,6 @@ using kafka_pointer = kafka_private::stateful_pointer<kafka_source_state>;
 
 void open_consumer(kafka_pointer self);
 void describe(kafka_pointer self);
-
-milliseconds backoff_delay(kafka_pointer self) {
-  auto& st = self->state;
-  auto delay = next_retry_delay(failure_backoff, ++st.failures, milliseconds{0}, std::nullopt, st.random());
-  return delay.value_or(failure_backoff.max_delay);
-}
 
 /// Arms timer `which` for the current attempt; returns its id.
 std::uint64_t arm(kafka_pointer self, kafka_timer which, milliseconds delay) {
@@ -120,7 +109,7 @@ void report_failure(kafka_pointer self, std::string error) {
 
 void report_recovery(kafka_pointer self) {
   auto& st = self->state;
-  st.failures = 0;
+  st.backoff.reset();
   if (!st.failing)
     return;
   st.failing = false;
@@ -164,7 +153,7 @@ bool take_faults(kafka_pointer self, std::vector<kafka_fault>& faults) {
           report_failure(self, std::move(fault.text));
           // librdkafka reconnects by itself; the check says when the brokers answer again.
           if (!st.describing)
-            describe_after(self, backoff_delay(self));
+            describe_after(self, self->state.backoff.after_failure());
         }
         break;
     }
@@ -244,7 +233,7 @@ void store_baseline(kafka_pointer self, kafka_offsets baseline) {
       [self, attempt](caf::error&) {
         // Not active or busy: nothing was stored; read the baseline again later without calling it a failure.
         if (attempt == self->state.attempt)
-          arm(self, kafka_timer::retry, failure_backoff.first_delay);
+          arm(self, kafka_timer::retry, reconnect_backoff::first_delay);
       });
 }
 
@@ -261,9 +250,9 @@ void on_described(kafka_pointer self, std::uint64_t attempt, kafka_topic_state& 
   if (state.what == kafka_topic_state::kind::unreachable) {
     report_failure(self, std::move(state.error));
     if (st.now == phase::starting)
-      arm(self, kafka_timer::retry, backoff_delay(self));
+      arm(self, kafka_timer::retry, self->state.backoff.after_failure());
     else
-      describe_after(self, backoff_delay(self));
+      describe_after(self, self->state.backoff.after_failure());
     return;
   }
   report_recovery(self);
@@ -310,7 +299,7 @@ void open_consumer(kafka_pointer self) {
   if (!opened.consumer) {
     st.now = phase::opening;
     report_failure(self, std::move(opened.error));
-    arm(self, kafka_timer::retry, backoff_delay(self));
+    arm(self, kafka_timer::retry, self->state.backoff.after_failure());
     return;
   }
   st.consumer = std::move(opened.consumer);

@@ -1,10 +1,8 @@
 #include "actors/sources/mqtt.hpp"
 
 #include <algorithm>
-#include <climits>
 #include <cstdint>
 #include <optional>
-#include <random>
 #include <utility>
 #include <vector>
 
@@ -19,7 +17,7 @@
 #include "actors/sources/mqtt_messages.hpp"
 #include "actors/sources/mqtt_session.hpp"
 #include "core/log.hpp"
-#include "core/retry_policy.hpp"
+#include "core/reconnect_backoff.hpp"
 
 namespace feedrouter {
 
@@ -27,8 +25,6 @@ namespace {
 
 using std::chrono::milliseconds;
 
-/// Failures back off like fires do, without a limit: a broker may be down for a day and the feed must come back.
-const retry_options failure_backoff{milliseconds{1'000}, 2.0, milliseconds{30'000}, INT_MAX, milliseconds::max()};
 /// How long the source waits before offering messages again that the parent refused for want of room.
 constexpr milliseconds busy_retry{500};
 /// Messages offered to the parent in one stored request at most: one store write for all of them. The broker sends
@@ -63,9 +59,8 @@ struct mqtt_source_state {
   phase now = phase::waiting;
   /// Tells the updates and timers of the current connection from those of an earlier one.
   std::uint64_t attempt = 0;
-  int failures = 0;     ///< in a row, for the back-off
+  reconnect_backoff backoff;
   bool failing = false; ///< the parent was told of a failure; the recovery is reported once
-  std::mt19937_64 random{std::random_device{}()};
 
   mqtt_source_state() = default;
   mqtt_source_state(const mqtt_source_state&) = delete;
@@ -106,7 +101,7 @@ void disable(mqtt_pointer self, std::string message) {
 
 void report_recovery(mqtt_pointer self) {
   auto& st = self->state;
-  st.failures = 0;
+  st.backoff.reset();
   if (!st.failing)
     return;
   st.failing = false;
@@ -120,8 +115,7 @@ void fail(mqtt_pointer self, std::string error) {
   st.now = phase::waiting;
   st.failing = true;
   self->send(st.parent, source_status_atom::value, std::move(error));
-  auto delay = next_retry_delay(failure_backoff, ++st.failures, milliseconds{0}, std::nullopt, st.random());
-  self->delayed_send(self, delay.value_or(failure_backoff.max_delay), tick_atom::value, st.attempt);
+  self->delayed_send(self, st.backoff.after_failure(), tick_atom::value, st.attempt);
 }
 
 void start_reading(mqtt_pointer self) {

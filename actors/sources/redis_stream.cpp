@@ -1,11 +1,9 @@
 #include "actors/sources/redis_stream.hpp"
 
 #include <algorithm>
-#include <climits>
 #include <cstdint>
 #include <limits>
 #include <optional>
-#include <random>
 #include <utility>
 #include <vector>
 
@@ -21,7 +19,7 @@
 #include "actors/sources/redis_stream_messages.hpp"
 #include "core/log.hpp"
 #include "core/redis_stream_reply.hpp"
-#include "core/retry_policy.hpp"
+#include "core/reconnect_backoff.hpp"
 
 namespace feedrouter {
 
@@ -29,8 +27,6 @@ namespace {
 
 using std::chrono::milliseconds;
 
-/// Failures back off like fires do, without a limit: a server may be down for a day and the feed must come back.
-const retry_options failure_backoff{milliseconds{1'000}, 2.0, milliseconds{30'000}, INT_MAX, milliseconds::max()};
 /// How long connecting (resolve, TCP, TLS) may take.
 constexpr milliseconds connect_timeout{10'000};
 /// How long an XREAD waits in Redis for new entries before it answers with none. Short, so that a dead connection
@@ -69,9 +65,8 @@ struct redis_source_state {
   std::uint64_t attempt = 0;
   bool reading = false;      ///< an XREAD is under way
   bool one_at_a_time = false; ///< the last reply was beyond the client's bounds: read one entry per XREAD for now
-  int failures = 0;          ///< in a row, for the back-off
+  reconnect_backoff backoff;
   bool failing = false;      ///< the parent was told of a failure; the recovery is reported once
-  std::mt19937_64 random{std::random_device{}()};
 
   ~redis_source_state() {
     if (connection)
@@ -104,13 +99,12 @@ void retry_later(redis_pointer self, std::string error) {
   st.now = phase::connecting;
   st.failing = true;
   self->send(st.parent, source_status_atom::value, std::move(error));
-  auto delay = next_retry_delay(failure_backoff, ++st.failures, milliseconds{0}, std::nullopt, st.random());
-  self->delayed_send(self, delay.value_or(failure_backoff.max_delay), tick_atom::value, st.attempt);
+  self->delayed_send(self, st.backoff.after_failure(), tick_atom::value, st.attempt);
 }
 
 void report_recovery(redis_pointer self) {
   auto& st = self->state;
-  st.failures = 0;
+  st.backoff.reset();
   if (!st.failing)
     return;
   st.failing = false;
@@ -164,7 +158,7 @@ void store_baseline(redis_pointer self, stream_id baseline) {
         if (attempt == self->state.attempt) {
           close_connection(self);
           self->state.now = phase::connecting;
-          self->delayed_send(self, failure_backoff.first_delay, tick_atom::value, self->state.attempt);
+          self->delayed_send(self, reconnect_backoff::first_delay, tick_atom::value, self->state.attempt);
         }
       });
 }
