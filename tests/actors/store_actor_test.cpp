@@ -127,7 +127,7 @@ TEST_CASE_METHOD(actor_fixture, "flush answers once every write sent before it i
   CHECK_NOTHROW(call<commit_atom>(store, flush_atom::value));
 }
 
-TEST_CASE_METHOD(actor_fixture, "with a status delay, status updates wait for it and share one commit; an answered "
+TEST_CASE_METHOD(actor_fixture, "with a status delay, status updates wait for it and share one commit, and an answered "
                                 "write takes them along at once", "[store_actor]") {
   constexpr auto delay = std::chrono::milliseconds{50};
   auto delayed_journal = std::make_shared<store_journal>();

@@ -246,7 +246,7 @@ TEST_CASE_METHOD(actor_fixture, "a trigger actor outlives the end of its schedul
   CHECK(snap->value->status.fires == 2);
 }
 
-TEST_CASE_METHOD(actor_fixture, "a minute alarm holds a firer only while its fire is under way; a one-second alarm "
+TEST_CASE_METHOD(actor_fixture, "a minute alarm holds a firer only while its fire is under way, and a one-second alarm "
                                 "keeps it between fires", "[trigger][firer]") {
   client->answer_all(200);
   const trigger_ref every60{"guest", "every60"};
