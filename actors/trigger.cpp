@@ -287,17 +287,29 @@ namespace {
 constexpr std::chrono::milliseconds firer_idle_linger{2000};
 
 /// Releases the firer once the delivery core is idle: at once when the alarm schedule's next fire is further away
-/// than firer_idle_linger, otherwise after the linger unless the registration fired meanwhile.
+/// than firer_idle_linger, otherwise after the linger unless the registration fired meanwhile. One check is armed at
+/// a time, not one per fire: a busy webhook fires thousands of times within a linger.
 void release_idle_firer(trigger_pointer self) {
   auto& st = self->state;
-  if (!st.firer || !st.delivery.idle() || st.idle_check_armed_for == st.fires_handed)
+  if (!st.firer || !st.delivery.idle() || st.idle_check_armed)
     return;
   if (st.next_fire && *st.next_fire - st.env->now() > firer_idle_linger) {
     release(self, st.firer);
     return;
   }
-  st.idle_check_armed_for = st.fires_handed;
+  st.idle_check_armed = true;
   arm_timer(self, firer_idle_linger, {trigger_wakeup::kind::firer_idle, st.fires_handed});
+}
+
+/// The idle check of the firer fell due: releases it unless it fired since the check was armed or holds something;
+/// then checks again once it is idle.
+void on_idle_check(trigger_pointer self, std::uint64_t fires_handed) {
+  auto& st = self->state;
+  st.idle_check_armed = false;
+  if (fires_handed == st.fires_handed && st.delivery.idle())
+    release(self, st.firer);
+  else
+    release_idle_firer(self);
 }
 
 } // namespace
@@ -596,9 +608,7 @@ void on_wakeup(trigger_pointer self, const trigger_wakeup& wakeup) {
       on_deletion_timer(self, wakeup.id);
       break;
     case kind::firer_idle:
-      // Unless it fired since the check was armed, or holds something again.
-      if (wakeup.id == st.fires_handed && st.delivery.idle())
-        release(self, st.firer);
+      on_idle_check(self, wakeup.id);
       break;
   }
 }

@@ -60,8 +60,8 @@ struct trigger_state {
   source_actor source;
   /// Spawned when there is something to fire, released once the delivery core is idle (trigger.cpp).
   firer_actor firer;
-  std::uint64_t fires_handed = 0;         ///< fire units handed to a firer so far
-  std::uint64_t idle_check_armed_for = 0; ///< fires_handed when the last idle check of the firer was armed
+  std::uint64_t fires_handed = 0; ///< fire units handed to a firer so far
+  bool idle_check_armed = false;  ///< a check whether the firer stayed idle is on the timer wheel
   /// The restart policies of the source and the firer, made at the first crash of either: most registrations never
   /// see one, and the two policies cost each of 100 000 registrations 112 bytes.
   std::unique_ptr<std::pair<restart_policy, restart_policy>> restarts;
