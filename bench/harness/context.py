@@ -254,6 +254,9 @@ class Bench:
     # -- the sink's routes ------------------------------------------------------------------------------------------
 
     def sink_count(self, sink):
+        # nginx (servers.start_nginx) counts its fires itself.
+        if hasattr(sink, "fire_count"):
+            return sink.fire_count()
         client = Http(sink.url, timeout=30)
         try:
             status, body = client.json("GET", "/_fake/fires/count")

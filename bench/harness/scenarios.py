@@ -21,6 +21,7 @@ import urllib.parse
 from common import BenchError, CpuMeter, Http, iso_ms, percentiles, proc_status, wait_until
 from context import AUTH_KEY, HOOK_SECRET, NAMESPACE, PAYLOAD
 from alarm_burst import alarm_burst
+from servers import start_nginx
 
 FEED_MISSING = "skipped: feed not available"
 
@@ -137,16 +138,12 @@ class CountSampler:
         self._thread.start()
 
     def _run(self):
-        client = Http(self.sink.url, timeout=10)
         while not self._stop.is_set():
             try:
-                status, body = client.json("GET", "/_fake/fires/count")
-                if status == 200:
-                    self.samples.append((time.time(), body["count"]))
-            except OSError:
+                self.samples.append((time.time(), self.bench.sink_count(self.sink)))
+            except (OSError, BenchError):
                 pass
             self._stop.wait(self.interval)
-        client.close()
 
     def stop(self):
         self._stop.set()
@@ -199,6 +196,11 @@ def alarm_population(prefix, count, period_s):
 
 # -- scenario 1: fire throughput ------------------------------------------------------------------------------------
 
+# Fires of one registration on the wire at once in the pipelined run (feedrouter's --fire-window).
+PIPELINED_FIRE_WINDOW = 32
+# Registrations sharing the webhook load in the run against nginx.
+NGINX_REGISTRATIONS = 100
+
 def _wrk_against_sink(b, sink, k):
     cfg = b.cfg
     paths = None
@@ -232,9 +234,9 @@ def _hook_paths(b, server, prefix, k):
     return paths
 
 
-def _wrk_through_feedrouter(b, sink, k):
+def _wrk_through_feedrouter(b, sink, k, extra=()):
     cfg = b.cfg
-    server = b.start_feedrouter(sink.url, b.store_path())
+    server = b.start_feedrouter(sink.url, b.store_path(), extra=extra)
     try:
         paths = _hook_paths(b, server, "h", k)
         paths_file = write_lines(os.path.join(b.workdir, b.next_name(f"hook-paths-{k}") + ".txt"), paths)
@@ -311,8 +313,46 @@ def throughput(b):
             "feedrouter": best["fires_per_s"] if available else None,
             "registrations": best["registrations"],
         }
+        if available:
+            _pipelined_one_registration(b, sink, out)
     finally:
         sink.terminate()
+    if available:
+        _against_nginx(b, out)
+
+
+def _pipelined_one_registration(b, sink, out):
+    """One registration with up to PIPELINED_FIRE_WINDOW fires on the wire, their outcomes applied in order."""
+    base = next(x for x in out["baseline"] if x["registrations"] == 1)
+    fr = _wrk_through_feedrouter(b, sink, 1, extra=["--fire-window", str(PIPELINED_FIRE_WINDOW)])
+    out["pipelined"] = fr
+    b.log(f"  feedrouter, 1 registration, --fire-window {PIPELINED_FIRE_WINDOW}: {fr['events_per_s']:.0f} events/s "
+          f"in, {fr['fires_per_s']:.0f} fires/s out")
+    name = f"1 registration(s), --fire-window {PIPELINED_FIRE_WINDOW}"
+    b.figure("1 throughput", f"events/s in, {name}", fr["events_per_s"], "events/s", base["events_per_s"],
+             "wrk -> sink, 1 trigger(s)")
+    b.figure("1 throughput", f"fires/s out, {name}", fr["fires_per_s"], "fires/s", base["events_per_s"],
+             "wrk -> sink, 1 trigger(s)")
+
+
+def _against_nginx(b, out):
+    """The same webhook load with nginx as the controller, read against wrk straight at nginx: the fastest sink this
+    machine has, where the fake controller is a sink of ours that records every fire."""
+    nginx = start_nginx(b)
+    try:
+        base = _wrk_against_sink(b, nginx, 1)
+        b.log(f"  baseline (wrk -> nginx): {base['events_per_s']:.0f} events/s")
+        fr = _wrk_through_feedrouter(b, nginx, NGINX_REGISTRATIONS)
+    finally:
+        nginx.terminate()
+    out["nginx"] = {"baseline": base, "feedrouter": fr}
+    b.log(f"  feedrouter -> nginx, {NGINX_REGISTRATIONS} registration(s): {fr['events_per_s']:.0f} events/s in, "
+          f"{fr['fires_per_s']:.0f} fires/s out")
+    name = f"{NGINX_REGISTRATIONS} registration(s), nginx as the controller"
+    b.figure("1 throughput", f"events/s in, {name}", fr["events_per_s"], "events/s", base["events_per_s"],
+             "wrk -> nginx")
+    b.figure("1 throughput", f"fires/s out, {name}", fr["fires_per_s"], "fires/s", base["events_per_s"],
+             "wrk -> nginx")
 
 
 # -- scenario 2: fan-out latency ------------------------------------------------------------------------------------

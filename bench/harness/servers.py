@@ -1,4 +1,4 @@
-"""The servers the broker and cluster scenarios start: mosquitto, redis-server and PostgreSQL from Debian, each on a
+"""The servers the scenarios start besides the sink: nginx, mosquitto, redis-server and PostgreSQL from Debian, each on a
 free 127.0.0.1 port with its configuration (written here), data and log in a directory of the work directory, as the
 tests start them (tests/support). Each runs as a child of the harness and is ended with it; no system service is
 used or disturbed."""
@@ -13,6 +13,7 @@ import time
 from common import BenchError, _Child, _Exited, _register, _unregister, free_port, wait_until
 
 MOSQUITTO = "/usr/sbin/mosquitto"
+NGINX = "/usr/sbin/nginx"
 REDIS_SERVER = "/usr/bin/redis-server"
 # Debian's postgresql-15 puts its programs here, not on PATH.
 POSTGRES_BIN = "/usr/lib/postgresql/15/bin"
@@ -25,6 +26,12 @@ MOSQUITTO_MAX_QUEUED = 1000000
 # QoS 1 messages the broker sends one client before it acknowledged them: mosquitto's default, written out because
 # it bounds the mqtt feed's rate (the feed acknowledges only what it stored).
 MOSQUITTO_MAX_INFLIGHT = 20
+# nginx's worker processes: as many as the fake controller's I/O threads, so that the two sinks get the same cores.
+NGINX_WORKERS = 2
+# The route nginx counts its requests on (stub_status); every other path is a fire.
+NGINX_STATUS_PATH = "/_nginx/status"
+# What nginx answers every fire: the controller's 202 with an activation id.
+NGINX_FIRE_ANSWER = '{"activationId":"00000000000000000000000000000000"}'
 # The PostgreSQL role and database the cluster scenario's instances log in to (trust over 127.0.0.1: no password).
 PG_ROLE = "feedrouter"
 
@@ -130,6 +137,69 @@ def start_mosquitto(b):
         return server
 
     return _start_on_free_port(make)
+
+
+def start_nginx(b):
+    """nginx answering every POST with the controller's 202 and nothing else: the fastest sink this machine has, so
+    that a figure is also read against what the machine can answer at all. No access log; the fires are counted by
+    stub_status, whose request total also counts every status request (`fire_count` subtracts them). Returns the
+    process with `port`, `url` and `fire_count()`."""
+    if not os.access(NGINX, os.X_OK):
+        raise BenchError(f"{NGINX} is missing: bench/run installs the nginx-light package")
+    directory = os.path.join(b.workdir, b.next_name("nginx"))
+    os.makedirs(directory)
+
+    def make(port):
+        config = os.path.join(directory, "nginx.conf")
+        with open(config, "w") as f:
+            f.write(f"""daemon off;
+worker_processes {NGINX_WORKERS};
+pid {directory}/nginx.pid;
+error_log {directory}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  client_body_temp_path {directory}/body;
+  keepalive_requests 10000000;
+  server {{
+    listen 127.0.0.1:{port};
+    location = {NGINX_STATUS_PATH} {{ stub_status; }}
+    location / {{
+      default_type application/json;
+      return 202 '{NGINX_FIRE_ANSWER}';
+    }}
+  }}
+}}
+""")
+        server = ServiceProcess("nginx", [NGINX, "-p", directory, "-c", config], directory + ".stderr",
+                                lambda: _connects(port))
+        server.port, server.url, server.directory = port, f"http://127.0.0.1:{port}", directory
+        server.fire_count = _nginx_fire_counter(port)
+        return server
+
+    return _start_on_free_port(make)
+
+
+def _nginx_fire_counter(port):
+    status_requests = 0
+
+    def fire_count():
+        nonlocal status_requests
+        status_requests += 1
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+            s.sendall(f"GET {NGINX_STATUS_PATH} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".encode())
+            answer = b""
+            while chunk := s.recv(4096):
+                answer += chunk
+        # "Active connections: N \nserver accepts handled requests\n A H R \n...": R counts this request too.
+        lines = answer.decode(errors="replace").split("\r\n\r\n", 1)[-1].splitlines()
+        try:
+            requests = int(lines[2].split()[2])
+        except (IndexError, ValueError):
+            raise BenchError(f"nginx stub_status answered {answer[:200]!r}")
+        return requests - status_requests
+
+    return fire_count
 
 
 def _redis_answers(port):
