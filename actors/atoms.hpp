@@ -47,6 +47,9 @@ using cluster_atom = caf::atom_constant<caf::atom("cluster")>;
 
 // Store.
 using put_atom = caf::atom_constant<caf::atom("put")>;
+/// `(create_atom, registration_record)`: asks the store to put a registration in place of one of the same trigger,
+/// whose events, dead letters and deliveries go with it (a CREATE, where put_atom keeps them: an UPDATE).
+using create_atom = caf::atom_constant<caf::atom("create")>;
 using erase_atom = caf::atom_constant<caf::atom("erase")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using commit_atom = caf::atom_constant<caf::atom("commit")>;

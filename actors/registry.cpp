@@ -658,7 +658,8 @@ void persist_and_start(registry_pointer self, result_promise rp, registration_re
   persist_checked(self, std::move(rp), std::move(record), std::move(config));
 }
 
-/// Stores `record` under `fence` and starts it, replacing the registration of the same trigger; answers `rp` once the
+/// Stores `record` under `fence` and starts it, replacing the registration of the same trigger (whose pending events
+/// and dead letters the store erases with it: they belong to the registration replaced); answers `rp` once the
 /// write is committed, then calls `done` (the CREATE's write is no longer under way). A github registration's hook was
 /// installed before: when the write fails, the hook is removed again, so that the CREATE leaves nothing behind (but
 /// for a write that timed out, which may still be committed and then needs its hook).
@@ -707,10 +708,10 @@ void store_and_start(registry_pointer self, result_promise rp, registration_reco
   };
   auto& st = self->state;
   if (fence)
-    self->request(st.cfg.env->store, st.cfg.request_timeout, put_atom::value, record, *fence)
+    self->request(st.cfg.env->store, st.cfg.request_timeout, create_atom::value, record, *fence)
       .then(std::move(on_commit), std::move(on_error));
   else
-    self->request(st.cfg.env->store, st.cfg.request_timeout, put_atom::value, record)
+    self->request(st.cfg.env->store, st.cfg.request_timeout, create_atom::value, record)
       .then(std::move(on_commit), std::move(on_error));
 }
 

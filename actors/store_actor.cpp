@@ -222,6 +222,14 @@ store_actor::behavior_type store_impl(store_pointer self, std::shared_ptr<store_
     [self](put_atom, registration_record& record, fencing_token fence) {
       return enqueue(self, {put_op(std::move(record), fence)});
     },
+    [self](create_atom, registration_record& record) {
+      auto erase = erase_op(record.trigger, {});
+      return enqueue(self, {std::move(erase), put_op(std::move(record), {})});
+    },
+    [self](create_atom, registration_record& record, fencing_token fence) {
+      auto erase = erase_op(record.trigger, fence);
+      return enqueue(self, {std::move(erase), put_op(std::move(record), fence)});
+    },
     [self](erase_atom, trigger_ref& trigger) { return enqueue(self, {erase_op(std::move(trigger), {})}); },
     [self](erase_atom, trigger_ref& trigger, fencing_token fence) {
       return enqueue(self, {erase_op(std::move(trigger), fence)});

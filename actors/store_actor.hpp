@@ -31,6 +31,11 @@ using store_actor = caf::typed_actor<
   caf::replies_to<put_atom, registration_record>::with<commit_atom>,
   /// As above, under a lease.
   caf::replies_to<put_atom, registration_record, fencing_token>::with<commit_atom>,
+  /// Inserts a registration in place of one of the same trigger, whose pending events, dead letters and deliveries are
+  /// erased in the same transaction (a CREATE starts afresh); answers once it is committed.
+  caf::replies_to<create_atom, registration_record>::with<commit_atom>,
+  /// As above, under a lease.
+  caf::replies_to<create_atom, registration_record, fencing_token>::with<commit_atom>,
   /// Removes a registration; answers once it is committed.
   caf::replies_to<erase_atom, trigger_ref>::with<commit_atom>,
   /// As above, under a lease.

@@ -112,6 +112,27 @@ TEST_CASE_METHOD(actor_fixture, "put and erase answer only once their transactio
   CHECK(ops[1].record.trigger == t2);
 }
 
+TEST_CASE_METHOD(actor_fixture, "a CREATE's put erases the registration it replaces, events and dead letters with it, "
+                                "in the same transaction", "[store_actor]") {
+  auto log = std::make_shared<answers>();
+  auto record = make_record(t1, R"({"seconds": 1})", now());
+  spawn_store_client(*this, [store = store, record, log, journal = journal](caf::event_based_actor* self) {
+    auto [on_commit, on_error] = record_answer(log, journal);
+    self->request(store, caf::infinite, create_atom::value, record).then(on_commit, on_error);
+  });
+  run();
+  CHECK(log->errors.empty());
+  CHECK(log->commits_seen == std::vector<std::size_t>{1});
+  REQUIRE(journal->commits.size() == 1);
+  const auto& ops = journal->commits[0];
+  REQUIRE(ops.size() == 2);
+  // The erase goes first: the new registration's events start at seq 1 again, where the old one's would collide.
+  CHECK(ops[0].op == store_op::kind::erase);
+  CHECK(ops[0].record.trigger == t1);
+  CHECK(ops[1].op == store_op::kind::put_registration);
+  CHECK(ops[1].record.trigger == t1);
+}
+
 TEST_CASE_METHOD(actor_fixture, "flush answers once every write sent before it is committed", "[store_actor]") {
   auto log = std::make_shared<answers>();
   spawn_store_client(*this, [store = store, log, journal = journal](caf::event_based_actor* self) {

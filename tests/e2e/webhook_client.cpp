@@ -19,17 +19,16 @@ constexpr std::chrono::milliseconds poll_interval{20};
 
 constexpr std::string_view hook_path_prefix = "/v1/hooks/";
 
-} // namespace
-
-webhook_registration create_webhook(feedrouter_process& fr, const trigger_ref& trigger, std::string_view signature,
-                                    std::string_view more_members) {
+/// The CREATE of create_webhook and replace_webhook, requiring `expected` (201 new, 200 replaced).
+webhook_registration put_webhook(feedrouter_process& fr, const trigger_ref& trigger, std::string_view signature,
+                                 std::string_view more_members, int expected) {
   std::string body = R"({"feed":"webhook","signature":")" + std::string{signature} + '"';
   if (!more_members.empty())
     body += ',' + std::string{more_members};
   body += '}';
   auto created = fr.call(api_request("PUT", trigger_path(trigger), alice_key, std::move(body)));
   INFO("CREATE answer: " << created.body);
-  REQUIRE(created.status == 201);
+  REQUIRE(created.status == expected);
   auto hook_url = json_string_at(created.body, "/hookUrl");
   auto secret = json_string_at(created.body, "/secret");
   REQUIRE(hook_url);
@@ -39,6 +38,19 @@ webhook_registration create_webhook(feedrouter_process& fr, const trigger_ref& t
   REQUIRE(hook_url->rfind(fr.base_url() + std::string{hook_path_prefix}, 0) == 0);
   CHECK(json_string_at(created.body, "/status/hookUrl") == hook_url);
   return {hook_url->substr(fr.base_url().size()), *secret};
+}
+
+} // namespace
+
+webhook_registration create_webhook(feedrouter_process& fr, const trigger_ref& trigger, std::string_view signature,
+                                    std::string_view more_members) {
+  constexpr int created = 201;
+  return put_webhook(fr, trigger, signature, more_members, created);
+}
+
+webhook_registration replace_webhook(feedrouter_process& fr, const trigger_ref& trigger) {
+  constexpr int replaced = 200;
+  return put_webhook(fr, trigger, "hmac-sha256", {}, replaced);
 }
 
 http_request signed_hook(const std::string& hook_target, std::string_view secret, std::string body,

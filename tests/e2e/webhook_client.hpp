@@ -23,9 +23,15 @@ struct webhook_registration {
 webhook_registration create_webhook(feedrouter_process& fr, const trigger_ref& trigger,
                                     std::string_view signature = "hmac-sha256", std::string_view more_members = {});
 
+/// As create_webhook with the default signature, for a trigger that has a registration: requires 200 (replaced).
+webhook_registration replace_webhook(feedrouter_process& fr, const trigger_ref& trigger);
+
 /// Returns a hook POST of `body` with `X-Hub-Signature-256: sha256=HMAC(secret, body)`.
 http_request signed_hook(const std::string& hook_target, std::string_view secret, std::string body,
                          std::string_view content_type = "application/json");
+
+/// As create_webhook with the default signature, for a trigger that has a registration: requires 200 (replaced).
+webhook_registration replace_webhook(feedrouter_process& fr, const trigger_ref& trigger);
 
 /// Returns a hook POST of `body` without any signature header.
 http_request unsigned_hook(const std::string& hook_target, std::string body);

@@ -288,3 +288,38 @@ TEST_CASE("a webhook answers 429 while --max-buffered-events wait for the contro
   CHECK(json_int_at(fires[3].body, "/id") == 6);
   fr->stop_cleanly();
 }
+
+TEST_CASE("a CREATE replacing a registration leaves none of its pending events behind: the new one takes events and "
+          "fires only its own, also after a restart",
+          "[e2e][delivery]") {
+  e2e_fixture fx;
+  const trigger_ref trigger{"alice", "replaced-hook"};
+  fx.controller().add_trigger(trigger, std::string{alice_key});
+  fx.controller().hold(trigger, 503);
+  auto first = fx.start_feedrouter();
+  auto old_hook = create_webhook(*first, trigger);
+  post_event(*first, old_hook, R"({"id":1})");
+  REQUIRE(fx.controller().wait_for_attempts(trigger, 1, fire_timeout));
+
+  // The CREATE again replaces the registration whole; the event waiting for the controller was the old one's.
+  auto hook = replace_webhook(*first, trigger);
+  auto read = read_registration(*first, trigger);
+  INFO("READ after the replacing CREATE: " << read);
+  CHECK(json_int_at(read, "/status/pendingEvents") == 0);
+  fx.controller().release(trigger);
+  // The new registration's events are numbered from the start again: stored beside the old ones, they collided.
+  post_event(*first, hook, R"({"id":2})");
+  REQUIRE(fx.wait_for_fires_of(trigger, 1, fire_timeout));
+  first->stop_cleanly();
+  first.reset();
+
+  // Stored events are fired first after a start, in order: an event of the old registration would come before id 3.
+  auto second = fx.start_feedrouter();
+  post_event(*second, hook, R"({"id":3})");
+  REQUIRE(fx.wait_for_fires_of(trigger, 2, fire_timeout));
+  auto fires = fx.fires_of(trigger);
+  REQUIRE(fires.size() == 2);
+  CHECK(json_int_at(fires[0].body, "/id") == 2);
+  CHECK(json_int_at(fires[1].body, "/id") == 3);
+  second->stop_cleanly();
+}
