@@ -91,6 +91,10 @@ void send_now(firer_pointer self, fire_unit& unit) {
   // The last moment before the request leaves: a process that was frozen past its lease sends nothing.
   if (!within_lease(self, unit))
     return;
+  // SIGTERM stopped the fires: this one is not sent and gets no answer, as the process is ending. Its events stay
+  // pending, stored or read again from the source's checkpoint, like every event not yet fired when a process ends.
+  if (!st.env->stats->try_start_fire())
+    return;
   client_request req;
   req.destination = st.destination;
   req.message.method = "POST";
@@ -101,7 +105,6 @@ void send_now(firer_pointer self, fire_unit& unit) {
   req.owner = destination_owner::operator_config;
   // The token keeps the fire counted until the trigger has recorded the outcome, or until a message carrying it is
   // dropped.
-  st.env->stats->fire_started();
   auto uncount = [stats = st.env->stats](const void*) { stats->fire_finished(); };
   wire_token token{std::shared_ptr<const void>{nullptr, std::move(uncount)}};
   // The completion runs on an I/O thread: it only reads the result and sends it on, straight to the trigger.

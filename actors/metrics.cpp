@@ -145,7 +145,7 @@ std::string metrics::render() const {
   header(out, "feedrouter_fire_duration_seconds", "histogram", "Time from sending a fire attempt to its answer.");
   fire_duration_.render(out, "feedrouter_fire_duration_seconds");
   header(out, "feedrouter_fires_in_flight", "gauge", "Fire requests on the wire.");
-  sample(out, "feedrouter_fires_in_flight", "", load(fires_in_flight_));
+  sample(out, "feedrouter_fires_in_flight", "", fires_in_flight());
   for (std::size_t outcome = 0; outcome < outcome_count; ++outcome) {
     header(out, event_metric_names[outcome], "counter", event_metric_help[outcome]);
     for (std::size_t feed = 0; feed < feed_count; ++feed)

@@ -58,18 +58,31 @@ public:
 
   // -- fires --------------------------------------------------------------------
 
-  /// Counts a fire request handed to the HTTP client; fire_finished() uncounts it when its completion runs.
-  void fire_started() {
-    fires_in_flight_.fetch_add(1, std::memory_order_relaxed);
+  /// Counts a fire request about to be handed to the HTTP client, unless stop_fires() was called: returns whether the
+  /// fire may go. fire_finished() uncounts it when its completion runs.
+  bool try_start_fire() {
+    // One atomic for the count and the stop, so that no fire is counted after a shutdown saw the count reach zero.
+    auto now = fires_in_flight_.load(std::memory_order_relaxed);
+    do {
+      if ((now & fires_stopped) != 0)
+        return false;
+    } while (!fires_in_flight_.compare_exchange_weak(now, now + 1, std::memory_order_relaxed));
+    return true;
   }
 
   void fire_finished() {
     fires_in_flight_.fetch_sub(1, std::memory_order_relaxed);
   }
 
+  /// Lets no further fire start (SIGTERM): from then on fires_in_flight() only falls, so a shutdown waiting for it to
+  /// reach zero waits for the fires already on the wire, not for a backlog that would keep the registrations firing.
+  void stop_fires() {
+    fires_in_flight_.fetch_or(fires_stopped, std::memory_order_relaxed);
+  }
+
   /// Returns how many fire requests are on the wire now.
   std::int64_t fires_in_flight() const {
-    return fires_in_flight_.load(std::memory_order_relaxed);
+    return fires_in_flight_.load(std::memory_order_relaxed) & ~fires_stopped;
   }
 
   /// Records a finished fire attempt: its verdict and how long it took from send to answer.
@@ -136,7 +149,9 @@ private:
   static std::size_t feed_index(std::string_view feed);
 
   std::array<counter, verdict_count> fires_{};
-  std::atomic<std::int64_t> fires_in_flight_{0};
+  /// The bit of fires_in_flight_ that stop_fires() sets, far above any count of fires on the wire.
+  static constexpr std::int64_t fires_stopped = std::int64_t{1} << 62;
+  std::atomic<std::int64_t> fires_in_flight_{0}; ///< fires on the wire, and fires_stopped once they may no longer start
   duration_histogram<fire_bounds_us.size()> fire_duration_{fire_bounds_us};
   per_feed<outcome_count> events_{};
   per_feed<drop_count> dropped_{};

@@ -437,6 +437,9 @@ int run(const options& opts, const sigset_t& signals) {
   notify_stopping("shutting down on signal " + std::to_string(signal_number));
   watchdog.reset();
   server->stop();
+  // The grace is for the fires already on the wire: a registration with a backlog would otherwise start the next fire
+  // as soon as one is answered, and the wait would last the whole grace.
+  stats->stop_fires();
   wait_for_fires_in_flight(*stats, opts.shutdown_grace);
   if (parts) {
     // Hands every shard over at once rather than after the TTL: their triggers stop, their writes are flushed, then

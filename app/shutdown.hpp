@@ -7,7 +7,8 @@
 namespace feedrouter {
 
 /// Waits until no fire is on the wire or `grace` has passed, whichever comes first; returns whether none is left.
-/// Used on SIGTERM after the API stopped accepting, so that fires already sent are answered and counted.
+/// Used on SIGTERM after the API stopped accepting and the fires were stopped (metrics::stop_fires), so that fires
+/// already sent are answered and counted.
 bool wait_for_fires_in_flight(const metrics& stats, std::chrono::milliseconds grace);
 
 /// Ends the process with exit code 0 if it has not ended `grace` after this call. Armed once the store is flushed:

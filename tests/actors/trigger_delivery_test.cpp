@@ -72,6 +72,23 @@ TEST_CASE_METHOD(actor_fixture, "a fire counts as in flight until its trigger ha
   CHECK(journal->pending_seqs(hook1).empty());
 }
 
+TEST_CASE_METHOD(actor_fixture, "once fires are stopped, the fire on the wire is answered and counted, the next waits",
+                 "[trigger][webhook][delivery]") {
+  // SIGTERM stops the fires, then waits for the in-flight count to reach zero: were the next event's fire started as
+  // the first is answered, a registration with a backlog would keep the count up for the whole grace period.
+  auto t = start_webhook_trigger(*this, hook1);
+  REQUIRE(post_event(*this, t.trigger, event_body(1)).status == 202);
+  REQUIRE(post_event(*this, t.trigger, event_body(2)).status == 202);
+  CHECK(env->stats->fires_in_flight() == 1);
+  env->stats->stop_fires();
+  client->answer(0, 202, R"({"activationId":"abc"})");
+  run();
+  CHECK(env->stats->fires_in_flight() == 0);
+  CHECK(client->bodies().size() == 1);
+  // The second event was never sent: it stays pending for the next start.
+  CHECK(journal->pending_seqs(hook1) == std::vector<std::uint64_t>{2});
+}
+
 TEST_CASE_METHOD(actor_fixture, "webhook events are fired one at a time in the order they were accepted",
                  "[trigger][webhook][delivery]") {
   auto t = start_webhook_trigger(*this, hook1);
