@@ -3,10 +3,11 @@
 // An alarm owns no connection, so its schedule runs in its trigger rather than in a source actor of its own
 // (docs/architecture.md section 2): an actor per alarm would cost about 1.6 KiB of each of 100 000 registrations.
 // Each occurrence is a timer on the timer wheel (trigger_wakeup::kind::occurrence with the generation and the
-// occurrence); stopping the children bumps the generation, which makes the occurrences armed before it void. An occurrence becomes an event of the
-// delivery core like any other; it is not stored (docs/architecture.md section 5.4: at most once). In a cluster it is
-// recorded as taken (last_occurrence committed under the trigger's lease) before it is accepted for firing, so that
-// no later run of the registration, on this instance or another, takes it again.
+// occurrence); stopping the children bumps the generation, which makes the occurrences armed before it void. An
+// occurrence becomes an event of the delivery core like any other; it is not stored (docs/architecture.md section 5.4:
+// at most once). In a cluster, and for catchUp, it is recorded as taken (last_occurrence committed under the trigger's
+// lease) before it is accepted for firing, so that no later run of the registration, on this instance or another,
+// takes it again.
 
 #include <algorithm>
 #include <string>
@@ -45,10 +46,10 @@ void arm_alarm(trigger_pointer self, sys_ms occurrence) {
 }
 
 /// Hands the event of an occurrence to the delivery core once it is recorded as taken: the count of a schedule with
-/// maxTriggers, and in a cluster its last_occurrence too, committed under the trigger's lease. A crash or a takeover
-/// in between must not give the occurrence back (docs/architecture.md section 5.4), as a record stored after the fire
-/// would. Its room is reserved meanwhile, so a schedule that ends keeps its firer for it. An occurrence whose record
-/// fails is not fired (at most once), nor one whose registration stopped meanwhile.
+/// maxTriggers, and in a cluster or with catchUp its last_occurrence too, committed (in a cluster under the trigger's
+/// lease). A crash or a takeover in between must not give the occurrence back (docs/architecture.md section 5.4), as
+/// a record stored after the fire would. Its room is reserved meanwhile, so a schedule that ends keeps its firer for
+/// it. An occurrence whose record fails is not fired (at most once), nor one whose registration stopped meanwhile.
 void accept_recorded(trigger_pointer self, feed_event event) {
   auto& st = self->state;
   st.delivery.reserve(1);
@@ -108,10 +109,11 @@ void on_occurrence(trigger_pointer self, sys_ms occurrence, std::optional<sys_ms
     auto error = "not fired: " + std::to_string(st.delivery.buffered())
                  + " earlier fires are still waiting for the controller";
     carry_out(self, st.delivery.reject(std::move(event), now, std::move(error)));
-  } else if (st.fence || status.triggers_left) {
-    // A count of maxTriggers is stored before its fire, and so is last_occurrence in a cluster. One instance's
-    // last_occurrence needs no haste: it is persisted with the fire's outcome, since an occurrence that has passed is
-    // never taken again after a restart.
+  } else if (st.fence || status.triggers_left || st.config->alarm->catch_up) {
+    // A count of maxTriggers is stored before its fire, and so is last_occurrence in a cluster and for catchUp, whose
+    // start after a crash fires the latest occurrence after the stored one. Otherwise one instance's last_occurrence
+    // needs no haste: it is persisted with the fire's outcome, since an occurrence that has passed is never taken
+    // again after a restart.
     accept_recorded(self, std::move(event));
   } else {
     carry_out(self, st.delivery.accept(std::move(event)));

@@ -63,6 +63,19 @@ TEST_CASE_METHOD(actor_fixture, "one instance fires an occurrence without waitin
   CHECK(journal->commits.empty());
 }
 
+TEST_CASE_METHOD(actor_fixture, "one instance records a catchUp registration's occurrence as taken before it fires "
+                                "it, so that a start after a crash cannot fire it again as missed",
+                 "[trigger][cluster]") {
+  client->answer_none();
+  start_alarm(*this, R"({"seconds": 1, "catchUp": true})", std::nullopt);
+  advance(1s);
+  REQUIRE(client->calls().size() == 1);
+  auto ops = journal->ops_for(ticker);
+  REQUIRE_FALSE(ops.empty());
+  CHECK(ops.back().op == store_op::kind::put_status);
+  CHECK(ops.back().record.status.last_occurrence == at(1s));
+}
+
 TEST_CASE_METHOD(actor_fixture, "an occurrence whose record the store fences is not fired and the trigger stops",
                  "[trigger][cluster]") {
   auto fence = lease_of(ticker);
