@@ -298,10 +298,7 @@ def throughput(b):
             if fr["non_2xx"]:
                 rejected = (f"{fr['non_2xx']} of {fr['wrk']['requests']} events with {k} registration(s) were answered "
                             f"4xx/5xx (flow control) and are not counted as in")
-            b.figure("1 throughput", f"events/s in, {k} registration(s)", fr["events_per_s"], "events/s",
-                     base["events_per_s"], label, note=rejected)
-            b.figure("1 throughput", f"fires/s out, {k} registration(s)", fr["fires_per_s"], "fires/s",
-                     base["events_per_s"], label)
+            _throughput_figures(b, f"{k} registration(s)", fr, base["events_per_s"], label, note=rejected)
         if not available:
             b.log(f"  feedrouter: webhook {FEED_MISSING} ({why})")
         first = out["baseline"][0]
@@ -328,11 +325,8 @@ def _pipelined_one_registration(b, sink, out):
     out["pipelined"] = fr
     b.log(f"  feedrouter, 1 registration, --fire-window {PIPELINED_FIRE_WINDOW}: {fr['events_per_s']:.0f} events/s "
           f"in, {fr['fires_per_s']:.0f} fires/s out")
-    name = f"1 registration(s), --fire-window {PIPELINED_FIRE_WINDOW}"
-    b.figure("1 throughput", f"events/s in, {name}", fr["events_per_s"], "events/s", base["events_per_s"],
-             "wrk -> sink, 1 trigger(s)")
-    b.figure("1 throughput", f"fires/s out, {name}", fr["fires_per_s"], "fires/s", base["events_per_s"],
-             "wrk -> sink, 1 trigger(s)")
+    _throughput_figures(b, f"1 registration(s), --fire-window {PIPELINED_FIRE_WINDOW}", fr, base["events_per_s"],
+                        "wrk -> sink, 1 trigger(s)")
 
 
 def _against_nginx(b, out):
@@ -348,11 +342,14 @@ def _against_nginx(b, out):
     out["nginx"] = {"baseline": base, "feedrouter": fr}
     b.log(f"  feedrouter -> nginx, {NGINX_REGISTRATIONS} registration(s): {fr['events_per_s']:.0f} events/s in, "
           f"{fr['fires_per_s']:.0f} fires/s out")
-    name = f"{NGINX_REGISTRATIONS} registration(s), nginx as the controller"
-    b.figure("1 throughput", f"events/s in, {name}", fr["events_per_s"], "events/s", base["events_per_s"],
-             "wrk -> nginx")
-    b.figure("1 throughput", f"fires/s out, {name}", fr["fires_per_s"], "fires/s", base["events_per_s"],
-             "wrk -> nginx")
+    _throughput_figures(b, f"{NGINX_REGISTRATIONS} registration(s), nginx as the controller", fr,
+                        base["events_per_s"], "wrk -> nginx")
+
+
+def _throughput_figures(b, name, fr, baseline, label, note=None):
+    """The two rows of a run through feedrouter: events in (answered 2xx) and fires out, against `baseline`/s."""
+    b.figure("1 throughput", f"events/s in, {name}", fr["events_per_s"], "events/s", baseline, label, note=note)
+    b.figure("1 throughput", f"fires/s out, {name}", fr["fires_per_s"], "fires/s", baseline, label)
 
 
 # -- scenario 2: fan-out latency ------------------------------------------------------------------------------------

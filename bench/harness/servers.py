@@ -104,6 +104,15 @@ class ServiceProcess(_Child):
         self.ready_after = time.monotonic() - started
 
 
+def _server_dir(b, binary, package, stem):
+    """Checks that `binary` (of the Debian `package`) is installed; returns a fresh directory of the work directory."""
+    if not os.access(binary, os.X_OK):
+        raise BenchError(f"{binary} is missing: bench/run installs the {package} package")
+    directory = os.path.join(b.workdir, b.next_name(stem))
+    os.makedirs(directory)
+    return directory
+
+
 def _start_on_free_port(make):
     """Calls make(port) on free ports until a server starts."""
     last = None
@@ -144,10 +153,7 @@ def start_nginx(b):
     that a figure is also read against what the machine can answer at all. No access log; the fires are counted by
     stub_status, whose request total also counts every status request (`fire_count` subtracts them). Returns the
     process with `port`, `url` and `fire_count()`."""
-    if not os.access(NGINX, os.X_OK):
-        raise BenchError(f"{NGINX} is missing: bench/run installs the nginx-light package")
-    directory = os.path.join(b.workdir, b.next_name("nginx"))
-    os.makedirs(directory)
+    directory = _server_dir(b, NGINX, "nginx-light", "nginx")
 
     def make(port):
         config = os.path.join(directory, "nginx.conf")
@@ -214,10 +220,7 @@ def _redis_answers(port):
 def start_redis(b):
     """redis-server 7.0 with an append-only file (fsync every second, Redis's default) and no snapshots; returns the
     process with `port` and `url`."""
-    if not os.access(REDIS_SERVER, os.X_OK):
-        raise BenchError(f"{REDIS_SERVER} is missing: bench/run installs the redis-server package")
-    directory = os.path.join(b.workdir, b.next_name("redis"))
-    os.makedirs(directory)
+    directory = _server_dir(b, REDIS_SERVER, "redis-server", "redis")
 
     def make(port):
         config = os.path.join(directory, "redis.conf")

@@ -31,6 +31,15 @@ trigger_harness start_alarm(actor_fixture& f, std::string_view params_json, std:
   return start_trigger(f, std::move(record), std::move(config), fence);
 }
 
+/// Requires the newest write of the ticker to be the status that records `occurrence` as taken; returns that write.
+store_op require_taken(const store_journal& journal, sys_ms occurrence) {
+  auto ops = journal.ops_for(ticker);
+  REQUIRE_FALSE(ops.empty());
+  CHECK(ops.back().op == store_op::kind::put_status);
+  CHECK(ops.back().record.status.last_occurrence == occurrence);
+  return ops.back();
+}
+
 } // namespace
 
 TEST_CASE_METHOD(actor_fixture, "a trigger under a lease records each occurrence as taken before it fires it",
@@ -42,12 +51,9 @@ TEST_CASE_METHOD(actor_fixture, "a trigger under a lease records each occurrence
   advance(1s);
   REQUIRE(client->calls().size() == 1);
   // The commit before the fire holds the occurrence, under the lease.
-  auto ops = journal->ops_for(ticker);
-  REQUIRE_FALSE(ops.empty());
-  CHECK(ops.back().op == store_op::kind::put_status);
-  CHECK(ops.back().record.status.last_occurrence == at(1s));
-  REQUIRE(ops.back().fence);
-  CHECK(ops.back().fence->epoch == fence.epoch);
+  auto taken = require_taken(*journal, at(1s));
+  REQUIRE(taken.fence);
+  CHECK(taken.fence->epoch == fence.epoch);
   client->answer(0, 202);
   run();
   for (const auto& op : journal->ops_for(ticker))
@@ -70,10 +76,7 @@ TEST_CASE_METHOD(actor_fixture, "one instance records a catchUp registration's o
   start_alarm(*this, R"({"seconds": 1, "catchUp": true})", std::nullopt);
   advance(1s);
   REQUIRE(client->calls().size() == 1);
-  auto ops = journal->ops_for(ticker);
-  REQUIRE_FALSE(ops.empty());
-  CHECK(ops.back().op == store_op::kind::put_status);
-  CHECK(ops.back().record.status.last_occurrence == at(1s));
+  require_taken(*journal, at(1s));
 }
 
 TEST_CASE_METHOD(actor_fixture, "an occurrence whose record the store fences is not fired and the trigger stops",
