@@ -93,6 +93,8 @@ using load_atom = caf::atom_constant<caf::atom("load")>;
 /// `(pending_atom, trigger_ref, from_seq, max_rows, max_bytes)`: asks the store for pending events' bodies.
 using pending_atom = caf::atom_constant<caf::atom("pending")>;
 using write_atom = caf::atom_constant<caf::atom("write")>;
+/// `(write_atom, ops, linger_atom)`: a write whose commit no fire waits for; it may wait for others to share it.
+using linger_atom = caf::atom_constant<caf::atom("linger")>;
 using items_atom = caf::atom_constant<caf::atom("items")>;
 /// `(disable_atom, int status_code, std::string message)`: a source asks its trigger to disable the registration.
 using disable_atom = caf::atom_constant<caf::atom("disable")>;

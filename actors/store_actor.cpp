@@ -1,5 +1,7 @@
 #include "actors/store_actor.hpp"
 
+#include <algorithm>
+#include <map>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -37,7 +39,13 @@ struct store_state {
   /// Registration key -> the fencing token of its changes in `ops`. A batch holds the changes of one registration
   /// under one token only, so that the store's report of a registration fenced names exactly those changes.
   std::unordered_map<std::string, std::optional<fencing_token>> fences;
+  /// (Registration key, seq) -> index in `ops` of a put_event still waiting, so that its erase can cancel it.
+  std::map<std::pair<std::string, std::uint64_t>, std::size_t> unwritten_events;
+  /// Indexes in `ops` of put_events whose erase came before their commit: neither is written.
+  std::vector<std::size_t> cancelled_puts;
   bool flush_scheduled = false;
+  /// A commit after watch.event_delay is on its way for the lingering writes waiting.
+  bool event_commit_armed = false;
   /// A commit after watch.status_delay is on its way for the status updates waiting.
   bool status_commit_armed = false;
   store_watch watch;
@@ -100,13 +108,42 @@ void keep_fences_apart(store_pointer self, const store_op& op) {
   fences[std::move(key)] = op.fence;
 }
 
+/// Leaves out of the batch the put_events that an erase cancelled, moving the waiters' ranges with the ops they cover.
+void drop_cancelled_puts(store_state& st) {
+  if (st.cancelled_puts.empty())
+    return;
+  std::sort(st.cancelled_puts.begin(), st.cancelled_puts.end());
+  // kept_before[i]: how many ops before i stay, i.e. where op i (or the first op after it that stays) moves to.
+  std::vector<std::size_t> kept_before(st.ops.size() + 1);
+  std::size_t kept = 0;
+  auto cancelled = st.cancelled_puts.begin();
+  for (std::size_t i = 0; i < st.ops.size(); ++i) {
+    kept_before[i] = kept;
+    if (cancelled != st.cancelled_puts.end() && *cancelled == i) {
+      ++cancelled;
+      continue;
+    }
+    if (kept != i)
+      st.ops[kept] = std::move(st.ops[i]);
+    ++kept;
+  }
+  kept_before[st.ops.size()] = kept;
+  st.ops.resize(kept);
+  for (auto& waiter : st.waiting) {
+    waiter.first = kept_before[waiter.first];
+    waiter.end = kept_before[waiter.end];
+  }
+}
+
 void flush(store_pointer self) {
   auto& st = self->state;
   st.flush_scheduled = false;
-  // A commit still armed for statuses finds them committed; one that comes now arms again.
+  // A commit still armed finds what it was armed for committed; one armed from now on arms again.
   st.status_commit_armed = false;
+  st.event_commit_armed = false;
   if (st.ops.empty() && st.waiting.empty())
     return;
+  drop_cancelled_puts(st);
   // A store of one instance holds every lease: commit_fenced() is commit() there.
   commit_result result;
   auto failure = timed_commit(st.watch.stats.get(), [&] {
@@ -134,21 +171,65 @@ void flush(store_pointer self) {
   st.waiting.clear();
   st.pending_status.clear();
   st.fences.clear();
+  st.unwritten_events.clear();
+  st.cancelled_puts.clear();
 }
 
-caf::typed_response_promise<commit_atom> enqueue(store_pointer self, std::vector<store_op> ops) {
+/// Returns whether `op` (a change of the registration `key`) erases an event whose put_event waits in this batch,
+/// and then cancels that put: the event was done (fired) before it was written, so neither the row nor its deletion
+/// reaches the store.
+bool cancels_put(store_state& st, const std::string& key, const store_op& op) {
+  if (op.op != store_op::kind::erase_event)
+    return false;
+  auto unwritten = st.unwritten_events.find({key, op.event.seq});
+  if (unwritten == st.unwritten_events.end())
+    return false;
+  st.cancelled_puts.push_back(unwritten->second);
+  st.unwritten_events.erase(unwritten);
+  return true;
+}
+
+/// When a commit happens for a write.
+enum class commit_timing {
+  soon,   ///< once the mailbox holds no earlier write
+  linger, ///< within watch.event_delay, or sooner with another write's commit
+};
+
+/// Arms the commit a lingering write may wait for, unless one comes sooner.
+void schedule_lingering_flush(store_pointer self) {
+  auto& st = self->state;
+  if (st.watch.event_delay.count() == 0) {
+    schedule_flush(self);
+    return;
+  }
+  if (st.flush_scheduled || st.event_commit_armed)
+    return;
+  st.event_commit_armed = true;
+  self->delayed_send(self, st.watch.event_delay, commit_atom::value);
+}
+
+caf::typed_response_promise<commit_atom> enqueue(store_pointer self, std::vector<store_op> ops,
+                                                 commit_timing timing = commit_timing::soon) {
   auto& st = self->state;
   for (const auto& op : ops)
     keep_fences_apart(self, op);
   auto first = st.ops.size();
   for (auto& op : ops) {
+    auto key = op.record.trigger.key();
     // A status queued before this write must not be moved past it: later statuses start a new entry.
-    st.pending_status.erase(op.record.trigger.key());
+    st.pending_status.erase(key);
+    if (cancels_put(st, key, op))
+      continue;
+    if (op.op == store_op::kind::put_event)
+      st.unwritten_events[{std::move(key), op.event.seq}] = st.ops.size();
     st.ops.push_back(std::move(op));
   }
   auto rp = self->make_response_promise<commit_atom>();
   st.waiting.push_back({rp, first, st.ops.size()});
-  schedule_flush(self);
+  if (timing == commit_timing::linger)
+    schedule_lingering_flush(self);
+  else
+    schedule_flush(self);
   return rp;
 }
 
@@ -241,6 +322,9 @@ store_actor::behavior_type store_impl(store_pointer self, std::shared_ptr<store_
       put_status(self, trigger, status, fence);
     },
     [self](write_atom, std::vector<store_op>& ops) { return enqueue(self, std::move(ops)); },
+    [self](write_atom, std::vector<store_op>& ops, linger_atom) {
+      return enqueue(self, std::move(ops), commit_timing::linger);
+    },
     [self](load_atom, const trigger_ref& trigger, std::size_t limit) {
       // Reads see every write received before them.
       flush(self);

@@ -46,6 +46,10 @@ using store_actor = caf::typed_actor<
   caf::reacts_to<status_atom, trigger_ref, registration_status, fencing_token>,
   /// Applies several changes in one transaction (events, dead letters, status); answers once committed.
   caf::replies_to<write_atom, std::vector<store_op>>::with<commit_atom>,
+  /// As above for changes no fire waits for (the outcomes of fires; a webhook event handed to its fire at once): they
+  /// may wait store_watch::event_delay for others to share their commit. An erase_event whose put_event still waits
+  /// in the same batch cancels it: neither is written.
+  caf::replies_to<write_atom, std::vector<store_op>, linger_atom>::with<commit_atom>,
   /// Answers up to N dead letters of a registration, oldest first, after committing what is queued.
   caf::replies_to<load_atom, trigger_ref, std::size_t>::with<std::vector<dead_letter>>,
   /// Answers the registrations of some shards with their pending events (store::load_shards), after committing what is
@@ -95,6 +99,10 @@ struct store_watch {
   /// How long a status update (status_atom) may wait for others to share its commit; zero: committed as soon as the
   /// mailbox is empty. A write that is answered (put, erase, write, flush) or a read commits what waits at once.
   std::chrono::milliseconds status_delay{0};
+  /// How long a lingering write (write_atom with linger_atom) may wait for others to share its commit; zero: as a
+  /// write. A webhook event is fired beside its put, so most fires answer within this delay and their erase cancels
+  /// the put: neither reaches the store.
+  std::chrono::milliseconds event_delay{0};
 };
 
 /// How the store actor runs: on a thread of its own (production: disk I/O must not hold a scheduler thread), or on the

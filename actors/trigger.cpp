@@ -237,6 +237,7 @@ void record_outcomes(trigger_pointer self, delivery_actions& out) {
     status.checkpoint = std::move(*out.checkpoint);
   if (out.dropped > 0)
     st.accepted_checkpoint.clear();
+  answer_fired_hooks(st, out);
   if (out.changes_store())
     write(self, store_ops(st, out));
   else if (out.changes_status())
@@ -414,7 +415,9 @@ void write(trigger_pointer self, std::vector<store_op> ops) {
   auto status = make_op(st, store_op::kind::put_status);
   status.record.status = st.record.status;
   ops.push_back(std::move(status));
-  self->request(st.env->store, caf::infinite, write_atom::value, std::move(ops))
+  // No fire waits for these: they may linger for others to share their commit (the erase of an event fired before
+  // its own put was committed cancels both).
+  self->request(st.env->store, caf::infinite, write_atom::value, std::move(ops), linger_atom::value)
     .then([](commit_atom) {},
           [self](caf::error& err) {
             if (!stop_if_fenced(self, err))

@@ -1,7 +1,10 @@
 // Webhook intake of a trigger actor: a webhook registration owns no connection, so its events arrive from the HTTP
-// server through the registry (docs/architecture.md section 2), are checked here and stored before the sender is
-// answered (section 5.1), and then go through the delivery core like any other event.
+// server through the registry (docs/architecture.md section 2), are checked here, and go to the store and through the
+// delivery core at once; the sender is answered once its event is stored or fired, whichever comes first (section
+// 5.1).
 
+#include <algorithm>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -29,6 +32,29 @@ std::string why_inactive(const trigger_state& st) {
 /// event there.
 api_result moved_away() {
   return failure(api_outcome::not_owner, "the registration runs on another instance now");
+}
+
+/// The answer to the sender of webhook event `seq` once it is stored or fired.
+api_result accepted(std::uint64_t seq) {
+  return success(api_outcome::accepted, hook_receipt{false, seq});
+}
+
+/// Answers the sender of webhook event `seq` with `result` unless it was answered already; returns whether it answered.
+bool answer(trigger_state& st, std::uint64_t seq, api_result result) {
+  if (!st.unanswered_hooks)
+    return false;
+  auto& waiting = *st.unanswered_hooks;
+  auto at = std::lower_bound(waiting.begin(), waiting.end(), seq,
+                             [](const unanswered_hook& x, std::uint64_t y) { return x.seq < y; });
+  if (at == waiting.end() || at->seq != seq || at->answered)
+    return false;
+  at->promise.deliver(std::move(result));
+  at->answered = true;
+  // Answers come in seq order on each path (commits in write order, fires settle in order), so the answered ones
+  // gather at the front.
+  while (!waiting.empty() && waiting.front().answered)
+    waiting.pop_front();
+  return true;
 }
 
 } // namespace
@@ -89,38 +115,49 @@ caf::result<api_result> take_webhook(trigger_pointer self, webhook_delivery& del
     }
   }
   auto event = st.delivery.new_event(std::move(verdict.payload), st.env->now(), true);
-  st.delivery.reserve(1);
+  auto seq = event.event.seq;
   // The delivery id goes into the store with the event, in one transaction: the window outlives a restart.
   std::vector<store_op> ops{put_event_op(st, event.event)};
   if (!delivery_id.empty()) {
     auto taken = make_op(st, store_op::kind::put_delivery);
-    taken.delivery = {event.event.seq, delivery_id};
+    taken.delivery = {seq, delivery_id};
     ops.push_back(std::move(taken));
   }
   auto rp = self->make_response_promise<api_result>();
-  self->request(st.env->store, caf::infinite, write_atom::value, std::move(ops))
-    .then(
-      [self, rp, event](commit_atom) mutable {
-        auto& st = self->state;
-        auto seq = event.event.seq;
-        std::vector<feed_event> events;
-        events.push_back(std::move(event));
-        st.env->stats->count_events(event_outcome::accepted, st.record.feed);
-        carry_out(self, st.delivery.accept_reserved(std::move(events)));
-        rp.deliver(success(api_outcome::accepted, hook_receipt{false, seq}));
-      },
-      [self, rp, delivery_id](caf::error& err) mutable {
-        self->state.delivery.cancel_reservation(1);
-        // Not stored: a redelivery of it must be taken.
-        if (self->state.replays && !delivery_id.empty())
-          self->state.replays->forget(delivery_id);
-        if (stop_if_fenced(self, err)) {
-          rp.deliver(moved_away());
-          return;
-        }
-        rp.deliver(failure(api_outcome::unavailable, "cannot store the event: " + describe_child_error(err)));
-      });
+  if (!st.unanswered_hooks)
+    st.unanswered_hooks = std::make_unique<std::deque<unanswered_hook>>();
+  st.unanswered_hooks->push_back({seq, rp});
+  // The put reaches the store before anything the core asks of it for this event (one sender, one mailbox): an
+  // erase after the fire finds the event there, or still in the same batch, where the two cancel out. The put may
+  // linger for that (store_watch::event_delay): the sender waits for it only while the fire has no answer yet.
+  self->request(st.env->store, caf::infinite, write_atom::value, std::move(ops), linger_atom::value)
+    .then([self, seq](commit_atom) { answer(self->state, seq, accepted(seq)); },
+          [self, seq, delivery_id](caf::error& err) {
+            auto& st = self->state;
+            auto why = stop_if_fenced(self, err)
+                         ? moved_away()
+                         : failure(api_outcome::unavailable, "cannot store the event: " + describe_child_error(err));
+            // Fired already: the sender has its 202, and a redelivery must be ignored. Otherwise the sender is told
+            // to send it again; the core still holds it and fires it unless the registration stopped (fenced), so
+            // that redelivery can fire twice (at least once, docs/delivery.md).
+            if (answer(st, seq, std::move(why)) && st.replays && !delivery_id.empty())
+              st.replays->forget(delivery_id);
+          });
+  st.env->stats->count_events(event_outcome::accepted, st.record.feed);
+  carry_out(self, st.delivery.accept(std::move(event)));
   return rp;
+}
+
+void answer_fired_hooks(trigger_state& st, const delivery_actions& out) {
+  if (!st.unanswered_hooks || st.unanswered_hooks->empty() || out.erase.empty())
+    return;
+  for (auto seq : out.erase) {
+    auto dead = std::any_of(out.dead_letters.begin(), out.dead_letters.end(),
+                            [seq](const dead_letter& letter) { return letter.event.seq == seq; });
+    // A dead letter is acknowledged by its commit only.
+    if (!dead)
+      answer(st, seq, accepted(seq));
+  }
 }
 
 } // namespace feedrouter

@@ -94,6 +94,12 @@ constexpr std::chrono::seconds store_watch_interval{1};
 /// alarm's maxTriggers count, which are written with an answer that waits for their commit.
 constexpr std::chrono::milliseconds status_commit_delay{50};
 
+/// How long a write no fire waits for (a webhook event's put, made beside its fire; the erase after a fire) may wait
+/// for others to share its commit. Most fires answer within it, and an event fired before its put was committed is
+/// never written: per event, no INSERT and no DELETE, and one wake-up of the store's thread per batch. A sender waits
+/// for it only when the fire has no answer sooner; a kill -9 may fire again what was fired within it (rule 5.5).
+constexpr std::chrono::milliseconds event_commit_delay{2};
+
 /// How often the timer wheel wakes at most: alarm occurrences that fall due within 5 ms of each other are fired
 /// together, up to 5 ms late. With 100 000 minute alarms (1667 fires a second, 0.6 ms apart) a wake-up per occurrence
 /// cost about 10 thread hand-offs per fire (the clock's thread, a worker, the I/O thread, the store's thread); in
@@ -362,7 +368,7 @@ int run(const options& opts, const sigset_t& signals) {
   auto stats = std::make_shared<metrics>();
   auto health = std::make_shared<store_health>();
   auto store = spawn_store_actor(sys, std::move(db), store_thread::dedicated,
-                                 {health, store_watch_interval, stats, status_commit_delay});
+                                 {health, store_watch_interval, stats, status_commit_delay, event_commit_delay});
   auto env = make_env(opts, client, std::move(mqtt), std::move(redis), store, stats, public_url, egress);
   env->timers = spawn_timer_wheel(sys, timer_wheel_quantum);
   auto fence = std::make_shared<fire_fence>();

@@ -5,6 +5,7 @@
 // actors/dead_letter_replay.cpp. Private to actors/.
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,6 +13,7 @@
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
 
 #include "actors/firer.hpp"
 #include "actors/messages.hpp"
@@ -48,6 +50,14 @@ struct trigger_deletion {
   int failures = 0;               ///< failed attempts of the current step in a row
   sys_ms started{};               ///< when the deletion began, for the retries' age limit
   std::uint64_t attempt = 0;      ///< tells the current request's answer and timer from stale ones
+};
+
+/// A webhook event whose sender waits for its answer: 202 once the event is stored or fired, whichever comes first
+/// (actors/webhook_intake.cpp).
+struct unanswered_hook {
+  std::uint64_t seq = 0;
+  caf::typed_response_promise<api_result> promise;
+  bool answered = false;
 };
 
 struct trigger_state {
@@ -89,6 +99,9 @@ struct trigger_state {
   /// Webhooks with a delivery id header: the ids of the latest deliveries, made on the first one or from those the
   /// store kept (a registration without the header, and one that never got a delivery, pay nothing for it).
   std::unique_ptr<replay_window> replays;
+  /// Webhook events whose senders wait for their answer, in seq order; made on the first event (most registrations
+  /// take none, and an empty deque allocates).
+  std::unique_ptr<std::deque<unanswered_hook>> unanswered_hooks;
   /// When the alarm schedule last (re)started: a catchUp registration's occurrence due before it was missed while no
   /// instance ran the registration, and fires with "late": true.
   sys_ms schedule_started{};
@@ -205,9 +218,14 @@ caf::result<api_result> replay_dead_letters(trigger_pointer self);
 
 // -- webhook_intake.cpp -------------------------------------------------------------------
 
-/// Takes one webhook request: checks its signature first, then stores the event before answering, so that a crash
-/// after the answer still fires it.
+/// Takes one webhook request: checks its signature first, then hands the event to the delivery core and to the store
+/// at once, and answers once it is stored or fired, whichever comes first: a crash after the answer loses nothing,
+/// and the fire does not wait for the commit.
 caf::result<api_result> take_webhook(trigger_pointer self, webhook_delivery& delivery);
+
+/// Answers the senders of the webhook events that `out` settled as fired (erased, not dead-lettered) and are not
+/// answered yet: a fire acknowledges an event as its commit does.
+void answer_fired_hooks(trigger_state& st, const delivery_actions& out);
 
 /// Makes the replay window from the deliveries the store kept (oldest first), so that a delivery taken before a
 /// restart or a takeover is not taken again; nothing when there are none.

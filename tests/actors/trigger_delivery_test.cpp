@@ -56,6 +56,31 @@ TEST_CASE_METHOD(actor_fixture, "a webhook event is stored before it is acknowle
   CHECK(snap.live.hook_url == test_public_url + "/v1/hooks/hook-1");
 }
 
+TEST_CASE_METHOD(actor_fixture, "a webhook event is fired without waiting for its commit: a fire answered first "
+                                "acknowledges it, and its put and erase cancel out in the store",
+                 "[trigger][webhook][delivery]") {
+  client->answer_all(202);
+  auto t = start_webhook_trigger(*this, hook1);
+  auto commits_before = journal->commits.size();
+  auto reply = ask<api_result>(t.trigger, hook_atom::value, hook_command("hook-1", event_body(1)).hook);
+  // The store takes no message meanwhile: its commit waits, the fire does not.
+  run_all_but(store);
+  REQUIRE(client->calls().size() == 1);
+  CHECK(client->calls()[0].request.message.body == event_body(1));
+  REQUIRE(reply->value);
+  CHECK(reply_of(*reply->value).status == 202);
+  CHECK(json_int_at(reply_of(*reply->value).body, "seq") == 1);
+  CHECK(journal->commits.size() == commits_before);
+  run();
+  // The put and the erase met in one batch: the event was never written, the fire is counted.
+  CHECK(journal->count(store_op::kind::put_event) == 0);
+  CHECK(journal->count(store_op::kind::erase_event) == 0);
+  CHECK(journal->pending_seqs(hook1).empty());
+  auto snap = snapshot(t.trigger);
+  CHECK(snap.status.fires == 1);
+  CHECK(snap.live.pending_events == 0);
+}
+
 TEST_CASE_METHOD(actor_fixture, "a fire counts as in flight until its trigger has handed the outcome to the store",
                  "[trigger][webhook][delivery]") {
   // Shutdown waits for the in-flight count to reach zero and then flushes the store: the erase of the fired event

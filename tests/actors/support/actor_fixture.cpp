@@ -1,5 +1,7 @@
 #include "actor_fixture.hpp"
 
+#include <algorithm>
+
 #include <caf/atom.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
@@ -217,6 +219,23 @@ void actor_fixture::run() {
   do {
     sched.run();
   } while (sched.advance_time(caf::timespan{0}) > 0);
+}
+
+void actor_fixture::run_all_but_actor(caf::abstract_actor* held) {
+  auto other = [held](caf::resumable* job) { return dynamic_cast<caf::abstract_actor*>(job) != held; };
+  for (;;) {
+    auto job = std::find_if(sched.jobs.begin(), sched.jobs.end(), other);
+    if (job == sched.jobs.end()) {
+      if (sched.advance_time(caf::timespan{0}) == 0)
+        return;
+      continue;
+    }
+    // run_once() runs the job at the front.
+    auto* next = *job;
+    sched.jobs.erase(job);
+    sched.jobs.push_front(next);
+    sched.run_once();
+  }
 }
 
 void actor_fixture::advance(caf::timespan total, caf::timespan step) {

@@ -172,11 +172,20 @@ public:
   /// Delivers every message that is due, without moving time.
   void run();
 
+  /// Delivers every message that is due except those to `held`, which wait in its mailbox for a later run(): what
+  /// happens while that actor is slow (the store's commit, say).
+  template <class Handle>
+  void run_all_but(const Handle& held) {
+    run_all_but_actor(caf::actor_cast<caf::abstract_actor*>(held));
+  }
+
   /// Moves simulated time forward by `total` in steps of at most `step`, delivering what falls due after each step.
   void advance(caf::timespan total, caf::timespan step = 100ms);
 
   /// Moves simulated time forward to `when` in steps of at most `step`.
   void advance_to(sys_ms when, caf::timespan step = 100ms);
+
+  void run_all_but_actor(caf::abstract_actor* held);
 
   // -- actors -------------------------------------------------------------------
 
