@@ -100,8 +100,8 @@ struct store_watch {
   /// mailbox is empty. A write that is answered (put, erase, write, flush) or a read commits what waits at once.
   std::chrono::milliseconds status_delay{0};
   /// How long a lingering write (write_atom with linger_atom) may wait for others to share its commit; zero: as a
-  /// write. A webhook event is fired beside its put, so most fires answer within this delay and their erase cancels
-  /// the put: neither reaches the store.
+  /// write. A webhook event is fired beside its put: when its fire answers within this delay, its erase cancels the
+  /// put and neither reaches the store.
   std::chrono::milliseconds event_delay{0};
 };
 

@@ -351,6 +351,8 @@ void set_state(trigger_pointer self, registration_state state, state_reason reas
   status.reason = std::move(reason);
   status.date_changed = self->state.env->now();
   self->send(self->state.registry, status_atom::value, self->state.record.trigger, status);
+  if (state != registration_state::active)
+    refuse_unstored_hooks(self->state);
 }
 
 void persist(trigger_pointer self) {

@@ -39,22 +39,48 @@ api_result accepted(std::uint64_t seq) {
   return success(api_outcome::accepted, hook_receipt{false, seq});
 }
 
-/// Answers the sender of webhook event `seq` with `result` unless it was answered already; returns whether it answered.
-bool answer(trigger_state& st, std::uint64_t seq, api_result result) {
+/// Returns the sender of webhook event `seq` still waiting for its answer, or nullptr.
+unanswered_hook* find_unanswered(trigger_state& st, std::uint64_t seq) {
   if (!st.unanswered_hooks)
-    return false;
+    return nullptr;
   auto& waiting = *st.unanswered_hooks;
   auto at = std::lower_bound(waiting.begin(), waiting.end(), seq,
                              [](const unanswered_hook& x, std::uint64_t y) { return x.seq < y; });
   if (at == waiting.end() || at->seq != seq || at->answered)
+    return nullptr;
+  return &*at;
+}
+
+/// Notes that the put of webhook event `seq` failed while its sender waits.
+void mark_unstored(trigger_state& st, std::uint64_t seq) {
+  if (auto* hook = find_unanswered(st, seq))
+    hook->unstored = true;
+}
+
+/// Answers the sender of webhook event `seq` with `result` unless it was answered already; returns whether it answered.
+bool answer(trigger_state& st, std::uint64_t seq, api_result result) {
+  auto* hook = find_unanswered(st, seq);
+  if (!hook)
     return false;
-  at->promise.deliver(std::move(result));
-  at->answered = true;
+  hook->promise.deliver(std::move(result));
+  hook->answered = true;
+  auto& waiting = *st.unanswered_hooks;
   // Answers come in seq order on each path (commits in write order, fires settle in order), so the answered ones
   // gather at the front.
   while (!waiting.empty() && waiting.front().answered)
     waiting.pop_front();
   return true;
+}
+
+/// Tells the sender of webhook event `seq`, unless answered already, to send it again (`why`): its delivery id is
+/// forgotten, so that the redelivery is taken.
+void refuse(trigger_state& st, std::uint64_t seq, api_result why) {
+  auto* hook = find_unanswered(st, seq);
+  if (!hook)
+    return;
+  if (st.replays && !hook->delivery_id.empty())
+    st.replays->forget(hook->delivery_id);
+  answer(st, seq, std::move(why));
 }
 
 } // namespace
@@ -126,26 +152,41 @@ caf::result<api_result> take_webhook(trigger_pointer self, webhook_delivery& del
   auto rp = self->make_response_promise<api_result>();
   if (!st.unanswered_hooks)
     st.unanswered_hooks = std::make_unique<std::deque<unanswered_hook>>();
-  st.unanswered_hooks->push_back({seq, rp});
+  st.unanswered_hooks->push_back({seq, rp, false, false, std::move(delivery_id)});
   // The put reaches the store before anything the core asks of it for this event (one sender, one mailbox): an
   // erase after the fire finds the event there, or still in the same batch, where the two cancel out. The put may
   // linger for that (store_watch::event_delay): the sender waits for it only while the fire has no answer yet.
   self->request(st.env->store, caf::infinite, write_atom::value, std::move(ops), linger_atom::value)
     .then([self, seq](commit_atom) { answer(self->state, seq, accepted(seq)); },
-          [self, seq, delivery_id](caf::error& err) {
+          [self, seq](caf::error& err) {
             auto& st = self->state;
-            auto why = stop_if_fenced(self, err)
-                         ? moved_away()
-                         : failure(api_outcome::unavailable, "cannot store the event: " + describe_child_error(err));
-            // Fired already: the sender has its 202, and a redelivery must be ignored. Otherwise the sender is told
-            // to send it again; the core still holds it and fires it unless the registration stopped (fenced), so
-            // that redelivery can fire twice (at least once, docs/delivery.md).
-            if (answer(st, seq, std::move(why)) && st.replays && !delivery_id.empty())
-              st.replays->forget(delivery_id);
+            // The registration stopped: its events go to the shard's new owner, where the sender is sent (a fire on
+            // the wire may reach the controller twice, as at a crash).
+            if (stop_if_fenced(self, err)) {
+              refuse(st, seq, moved_away());
+              return;
+            }
+            // Not stored, but held: its fire answers the sender. Answering 503 now would have the sender send it
+            // again while this one still fires: a duplicate without a crash (docs/architecture.md rule 5.5).
+            mark_unstored(st, seq);
+            if (st.record.status.state != registration_state::active)
+              refuse_unstored_hooks(st);
           });
   st.env->stats->count_events(event_outcome::accepted, st.record.feed);
   carry_out(self, st.delivery.accept(std::move(event)));
   return rp;
+}
+
+void refuse_unstored_hooks(trigger_state& st) {
+  if (!st.unanswered_hooks)
+    return;
+  std::vector<std::uint64_t> unstored;
+  for (const auto& hook : *st.unanswered_hooks)
+    if (hook.unstored && !hook.answered)
+      unstored.push_back(hook.seq);
+  for (auto seq : unstored)
+    refuse(st, seq, failure(api_outcome::unavailable, "cannot store the event, and the registration stopped firing: "
+                                                        + why_inactive(st)));
 }
 
 void answer_fired_hooks(trigger_state& st, const delivery_actions& out) {
@@ -154,9 +195,12 @@ void answer_fired_hooks(trigger_state& st, const delivery_actions& out) {
   for (auto seq : out.erase) {
     auto dead = std::any_of(out.dead_letters.begin(), out.dead_letters.end(),
                             [seq](const dead_letter& letter) { return letter.event.seq == seq; });
-    // A dead letter is acknowledged by its commit only.
     if (!dead)
       answer(st, seq, accepted(seq));
+    else if (auto* hook = find_unanswered(st, seq); hook && hook->unstored)
+      // Neither stored nor fired: the sender must send it again.
+      refuse(st, seq, failure(api_outcome::unavailable, "cannot store the event, and its fire failed"));
+    // Any other dead letter is acknowledged by its put's commit.
   }
 }
 

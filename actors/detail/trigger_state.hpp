@@ -58,6 +58,10 @@ struct unanswered_hook {
   std::uint64_t seq = 0;
   caf::typed_response_promise<api_result> promise;
   bool answered = false;
+  /// Its put failed: only its fire can acknowledge it now (or a dead letter tell the sender to send it again).
+  bool unstored = false;
+  /// The sender's delivery id, if any: forgotten when the sender is told to send the event again.
+  std::string delivery_id;
 };
 
 struct trigger_state {
@@ -223,9 +227,13 @@ caf::result<api_result> replay_dead_letters(trigger_pointer self);
 /// and the fire does not wait for the commit.
 caf::result<api_result> take_webhook(trigger_pointer self, webhook_delivery& delivery);
 
-/// Answers the senders of the webhook events that `out` settled as fired (erased, not dead-lettered) and are not
-/// answered yet: a fire acknowledges an event as its commit does.
+/// Answers the senders of the webhook events that `out` settled and are not answered yet: a fire acknowledges an
+/// event as its commit does; an event whose put failed and that went to dead letters is answered 503.
 void answer_fired_hooks(trigger_state& st, const delivery_actions& out);
+
+/// Answers 503 to the senders of the webhook events whose put failed and that are not fired yet: the registration
+/// stopped firing (paused, disabled), so the fire that would acknowledge them may never come.
+void refuse_unstored_hooks(trigger_state& st);
 
 /// Makes the replay window from the deliveries the store kept (oldest first), so that a delivery taken before a
 /// restart or a takeover is not taken again; nothing when there are none.

@@ -140,34 +140,67 @@ TEST_CASE_METHOD(actor_fixture, "a correctly signed webhook request is answered 
   CHECK(json_int_at(read.body, "status.pendingEvents") == 0);
 }
 
-TEST_CASE_METHOD(actor_fixture, "a webhook request whose event cannot be stored is answered 503 unless its fire "
-                                "was answered first, and the event is fired once",
+TEST_CASE_METHOD(actor_fixture, "a webhook event that cannot be stored is answered 202 once fired, and 503 if it "
+                                "goes to dead letters instead",
                  "[registry][webhook][delivery]") {
   auto registry = spawn_registry();
-  auto hook = create_hook(*this, registry);
+  auto hook = create_hook(*this, registry, R"({"deliveryHeader": "X-Delivery"})");
+  auto delivery = [&](int n) {
+    return hook_command(hook.id, event_body(n), hook.secret, {{"X-Delivery", "d-" + std::to_string(n)}});
+  };
   journal->failure = "disk full";
-  // The fire is on the wire when the commit fails: not acknowledged, the sender must send it again (at least once).
-  auto reply = post(*this, registry, hook, event_body(1));
-  CHECK(reply.status == 503);
-  CHECK_THAT(json_string_at(reply.body, "error").value_or(""), Catch::Contains("disk full"));
+  // The fire is on the wire when the commit fails: the sender waits for the fire, which acknowledges the event. A
+  // 503 now would have it send the event again while this one still fires.
+  auto reply = ask<api_result>(registry, delivery(1));
+  run();
   REQUIRE(client->calls().size() == 1);
+  CHECK_FALSE(reply->arrived());
   client->answer(0, 202);
   run();
+  REQUIRE(reply->value);
+  CHECK(reply_of(*reply->value).status == 202);
+  // Refused with 413, the event goes to dead letters, which cannot be stored either: the sender must send it again.
+  auto refused = ask<api_result>(registry, delivery(2));
+  run();
+  REQUIRE(client->calls().size() == 2);
+  CHECK_FALSE(refused->arrived());
+  client->answer(1, 413);
+  run();
+  REQUIRE(refused->value);
+  CHECK(reply_of(*refused->value).status == 503);
+  CHECK_THAT(json_string_at(reply_of(*refused->value).body, "error").value_or(""),
+             Catch::Contains("cannot store the event"));
   advance(5s);
-  CHECK(client->calls().size() == 1);
+  CHECK(client->calls().size() == 2);
   journal->failure.reset();
   auto read = simple(*this, registry, api_op::read);
   CHECK(json_int_at(read.body, "status.pendingEvents") == 0);
   CHECK(json_int_at(read.body, "status.fires") == 1);
-  // A fire answered before the failed commit acknowledges its event.
+  // Sent again with the same delivery id, the refused event is taken, not ignored as a redelivery.
   client->answer_all(202);
+  auto again = post(*this, registry, hook, event_body(2), {{"X-Delivery", "d-2"}});
+  CHECK(again.status == 202);
+  CHECK(json_at(again.body, "ignored").value_or("false") == "false");
+  // A fire answered before the failed commit acknowledges its event too.
   journal->failure = "disk full";
-  auto second = ask<api_result>(registry, hook_command(hook.id, event_body(2), hook.secret));
+  auto third = ask<api_result>(registry, delivery(3));
   run_all_but(store);
-  REQUIRE(second->value);
-  CHECK(reply_of(*second->value).status == 202);
+  REQUIRE(third->value);
+  CHECK(reply_of(*third->value).status == 202);
   run();
-  CHECK(client->bodies() == std::vector<std::string>{event_body(1), event_body(2)});
+  CHECK(client->bodies()
+        == std::vector<std::string>{event_body(1), event_body(2), event_body(2), event_body(3)});
+  // Refused with 404, the registration is disabled and will not fire the event: the sender is told at once.
+  client->answer_none();
+  auto disabled = ask<api_result>(registry, delivery(4));
+  run();
+  REQUIRE(client->calls().size() == 5);
+  client->answer(4, 404);
+  run();
+  REQUIRE(disabled->value);
+  CHECK(reply_of(*disabled->value).status == 503);
+  CHECK_THAT(json_string_at(reply_of(*disabled->value).body, "error").value_or(""),
+             Catch::Contains("stopped firing"));
 }
 
 TEST_CASE_METHOD(actor_fixture, "a webhook request with a missing or wrong signature is answered 401 and nothing is "
