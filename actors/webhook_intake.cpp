@@ -57,30 +57,40 @@ void mark_unstored(trigger_state& st, std::uint64_t seq) {
     hook->unstored = true;
 }
 
-/// Answers the sender of webhook event `seq` with `result` unless it was answered already; returns whether it answered.
-bool answer(trigger_state& st, std::uint64_t seq, api_result result) {
-  auto* hook = find_unanswered(st, seq);
-  if (!hook)
-    return false;
-  hook->promise.deliver(std::move(result));
-  hook->answered = true;
+/// Lets the answered senders at the front of the line go. Answers come in seq order on each path (commits in write
+/// order, fires settle in order), so the answered ones gather at the front.
+void drop_answered(trigger_state& st) {
   auto& waiting = *st.unanswered_hooks;
-  // Answers come in seq order on each path (commits in write order, fires settle in order), so the answered ones
-  // gather at the front.
   while (!waiting.empty() && waiting.front().answered)
     waiting.pop_front();
-  return true;
 }
 
-/// Tells the sender of webhook event `seq`, unless answered already, to send it again (`why`): its delivery id is
-/// forgotten, so that the redelivery is taken.
+/// Tells `hook`'s sender to send its event again (`why`): its delivery id is forgotten, so that the redelivery is
+/// taken. The caller lets it leave the line (drop_answered).
+void refuse_hook(trigger_state& st, unanswered_hook& hook, api_result why) {
+  if (st.replays && !hook.delivery_id.empty())
+    st.replays->forget(hook.delivery_id);
+  hook.promise.deliver(std::move(why));
+  hook.answered = true;
+}
+
+/// Answers the sender of webhook event `seq` with `result` unless it was answered already.
+void answer(trigger_state& st, std::uint64_t seq, api_result result) {
+  auto* hook = find_unanswered(st, seq);
+  if (!hook)
+    return;
+  hook->promise.deliver(std::move(result));
+  hook->answered = true;
+  drop_answered(st);
+}
+
+/// Tells the sender of webhook event `seq`, unless answered already, to send it again (`why`).
 void refuse(trigger_state& st, std::uint64_t seq, api_result why) {
   auto* hook = find_unanswered(st, seq);
   if (!hook)
     return;
-  if (st.replays && !hook->delivery_id.empty())
-    st.replays->forget(hook->delivery_id);
-  answer(st, seq, std::move(why));
+  refuse_hook(st, *hook, std::move(why));
+  drop_answered(st);
 }
 
 } // namespace
@@ -180,13 +190,12 @@ caf::result<api_result> take_webhook(trigger_pointer self, webhook_delivery& del
 void refuse_unstored_hooks(trigger_state& st) {
   if (!st.unanswered_hooks)
     return;
-  std::vector<std::uint64_t> unstored;
-  for (const auto& hook : *st.unanswered_hooks)
+  auto why = failure(api_outcome::unavailable,
+                     "cannot store the event, and the registration stopped firing: " + why_inactive(st));
+  for (auto& hook : *st.unanswered_hooks)
     if (hook.unstored && !hook.answered)
-      unstored.push_back(hook.seq);
-  for (auto seq : unstored)
-    refuse(st, seq, failure(api_outcome::unavailable, "cannot store the event, and the registration stopped firing: "
-                                                        + why_inactive(st)));
+      refuse_hook(st, hook, why);
+  drop_answered(st);
 }
 
 void answer_fired_hooks(trigger_state& st, const delivery_actions& out) {
@@ -199,9 +208,10 @@ void answer_fired_hooks(trigger_state& st, const delivery_actions& out) {
       answer(st, seq, accepted(seq));
     else if (auto* hook = find_unanswered(st, seq); hook && hook->unstored)
       // Neither stored nor fired: the sender must send it again.
-      refuse(st, seq, failure(api_outcome::unavailable, "cannot store the event, and its fire failed"));
+      refuse_hook(st, *hook, failure(api_outcome::unavailable, "cannot store the event, and its fire failed"));
     // Any other dead letter is acknowledged by its put's commit.
   }
+  drop_answered(st);
 }
 
 } // namespace feedrouter

@@ -148,28 +148,27 @@ TEST_CASE_METHOD(actor_fixture, "a webhook event that cannot be stored is answer
   auto delivery = [&](int n) {
     return hook_command(hook.id, event_body(n), hook.secret, {{"X-Delivery", "d-" + std::to_string(n)}});
   };
+  // Sends event `n` while the store fails, checks that its sender still waits once the fire is out, answers the fire
+  // with `status`, and returns what the sender got then.
+  auto through_failed_commit = [&](int n, int status) {
+    auto fires_before = client->calls().size();
+    auto reply = ask<api_result>(registry, delivery(n));
+    run();
+    REQUIRE(client->calls().size() == fires_before + 1);
+    CHECK_FALSE(reply->arrived());
+    client->answer(fires_before, status);
+    run();
+    REQUIRE(reply->value);
+    return reply_of(*reply->value);
+  };
   journal->failure = "disk full";
   // The fire is on the wire when the commit fails: the sender waits for the fire, which acknowledges the event. A
   // 503 now would have it send the event again while this one still fires.
-  auto reply = ask<api_result>(registry, delivery(1));
-  run();
-  REQUIRE(client->calls().size() == 1);
-  CHECK_FALSE(reply->arrived());
-  client->answer(0, 202);
-  run();
-  REQUIRE(reply->value);
-  CHECK(reply_of(*reply->value).status == 202);
+  CHECK(through_failed_commit(1, 202).status == 202);
   // Refused with 413, the event goes to dead letters, which cannot be stored either: the sender must send it again.
-  auto refused = ask<api_result>(registry, delivery(2));
-  run();
-  REQUIRE(client->calls().size() == 2);
-  CHECK_FALSE(refused->arrived());
-  client->answer(1, 413);
-  run();
-  REQUIRE(refused->value);
-  CHECK(reply_of(*refused->value).status == 503);
-  CHECK_THAT(json_string_at(reply_of(*refused->value).body, "error").value_or(""),
-             Catch::Contains("cannot store the event"));
+  auto refused = through_failed_commit(2, 413);
+  CHECK(refused.status == 503);
+  CHECK_THAT(json_string_at(refused.body, "error").value_or(""), Catch::Contains("cannot store the event"));
   advance(5s);
   CHECK(client->calls().size() == 2);
   journal->failure.reset();
@@ -192,15 +191,10 @@ TEST_CASE_METHOD(actor_fixture, "a webhook event that cannot be stored is answer
         == std::vector<std::string>{event_body(1), event_body(2), event_body(2), event_body(3)});
   // Refused with 404, the registration is disabled and will not fire the event: the sender is told at once.
   client->answer_none();
-  auto disabled = ask<api_result>(registry, delivery(4));
-  run();
-  REQUIRE(client->calls().size() == 5);
-  client->answer(4, 404);
-  run();
-  REQUIRE(disabled->value);
-  CHECK(reply_of(*disabled->value).status == 503);
-  CHECK_THAT(json_string_at(reply_of(*disabled->value).body, "error").value_or(""),
-             Catch::Contains("stopped firing"));
+  REQUIRE(client->calls().size() == 4);
+  auto disabled = through_failed_commit(4, 404);
+  CHECK(disabled.status == 503);
+  CHECK_THAT(json_string_at(disabled.body, "error").value_or(""), Catch::Contains("stopped firing"));
 }
 
 TEST_CASE_METHOD(actor_fixture, "a webhook request with a missing or wrong signature is answered 401 and nothing is "
